@@ -1,0 +1,92 @@
+"""One error tree for Throughline.
+
+    ThroughlineError
+    ├── ConfigError              bad environment or operating-structure file (names the key)
+    ├── ZohoError                anything that went wrong talking to Zoho
+    │   ├── ZohoAuthError        refresh token rejected, 401 after one refresh, scope mismatch
+    │   ├── ZohoRateLimited      429 after retries ran out (carries retry_after)
+    │   ├── ZohoUnavailable      5xx, timeouts, connection errors after retries ran out
+    │   ├── ZohoNotFound         the record does not exist
+    │   └── ZohoRequestError     4xx that is our fault: invalid data, missing field, duplicate
+    ├── NotFoundError            nothing matched a user's query
+    └── StoreError               the local SQLite mirror failed
+
+Handlers catch ThroughlineError at the edge and show `user_message()`; nothing else reaches a user.
+"""
+
+from __future__ import annotations
+
+
+class ThroughlineError(Exception):
+    """Base of every error Throughline raises on purpose."""
+
+    def user_message(self) -> str:
+        return str(self)
+
+
+class ConfigError(ThroughlineError):
+    """The environment or the operating-structure file is wrong.
+
+    `source` is the file or "environment"; `key` the dotted key or variable name.
+    """
+
+    def __init__(self, message: str, *, source: str = "", key: str = "") -> None:
+        self.source = source
+        self.key = key
+        where = ": ".join(p for p in (source, key) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ZohoError(ThroughlineError):
+    """Base for Zoho failures. `app` is crm, books or desk; `code` is Zoho's own error code."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        app: str = "",
+        status: int | None = None,
+        code: str | int | None = None,
+        details: dict | None = None,
+    ) -> None:
+        self.app = app
+        self.status = status
+        self.code = code
+        self.details = details or {}
+        super().__init__(message)
+
+    def user_message(self) -> str:
+        name = {"crm": "Zoho CRM", "books": "Zoho Books", "desk": "Zoho Desk"}.get(self.app, "Zoho")
+        return f"{name}: {self}"
+
+
+class ZohoAuthError(ZohoError):
+    """Credentials were refused: the refresh token, client id/secret, scopes or org id need fixing."""
+
+
+class ZohoRateLimited(ZohoError):
+    """Zoho kept answering 429 after our retries."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:  # type: ignore[no-untyped-def]
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ZohoUnavailable(ZohoError):
+    """Zoho did not answer usefully (5xx, timeout, connection refused) after our retries."""
+
+
+class ZohoNotFound(ZohoError):
+    """The record asked for does not exist in Zoho."""
+
+
+class ZohoRequestError(ZohoError):
+    """Zoho refused the request as invalid (bad field, missing mandatory value, duplicate)."""
+
+
+class NotFoundError(ThroughlineError):
+    """Nothing matched what the user asked for."""
+
+
+class StoreError(ThroughlineError):
+    """The local SQLite store failed."""
