@@ -1,0 +1,12 @@
+"""Slack listeners and Zoho webhook routes, one module per feature, each with `register(...)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import account
+
+
+def register_all(app: AsyncApp) -> None:
+    """Attach every Slack listener. Listeners find their dependencies in `context["deps"]`."""
+    account.register(app)

@@ -1,0 +1,301 @@
+"""The `/account` use case: resolve what the user typed, then build the card from the mirror or from Zoho.
+
+Answering has two speeds. `answer_from_mirror` never does I/O beyond SQLite, so the command can be answered
+inside the acknowledgement; when it returns None, `answer` asks Zoho (the three apps concurrently), updates the
+mirror and answers through the response URL. Zoho failures never escape: the card is drawn from the mirror and
+marked stale, or the user gets a message that says what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from bot import blocks, health
+from bot.blocks import AppLinks, Message
+from bot.config import OperatingStructure
+from bot.errors import ZohoError
+from bot.lookup import Query, decide, match_names, parse_query
+from bot.models import Account, AccountSnapshot, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
+from bot.slack_users import SlackDirectory
+from bot.store import Store
+from bot.sync import COMPLETED
+from bot.zoho.clients import ZohoClients
+
+Kind = Literal["card", "pick", "not_found", "usage", "error"]
+
+
+@dataclass
+class AccountAnswer:
+    kind: Kind
+    message: Message
+    account_id: str | None = None
+
+
+@dataclass
+class _Fetched:
+    """What one concurrent read of the three apps brought back; None where that app failed."""
+
+    account: Account | None
+    deals: list[Deal] | None
+    contacts: list[Contact] | None
+    customers: list[BooksCustomer] | None
+    invoices: list[Invoice] | None
+    payments: list[Payment] | None
+    desk_account: DeskAccount | None
+    desk_ok: bool
+    tickets: list[Ticket] | None
+    failures: list[str]
+
+
+class AccountService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        zoho: ZohoClients,
+        structure: OperatingStructure,
+        directory: SlackDirectory,
+        links: AppLinks,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.zoho = zoho
+        self.structure = structure
+        self.directory = directory
+        self.links = links
+        self.clock = clock
+        # account id → (when, what failed) for the last read from Zoho that did not fully succeed
+        self._failures: dict[str, tuple[datetime, str]] = {}
+
+    # ---- entry points ------------------------------------------------------------------------------------
+
+    def answer_from_mirror(self, text: str) -> AccountAnswer | None:
+        """The answer when the mirror alone suffices (fresh data, owner already mapped); else None."""
+        query = parse_query(text)
+        if query.kind == "empty":
+            return AccountAnswer("usage", blocks.usage())
+        found = self._resolve_local(query)
+        if found is None or found.kind == "not_found":
+            return None
+        if found.kind != "card":
+            return found
+        assert found.account_id
+        if not self._is_fresh(found.account_id):
+            return None
+        return self._card_from_mirror(found.account_id, require_cached_owner=True)
+
+    async def answer(self, text: str) -> AccountAnswer:
+        """The full answer, asking Zoho where the mirror cannot answer."""
+        query = parse_query(text)
+        if query.kind == "empty":
+            return AccountAnswer("usage", blocks.usage())
+        found = self._resolve_local(query)
+        if found is None or found.kind == "not_found":
+            try:
+                found = await self._resolve_remote(query, local=found)
+            except ZohoError as exc:
+                if found is not None:
+                    return found
+                return AccountAnswer("error", blocks.error_message(
+                    f"Could not search Zoho for “{query.value}”: {exc.user_message()}. Try again in a minute."))
+        if found.kind != "card":
+            return found
+        assert found.account_id
+        return await self.card(found.account_id)
+
+    async def card(self, account_id: str, *, shareable: bool = True) -> AccountAnswer:
+        """The card for one account: from the mirror if fresh, else read from Zoho first."""
+        if not self._is_fresh(account_id):
+            await self.refresh(account_id)
+        account = self.store.get_account(account_id)
+        if account is not None and account.owner.email:
+            await self.directory.user_id_for(account.owner.email)
+        answer = self._card_from_mirror(account_id, require_cached_owner=False, shareable=shareable)
+        if answer is None:
+            return AccountAnswer("error", blocks.error_message(
+                "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."))
+        return answer
+
+    # ---- resolving the query -----------------------------------------------------------------------------
+
+    def _resolve_local(self, query: Query) -> AccountAnswer | None:
+        if query.kind == "id":
+            account = self.store.get_account(query.value)
+            return AccountAnswer("card", blocks.working(query.value), account.id) if account else None
+        if query.kind in ("email", "domain"):
+            accounts = (self.store.accounts_by_contact_email(query.value) if query.kind == "email" else [])
+            if not accounts:
+                domain = query.value.rsplit("@", 1)[-1]
+                accounts = self.store.accounts_by_domain(domain)
+            return self._from_accounts(query, accounts) if accounts else None
+        candidates = self.store.account_candidates()
+        if not candidates:
+            return None
+        return self._from_resolution(query, decide(match_names(query.value, candidates)))
+
+    async def _resolve_remote(self, query: Query, local: AccountAnswer | None) -> AccountAnswer:
+        crm = self.zoho.crm
+        accounts: list[Account] = []
+        if query.kind == "id":
+            account = await crm.get_account(query.value)
+            accounts = [account] if account else []
+        elif query.kind == "email":
+            contacts = await crm.search_contacts_by_email(query.value)
+            ids = sorted({c.account_id for c in contacts if c.account_id})
+            accounts = await crm.get_accounts(ids) if ids else []
+            if contacts:
+                self.store.upsert_contacts(contacts)
+        else:
+            accounts = await crm.search_accounts(query.value.split(".")[0] if query.kind == "domain" else query.value)
+        if accounts:
+            self.store.upsert_accounts(accounts)
+        if query.kind in ("id", "email", "domain"):
+            return self._from_accounts(query, accounts) if accounts else (
+                local or AccountAnswer("not_found", blocks.not_found(query.value, [])))
+        found = self._from_resolution(query, decide(match_names(query.value, [(a.id, a.name) for a in accounts])))
+        if found.kind == "not_found" and local is not None:
+            return local  # the mirror's suggestions beat an empty remote answer
+        return found
+
+    def _from_accounts(self, query: Query, accounts: list[Account]) -> AccountAnswer:
+        if len(accounts) == 1:
+            return AccountAnswer("card", blocks.working(query.value), accounts[0].id)
+        ranked = match_names(query.value, [(a.id, a.name) for a in accounts], limit=len(accounts))
+        return AccountAnswer("pick", blocks.pick_list(query.value, ranked[:5]))
+
+    def _from_resolution(self, query: Query, resolution: Any) -> AccountAnswer:
+        if resolution.kind == "single":
+            return AccountAnswer("card", blocks.working(query.value), resolution.matches[0].id)
+        if resolution.kind == "pick":
+            return AccountAnswer("pick", blocks.pick_list(query.value, resolution.matches))
+        return AccountAnswer("not_found", blocks.not_found(query.value, resolution.matches))
+
+    # ---- freshness and fetching --------------------------------------------------------------------------
+
+    def _is_fresh(self, account_id: str) -> bool:
+        window = timedelta(minutes=self.structure.lookup.freshness_minutes)
+        # A whole-mirror sync that finished recently counts as a fresh read of every account.
+        synced = self.store.get_watermark(COMPLETED)
+        times = [t for t in (self.store.fetched_at(account_id), datetime.fromisoformat(synced) if synced else None) if t]
+        return bool(times) and self.clock() - max(times) <= window
+
+    async def refresh(self, account_id: str) -> list[str]:
+        """Read one account from the three apps concurrently and update the mirror. Returns failures."""
+        known = self.store.get_account(account_id)
+        snapshot = self.store.snapshot(account_id, self.clock())
+        fetched = await self._fetch(account_id, known, snapshot)
+        self._save(account_id, fetched)
+        return fetched.failures
+
+    async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None) -> _Fetched:
+        crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
+        known_customers = [mirror.books_customer] if mirror and mirror.books_customer else None
+        known_desk = mirror.desk_account if mirror else None
+
+        async def from_crm() -> tuple[Account | None, list[Deal], list[Contact]]:
+            account, deals, contacts = await asyncio.gather(
+                crm.get_account(account_id), crm.account_deals(account_id), crm.account_contacts(account_id))
+            return account, deals, contacts
+
+        async def from_books() -> tuple[list[BooksCustomer], list[Invoice], list[Payment]]:
+            customers = known_customers or await books.find_customers(zcrm_account_id=account_id)
+            reads = [books.list_invoices(customer_id=c.id, account_id=account_id) for c in customers]
+            pays = [books.list_payments(customer_id=c.id, account_id=account_id) for c in customers]
+            results = await asyncio.gather(*reads, *pays)
+            n = len(customers)
+            invoices = [i for chunk in results[:n] for i in chunk]
+            payments = [p for chunk in results[n:] for p in chunk]
+            return customers, invoices, payments  # type: ignore[return-value]
+
+        async def from_desk() -> tuple[DeskAccount | None, list[Ticket]]:
+            name = known.name if known else ""
+            desk_account = known_desk or await desk.find_account_for_crm(account_id, name)
+            if desk_account is None:
+                return None, []
+            return desk_account, await desk.account_tickets(desk_account.id, account_id=account_id)
+
+        crm_r, books_r, desk_r = await asyncio.gather(from_crm(), from_books(), from_desk(), return_exceptions=True)
+        failures: list[str] = []
+        for result in (crm_r, books_r, desk_r):
+            if isinstance(result, ZohoError):
+                failures.append(result.user_message())
+            elif isinstance(result, BaseException):
+                raise result
+        crm_ok = not isinstance(crm_r, BaseException)
+        books_ok = not isinstance(books_r, BaseException)
+        desk_ok = not isinstance(desk_r, BaseException)
+        return _Fetched(
+            account=crm_r[0] if crm_ok else None,  # type: ignore[index]
+            deals=crm_r[1] if crm_ok else None,  # type: ignore[index]
+            contacts=crm_r[2] if crm_ok else None,  # type: ignore[index]
+            customers=books_r[0] if books_ok else None,  # type: ignore[index]
+            invoices=books_r[1] if books_ok else None,  # type: ignore[index]
+            payments=books_r[2] if books_ok else None,  # type: ignore[index]
+            desk_account=desk_r[0] if desk_ok else None,  # type: ignore[index]
+            desk_ok=desk_ok,
+            tickets=desk_r[1] if desk_ok else None,  # type: ignore[index]
+            failures=failures,
+        )
+
+    def _save(self, account_id: str, f: _Fetched) -> None:
+        now = self.clock()
+        if f.account is not None:
+            self.store.upsert_accounts([f.account])
+        if not f.failures and f.account is not None:
+            self.store.replace_account_snapshot(AccountSnapshot(
+                account=f.account, contacts=f.contacts or [], deals=f.deals or [],
+                books_customer=(f.customers or [None])[0], invoices=f.invoices or [], payments=f.payments or [],
+                desk_account=f.desk_account, tickets=f.tickets or [], read_at=now))
+            if f.customers and len(f.customers) > 1:
+                self.store.upsert_books_customers(f.customers)
+            return
+        # Partial answer: keep what arrived, leave the rest of the mirror as it was, and do not mark it fresh.
+        if f.deals is not None:
+            self.store.upsert_deals(f.deals)
+        if f.contacts is not None:
+            self.store.upsert_contacts(f.contacts)
+        if f.customers:
+            self.store.upsert_books_customers(f.customers)
+        if f.invoices:
+            self.store.upsert_invoices(f.invoices)
+        if f.payments:
+            self.store.upsert_payments(f.payments)
+        if f.desk_account is not None:
+            self.store.upsert_desk_accounts([f.desk_account])
+        if f.tickets:
+            self.store.upsert_tickets(f.tickets)
+        self._failures[account_id] = (now, "; ".join(f.failures))
+
+    # ---- rendering ---------------------------------------------------------------------------------------
+
+    def _card_from_mirror(
+        self, account_id: str, *, require_cached_owner: bool, shareable: bool = True
+    ) -> AccountAnswer | None:
+        now = self.clock()
+        snapshot = self.store.snapshot(account_id, now)
+        if snapshot is None:
+            return None
+        mention: str | None = None
+        if snapshot.account.owner.email:
+            known, user_id = self.directory.cached(snapshot.account.owner.email)
+            if require_cached_owner and not known:
+                return None
+            mention = f"<@{user_id}>" if user_id else None
+        failure = self._failures.get(account_id)
+        fetched = self.store.fetched_at(account_id)
+        if failure and (fetched is None or failure[0] > fetched):
+            snapshot.stale = True
+            snapshot.stale_reason = failure[1]
+            snapshot.read_at = fetched or snapshot.read_at
+        elif fetched is not None:
+            snapshot.read_at = fetched
+        today = now.astimezone(self.structure.tz).date()
+        verdict = health.assess(snapshot, today)
+        figures = health.figures(snapshot, today)
+        message = blocks.account_card(snapshot, verdict, figures, owner_mention=mention, tz=self.structure.tz,
+                                      now=now, links=self.links, shareable=shareable)
+        return AccountAnswer("card", message, account_id)

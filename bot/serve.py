@@ -1,0 +1,68 @@
+"""`throughline serve`: FastAPI + Bolt under uvicorn, Socket Mode when an app token is set."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import uvicorn
+
+from bot.app import create_app, create_bolt
+from bot.config import OperatingStructure, Settings
+from bot.deps import build_deps
+from bot.localserver import LocalServer
+
+log = logging.getLogger(__name__)
+
+
+def sandbox_settings(settings: Settings, base_url: str, credentials: object) -> Settings:
+    """The same settings with every Zoho value pointed at a sandbox."""
+    return settings.model_copy(update={
+        "zoho_accounts_url": base_url, "zoho_api_url": base_url, "zoho_desk_url": base_url,
+        "zoho_client_id": credentials.client_id,  # type: ignore[attr-defined]
+        "zoho_client_secret": credentials.client_secret,  # type: ignore[attr-defined]
+        "zoho_refresh_token": credentials.refresh_token,  # type: ignore[attr-defined]
+        "zoho_books_org_id": credentials.books_org_id,  # type: ignore[attr-defined]
+        "zoho_desk_org_id": credentials.desk_org_id,  # type: ignore[attr-defined]
+    })
+
+
+async def run_server(settings: Settings, structure: OperatingStructure, *, host: str, port: int,
+                     sandbox_accounts: int = 0) -> None:
+    servers: list[LocalServer] = []
+    try:
+        if sandbox_accounts:
+            from bot.zoho.sandbox import Sandbox
+
+            sandbox = Sandbox.seeded(accounts=sandbox_accounts)
+            zoho_server = LocalServer(sandbox.asgi_app())
+            servers.append(zoho_server)
+            settings = sandbox_settings(settings, zoho_server.start(), sandbox.credentials)
+            log.info("Zoho sandbox with %d accounts on %s", sandbox_accounts, zoho_server.url)
+            if not settings.slack_bot_token:
+                from bot.slack_stub import SlackStub
+
+                slack_server = LocalServer(SlackStub().asgi_app())
+                servers.append(slack_server)
+                secret = settings.slack_signing_secret or secrets.token_hex(16)
+                settings = settings.model_copy(update={
+                    "slack_bot_token": "xoxb-local-stand-in", "slack_signing_secret": secret,
+                    "slack_api_url": f"{slack_server.start()}/api/"})
+                log.warning("No SLACK_BOT_TOKEN: using a local Slack stand-in on %s (signing secret %s…)",
+                            slack_server.url, secret[:4])
+        else:
+            settings.require_zoho()
+        settings.require_slack()
+        deps = build_deps(settings, structure)
+        bolt = create_bolt(deps)
+        api = create_app(deps, bolt=bolt)
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            await AsyncSocketModeHandler(bolt, settings.slack_app_token).connect_async()
+            log.info("Connected to Slack in Socket Mode")
+        server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info"))
+        await server.serve()
+    finally:
+        for s in servers:
+            s.stop()

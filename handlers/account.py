@@ -1,0 +1,87 @@
+"""`/account <name | email | CRM id>` and its buttons (pick one of several, share in channel).
+
+Listeners stay thin: acknowledge first, let `AccountService` do the work, render its message. The answer comes
+inside the acknowledgement when the mirror can give it; otherwise the user sees "Looking up…" at once and the
+card replaces it through the response URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from bot import blocks
+from bot.accounts import AccountAnswer
+from bot.errors import ThroughlineError
+
+log = logging.getLogger(__name__)
+
+PICK_ACTION = re.compile(r"^account_pick_\d+$")
+SHARE_ACTION = "account_share"
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/account")(account_command)
+    app.action(PICK_ACTION)(account_pick)
+    app.action(SHARE_ACTION)(account_share)
+
+
+async def account_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                          context: AsyncBoltContext) -> None:
+    service = context["deps"].accounts
+    text = str(command.get("text") or "")[:500]
+    try:
+        ready = service.answer_from_mirror(text)
+    except ThroughlineError as exc:
+        await ack(response_type="ephemeral", **blocks.error_message(exc.user_message()).as_kwargs())
+        return
+    if ready is not None:
+        await ack(response_type="ephemeral", **ready.message.as_kwargs())
+        return
+    await ack(response_type="ephemeral", **blocks.working(text.strip()).as_kwargs())
+    answer = await _safely(service.answer(text))
+    await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
+
+
+async def account_pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond,
+                       context: AsyncBoltContext) -> None:
+    await ack()
+    account_id = str(action.get("value") or "")
+    if not account_id.isdigit():
+        await respond(replace_original=True, **blocks.error_message("That button is out of date: run /account again.")
+                      .as_kwargs())
+        return
+    answer = await _safely(context["deps"].accounts.card(account_id))
+    await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
+
+
+async def account_share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
+                        context: AsyncBoltContext) -> None:
+    await ack()
+    account_id = str(action.get("value") or "")
+    if not account_id.isdigit():
+        return
+    answer = await _safely(context["deps"].accounts.card(account_id, shareable=False))
+    if answer.kind != "card":
+        await respond(replace_original=False, **answer.message.as_kwargs())
+        return
+    user = (body.get("user") or {}).get("id", "")
+    shared = blocks.shared_by(answer.message, user)
+    await respond(response_type="in_channel", replace_original=False, **shared.as_kwargs())
+    await respond(delete_original=True)
+
+
+async def _safely(work: Awaitable[AccountAnswer]) -> AccountAnswer:
+    """Await the core; turn our own errors into a message the user can act on, log anything else."""
+    try:
+        return await work
+    except ThroughlineError as exc:
+        return AccountAnswer("error", blocks.error_message(exc.user_message()))
+    except Exception:
+        log.exception("account lookup failed")
+        return AccountAnswer("error", blocks.error_message(
+            "Something went wrong on our side while building that card. It has been logged; try again."))
