@@ -12,18 +12,30 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from bot import blocks, health
 from bot.blocks import AppLinks, Message
 from bot.config import OperatingStructure
 from bot.errors import ZohoError
-from bot.lookup import Query, decide, match_names, parse_query
+from bot.lookup import (
+    Query,
+    Resolution,
+    decide,
+    from_accounts,
+    match_names,
+    normalise_name,
+    parse_query,
+    resolve,
+)
 from bot.models import Account, AccountSnapshot, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.sync import COMPLETED
 from bot.zoho.clients import ZohoClients
+
+# Typos rarely hit the first letters: the remote fallback asks CRM for names starting with these.
+PREFIX_LEN = 3
 
 Kind = Literal["card", "pick", "not_found", "usage", "error"]
 
@@ -68,6 +80,11 @@ class AccountService:
         self.directory = directory
         self.links = links
         self.clock = clock
+        self.rules = health.HealthRules(
+            overdue_days_at_risk=structure.health.overdue_days_at_risk,
+            open_tickets_watch=structure.health.open_tickets_watch,
+            escalated_at_risk=structure.health.escalations_at_risk,
+        )
         # account id → (when, what failed) for the last read from Zoho that did not fully succeed
         self._failures: dict[str, tuple[datetime, str]] = {}
 
@@ -123,23 +140,14 @@ class AccountService:
     # ---- resolving the query -----------------------------------------------------------------------------
 
     def _resolve_local(self, query: Query) -> AccountAnswer | None:
-        if query.kind == "id":
-            account = self.store.get_account(query.value)
-            return AccountAnswer("card", blocks.working(query.value), account.id) if account else None
-        if query.kind in ("email", "domain"):
-            accounts = (self.store.accounts_by_contact_email(query.value) if query.kind == "email" else [])
-            if not accounts:
-                domain = query.value.rsplit("@", 1)[-1]
-                accounts = self.store.accounts_by_domain(domain)
-            return self._from_accounts(query, accounts) if accounts else None
-        candidates = self.store.account_candidates()
-        if not candidates:
+        """From the mirror alone; None when the mirror knows nothing that matches."""
+        resolution = resolve(query, self.store)
+        if resolution.kind == "not_found" and not resolution.matches:
             return None
-        return self._from_resolution(query, decide(match_names(query.value, candidates)))
+        return self._answer_for(query, resolution)
 
     async def _resolve_remote(self, query: Query, local: AccountAnswer | None) -> AccountAnswer:
         crm = self.zoho.crm
-        accounts: list[Account] = []
         if query.kind == "id":
             account = await crm.get_account(query.value)
             accounts = [account] if account else []
@@ -150,24 +158,31 @@ class AccountService:
             if contacts:
                 self.store.upsert_contacts(contacts)
         else:
-            accounts = await crm.search_accounts(query.value.split(".")[0] if query.kind == "domain" else query.value)
+            accounts = await self._search_by_name(query.value.split(".")[0] if query.kind == "domain" else query.value)
         if accounts:
             self.store.upsert_accounts(accounts)
-        if query.kind in ("id", "email", "domain"):
-            return self._from_accounts(query, accounts) if accounts else (
-                local or AccountAnswer("not_found", blocks.not_found(query.value, [])))
-        found = self._from_resolution(query, decide(match_names(query.value, [(a.id, a.name) for a in accounts])))
-        if found.kind == "not_found" and local is not None:
+        if query.kind in ("id", "email"):
+            resolution = from_accounts(accounts)
+        else:
+            resolution = decide(match_names(query.value.split(".")[0] if query.kind == "domain" else query.value,
+                                            [(a.id, a.name) for a in accounts]))
+        if resolution.kind == "not_found" and local is not None:
             return local  # the mirror's suggestions beat an empty remote answer
-        return found
+        return self._answer_for(query, resolution)
 
-    def _from_accounts(self, query: Query, accounts: list[Account]) -> AccountAnswer:
-        if len(accounts) == 1:
-            return AccountAnswer("card", blocks.working(query.value), accounts[0].id)
-        ranked = match_names(query.value, [(a.id, a.name) for a in accounts], limit=len(accounts))
-        return AccountAnswer("pick", blocks.pick_list(query.value, ranked[:5]))
+    async def _search_by_name(self, name: str) -> list[Account]:
+        """CRM's word search, then (it does not forgive typos) names starting like the query's words, so the
+        fuzzy matcher has candidates to rank."""
+        crm = self.zoho.crm
+        accounts = await crm.search_accounts(name)
+        if accounts:
+            return accounts
+        prefixes = sorted({w[:PREFIX_LEN].casefold() for w in normalise_name(name).split() if len(w) >= PREFIX_LEN})
+        found = await asyncio.gather(*(crm.search_accounts(p, mode="starts_with") for p in prefixes[:3]))
+        unique = {a.id: a for chunk in found for a in chunk}
+        return list(unique.values())
 
-    def _from_resolution(self, query: Query, resolution: Any) -> AccountAnswer:
+    def _answer_for(self, query: Query, resolution: Resolution) -> AccountAnswer:
         if resolution.kind == "single":
             return AccountAnswer("card", blocks.working(query.value), resolution.matches[0].id)
         if resolution.kind == "pick":
@@ -180,7 +195,8 @@ class AccountService:
         window = timedelta(minutes=self.structure.lookup.freshness_minutes)
         # A whole-mirror sync that finished recently counts as a fresh read of every account.
         synced = self.store.get_watermark(COMPLETED)
-        times = [t for t in (self.store.fetched_at(account_id), datetime.fromisoformat(synced) if synced else None) if t]
+        read = [self.store.fetched_at(account_id), datetime.fromisoformat(synced) if synced else None]
+        times = [t for t in read if t is not None]
         return bool(times) and self.clock() - max(times) <= window
 
     async def refresh(self, account_id: str) -> list[str]:
@@ -294,8 +310,8 @@ class AccountService:
         elif fetched is not None:
             snapshot.read_at = fetched
         today = now.astimezone(self.structure.tz).date()
-        verdict = health.assess(snapshot, today)
-        figures = health.figures(snapshot, today)
+        figures = health.figures(snapshot, today, self.rules)
+        verdict = health.assess(snapshot, today, self.rules, figs=figures)
         message = blocks.account_card(snapshot, verdict, figures, owner_mention=mention, tz=self.structure.tz,
                                       now=now, links=self.links, shareable=shareable)
         return AccountAnswer("card", message, account_id)

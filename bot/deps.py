@@ -21,6 +21,7 @@ from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
 from bot.zoho.endpoints import endpoints_for
+from bot.zoho.transport import RetryPolicy, ZohoLimits
 
 
 def utcnow() -> datetime:
@@ -70,6 +71,8 @@ def build_deps(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utcnow,
     slack: AsyncWebClient | None = None,
+    retry: RetryPolicy | None = None,
+    limits: ZohoLimits | None = None,
 ) -> Deps:
     """Wire the real dependencies. `http` is the one transport every Zoho client shares (tests and the
     sandbox hand in their own)."""
@@ -78,7 +81,8 @@ def build_deps(
                               api_url=settings.zoho_api_url or None, desk_url=settings.zoho_desk_url or None)
     zoho = build_clients(http=http, endpoints=endpoints, client_id=settings.zoho_client_id,
                          client_secret=settings.zoho_client_secret, refresh_token=settings.zoho_refresh_token,
-                         books_org_id=settings.zoho_books_org_id, desk_org_id=settings.zoho_desk_org_id)
+                         books_org_id=settings.zoho_books_org_id, desk_org_id=settings.zoho_desk_org_id,
+                         retry=retry or RetryPolicy(), limits=limits or ZohoLimits())
     store = Store(settings.db_path)
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_Date = date  # Invoice and Payment have a field named `date`, which shadows the type in their bodies
+
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=False, extra="ignore")
@@ -128,8 +130,8 @@ class Invoice(Model):
     account_id: str = ""  # CRM account, through the customer's zcrm_account_id
     deal_id: str = ""  # zcrm_potential_id
     status: str = ""  # Books' own status label
-    date: date | None = None
-    due_date: date | None = None
+    date: _Date | None = None
+    due_date: _Date | None = None
     currency: str = ""
     total: Decimal = Decimal("0")
     balance: Decimal = Decimal("0")
@@ -146,7 +148,7 @@ class Payment(Model):
     customer_id: str = ""
     account_id: str = ""
     amount: Decimal = Decimal("0")
-    date: date | None = None
+    date: _Date | None = None
     currency: str = ""
     invoice_ids: list[str] = Field(default_factory=list)
     modified_time: datetime | None = None

@@ -1,0 +1,304 @@
+"""Books v3 (``/books/v3``): contacts, invoices, estimates, customer payments, CRM import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from bot.zoho.sandbox.books_docs import create_document, import_crm_account
+from bot.zoho.sandbox.books_shapes import (
+    CONTACT_LIST_KEYS,
+    ESTIMATE_LIST_KEYS,
+    INVOICE_LIST_KEYS,
+    PAYMENT_LIST_KEYS,
+    UNPAID,
+    new_contact,
+    pick,
+)
+from bot.zoho.sandbox.context import Ctx
+from bot.zoho.sandbox.errors import books_error
+from bot.zoho.sandbox.state import Record
+from bot.zoho.sandbox.timefmt import ts_key
+
+MAX_PER_PAGE = 200
+
+
+async def dispatch(ctx: Ctx) -> Response:
+    parts, method = ctx.parts, ctx.method
+    if parts == ["organizations"] and method == "GET":
+        return organizations(ctx)
+    org = ctx.query.get("organization_id")
+    if not org:
+        return books_error(400, 2, "Invalid value passed for organization_id")  # GUESSED code for missing
+    if org != ctx.credentials.books_org_id:
+        # Zoho's documented 6041; the HTTP status is GUESSED.
+        return books_error(401, 6041, f"This user is not associated with the CompanyID/CompanyName:{org}.")
+    if not parts:
+        return books_error(404)
+    head, rest = parts[0], parts[1:]
+    state = ctx.state
+    if head == "contacts":
+        if not rest:
+            return list_contacts(ctx) if method == "GET" else await create_contact(ctx) if method == "POST" \
+                else books_error(405)
+        if len(rest) == 1 and method == "GET":
+            found = state.books_contacts.get(rest[0])
+            if not found:
+                return books_error(404, 1002, "Contact does not exist.")  # GUESSED message
+            return _ok({"contact": found})
+    if head in ("invoices", "estimates"):
+        kind = head[:-1]
+        store = state.books_invoices if kind == "invoice" else state.books_estimates
+        if not rest:
+            if method == "GET":
+                return list_documents(ctx, kind)
+            if method == "POST":
+                return await create_document(ctx, kind)
+            return books_error(405)
+        doc = store.get(rest[0])
+        if doc is None:
+            return books_error(404, 1002, f"{kind.capitalize()} does not exist.")
+        if len(rest) == 1 and method == "GET":
+            return _ok({kind: doc})
+        if kind == "invoice" and rest[1:] == ["payments"] and method == "GET":
+            return invoice_payments(ctx, rest[0])
+    if head == "customerpayments":
+        if not rest and method == "GET":
+            return list_payments(ctx)
+        if len(rest) == 1 and method == "GET":
+            payment = state.books_payments.get(rest[0])
+            if payment is None:
+                return books_error(404, 1002, "Payment does not exist.")  # GUESSED message
+            return _ok({"payment": payment})
+    if head == "crm" and len(rest) == 3 and rest[0] == "account" and rest[2] == "import" and method == "POST":
+        return import_crm_account(ctx, rest[1])
+    if head == "items" and not rest and method == "GET":
+        return _page(ctx, "items", list(state.books_items.values()), dict, "Items", "name", "A")
+    return books_error(404)
+
+
+def _ok(payload: dict[str, Any], message: str = "success", status: int = 200) -> Response:
+    return JSONResponse({"code": 0, "message": message, **payload}, status_code=status)
+
+
+def organizations(ctx: Ctx) -> Response:
+    org = {
+        "organization_id": ctx.credentials.books_org_id,
+        "name": "Throughline Sandbox Co.",
+        "is_default_org": True,
+        "currency_code": "USD",
+        "time_zone": "Etc/UTC",
+        "is_org_active": True,
+    }
+    return _ok({"organizations": [org]})
+
+
+def _page(
+    ctx: Ctx,
+    key: str,
+    rows: list[Record],
+    shape: Callable[[Record], Record],
+    report: str,
+    sort_column: str,
+    sort_order: str,
+    applied_filter: str = "Status.All",
+) -> Response:
+    page, per_page = ctx.int_param("page", 1), ctx.int_param("per_page", MAX_PER_PAGE)
+    if page is None or page < 1:
+        return books_error(400, 2, "Invalid value passed for page")
+    if per_page is None or per_page < 1 or per_page > MAX_PER_PAGE:
+        return books_error(400, 2, "Invalid value passed for per_page")
+    offset = (page - 1) * per_page
+    chunk = rows[offset : offset + per_page]
+    context = {
+        "page": page,
+        "per_page": per_page,
+        "has_more_page": offset + per_page < len(rows),
+        "report_name": report,
+        "applied_filter": applied_filter,
+        "sort_column": sort_column,
+        "sort_order": sort_order,
+        "search_criteria": [],
+    }
+    return _ok({key: [shape(r) for r in chunk], "page_context": context})
+
+
+def _sorted(ctx: Ctx, rows: list[Record], default: str, default_order: str, allowed: Iterable[str]) -> tuple[
+    list[Record], str, str
+] | Response:
+    column = ctx.query.get("sort_column", default)
+    if column not in allowed:
+        return books_error(400, 2, "Invalid value passed for sort_column")
+    raw_order = ctx.query.get("sort_order", default_order)
+    order = "D" if raw_order.upper() in ("D", "DESC", "DESCENDING") else "A"
+
+    def key(r: Record) -> Any:
+        value = r.get(column)
+        if column.endswith("_time"):
+            return ts_key(value)
+        if isinstance(value, int | float):
+            return value
+        return str(value or "").lower()
+
+    rows.sort(key=key, reverse=order == "D")
+    return rows, column, order
+
+
+def _since(ctx: Ctx, rows: list[Record]) -> list[Record] | Response:
+    raw = ctx.query.get("last_modified_time")
+    if not raw:
+        return rows
+    cutoff = ts_key(raw.replace(" ", "+"))
+    if not cutoff:
+        return books_error(400, 2, "Invalid value passed for last_modified_time")
+    return [r for r in rows if ts_key(r.get("last_modified_time")) >= cutoff]
+
+
+def list_contacts(ctx: Ctx) -> Response:
+    q, state = ctx.query, ctx.state
+    rows: list[Record]
+    if q.get("zcrm_account_id"):
+        cid = state.books_contact_by_crm_account.get(q["zcrm_account_id"])
+        rows = [state.books_contacts[cid]] if cid and cid in state.books_contacts else []
+    else:
+        rows = list(state.books_contacts.values())
+    if q.get("zcrm_contact_id"):
+        rows = [r for r in rows if r.get("zcrm_contact_id") == q["zcrm_contact_id"]]
+    if q.get("contact_name"):
+        name = q["contact_name"].lower()
+        rows = [r for r in rows if str(r.get("contact_name", "")).lower() == name]
+    if q.get("contact_name_contains"):
+        part = q["contact_name_contains"].lower()
+        rows = [r for r in rows if part in str(r.get("contact_name", "")).lower()]
+    if q.get("email"):
+        email = q["email"].lower()
+        rows = [
+            r for r in rows
+            if str(r.get("email", "")).lower() == email
+            or any(str(p.get("email", "")).lower() == email for p in r.get("contact_persons", []))
+        ]
+    if q.get("search_text"):
+        text = q["search_text"].lower()
+        rows = [
+            r for r in rows
+            if any(text in str(r.get(k) or "").lower() for k in ("contact_name", "company_name", "email"))
+        ]
+    if q.get("contact_type"):
+        rows = [r for r in rows if r.get("contact_type") == q["contact_type"]]
+    since = _since(ctx, rows)
+    if isinstance(since, Response):
+        return since
+    allowed = ("contact_name", "company_name", "created_time", "last_modified_time", "outstanding_receivable_amount")
+    ordered = _sorted(ctx, since, "contact_name", "A", allowed)
+    if isinstance(ordered, Response):
+        return ordered
+    rows, column, order = ordered
+    return _page(ctx, "contacts", rows, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts", column, order)
+
+
+async def create_contact(ctx: Ctx) -> Response:
+    data = await ctx.json_body()
+    if not isinstance(data, dict):
+        return books_error(400, 4, "Invalid value passed for JSONString")  # GUESSED code
+    name = str(data.get("contact_name") or "").strip()
+    if not name:
+        return books_error(400, 4, "Please enter the contact name.")  # GUESSED code
+    state = ctx.state
+    if any(str(c.get("contact_name", "")).lower() == name.lower() for c in state.books_contacts.values()):
+        return books_error(400, 3062, f'The customer "{name}" already exists. Please specify a different name.')
+    data = dict(data, contact_name=name)
+    if data.get("zcrm_account_id") and data["zcrm_account_id"] not in state.crm["Accounts"]:
+        return books_error(400, 2, "Invalid value passed for zcrm_account_id")
+    contact = state.add_books_contact(new_contact(state, data))
+    return _ok({"contact": contact}, "The contact has been added.", status=201)
+
+
+def list_documents(ctx: Ctx, kind: str) -> Response:
+    q, state = ctx.query, ctx.state
+    store = state.books_invoices if kind == "invoice" else state.books_estimates
+    index = state.books_invoices_by_customer if kind == "invoice" else state.books_estimates_by_customer
+    rows: list[Record]
+    if q.get("customer_id"):
+        rows = [store[i] for i in index.get(q["customer_id"], []) if i in store]
+    else:
+        rows = list(store.values())
+    status = q.get("status") or q.get("filter_by", "").replace("Status.", "").lower() or ""
+    if status and status != "all":
+        wanted = UNPAID if status == "unpaid" else (status,)
+        rows = [r for r in rows if r.get("status") in wanted]
+    for param in ("reference_number", "zcrm_potential_id", f"{kind}_number"):
+        if q.get(param):
+            rows = [r for r in rows if str(r.get(param) or "") == q[param]]
+    if q.get("date_start"):
+        rows = [r for r in rows if str(r.get("date") or "") >= q["date_start"]]
+    if q.get("date_end"):
+        rows = [r for r in rows if str(r.get("date") or "") <= q["date_end"]]
+    if q.get("search_text"):
+        text = q["search_text"].lower()
+        rows = [r for r in rows if any(text in str(r.get(k) or "").lower()
+                                       for k in (f"{kind}_number", "customer_name", "reference_number"))]
+    since = _since(ctx, rows)
+    if isinstance(since, Response):
+        return since
+    allowed = (f"{kind}_number", "customer_name", "date", "due_date", "expiry_date", "total", "balance",
+               "created_time", "last_modified_time", "reference_number")
+    ordered = _sorted(ctx, since, "created_time", "D", allowed)
+    if isinstance(ordered, Response):
+        return ordered
+    rows, column, order = ordered
+    keys = INVOICE_LIST_KEYS if kind == "invoice" else ESTIMATE_LIST_KEYS
+    report = "Invoices" if kind == "invoice" else "Estimates"
+    applied = f"Status.{status.capitalize()}" if status else "Status.All"
+    return _page(ctx, f"{kind}s", rows, lambda r: pick(r, keys), report, column, order, applied)
+
+
+def list_payments(ctx: Ctx) -> Response:
+    q, state = ctx.query, ctx.state
+    rows: list[Record]
+    if q.get("customer_id"):
+        rows = [state.books_payments[i] for i in state.books_payments_by_customer.get(q["customer_id"], [])]
+    else:
+        rows = list(state.books_payments.values())
+    if q.get("date_start"):
+        rows = [r for r in rows if str(r.get("date") or "") >= q["date_start"]]
+    if q.get("date_end"):
+        rows = [r for r in rows if str(r.get("date") or "") <= q["date_end"]]
+    since = _since(ctx, rows)
+    if isinstance(since, Response):
+        return since
+    allowed = ("date", "created_time", "last_modified_time", "amount", "customer_name", "payment_number")
+    ordered = _sorted(ctx, since, "created_time", "D", allowed)
+    if isinstance(ordered, Response):
+        return ordered
+    rows, column, order = ordered
+    return _page(ctx, "customerpayments", rows, lambda r: pick(r, PAYMENT_LIST_KEYS), "Customer Payments",
+                 column, order)
+
+
+def invoice_payments(ctx: Ctx, invoice_id: str) -> Response:
+    state = ctx.state
+    out = []
+    for pid in state.books_payments_by_invoice.get(invoice_id, []):
+        payment = state.books_payments[pid]
+        for applied in payment.get("invoices", []):
+            if applied["invoice_id"] != invoice_id:
+                continue
+            out.append(
+                {
+                    "payment_id": pid,
+                    "payment_number": payment["payment_number"],
+                    "invoice_id": invoice_id,
+                    "invoice_payment_id": applied.get("invoice_payment_id", ""),
+                    "payment_mode": payment.get("payment_mode", ""),
+                    "description": payment.get("description", ""),
+                    "date": payment["date"],
+                    "reference_number": payment.get("reference_number", ""),
+                    "exchange_rate": 1.0,
+                    "amount": applied["amount_applied"],
+                    "tax_amount_withheld": 0.0,
+                    "is_single_invoice_payment": len(payment.get("invoices", [])) == 1,
+                }
+            )
+    return _ok({"payments": out})

@@ -1,0 +1,80 @@
+"""DeskClient against the sandbox over HTTP."""
+
+from datetime import timedelta
+
+from bot.models import Ticket
+
+
+def demo_desk_id(sb) -> str:
+    return sb.state.desk_account_by_crm[sb.state.demo_account_id]
+
+
+async def test_iter_accounts_pages(sb, zoho):
+    zoho.desk.page_size = 5
+    pages = [p async for p in zoho.desk.iter_accounts()]
+    assert sum(len(p) for p in pages) == len(sb.state.desk_accounts)
+    assert all(len(p) <= 5 for p in pages)
+
+
+async def test_get_and_search_accounts(sb, zoho):
+    desk_id = demo_desk_id(sb)
+    account = await zoho.desk.get_account(desk_id)
+    assert account is not None and account.crm_account_id == sb.state.demo_account_id
+    assert await zoho.desk.get_account("1892000999999999") is None
+    found = await zoho.desk.search_accounts(account.name[2:9])
+    assert desk_id in {a.id for a in found}
+    assert await zoho.desk.search_accounts("zzqq-nothing") == []
+
+
+async def test_find_account_for_crm(sb, zoho):
+    crm_id = sb.state.demo_account_id
+    name = sb.state.crm["Accounts"][crm_id]["Account_Name"]
+    account = await zoho.desk.find_account_for_crm(crm_id, name)
+    assert account is not None and account.id == demo_desk_id(sb)
+    assert await zoho.desk.find_account_for_crm("5725767999999999999", "zzqq-nothing") is None
+    # An unlinked Desk account with exactly the CRM account's name is taken; a linked one to another CRM id is not.
+    unlinked_id = sb.state.untidy["desk_account_not_linked"][0]
+    unlinked = sb.state.desk_accounts[unlinked_id]
+    crm_for_unlinked = sb.state.untidy["desk_account_not_linked_crm"][0]
+    match = await zoho.desk.find_account_for_crm(crm_for_unlinked, unlinked["accountName"])
+    assert match is not None and match.id == unlinked_id
+    assert await zoho.desk.find_account_for_crm("5725767999999999999", name) is None
+
+
+async def test_account_tickets_paging_and_limit(sb, zoho):
+    desk_id = demo_desk_id(sb)
+    expected = len(sb.state.desk_tickets_by_account[desk_id])
+    zoho.desk.page_size = 2
+    tickets = await zoho.desk.account_tickets(desk_id, account_id=sb.state.demo_account_id)
+    assert len(tickets) == expected
+    assert all(t.account_id == sb.state.demo_account_id and t.desk_account_id == desk_id for t in tickets)
+    assert len(await zoho.desk.account_tickets(desk_id, limit=1)) == 1
+
+
+async def test_iter_tickets_stops_before(sb, zoho):
+    zoho.desk.page_size = 10
+    everything = [t async for page in zoho.desk.iter_tickets() for t in page]
+    assert len(everything) == len(sb.state.desk_tickets)
+    times = [t.modified_time for t in everything]
+    assert times == sorted(times, reverse=True)
+    cutoff = times[15] + timedelta(seconds=1)
+    sb.calls.clear()
+    links = {v: k for k, v in sb.state.desk_account_by_crm.items()}
+    recent = [t async for page in zoho.desk.iter_tickets(stop_before=cutoff, crm_account_ids=links) for t in page]
+    assert recent and all(t.modified_time >= cutoff for t in recent)
+    assert len(sb.calls) <= 2  # stopped early instead of walking all pages
+    assert any(t.account_id for t in recent)
+
+
+async def test_get_ticket(sb, zoho):
+    ticket_id = next(iter(sb.state.desk_tickets))
+    ticket = await zoho.desk.get_ticket(ticket_id, account_id="x")
+    assert isinstance(ticket, Ticket) and ticket.id == ticket_id and ticket.account_id == "x"
+    assert await zoho.desk.get_ticket("1892000999999999") is None
+
+
+async def test_create_account_and_contact(sb, zoho):
+    account = await zoho.desk.create_account({"accountName": "New Desk Co", "website": "newdesk.example"})
+    assert account.id in sb.state.desk_accounts and account.name == "New Desk Co"
+    contact = await zoho.desk.create_contact({"lastName": "Ng", "email": "ng@newdesk.example", "accountId": account.id})
+    assert contact["id"] in sb.state.desk_contacts
