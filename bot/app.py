@@ -22,7 +22,6 @@ def create_bolt(deps: Deps) -> AsyncApp:
     settings = deps.settings
     bolt = AsyncApp(
         name="throughline",
-        token=settings.slack_bot_token or None,
         signing_secret=settings.slack_signing_secret or None,
         client=deps.slack,
         # Socket Mode has no HTTP signatures; everywhere else every request is verified.

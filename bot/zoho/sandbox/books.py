@@ -19,6 +19,7 @@ from bot.zoho.sandbox.books_shapes import (
 )
 from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import books_error
+from bot.zoho.sandbox.ordering import ordered
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import ts_key
 
@@ -125,9 +126,9 @@ def _page(
     return _ok({key: [shape(r) for r in chunk], "page_context": context})
 
 
-def _sorted(ctx: Ctx, rows: list[Record], default: str, default_order: str, allowed: Iterable[str]) -> tuple[
-    list[Record], str, str
-] | Response:
+def _sorted(
+    ctx: Ctx, store: dict[str, Record], rows: list[Record], default: str, default_order: str, allowed: Iterable[str]
+) -> tuple[list[Record], str, str] | Response:
     column = ctx.query.get("sort_column", default)
     if column not in allowed:
         return books_error(400, 2, "Invalid value passed for sort_column")
@@ -137,13 +138,13 @@ def _sorted(ctx: Ctx, rows: list[Record], default: str, default_order: str, allo
     def key(r: Record) -> Any:
         value = r.get(column)
         if column.endswith("_time"):
-            return ts_key(value)
+            return (1, ts_key(value))
         if isinstance(value, int | float):
-            return value
-        return str(value or "").lower()
+            return (0, value)
+        return (1, str(value or "").lower())
 
-    rows.sort(key=key, reverse=order == "D")
-    return rows, column, order
+    name = f"books:{ctx.parts[0]}:{column}:{order}"
+    return ordered(ctx.state, name, store, key, order == "D", rows), column, order
 
 
 def _since(ctx: Ctx, rows: list[Record]) -> list[Record] | Response:
@@ -191,10 +192,10 @@ def list_contacts(ctx: Ctx) -> Response:
     if isinstance(since, Response):
         return since
     allowed = ("contact_name", "company_name", "created_time", "last_modified_time", "outstanding_receivable_amount")
-    ordered = _sorted(ctx, since, "contact_name", "A", allowed)
-    if isinstance(ordered, Response):
-        return ordered
-    rows, column, order = ordered
+    result = _sorted(ctx, state.books_contacts, since, "contact_name", "A", allowed)
+    if isinstance(result, Response):
+        return result
+    rows, column, order = result
     return _page(ctx, "contacts", rows, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts", column, order)
 
 
@@ -244,10 +245,10 @@ def list_documents(ctx: Ctx, kind: str) -> Response:
         return since
     allowed = (f"{kind}_number", "customer_name", "date", "due_date", "expiry_date", "total", "balance",
                "created_time", "last_modified_time", "reference_number")
-    ordered = _sorted(ctx, since, "created_time", "D", allowed)
-    if isinstance(ordered, Response):
-        return ordered
-    rows, column, order = ordered
+    result = _sorted(ctx, store, since, "created_time", "D", allowed)
+    if isinstance(result, Response):
+        return result
+    rows, column, order = result
     keys = INVOICE_LIST_KEYS if kind == "invoice" else ESTIMATE_LIST_KEYS
     report = "Invoices" if kind == "invoice" else "Estimates"
     applied = f"Status.{status.capitalize()}" if status else "Status.All"
@@ -269,10 +270,10 @@ def list_payments(ctx: Ctx) -> Response:
     if isinstance(since, Response):
         return since
     allowed = ("date", "created_time", "last_modified_time", "amount", "customer_name", "payment_number")
-    ordered = _sorted(ctx, since, "created_time", "D", allowed)
-    if isinstance(ordered, Response):
-        return ordered
-    rows, column, order = ordered
+    result = _sorted(ctx, state.books_payments, since, "created_time", "D", allowed)
+    if isinstance(result, Response):
+        return result
+    rows, column, order = result
     return _page(ctx, "customerpayments", rows, lambda r: pick(r, PAYMENT_LIST_KEYS), "Customer Payments",
                  column, order)
 

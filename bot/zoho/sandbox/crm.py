@@ -16,6 +16,7 @@ from bot.zoho.sandbox.crm_query import QueryError, parse_criteria
 from bot.zoho.sandbox.crm_schema import RELATED, SORTABLE, module_name, project, time_key
 from bot.zoho.sandbox.crm_write import write_records
 from bot.zoho.sandbox.errors import crm_error, no_content
+from bot.zoho.sandbox.ordering import ordered
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import crm_ts, parse_ts
 
@@ -112,15 +113,13 @@ def list_records(ctx: Ctx, module: str) -> Response:
     if sort_order not in ("asc", "desc"):
         return crm_error(400, "INVALID_DATA", "invalid data", param_name="sort_order")
 
-    records: list[Record]
     store = ctx.state.crm[module]
+    records: list[Record] | None = None  # None: the whole module
     if q.get("ids"):
         ids = [i.strip() for i in q["ids"].split(",") if i.strip()]
         if len(ids) > 100:
             return crm_error(400, "LIMIT_EXCEEDED", "the number of ids exceeds the limit", param_name="ids")
         records = [store[i] for i in ids if i in store]
-    else:
-        records = list(store.values())
 
     ims_header = ctx.request.headers.get("if-modified-since")
     if ims_header:
@@ -128,14 +127,18 @@ def list_records(ctx: Ctx, module: str) -> Response:
         if since is None:
             return crm_error(400, "INVALID_DATA", "invalid data", header_name="If-Modified-Since")
         cutoff = crm_ts(since)
-        records = [r for r in records if time_key(r.get("Modified_Time")) > cutoff]
+        records = [r for r in (records if records is not None else store.values())
+                   if time_key(r.get("Modified_Time")) > cutoff]
         if not records:
             return no_content(304)
 
     if sort_by == "id":
-        records.sort(key=lambda r: (len(r["id"]), r["id"]), reverse=sort_order == "desc")
+        def key(r: Record) -> Any:
+            return (len(r["id"]), r["id"])
     else:
-        records.sort(key=lambda r: (time_key(r.get(sort_by)), r["id"]), reverse=sort_order == "desc")
+        def key(r: Record) -> Any:
+            return time_key(r.get(sort_by))
+    records = ordered(ctx.state, f"crm:{module}:{sort_by}:{sort_order}", store, key, sort_order == "desc", records)
 
     token_in = q.get("page_token")
     if token_in:

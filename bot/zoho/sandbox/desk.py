@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import desk_error, desk_invalid_field, no_content
+from bot.zoho.sandbox.ordering import ordered
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import desk_ts, ts_key
 
@@ -59,16 +60,15 @@ async def dispatch(ctx: Ctx) -> Response:
     head, rest = (parts[0], parts[1:]) if parts else ("", [])
     if head == "tickets" and method == "GET":
         if not rest:
-            return listing(ctx, "tickets", list(state.desk_tickets.values()), _TICKET_SORTS, TICKET_LIST_KEYS,
-                           _ticket_filter(ctx), "-createdTime")
+            return _tickets(ctx, "tickets", list(state.desk_tickets.values()))
         if rest == ["search"]:
             return ticket_search(ctx)
         if len(rest) == 1:
             return _one(state.desk_tickets.get(rest[0]))
     if head == "accounts":
         if not rest and method == "GET":
-            return listing(ctx, "accounts", list(state.desk_accounts.values()), _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS,
-                           None, "accountName")
+            return listing(ctx, "accounts", state.desk_accounts, list(state.desk_accounts.values()),
+                           _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS, None, "accountName")
         if not rest and method == "POST":
             return await create_account(ctx)
         if rest == ["search"] and method == "GET":
@@ -80,21 +80,28 @@ async def dispatch(ctx: Ctx) -> Response:
                 return desk_error(404, "RESOURCE_NOT_FOUND", "The requested resource does not exist.")
             rows = [state.desk_tickets[t] for t in state.desk_tickets_by_account.get(rest[0], [])
                     if t in state.desk_tickets]
-            return listing(ctx, "account tickets", rows, _TICKET_SORTS, TICKET_LIST_KEYS, _ticket_filter(ctx),
-                           "-createdTime")
+            return _tickets(ctx, "account tickets", rows)
         if len(rest) == 2 and rest[1] == "contacts" and method == "GET":
-            rows = [c for c in state.desk_contacts.values() if c.get("accountId") == rest[0]]
-            return listing(ctx, "contacts", rows, _CONTACT_SORTS, CONTACT_LIST_KEYS, None, "lastName")
+            return _contacts(ctx, [c for c in state.desk_contacts.values() if c.get("accountId") == rest[0]])
     if head == "contacts":
         if not rest and method == "GET":
             account = ctx.query.get("accountId")
-            rows = [c for c in state.desk_contacts.values() if not account or c.get("accountId") == account]
-            return listing(ctx, "contacts", rows, _CONTACT_SORTS, CONTACT_LIST_KEYS, None, "lastName")
+            return _contacts(ctx, [c for c in state.desk_contacts.values()
+                                   if not account or c.get("accountId") == account])
         if not rest and method == "POST":
             return await create_contact(ctx)
         if len(rest) == 1 and method == "GET":
             return _one(state.desk_contacts.get(rest[0]))
     return desk_error(404)
+
+
+def _tickets(ctx: Ctx, scope: str, rows: list[Record]) -> Response:
+    return listing(ctx, scope, ctx.state.desk_tickets, rows, _TICKET_SORTS, TICKET_LIST_KEYS, _ticket_filter(ctx),
+                   "-createdTime")
+
+
+def _contacts(ctx: Ctx, rows: list[Record]) -> Response:
+    return listing(ctx, "contacts", ctx.state.desk_contacts, rows, _CONTACT_SORTS, CONTACT_LIST_KEYS, None, "lastName")
 
 
 def _one(record: Record | None) -> Response:
@@ -131,7 +138,8 @@ def _window(ctx: Ctx, scope: str) -> tuple[int, int] | Response:
     return start, limit
 
 
-def _sort(ctx: Ctx, rows: list[Record], sorts: dict[str, str], default: str) -> list[Record] | Response:
+def _sort(ctx: Ctx, store: dict[str, Record], rows: list[Record], sorts: dict[str, str],
+          default: str) -> list[Record] | Response:
     raw = ctx.query.get("sortBy", default)
     desc = raw.startswith("-")
     field = sorts.get(raw.lstrip("-"))
@@ -146,14 +154,13 @@ def _sort(ctx: Ctx, rows: list[Record], sorts: dict[str, str], default: str) -> 
             return int(value or 0)
         return str(value or "").lower()
 
-    rows.sort(key=lambda r: r["id"])
-    rows.sort(key=key, reverse=desc)
-    return rows
+    return ordered(ctx.state, f"desk:{id(store)}:{field}:{desc}", store, key, desc, rows)
 
 
 def listing(
     ctx: Ctx,
     scope: str,
+    store: dict[str, Record],
     rows: list[Record],
     sorts: dict[str, str],
     keys: tuple[str, ...],
@@ -166,10 +173,10 @@ def listing(
     start, limit = window
     if keep is not None:
         rows = [r for r in rows if keep(r)]
-    ordered = _sort(ctx, rows, sorts, default_sort)
-    if isinstance(ordered, Response):
-        return ordered
-    chunk = ordered[start : start + limit]
+    result = _sort(ctx, store, rows, sorts, default_sort)
+    if isinstance(result, Response):
+        return result
+    chunk = result[start : start + limit]
     if not chunk:
         return no_content()
     return JSONResponse({"data": [{k: r.get(k) for k in keys} for r in chunk]})
@@ -197,23 +204,20 @@ def _wild(pattern: str, value: Any) -> bool:
     return text == pat
 
 
-def _search_answer(ctx: Ctx, scope: str, rows: list[Record], sorts: dict[str, str], keys: tuple[str, ...],
-                   default_sort: str) -> Response:
+def _search_answer(ctx: Ctx, scope: str, store: dict[str, Record], rows: list[Record], sorts: dict[str, str],
+                   keys: tuple[str, ...], default_sort: str) -> Response:
     window = _window(ctx, scope)
     if isinstance(window, Response):
         return window
     start, limit = window
     sort_param = ctx.query.get("sortBy", default_sort)
-    if sort_param.lstrip("-") == "relevance":
-        ordered: list[Record] | Response = rows
-    else:
-        ordered = _sort(ctx, rows, sorts, default_sort)
-    if isinstance(ordered, Response):
-        return ordered
-    chunk = ordered[start : start + limit]
+    result = rows if sort_param.lstrip("-") == "relevance" else _sort(ctx, store, rows, sorts, default_sort)
+    if isinstance(result, Response):
+        return result
+    chunk = result[start : start + limit]
     if not chunk:
         return no_content()
-    return JSONResponse({"data": [{k: r.get(k) for k in keys} for r in chunk], "count": len(ordered)})
+    return JSONResponse({"data": [{k: r.get(k) for k in keys} for r in chunk], "count": len(result)})
 
 
 def ticket_search(ctx: Ctx) -> Response:
@@ -232,7 +236,8 @@ def ticket_search(ctx: Ctx) -> Response:
         rows = [r for r in rows if _wild(q["subject"], r.get("subject"))]
     if q.get("ticketNumber"):
         rows = [r for r in rows if str(r.get("ticketNumber")) == q["ticketNumber"]]
-    return _search_answer(ctx, "tickets/search", rows, _TICKET_SORTS, TICKET_LIST_KEYS, "-modifiedTime")
+    return _search_answer(ctx, "tickets/search", ctx.state.desk_tickets, rows, _TICKET_SORTS, TICKET_LIST_KEYS,
+                          "-modifiedTime")
 
 
 def account_search(ctx: Ctx) -> Response:
@@ -252,7 +257,8 @@ def account_search(ctx: Ctx) -> Response:
         if window is None:
             return desk_invalid_field("modifiedTimeRange")
         rows = [r for r in rows if window[0] <= ts_key(r.get("modifiedTime")) <= window[1]]
-    return _search_answer(ctx, "accounts/search", rows, _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS, "accountName")
+    return _search_answer(ctx, "accounts/search", ctx.state.desk_accounts, rows, _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS,
+                          "accountName")
 
 
 def _crm_ref(value: Any) -> Record | None:
