@@ -133,6 +133,11 @@ class Lookup(Section):
     freshness_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 15
 
 
+class Sync(Section):
+    # Incremental sync of the whole mirror; 0 turns the scheduled job off (webhooks and lookups still update it).
+    interval_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 10
+
+
 class Health(Section):
     overdue_days_at_risk: Annotated[int, Field(ge=1)] = 30
     open_tickets_watch: Annotated[int, Field(ge=1)] = 5
@@ -167,6 +172,7 @@ class OperatingStructure(Section):
     approvers: Approvers = Field(default_factory=Approvers)
     handoff: Handoff = Field(default_factory=Handoff)
     lookup: Lookup = Field(default_factory=Lookup)
+    sync: Sync = Field(default_factory=Sync)
     health: Health = Field(default_factory=Health)
     digests: dict[str, Digest] = Field(default_factory=dict)
     zoho: ZohoLinks = Field(default_factory=ZohoLinks)

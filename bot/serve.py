@@ -11,6 +11,7 @@ from bot.app import create_app, create_bolt
 from bot.config import OperatingStructure, Settings
 from bot.deps import build_deps
 from bot.localserver import LocalServer
+from bot.scheduler import create_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,13 @@ async def run_server(settings: Settings, structure: OperatingStructure, *, host:
 
             await AsyncSocketModeHandler(bolt, settings.slack_app_token).connect_async()
             log.info("Connected to Slack in Socket Mode")
+        scheduler = create_scheduler(deps)
+        scheduler.start()
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info"))
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            scheduler.shutdown(wait=False)
     finally:
         for s in servers:
             s.stop()

@@ -19,7 +19,7 @@ from bot.zoho.sandbox.books_shapes import (
 )
 from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import books_error
-from bot.zoho.sandbox.ordering import ordered
+from bot.zoho.sandbox.ordering import keep, ordered_page
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import ts_key
 
@@ -76,7 +76,7 @@ async def dispatch(ctx: Ctx) -> Response:
     if head == "crm" and len(rest) == 3 and rest[0] == "account" and rest[2] == "import" and method == "POST":
         return import_crm_account(ctx, rest[1])
     if head == "items" and not rest and method == "GET":
-        return _page(ctx, "items", list(state.books_items.values()), dict, "Items", "name", "A")
+        return _answer(ctx, "items", state.books_items, None, dict, "Items", ("name", "A", ("name", "rate")))
     return books_error(404)
 
 
@@ -96,46 +96,31 @@ def organizations(ctx: Ctx) -> Response:
     return _ok({"organizations": [org]})
 
 
-def _page(
+def _answer(
     ctx: Ctx,
     key: str,
-    rows: list[Record],
+    store: dict[str, Record],
+    rows: list[Record] | None,
     shape: Callable[[Record], Record],
     report: str,
-    sort_column: str,
-    sort_order: str,
+    sort: tuple[str, str, Iterable[str]],
     applied_filter: str = "Status.All",
 ) -> Response:
+    """Sort, page and wrap a list answer. `rows` None means the whole store; `sort` is (default column,
+    default order, allowed columns)."""
     page, per_page = ctx.int_param("page", 1), ctx.int_param("per_page", MAX_PER_PAGE)
     if page is None or page < 1:
         return books_error(400, 2, "Invalid value passed for page")
     if per_page is None or per_page < 1 or per_page > MAX_PER_PAGE:
         return books_error(400, 2, "Invalid value passed for per_page")
-    offset = (page - 1) * per_page
-    chunk = rows[offset : offset + per_page]
-    context = {
-        "page": page,
-        "per_page": per_page,
-        "has_more_page": offset + per_page < len(rows),
-        "report_name": report,
-        "applied_filter": applied_filter,
-        "sort_column": sort_column,
-        "sort_order": sort_order,
-        "search_criteria": [],
-    }
-    return _ok({key: [shape(r) for r in chunk], "page_context": context})
-
-
-def _sorted(
-    ctx: Ctx, store: dict[str, Record], rows: list[Record], default: str, default_order: str, allowed: Iterable[str]
-) -> tuple[list[Record], str, str] | Response:
-    column = ctx.query.get("sort_column", default)
+    default_column, default_order, allowed = sort
+    column = ctx.query.get("sort_column", default_column)
     if column not in allowed:
         return books_error(400, 2, "Invalid value passed for sort_column")
     raw_order = ctx.query.get("sort_order", default_order)
     order = "D" if raw_order.upper() in ("D", "DESC", "DESCENDING") else "A"
 
-    def key(r: Record) -> Any:
+    def sort_key(r: Record) -> Any:
         value = r.get(column)
         if column.endswith("_time"):
             return (1, ts_key(value))
@@ -143,60 +128,63 @@ def _sorted(
             return (0, value)
         return (1, str(value or "").lower())
 
-    name = f"books:{ctx.parts[0]}:{column}:{order}"
-    return ordered(ctx.state, name, store, key, order == "D", rows), column, order
+    offset = (page - 1) * per_page
+    chunk, total = ordered_page(ctx.state, f"books:{key}:{column}:{order}", store, sort_key, order == "D", rows,
+                                offset, per_page)
+    context = {
+        "page": page,
+        "per_page": per_page,
+        "has_more_page": offset + per_page < total,
+        "report_name": report,
+        "applied_filter": applied_filter,
+        "sort_column": column,
+        "sort_order": order,
+        "search_criteria": [],
+    }
+    return _ok({key: [shape(r) for r in chunk], "page_context": context})
 
 
-def _since(ctx: Ctx, rows: list[Record]) -> list[Record] | Response:
+def _since(ctx: Ctx, store: dict[str, Record], rows: list[Record] | None) -> list[Record] | None | Response:
     raw = ctx.query.get("last_modified_time")
     if not raw:
         return rows
     cutoff = ts_key(raw.replace(" ", "+"))
     if not cutoff:
         return books_error(400, 2, "Invalid value passed for last_modified_time")
-    return [r for r in rows if ts_key(r.get("last_modified_time")) >= cutoff]
+    return keep(rows, store, lambda r: ts_key(r.get("last_modified_time")) >= cutoff)
 
 
 def list_contacts(ctx: Ctx) -> Response:
     q, state = ctx.query, ctx.state
-    rows: list[Record]
+    store = state.books_contacts
+    rows: list[Record] | None = None
     if q.get("zcrm_account_id"):
         cid = state.books_contact_by_crm_account.get(q["zcrm_account_id"])
-        rows = [state.books_contacts[cid]] if cid and cid in state.books_contacts else []
-    else:
-        rows = list(state.books_contacts.values())
+        rows = [store[cid]] if cid and cid in store else []
     if q.get("zcrm_contact_id"):
-        rows = [r for r in rows if r.get("zcrm_contact_id") == q["zcrm_contact_id"]]
+        rows = keep(rows, store, lambda r: r.get("zcrm_contact_id") == q["zcrm_contact_id"])
     if q.get("contact_name"):
         name = q["contact_name"].lower()
-        rows = [r for r in rows if str(r.get("contact_name", "")).lower() == name]
+        rows = keep(rows, store, lambda r: str(r.get("contact_name", "")).lower() == name)
     if q.get("contact_name_contains"):
         part = q["contact_name_contains"].lower()
-        rows = [r for r in rows if part in str(r.get("contact_name", "")).lower()]
+        rows = keep(rows, store, lambda r: part in str(r.get("contact_name", "")).lower())
     if q.get("email"):
         email = q["email"].lower()
-        rows = [
-            r for r in rows
-            if str(r.get("email", "")).lower() == email
-            or any(str(p.get("email", "")).lower() == email for p in r.get("contact_persons", []))
-        ]
+        rows = keep(rows, store, lambda r: str(r.get("email", "")).lower() == email
+                    or any(str(p.get("email", "")).lower() == email for p in r.get("contact_persons", [])))
     if q.get("search_text"):
         text = q["search_text"].lower()
-        rows = [
-            r for r in rows
-            if any(text in str(r.get(k) or "").lower() for k in ("contact_name", "company_name", "email"))
-        ]
+        rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
+                                               for k in ("contact_name", "company_name", "email")))
     if q.get("contact_type"):
-        rows = [r for r in rows if r.get("contact_type") == q["contact_type"]]
-    since = _since(ctx, rows)
+        rows = keep(rows, store, lambda r: r.get("contact_type") == q["contact_type"])
+    since = _since(ctx, store, rows)
     if isinstance(since, Response):
         return since
     allowed = ("contact_name", "company_name", "created_time", "last_modified_time", "outstanding_receivable_amount")
-    result = _sorted(ctx, state.books_contacts, since, "contact_name", "A", allowed)
-    if isinstance(result, Response):
-        return result
-    rows, column, order = result
-    return _page(ctx, "contacts", rows, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts", column, order)
+    return _answer(ctx, "contacts", store, since, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts",
+                   ("contact_name", "A", allowed))
 
 
 async def create_contact(ctx: Ctx) -> Response:
@@ -220,62 +208,52 @@ def list_documents(ctx: Ctx, kind: str) -> Response:
     q, state = ctx.query, ctx.state
     store = state.books_invoices if kind == "invoice" else state.books_estimates
     index = state.books_invoices_by_customer if kind == "invoice" else state.books_estimates_by_customer
-    rows: list[Record]
+    rows: list[Record] | None = None
     if q.get("customer_id"):
         rows = [store[i] for i in index.get(q["customer_id"], []) if i in store]
-    else:
-        rows = list(store.values())
     status = q.get("status") or q.get("filter_by", "").replace("Status.", "").lower() or ""
     if status and status != "all":
         wanted = UNPAID if status == "unpaid" else (status,)
-        rows = [r for r in rows if r.get("status") in wanted]
+        rows = keep(rows, store, lambda r: r.get("status") in wanted)
     for param in ("reference_number", "zcrm_potential_id", f"{kind}_number"):
         if q.get(param):
-            rows = [r for r in rows if str(r.get(param) or "") == q[param]]
+            rows = keep(rows, store, lambda r, p=param: str(r.get(p) or "") == q[p])  # type: ignore[misc]
     if q.get("date_start"):
-        rows = [r for r in rows if str(r.get("date") or "") >= q["date_start"]]
+        rows = keep(rows, store, lambda r: str(r.get("date") or "") >= q["date_start"])
     if q.get("date_end"):
-        rows = [r for r in rows if str(r.get("date") or "") <= q["date_end"]]
+        rows = keep(rows, store, lambda r: str(r.get("date") or "") <= q["date_end"])
     if q.get("search_text"):
         text = q["search_text"].lower()
-        rows = [r for r in rows if any(text in str(r.get(k) or "").lower()
-                                       for k in (f"{kind}_number", "customer_name", "reference_number"))]
-    since = _since(ctx, rows)
+        rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
+                                               for k in (f"{kind}_number", "customer_name", "reference_number")))
+    since = _since(ctx, store, rows)
     if isinstance(since, Response):
         return since
     allowed = (f"{kind}_number", "customer_name", "date", "due_date", "expiry_date", "total", "balance",
                "created_time", "last_modified_time", "reference_number")
-    result = _sorted(ctx, store, since, "created_time", "D", allowed)
-    if isinstance(result, Response):
-        return result
-    rows, column, order = result
     keys = INVOICE_LIST_KEYS if kind == "invoice" else ESTIMATE_LIST_KEYS
     report = "Invoices" if kind == "invoice" else "Estimates"
     applied = f"Status.{status.capitalize()}" if status else "Status.All"
-    return _page(ctx, f"{kind}s", rows, lambda r: pick(r, keys), report, column, order, applied)
+    return _answer(ctx, f"{kind}s", store, since, lambda r: pick(r, keys), report, ("created_time", "D", allowed),
+                   applied)
 
 
 def list_payments(ctx: Ctx) -> Response:
     q, state = ctx.query, ctx.state
-    rows: list[Record]
+    store = state.books_payments
+    rows: list[Record] | None = None
     if q.get("customer_id"):
-        rows = [state.books_payments[i] for i in state.books_payments_by_customer.get(q["customer_id"], [])]
-    else:
-        rows = list(state.books_payments.values())
+        rows = [store[i] for i in state.books_payments_by_customer.get(q["customer_id"], []) if i in store]
     if q.get("date_start"):
-        rows = [r for r in rows if str(r.get("date") or "") >= q["date_start"]]
+        rows = keep(rows, store, lambda r: str(r.get("date") or "") >= q["date_start"])
     if q.get("date_end"):
-        rows = [r for r in rows if str(r.get("date") or "") <= q["date_end"]]
-    since = _since(ctx, rows)
+        rows = keep(rows, store, lambda r: str(r.get("date") or "") <= q["date_end"])
+    since = _since(ctx, store, rows)
     if isinstance(since, Response):
         return since
     allowed = ("date", "created_time", "last_modified_time", "amount", "customer_name", "payment_number")
-    result = _sorted(ctx, state.books_payments, since, "created_time", "D", allowed)
-    if isinstance(result, Response):
-        return result
-    rows, column, order = result
-    return _page(ctx, "customerpayments", rows, lambda r: pick(r, PAYMENT_LIST_KEYS), "Customer Payments",
-                 column, order)
+    return _answer(ctx, "customerpayments", store, since, lambda r: pick(r, PAYMENT_LIST_KEYS), "Customer Payments",
+                   ("created_time", "D", allowed))
 
 
 def invoice_payments(ctx: Ctx, invoice_id: str) -> Response:

@@ -61,7 +61,8 @@ def address(source: dict[str, Any] | None) -> Record:
 def new_contact(state: SandboxState, data: dict[str, Any], *, created: str | None = None) -> Record:
     """A Books contact in detail shape from a create payload (validated by the caller)."""
     now = created or books_ts(state.now())
-    currency = str(data.get("currency_code") or "USD")
+    by_id = {v: k for k, v in CURRENCY_IDS.items()}
+    currency = str(data.get("currency_code") or by_id.get(str(data.get("currency_id") or ""), "USD"))
     terms = int(data.get("payment_terms") or 0)
     persons = []
     for i, p in enumerate(data.get("contact_persons") or []):

@@ -16,7 +16,7 @@ from bot.zoho.sandbox.crm_query import QueryError, parse_criteria
 from bot.zoho.sandbox.crm_schema import RELATED, SORTABLE, module_name, project, time_key
 from bot.zoho.sandbox.crm_write import write_records
 from bot.zoho.sandbox.errors import crm_error, no_content
-from bot.zoho.sandbox.ordering import ordered
+from bot.zoho.sandbox.ordering import ordered_page
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import crm_ts, parse_ts
 
@@ -138,7 +138,6 @@ def list_records(ctx: Ctx, module: str) -> Response:
     else:
         def key(r: Record) -> Any:
             return time_key(r.get(sort_by))
-    records = ordered(ctx.state, f"crm:{module}:{sort_by}:{sort_order}", store, key, sort_order == "desc", records)
 
     token_in = q.get("page_token")
     if token_in:
@@ -155,10 +154,11 @@ def list_records(ctx: Ctx, module: str) -> Response:
                 limit=DISCRETE_LIMIT,
             )
         offset = (page - 1) * per_page
-    chunk = records[offset : offset + per_page]
+    chunk, total = ordered_page(ctx.state, f"crm:{module}:{sort_by}:{sort_order}", store, key, sort_order == "desc",
+                                records, offset, per_page)
     if not chunk:
         return no_content()
-    more = offset + per_page < len(records)
+    more = offset + per_page < total
     next_token = _encode_token({"m": module, "o": offset + per_page}) if more else None
     expiry = crm_ts(ctx.state.now() + timedelta(days=1)) if more else None
     info = _info(

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import desk_error, desk_invalid_field, no_content
-from bot.zoho.sandbox.ordering import ordered
+from bot.zoho.sandbox.ordering import keep, ordered_page
 from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import desk_ts, ts_key
 
@@ -60,15 +60,14 @@ async def dispatch(ctx: Ctx) -> Response:
     head, rest = (parts[0], parts[1:]) if parts else ("", [])
     if head == "tickets" and method == "GET":
         if not rest:
-            return _tickets(ctx, "tickets", list(state.desk_tickets.values()))
+            return _tickets(ctx, "tickets", None)
         if rest == ["search"]:
             return ticket_search(ctx)
         if len(rest) == 1:
             return _one(state.desk_tickets.get(rest[0]))
     if head == "accounts":
         if not rest and method == "GET":
-            return listing(ctx, "accounts", state.desk_accounts, list(state.desk_accounts.values()),
-                           _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS, None, "accountName")
+            return _answer(ctx, "accounts", state.desk_accounts, None, _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS, "accountName")
         if not rest and method == "POST":
             return await create_account(ctx)
         if rest == ["search"] and method == "GET":
@@ -86,8 +85,8 @@ async def dispatch(ctx: Ctx) -> Response:
     if head == "contacts":
         if not rest and method == "GET":
             account = ctx.query.get("accountId")
-            return _contacts(ctx, [c for c in state.desk_contacts.values()
-                                   if not account or c.get("accountId") == account])
+            return _contacts(ctx, keep(None, state.desk_contacts, lambda c: c.get("accountId") == account)
+                             if account else None)
         if not rest and method == "POST":
             return await create_contact(ctx)
         if len(rest) == 1 and method == "GET":
@@ -95,13 +94,38 @@ async def dispatch(ctx: Ctx) -> Response:
     return desk_error(404)
 
 
-def _tickets(ctx: Ctx, scope: str, rows: list[Record]) -> Response:
-    return listing(ctx, scope, ctx.state.desk_tickets, rows, _TICKET_SORTS, TICKET_LIST_KEYS, _ticket_filter(ctx),
-                   "-createdTime")
+def _tickets(ctx: Ctx, scope: str, rows: list[Record] | None) -> Response:
+    test = _ticket_filter(ctx)
+    if test is not None:
+        rows = keep(rows, ctx.state.desk_tickets, test)
+    return _answer(ctx, scope, ctx.state.desk_tickets, rows, _TICKET_SORTS, TICKET_LIST_KEYS, "-createdTime")
 
 
-def _contacts(ctx: Ctx, rows: list[Record]) -> Response:
-    return listing(ctx, "contacts", ctx.state.desk_contacts, rows, _CONTACT_SORTS, CONTACT_LIST_KEYS, None, "lastName")
+def _contacts(ctx: Ctx, rows: list[Record] | None) -> Response:
+    return _answer(ctx, "contacts", ctx.state.desk_contacts, rows, _CONTACT_SORTS, CONTACT_LIST_KEYS, "lastName")
+
+
+def _included(ctx: Ctx, row: Record) -> Record:
+    """``include=contacts,assignee,departments`` on ticket lists nests those records, as Desk does."""
+    wanted = {p.strip() for p in ctx.query.get("include", "").split(",") if p.strip()}
+    if not wanted or "ticketNumber" not in row:
+        return row
+    state = ctx.state
+    if "contacts" in wanted:
+        contact = state.desk_contacts.get(str(row.get("contactId")))
+        account = state.desk_accounts.get(str(row.get("accountId")))
+        row["contact"] = None if contact is None else {
+            "id": contact["id"], "firstName": contact.get("firstName"), "lastName": contact.get("lastName"),
+            "email": contact.get("email"), "phone": contact.get("phone"),
+            "account": None if account is None else {"id": account["id"], "accountName": account["accountName"],
+                                                     "website": account.get("website")},
+        }
+    if "assignee" in wanted:
+        agent = next((a for a in state.desk_agents if a["id"] == row.get("assigneeId")), None)
+        row["assignee"] = dict(agent) if agent else None
+    if "departments" in wanted:
+        row["department"] = {"id": state.desk_department_id, "name": "Support"}
+    return row
 
 
 def _one(record: Record | None) -> Response:
@@ -138,15 +162,31 @@ def _window(ctx: Ctx, scope: str) -> tuple[int, int] | Response:
     return start, limit
 
 
-def _sort(ctx: Ctx, store: dict[str, Record], rows: list[Record], sorts: dict[str, str],
-          default: str) -> list[Record] | Response:
-    raw = ctx.query.get("sortBy", default)
+def _answer(
+    ctx: Ctx,
+    scope: str,
+    store: dict[str, Record],
+    rows: list[Record] | None,
+    sorts: dict[str, str],
+    keys: tuple[str, ...],
+    default_sort: str,
+    with_count: bool = False,
+) -> Response:
+    """One ``from``/``limit`` window of `rows` (None: the whole store), sorted by ``sortBy``; 204 when empty.
+    Search answers also carry ``count``."""
+    window = _window(ctx, scope)
+    if isinstance(window, Response):
+        return window
+    start, limit = window
+    raw = ctx.query.get("sortBy", default_sort)
     desc = raw.startswith("-")
+    if with_count and raw.lstrip("-") == "relevance":
+        raw, desc = default_sort, default_sort.startswith("-")
     field = sorts.get(raw.lstrip("-"))
     if field is None:
         return desk_invalid_field("sortBy")
 
-    def key(r: Record) -> Any:
+    def sort_key(r: Record) -> Any:
         value = r.get(field)
         if field.endswith("Time") or field == "dueDate":
             return ts_key(value)
@@ -154,32 +194,14 @@ def _sort(ctx: Ctx, store: dict[str, Record], rows: list[Record], sorts: dict[st
             return int(value or 0)
         return str(value or "").lower()
 
-    return ordered(ctx.state, f"desk:{id(store)}:{field}:{desc}", store, key, desc, rows)
-
-
-def listing(
-    ctx: Ctx,
-    scope: str,
-    store: dict[str, Record],
-    rows: list[Record],
-    sorts: dict[str, str],
-    keys: tuple[str, ...],
-    keep: Callable[[Record], bool] | None,
-    default_sort: str,
-) -> Response:
-    window = _window(ctx, scope)
-    if isinstance(window, Response):
-        return window
-    start, limit = window
-    if keep is not None:
-        rows = [r for r in rows if keep(r)]
-    result = _sort(ctx, store, rows, sorts, default_sort)
-    if isinstance(result, Response):
-        return result
-    chunk = result[start : start + limit]
+    name = f"desk:{scope.split('/')[0].split()[-1]}:{field}:{desc}"
+    chunk, total = ordered_page(ctx.state, name, store, sort_key, desc, rows, start, limit)
     if not chunk:
         return no_content()
-    return JSONResponse({"data": [{k: r.get(k) for k in keys} for r in chunk]})
+    body: dict[str, Any] = {"data": [_included(ctx, {k: r.get(k) for k in keys}) for r in chunk]}
+    if with_count:
+        body["count"] = total
+    return JSONResponse(body)
 
 
 def _range(raw: str | None) -> tuple[str, str] | None:
@@ -204,61 +226,42 @@ def _wild(pattern: str, value: Any) -> bool:
     return text == pat
 
 
-def _search_answer(ctx: Ctx, scope: str, store: dict[str, Record], rows: list[Record], sorts: dict[str, str],
-                   keys: tuple[str, ...], default_sort: str) -> Response:
-    window = _window(ctx, scope)
-    if isinstance(window, Response):
-        return window
-    start, limit = window
-    sort_param = ctx.query.get("sortBy", default_sort)
-    result = rows if sort_param.lstrip("-") == "relevance" else _sort(ctx, store, rows, sorts, default_sort)
-    if isinstance(result, Response):
-        return result
-    chunk = result[start : start + limit]
-    if not chunk:
-        return no_content()
-    return JSONResponse({"data": [{k: r.get(k) for k in keys} for r in chunk], "count": len(result)})
-
-
 def ticket_search(ctx: Ctx) -> Response:
-    q = ctx.query
-    rows = list(ctx.state.desk_tickets.values())
-    keep = _ticket_filter(ctx)
-    if keep is not None:
-        rows = [r for r in rows if keep(r)]
-    for key, field in (("modifiedTimeRange", "modifiedTime"), ("createdTimeRange", "createdTime")):
-        if q.get(key):
-            window = _range(q[key])
+    q, store = ctx.query, ctx.state.desk_tickets
+    rows: list[Record] | None = None
+    test = _ticket_filter(ctx)
+    if test is not None:
+        rows = keep(rows, store, test)
+    for param, field in (("modifiedTimeRange", "modifiedTime"), ("createdTimeRange", "createdTime")):
+        if q.get(param):
+            window = _range(q[param])
             if window is None:
-                return desk_invalid_field(key)
-            rows = [r for r in rows if window[0] <= ts_key(r.get(field)) <= window[1]]
+                return desk_invalid_field(param)
+            rows = keep(rows, store, lambda r, f=field, w=window: w[0] <= ts_key(r.get(f)) <= w[1])  # type: ignore[misc]
     if q.get("subject"):
-        rows = [r for r in rows if _wild(q["subject"], r.get("subject"))]
+        rows = keep(rows, store, lambda r: _wild(q["subject"], r.get("subject")))
     if q.get("ticketNumber"):
-        rows = [r for r in rows if str(r.get("ticketNumber")) == q["ticketNumber"]]
-    return _search_answer(ctx, "tickets/search", ctx.state.desk_tickets, rows, _TICKET_SORTS, TICKET_LIST_KEYS,
-                          "-modifiedTime")
+        rows = keep(rows, store, lambda r: str(r.get("ticketNumber")) == q["ticketNumber"])
+    return _answer(ctx, "tickets/search", store, rows, _TICKET_SORTS, TICKET_LIST_KEYS, "-modifiedTime", True)
 
 
 def account_search(ctx: Ctx) -> Response:
-    q = ctx.query
-    rows = list(ctx.state.desk_accounts.values())
+    q, store = ctx.query, ctx.state.desk_accounts
+    rows: list[Record] | None = None
     if q.get("id"):
-        rows = [r for r in rows if r["id"] == q["id"]]
-    if q.get("accountName"):
-        rows = [r for r in rows if _wild(q["accountName"], r.get("accountName"))]
-    for key in ("email", "website", "phone"):
-        if q.get(key):
-            rows = [r for r in rows if _wild(q[key], r.get(key))]
+        rows = [store[q["id"]]] if q["id"] in store else []
+    for param in ("accountName", "email", "website", "phone"):
+        if q.get(param):
+            rows = keep(rows, store, lambda r, p=param: _wild(q[p], r.get(p)))  # type: ignore[misc]
     if q.get("_all"):
-        rows = [r for r in rows if any(_wild(q["_all"], r.get(k)) for k in ("accountName", "email", "website"))]
+        rows = keep(rows, store, lambda r: any(_wild(q["_all"], r.get(k)) for k in ("accountName", "email", "website")))
     if q.get("modifiedTimeRange"):
         window = _range(q["modifiedTimeRange"])
         if window is None:
             return desk_invalid_field("modifiedTimeRange")
-        rows = [r for r in rows if window[0] <= ts_key(r.get("modifiedTime")) <= window[1]]
-    return _search_answer(ctx, "accounts/search", ctx.state.desk_accounts, rows, _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS,
-                          "accountName")
+        lo, hi = window
+        rows = keep(rows, store, lambda r: lo <= ts_key(r.get("modifiedTime")) <= hi)
+    return _answer(ctx, "accounts/search", store, rows, _ACCOUNT_SORTS, ACCOUNT_LIST_KEYS, "accountName", True)
 
 
 def _crm_ref(value: Any) -> Record | None:

@@ -100,3 +100,13 @@ async def test_create_account_and_contact(client: httpx.AsyncClient, desk_header
     assert r.status_code == 200 and r.json()["accountId"] == account["id"]
     r = await client.post("/api/v1/contacts", json={"firstName": "No"}, headers=desk_headers)
     assert r.status_code == 422
+
+
+async def test_include_nests_contact_and_assignee(client: httpx.AsyncClient, desk_headers: dict[str, str],
+                                                  sb: Sandbox) -> None:
+    desk_id = sb.state.desk_account_by_crm[sb.state.demo_account_id]
+    r = await client.get(f"/api/v1/accounts/{desk_id}/tickets", params={"include": "contacts,assignee"},
+                         headers=desk_headers)
+    ticket = r.json()["data"][0]
+    assert ticket["contact"]["account"]["id"] == desk_id and ticket["assignee"]["id"] == ticket["assigneeId"]
+    assert "contact" not in sb.state.desk_tickets[ticket["id"]]  # the stored record is untouched

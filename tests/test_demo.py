@@ -1,0 +1,26 @@
+"""`throughline demo` runs the whole path with no credentials and prints the card."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from bot.demo import run_demo
+
+
+async def test_demo_prints_the_card_as_text():
+    out = io.StringIO()
+    assert await run_demo(json_out=False, out=out) == 0
+    text = out.getvalue()
+    assert "Northwind Logistics" in text
+    assert "Deals" in text and "Invoices" in text and "Tickets" in text
+    assert "answered inside the acknowledgement" in text  # the second lookup comes from the mirror
+    assert "0 Zoho calls" in text
+
+
+async def test_demo_json_prints_block_kit():
+    out = io.StringIO()
+    assert await run_demo(json_out=True, out=out) == 0
+    chunks = [c for c in out.getvalue().split("\n$ ") if "{" in c]
+    payload = json.loads(chunks[0][chunks[0].index("{"):])
+    assert payload["text"] and payload["blocks"][0]["type"] == "header"
