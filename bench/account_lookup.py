@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
 import tempfile
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,8 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
                 warm.append(ack_ms if answer_ms is None else answer_ms)
                 answered_in_ack += answer_ms is None
             results["warm"] = {"p50_ms": percentile(warm, 50), "p95_ms": percentile(warm, 95), "n": len(warm),
-                               "answered_in_ack": answered_in_ack, "zoho_calls_per_lookup": len(sandbox.calls) / len(warm)}
+                               "answered_in_ack": answered_in_ack,
+                               "zoho_calls_per_lookup": len(sandbox.calls) / len(warm)}
             print(f"warm /account (fresh mirror):    {summary(warm)}   answered in the ack: {answered_in_ack}/"
                   f"{len(warm)}   Zoho calls per lookup: {results['warm']['zoho_calls_per_lookup']:.2f}")
 

@@ -9,8 +9,8 @@ marked stale, or the user gets a message that says what failed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -49,18 +49,17 @@ class AccountAnswer:
 
 @dataclass
 class _Fetched:
-    """What one concurrent read of the three apps brought back; None where that app failed."""
+    """What one concurrent read of the three apps brought back; a None list means that app failed."""
 
-    account: Account | None
-    deals: list[Deal] | None
-    contacts: list[Contact] | None
-    customers: list[BooksCustomer] | None
-    invoices: list[Invoice] | None
-    payments: list[Payment] | None
-    desk_account: DeskAccount | None
-    desk_ok: bool
-    tickets: list[Ticket] | None
-    failures: list[str]
+    account: Account | None = None
+    deals: list[Deal] | None = None
+    contacts: list[Contact] | None = None
+    customers: list[BooksCustomer] | None = None
+    invoices: list[Invoice] | None = None
+    payments: list[Payment] | None = None
+    desk_account: DeskAccount | None = None
+    tickets: list[Ticket] | None = None
+    failures: list[str] = field(default_factory=list)
 
 
 class AccountService:
@@ -208,54 +207,38 @@ class AccountService:
         return fetched.failures
 
     async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None) -> _Fetched:
+        """One round trip per app where the mirror already knows the cross-app links, all three in parallel."""
         crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
-        known_customers = [mirror.books_customer] if mirror and mirror.books_customer else None
-        known_desk = mirror.desk_account if mirror else None
+        got = _Fetched()
 
-        async def from_crm() -> tuple[Account | None, list[Deal], list[Contact]]:
-            account, deals, contacts = await asyncio.gather(
+        async def from_crm() -> None:
+            got.account, got.deals, got.contacts = await asyncio.gather(
                 crm.get_account(account_id), crm.account_deals(account_id), crm.account_contacts(account_id))
-            return account, deals, contacts
 
-        async def from_books() -> tuple[list[BooksCustomer], list[Invoice], list[Payment]]:
-            customers = known_customers or await books.find_customers(zcrm_account_id=account_id)
-            reads = [books.list_invoices(customer_id=c.id, account_id=account_id) for c in customers]
-            pays = [books.list_payments(customer_id=c.id, account_id=account_id) for c in customers]
-            results = await asyncio.gather(*reads, *pays)
-            n = len(customers)
-            invoices = [i for chunk in results[:n] for i in chunk]
-            payments = [p for chunk in results[n:] for p in chunk]
-            return customers, invoices, payments  # type: ignore[return-value]
+        async def from_books() -> None:
+            customers = ([mirror.books_customer] if mirror and mirror.books_customer else
+                         await books.find_customers(zcrm_account_id=account_id))
+            invoices = [books.list_invoices(customer_id=c.id, account_id=account_id) for c in customers]
+            payments = [books.list_payments(customer_id=c.id, account_id=account_id) for c in customers]
+            invoice_lists, payment_lists = await asyncio.gather(asyncio.gather(*invoices), asyncio.gather(*payments))
+            got.customers = customers
+            got.invoices = [i for chunk in invoice_lists for i in chunk]
+            got.payments = [p for chunk in payment_lists for p in chunk]
 
-        async def from_desk() -> tuple[DeskAccount | None, list[Ticket]]:
-            name = known.name if known else ""
-            desk_account = known_desk or await desk.find_account_for_crm(account_id, name)
-            if desk_account is None:
-                return None, []
-            return desk_account, await desk.account_tickets(desk_account.id, account_id=account_id)
+        async def from_desk() -> None:
+            desk_account = (mirror.desk_account if mirror and mirror.desk_account else
+                            await desk.find_account_for_crm(account_id, known.name if known else ""))
+            got.tickets = await desk.account_tickets(desk_account.id, account_id=account_id) if desk_account else []
+            got.desk_account = desk_account
 
-        crm_r, books_r, desk_r = await asyncio.gather(from_crm(), from_books(), from_desk(), return_exceptions=True)
-        failures: list[str] = []
-        for result in (crm_r, books_r, desk_r):
-            if isinstance(result, ZohoError):
-                failures.append(result.user_message())
-            elif isinstance(result, BaseException):
-                raise result
-        crm_ok = not isinstance(crm_r, BaseException)
-        books_ok = not isinstance(books_r, BaseException)
-        desk_ok = not isinstance(desk_r, BaseException)
-        return _Fetched(
-            account=crm_r[0] if crm_ok else None,  # type: ignore[index]
-            deals=crm_r[1] if crm_ok else None,  # type: ignore[index]
-            contacts=crm_r[2] if crm_ok else None,  # type: ignore[index]
-            customers=books_r[0] if books_ok else None,  # type: ignore[index]
-            invoices=books_r[1] if books_ok else None,  # type: ignore[index]
-            payments=books_r[2] if books_ok else None,  # type: ignore[index]
-            desk_account=desk_r[0] if desk_ok else None,  # type: ignore[index]
-            desk_ok=desk_ok,
-            tickets=desk_r[1] if desk_ok else None,  # type: ignore[index]
-            failures=failures,
-        )
+        async def guarded(read: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await read()
+            except ZohoError as exc:
+                got.failures.append(exc.user_message())
+
+        await asyncio.gather(guarded(from_crm), guarded(from_books), guarded(from_desk))
+        return got
 
     def _save(self, account_id: str, f: _Fetched) -> None:
         now = self.clock()
@@ -264,7 +247,8 @@ class AccountService:
         if not f.failures and f.account is not None:
             self.store.replace_account_snapshot(AccountSnapshot(
                 account=f.account, contacts=f.contacts or [], deals=f.deals or [],
-                books_customer=(f.customers or [None])[0], invoices=f.invoices or [], payments=f.payments or [],
+                books_customer=f.customers[0] if f.customers else None,
+                invoices=f.invoices or [], payments=f.payments or [],
                 desk_account=f.desk_account, tickets=f.tickets or [], read_at=now))
             if f.customers and len(f.customers) > 1:
                 self.store.upsert_books_customers(f.customers)

@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.errors import ConfigError
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn")
-HANDOFF_FIELDS = ("account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms")
 
 
 class Settings(BaseSettings):
@@ -117,12 +116,14 @@ class Approvers(Section):
         return ids
 
 
+HandoffField = Literal["account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms"]
+HANDOFF_FIELDS: tuple[HandoffField, ...] = (
+    "account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms")
+
+
 class Handoff(Section):
     won_stage: str = "Closed Won"
-    required: list[Literal[
-        "account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms"
-    ]] = Field(default_factory=lambda: ["account", "contact", "contact_email", "billing_address", "amount",
-                                        "products", "payment_terms"])
+    required: list[HandoffField] = Field(default_factory=lambda: list(HANDOFF_FIELDS))
     create: Literal["invoice", "estimate"] = "invoice"
     default_payment_terms: int | None = None
     crm_invoice_field: str = ""

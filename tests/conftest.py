@@ -49,9 +49,11 @@ class SlackEnv:
         self._n += 1
         return f"{self.url}/response/r{self._n}"
 
-    async def wait_response(self, response_url: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_response(self, response_url: str, count: int = 1, wait: float = 10.0) -> list[dict[str, Any]]:
         token = response_url.rsplit("/", 1)[-1]
-        for _ in range(int(timeout * 100)):
+        got: list[dict[str, Any]] = []
+        deadline = asyncio.get_running_loop().time() + wait
+        while asyncio.get_running_loop().time() < deadline:
             got = [r.args for r in self.stub.responses if r.method == token]
             if len(got) >= count:
                 return got
@@ -105,7 +107,9 @@ def structure() -> OperatingStructure:
 
 
 @pytest.fixture
-async def deps(settings: Settings, structure: OperatingStructure, sandbox: Sandbox, clock: Clock) -> AsyncIterator[Deps]:
+async def deps(
+    settings: Settings, structure: OperatingStructure, sandbox: Sandbox, clock: Clock
+) -> AsyncIterator[Deps]:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.asgi_app()), timeout=5)
     d = build_deps(settings, structure, http=http, clock=clock, retry=FAST_RETRY)
     yield d
