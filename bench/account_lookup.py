@@ -86,7 +86,7 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
             for name in rng.sample(names, cold_lookups):
                 before = len(sandbox.calls)
                 message, ack_ms, answer_ms = await cold_caller.command(name)
-                assert answer_ms is not None
+                assert answer_ms is not None, (name, message)
                 cold.append(answer_ms)
                 acks.append(ack_ms)
                 calls.append(len(sandbox.calls) - before)

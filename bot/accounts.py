@@ -21,9 +21,6 @@ from bot.errors import ZohoError
 from bot.lookup import (
     Query,
     Resolution,
-    decide,
-    from_accounts,
-    match_names,
     normalise_name,
     parse_query,
     resolve,
@@ -94,34 +91,37 @@ class AccountService:
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", blocks.usage())
-        found = self._resolve_local(query)
-        if found is None or found.kind == "not_found":
+        resolution = resolve(query, self.store)
+        if not self._trusted(resolution):
             return None
-        if found.kind != "card":
-            return found
-        assert found.account_id
-        if not self._is_fresh(found.account_id):
+        answer = self._answer_for(query, resolution)
+        if answer.kind != "card":
+            return answer
+        assert answer.account_id
+        if not self._is_fresh(answer.account_id):
             return None
-        return self._card_from_mirror(found.account_id, require_cached_owner=True)
+        return self._card_from_mirror(answer.account_id, require_cached_owner=True)
 
     async def answer(self, text: str) -> AccountAnswer:
         """The full answer, asking Zoho where the mirror cannot answer."""
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", blocks.usage())
-        found = self._resolve_local(query)
-        if found is None or found.kind == "not_found":
+        resolution = resolve(query, self.store)
+        if not self._trusted(resolution):
             try:
-                found = await self._resolve_remote(query, local=found)
+                await self._search_zoho(query)
             except ZohoError as exc:
-                if found is not None:
-                    return found
-                return AccountAnswer("error", blocks.error_message(
-                    f"Could not search Zoho for “{query.value}”: {exc.user_message()}. Try again in a minute."))
-        if found.kind != "card":
-            return found
-        assert found.account_id
-        return await self.card(found.account_id)
+                if not resolution.matches:
+                    return AccountAnswer("error", blocks.error_message(
+                        f"Could not search Zoho for “{query.value}”: {exc.user_message()}. Try again in a minute."))
+            else:
+                resolution = resolve(query, self.store)  # what CRM found is in the mirror now
+        answer = self._answer_for(query, resolution)
+        if answer.kind != "card":
+            return answer
+        assert answer.account_id
+        return await self.card(answer.account_id)
 
     async def card(self, account_id: str, *, shareable: bool = True) -> AccountAnswer:
         """The card for one account: from the mirror if fresh, else read from Zoho first."""
@@ -138,14 +138,16 @@ class AccountService:
 
     # ---- resolving the query -----------------------------------------------------------------------------
 
-    def _resolve_local(self, query: Query) -> AccountAnswer | None:
-        """From the mirror alone; None when the mirror knows nothing that matches."""
-        resolution = resolve(query, self.store)
-        if resolution.kind == "not_found" and not resolution.matches:
-            return None
-        return self._answer_for(query, resolution)
+    def _trusted(self, resolution: Resolution) -> bool:
+        """Whether the mirror's resolution can be given without asking CRM. An exact hit always can; a fuzzy hit
+        or a pick list only when the mirror holds every account (a sync has completed); "nothing matches" never,
+        since the account may have been created since."""
+        if resolution.kind == "single" and resolution.matches[0].exact:
+            return True
+        return resolution.kind != "not_found" and self.store.get_watermark(COMPLETED) is not None
 
-    async def _resolve_remote(self, query: Query, local: AccountAnswer | None) -> AccountAnswer:
+    async def _search_zoho(self, query: Query) -> None:
+        """Ask CRM for accounts matching the query and put them in the mirror, where `resolve` will find them."""
         crm = self.zoho.crm
         if query.kind == "id":
             account = await crm.get_account(query.value)
@@ -154,20 +156,10 @@ class AccountService:
             contacts = await crm.search_contacts_by_email(query.value)
             ids = sorted({c.account_id for c in contacts if c.account_id})
             accounts = await crm.get_accounts(ids) if ids else []
-            if contacts:
-                self.store.upsert_contacts(contacts)
+            self.store.upsert_contacts(contacts)
         else:
             accounts = await self._search_by_name(query.value.split(".")[0] if query.kind == "domain" else query.value)
-        if accounts:
-            self.store.upsert_accounts(accounts)
-        if query.kind in ("id", "email"):
-            resolution = from_accounts(accounts)
-        else:
-            resolution = decide(match_names(query.value.split(".")[0] if query.kind == "domain" else query.value,
-                                            [(a.id, a.name) for a in accounts]))
-        if resolution.kind == "not_found" and local is not None:
-            return local  # the mirror's suggestions beat an empty remote answer
-        return self._answer_for(query, resolution)
+        self.store.upsert_accounts(accounts)
 
     async def _search_by_name(self, name: str) -> list[Account]:
         """CRM's word search, then (it does not forgive typos) names starting like the query's words, so the
@@ -201,6 +193,16 @@ class AccountService:
     async def refresh(self, account_id: str) -> list[str]:
         """Read one account from the three apps concurrently and update the mirror. Returns failures."""
         known = self.store.get_account(account_id)
+        if known is None:
+            # Desk is found through the account's name: learn it first (only for an id never seen before).
+            try:
+                known = await self.zoho.crm.get_account(account_id)
+            except ZohoError as exc:
+                self._failures[account_id] = (self.clock(), exc.user_message())
+                return [exc.user_message()]
+            if known is None:
+                return []
+            self.store.upsert_accounts([known])
         snapshot = self.store.snapshot(account_id, self.clock())
         fetched = await self._fetch(account_id, known, snapshot)
         self._save(account_id, fetched)

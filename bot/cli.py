@@ -69,9 +69,8 @@ def sandbox_cmd(
     latency: Annotated[float, typer.Option(help="Seconds added to every API call")] = 0.0,
 ) -> None:
     """Run the embedded Zoho sandbox alone (OAuth, CRM v8, Books v3, Desk v1)."""
-    import uvicorn
-
     from bot.zoho.sandbox import Sandbox
+    from bot.zoho.sandbox.server import serve as serve_sandbox
 
     sb = Sandbox.seeded(accounts=accounts, seed=seed)
     sb.faults.latency = latency
@@ -83,7 +82,10 @@ def sandbox_cmd(
                         ("ZOHO_REFRESH_TOKEN", creds.refresh_token), ("ZOHO_BOOKS_ORG_ID", creds.books_org_id),
                         ("ZOHO_DESK_ORG_ID", creds.desk_org_id)):
         typer.echo(f"  {name}={value}")
-    uvicorn.run(sb.asgi_app(), host="127.0.0.1", port=port, log_level="warning")
+    try:
+        asyncio.run(serve_sandbox(sb, "127.0.0.1", port))
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()

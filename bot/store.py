@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.errors import StoreError
-from bot.lookup import FREE_MAIL_DOMAINS, domain_of, normalise_name
+from bot.lookup import FREE_MAIL_DOMAINS, NameIndex, domain_of, normalise_name
 from bot.models import (
     Account,
     AccountSnapshot,
@@ -190,6 +190,7 @@ class Store:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._candidates: list[tuple[str, str]] | None = None
+        self._name_index: NameIndex | None = None
         try:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
             self.db = Database(conn)
@@ -402,6 +403,13 @@ class Store:
             rows = self.db.execute("SELECT id, name FROM accounts ORDER BY name, id").fetchall()
             self._candidates = [(r[0], r[1]) for r in rows]
         return self._candidates
+
+    def name_index(self) -> NameIndex:
+        """The fuzzy-matching index over `account_candidates()`, rebuilt only when the accounts change."""
+        candidates = self.account_candidates()
+        if self._name_index is None or self._name_index.candidates is not candidates:
+            self._name_index = NameIndex(candidates)
+        return self._name_index
 
     @_locked
     def accounts_by_contact_email(self, email: str) -> list[Account]:

@@ -1,0 +1,72 @@
+"""AccountService against the sandbox over HTTP and a real SQLite mirror."""
+
+from __future__ import annotations
+
+from bot.sync import MirrorSync
+
+
+def _account_named(sandbox, name):
+    return next(a for a in sandbox.state.crm["Accounts"].values() if a["Account_Name"] == name)
+
+
+async def test_partial_mirror_does_not_answer_with_the_wrong_accounts(deps, sandbox):
+    _add_account(sandbox, "Northwind Lighting GmbH")
+    # Only Northwind Logistics is mirrored (as after one lookup); Northwind Lighting exists only in CRM.
+    first = await deps.accounts.answer("Northwind Logistics Inc.")
+    assert first.kind == "card"
+    assert deps.accounts.answer_from_mirror("northwind") is None  # not trusted: the mirror is partial
+    answer = await deps.accounts.answer("northwind")
+    assert answer.kind == "pick"
+    assert "Northwind Lighting" in answer.message.text and "Northwind Logistics" in answer.message.text
+
+
+def _add_account(sandbox, name):
+    return sandbox.state.add_crm("Accounts", {"Account_Name": name, "Owner": None,
+                                              "Created_Time": "2026-01-05T10:00:00+00:00",
+                                              "Modified_Time": "2026-01-05T10:00:00+00:00"})
+
+
+async def test_complete_mirror_answers_locally(deps, sandbox):
+    _add_account(sandbox, "Acme Widgets Ltd")
+    _add_account(sandbox, "Acme Gadgets Ltd")
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    sandbox.calls.clear()
+    pick = deps.accounts.answer_from_mirror("acme")
+    assert pick is not None and pick.kind == "pick"
+    zylker = _account_named(sandbox, "Zylker Corporation")
+    await deps.accounts.directory.user_id_for(zylker["Owner"]["email"])  # owner seen once before
+    card = deps.accounts.answer_from_mirror(zylker["id"])
+    assert card is not None and card.kind == "card"
+    assert sandbox.calls == []  # everything above came from the mirror
+
+
+async def test_new_account_since_the_sync_is_found_in_crm(deps, sandbox):
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    _add_account(sandbox, "Quillfeather Books")
+    assert deps.accounts.answer_from_mirror("Quillfeather") is None
+    answer = await deps.accounts.answer("Quillfeather")
+    assert answer.kind == "card"
+    assert "Quillfeather Books" in answer.message.text
+
+
+async def test_cold_read_uses_one_round_trip_per_app_when_links_are_mirrored(deps, sandbox, clock):
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    clock.advance(hours=1)
+    sandbox.calls.clear()
+    await deps.accounts.card(sandbox.state.demo_account_id)
+    apps = [app for app, _, _ in sandbox.calls]
+    # CRM: account, deals, contacts; Books: invoices, payments; Desk: tickets — no look-ups of the links.
+    assert apps.count("crm") == 3 and apps.count("books") == 2 and apps.count("desk") == 1
+
+
+async def test_deleted_records_leave_the_mirror_on_a_full_read(deps, sandbox, clock):
+    demo = sandbox.state.demo_account_id
+    first = await deps.accounts.card(demo)
+    ticket_id = next(t["id"] for t in sandbox.state.desk_tickets.values()
+                     if t.get("subject", "").startswith("Onboarding"))
+    del sandbox.state.desk_tickets[ticket_id]
+    sandbox.state.touch()
+    clock.advance(hours=1)
+    second = await deps.accounts.card(demo)
+    assert "Onboarding" in str(first.message.blocks)
+    assert "Onboarding" not in str(second.message.blocks)
