@@ -9,6 +9,7 @@ marked stale, or the user gets a message that says what failed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,9 @@ from bot.zoho.clients import ZohoClients
 # Typos rarely hit the first letters: the remote fallback asks CRM for names starting with these.
 PREFIX_LEN = 3
 
+log = logging.getLogger(__name__)
+
+Late = Callable[["AccountAnswer"], Awaitable[None]]
 Kind = Literal["card", "pick", "not_found", "usage", "error"]
 
 
@@ -59,6 +63,13 @@ class _Fetched:
     failures: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Failure:
+    at: datetime
+    reason: str
+    partial: bool  # some of the three apps answered
+
+
 class AccountService:
     def __init__(
         self,
@@ -82,7 +93,8 @@ class AccountService:
             escalated_at_risk=structure.health.escalations_at_risk,
         )
         # account id → (when, what failed) for the last read from Zoho that did not fully succeed
-        self._failures: dict[str, tuple[datetime, str]] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._background: set[asyncio.Future[None]] = set()
 
     # ---- entry points ------------------------------------------------------------------------------------
 
@@ -102,7 +114,7 @@ class AccountService:
             return None
         return self._card_from_mirror(answer.account_id, require_cached_owner=True)
 
-    async def answer(self, text: str) -> AccountAnswer:
+    async def answer(self, text: str, *, late: Late | None = None) -> AccountAnswer:
         """The full answer, asking Zoho where the mirror cannot answer."""
         query = parse_query(text)
         if query.kind == "empty":
@@ -121,12 +133,33 @@ class AccountService:
         if answer.kind != "card":
             return answer
         assert answer.account_id
-        return await self.card(answer.account_id)
+        return await self.card(answer.account_id, late=late)
 
-    async def card(self, account_id: str, *, shareable: bool = True) -> AccountAnswer:
-        """The card for one account: from the mirror if fresh, else read from Zoho first."""
+    async def card(self, account_id: str, *, shareable: bool = True, late: Late | None = None) -> AccountAnswer:
+        """The card for one account: from the mirror if fresh, else read from Zoho first.
+
+        If Zoho takes longer than `lookup.zoho_wait_seconds`, the mirror's card (marked as still being read) is
+        returned at once; the read goes on, and `late` receives the up-to-date card when it finishes.
+        """
         if not self._is_fresh(account_id):
-            await self.refresh(account_id)
+            reading = asyncio.ensure_future(self.refresh(account_id))
+            done, _ = await asyncio.wait({reading}, timeout=self.structure.lookup.zoho_wait_seconds)
+            if not done:
+                self._keep(self._follow_up(reading, account_id, shareable, late))
+                return self._slow_answer(account_id, shareable)
+            reading.result()
+        return await self._card_now(account_id, shareable)
+
+    def _ever_read(self, account_id: str) -> bool:
+        """Whether the mirror holds this account's deals, invoices and tickets (not just its name)."""
+        return self.store.fetched_at(account_id) is not None or self.store.get_watermark(COMPLETED) is not None
+
+    async def _card_now(self, account_id: str, shareable: bool) -> AccountAnswer:
+        failure = self._failures.get(account_id)
+        if failure and not failure.partial and not self._ever_read(account_id):
+            return AccountAnswer("error", blocks.error_message(
+                f"Zoho did not answer, and Throughline has not read this account before: {failure.reason}. "
+                "Try again in a minute."))
         account = self.store.get_account(account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)
@@ -135,6 +168,32 @@ class AccountService:
             return AccountAnswer("error", blocks.error_message(
                 "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."))
         return answer
+
+    def _slow_answer(self, account_id: str, shareable: bool) -> AccountAnswer:
+        note = "Zoho is slow to answer: showing what Throughline last read; this card updates when Zoho answers."
+        if self._ever_read(account_id):
+            answer = self._card_from_mirror(account_id, require_cached_owner=False, shareable=shareable,
+                                            stale_reason=note)
+            if answer is not None:
+                return answer
+        return AccountAnswer("error", blocks.error_message(
+            "Zoho is slow to answer. The card will appear here as soon as CRM, Books and Desk reply."))
+
+    async def _follow_up(self, reading: asyncio.Future[list[str]], account_id: str, shareable: bool,
+                         late: Late | None) -> None:
+        await asyncio.wait({reading})
+        try:
+            reading.result()
+            if late is not None:
+                await late(await self._card_now(account_id, shareable))
+        except Exception:  # nobody awaits this task: record the failure rather than lose it
+            log.exception("updating the card of account %s after a slow Zoho read failed", account_id)
+
+    def _keep(self, work: Awaitable[None]) -> None:
+        """Run `work` in the background, holding a reference until it ends (asyncio keeps only weak ones)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ---- resolving the query -----------------------------------------------------------------------------
 
@@ -198,7 +257,7 @@ class AccountService:
             try:
                 known = await self.zoho.crm.get_account(account_id)
             except ZohoError as exc:
-                self._failures[account_id] = (self.clock(), exc.user_message())
+                self._failures[account_id] = _Failure(self.clock(), exc.user_message(), partial=False)
                 return [exc.user_message()]
             if known is None:
                 return []
@@ -270,12 +329,12 @@ class AccountService:
             self.store.upsert_desk_accounts([f.desk_account])
         if f.tickets:
             self.store.upsert_tickets(f.tickets)
-        self._failures[account_id] = (now, "; ".join(f.failures))
+        self._failures[account_id] = _Failure(now, "; ".join(f.failures), partial=len(f.failures) < 3)
 
     # ---- rendering ---------------------------------------------------------------------------------------
 
     def _card_from_mirror(
-        self, account_id: str, *, require_cached_owner: bool, shareable: bool = True
+        self, account_id: str, *, require_cached_owner: bool, shareable: bool = True, stale_reason: str = ""
     ) -> AccountAnswer | None:
         now = self.clock()
         snapshot = self.store.snapshot(account_id, now)
@@ -289,9 +348,11 @@ class AccountService:
             mention = f"<@{user_id}>" if user_id else None
         failure = self._failures.get(account_id)
         fetched = self.store.fetched_at(account_id)
-        if failure and (fetched is None or failure[0] > fetched):
+        if failure and (fetched is None or failure.at > fetched):
+            stale_reason = stale_reason or failure.reason
+        if stale_reason:
             snapshot.stale = True
-            snapshot.stale_reason = failure[1]
+            snapshot.stale_reason = stale_reason
             snapshot.read_at = fetched or snapshot.read_at
         elif fetched is not None:
             snapshot.read_at = fetched

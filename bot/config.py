@@ -132,6 +132,8 @@ class Handoff(Section):
 class Lookup(Section):
     # How long an account read from Zoho counts as fresh enough to answer /account without asking Zoho again.
     freshness_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 15
+    # How long /account waits for Zoho before showing the mirror's card and updating it when Zoho answers.
+    zoho_wait_seconds: Annotated[float, Field(ge=0.1, le=25)] = 5.0
 
 
 class Sync(Section):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -43,7 +43,7 @@ async def account_command(ack: AsyncAck, command: dict[str, Any], respond: Async
         await ack(response_type="ephemeral", **ready.message.as_kwargs())
         return
     await ack(response_type="ephemeral", **blocks.working(text.strip()).as_kwargs())
-    answer = await _safely(service.answer(text))
+    answer = await _safely(service.answer(text, late=_replace_with(respond)))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
@@ -55,7 +55,7 @@ async def account_pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncResp
         await respond(replace_original=True, **blocks.error_message("That button is out of date: run /account again.")
                       .as_kwargs())
         return
-    answer = await _safely(context["deps"].accounts.card(account_id))
+    answer = await _safely(context["deps"].accounts.card(account_id, late=_replace_with(respond)))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
@@ -73,6 +73,15 @@ async def account_share(ack: AsyncAck, action: dict[str, Any], body: dict[str, A
     shared = blocks.shared_by(answer.message, user)
     await respond(response_type="in_channel", replace_original=False, **shared.as_kwargs())
     await respond(delete_original=True)
+
+
+def _replace_with(respond: AsyncRespond) -> Callable[[AccountAnswer], Awaitable[None]]:
+    """Where a card that Zoho was slow to give goes when it is ready: over the one already shown."""
+
+    async def late(answer: AccountAnswer) -> None:
+        await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
+
+    return late
 
 
 async def _safely(work: Awaitable[AccountAnswer]) -> AccountAnswer:

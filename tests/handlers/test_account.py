@@ -226,3 +226,36 @@ async def test_healthz(app_client):
     reply = await app_client.get("/healthz")
     assert reply.status_code == 200
     assert reply.json()["ok"] is True
+
+
+async def test_slow_zoho_shows_the_mirror_then_updates_the_card(driver, slack, sandbox, clock, deps):
+    _, url = await driver.command("Northwind Logistics")
+    await slack.wait_response(url)
+    clock.advance(hours=2)
+    deps.structure.lookup.zoho_wait_seconds = 0.2
+    sandbox.faults.latency = 0.5
+    _, url = await driver.command("Northwind Logistics")
+    first, second = await slack.wait_response(url, count=2)
+    assert "Zoho is slow to answer" in _all_text(first)
+    assert "Northwind Logistics" in first["text"]
+    assert "slow" not in _all_text(second) and second["replace_original"] is True
+    validate_message(second)
+
+
+async def test_slow_zoho_with_nothing_mirrored_says_the_card_will_follow(driver, slack, sandbox, deps):
+    deps.structure.lookup.zoho_wait_seconds = 0.2
+    sandbox.faults.latency = 0.15  # search answers in time; the three reads after it do not
+    _, url = await driver.command(sandbox.state.demo_account_id)
+    first, second = await slack.wait_response(url, count=2)
+    assert "will appear here" in first["text"]
+    assert "Northwind Logistics" in second["text"]
+
+
+async def test_one_app_down_shows_the_others_and_says_which(driver, slack, sandbox):
+    sandbox.faults.force("desk", 500, times=100)
+    _, url = await driver.command("Northwind Logistics")
+    card = (await slack.wait_response(url))[-1]
+    text = _all_text(card)
+    assert "Zoho Desk" in text
+    assert "INV-" in text  # Books answered
+    validate_message(card)
