@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -100,8 +101,46 @@ def _m002_state(db: Database) -> None:
     )
 
 
+def _m003_workflow(db: Database) -> None:
+    """Durable workflow state: the webhook inbox, handoffs with their write-ahead log, and the audit trail."""
+    _run(
+        db,
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, identity TEXT NOT NULL,
+            received_at TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, error TEXT, processed_at TEXT,
+            UNIQUE (source, identity));
+        CREATE INDEX inbox_state ON inbox (state, next_attempt_at);
+        CREATE TABLE slack_event_ids (event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL);
+        CREATE TABLE handoffs (
+            deal_id TEXT PRIMARY KEY, account_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'invoice', plan TEXT NOT NULL DEFAULT '{}', missing TEXT NOT NULL DEFAULT '[]',
+            owner_email TEXT NOT NULL DEFAULT '', finance_channel TEXT NOT NULL DEFAULT '',
+            finance_ts TEXT NOT NULL DEFAULT '', support_ts TEXT NOT NULL DEFAULT '',
+            books_customer_id TEXT NOT NULL DEFAULT '', document_id TEXT NOT NULL DEFAULT '',
+            document_number TEXT NOT NULL DEFAULT '', desk_account_id TEXT NOT NULL DEFAULT '',
+            desk_contact_id TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',
+            approved_by TEXT NOT NULL DEFAULT '', approved_at TEXT NOT NULL DEFAULT '',
+            rejected_by TEXT NOT NULL DEFAULT '', rejected_reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX handoffs_state ON handoffs (state);
+        CREATE INDEX handoffs_account ON handoffs (account_id);
+        CREATE TABLE zoho_writes (
+            key TEXT PRIMARY KEY, deal_id TEXT NOT NULL, step TEXT NOT NULL, state TEXT NOT NULL,
+            result_id TEXT NOT NULL DEFAULT '', started_at TEXT NOT NULL, finished_at TEXT NOT NULL DEFAULT '');
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '{}');
+        CREATE INDEX audit_subject ON audit_log (subject);
+        CREATE TABLE notifications (
+            key TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL DEFAULT '', sent_at TEXT NOT NULL);
+        """,
+    )
+
+
 # Append only; never edit or reorder a migration that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state)
+MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow)
 
 MIRROR_TABLES = (
     "accounts", "contacts", "deals", "books_customers", "invoices", "payments", "desk_accounts", "tickets",
@@ -207,6 +246,12 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """Exclusive use of the database for one atomic change (feature repositories build on this)."""
+        with self._lock, self.db.atomic():
+            yield self.db
 
     def __enter__(self) -> Store:
         return self
