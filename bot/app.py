@@ -14,6 +14,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 import handlers
 from bot.deps import Deps
+from bot.intake import intake_for
+from handlers import zoho_webhooks
+from handlers.slack_events import dedupe_slack_events
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ def create_bolt(deps: Deps) -> AsyncApp:
         return await next()
 
     bolt.use(inject_deps)
+    bolt.use(dedupe_slack_events)  # Slack Events API retries: one delivery per event_id
     handlers.register_all(bolt)
     return bolt
 
@@ -44,12 +48,15 @@ def create_app(deps: Deps, *, bolt: AsyncApp | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        intake_for(deps).start()  # drain what the inbox holds from before, then wait for deliveries
         yield
+        await intake_for(deps).stop()
         await deps.aclose()
 
     api = FastAPI(title="Throughline", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api.state.deps = deps
     api.state.bolt = bolt
+    api.include_router(zoho_webhooks.router)
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Any:

@@ -199,6 +199,15 @@ def _button(text: str, action_id: str, value: str = "", *, style: str = "", url:
     return button
 
 
+# Building blocks for other features' messages (each clips and escapes to Slack's limits).
+section = _section
+context = _context
+button = _button
+safe = _safe
+link = _link
+plain = _plain
+
+
 def _quoted(query: str) -> str:
     return f"“{_safe(query, 100)}”"
 

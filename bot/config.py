@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.vocabulary import KEYS as VOCABULARY_KEYS
+from bot.vocabulary import Vocab, VocabularyKey, check_mapping
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn")
 
@@ -162,11 +164,125 @@ class ZohoLinks(Section):
 
 
 class Vocabulary(Section):
-    # Each app's own labels → canonical stage or status. Filled in by the vocabulary feature; unknown labels
-    # are reported, never guessed.
+    # Each app's own labels → a canonical word (bot/vocabulary.py lists them). Zoho's standard labels are mapped
+    # already unless zoho_defaults is false; entries here add to them or override them. Labels met in the data
+    # that nothing maps are reported by `throughline audit` and `throughline doctor`, never guessed.
+    zoho_defaults: bool = True
     crm_stages: dict[str, str] = Field(default_factory=dict)
+    crm_account_types: dict[str, str] = Field(default_factory=dict)
     books_invoice_statuses: dict[str, str] = Field(default_factory=dict)
+    books_estimate_statuses: dict[str, str] = Field(default_factory=dict)
     desk_ticket_statuses: dict[str, str] = Field(default_factory=dict)
+    desk_ticket_priorities: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator(*VOCABULARY_KEYS)
+    @classmethod
+    def _canonical(cls, mapping: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        check_mapping(info.field_name, mapping)  # type: ignore[arg-type]
+        return mapping
+
+    def effective(self) -> Vocab:
+        """Zoho's defaults overlaid with this file's tables; hold on to it when mapping many records."""
+        return Vocab.build({key: getattr(self, key) for key in VOCABULARY_KEYS}, zoho_defaults=self.zoho_defaults)
+
+    def canonical(self, key: VocabularyKey, label: str) -> str | None:
+        """The canonical word for one app label (`"crm_stages", "Closed Won"` → `"won"`), None if unmapped."""
+        return self.effective().canonical(key, label)
+
+
+class Reports(Section):
+    # Org currency for reports and digests; "" means the most common currency in the mirror. Amounts in other
+    # currencies are reported separately, never added in.
+    currency: str = ""
+    # A won deal comes up for renewal this many days after it closed; listed from `renewal_window_days` before
+    # that date until `renewal_window_days` after it, unless an open renewal deal exists.
+    renewal_term_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    renewal_window_days: Annotated[int, Field(ge=1, le=365)] = 60
+    # Open deals of these CRM types (or named "…renew…") count as renewal deals; [] means any open deal.
+    renewal_deal_types: list[str] = Field(default_factory=lambda: ["Existing Business", "Renewal"])
+    # A customer with no deal, invoice, payment or ticket activity for this many days is "going quiet".
+    quiet_days: Annotated[int, Field(ge=1, le=3650)] = 60
+    # Won deals with no invoice this many days after closing are listed (closed within the lookback).
+    not_invoiced_after_days: Annotated[int, Field(ge=0, le=365)] = 14
+    not_invoiced_lookback_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    # A digest missed while the bot was down is sent on start if its time passed less than this long ago.
+    digest_grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 180
+    # Rows shown per list in digests and reports before "… and N more".
+    list_limit: Annotated[int, Field(ge=1, le=30)] = 8
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, code: str) -> str:
+        code = code.strip().upper()
+        if code and not (len(code) == 3 and code.isalpha()):
+            raise ValueError(f"{code!r} is not a three-letter ISO currency code (for example EUR)")
+        return code
+
+
+DIGEST_TEAMS = ("finance", "sales", "support", "leadership")
+
+
+ROUTE_NAMES = ("owner", "sales", "finance", "support", "leadership", "handoff")
+
+
+class Routing(Section):
+    """Who hears about what (see README: Routing rules). Targets: owner (a DM to the account owner), a team
+    from [channels] (sales, finance, support, leadership), handoff (the account's handoff thread), or a
+    channel id (C…/G…)."""
+
+    new_ticket: list[str] = Field(default_factory=lambda: ["owner"])
+    ticket_escalated: list[str] = Field(default_factory=lambda: ["support", "owner"])
+    ticket_overdue: list[str] = Field(default_factory=lambda: ["support", "owner"])
+    invoice_overdue: list[str] = Field(default_factory=lambda: ["owner", "finance"])
+    invoice_paid: list[str] = Field(default_factory=lambda: ["finance", "handoff"])
+    deal_won: list[str] = Field(default_factory=lambda: ["sales"])
+    deal_lost: list[str] = Field(default_factory=lambda: ["sales"])
+    # New tickets are told only for accounts with an open deal or a deal won this recently.
+    new_ticket_needs_active_account: bool = True
+    recent_win_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # A ticket first seen more than this long after it was created is not announced as new.
+    new_ticket_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 48
+    # CRM stages that mean lost (besides any stage the vocabulary maps to "lost").
+    lost_stages: list[str] = Field(default_factory=lambda: ["Closed Lost", "Closed-Lost to Competition"])
+    # Where a notice for the owner goes when the owner has no Slack user: a target as above, or "" to drop it.
+    owner_fallback: str = "sales"
+    # Notices about an account with a handoff message go in that message's thread.
+    use_handoff_threads: bool = True
+    # Several notices of one kind about one account within this window become one message, updated in place.
+    group_window_seconds: Annotated[float, Field(ge=0, le=24 * 3600)] = 600
+    # Slack allows about one message a second per channel.
+    per_channel_per_second: Annotated[float, Field(gt=0, le=50)] = 1.0
+
+    @field_validator("new_ticket", "ticket_escalated", "ticket_overdue", "invoice_overdue", "invoice_paid",
+                     "deal_won", "deal_lost")
+    @classmethod
+    def _targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            _check_target(target)
+        return targets
+
+    @field_validator("owner_fallback")
+    @classmethod
+    def _fallback(cls, target: str) -> str:
+        if target:
+            _check_target(target)
+        return target
+
+
+def _check_target(target: str) -> None:
+    if target not in ROUTE_NAMES and not (len(target) >= 9 and target[0] in "CG" and target.isalnum()):
+        raise ValueError(f"{target!r} is not a route: use {', '.join(ROUTE_NAMES)} or a channel id (C…)")
+
+
+class Unfurl(Section):
+    """Which Zoho links unfurl where (see README: Link unfurls)."""
+
+    enabled: bool = True
+    # Invoice links unfurl only in [channels].finance and these channels.
+    invoice_channels: list[str] = Field(default_factory=list)
+    # Amounts (deal values, outstanding, overdue) show on unfurled cards only in the sales, finance and
+    # leadership channels and these; elsewhere the card leaves money out.
+    money_channels: list[str] = Field(default_factory=list)
 
 
 class OperatingStructure(Section):
@@ -180,6 +296,9 @@ class OperatingStructure(Section):
     digests: dict[str, Digest] = Field(default_factory=dict)
     zoho: ZohoLinks = Field(default_factory=ZohoLinks)
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
+    routing: Routing = Field(default_factory=Routing)
+    unfurl: Unfurl = Field(default_factory=Unfurl)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("timezone")
     @classmethod
@@ -187,9 +306,30 @@ class OperatingStructure(Section):
         _zone(name)
         return name
 
+    @field_validator("digests")
+    @classmethod
+    def _known_teams(cls, digests: dict[str, Digest]) -> dict[str, Digest]:
+        for team, digest in digests.items():
+            if team not in DIGEST_TEAMS:
+                raise ValueError(f"unknown digest team {team!r}; use one of {', '.join(DIGEST_TEAMS)}")
+            if digest.timezone:
+                _zone(digest.timezone)
+        return digests
+
     @property
     def tz(self) -> ZoneInfo:
         return _zone(self.timezone)
+
+    def cross_check(self) -> tuple[str, str] | None:
+        """(dotted key, what is wrong) for a rule that spans sections, or None."""
+        won = self.handoff.won_stage
+        mapped = self.vocabulary.canonical("crm_stages", won)
+        if mapped is None:
+            return "handoff.won_stage", (f"{won!r} is not a stage in the vocabulary: add "
+                                         f'"{won}" = "won" under [vocabulary.crm_stages]')
+        if mapped != "won":
+            return "handoff.won_stage", f"{won!r} is mapped to {mapped!r} in [vocabulary.crm_stages], not to \"won\""
+        return None
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -206,7 +346,7 @@ def parse_structure(text: str, source: str = "<string>") -> OperatingStructure:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML ({exc})", source=source) from exc
     try:
-        return OperatingStructure.model_validate(raw)
+        structure = OperatingStructure.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err.get("loc", ()))
@@ -217,6 +357,10 @@ def parse_structure(text: str, source: str = "<string>") -> OperatingStructure:
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise ConfigError(message, source=source, key=key) from exc
+    problem = structure.cross_check()
+    if problem is not None:
+        raise ConfigError(problem[1], source=source, key=problem[0])
+    return structure
 
 
 def load_structure(path: str | Path, *, required: bool = False) -> OperatingStructure:

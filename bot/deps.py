@@ -15,8 +15,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import AccountService
+from bot.approvers import Approvers
 from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
+from bot.events import DealChanged, Dispatcher
+from bot.feed_service import register_feed
+from bot.handoff import HandoffService
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
@@ -37,10 +41,15 @@ class Deps:
     slack: AsyncWebClient
     http: httpx.AsyncClient
     accounts: AccountService
+    handoffs: HandoffService
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, object] = field(default_factory=dict)
+    events: Dispatcher = field(default_factory=Dispatcher)
 
     async def aclose(self) -> None:
+        intake = self.extras.get("intake")  # the inbox worker (bot.intake), if one was started
+        if intake is not None and hasattr(intake, "stop"):
+            await intake.stop()
         await self.http.aclose()
 
 
@@ -86,7 +95,13 @@ def build_deps(
     store = Store(settings.db_path)
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)
-    accounts = AccountService(store=store, zoho=zoho, structure=structure, directory=directory,
-                              links=app_links(settings, structure), clock=clock)
-    return Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
-                accounts=accounts, clock=clock)
+    links = app_links(settings, structure)
+    accounts = AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
+                              clock=clock)
+    handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
+                              directory=directory, approvers=Approvers(slack), clock=clock)
+    deps = Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
+                accounts=accounts, handoffs=handoffs, clock=clock)
+    deps.events.subscribe(DealChanged, handoffs.on_deal_changed)
+    register_feed(deps)
+    return deps

@@ -139,8 +139,20 @@ def _m003_workflow(db: Database) -> None:
     )
 
 
+def _m_drift_runs(db: Database) -> None:
+    """Drift audit runs: the findings a Slack summary's buttons page through and apply (see bot/audit.py)."""
+    _run(
+        db,
+        """
+        CREATE TABLE drift_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+            findings TEXT NOT NULL DEFAULT '[]', applied TEXT NOT NULL DEFAULT '{}', notes TEXT NOT NULL DEFAULT '[]');
+        """,
+    )
+
+
 # Append only; never edit or reorder a migration that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow)
+MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs)
 
 MIRROR_TABLES = (
     "accounts", "contacts", "deals", "books_customers", "invoices", "payments", "desk_accounts", "tickets",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import account
+from handlers import account, handoff, unfurl
 
 
 def register_all(app: AsyncApp) -> None:
     """Attach every Slack listener. Listeners find their dependencies in `context["deps"]`."""
     account.register(app)
+    handoff.register(app)
+    unfurl.register(app)

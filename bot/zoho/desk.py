@@ -123,6 +123,19 @@ class DeskClient:
         body = await self.transport.request("POST", "/accounts", json=dict(payload))
         return desk_account_from_desk(_created(body, "account"))
 
+    async def account_contacts(self, desk_account_id: str) -> list[dict[str, Any]]:
+        """Desk's contacts of one account (raw JSON rows), all pages."""
+        rows: list[dict[str, Any]] = []
+        path = f"/accounts/{quote(desk_account_id, safe='')}/contacts"
+        start = 0
+        while True:
+            body = await self.transport.get(path, params={"from": start, "limit": PAGE_SIZE})
+            page = list((body or {}).get("data") or [])
+            rows.extend(page)
+            if len(page) < PAGE_SIZE:
+                return rows
+            start += PAGE_SIZE
+
     async def create_contact(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /contacts` (`lastName` required); Desk's contact JSON."""
         body = await self.transport.request("POST", "/contacts", json=dict(payload))

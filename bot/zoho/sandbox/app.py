@@ -78,7 +78,7 @@ class Sandbox:
             self.calls.append((app, request.method, path))
             if self.faults.latency:
                 await asyncio.sleep(self.faults.latency)
-            fault = self.faults.take(app, path)
+            fault = self.faults.take(app, path, request.method)
             if fault is not None:
                 return _fault_response(app, fault)
             denied = self._check_token(app, request)
@@ -89,7 +89,9 @@ class Sandbox:
             rest = request.path_params.get("rest", "")
             parts = [p for p in rest.split("/") if p]
             ctx = Ctx(self.state, self.credentials, request, _base_url(request), parts)
-            return await handler(ctx)
+            response = await handler(ctx)
+            lost = self.faults.take(app, path, request.method, after=True)
+            return _fault_response(app, lost) if lost is not None else response
 
         return entry
 

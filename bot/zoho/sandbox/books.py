@@ -21,7 +21,7 @@ from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import books_error
 from bot.zoho.sandbox.ordering import keep, ordered_page
 from bot.zoho.sandbox.state import Record
-from bot.zoho.sandbox.timefmt import ts_key
+from bot.zoho.sandbox.timefmt import books_ts, ts_key
 
 MAX_PER_PAGE = 200
 
@@ -49,6 +49,8 @@ async def dispatch(ctx: Ctx) -> Response:
             if not found:
                 return books_error(404, 1002, "Contact does not exist.")  # GUESSED message
             return _ok({"contact": found})
+        if len(rest) == 1 and method == "PUT":
+            return await update_contact(ctx, rest[0])
     if head in ("invoices", "estimates"):
         kind = head[:-1]
         store = state.books_invoices if kind == "invoice" else state.books_estimates
@@ -202,6 +204,36 @@ async def create_contact(ctx: Ctx) -> Response:
         return books_error(400, 2, "Invalid value passed for zcrm_account_id")
     contact = state.add_books_contact(new_contact(state, data))
     return _ok({"contact": contact}, "The contact has been added.", status=201)
+
+
+# Keys `PUT /contacts/{id}` changes here. GUESSED: that `zcrm_account_id` is writable this way (Books documents
+# linking through its CRM integration; the API page does not list the field on update).
+_UPDATABLE = ("contact_name", "company_name", "website", "payment_terms", "zcrm_account_id", "zcrm_contact_id")
+
+
+async def update_contact(ctx: Ctx, contact_id: str) -> Response:
+    state = ctx.state
+    contact = state.books_contacts.get(contact_id)
+    if contact is None:
+        return books_error(404, 1002, "Contact does not exist.")  # GUESSED message
+    data = await ctx.json_body()
+    if not isinstance(data, dict):
+        return books_error(400, 4, "Invalid value passed for JSONString")  # GUESSED code
+    crm_id = str(data.get("zcrm_account_id") or "")
+    if "zcrm_account_id" in data and crm_id and crm_id not in state.crm["Accounts"]:
+        return books_error(400, 2, "Invalid value passed for zcrm_account_id")
+    changes = {k: data[k] for k in _UPDATABLE if k in data}
+    if "zcrm_account_id" in changes:
+        old = str(contact.get("zcrm_account_id") or "")
+        if old and state.books_contact_by_crm_account.get(old) == contact_id:
+            del state.books_contact_by_crm_account[old]
+        changes["zcrm_account_id"] = crm_id
+        changes["is_linked_with_zohocrm"] = bool(crm_id)
+        if crm_id:
+            state.books_contact_by_crm_account[crm_id] = contact_id
+    contact.update(changes, last_modified_time=books_ts(state.now()))
+    state.touch()
+    return _ok({"contact": contact}, "Contact has been updated successfully.")
 
 
 def list_documents(ctx: Ctx, kind: str) -> Response:

@@ -74,6 +74,8 @@ async def dispatch(ctx: Ctx) -> Response:
             return account_search(ctx)
         if len(rest) == 1 and method == "GET":
             return _one(state.desk_accounts.get(rest[0]))
+        if len(rest) == 1 and method == "PATCH":
+            return await update_account(ctx, rest[0])
         if len(rest) == 2 and rest[1] == "tickets" and method == "GET":
             if rest[0] not in state.desk_accounts:
                 return desk_error(404, "RESOURCE_NOT_FOUND", "The requested resource does not exist.")
@@ -288,6 +290,37 @@ async def create_account(ctx: Ctx) -> Response:
                     "cf": data.get("cf") or {}})
     account["webUrl"] = f"https://desk.zoho.com/support/throughline/ShowHomePage.do#Accounts/dv/{account['id']}"
     state.add_desk_account(account)
+    return JSONResponse(account)
+
+
+_ACCOUNT_FIELDS = ("accountName", "email", "website", "phone", "street", "city", "state", "country", "code",
+                   "description", "industry")
+
+
+async def update_account(ctx: Ctx, account_id: str) -> Response:
+    """`PATCH /accounts/{id}`: only the keys sent change. GUESSED: `zohoCRMAccount` is settable this way."""
+    state = ctx.state
+    account = state.desk_accounts.get(account_id)
+    if account is None:
+        return desk_error(404, "RESOURCE_NOT_FOUND", "The requested resource does not exist.")
+    data = await ctx.json_body()
+    if not isinstance(data, dict):
+        return desk_error(422, "UNPROCESSABLE_ENTITY", "The request body is not valid JSON.")
+    changes: Record = {k: data[k] for k in _ACCOUNT_FIELDS if k in data}
+    if "accountName" in changes and not str(changes["accountName"] or "").strip():
+        return desk_invalid_field("accountName")
+    if "zohoCRMAccount" in data:
+        ref = _crm_ref(data.get("zohoCRMAccount"))
+        if ref is not None and ref["id"] not in state.crm["Accounts"]:
+            return desk_invalid_field("zohoCRMAccount")
+        old = _crm_ref(account.get("zohoCRMAccount"))
+        if old is not None and state.desk_account_by_crm.get(old["id"]) == account_id:
+            del state.desk_account_by_crm[old["id"]]
+        if ref is not None:
+            state.desk_account_by_crm[ref["id"]] = account_id
+        changes["zohoCRMAccount"] = ref
+    account.update(changes, modifiedTime=desk_ts(state.now()))
+    state.touch()
     return JSONResponse(account)
 
 

@@ -29,9 +29,14 @@ class ForcedFault:
     times: int = 1
     retry_after: float | None = None
     path_contains: str | None = None
+    method: str | None = None
+    # After the call was handled: the write happened in Zoho, but the caller sees the failure (a lost answer).
+    after: bool = False
 
-    def matches(self, app: str, path: str) -> bool:
-        return self.app == app and self.times > 0 and (not self.path_contains or self.path_contains in path)
+    def matches(self, app: str, path: str, method: str = "", after: bool = False) -> bool:
+        return (self.app == app and self.times > 0 and self.after == after
+                and (not self.path_contains or self.path_contains in path)
+                and (not self.method or not method or self.method == method))
 
 
 @dataclass
@@ -49,17 +54,19 @@ class Faults:
         times: int = 1,
         retry_after: float | None = None,
         path_contains: str | None = None,
+        method: str | None = None,
+        after: bool = False,
     ) -> ForcedFault:
         if app not in APPS:
             raise ValueError(f"app must be one of {APPS}, not {app!r}")
-        fault = ForcedFault(app, status, times, retry_after, path_contains)
+        fault = ForcedFault(app, status, times, retry_after, path_contains, method, after)
         self.forced.append(fault)
         return fault
 
-    def take(self, app: str, path: str) -> ForcedFault | None:
+    def take(self, app: str, path: str, method: str = "", after: bool = False) -> ForcedFault | None:
         """The first armed fault for this call, used up by one; None when the call should go through."""
         for fault in self.forced:
-            if fault.matches(app, path):
+            if fault.matches(app, path, method, after):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.forced.remove(fault)

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from bot.zoho.sandbox import seed_data as D
+from bot.zoho.sandbox.books_shapes import new_contact
 from bot.zoho.sandbox.seed_books import seed_books_customer
 from bot.zoho.sandbox.seed_desk import seed_desk_account
 from bot.zoho.sandbox.seed_gen import DAY, Gen
@@ -55,6 +56,7 @@ def _build(accounts: int, seed: int, today: date) -> SandboxState:
         if spec != "missing_from_books":
             seed_books_customer(gen, account, contacts, deals, spec)
         seed_desk_account(gen, account, contacts, spec)
+    _extra_drift(gen)
     return state
 
 
@@ -280,6 +282,26 @@ def _note_untidy(gen: Gen, account: Record, deals: list[Record], spec: str) -> N
         record_untidy(st, "books_customer_not_linked_crm", account["id"])
     elif spec == "desk_not_linked":
         record_untidy(st, "desk_account_not_linked_crm", account["id"])
+
+
+def _extra_drift(gen: Gen) -> None:
+    """Drift that no single account's spec makes: a second Books customer linked to one CRM account, and a CRM
+    account type ("Client") that Zoho's default vocabulary does not know. No random draws: the rest of the data
+    is exactly what it was without these."""
+    st = gen.state
+    if crm_ids := st.untidy.get("desk_account_not_linked_crm"):
+        crm_id = crm_ids[0]
+        first = st.books_contacts[st.books_contact_by_crm_account[crm_id]]
+        data = {k: first[k] for k in ("company_name", "website", "contact_type", "currency_code", "payment_terms",
+                                      "zcrm_account_id", "billing_address")}
+        data["contact_name"] = f"{first['contact_name']} (Billing)"  # Books keeps display names unique
+        second = st.add_books_contact(new_contact(st, data, created=first["created_time"]))
+        st.books_contact_by_crm_account[crm_id] = first["contact_id"]  # the index keeps one: the first
+        record_untidy(st, "duplicate_books_customer_crm", crm_id)
+        record_untidy(st, "duplicate_books_customer", first["contact_id"], second["contact_id"])
+    if crm_ids := st.untidy.get("books_customer_not_linked_crm"):
+        st.crm["Accounts"][crm_ids[0]]["Account_Type"] = "Client"
+        record_untidy(st, "unmapped_account_type", crm_ids[0])
 
 
 def record_untidy(state: SandboxState, key: str, *ids: Any) -> None:

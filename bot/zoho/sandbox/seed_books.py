@@ -159,6 +159,10 @@ def _invoice(gen: Gen, customer: Record, status: str, lines: list[tuple[int, int
         "is_viewed_by_client": status == "viewed",
     }
     st.add_invoice(invoice)
+    if not deal_id:
+        from bot.zoho.sandbox.seed import record_untidy
+
+        record_untidy(st, "invoice_no_deal", doc_id)
     if paid_on:
         number = next(gen.payment_no)
         amount = round(total - balance, 2)

@@ -38,6 +38,7 @@ def seed_desk_account(gen: Gen, account: Record, contacts: list[Record], spec: s
     st = gen.state
     _ensure_desk_basics(gen)
     if not spec and gen.r() < 0.1:
+        record_untidy(st, "no_desk_account", account["id"])
         return  # some customers never opened a support account
     name = "Zylker Corp" if spec == "name_mismatch" else account["Account_Name"]
     created = gen.ago(100, 700)

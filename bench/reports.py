@@ -1,0 +1,130 @@
+"""Reports and digests benchmark: every report and every team's digest over a 10,000-account mirror.
+
+The mirror is filled straight from the sandbox's state through the Zoho parse functions and the store's
+upserts (the same models a sync writes, without the HTTP round trips), plus a few hundred handoff rows.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, time as dtime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot import charts, digests, home, report_blocks, reports
+from bot.blocks import AppLinks
+from bot.periods import parse_period
+from bot.report_data import accounts_owned_by, load_mirror, read_handoffs
+from bot.store import Store
+from bot.zoho import parse
+from bot.zoho.sandbox import Sandbox
+
+T = TypeVar("T")
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def fill_mirror(store: Store, sandbox: Sandbox) -> dict[str, int]:
+    """Convert the sandbox's records into models and upsert them (CRM account ids stamped as a sync would)."""
+    st = sandbox.state
+    crm_of_customer = {cid: c.get("zcrm_account_id") or "" for cid, c in st.books_contacts.items()}
+    crm_of_desk = {did: ((d.get("zohoCRMAccount") or {}).get("id") or "") for did, d in st.desk_accounts.items()}
+    store.upsert_accounts(parse.account_from_crm(r) for r in st.crm["Accounts"].values())
+    store.upsert_contacts(parse.contact_from_crm(r) for r in st.crm["Contacts"].values())
+    store.upsert_deals(parse.deal_from_crm(r) for r in st.crm["Deals"].values())
+    store.upsert_books_customers(parse.customer_from_books(r) for r in st.books_contacts.values())
+    store.upsert_invoices(parse.invoice_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
+                          for r in st.books_invoices.values())
+    store.upsert_payments(parse.payment_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
+                          for r in st.books_payments.values())
+    store.upsert_desk_accounts(parse.desk_account_from_desk(r) for r in st.desk_accounts.values())
+    tickets = [parse.ticket_from_desk(r) for r in st.desk_tickets.values()]
+    for t in tickets:
+        t.account_id = crm_of_desk.get(t.desk_account_id, "")
+    store.upsert_tickets(tickets)
+    return store.counts()
+
+
+def add_handoffs(store: Store, sandbox: Sandbox, now: datetime, count: int = 300) -> None:
+    """Handoff rows in every state, as the handoff feature would leave them."""
+    won = [d for d in sandbox.state.crm["Deals"].values() if d["Stage"] == "Closed Won"][:count]
+    states = ("waiting", "ready", "done", "approved", "failed", "rejected")
+    rows = []
+    for n, deal in enumerate(won):
+        state = states[n % len(states)]
+        at = (now - timedelta(hours=n % 40)).isoformat()
+        rows.append({
+            "deal_id": deal["id"], "account_id": deal["Account_Name"]["id"], "state": state, "kind": "invoice",
+            "plan": "{}", "missing": json.dumps(["billing_address", "payment_terms"] if state == "waiting" else []),
+            "owner_email": deal["Owner"]["email"], "finance_channel": "C0FINANCE1",
+            "finance_ts": f"{1700000000 + n}.000100", "created_at": at, "updated_at": at,
+        })
+    with store.transaction() as db:
+        db["handoffs"].insert_all(rows, replace=True)  # type: ignore[union-attr]
+
+
+def _timed(results: dict[str, float], name: str, work: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    value = work()
+    results[name] = round((time.perf_counter() - started) * 1000, 1)
+    return value
+
+
+def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
+    out: dict[str, Any] = {"accounts": accounts}
+    now = datetime.now(UTC)
+    today = now.astimezone(TZ).date()
+    sandbox = Sandbox.seeded(accounts=accounts, seed=seed, today=today)
+    ms: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "reports.db") as store:
+        out["mirror"] = _timed(ms, "fill_mirror", lambda: fill_mirror(store, sandbox))
+        add_handoffs(store, sandbox, now)
+        config = reports.ReportConfig()
+        data = _timed(ms, "load_mirror", lambda: load_mirror(store))
+        month = parse_period("last 3 months", today)
+        built = {
+            "revenue": lambda: report_blocks.revenue_message(reports.revenue(data, month, config)),
+            "invoicing": lambda: report_blocks.invoicing_message(reports.invoicing(data, month, today, config)),
+            "support": lambda: report_blocks.support_message(reports.support(data, month, TZ, config), config),
+            "renewals": lambda: report_blocks.renewals_message(reports.renewals(data, today, TZ, config), config),
+        }
+        for name, work in built.items():
+            _timed(ms, f"report_{name}", work)
+        ctx = digests.DigestContext(today=today, now=now, tz=TZ, config=config, links=AppLinks())
+        sent: dict[str, int] = {}
+        for team in digests.TEAMS:
+            outgoing = _timed(ms, f"digest_{team}", lambda team=team: digests.build(team, data, ctx))
+            sent[team] = len(outgoing)
+        figures = digests.leadership_figures(data, ctx)
+        png = _timed(ms, "chart_png", lambda: charts.revenue_chart(figures.chart_series(), figures.currency))
+        out["chart_bytes"] = len(png)
+        out["digest_messages"] = sent
+        owner = next(iter(sandbox.state.crm["Accounts"].values()))["Owner"]["email"]
+
+        def home_tab() -> dict[str, Any]:
+            owned = accounts_owned_by(store, owner)
+            mine = load_mirror(store, account_ids=owned, handoffs=False)
+            with store.transaction() as db:
+                handoffs = read_handoffs(db)
+            rows = reports.account_health(mine, today, config)
+            return home.home_view(home.HomeInput(email=owner, accounts=rows, approvals=handoffs,
+                                                 recent=handoffs, deals={}, now=now, tz=TZ, links=AppLinks()))
+
+        out["home_owned_accounts"] = len(accounts_owned_by(store, owner))
+        _timed(ms, "home_tab_one_owner", home_tab)
+        _timed(ms, "all_reports_and_digests_total",
+               lambda: [w() for w in built.values()] + [digests.build(t, load_mirror(store), ctx) for t in digests.TEAMS])
+    out["ms"] = ms
+    for name, value in ms.items():
+        print(f"  {name:32s} {value:9.1f} ms")
+    return out
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    print(json.dumps(run(), indent=2, default=str)[:2000])
+    print(f"total {time.perf_counter() - started:.1f} s")
+    _ = dtime

@@ -1,0 +1,159 @@
+"""Zoho webhook routes: `POST /zoho/crm`, `/zoho/books`, `/zoho/desk`.
+
+Each delivery is checked (size, secret, shape), split into items with an identity, and stored in the inbox
+before the answer goes back; the intake worker processes it in the background. Every refused delivery is
+recorded as a `rejected` inbox row (`throughline inbox list --state rejected`).
+
+Answers: 200 stored (replays too: `duplicates` counts them); 400 malformed body; 401 wrong or missing
+secret; 413 body over 1 MB; 422 unknown CRM module or Books event; 503 when THROUGHLINE_WEBHOOK_SECRET is
+not set. Desk is different on purpose: once the secret and JSON are good it always answers 200 — any other
+answer counts as a failed delivery and 410 would delete the subscription — and unknown event types inside the
+array are recorded as rejected rows one by one. Desk is never answered 410.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from bot.deliveries import DeliveryError, Parsed, books_items, crm_items, desk_items
+from bot.deps import Deps
+from bot.inbox import Inbox
+from bot.intake import intake_for
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+MAX_BODY = 1_000_000
+SECRET_HEADER = "X-Throughline-Secret"
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def _read(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise Refused(413, f"body of {declared} bytes is over the {MAX_BODY:,} byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Refused(413, f"body is over the {MAX_BODY:,} byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(request: Request, raw: bytes) -> Any:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(400, "body is not UTF-8") from exc
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+        except ValueError as exc:
+            raise Refused(400, f"malformed form body: {exc}") from exc
+    if not text.strip():
+        raise Refused(400, "empty body: expected JSON")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise Refused(400, f"malformed JSON: {exc}") from exc
+
+
+def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: bool) -> None:
+    expected = deps.settings.webhook_secret
+    if not expected:
+        raise Refused(503, "Zoho webhooks are off: set THROUGHLINE_WEBHOOK_SECRET and give the same value to "
+                           "Zoho as ?secret=… in the webhook URL (see README: Webhooks)")
+    offered = request.query_params.get("secret") or request.headers.get(SECRET_HEADER) or ""
+    if not offered and token_in_body and isinstance(body, dict):
+        offered = str(body.get("token") or body.get("secret") or "")
+    if not offered:
+        raise Refused(401, f"missing webhook secret: pass ?secret=… or the {SECRET_HEADER} header")
+    if not hmac.compare_digest(offered.encode(), expected.encode()):
+        raise Refused(401, "wrong webhook secret")
+
+
+async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int, message: str) -> JSONResponse:
+    log.warning("refused %s webhook: %s %s", source, status, message)
+    await asyncio.to_thread(inbox.reject, source, raw if not isinstance(raw, bytes) else raw[:20_000],
+                            f"{status}: {message}")
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
+    deps: Deps = request.app.state.deps
+    intake = intake_for(deps)
+    inbox = intake.inbox
+    raw = b""
+    try:
+        raw = await _read(request)
+        # CRM notifications may carry the secret as `token` inside the body; otherwise check before parsing.
+        secret_first = not token_in_body or bool(request.query_params.get("secret")
+                                                 or request.headers.get(SECRET_HEADER))
+        if secret_first:
+            _check_secret(deps, request, None, token_in_body=False)
+        body = _parse(request, raw)
+        if not secret_first:
+            _check_secret(deps, request, body, token_in_body=True)
+        parsed = _items(source, body, deps)
+    except Refused as exc:
+        return await _reject(inbox, source, raw or b"", exc.status, exc.message)
+    except DeliveryError as exc:
+        return await _reject(inbox, source, raw, exc.status, str(exc))
+    try:
+        stored = await asyncio.to_thread(_store, inbox, source, parsed)
+    except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)
+        log.exception("could not store a %s webhook", source)
+        return JSONResponse({"ok": False, "error": "could not store the delivery; retry later"}, status_code=503)
+    intake.kick()
+    return JSONResponse({"ok": True, "stored": stored, "duplicates": len(parsed.items) - stored,
+                         "rejected": len(parsed.rejected)})
+
+
+def _items(source: str, body: Any, deps: Deps) -> Parsed:
+    if source == "crm":
+        return crm_items(body)
+    if source == "books":
+        return books_items(body)
+    return desk_items(body, org_id=deps.settings.zoho_desk_org_id)
+
+
+def _store(inbox: Inbox, source: str, parsed: Parsed) -> int:
+    with inbox.store.transaction():
+        stored = inbox.add_many(source, [(identity, json.dumps(item)) for identity, item in parsed.items])
+        for raw, reason in parsed.rejected:
+            inbox.reject(source, raw, reason)
+    return stored
+
+
+@router.post("/zoho/crm")
+async def zoho_crm(request: Request) -> JSONResponse:
+    """CRM notifications (watch) and workflow-rule webhooks for Deals and Accounts."""
+    return await _take(request, "crm", token_in_body=True)
+
+
+@router.post("/zoho/books")
+async def zoho_books(request: Request) -> JSONResponse:
+    """Books workflow webhooks for invoices and customer payments."""
+    return await _take(request, "books")
+
+
+@router.post("/zoho/desk")
+async def zoho_desk(request: Request) -> JSONResponse:
+    """Desk webhook: a JSON array of events. Never 410; 200 once stored, unknown event types recorded."""
+    return await _take(request, "desk")
