@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -49,7 +50,10 @@ def create_app(deps: Deps, *, bolt: AsyncApp | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         intake_for(deps).start()  # drain what the inbox holds from before, then wait for deliveries
+        # Approved handoffs that a stop interrupted finish now (their steps are idempotent).
+        resuming = asyncio.create_task(deps.handoffs.resume())
         yield
+        resuming.cancel()
         await intake_for(deps).stop()
         await deps.aclose()
 

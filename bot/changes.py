@@ -1,6 +1,6 @@
 """What a changed record means: the events raised when a record read from Zoho replaces its mirror row.
 
-Webhook processing and reconciliation sync both call `ChangeRecorder.store(...)`: it reads the previous mirror
+Webhook processing and reconciliation sync both call `ChangeRecorder.apply(...)`: it reads the previous mirror
 rows, stores the new ones and, in the same transaction, writes the events as inbox entries of source "event"
 (published later by the intake worker, retried on failure). Each event has an identity (`event_identity`);
 the inbox keeps one entry per identity, so the same change seen by a webhook and by sync, or a replayed
@@ -177,7 +177,8 @@ class ChangeRecorder:
         books = {r.customer_id for r in records if isinstance(r, Invoice) and r.customer_id}
         links: dict[tuple[str, str], str] = {}
         with self.store.transaction() as db:
-            for table, key, ids in (("desk_accounts", "crm_account_id", desk), ("books_customers", "account_id", books)):
+            lookups = (("desk_accounts", "crm_account_id", desk), ("books_customers", "account_id", books))
+            for table, key, ids in lookups:
                 for value in ids:
                     row = db.execute(f"SELECT {key} FROM {table} WHERE id = ?", [value]).fetchone()
                     if row and row[0]:
@@ -204,7 +205,7 @@ class ChangeRecorder:
                 events += detect_invoice(prev, cur, source, today, now, self.rules)
         return events
 
-    def store(self, records: Sequence[Any], save: Callable[[list[Any]], None], source: Source, *,
+    def apply(self, records: Sequence[Any], save: Callable[[list[Any]], None], source: Source, *,
               raise_events: bool = True) -> list[Event]:
         """Store `records` with `save` and record the events they raise, atomically. Answers the events."""
         records = list(records)

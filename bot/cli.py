@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -116,6 +117,118 @@ def sync() -> None:
         raise _fail(f"Configuration error: {exc}") from exc
     except ThroughlineError as exc:
         raise _fail(f"Sync failed: {exc.user_message()}", code=1) from exc
+
+
+zoho_cli = typer.Typer(help="Zoho-side set-up: CRM notifications.", no_args_is_help=True)
+cli.add_typer(zoho_cli, name="zoho")
+
+
+@zoho_cli.command("watch")
+def zoho_watch(
+    url: Annotated[str, typer.Option(help="Public base URL of `throughline serve` (https://…)")] = "",
+    stop: Annotated[bool, typer.Option("--stop", help="Unsubscribe instead")] = False,
+) -> None:
+    """Subscribe CRM Deals notifications to /zoho/crm (renewed automatically), or --stop them."""
+    from bot import crm_watch
+    from bot.deps import build_deps
+
+    settings = _settings_or_exit()
+
+    async def run() -> None:
+        settings.require_zoho()
+        deps = build_deps(settings, load_structure(settings.config_path))
+        try:
+            if stop:
+                stopped = await crm_watch.stop(deps.zoho.crm, deps.store)
+                typer.echo("Unsubscribed." if stopped else "There was no subscription to stop.")
+                return
+            state = await crm_watch.subscribe(deps.zoho.crm, deps.store, settings.webhook_secret, deps.clock,
+                                              crm_watch.notify_url_for(url) if url else None)
+            typer.echo(f"CRM Deals notifications go to {state.notify_url} until {state.expiry:%Y-%m-%d %H:%M} UTC; "
+                       "`throughline serve` renews the channel a day before it expires.")
+        finally:
+            await deps.aclose()
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise _fail(f"Configuration error: {exc}") from exc
+    except ThroughlineError as exc:
+        raise _fail(f"Zoho refused: {exc.user_message()}", code=1) from exc
+
+
+@cli.command()
+def audit(
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the findings to this CSV file")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the findings as JSON instead of a table")] = False,
+    sync_mode: Annotated[str, typer.Option("--sync", help="auto (when the mirror is stale), always or never")] = "auto",
+) -> None:
+    """Drift between CRM, Books and Desk, from the local mirror: what is wrong, where, and the fix."""
+    from bot.audit import AuditService
+    from bot.audit_output import table, to_csv, to_json
+    from bot.deps import app_links, build_deps
+
+    if sync_mode not in ("auto", "always", "never"):
+        raise _fail(f"--sync must be auto, always or never, not {sync_mode!r}")
+    settings = _settings_or_exit()
+
+    async def run() -> None:
+        structure = load_structure(settings.config_path)
+        if sync_mode != "never":
+            settings.require_zoho()
+        deps = build_deps(settings, structure)
+        try:
+            service = AuditService(deps.store, deps.zoho, structure, app_links(settings, structure), deps.clock)
+            result = await service.run("cli", sync=sync_mode)  # type: ignore[arg-type]
+        finally:
+            await deps.aclose()
+        if csv_path is not None:
+            try:
+                csv_path.write_text(to_csv(result.findings), encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"Cannot write {csv_path}: {exc.strerror or exc}", code=1) from exc
+        typer.echo(to_json(result) if json_out else table(result), nl=False)
+        if csv_path is not None and not json_out:
+            typer.echo(f"{len(result.findings)} findings written to {csv_path}")
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise _fail(f"Configuration error: {exc}") from exc
+    except ThroughlineError as exc:
+        raise _fail(f"Audit failed: {exc.user_message()}", code=1) from exc
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the set-up: config and vocabulary, Slack token, scopes and channels, Zoho credentials and orgs,
+    CRM notifications, the webhook secret. Exits non-zero when a check fails; never prints a secret."""
+    from bot.config import OperatingStructure
+    from bot.deps import build_deps
+    from bot.doctor import Doctor, failed, render, secrets_of
+
+    settings = _settings_or_exit()
+    config_error: ConfigError | None = None
+    try:
+        structure = load_structure(settings.config_path)
+    except ConfigError as exc:
+        config_error, structure = exc, OperatingStructure()
+
+    async def run() -> bool:
+        deps = build_deps(settings, structure)
+        try:
+            checks = await Doctor(settings, structure, config_error=config_error, store=deps.store, zoho=deps.zoho,
+                                  slack=deps.slack, clock=deps.clock).run()
+        finally:
+            await deps.aclose()
+        typer.echo(render(checks, secrets_of(settings)), nl=False)
+        return failed(checks)
+
+    try:
+        bad = asyncio.run(run())
+    except ThroughlineError as exc:
+        raise _fail(f"Doctor failed: {exc.user_message()}", code=1) from exc
+    raise typer.Exit(1 if bad else 0)
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ def _books_record(kind: str, record: Mapping[str, Any]) -> Parsed:
     stamp = str(record.get("last_modified_time") or record.get("updated_time") or "")[:40] or _digest(record)
     item: dict[str, Any] = {"kind": kind, "id": record_id, "status": status}
     if kind == "payment":
-        invoices = record.get("invoices") if isinstance(record.get("invoices"), list) else []
+        invoices: list[Any] = record["invoices"] if isinstance(record.get("invoices"), list) else []
         item["invoice_ids"] = [i for i in (_id(x.get("invoice_id")) for x in invoices if isinstance(x, Mapping)) if i]
         item["customer_id"] = _id(record.get("customer_id"))
     return Parsed([(f"{kind}:{record_id}:{status}:{stamp}", item)])
@@ -143,7 +143,7 @@ def _books_record(kind: str, record: Mapping[str, Any]) -> Parsed:
 def desk_items(body: Any, org_id: str = "") -> Parsed:
     """Desk's JSON array of events (a single object is taken as an array of one). Unknown event types, other
     organisations and events without an id are rejected one by one, never the whole delivery."""
-    events = [body] if isinstance(body, Mapping) else body
+    events: Any = [body] if isinstance(body, Mapping) else body
     if not isinstance(events, list) or not events:
         raise DeliveryError("a Desk delivery must be a non-empty JSON array of events")
     parsed = Parsed()
@@ -159,7 +159,7 @@ def desk_items(body: Any, org_id: str = "") -> Parsed:
         if kind not in DESK_TICKET_EVENTS | DESK_ACCOUNT_EVENTS | DESK_IGNORED_EVENTS:
             parsed.rejected.append((raw, f"unknown Desk event type {kind[:60]!r}"))
             continue
-        payload = event.get("payload") if isinstance(event.get("payload"), Mapping) else {}
+        payload: Mapping[str, Any] = event["payload"] if isinstance(event.get("payload"), Mapping) else {}
         record_id = _id(payload.get("id"))
         if kind in DESK_TICKET_EVENTS:
             record_id = _id(payload.get("ticketId")) or record_id  # thread and comment events name their ticket

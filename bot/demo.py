@@ -17,7 +17,9 @@ from typing import Any, TextIO
 import httpx
 
 from bot.app import create_app
-from bot.config import OperatingStructure, Settings
+from bot.config import Settings, parse_structure
+from bot.demo_audit import AUDITOR, show_audit
+from bot.demo_handoff import demo_structure_toml, show_handoff
 from bot.deps import build_deps
 from bot.localserver import LocalServer, serving
 from bot.slack_requests import command_body, signed_headers
@@ -67,6 +69,7 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
     sandbox = Sandbox.seeded(accounts=accounts, seed=7)
     stub = SlackStub()
     secret = secrets.token_hex(16)
+    webhook_secret = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp, LocalServer(sandbox.asgi_app()) as zoho, \
             LocalServer(stub.asgi_app()) as slack:
         settings = Settings(
@@ -76,8 +79,10 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
             ZOHO_BOOKS_ORG_ID=sandbox.credentials.books_org_id, ZOHO_DESK_ORG_ID=sandbox.credentials.desk_org_id,
             ZOHO_ACCOUNTS_URL=zoho.url, ZOHO_API_URL=zoho.url, ZOHO_DESK_URL=zoho.url,
             THROUGHLINE_DB=str(Path(tmp) / "demo.db"), THROUGHLINE_CONFIG=str(Path(tmp) / "none.toml"),
+            THROUGHLINE_WEBHOOK_SECRET=webhook_secret,
         )
-        structure = OperatingStructure(timezone=DEMO_TZ)
+        structure = parse_structure(demo_structure_toml(DEMO_TZ), source="demo")
+        structure.approvers.audit = [AUDITOR]  # the demo's ops user may run /audit
         deps = build_deps(settings, structure)
         # The demo account as the sandbox holds it (the bot itself learns it only through the Zoho API).
         record = sandbox.state.crm["Accounts"][sandbox.state.demo_account_id]
@@ -97,6 +102,8 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
                     message, ack_ms, answer_ms = await user.command(http, text)
                     calls = len(sandbox.calls) - calls_before
                     _print_step(out, text, what, message, ack_ms, answer_ms, calls, json_out)
+                await show_handoff(http, app_url, sandbox, stub, slack.url, secret, webhook_secret, out, json_out)
+                await show_audit(http, app_url, stub, slack.url, secret, out, json_out, lambda: len(sandbox.calls))
         await deps.aclose()
     return 0
 

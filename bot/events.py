@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,8 +33,9 @@ class Event(BaseModel):
     kind: ClassVar[str] = "Event"
     source: Source = "webhook"
 
-    def __init_subclass__(cls, **kw: object) -> None:
-        super().__init_subclass__(**kw)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
         cls.kind = cls.__name__
 
     @property

@@ -131,7 +131,8 @@ def deal_unfurl(deal: Deal, links: AppLinks, tz: tzinfo | None, *, show_money: b
 
 
 def invoice_unfurl(inv: Invoice, links: AppLinks, today: date, tz: tzinfo | None) -> dict[str, object]:
-    fields = [f"*Status*\n{safe(inv.status.replace('_', ' ') or '—', 40)}", f"*Total*\n{format_money(inv.total, inv.currency)}",
+    fields = [f"*Status*\n{safe(inv.status.replace('_', ' ') or '—', 40)}",
+              f"*Total*\n{format_money(inv.total, inv.currency)}",
               f"*Balance*\n{format_money(inv.balance, inv.currency)}", f"*Due*\n{format_date(inv.due_date, tz)}"]
     head = f"*{link(links.books_invoice(inv.id), 'Invoice ' + safe(inv.number or inv.id, 40))}*"
     if inv.customer_name:

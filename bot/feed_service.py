@@ -15,6 +15,7 @@ from bot.feed import FeedContext, HandoffThread, route
 from bot.models import Deal
 from bot.notify import Notifier, Sent
 from bot.store import Store
+from bot.zoho.clients import ZohoClients
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -26,8 +27,9 @@ FEED_EVENTS: tuple[type[Event], ...] = (
 
 class FeedService:
     def __init__(self, store: Store, structure: OperatingStructure, notifier: Notifier,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], zoho: ZohoClients | None = None) -> None:
         self.store = store
+        self.zoho = zoho
         self.structure = structure
         self.notifier = notifier
         self.clock = clock
@@ -46,12 +48,24 @@ class FeedService:
                 "SELECT data FROM deals WHERE account_id = ?", [account_id]).fetchall()] if account_id else []
             row = db.execute(
                 "SELECT deal_id, finance_channel, finance_ts, support_ts FROM handoffs "
-                "WHERE (deal_id = ? OR (account_id = ? AND account_id != '')) AND (finance_ts != '' OR support_ts != '') "
+                "WHERE (deal_id = ? OR (account_id = ? AND account_id != '')) "
+                "AND (finance_ts != '' OR support_ts != '') "
                 "ORDER BY deal_id = ? DESC, updated_at DESC LIMIT 1", [deal_id, account_id, deal_id]).fetchone()
         handoff = HandoffThread(row[0], row[1], row[2], row[3]) if row else None
         return FeedContext(now=self.clock(), account=account, deals=deals, handoff=handoff)
 
+    async def _mirror_account(self, account_id: str) -> None:
+        """An account the mirror has never seen: read it and its deals from CRM (routing needs the owner and
+        whether a deal is open)."""
+        if not account_id or self.zoho is None or self.store.get_account(account_id) is not None:
+            return
+        account = await self.zoho.crm.get_account(account_id)
+        if account is not None:
+            self.store.upsert_deals(await self.zoho.crm.account_deals(account_id))
+            self.store.upsert_accounts([account])
+
     async def handle(self, event: Event) -> None:
+        await self._mirror_account(event.account_id)
         for notice in route(event, self.context(event), self.structure):
             sent = await self.notifier.send(notice)
             if sent is not None:
@@ -68,7 +82,7 @@ def register_feed(deps: Deps) -> FeedService:
     notifier = Notifier(deps.slack, deps.store, deps.accounts.directory, deps.clock, links, deps.structure.tz,
                         window=timedelta(seconds=routing.group_window_seconds),
                         per_second=routing.per_channel_per_second)
-    service = FeedService(deps.store, deps.structure, notifier, deps.clock)
+    service = FeedService(deps.store, deps.structure, notifier, deps.clock, deps.zoho)
     for kind in FEED_EVENTS:
         deps.events.subscribe(kind, service.handle)
     deps.extras[EXTRAS_KEY] = service

@@ -80,11 +80,11 @@ class Intake:
         if module == "Deals":
             deal = await self.zoho.crm.get_deal(record_id)
             if deal:  # None: deleted in CRM since; nothing to tell
-                self.changes.store([deal], self.store.upsert_deals, "webhook")
+                self.changes.apply([deal], self.store.upsert_deals, "webhook")
         elif module == "Accounts":
             account = await self.zoho.crm.get_account(record_id)
             if account:
-                self.changes.store([account], self.store.upsert_accounts, "webhook")
+                self.changes.apply([account], self.store.upsert_accounts, "webhook")
         else:
             raise ValueError(f"unknown CRM module {module!r}")
 
@@ -96,7 +96,7 @@ class Intake:
             desk_account = await self.zoho.desk.get_account(ticket.desk_account_id)
             if desk_account:
                 self.store.upsert_desk_accounts([desk_account])
-        self.changes.store([ticket], self.store.upsert_tickets, "webhook")
+        self.changes.apply([ticket], self.store.upsert_tickets, "webhook")
 
     async def _invoice(self, invoice_id: str) -> None:
         invoice = await self.zoho.books.get_invoice(invoice_id)
@@ -106,7 +106,7 @@ class Intake:
             customer = await self.zoho.books.get_customer(invoice.customer_id)
             if customer:
                 self.store.upsert_books_customers([customer])
-        self.changes.store([invoice], self.store.upsert_invoices, "webhook")
+        self.changes.apply([invoice], self.store.upsert_invoices, "webhook")
 
     async def _payment(self, body: dict[str, Any]) -> None:
         customer_id = str(body.get("customer_id") or "")

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 from slack_sdk.web.async_client import AsyncWebClient
@@ -142,7 +143,7 @@ class Notifier:
 
     async def post(self, channel: str, message: Message, thread_ts: str = "") -> str:
         """chat.postMessage at the channel's pace; answers the message ts."""
-        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         async with self._limiter(channel):
             answer = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **extra,
                                                        **message.as_kwargs())

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -45,6 +45,7 @@ from bot.periods import Period, month_key
 
 ZERO = Decimal(0)
 NO_OWNER = "(no owner)"
+WON_CANONICAL = ("won", "invoiced", "paid", "supported")  # stages a sold deal can be in
 
 
 # ---- inputs --------------------------------------------------------------------------------------------------
@@ -100,23 +101,29 @@ class ReportConfig:
 
 
 def config_from(structure: Any, rules: HealthRules | None = None) -> ReportConfig:
-    """The `[reports]` section, with label sets from the health rules plus `[handoff] won_stage` and the
-    CRM stage labels the vocabulary maps to won or lost."""
+    """The `[reports]` section, with label sets from the canonical vocabulary (`[vocabulary]` over Zoho's
+    defaults): won = stages mapped to won, invoiced, paid or supported, plus `[handoff] won_stage`; closed adds
+    lost and churned; invoices mapped to draft or void never count. The health rules' own sets stay in."""
     r = structure.reports
-    stages: dict[str, str] = dict(structure.vocabulary.crm_stages)
+    vocab = structure.vocabulary.effective()
+    stages, statuses = vocab.tables["crm_stages"], vocab.tables["books_invoice_statuses"]
     base = rules or HealthRules(
         overdue_days_at_risk=structure.health.overdue_days_at_risk,
         open_tickets_watch=structure.health.open_tickets_watch,
         escalated_at_risk=structure.health.escalations_at_risk,
     )
-    won = set(base.won_stages) | {structure.handoff.won_stage} | {k for k, v in stages.items() if v == "won"}
-    closed = set(base.closed_stages) | won | {k for k, v in stages.items() if v in ("lost", "churned")}
+    won = set(base.won_stages) | {structure.handoff.won_stage} | {
+        label for label, canon in stages.items() if canon in WON_CANONICAL}
+    closed = set(base.closed_stages) | won | {label for label, canon in stages.items() if canon in ("lost", "churned")}
+    excluded = set(base.excluded_invoice_statuses) | {
+        label for label, canon in statuses.items() if canon in ("draft", "void")}
     return ReportConfig(
         currency=r.currency, renewal_term_days=r.renewal_term_days, renewal_window_days=r.renewal_window_days,
         renewal_deal_types=frozenset(t.strip().casefold() for t in r.renewal_deal_types), quiet_days=r.quiet_days,
         not_invoiced_after_days=r.not_invoiced_after_days, not_invoiced_lookback_days=r.not_invoiced_lookback_days,
         list_limit=r.list_limit,
-        rules=HealthRules(**{**base.__dict__, "won_stages": frozenset(won), "closed_stages": frozenset(closed)}),
+        rules=replace(base, won_stages=frozenset(won), closed_stages=frozenset(closed),
+                      excluded_invoice_statuses=frozenset(excluded)),
     )
 
 
@@ -219,7 +226,7 @@ class RevenueReport:
 def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfig()) -> RevenueReport:
     currency = org_currency(data, config)
     deals = data.deals_by_id()
-    total, other = Flows(), defaultdict(Flows)
+    total, other = Flows(), defaultdict[str, Flows](Flows)
     months = {key: Flows() for key in period.months()}
     owners: dict[str, Flows] = defaultdict(Flows)
     names: dict[str, str] = {}
@@ -236,16 +243,17 @@ def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfi
         names.setdefault(owner.key, owner.name)
 
     for d in data.deals:
-        if d.closing_date in period and is_won_deal(d, config.rules) and d.amount is not None:
+        if d.closing_date is not None and d.closing_date in period and is_won_deal(d, config.rules) \
+                and d.amount is not None:
             book("sold", d.closing_date, d.amount, _currency(d.currency, data.accounts.get(d.account_id), currency),
                  deal_owner(d))
     for i in data.invoices:
-        if i.date in period and is_billed(i, config.rules):
+        if i.date is not None and i.date in period and is_billed(i, config.rules):
             account = data.accounts.get(i.account_id)
             owner = deal_owner(deals[i.deal_id]) if i.deal_id in deals else account_owner(account)
             book("invoiced", i.date, i.total, _currency(i.currency, account, currency), owner)
     for p in data.payments:
-        if p.date in period:
+        if p.date is not None and p.date in period:
             account = data.accounts.get(p.account_id)
             book("collected", p.date, p.amount, _currency(p.currency, account, currency), account_owner(account))
     by_owner = sorted(owners.items(), key=lambda kv: (-kv[1].sold, -kv[1].invoiced, names[kv[0]].casefold()))
@@ -372,7 +380,8 @@ def _ticket_key(data: MirrorData, t: Ticket) -> tuple[str, str]:
     return "", "(no account)"
 
 
-def support(data: MirrorData, period: Period, tz: tzinfo | None, config: ReportConfig = ReportConfig()) -> SupportReport:
+def support(data: MirrorData, period: Period, tz: tzinfo | None,
+            config: ReportConfig = ReportConfig()) -> SupportReport:
     stats: dict[str, dict[str, Any]] = {}
     for t in data.tickets:
         key, name = _ticket_key(data, t)
@@ -416,9 +425,10 @@ def group_by_account(data: MirrorData) -> dict[str, AccountSnapshot]:
             if r.account_id in snaps:
                 snaps[r.account_id][kind].append(r)
     epoch = datetime(1970, 1, 1)
-    return {a: AccountSnapshot.model_construct(account=data.accounts[a], contacts=[], books_customer=None,
-                                               desk_account=None, read_at=epoch, stale=False, stale_reason="", **s)
-            for a, s in snaps.items()}
+    return {a: AccountSnapshot.model_construct(
+        account=data.accounts[a], contacts=[], books_customer=None, desk_account=None, read_at=epoch, stale=False,
+        stale_reason="", deals=s["deals"], invoices=s["invoices"], payments=s["payments"], tickets=s["tickets"])
+        for a, s in snaps.items()}
 
 
 def account_health(data: MirrorData, today: date, config: ReportConfig = ReportConfig(),
@@ -495,10 +505,10 @@ def renewals(data: MirrorData, today: date, tz: tzinfo | None, config: ReportCon
     quiet: list[QuietAccount] = []
     at_risk: list[AccountHealth] = []
     for snap in group_by_account(data).values():
-        won = [d for d in snap.deals if d.closing_date and is_won_deal(d, config.rules)]
+        won = [(d.closing_date, d) for d in snap.deals if d.closing_date and is_won_deal(d, config.rules)]
         if won:
-            last = max(won, key=lambda d: (d.closing_date, d.id))
-            when = last.closing_date + term  # type: ignore[operator]
+            closed, last = max(won, key=lambda w: (w[0], w[1].id))
+            when = closed + term
             if when in window and not any(is_renewal_deal(d, config) for d in snap.deals):
                 due.append(RenewalDue(snap.account, last, when, (when - today).days))
         if won or any(is_billed(i, config.rules) for i in snap.invoices):

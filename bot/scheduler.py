@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import crm_watch
 from bot.deps import Deps
 from bot.errors import ThroughlineError
+from bot.intake import intake_for
+from bot.slack_dedupe import prune_event_ids
 from bot.sync import MirrorSync
 
 log = logging.getLogger(__name__)
@@ -16,11 +19,35 @@ log = logging.getLogger(__name__)
 
 async def sync_job(deps: Deps) -> None:
     try:
-        report = await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+        report = await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run()
         log.info("mirror sync: %s", report.counts)
+        if report.events:
+            intake_for(deps).kick()  # publish what sync found (the feed, the handoff)
     except ThroughlineError as exc:
         # The next run starts from the same watermarks, so nothing is lost; say what failed.
         log.warning("mirror sync failed, will retry at the next interval: %s", exc.user_message())
+
+
+async def intake_job(deps: Deps) -> None:
+    """Safety net for the inbox worker: process whatever is due (retries after backoff, replays), and forget
+    Slack event ids old enough that Slack no longer retries them."""
+    try:
+        report = await intake_for(deps).drain()
+        if report.done or report.failed:
+            log.info("inbox: %d processed, %d failed (kept for retry)", report.done, report.failed)
+        prune_event_ids(deps.store, deps.clock())
+    except Exception:
+        log.exception("inbox drain failed; the next run retries")
+
+
+async def crm_watch_job(deps: Deps) -> None:
+    """Renew the CRM notification channel a day before Zoho drops it."""
+    try:
+        if await crm_watch.renew_if_due(deps.zoho.crm, deps.store, deps.settings.webhook_secret, deps.clock):
+            log.info("CRM notification channel renewed")
+    except ThroughlineError as exc:
+        log.warning("could not renew the CRM notification channel (retrying within the hour): %s",
+                    exc.user_message())
 
 
 def create_scheduler(deps: Deps) -> AsyncIOScheduler:
@@ -30,4 +57,8 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
         scheduler.add_job(sync_job, "interval", minutes=minutes, args=[deps], id="mirror-sync",
                           max_instances=1, coalesce=True, next_run_time=deps.clock() + timedelta(seconds=5),
                           misfire_grace_time=minutes * 60)
+    scheduler.add_job(intake_job, "interval", minutes=1, args=[deps], id="inbox-drain", max_instances=1,
+                      coalesce=True, misfire_grace_time=60)
+    scheduler.add_job(crm_watch_job, "interval", hours=1, args=[deps], id="crm-watch-renewal", max_instances=1,
+                      coalesce=True, next_run_time=deps.clock() + timedelta(seconds=30))
     return scheduler

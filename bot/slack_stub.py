@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.manifest import manifest_scopes
+
 BOT_USER_ID = "UTHROUGHL1"
 TEAM_ID = "T0DEMO0001"
 
@@ -39,6 +41,11 @@ class SlackStub:
     responses: list[SlackCall] = field(default_factory=list)
     fail_next: dict[str, str] = field(default_factory=dict)  # method → error to answer once
     rate_limit_next: dict[str, int] = field(default_factory=dict)  # method → times to answer 429
+    # What auth.test reports in `x-oauth-scopes` (default: everything manifest.yml asks for).
+    granted_scopes: list[str] = field(default_factory=manifest_scopes)
+    # conversations.info: channel id → the error to answer (channel_not_found, …) or the channel fields to answer
+    # (e.g. {"is_member": False, "is_private": True}); other ids are public channels the bot is in.
+    channels: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
@@ -78,6 +85,8 @@ class SlackStub:
                                 headers={"Retry-After": "1"})
         if method in self.fail_next:
             return JSONResponse({"ok": False, "error": self.fail_next.pop(method)})
+        if method == "auth.test":  # Slack tells the granted scopes in a response header
+            return JSONResponse(self._answer(method, args), headers={"x-oauth-scopes": ",".join(self.granted_scopes)})
         return JSONResponse(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -108,5 +117,8 @@ class SlackStub:
         if method in ("chat.unfurl", "chat.delete", "conversations.join"):
             return {"ok": True}
         if method == "conversations.info":
-            return {"ok": True, "channel": {"id": args.get("channel"), "is_member": True}}
+            known = self.channels.get(str(args.get("channel", "")))
+            if isinstance(known, str):
+                return {"ok": False, "error": known}
+            return {"ok": True, "channel": {"id": args.get("channel"), "is_member": True, **(known or {})}}
         return {"ok": False, "error": "unknown_method"}

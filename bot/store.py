@@ -151,8 +151,21 @@ def _m_drift_runs(db: Database) -> None:
     )
 
 
+def _m_digest_sends(db: Database) -> None:
+    """Daily digests: one row per (team, local day, recipient), claimed before sending so none goes twice."""
+    _run(
+        db,
+        """
+        CREATE TABLE digest_sends (
+            team TEXT NOT NULL, day TEXT NOT NULL, recipient TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+            channel TEXT NOT NULL DEFAULT '', ts TEXT NOT NULL DEFAULT '', claimed_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '', PRIMARY KEY (team, day, recipient));
+        """,
+    )
+
+
 # Append only; never edit or reorder a migration that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs)
+MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs, _m_digest_sends)
 
 MIRROR_TABLES = (
     "accounts", "contacts", "deals", "books_customers", "invoices", "payments", "desk_accounts", "tickets",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.changes import ChangeRecorder
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
@@ -19,6 +20,8 @@ from bot.zoho.clients import ZohoClients
 # re-read a small overlap rather than miss them. Upserts make the overlap harmless.
 OVERLAP = timedelta(minutes=2)
 COMPLETED = "sync:completed"
+# Streams whose changes raise events (bot.changes), exactly as a webhook for the same change would.
+EVENT_STREAMS = frozenset({"crm_accounts", "crm_deals", "books_invoices", "desk_tickets"})
 
 Progress = Callable[[str, int], None]
 
@@ -28,13 +31,18 @@ class SyncReport:
     counts: dict[str, int] = field(default_factory=dict)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    events: int = 0  # events raised (queued in the inbox for the feed and the handoff)
 
 
 class MirrorSync:
-    def __init__(self, store: Store, zoho: ZohoClients, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, zoho: ZohoClients, clock: Callable[[], datetime], *, tz: Any = None,
+                 raise_events: bool = True) -> None:
         self.store = store
         self.zoho = zoho
         self.clock = clock
+        # After storing a page, compare with the previous mirror rows and queue the events a webhook would
+        # have raised; the first sync of a stream is a baseline and raises none.
+        self.changes = ChangeRecorder(store, clock, tz) if raise_events else None
 
     def _since(self, name: str) -> datetime | None:
         value = self.store.get_watermark(f"sync:{name}")
@@ -42,6 +50,7 @@ class MirrorSync:
 
     async def run(self, progress: Progress | None = None) -> SyncReport:
         report = SyncReport(started_at=self.clock())
+        first_ever = self.store.get_watermark(COMPLETED) is None
         crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
         streams: list[tuple[str, Callable[[datetime | None], AsyncIterator[list[Any]]], Callable[[list[Any]], None]]]
         streams = [
@@ -57,13 +66,19 @@ class MirrorSync:
         for name, read, save in streams:
             started = self.clock()
             total = 0
+            baseline = self._since(name) is None
             async for page in read(self._since(name)):
-                save(page)
+                if self.changes is not None and name in EVENT_STREAMS:
+                    report.events += len(self.changes.apply(page, save, "sync", raise_events=not baseline))
+                else:
+                    save(page)
                 total += len(page)
                 if progress:
                     progress(name, total)
             self.store.set_watermark(f"sync:{name}", started.isoformat())
             report.counts[name] = total
+        if self.changes is not None and not first_ever:
+            report.events += len(self.changes.overdue_scan())  # fell overdue by the calendar alone
         report.finished_at = self.clock()
         self.store.set_watermark(COMPLETED, report.started_at.isoformat() if report.started_at else "")
         return report

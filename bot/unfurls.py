@@ -99,7 +99,8 @@ class Unfurler:
         if link.kind == "invoice":
             if not may_see_invoices(channel, self.structure):
                 return None
-            invoice = self._one(Invoice, "invoices", link.record_id) or await self.zoho.books.get_invoice(link.record_id)
+            invoice = self._one(Invoice, "invoices", link.record_id) \
+                or await self.zoho.books.get_invoice(link.record_id)
             return invoice_unfurl(invoice, self.links, today, tz) if invoice else None
         if link.kind == "ticket":
             ticket = self._one(Ticket, "tickets", link.record_id) or await self.zoho.desk.get_ticket(link.record_id)

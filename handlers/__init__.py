@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import account, handoff, unfurl
+from handlers import account, audit, handoff, unfurl
 
 
 def register_all(app: AsyncApp) -> None:
@@ -12,3 +12,4 @@ def register_all(app: AsyncApp) -> None:
     account.register(app)
     handoff.register(app)
     unfurl.register(app)
+    audit.register(app)

@@ -1,34 +1,17 @@
-"""Slack Events API retries: Slack re-sends an event it thinks we missed (with `X-Slack-Retry-Num`). The
-middleware keeps each `event_id` in `slack_event_ids` and lets only its first delivery through — keyed on the
-event id alone, so a first delivery that happens to carry a retry header is never dropped."""
+"""Slack Events API retries: Slack re-sends an event it thinks we missed (with `X-Slack-Retry-Num`). This
+middleware lets only the first delivery of each `event_id` through — keyed on the event id alone, so a first
+delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from bot.store import Store
-
-KEEP = timedelta(days=2)  # Slack retries within minutes; ids older than this are pruned
-
-
-def remember_event(store: Store, event_id: str, at: datetime) -> bool:
-    """True the first time `event_id` is seen."""
-    with store.transaction() as db:
-        cur = db.execute("INSERT OR IGNORE INTO slack_event_ids (event_id, received_at) VALUES (?, ?)",
-                         [event_id[:200], at.isoformat()])
-        return cur.rowcount == 1
-
-
-def prune_event_ids(store: Store, now: datetime) -> int:
-    with store.transaction() as db:
-        return int(db.execute("DELETE FROM slack_event_ids WHERE received_at < ?",
-                              [(now - KEEP).isoformat()]).rowcount)
+from bot.slack_dedupe import remember_event
 
 
 async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,

@@ -16,6 +16,11 @@ async def test_demo_prints_the_card_as_text():
     assert "Deals" in text and "Invoices" in text and "Tickets" in text
     assert "answered inside the acknowledgement" in text  # the second lookup comes from the mirror
     assert "0 Zoho calls" in text
+    # the handoff: CRM notification → #finance review → approval → invoice in Books → #support handover
+    assert "[ Create invoice ]" in text
+    assert "created (draft) by <@U0FINANCE1>" in text
+    assert "Zoho Books now holds 1 invoice for the deal" in text
+    assert "New customer: Northwind Logistics" in text
 
 
 async def test_demo_json_prints_block_kit():

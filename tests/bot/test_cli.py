@@ -52,3 +52,11 @@ def test_bad_data_centre_stops_with_the_variable(monkeypatch):
     result = runner.invoke(cli, ["sync"])
     assert result.exit_code == 2
     assert "ZOHO_DC" in result.output
+
+
+def test_zoho_watch_needs_credentials(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZOHO_CLIENT_ID", raising=False)
+    result = runner.invoke(cli, ["zoho", "watch", "--url", "https://bot.example.com"])
+    assert result.exit_code == 2
+    assert "ZOHO_CLIENT_ID" in result.output

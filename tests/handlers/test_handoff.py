@@ -309,3 +309,30 @@ def _view_submission(view: dict, user: str, values: dict) -> str:
                "view": {"id": "V1", "type": "modal", "callback_id": view["callback_id"],
                         "private_metadata": view.get("private_metadata", ""), "state": {"values": values}}}
     return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
+    from bot.intake import intake_for
+
+    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
+    delivery = {"server_time": 1764200000000, "module": "Deals", "ids": [EXPANSION], "operation": "update",
+                "channel_id": "1000000068001", "token": deps.settings.webhook_secret,
+                "resource_uri": "https://www.zohoapis.com/crm/v8/Deals"}
+    for _ in range(2):  # Zoho delivers it twice
+        reply = await app_client.post("/zoho/crm", json=delivery)
+        assert reply.status_code == 200
+    await intake_for(deps).drain()
+    assert len(finance_posts(slack)) == 1
+    assert deps.handoffs.repo.get(EXPANSION).state == "ready"
+
+
+async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, app_client, slack):
+    from bot.intake import intake_for
+
+    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
+    refused = await app_client.post("/zoho/crm?secret=wrong", data={"deal_id": EXPANSION})
+    assert refused.status_code == 401
+    reply = await app_client.post(f"/zoho/crm?secret={deps.settings.webhook_secret}", data={"deal_id": EXPANSION})
+    assert reply.status_code == 200
+    await intake_for(deps).drain()
+    assert len(finance_posts(slack)) == 1

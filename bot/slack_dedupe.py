@@ -1,0 +1,24 @@
+"""Slack Events API delivery ids (`slack_event_ids`): the first delivery of an `event_id` is taken, Slack's
+retries of it are not. Used by the Bolt middleware in `handlers.slack_events`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.store import Store
+
+KEEP = timedelta(days=2)  # Slack retries within minutes; ids older than this are pruned
+
+
+def remember_event(store: Store, event_id: str, at: datetime) -> bool:
+    """True the first time `event_id` is seen."""
+    with store.transaction() as db:
+        cur = db.execute("INSERT OR IGNORE INTO slack_event_ids (event_id, received_at) VALUES (?, ?)",
+                         [event_id[:200], at.isoformat()])
+        return cur.rowcount == 1
+
+
+def prune_event_ids(store: Store, now: datetime) -> int:
+    with store.transaction() as db:
+        return int(db.execute("DELETE FROM slack_event_ids WHERE received_at < ?",
+                              [(now - KEEP).isoformat()]).rowcount)
