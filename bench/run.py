@@ -8,7 +8,7 @@ import json
 import platform
 from pathlib import Path
 
-from bench import account_lookup
+from bench import account_lookup, handoff
 
 
 def main() -> None:
@@ -16,9 +16,15 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--warm", type=int, default=300, help="warm /account lookups")
     parser.add_argument("--cold", type=int, default=20, help="cold /account lookups per scenario")
+    parser.add_argument("--only", default="", help="run one benchmark: account, handoff, …")
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
-    figures = {"account_lookup": asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))}
+    parser_only = args.only
+    figures: dict[str, object] = {}
+    if parser_only in ("", "handoff"):
+        figures["handoff"] = asyncio.run(handoff.run())
+    if parser_only in ("", "account"):
+        figures["account_lookup"] = asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(figures, indent=2, default=str))

@@ -142,7 +142,7 @@ class AuditService:
         age = mirror_age(self.store, self.clock())
         if mode == "never" or (mode == "auto" and age is not None and age <= self.max_age()):
             return None
-        return await MirrorSync(self.store, self.zoho, self.clock).run()
+        return await MirrorSync(self.store, self.zoho, self.clock, tz=self.structure.tz).run()
 
     async def run(self, actor: str, *, sync: SyncMode = "auto") -> AuditRun:
         notes: list[str] = []

@@ -1,6 +1,6 @@
 """Block Kit for the drift audit (pure): the summary with counts, one kind's findings a page at a time.
 
-Buttons carry `run_id:kind:page` (details, paging) or `run_id:finding_id` (apply a link); the server loads the
+Buttons carry `run_id:kind:start` (details, paging) or `run_id:finding_id` (apply a link); the server loads the
 stored run, so nothing in a button is trusted beyond naming what was shown.
 """
 
@@ -109,39 +109,36 @@ def _finding_block(finding: Finding, n: int, run: AuditRun, tz: tzinfo, now: dat
     return block
 
 
-def details(run: AuditRun, kind: FindingKind, page: int, *, tz: tzinfo, now: datetime, notice: str = "") -> Message:
-    """One page of one kind's findings, with Previous / Next when there are more."""
+def details(run: AuditRun, kind: FindingKind, start: int, *, tz: tzinfo, now: datetime, notice: str = "") -> Message:
+    """One kind's findings from `start`: up to PAGE_SIZE of them, fewer if Slack's text budget runs out first,
+    with Previous / Next (their values carry the position, so nothing is skipped)."""
     found = [f for f in run.findings if f.kind == kind]
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    start = min(max(start, 0), max(len(found) - 1, 0))
     title = KIND_TITLES[kind]
     blocks: list[Block] = [{"type": "header", "text": plain(f"{title} ({len(found)})", HEADER_TEXT)}]
     if notice:
         blocks.append(section(safe(notice, 1000)))
     if not found:
         blocks.append(section("_None in this run._"))
-    used = 0
-    for n, finding in enumerate(shown):
-        block = _finding_block(finding, n, run, tz, now)
+    end, used = start, 0
+    for finding in found[start:start + PAGE_SIZE]:
+        block = _finding_block(finding, end - start, run, tz, now)
         size = len(block["text"]["text"])
-        if used + size > MESSAGE_TEXT_BUDGET - 1500:
+        if end > start and used + size > MESSAGE_TEXT_BUDGET - 2000:
             break
         used += size
         blocks.append(block)
-    listed = len(blocks) - 1 - bool(notice)
-    first = page * PAGE_SIZE + 1
-    blocks.append(context(f"Showing {first}–{first + max(listed, 1) - 1} of {len(found)} · run {run.id}"
-                          if found else f"run {run.id}"))
+        end += 1
+    blocks.append(context(f"Showing {start + 1}–{end} of {len(found)} · run {run.id}" if found else f"run {run.id}"))
     nav = []
-    if page > 0:
-        nav.append(button("Previous", f"{PAGE_ACTION}_prev", f"{run.id}:{kind}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(button("Next", f"{PAGE_ACTION}_next", f"{run.id}:{kind}:{page + 1}"))
+    if start > 0:
+        nav.append(button("Previous", f"{PAGE_ACTION}_prev", f"{run.id}:{kind}:{max(start - PAGE_SIZE, 0)}"))
+    if end < len(found):
+        nav.append(button("Next", f"{PAGE_ACTION}_next", f"{run.id}:{kind}:{end}"))
     if nav:
         blocks.append({"type": "actions", "block_id": "audit_pages", "elements": nav})
-    text = f"{title}: {len(found)} (page {page + 1} of {pages})."
-    return Message(escape(clip(text, FALLBACK_TEXT)), blocks)
+    shown = f" ({start + 1}–{end} shown)" if found else ""
+    return Message(escape(clip(f"{title}: {len(found)}{shown}.", FALLBACK_TEXT)), blocks)
 
 
 def notice(text: str) -> Message:

@@ -221,15 +221,18 @@ class ChangeRecorder:
             self.record(events)
         return events
 
-    def record(self, events: Sequence[Event]) -> int:
-        """Queue events for publishing; answers how many were new (an identity seen before is skipped)."""
+    def record(self, events: Sequence[Event], *, publish: bool = True) -> int:
+        """Queue events for publishing; answers how many were new (an identity seen before is skipped). With
+        publish=False they are only marked as seen (a baseline: true before we started, not news)."""
         if not events:
             return 0
-        return self.inbox.add_many(EVENT_SOURCE, [(event_identity(e), json.dumps(event_body(e))) for e in events])
+        items = [(event_identity(e), json.dumps(event_body(e))) for e in events]
+        return self.inbox.add_many(EVENT_SOURCE, items, state="pending" if publish else "done")
 
-    def overdue_scan(self) -> list[Event]:
+    def overdue_scan(self, *, publish: bool = True) -> list[Event]:
         """Invoices and tickets that fell overdue by the calendar alone (Zoho may not touch them when that
-        happens): those due within the last `overdue_scan_days`, raised as sync events."""
+        happens): those due within the last `overdue_scan_days`, raised as sync events. With publish=False
+        (the first sync) they are marked as seen instead, so what was overdue before we started is not news."""
         now = self.clock()
         today = (now.astimezone(self.tz) if self.tz else now).date()
         since = today - timedelta(days=self.rules.overdue_scan_days)
@@ -244,5 +247,5 @@ class ChangeRecorder:
         events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
         events += [TicketOverdue(ticket=t.model_copy(update={"is_overdue": True}), source="sync")
                    for t in tickets if is_open_ticket(t)]
-        self.record(events)
-        return events
+        self.record(events, publish=publish)
+        return events if publish else []

@@ -104,10 +104,13 @@ def sync() -> None:
             def progress(name: str, total: int) -> None:
                 typer.echo(f"\r  {name.replace('_', ' ')}: {total}", nl=False)
 
-            report = await MirrorSync(deps.store, deps.zoho, deps.clock).run(progress)
+            report = await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run(progress)
             typer.echo("\rSync finished." + " " * 40)
             for line in summarise(report):
                 typer.echo(f"  {line}")
+            if report.events:
+                typer.echo(f"  {report.events} change(s) to tell people about, queued in the inbox "
+                           "(`throughline serve` posts them; or run `throughline inbox process`)")
         finally:
             await deps.aclose()
 
@@ -229,6 +232,16 @@ def doctor() -> None:
     except ThroughlineError as exc:
         raise _fail(f"Doctor failed: {exc.user_message()}", code=1) from exc
     raise typer.Exit(1 if bad else 0)
+
+
+from bot.inbox_cli import inbox_cli  # noqa: E402  (the `inbox` command group lives in its own module)
+
+cli.add_typer(inbox_cli, name="inbox")
+
+from bot.report_cli import digest_cmd, report_cmd  # noqa: E402  (`report` and `digest` live in their own module)
+
+cli.command("report")(report_cmd)
+cli.command("digest")(digest_cmd)
 
 
 def main() -> None:

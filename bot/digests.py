@@ -26,7 +26,18 @@ from bot.charts import ChartSeries
 from bot.health import is_open_ticket, is_overdue
 from bot.money import format_time, relative_age
 from bot.periods import Period, month_to_date, same_days_last_month
-from bot.report_blocks import Listing, context, days, fields, header, listing_blocks, money, not_invoiced_listing, safe
+from bot.report_blocks import (
+    Listing,
+    context,
+    days,
+    fields,
+    header,
+    listing_blocks,
+    money,
+    not_invoiced_listing,
+    plural,
+    safe,
+)
 from bot.reports import (
     Flows,
     HandoffRow,
@@ -211,7 +222,7 @@ def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
         if i.account_id in open_by and is_overdue(i, ctx.today, ctx.config.rules):
             owed[i.account_id].append(i)
     both = sorted(owed, key=lambda a: (-open_by[a], account_name(data, a).casefold()))
-    both_rows = [f"{safe(account_name(data, a), 60)} · {open_by[a]} open tickets · "
+    both_rows = [f"{safe(account_name(data, a), 60)} · {plural(open_by[a], 'open ticket')} · "
                  + " + ".join(money(v, c) for c, v in _sum_balance(owed[a]).items()) + " overdue" for a in both]
     listings = [
         Listing("New customers handed over", new_customers, len(new_customers), more="see #support"),

@@ -61,7 +61,7 @@ def item_line(event: Event, links: AppLinks, today: date, tz: tzinfo | None = No
 
 def _account(notice: Notice, links: AppLinks) -> str:
     name = safe(notice.account_name or "an unknown account", 80)
-    return link(links.crm_account(notice.account_id), f"*{name}*") if notice.account_id else f"*{name}*"
+    return f"*{link(links.crm_account(notice.account_id), name)}*" if notice.account_id else f"*{name}*"
 
 
 def _window(span: timedelta) -> str:

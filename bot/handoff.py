@@ -27,7 +27,7 @@ from bot.errors import ZohoError, ZohoRequestError
 from bot.events import DealChanged, Event
 from bot.handoff_plan import HandoffPlan, Line, PlanEdits, build_plan, missing
 from bot.handoff_repo import OPEN_STATES, RESUMABLE_STATES, Handoff, HandoffRepo
-from bot.models import Address
+from bot.models import Address, Deal
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
@@ -69,17 +69,18 @@ class HandoffService:
         if not isinstance(event, DealChanged):
             return
         if event.deal.stage == self.structure.handoff.won_stage or self.repo.get(event.deal.id):
-            await self.consider(event.deal.id, source=event.source)
+            # The event's deal was just re-read from CRM by whoever raised it: no need to read it again.
+            await self.consider(event.deal.id, source=event.source, deal=event.deal)
 
-    async def consider(self, deal_id: str, *, source: str = "webhook") -> Handoff | None:
+    async def consider(self, deal_id: str, *, source: str = "webhook", deal: Deal | None = None) -> Handoff | None:
         async with self._lock(deal_id):
-            return await self._consider(deal_id, source)
+            return await self._consider(deal_id, source, deal)
 
-    async def _consider(self, deal_id: str, source: str) -> Handoff | None:
+    async def _consider(self, deal_id: str, source: str, deal: Deal | None = None) -> Handoff | None:
         existing = self.repo.get(deal_id)
         if existing is not None and existing.state not in OPEN_STATES:
             return existing  # approved, being created, done or rejected: CRM edits no longer change it
-        plan = await self._read_plan(deal_id, existing.plan.edits if existing else None)
+        plan = await self._read_plan(deal_id, existing.plan.edits if existing else None, deal)
         if plan is None:
             return existing
         won = self.structure.handoff.won_stage
@@ -108,9 +109,9 @@ class HandoffService:
             await self._tell_owner_missing(handoff)
         return handoff
 
-    async def _read_plan(self, deal_id: str, edits: PlanEdits | None) -> HandoffPlan | None:
+    async def _read_plan(self, deal_id: str, edits: PlanEdits | None, deal: Deal | None = None) -> HandoffPlan | None:
         crm, books = self.zoho.crm, self.zoho.books
-        deal = await crm.get_deal(deal_id)
+        deal = deal or await crm.get_deal(deal_id)
         if deal is None:
             return None
         account_read = crm.get_account(deal.account_id) if deal.account_id else _none()
@@ -118,9 +119,7 @@ class HandoffService:
         customers_read = (books.find_customers(zcrm_account_id=deal.account_id) if deal.account_id else _empty())
         account, contact, products, customers = await asyncio.gather(
             account_read, contact_read, crm.deal_products(deal_id), customers_read)
-        customer = customers[0] if customers else None
-        if customer is not None and customer.payment_terms is None:
-            customer = await books.get_customer(customer.id) or customer
+        customer = customers[0] if customers else None  # list rows carry payment_terms: no second read
         return build_plan(deal, account, contact, products, customer, self.structure.handoff, edits)
 
     # ---- approving ----------------------------------------------------------------------------------------
@@ -234,19 +233,28 @@ class HandoffService:
         return result
 
     async def _write_all(self, h: Handoff) -> Handoff:
-        customer_id = await self._step(h, "books_customer", lambda: self._ensure_customer(h))
-        h = self.repo.update(h.deal_id, books_customer_id=customer_id) or h
-        document_id = await self._step(h, "books_document", lambda: self._ensure_document(h, customer_id))
-        number = await self._document_number(h, document_id)
-        h = self.repo.update(h.deal_id, document_id=document_id, document_number=number) or h
-        desk_id = await self._step(h, "desk_account", lambda: self._ensure_desk_account(h))
-        h = self.repo.update(h.deal_id, desk_account_id=desk_id) or h
-        contact_id = await self._step(h, "desk_contact", lambda: self._ensure_desk_contact(h, desk_id))
-        h = self.repo.update(h.deal_id, desk_contact_id=contact_id) or h
+        """Books (customer, then document) and Desk (account, then contact) run side by side: neither needs the
+        other's ids. Each chain stops at its first error; the other still finishes, and Retry resumes both."""
+        results = await asyncio.gather(self._books_chain(h), self._desk_chain(h), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        h = self.repo.get(h.deal_id) or h
         field = self.structure.handoff.crm_invoice_field
         if field:
-            await self._step(h, "crm_writeback", lambda: self._write_back(h, field, document_id))
+            await self._step(h, "crm_writeback", lambda: self._write_back(h, field, h.document_id))
         return h
+
+    async def _books_chain(self, h: Handoff) -> None:
+        customer_id = await self._step(h, "books_customer", lambda: self._ensure_customer(h))
+        self.repo.update(h.deal_id, books_customer_id=customer_id)
+        await self._step(h, "books_document", lambda: self._ensure_document(h, customer_id))
+
+    async def _desk_chain(self, h: Handoff) -> None:
+        desk_id = await self._step(h, "desk_account", lambda: self._ensure_desk_account(h))
+        self.repo.update(h.deal_id, desk_account_id=desk_id)
+        contact_id = await self._step(h, "desk_contact", lambda: self._ensure_desk_contact(h, desk_id))
+        self.repo.update(h.deal_id, desk_contact_id=contact_id)
 
     async def _ensure_customer(self, h: Handoff) -> str:
         books, plan = self.zoho.books, h.plan
@@ -269,41 +277,30 @@ class HandoffService:
             payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
         return (await books.create_contact(payload)).id
 
-    async def _find_document(self, h: Handoff, customer_id: str) -> str:
-        books = self.zoho.books
-        lister = books.list_invoices if h.plan.kind == "invoice" else books.list_estimates
-        found = await lister(customer_id=customer_id, reference_number=h.deal_id)
-        exact = [d for d in found if d.reference_number == h.deal_id and d.status != "void"]
-        return exact[0].id if exact else ""
-
     async def _ensure_document(self, h: Handoff, customer_id: str) -> str:
-        existing = await self._find_document(h, customer_id)
-        if existing:
-            return existing  # created before a crash or timeout cut our record short
-        plan = h.plan
-        payload: dict[str, object] = {
-            "customer_id": customer_id, "reference_number": plan.deal_id,
-            "date": self.clock().astimezone(self.structure.tz).date().isoformat(),
-            "line_items": [{"name": line.name[:100], "description": line.description, "rate": float(line.rate),
-                            "quantity": float(line.quantity)} for line in plan.lines],
-            "notes": f"Zoho CRM deal: {plan.deal_name}"[:500],
-        }
-        if plan.payment_terms is not None:
-            payload["payment_terms"] = plan.payment_terms
-            payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
-        books = self.zoho.books
-        created = await (books.create_invoice(payload) if plan.kind == "invoice" else books.create_estimate(payload))
-        return created.id
-
-    async def _document_number(self, h: Handoff, document_id: str) -> str:
-        if h.document_id == document_id and h.document_number:
-            return h.document_number
-        books = self.zoho.books
-        if h.plan.kind == "invoice":
-            invoice = await books.get_invoice(document_id)
-            return invoice.number if invoice else document_id
-        estimates = await books.list_estimates(reference_number=h.deal_id)
-        return next((e.number for e in estimates if e.id == document_id), document_id)
+        """The invoice or estimate: the one Books already holds for this deal (a create whose answer we lost),
+        else a new draft. Its id and number go on the handoff as soon as they are known."""
+        books, plan = self.zoho.books, h.plan
+        lister = books.list_invoices if plan.kind == "invoice" else books.list_estimates
+        found = [d for d in await lister(customer_id=customer_id, reference_number=plan.deal_id)
+                 if d.reference_number == plan.deal_id and d.status != "void"]
+        if found:
+            document = found[0]
+        else:
+            payload: dict[str, object] = {
+                "customer_id": customer_id, "reference_number": plan.deal_id,
+                "date": self.clock().astimezone(self.structure.tz).date().isoformat(),
+                "line_items": [{"name": line.name[:100], "description": line.description, "rate": float(line.rate),
+                                "quantity": float(line.quantity)} for line in plan.lines],
+                "notes": f"Zoho CRM deal: {plan.deal_name}"[:500],
+            }
+            if plan.payment_terms is not None:
+                payload["payment_terms"] = plan.payment_terms
+                payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
+            create = books.create_invoice if plan.kind == "invoice" else books.create_estimate
+            document = await create(payload)
+        self.repo.update(h.deal_id, document_id=document.id, document_number=document.number or document.id)
+        return document.id
 
     async def _ensure_desk_account(self, h: Handoff) -> str:
         desk, plan = self.zoho.desk, h.plan

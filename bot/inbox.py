@@ -79,15 +79,18 @@ class Inbox:
                 [source, identity, self.clock().isoformat(), _text(body), "pending"])
             return cur.rowcount == 1
 
-    def add_many(self, source: str, items: list[tuple[str, str | bytes | Any]]) -> int:
-        """Several (identity, body) of one delivery in one transaction; answers how many were new."""
+    def add_many(self, source: str, items: list[tuple[str, str | bytes | Any]], *,
+                 state: Literal["pending", "done"] = "pending") -> int:
+        """Several (identity, body) of one delivery in one transaction; answers how many were new. With
+        state "done" the entries are only marked as seen (a baseline), never processed."""
         now = self.clock().isoformat()
         added = 0
         with self.store.transaction() as db:
             for identity, body in items:
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO inbox (source, identity, received_at, body, state) "
-                    "VALUES (?, ?, ?, ?, 'pending')", [source, identity, now, _text(body)])
+                    "INSERT OR IGNORE INTO inbox (source, identity, received_at, body, state, processed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [source, identity, now, _text(body), state, now if state == "done" else None])
                 added += cur.rowcount
         return added
 

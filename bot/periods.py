@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -200,9 +199,3 @@ def parse_period(text: str, today: date, *, default: str = "this month") -> Peri
         raise PeriodError(f"“{_span(text)}” spans {period.days} days; the limit is {MAX_DAYS} (about ten years)")
     return period
 
-
-def days_between(start: date, end: date) -> Iterator[date]:
-    day = start
-    while day <= end:
-        yield day
-        day += timedelta(days=1)

@@ -146,8 +146,8 @@ def _flows_fields(f: Flows, currency: str, counts: dict[str, int] | None = None)
         f"*Sold*\n{money(f.sold, currency)}" + count("won_deals", "won deal"),
         f"*Invoiced*\n{money(f.invoiced, currency)}" + count("invoices", "invoice"),
         f"*Collected*\n{money(f.collected, currency)}" + count("payments", "payment"),
-        f"*Gaps*\nSold, not invoiced: {money(f.not_invoiced, currency)}\n"
-        f"Invoiced, not collected: {money(f.not_collected, currency)}",
+        f"*Gaps*\nSold − invoiced: {money(f.not_invoiced, currency)}\n"
+        f"Invoiced − collected: {money(f.not_collected, currency)}",
     )
 
 
@@ -156,7 +156,7 @@ def _flow_rows(items: Sequence[tuple[str, Flows]], currency: str) -> list[list[s
              money(f.not_invoiced, currency), money(f.not_collected, currency)] for k, f in items]
 
 
-FLOW_HEAD = ("", "Sold", "Invoiced", "Collected", "Not invoiced", "Not collected")
+FLOW_HEAD = ("", "Sold", "Invoiced", "Collected", "Sold−invoiced", "Invoiced−collected")
 
 
 def revenue_message(r: RevenueReport, *, limit: int = 10) -> Message:

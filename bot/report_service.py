@@ -18,9 +18,10 @@ from bot.config import OperatingStructure
 from bot.errors import ThroughlineError
 from bot.periods import Period, parse_period
 from bot.report_blocks import invoicing_message, renewals_message, revenue_message, section, support_message
-from bot.report_data import load_mirror
+from bot.report_data import load_mirror, paused_gc
 from bot.reports import (
     InvoicingReport,
+    MirrorData,
     RenewalsReport,
     RevenueReport,
     SupportReport,
@@ -80,10 +81,14 @@ def parse_request(text: str, now: datetime, structure: OperatingStructure) -> Re
 
 def run_report(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
     """Blocking (reads the whole mirror): run it in a thread from async code."""
+    with paused_gc():
+        return run_report_on(load_mirror(store, handoffs=False), structure, request, now)
+
+
+def run_report_on(data: MirrorData, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
     config = config_from(structure)
     tz = structure.tz
     today = now.astimezone(tz).date()
-    data = load_mirror(store, handoffs=False)
     if request.kind == "revenue":
         return revenue(data, _period(request), config)
     if request.kind == "invoicing":

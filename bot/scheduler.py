@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import crm_watch
 from bot.deps import Deps
+from bot.digest_runs import add_digest_jobs
 from bot.errors import ThroughlineError
 from bot.intake import intake_for
 from bot.slack_dedupe import prune_event_ids
@@ -61,4 +62,5 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
                       coalesce=True, misfire_grace_time=60)
     scheduler.add_job(crm_watch_job, "interval", hours=1, args=[deps], id="crm-watch-renewal", max_instances=1,
                       coalesce=True, next_run_time=deps.clock() + timedelta(seconds=30))
+    add_digest_jobs(scheduler, deps)  # each team's daily digest, and a catch-up of any missed while down
     return scheduler

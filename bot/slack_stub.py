@@ -46,6 +46,8 @@ class SlackStub:
     # conversations.info: channel id → the error to answer (channel_not_found, …) or the channel fields to answer
     # (e.g. {"is_member": False, "is_private": True}); other ids are public channels the bot is in.
     channels: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+    # files_upload_v2: file id → the bytes posted to its upload URL
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
@@ -55,7 +57,13 @@ class SlackStub:
         return Starlette(routes=[
             Route("/api/{method}", self._api, methods=["GET", "POST"]),
             Route("/response/{token}", self._response, methods=["POST"]),
+            Route("/upload/{file_id}", self._upload, methods=["POST"]),
         ])
+
+    async def _upload(self, request: Request) -> Response:
+        """The upload URL files.getUploadURLExternal hands out (step 2 of files_upload_v2)."""
+        self.uploads[request.path_params["file_id"]] = await request.body()
+        return Response(f"OK - {len(self.uploads[request.path_params['file_id']])}", media_type="text/plain")
 
     async def _response(self, request: Request) -> Response:
         body = await request.body()
@@ -85,6 +93,10 @@ class SlackStub:
                                 headers={"Retry-After": "1"})
         if method in self.fail_next:
             return JSONResponse({"ok": False, "error": self.fail_next.pop(method)})
+        if method == "files.getUploadURLExternal":  # the upload URL points back at this stand-in
+            file_id = f"F{next(self._ts):09d}"
+            return JSONResponse({"ok": True, "file_id": file_id,
+                                 "upload_url": f"{str(request.base_url).rstrip('/')}/upload/{file_id}"})
         if method == "auth.test":  # Slack tells the granted scopes in a response header
             return JSONResponse(self._answer(method, args), headers={"x-oauth-scopes": ",".join(self.granted_scopes)})
         return JSONResponse(self._answer(method, args))
@@ -105,6 +117,19 @@ class SlackStub:
             if not user_id:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": user_id, "profile": {"email": args["email"]}}}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            email = next((e for e, u in self.users_by_email.items() if u == user), None)
+            if email is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "profile": {"email": email}}}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files") or []
+            missing = [f.get("id") for f in files if f.get("id") not in self.uploads]
+            if not files or missing:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", ""),
+                                           "size": len(self.uploads[f["id"]])} for f in files]}
         if method == "usergroups.users.list":
             group = self.usergroups.get(str(args.get("usergroup", "")))
             if group is None:

@@ -77,8 +77,8 @@ class MirrorSync:
                     progress(name, total)
             self.store.set_watermark(f"sync:{name}", started.isoformat())
             report.counts[name] = total
-        if self.changes is not None and not first_ever:
-            report.events += len(self.changes.overdue_scan())  # fell overdue by the calendar alone
+        if self.changes is not None:  # what fell overdue by the calendar alone (the first sync: a baseline)
+            report.events += len(self.changes.overdue_scan(publish=not first_ever))
         report.finished_at = self.clock()
         self.store.set_watermark(COMPLETED, report.started_at.isoformat() if report.started_at else "")
         return report

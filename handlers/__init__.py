@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import account, audit, handoff, unfurl
+from handlers import account, audit, handoff, home, report, unfurl
 
 
 def register_all(app: AsyncApp) -> None:
@@ -13,3 +13,5 @@ def register_all(app: AsyncApp) -> None:
     handoff.register(app)
     unfurl.register(app)
     audit.register(app)
+    report.register(app)
+    home.register(app)

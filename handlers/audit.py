@@ -98,7 +98,7 @@ async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
     await respond(response_type="ephemeral", replace_original=True, **message.as_kwargs())
 
 
-def _parse_page(value: str) -> tuple[int, FindingKind, int] | None:
+def _parse_position(value: str) -> tuple[int, FindingKind, int] | None:
     parts = value.split(":")
     if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in KINDS or not parts[2].isdigit():
         return None
@@ -114,7 +114,7 @@ async def _show_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
     await ack()
     deps: Deps = context["deps"]
     user = _user(body)
-    parsed = _parse_page(str(action.get("value") or ""))
+    parsed = _parse_position(str(action.get("value") or ""))
     run = await _load(deps, parsed[0]) if parsed else None
     if parsed is None or run is None:
         await respond(replace_original=False, **blocks.error_message(OUT_OF_DATE).as_kwargs())
@@ -180,6 +180,6 @@ async def _rerender(deps: Deps, respond: AsyncRespond, run_id: int, finding_id: 
         await respond(replace_original=False, **audit_blocks.notice(notice).as_kwargs())
         return
     same_kind = [f.id for f in run.findings if f.kind == finding.kind]
-    page = same_kind.index(finding.id) // audit_blocks.PAGE_SIZE
-    message = audit_blocks.details(run, finding.kind, page, tz=deps.structure.tz, now=deps.clock(), notice=notice)
+    start = same_kind.index(finding.id) // audit_blocks.PAGE_SIZE * audit_blocks.PAGE_SIZE
+    message = audit_blocks.details(run, finding.kind, start, tz=deps.structure.tz, now=deps.clock(), notice=notice)
     await respond(response_type="ephemeral", replace_original=True, **message.as_kwargs())
