@@ -25,7 +25,7 @@ def _short(value: float, currency: str) -> str:
     symbol = SYMBOLS.get(currency.upper(), "")
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
-            text = f"{value / limit:.1f}".rstrip("0").rstrip(".") + suffix
+            text = f"{value / limit:.3g}" + suffix
             break
     else:
         text = f"{value:.0f}"

@@ -182,7 +182,8 @@ def audit(
         deps = build_deps(settings, structure)
         try:
             service = AuditService(deps.store, deps.zoho, structure, app_links(settings, structure), deps.clock)
-            result = await service.run("cli", sync=sync_mode)  # type: ignore[arg-type]
+            result = await service.run("cli", sync=sync_mode,  # type: ignore[arg-type]
+                                       check_products=settings.has_zoho_credentials())
         finally:
             await deps.aclose()
         if csv_path is not None:

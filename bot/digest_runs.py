@@ -1,8 +1,8 @@
 """Sending digests: when (each team's time and time zone), where, and never twice.
 
 Slots: a team's digest is due once per local day at its configured time. A time that does not exist that day
-(the spring-forward gap) falls at the same wall-clock distance after the gap (02:30 → 03:30); a time that
-happens twice (the autumn fold) fires at its first occurrence. `DailyTrigger` gives APScheduler exactly these
+(the spring-forward gap) falls an hour later (02:30 → 03:30); a time that happens twice (the autumn fold)
+fires at its first occurrence only. `DailyTrigger` gives APScheduler exactly these
 instants, and the same functions decide what a restart has missed.
 
 Never twice: before a message goes out, `(team, local day, recipient)` is claimed in `digest_sends` (one
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 
 
 def slot_on(day: date, at: time, tz: tzinfo) -> datetime:
-    """The instant of the digest on local `day` (normalised through UTC, so gap times move forward)."""
-    local = datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz)
-    return local.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    """The instant (UTC) of the digest on local `day`. Kept in UTC: aware datetimes in one zone compare by wall
+    clock, and one in the repeated hour compares unequal to every other zone's (PEP 495)."""
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
 
 
 def next_slot(start: datetime, at: time, tz: tzinfo) -> datetime:
     """The first slot at or after `start`."""
+    start = start.astimezone(UTC)
     day = start.astimezone(tz).date() - timedelta(days=1)
     while True:
         slot = slot_on(day, at, tz)
@@ -54,6 +55,7 @@ def next_slot(start: datetime, at: time, tz: tzinfo) -> datetime:
 
 def last_slot(now: datetime, at: time, tz: tzinfo) -> datetime:
     """The latest slot at or before `now`."""
+    now = now.astimezone(UTC)
     day = now.astimezone(tz).date() + timedelta(days=1)
     while True:
         slot = slot_on(day, at, tz)

@@ -21,6 +21,9 @@ async def test_demo_prints_the_card_as_text():
     assert "created (draft) by <@U0FINANCE1>" in text
     assert "Zoho Books now holds 1 invoice for the deal" in text
     assert "New customer: Northwind Logistics" in text
+    # the drift audit of the sandbox's seeded drift, and one suggested link applied from Slack
+    assert "Drift audit: " in text and "Books customers not linked to CRM · 1" in text
+    assert '✅ Linked Books customer "Riverside Dental Group"' in text
 
 
 async def test_demo_json_prints_block_kit():

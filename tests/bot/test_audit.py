@@ -115,3 +115,5 @@ def test_cli_bad_input_is_named(zoho_env, tmp_path):
     (tmp_path / "throughline.toml").unlink()
     result = runner.invoke(cli, ["audit"], env={**env, "ZOHO_CLIENT_ID": ""})
     assert result.exit_code == 2 and "ZOHO_CLIENT_ID" in result.output
+    result = runner.invoke(cli, ["audit", "--sync", "never"], env={**env, "ZOHO_CLIENT_ID": ""})
+    assert result.exit_code == 0 and "run `throughline sync` first" in result.output  # the mirror alone, no Zoho

@@ -13,7 +13,8 @@ def _desk(kind: str, ticket_id: str, at: str = "1717000000000", **extra):
 
 def test_desk_array_becomes_one_item_per_event():
     body = [_desk("Ticket_Add", "11"), _desk("Ticket_Update", "12", prevState={"isEscalated": False}),
-            {"eventType": "Ticket_Thread_Add", "orgId": ORG, "eventTime": "1", "payload": {"id": "99", "ticketId": "13"}},
+            {"eventType": "Ticket_Thread_Add", "orgId": ORG, "eventTime": "1",
+             "payload": {"id": "99", "ticketId": "13"}},
             _desk("Contact_Add", "14")]
     parsed = desk_items(body, org_id=ORG)
     ids = [item["id"] for _, item in parsed.items]

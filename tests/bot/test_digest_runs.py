@@ -137,7 +137,8 @@ async def test_missed_digests_are_sent_on_start_within_the_grace_window_only(rea
     assert {p["channel"] for p in posts(slack)} == {"C0FINANCE1", "C0SALES001"}
     assert len(posts(slack)) == 3  # finance, and Ann's and Ben's sales digests (no Slack users: the channel)
 
-    clock.now = utc("2026-10-16T10:00")  # 12:00 Berlin next day: finance was due 3 h 30 ago, sales 6 h ago
+    # next day, 13:00 Berlin: finance was due 4 h 30 ago, sales 7 h ago, leadership (08:30 London) 3 h 30 ago
+    clock.now = utc("2026-10-16T11:00")
     assert await catch_up(ready) == []
     assert len(posts(slack)) == 3
 

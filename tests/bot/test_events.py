@@ -1,6 +1,7 @@
 import pytest
+from pydantic import ValidationError
 
-from bot.events import DealChanged, DispatchError, Dispatcher, Event, TicketOpened
+from bot.events import DealChanged, Dispatcher, DispatchError, Event, TicketOpened
 from bot.models import Deal, Ticket
 
 
@@ -49,6 +50,6 @@ async def test_a_failing_subscriber_fails_the_publish_after_the_others_ran():
 
 def test_events_are_immutable_and_serialisable():
     event = _deal()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         event.previous_stage = "x"  # type: ignore[misc]
     assert DealChanged.model_validate(event.model_dump(mode="json")) == event

@@ -336,3 +336,33 @@ async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, a
     assert reply.status_code == 200
     await intake_for(deps).drain()
     assert len(finance_posts(slack)) == 1
+
+
+async def test_won_deal_found_only_by_sync_is_handed_off_once(deps, sandbox, slack):
+    from bot.intake import intake_for
+    from bot.sync import MirrorSync
+
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})  # no webhook arrives
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    await intake_for(deps).drain()
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()  # the overlap window sees it again
+    await intake_for(deps).drain()
+    assert len(finance_posts(slack)) == 1
+    assert deps.handoffs.repo.get(EXPANSION).state == "ready"
+
+
+async def test_invoice_id_written_back_to_crm_and_owner_told(deps, sandbox, slack, driver):
+    deps.structure.handoff.crm_invoice_field = "Books_Invoice_ID"
+    owner = sandbox.state.crm["Deals"][EXPANSION]["Owner"]["email"]
+    slack.stub.users_by_email[owner.lower()] = "U0OWNER001"
+    await close_deal(deps, sandbox)
+    await click(driver, CREATE, EXPANSION, APPROVER)
+    await settle()
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "done"
+    assert sandbox.state.crm["Deals"][EXPANSION]["Books_Invoice_ID"] == handoff.document_id
+    told = [c for c in slack.stub.calls_to("chat.postMessage") if c["channel"] == "D0OWNER001"]
+    assert any(handoff.document_number in c["text"] for c in told)
+    await close_deal(deps, sandbox)  # our own CRM write fires the notification again: nothing changes
+    assert len(invoices_for(sandbox, EXPANSION)) == 1 and len(finance_posts(slack)) == 1

@@ -28,6 +28,8 @@ FIELDS: dict[str, frozenset[str]] = {
         + (
             "Deal_Name", "Stage", "Amount", "Closing_Date", "Account_Name", "Contact_Name", "Pipeline",
             "Probability", "Type", "Lead_Source", "Currency", "Expected_Revenue",
+            # A custom field the sandbox org has added, as orgs do to hold the Books invoice id.
+            "Books_Invoice_ID",
         )
     ),
     "Products": frozenset(
