@@ -107,6 +107,8 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
                 validate_message(o.message)
             sent[team] = len(outgoing)
         figures = digests.leadership_figures(data, ctx)
+        _timed(ms, "chart_png_first_call_imports_matplotlib",
+               lambda: charts.revenue_chart(figures.chart_series(), figures.currency))
         png = _timed(ms, "chart_png", lambda: charts.revenue_chart(figures.chart_series(), figures.currency))
         out["chart_bytes"] = len(png)
         out["digest_messages"] = sent

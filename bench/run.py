@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 from bench import account_lookup, handoff
+from bench import reports as reports_bench
 
 
 def main() -> None:
@@ -25,6 +26,8 @@ def main() -> None:
         figures["handoff"] = asyncio.run(handoff.run())
     if parser_only in ("", "account"):
         figures["account_lookup"] = asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))
+    if parser_only in ("", "reports"):
+        figures["reports"] = reports_bench.run(args.accounts)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(figures, indent=2, default=str))

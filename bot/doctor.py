@@ -10,6 +10,7 @@ never values, and the report passes through `redact` as a last guard.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -76,7 +77,8 @@ class Doctor:
         self.store, self.zoho, self.slack, self.clock = store, zoho, slack, clock
 
     async def run(self) -> list[Check]:
-        checks = [self.config_file(), self.vocabulary(), self.webhook_secret(), self.signing_secret()]
+        vocabulary = await asyncio.to_thread(self.vocabulary)  # reads the whole mirror
+        checks = [self.config_file(), vocabulary, self.webhook_secret(), self.signing_secret()]
         checks += await self.slack_checks()
         checks += await self.zoho_checks()
         checks.append(self.crm_watch())

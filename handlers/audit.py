@@ -60,10 +60,11 @@ def _refusal(deps: Deps) -> blocks.Message:
                                 "suggestions. Ask one of them.")
 
 
-async def _refuse(deps: Deps, respond: AsyncRespond, user: str, action: str, subject: str = "") -> None:
+async def _refuse(deps: Deps, respond: AsyncRespond, user: str, action: str, subject: str = "", *,
+                  replace: bool = False) -> None:
     AuditLog(deps.store, deps.clock).record(user, action, subject, outcome="refused",
                                             detail={"reason": "not in [approvers] audit"})
-    await respond(response_type="ephemeral", replace_original=False, **_refusal(deps).as_kwargs())
+    await respond(response_type="ephemeral", replace_original=replace, **_refusal(deps).as_kwargs())
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -80,7 +81,7 @@ async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
     deps: Deps = context["deps"]
     user = str(command.get("user_id") or "")
     if not await _allowed(deps, user):
-        await _refuse(deps, respond, user, "drift.audit")
+        await _refuse(deps, respond, user, "drift.audit", replace=True)  # over "Auditing…"
         return
     try:
         run = await _service(deps).run(user, sync="always" if text == "sync" else "auto")

@@ -343,7 +343,8 @@ async def test_won_deal_found_only_by_sync_is_handed_off_once(deps, sandbox, sla
     from bot.sync import MirrorSync
 
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
-    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})  # no webhook arrives
+    # Someone closes the deal in CRM (an API edit, so Modified_Time moves); no webhook arrives.
+    await deps.zoho.crm.update("Deals", [{"id": EXPANSION, "Stage": "Closed Won"}])
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
     await intake_for(deps).drain()
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()  # the overlap window sees it again
