@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot import charts, digests, home, reports
+from bot import charts, digests, home, reports, retention
 from bot.blocks import AppLinks, Message, validate_message
 from bot.config import OperatingStructure
 from bot.periods import parse_period
@@ -120,7 +120,7 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
             with paused_gc():
                 mine = load_mirror(store, account_ids=owned, handoffs=False)
             waiting, recent = handoffs_for(store, owner, True, 10)
-            rows = reports.account_health(mine, today, config)
+            rows = retention.account_health(mine, today, config)
             view = home.home_view(home.HomeInput(email=owner, accounts=rows, approvals=waiting, recent=recent,
                                                  deals={}, now=now, tz=TZ, links=AppLinks()))
             home.validate_view(view)

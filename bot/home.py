@@ -15,7 +15,8 @@ from bot.blocks import HEALTH_BADGES, AppLinks, validate_message
 from bot.models import Deal
 from bot.money import format_money, format_time, relative_age
 from bot.report_blocks import context, header, safe, section
-from bot.reports import AccountHealth, HandoffRow
+from bot.reports import HandoffRow
+from bot.retention import AccountHealth
 
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_BYTES = 250_000
@@ -73,7 +74,8 @@ def _handoff_line(h: HandoffRow, inp: HomeInput, *, with_state: bool) -> str:
         parts.append("missing " + safe(", ".join(h.missing), 120))
     when = h.updated_at or h.created_at
     if when:
-        parts.append(relative_age(when, inp.now) + " ago" if relative_age(when, inp.now) != "now" else "just now")
+        age = relative_age(when, inp.now)
+        parts.append("just now" if age == "now" else f"{age} ago")
     if h.finance_channel and h.finance_ts and h.state in ("ready", "failed"):
         parts.append(f"<https://slack.com/archives/{h.finance_channel}/p{h.finance_ts.replace('.', '')}|review>")
     return " · ".join(parts)

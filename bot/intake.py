@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 IDLE_WAKE = timedelta(seconds=30)  # the worker looks at the inbox at least this often
+CONCURRENCY = 8  # entries processed at once (Zoho re-reads and Slack posts overlap; each channel keeps its pace)
 EXTRAS_KEY = "intake"
 
 
@@ -128,24 +129,28 @@ class Intake:
     async def drain(self, limit: int = 10_000) -> DrainReport:
         """Process every entry due now (entries added meanwhile too), each at most once per call."""
         report = DrainReport()
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(entry: InboxEntry) -> None:
+            async with gate:
+                try:
+                    await self.process(entry)
+                except Exception as exc:  # kept with its error; retried with backoff
+                    log.warning("inbox entry %s (%s %s) failed: %s", entry.id, entry.source, entry.identity, exc)
+                    self.inbox.mark_failed(entry.id, f"{type(exc).__name__}: {exc}")
+                    report.failed += 1
+                else:
+                    self.inbox.mark_done(entry.id)
+                    report.done += 1
+
         async with self._lock:
             seen: set[int] = set()
             while report.done + report.failed < limit:
                 due = [e for e in self.inbox.pending(self.clock(), limit=100) if e.id not in seen]
                 if not due:
                     break
-                for entry in due:
-                    seen.add(entry.id)
-                    try:
-                        await self.process(entry)
-                    except Exception as exc:  # kept with its error; retried with backoff
-                        log.warning("inbox entry %s (%s %s) failed: %s", entry.id, entry.source, entry.identity,
-                                    exc)
-                        self.inbox.mark_failed(entry.id, f"{type(exc).__name__}: {exc}")
-                        report.failed += 1
-                    else:
-                        self.inbox.mark_done(entry.id)
-                        report.done += 1
+                seen.update(e.id for e in due)
+                await asyncio.gather(*(one(e) for e in due))
         return report
 
     # ---- the background worker -------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class Notifier:
         self._groups: dict[tuple[str, str, str, str], _Group] = {}
         self._limiters: dict[str, AsyncLimiter] = {}
         self._dms: dict[str, str] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}  # one per channel: groups stay consistent, channels independent
 
     def sent(self, key: str) -> bool:
         with self.store.transaction() as db:
@@ -104,14 +104,14 @@ class Notifier:
     async def send(self, notice: Notice) -> Sent | None:
         """Post (or group) one notice; None when its key was sent before or it has nowhere to go. Raises on
         Slack errors after releasing the key, so a retry posts it."""
-        async with self._lock:
-            if self.sent(notice.key):
-                return None
-            channel, thread = await self._where(notice)
-            if not channel:
-                log.info("notice %s has no destination (owner without Slack user, no fallback)", notice.key)
-                self._claim(notice.key, "")
-                return None
+        if self.sent(notice.key):
+            return None
+        channel, thread = await self._where(notice)
+        if not channel:
+            log.info("notice %s has no destination (owner without Slack user, no fallback)", notice.key)
+            self._claim(notice.key, "")
+            return None
+        async with self._locks.setdefault(channel, asyncio.Lock()):
             if not self._claim(notice.key, channel):
                 return None
             try:

@@ -16,12 +16,12 @@ from bot.money import format_money
 from bot.reports import (
     Flows,
     InvoicingReport,
-    RenewalsReport,
     ReportConfig,
     RevenueReport,
     Spread,
     SupportReport,
 )
+from bot.retention import RenewalsReport
 
 SECTION = 3000
 FIELD = 2000

@@ -22,15 +22,14 @@ from bot.report_data import load_mirror, paused_gc
 from bot.reports import (
     InvoicingReport,
     MirrorData,
-    RenewalsReport,
     RevenueReport,
     SupportReport,
     config_from,
     invoicing,
-    renewals,
     revenue,
     support,
 )
+from bot.retention import RenewalsReport, renewals
 from bot.store import Store
 
 KINDS = ("revenue", "invoicing", "support", "renewals")

@@ -18,7 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps, app_links
 from bot.home import HomeInput, home_view
 from bot.report_data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
-from bot.reports import account_health, config_from
+from bot.reports import config_from
+from bot.retention import account_health
 
 log = logging.getLogger(__name__)
 RECENT = 10

@@ -10,7 +10,7 @@ from bot.blocks import AppLinks
 from bot.home import MAX_VIEW_BLOCKS, HomeInput, home_view, validate_view
 from bot.models import Account
 from bot.report_data import load_mirror
-from bot.reports import AccountHealth, account_health
+from bot.retention import AccountHealth, account_health
 from bot.store import Store
 from tests.bot import report_fixtures as fx
 

@@ -19,10 +19,10 @@ from bot.reports import (
     invoicing,
     org_currency,
     percentile,
-    renewals,
     revenue,
     support,
 )
+from bot.retention import renewals
 from bot.store import Store
 from tests.bot import report_fixtures as fx
 
