@@ -63,8 +63,8 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
                     delivery = {"module": "Deals", "ids": [deal_id], "operation": "update", "token": WEBHOOK_SECRET,
                                 "channel_id": "1000000068001", "server_time": int(time.time() * 1000)}
                     assert (await http.post("/zoho/crm", json=delivery)).status_code == 200
-                    await _until(lambda: any(c.get("channel") == FINANCE
-                                             for c in env.stub.calls_to("chat.postMessage")[posts:]))
+                    await _until(lambda n=posts: any(c.get("channel") == FINANCE  # type: ignore[misc]
+                                                     for c in env.stub.calls_to("chat.postMessage")[n:]))
                     to_message.append((time.perf_counter() - started) * 1000)
                     if deps.handoffs.repo.get(deal_id).state != "ready":
                         continue
@@ -72,7 +72,7 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
                                              response_url=f"{env.slack_url}/response/h{deal_id}")
                     started = time.perf_counter()
                     await http.post("/slack/events", content=body, headers=signed_headers(body, env.secret))
-                    await _until(lambda: deps.handoffs.repo.get(deal_id).state in ("done", "failed"))
+                    await _until(lambda d=deal_id: deps.handoffs.repo.get(d).state in ("done", "failed"))
                     to_update.append((time.perf_counter() - started) * 1000)
                     calls.append(len(sandbox.calls) - before_calls)
                 sandbox.faults.latency = 0

@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 from bench import account_lookup, handoff
+from bench import intake as intake_bench
 from bench import reports as reports_bench
 
 
@@ -28,6 +29,8 @@ def main() -> None:
         figures["account_lookup"] = asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))
     if parser_only in ("", "reports"):
         figures["reports"] = reports_bench.run(args.accounts)
+    if parser_only in ("", "intake"):
+        figures["intake"] = asyncio.run(intake_bench.run())
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(figures, indent=2, default=str))

@@ -20,6 +20,7 @@ from bot.app import create_app
 from bot.config import Settings, parse_structure
 from bot.demo_audit import AUDITOR, show_audit
 from bot.demo_digests import show_digests
+from bot.demo_feed import run_feed_demo
 from bot.demo_handoff import demo_structure_toml, show_handoff
 from bot.deps import build_deps
 from bot.localserver import LocalServer, serving
@@ -106,6 +107,8 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
                 await show_handoff(http, app_url, sandbox, stub, slack.url, secret, webhook_secret, out, json_out)
                 await show_audit(http, app_url, stub, slack.url, secret, out, json_out, lambda: len(sandbox.calls))
                 await show_digests(deps, out, json_out)
+                await run_feed_demo(out, http, app_url, sandbox, stub, structure.channels, webhook_secret,
+                                    "D0OWNER001", json_out=json_out)
         await deps.aclose()
     return 0
 

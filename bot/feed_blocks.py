@@ -34,8 +34,9 @@ def _invoice_line(inv: Invoice, links: AppLinks, today: date, tz: tzinfo | None,
     label = link(links.books_invoice(inv.id), safe(inv.number or inv.id, 40))
     if overdue:
         days = days_overdue(inv, today)
-        return (f"{label}: {format_money(inv.balance, inv.currency)} outstanding, due {format_date(inv.due_date, tz)}"
-                f" ({days} day{'s' if days != 1 else ''} ago)")
+        ago = f" ({days} day{'s' if days != 1 else ''} ago)" if days > 0 else ""
+        due = format_date(inv.due_date, tz)
+        return f"{label}: {format_money(inv.balance, inv.currency)} outstanding, due {due}{ago}"
     return f"{label}: {format_money(inv.total, inv.currency)} paid in full"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -79,7 +79,7 @@ class Inbox:
                 [source, identity, self.clock().isoformat(), _text(body), "pending"])
             return cur.rowcount == 1
 
-    def add_many(self, source: str, items: list[tuple[str, str | bytes | Any]], *,
+    def add_many(self, source: str, items: Sequence[tuple[str, str | bytes | Any]], *,
                  state: Literal["pending", "done"] = "pending") -> int:
         """Several (identity, body) of one delivery in one transaction; answers how many were new. With
         state "done" the entries are only marked as seen (a baseline), never processed."""
