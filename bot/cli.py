@@ -10,23 +10,12 @@ from typing import Annotated
 
 import typer
 
-from bot.config import Settings, load_settings, load_structure
-from bot.errors import ConfigError, ThroughlineError
+from bot.cli_support import fail, opened_deps, run_async, settings_or_exit
+from bot.config import load_structure
+from bot.errors import ConfigError
 
 cli = typer.Typer(help="Throughline: Zoho CRM, Books and Desk as one system, through Slack.",
                   no_args_is_help=True, add_completion=False)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def _settings_or_exit(**overrides: str) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
 
 
 @cli.command()
@@ -40,12 +29,12 @@ def serve(
     from bot.serve import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     try:
         structure = load_structure(settings.config_path)
         asyncio.run(run_server(settings, structure, host=host, port=port, sandbox_accounts=accounts if sandbox else 0))
     except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
+        raise fail(f"Configuration error: {exc}") from exc
     except KeyboardInterrupt:
         pass
 
@@ -92,15 +81,12 @@ def sandbox_cmd(
 @cli.command()
 def sync() -> None:
     """Read what changed in CRM, Books and Desk since the last sync into the local mirror."""
-    from bot.deps import build_deps
     from bot.sync import MirrorSync, summarise
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
 
     async def run() -> None:
-        settings.require_zoho()
-        deps = build_deps(settings, load_structure(settings.config_path))
-        try:
+        async with opened_deps(settings) as deps:
             def progress(name: str, total: int) -> None:
                 typer.echo(f"\r  {name.replace('_', ' ')}: {total}", nl=False)
 
@@ -111,15 +97,8 @@ def sync() -> None:
             if report.events:
                 typer.echo(f"  {report.events} change(s) to tell people about, queued in the inbox "
                            "(`throughline serve` posts them; or run `throughline inbox process`)")
-        finally:
-            await deps.aclose()
 
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
-    except ThroughlineError as exc:
-        raise _fail(f"Sync failed: {exc.user_message()}", code=1) from exc
+    run_async(run, "Sync")
 
 
 zoho_cli = typer.Typer(help="Zoho-side set-up: CRM notifications.", no_args_is_help=True)
@@ -133,14 +112,11 @@ def zoho_watch(
 ) -> None:
     """Subscribe CRM Deals notifications to /zoho/crm (renewed automatically), or --stop them."""
     from bot import crm_watch
-    from bot.deps import build_deps
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
 
     async def run() -> None:
-        settings.require_zoho()
-        deps = build_deps(settings, load_structure(settings.config_path))
-        try:
+        async with opened_deps(settings) as deps:
             if stop:
                 stopped = await crm_watch.stop(deps.zoho.crm, deps.store)
                 typer.echo("Unsubscribed." if stopped else "There was no subscription to stop.")
@@ -149,15 +125,8 @@ def zoho_watch(
                                               crm_watch.notify_url_for(url) if url else None)
             typer.echo(f"CRM Deals notifications go to {state.notify_url} until {state.expiry:%Y-%m-%d %H:%M} UTC; "
                        "`throughline serve` renews the channel a day before it expires.")
-        finally:
-            await deps.aclose()
 
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
-    except ThroughlineError as exc:
-        raise _fail(f"Zoho refused: {exc.user_message()}", code=1) from exc
+    run_async(run, "Subscribing")
 
 
 @cli.command()
@@ -169,38 +138,28 @@ def audit(
     """Drift between CRM, Books and Desk, from the local mirror: what is wrong, where, and the fix."""
     from bot.audit import AuditService
     from bot.audit_output import table, to_csv, to_json
-    from bot.deps import app_links, build_deps
+    from bot.deps import app_links
 
     if sync_mode not in ("auto", "always", "never"):
-        raise _fail(f"--sync must be auto, always or never, not {sync_mode!r}")
-    settings = _settings_or_exit()
+        raise fail(f"--sync must be auto, always or never, not {sync_mode!r}")
+    settings = settings_or_exit()
 
     async def run() -> None:
         structure = load_structure(settings.config_path)
-        if sync_mode != "never":
-            settings.require_zoho()
-        deps = build_deps(settings, structure)
-        try:
+        async with opened_deps(settings, structure, need_zoho=sync_mode != "never") as deps:
             service = AuditService(deps.store, deps.zoho, structure, app_links(settings, structure), deps.clock)
             result = await service.run("cli", sync=sync_mode,  # type: ignore[arg-type]
                                        check_products=settings.has_zoho_credentials())
-        finally:
-            await deps.aclose()
         if csv_path is not None:
             try:
                 csv_path.write_text(to_csv(result.findings), encoding="utf-8")
             except OSError as exc:
-                raise _fail(f"Cannot write {csv_path}: {exc.strerror or exc}", code=1) from exc
+                raise fail(f"Cannot write {csv_path}: {exc.strerror or exc}", code=1) from exc
         typer.echo(to_json(result) if json_out else table(result), nl=False)
         if csv_path is not None and not json_out:
             typer.echo(f"{len(result.findings)} findings written to {csv_path}")
 
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
-    except ThroughlineError as exc:
-        raise _fail(f"Audit failed: {exc.user_message()}", code=1) from exc
+    run_async(run, "Audit")
 
 
 @cli.command()
@@ -208,10 +167,9 @@ def doctor() -> None:
     """Check the set-up: config and vocabulary, Slack token, scopes and channels, Zoho credentials and orgs,
     CRM notifications, the webhook secret. Exits non-zero when a check fails; never prints a secret."""
     from bot.config import OperatingStructure
-    from bot.deps import build_deps
     from bot.doctor import Doctor, failed, render, secrets_of
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     config_error: ConfigError | None = None
     try:
         structure = load_structure(settings.config_path)
@@ -219,19 +177,13 @@ def doctor() -> None:
         config_error, structure = exc, OperatingStructure()
 
     async def run() -> bool:
-        deps = build_deps(settings, structure)
-        try:
+        async with opened_deps(settings, structure, need_zoho=False) as deps:
             checks = await Doctor(settings, structure, config_error=config_error, store=deps.store, zoho=deps.zoho,
                                   slack=deps.slack, clock=deps.clock).run()
-        finally:
-            await deps.aclose()
         typer.echo(render(checks, secrets_of(settings)), nl=False)
         return failed(checks)
 
-    try:
-        bad = asyncio.run(run())
-    except ThroughlineError as exc:
-        raise _fail(f"Doctor failed: {exc.user_message()}", code=1) from exc
+    bad = run_async(run, "Doctor")
     raise typer.Exit(1 if bad else 0)
 
 

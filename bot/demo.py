@@ -7,7 +7,6 @@ it correctly signed Slack requests, then prints what a user would see. No creden
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import tempfile
 import time
@@ -26,7 +25,7 @@ from bot.deps import build_deps
 from bot.localserver import LocalServer, serving
 from bot.slack_requests import command_body, signed_headers
 from bot.slack_stub import SlackStub
-from bot.textrender import render_text
+from bot.textrender import write_message
 
 DEMO_TZ = "Europe/Berlin"
 
@@ -121,7 +120,4 @@ def _print_step(out: TextIO, text: str, what: str, message: dict[str, Any], ack_
     else:
         out.write(f"  acknowledged in {ack_ms:.0f} ms; card through the response URL after {answer_ms:.0f} ms, "
                   f"{calls} Zoho calls\n\n")
-    if json_out:
-        out.write(json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, indent=2) + "\n")
-    else:
-        out.write(render_text(message) + "\n")
+    write_message(out, message, json_out=json_out)

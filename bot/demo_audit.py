@@ -6,7 +6,6 @@ Everything goes through the real app as signed Slack requests; answers arrive at
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -15,7 +14,7 @@ import httpx
 
 from bot.slack_requests import block_action_body, command_body, signed_headers
 from bot.slack_stub import SlackStub
-from bot.textrender import render_text
+from bot.textrender import render_text, write_message
 
 AUDITOR = "U0OPSAUDIT"  # the demo's ops user, in [approvers] audit
 
@@ -64,13 +63,6 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _show(out: TextIO, message: dict[str, Any], json_out: bool) -> None:
-    if json_out:
-        out.write(json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, indent=2) + "\n")
-    else:
-        out.write(render_text(message) + "\n")
-
-
 async def show_audit(http: httpx.AsyncClient, app_url: str, stub: SlackStub, stub_url: str, signing_secret: str,
                      out: TextIO, json_out: bool, zoho_calls: Callable[[], int] = lambda: 0) -> None:
     slack = _Slack(http, app_url, stub, stub_url, signing_secret)
@@ -79,13 +71,13 @@ async def show_audit(http: httpx.AsyncClient, app_url: str, stub: SlackStub, stu
     summary = await slack.command("")
     out.write(f"  {zoho_calls() - before} Zoho calls: a sync of the mirror (incremental once it has run), then "
               "product lines of won deals not invoiced yet; the rest is read from the mirror\n\n")
-    _show(out, summary, json_out)
+    write_message(out, summary, json_out=json_out)
     show = next((b for b in _buttons(summary) if b["action_id"] == "audit_details_books_not_linked"), None)
     if show is None:
         return
     out.write("\n[ Show ] on “Books customers not linked to CRM”:\n\n")
     details = await slack.click(show["action_id"], show["value"])
-    _show(out, details, json_out)
+    write_message(out, details, json_out=json_out)
     link = next((b for b in _buttons(details) if b["action_id"].startswith("audit_apply_")), None)
     if link is None:
         return

@@ -13,7 +13,7 @@ import httpx
 
 from bot.config import Channels
 from bot.slack_stub import SlackStub
-from bot.textrender import render_text
+from bot.textrender import write_message
 from bot.zoho.sandbox import Sandbox
 from bot.zoho.sandbox import webhooks as zw
 
@@ -50,10 +50,7 @@ async def run_feed_demo(out: TextIO, http: httpx.AsyncClient, app_url: str, sand
         for post in posts:
             out.write(f"\n  → {where.get(post.get('channel', ''), post.get('channel'))}"
                       f"{' (in thread)' if post.get('thread_ts') else ''}\n")
-            if json_out:
-                out.write(json.dumps({"text": post.get("text"), "blocks": post.get("blocks")}, indent=2) + "\n")
-            else:
-                out.write("    " + render_text(post).replace("\n", "\n    ") + "\n")
+            write_message(out, post, json_out=json_out, indent="    ")
 
     out.write("\n--- Zoho → Slack: the event feed ---\n\nDesk and Books send webhooks; each delivery is stored in the "
               "inbox before the 200, then re-read through the API and routed (see [routing]).\n")

@@ -12,7 +12,7 @@ import httpx
 
 from bot.slack_requests import block_action_body, signed_headers
 from bot.slack_stub import SlackStub
-from bot.textrender import render_text
+from bot.textrender import write_message
 from bot.zoho.sandbox import Sandbox
 
 FINANCE, SUPPORT, SALES, APPROVER = "C0FINANCE1", "C0SUPPORT1", "C0SALES001", "U0FINANCE1"
@@ -34,13 +34,6 @@ async def _wait_for(stub: SlackStub, method: str, channel: str, seen: int) -> di
     raise RuntimeError(f"no {method} to {channel} within 15 s")
 
 
-def _show(out: TextIO, message: dict[str, Any], json_out: bool) -> None:
-    if json_out:
-        out.write(json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, indent=2) + "\n")
-    else:
-        out.write(render_text(message) + "\n")
-
-
 async def show_handoff(http: httpx.AsyncClient, app_url: str, sandbox: Sandbox, stub: SlackStub, slack_url: str,
                        signing_secret: str, webhook_secret: str, out: TextIO, json_out: bool) -> None:
     deal = sandbox.state.crm["Deals"][DEMO_DEAL]
@@ -56,7 +49,7 @@ async def show_handoff(http: httpx.AsyncClient, app_url: str, sandbox: Sandbox, 
     posted = await _wait_for(stub, "chat.postMessage", FINANCE, 0)
     elapsed = (time.perf_counter() - started) * 1000
     out.write(f"  stored and answered {answer.status_code}; #finance message {elapsed:.0f} ms after the delivery\n\n")
-    _show(out, posted, json_out)
+    write_message(out, posted, json_out=json_out)
 
     out.write(f"\nA finance approver (<@{APPROVER}>) clicks Create invoice and confirms.\n")
     updates = len([c for c in stub.calls if c.method == "chat.update"])
@@ -75,10 +68,10 @@ async def show_handoff(http: httpx.AsyncClient, app_url: str, sandbox: Sandbox, 
     else:
         raise RuntimeError("the #finance message was not updated")
     out.write(f"  the message is updated in place {(time.perf_counter() - started) * 1000:.0f} ms after the click\n\n")
-    _show(out, done[-1], json_out)
+    write_message(out, done[-1], json_out=json_out)
     invoices = [i for i in sandbox.state.books_invoices.values() if i.get("reference_number") == DEMO_DEAL]
     out.write(f"\nZoho Books now holds {len(invoices)} invoice for the deal: "
               + ", ".join(f"{i['invoice_number']} ({i['status']}, {i['total']})" for i in invoices) + "\n")
     support = await _wait_for(stub, "chat.postMessage", SUPPORT, 0)
     out.write("\n#support gets the handover:\n\n")
-    _show(out, support, json_out)
+    write_message(out, support, json_out=json_out)

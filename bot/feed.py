@@ -72,7 +72,7 @@ def _fold(labels: list[str]) -> set[str]:
 def deal_outcome(deal: Deal, structure: OperatingStructure) -> str:
     """"won", "lost" or "" for a deal's stage, by `[handoff] won_stage`, the vocabulary and `[routing] lost_stages`."""
     stage = deal.stage.strip().casefold()
-    canonical = {k.strip().casefold(): v for k, v in structure.vocabulary.crm_stages.items()}.get(stage, "")
+    canonical = structure.vocabulary.canonical("crm_stages", deal.stage) or ""
     if stage == structure.handoff.won_stage.strip().casefold() or canonical == "won":
         return "won"
     if stage in _fold(structure.routing.lost_stages) or canonical == "lost":

@@ -9,14 +9,10 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_support import fail, run_async
 from bot.config import DIGEST_TEAMS, OperatingStructure, Settings, load_settings, load_structure
 from bot.errors import ConfigError, ThroughlineError
 from bot.textrender import render_text
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
 
 
 def _config() -> tuple[Settings, OperatingStructure]:
@@ -24,13 +20,13 @@ def _config() -> tuple[Settings, OperatingStructure]:
         settings = load_settings()
         return settings, load_structure(settings.config_path)
     except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
+        raise fail(f"Configuration error: {exc}") from exc
 
 
 def _mirror_path(settings: Settings) -> Path:
     path = Path(settings.db_path)
     if not path.exists():
-        raise _fail(f"No local mirror at {path}: run `throughline sync` first (or set THROUGHLINE_DB).")
+        raise fail(f"No local mirror at {path}: run `throughline sync` first (or set THROUGHLINE_DB).")
     return path
 
 
@@ -52,9 +48,9 @@ def report_cmd(
     try:
         request = parse_request(" ".join([kind, *(period or [])]), now, structure)
     except ReportUsageError as exc:
-        raise _fail(f"{exc.user_message()}\n\n{render_text({'text': usage_text()})}") from exc
+        raise fail(f"{exc.user_message()}\n\n{render_text({'text': usage_text()})}") from exc
     except ThroughlineError as exc:
-        raise _fail(exc.user_message()) from exc
+        raise fail(exc.user_message()) from exc
     with Store(_mirror_path(settings)) as store:
         report = run_report(store, structure, request, now)
     typer.echo(render_text(render(report, structure).to_dict()))
@@ -63,7 +59,7 @@ def report_cmd(
             with csv_file.open("w", newline="", encoding="utf-8") as handle:
                 csv.writer(handle).writerows(csv_rows(report))
         except OSError as exc:
-            raise _fail(f"Cannot write {csv_file}: {exc}", code=1) from exc
+            raise fail(f"Cannot write {csv_file}: {exc}", code=1) from exc
         typer.echo(f"\nCSV written to {csv_file}")
 
 
@@ -78,7 +74,7 @@ def digest_cmd(
 
     team = team.strip().lower()
     if team not in DIGEST_TEAMS:
-        raise _fail(f"Unknown team {team!r}: use one of {', '.join(DIGEST_TEAMS)}.")
+        raise fail(f"Unknown team {team!r}: use one of {', '.join(DIGEST_TEAMS)}.")
     settings, structure = _config()
     _mirror_path(settings)
     schedule = schedule_for(structure, team)
@@ -114,10 +110,4 @@ def digest_cmd(
         finally:
             await deps.aclose()
 
-    try:
-        code = asyncio.run(run())
-    except ConfigError as exc:
-        raise _fail(f"Configuration error: {exc}") from exc
-    except ThroughlineError as exc:
-        raise _fail(f"Digest failed: {exc.user_message()}", code=1) from exc
-    raise typer.Exit(code)
+    raise typer.Exit(run_async(run, "Digest"))

@@ -7,11 +7,12 @@ two columns, context lines are indented (and dimmed with `color=True`), buttons 
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from itertools import zip_longest
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 DIM, BOLD, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 WIDTH = 100
@@ -116,3 +117,11 @@ def render_text(message: Mapping[str, Any] | _HasDict, *, show_urls: bool = True
             lines.append("")
         lines.extend(rendered)
     return "\n".join(lines).rstrip()
+
+
+def write_message(out: TextIO, message: Mapping[str, Any], *, json_out: bool = False, indent: str = "") -> None:
+    """A message for a terminal: readable text, or with `json_out` its `text` and Block Kit `blocks` as JSON."""
+    if json_out:
+        out.write(json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, indent=2) + "\n")
+    else:
+        out.write(indent + render_text(message).replace("\n", "\n" + indent) + "\n")

@@ -1,0 +1,53 @@
+"""What every `throughline` command shares: clear failures, settings, running async work, opening the deps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import typer
+
+from bot.config import OperatingStructure, Settings, load_settings, load_structure
+from bot.errors import ConfigError, ThroughlineError
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print `message` in red on stderr; raise the returned Exit. Code 2: set-up problem, 1: the work failed."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise fail(f"Configuration error: {exc}") from exc
+
+
+def run_async(work: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
+    """Run `work()`; a configuration problem exits 2 and names the key, any other failure of ours exits 1."""
+    try:
+        return asyncio.run(work())
+    except ConfigError as exc:
+        raise fail(f"Configuration error: {exc}") from exc
+    except ThroughlineError as exc:
+        raise fail(f"{what} failed: {exc.user_message()}", code=1) from exc
+
+
+@asynccontextmanager
+async def opened_deps(settings: Settings, structure: OperatingStructure | None = None, *,
+                      need_zoho: bool = True) -> AsyncIterator[Any]:
+    """The real dependencies for one command, closed afterwards."""
+    from bot.deps import build_deps
+
+    if need_zoho:
+        settings.require_zoho()
+    deps = build_deps(settings, structure or load_structure(settings.config_path))
+    try:
+        yield deps
+    finally:
+        await deps.aclose()
