@@ -14,8 +14,8 @@ import httpx
 from bench.harness import WEBHOOK_SECRET, Clock, environment, make_deps, percentile, summary
 from bot.app import create_app
 from bot.config import parse_structure
-from bot.demo_handoff import APPROVER, FINANCE, demo_structure_toml
-from bot.intake import intake_for
+from bot.demo.handoff import APPROVER, FINANCE, demo_structure_toml
+from bot.intake.worker import intake_for
 from bot.slack_requests import block_action_body, signed_headers
 from bot.zoho.sandbox import Sandbox
 

@@ -17,7 +17,7 @@ import httpx
 from bench.harness import WEBHOOK_SECRET, Clock, environment, make_deps, percentile, summary
 from bot.app import create_app
 from bot.config import Channels, OperatingStructure
-from bot.inbox import Inbox
+from bot.intake.inbox import Inbox
 from bot.localserver import LocalServer
 from bot.sync import MirrorSync
 from bot.zoho.sandbox import Sandbox

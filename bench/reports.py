@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot import charts, digests, home, reports, retention
 from bot.blocks import AppLinks, Message, validate_message
 from bot.config import OperatingStructure
-from bot.periods import parse_period
-from bot.report_data import accounts_owned_by, handoffs_for, load_mirror, paused_gc
-from bot.report_service import KINDS, ReportRequest, render, run_report_on
+from bot.reports import charts, digests, home, retention
+from bot.reports import compute as reports
+from bot.reports.data import accounts_owned_by, handoffs_for, load_mirror, paused_gc
+from bot.reports.periods import parse_period
+from bot.reports.service import KINDS, ReportRequest, render, run_report_on
 from bot.store import Store
 from bot.zoho import parse
 from bot.zoho.sandbox import Sandbox

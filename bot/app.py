@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 import handlers
 from bot.deps import Deps
-from bot.intake import intake_for
+from bot.intake.worker import intake_for
 from handlers import zoho_webhooks
 from handlers.slack_events import dedupe_slack_events
 

@@ -44,7 +44,7 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the Block Kit JSON instead of text")] = False,
 ) -> None:
     """Run the whole bot on the embedded sandbox with a local Slack stand-in; no credentials, no network."""
-    from bot.demo import run_demo
+    from bot.demo.run import run_demo
 
     logging.basicConfig(level=logging.WARNING)
     code = asyncio.run(run_demo(json_out=json_out, out=sys.stdout))
@@ -111,7 +111,7 @@ def zoho_watch(
     stop: Annotated[bool, typer.Option("--stop", help="Unsubscribe instead")] = False,
 ) -> None:
     """Subscribe CRM Deals notifications to /zoho/crm (renewed automatically), or --stop them."""
-    from bot import crm_watch
+    from bot.intake import crm_watch
 
     settings = settings_or_exit()
 
@@ -136,8 +136,8 @@ def audit(
     sync_mode: Annotated[str, typer.Option("--sync", help="auto (when the mirror is stale), always or never")] = "auto",
 ) -> None:
     """Drift between CRM, Books and Desk, from the local mirror: what is wrong, where, and the fix."""
-    from bot.audit import AuditService
-    from bot.audit_output import table, to_csv, to_json
+    from bot.audit.output import table, to_csv, to_json
+    from bot.audit.service import AuditService
     from bot.deps import app_links
 
     if sync_mode not in ("auto", "always", "never"):
@@ -166,8 +166,8 @@ def audit(
 def doctor() -> None:
     """Check the set-up: config and vocabulary, Slack token, scopes and channels, Zoho credentials and orgs,
     CRM notifications, the webhook secret. Exits non-zero when a check fails; never prints a secret."""
+    from bot.audit.doctor import Doctor, failed, render, secrets_of
     from bot.config import OperatingStructure
-    from bot.doctor import Doctor, failed, render, secrets_of
 
     settings = settings_or_exit()
     config_error: ConfigError | None = None
@@ -187,11 +187,11 @@ def doctor() -> None:
     raise typer.Exit(1 if bad else 0)
 
 
-from bot.inbox_cli import inbox_cli  # noqa: E402  (the `inbox` command group lives in its own module)
+from bot.intake.cli import inbox_cli  # noqa: E402  (the `inbox` command group lives in its own module)
 
 cli.add_typer(inbox_cli, name="inbox")
 
-from bot.report_cli import digest_cmd, report_cmd  # noqa: E402  (`report` and `digest` live in their own module)
+from bot.reports.cli import digest_cmd, report_cmd  # noqa: E402  (`report` and `digest` live in their own module)
 
 cli.command("report")(report_cmd)
 cli.command("digest")(digest_cmd)

@@ -19,8 +19,8 @@ from bot.approvers import Approvers
 from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
 from bot.events import DealChanged, Dispatcher
-from bot.feed_service import register_feed
-from bot.handoff import HandoffService
+from bot.feed.service import register_feed
+from bot.handoff.service import HandoffService
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
@@ -47,7 +47,7 @@ class Deps:
     events: Dispatcher = field(default_factory=Dispatcher)
 
     async def aclose(self) -> None:
-        intake = self.extras.get("intake")  # the inbox worker (bot.intake), if one was started
+        intake = self.extras.get("intake")  # the inbox worker (bot.intake.worker), if one was started
         if intake is not None and hasattr(intake, "stop"):
             await intake.stop()
         await self.http.aclose()

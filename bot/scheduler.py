@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import crm_watch
 from bot.deps import Deps
-from bot.digest_runs import add_digest_jobs
 from bot.errors import ThroughlineError
-from bot.intake import intake_for
-from bot.slack_dedupe import prune_event_ids
+from bot.intake import crm_watch
+from bot.intake.slack_dedupe import prune_event_ids
+from bot.intake.worker import intake_for
+from bot.reports.digest_runs import add_digest_jobs
 from bot.sync import MirrorSync
 
 log = logging.getLogger(__name__)

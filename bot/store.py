@@ -140,7 +140,7 @@ def _m003_workflow(db: Database) -> None:
 
 
 def _m_drift_runs(db: Database) -> None:
-    """Drift audit runs: the findings a Slack summary's buttons page through and apply (see bot/audit.py)."""
+    """Drift audit runs: the findings a Slack summary's buttons page through and apply (see bot/audit/service.py)."""
     _run(
         db,
         """

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.changes import ChangeRecorder
+from bot.intake.changes import ChangeRecorder
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
@@ -20,7 +20,7 @@ from bot.zoho.clients import ZohoClients
 # re-read a small overlap rather than miss them. Upserts make the overlap harmless.
 OVERLAP = timedelta(minutes=2)
 COMPLETED = "sync:completed"
-# Streams whose changes raise events (bot.changes), exactly as a webhook for the same change would.
+# Streams whose changes raise events (bot.intake.changes), exactly as a webhook for the same change would.
 EVENT_STREAMS = frozenset({"crm_accounts", "crm_deals", "books_invoices", "desk_tickets"})
 
 Progress = Callable[[str, int], None]

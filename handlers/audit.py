@@ -2,7 +2,7 @@
 
 Only `[approvers] audit` (user ids, or members of user groups) may run it, page it or apply a link; everyone
 else is refused and the refusal is written to the audit log. "Link" has a confirm dialog, but the server decides:
-it re-checks the suggestion against Zoho before writing (bot/drift_apply.py).
+it re-checks the suggestion against Zoho before writing (bot/audit/apply.py).
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from typing import Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import audit_blocks, blocks
+from bot import blocks
 from bot.approvers import Approvers
-from bot.audit import AuditRun, AuditService
+from bot.audit import blocks as audit_blocks
+from bot.audit.apply import apply_suggestion
+from bot.audit.drift import KINDS, FindingKind, counts
+from bot.audit.service import AuditRun, AuditService
 from bot.audit_log import AuditLog
 from bot.deps import Deps, app_links
-from bot.drift import KINDS, FindingKind, counts
-from bot.drift_apply import apply_suggestion
 from bot.errors import ThroughlineError
 
 log = logging.getLogger(__name__)

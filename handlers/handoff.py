@@ -13,8 +13,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import handoff_blocks as hb
-from bot.handoff import HandoffService, Outcome
+from bot.handoff import blocks as hb
+from bot.handoff.service import HandoffService, Outcome
 
 log = logging.getLogger(__name__)
 

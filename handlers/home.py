@@ -16,10 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps, app_links
-from bot.home import HomeInput, home_view
-from bot.report_data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
-from bot.reports import config_from
-from bot.retention import account_health
+from bot.reports.compute import config_from
+from bot.reports.data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
+from bot.reports.home import HomeInput, home_view
+from bot.reports.retention import account_health
 
 log = logging.getLogger(__name__)
 RECENT = 10

@@ -9,10 +9,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import report_blocks as rb
 from bot.blocks import Message
 from bot.errors import ThroughlineError
-from bot.report_service import ReportUsageError, parse_request, render, run_report, usage
+from bot.reports import blocks as rb
+from bot.reports.service import ReportUsageError, parse_request, render, run_report, usage
 
 log = logging.getLogger(__name__)
 

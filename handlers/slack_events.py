@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from bot.slack_dedupe import remember_event
+from bot.intake.slack_dedupe import remember_event
 
 
 async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,

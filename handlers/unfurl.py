@@ -1,4 +1,4 @@
-"""`link_shared` → `chat.unfurl`: Zoho CRM, Books and Desk links become record cards (see `bot.unfurls`)."""
+"""`link_shared` → `chat.unfurl`: Zoho CRM, Books and Desk links become record cards (see `bot.feed.unfurls`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import ThroughlineError
-from bot.unfurls import Unfurler
+from bot.feed.unfurls import Unfurler
 
 log = logging.getLogger(__name__)
 

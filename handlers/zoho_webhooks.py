@@ -23,10 +23,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.deliveries import DeliveryError, Parsed, books_items, crm_items, desk_items
 from bot.deps import Deps
-from bot.inbox import Inbox
-from bot.intake import intake_for
+from bot.intake.deliveries import DeliveryError, Parsed, books_items, crm_items, desk_items
+from bot.intake.inbox import Inbox
+from bot.intake.worker import intake_for
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -10,7 +10,7 @@ import httpx
 
 from bot.config import Channels, OperatingStructure, Routing
 from bot.deps import Deps
-from bot.intake import intake_for
+from bot.intake.worker import intake_for
 
 SALES, FINANCE, SUPPORT = "C0SALES001", "C0FINANCE1", "C0SUPPORT1"
 SECRET = "hook-secret-123"  # tests/conftest.py settings

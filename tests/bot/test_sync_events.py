@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.inbox import Inbox
+from bot.intake.inbox import Inbox
 from bot.sync import MirrorSync
 from bot.zoho.sandbox import webhooks as zw
 from tests.feed_helpers import FINANCE, SALES, deliver, feed_structure, posts, settle

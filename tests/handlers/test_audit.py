@@ -12,7 +12,7 @@ from bot.blocks import validate_message
 from bot.config import OperatingStructure
 from bot.zoho.sandbox import Sandbox
 from bot.zoho.sandbox.state import SandboxState
-from tests.bot.test_drift import expected_ids
+from tests.bot.audit.test_drift import expected_ids
 
 OPS = "U0OPS00001"
 GROUP = "S0OPSGROUP"

@@ -11,7 +11,7 @@ from bot.blocks import validate_message
 from bot.config import OperatingStructure, parse_structure
 from bot.deps import build_deps
 from bot.events import DealChanged
-from bot.handoff_blocks import CREATE, EDIT, REJECT, RETRY
+from bot.handoff.blocks import CREATE, EDIT, REJECT, RETRY
 from tests.conftest import FAST_RETRY
 
 EXPANSION = "5725767000000100037"  # the demo account's open deal "Cold Chain Pilot" (nothing invoiced yet)
@@ -312,7 +312,7 @@ def _view_submission(view: dict, user: str, values: dict) -> str:
 
 
 async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
-    from bot.intake import intake_for
+    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     delivery = {"server_time": 1764200000000, "module": "Deals", "ids": [EXPANSION], "operation": "update",
@@ -327,7 +327,7 @@ async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, s
 
 
 async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, app_client, slack):
-    from bot.intake import intake_for
+    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     refused = await app_client.post("/zoho/crm?secret=wrong", data={"deal_id": EXPANSION})
@@ -339,7 +339,7 @@ async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, a
 
 
 async def test_won_deal_found_only_by_sync_is_handed_off_once(deps, sandbox, slack):
-    from bot.intake import intake_for
+    from bot.intake.worker import intake_for
     from bot.sync import MirrorSync
 
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()

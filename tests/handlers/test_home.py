@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from bot.home import validate_view
+from bot.reports.home import validate_view
 from bot.slack_requests import signed_headers
-from tests.bot import report_fixtures as fx
+from tests.bot.reports import fixtures as fx
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from bot.blocks import validate_message
 from bot.textrender import render_text
-from tests.bot import report_fixtures as fx
+from tests.bot.reports import fixtures as fx
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from bot.blocks import validate_message
+from bot.feed.unfurls import parse_link
 from bot.slack_requests import signed_headers
-from bot.unfurls import parse_link
 from tests.feed_helpers import FINANCE, feed_structure
 
 OTHER = "C0RANDOM01"

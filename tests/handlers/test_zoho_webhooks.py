@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.events import DealChanged, Event
-from bot.inbox import Inbox
+from bot.intake.inbox import Inbox
 from bot.zoho.sandbox import webhooks as zw
 from tests.feed_helpers import FINANCE, SALES, SUPPORT, deliver, feed_structure, posts, settle
 

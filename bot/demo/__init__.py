@@ -1,0 +1,1 @@
+"""`throughline demo`: the whole bot on the embedded sandbox, step by step."""

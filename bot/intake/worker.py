@@ -1,0 +1,199 @@
+"""The intake worker: drains the inbox in the background, re-reads each record through the Zoho API, stores it,
+records the events it raises, and publishes events to the dispatcher.
+
+Sources: `crm`, `books`, `desk` (webhook items, see `bot.intake.deliveries`) and `event` (an event waiting to be
+published, written by webhook processing or by sync). An entry that raises stays in the inbox as failed with
+its error and is retried with backoff (`bot.intake.inbox.backoff`). One worker task per process, started by the app's
+lifespan and woken (`kick()`) after every delivery; the scheduler drains too, as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.events import Dispatcher
+from bot.intake.changes import EVENT_SOURCE, ChangeRecorder, ChangeRules, event_from_body
+from bot.intake.inbox import Inbox, InboxEntry
+from bot.store import Store
+from bot.zoho.clients import ZohoClients
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+IDLE_WAKE = timedelta(seconds=30)  # the worker looks at the inbox at least this often
+CONCURRENCY = 8  # entries processed at once (Zoho re-reads and Slack posts overlap; each channel keeps its pace)
+EXTRAS_KEY = "intake"
+
+
+@dataclass
+class DrainReport:
+    done: int = 0
+    failed: int = 0
+
+
+class Intake:
+    def __init__(self, store: Store, zoho: ZohoClients, events: Dispatcher, clock: Callable[[], datetime],
+                 *, tz: Any = None, rules: ChangeRules = ChangeRules()) -> None:
+        self.store = store
+        self.zoho = zoho
+        self.events = events
+        self.clock = clock
+        self.inbox = Inbox(store, clock)
+        self.changes = ChangeRecorder(store, clock, tz, rules)
+        self._lock = asyncio.Lock()
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- processing ------------------------------------------------------------------------------------------
+
+    async def process(self, entry: InboxEntry) -> None:
+        """Handle one entry; raises when it failed (the caller keeps it failed for a retry)."""
+        body = entry.json()
+        if entry.source == EVENT_SOURCE:
+            await self.events.publish(event_from_body(body))
+            return
+        kind = body.get("kind") if isinstance(body, dict) else None
+        if entry.source == "crm" and kind == "record":
+            await self._crm(str(body["module"]), str(body["id"]))
+        elif entry.source == "desk" and kind == "ticket":
+            await self._ticket(str(body["id"]))
+        elif entry.source == "desk" and kind == "desk_account":
+            account = await self.zoho.desk.get_account(str(body["id"]))
+            if account:
+                self.store.upsert_desk_accounts([account])
+        elif entry.source == "desk" and kind == "ignored":
+            return
+        elif entry.source == "books" and kind == "invoice":
+            await self._invoice(str(body["id"]))
+        elif entry.source == "books" and kind == "payment":
+            await self._payment(body)
+        else:
+            raise ValueError(f"no processor for a {entry.source} entry of kind {kind!r}")
+
+    async def _crm(self, module: str, record_id: str) -> None:
+        if module == "Deals":
+            deal = await self.zoho.crm.get_deal(record_id)
+            if deal:  # None: deleted in CRM since; nothing to tell
+                self.changes.apply([deal], self.store.upsert_deals, "webhook")
+        elif module == "Accounts":
+            account = await self.zoho.crm.get_account(record_id)
+            if account:
+                self.changes.apply([account], self.store.upsert_accounts, "webhook")
+        else:
+            raise ValueError(f"unknown CRM module {module!r}")
+
+    async def _ticket(self, ticket_id: str) -> None:
+        ticket = await self.zoho.desk.get_ticket(ticket_id)
+        if ticket is None:
+            return
+        if ticket.desk_account_id and not self._mirrored("desk_accounts", ticket.desk_account_id):
+            desk_account = await self.zoho.desk.get_account(ticket.desk_account_id)
+            if desk_account:
+                self.store.upsert_desk_accounts([desk_account])
+        self.changes.apply([ticket], self.store.upsert_tickets, "webhook")
+
+    async def _invoice(self, invoice_id: str) -> None:
+        invoice = await self.zoho.books.get_invoice(invoice_id)
+        if invoice is None:
+            return
+        if invoice.customer_id and not self._mirrored("books_customers", invoice.customer_id):
+            customer = await self.zoho.books.get_customer(invoice.customer_id)
+            if customer:
+                self.store.upsert_books_customers([customer])
+        self.changes.apply([invoice], self.store.upsert_invoices, "webhook")
+
+    async def _payment(self, body: dict[str, Any]) -> None:
+        customer_id = str(body.get("customer_id") or "")
+        if customer_id:
+            payments = [p for p in await self.zoho.books.list_payments(customer_id) if p.id == body["id"]]
+            self.store.upsert_payments(payments)
+            invoice_ids = body.get("invoice_ids") or [i for p in payments for i in p.invoice_ids]
+        else:
+            invoice_ids = body.get("invoice_ids") or []
+        for invoice_id in dict.fromkeys(invoice_ids):
+            await self._invoice(str(invoice_id))
+
+    def _mirrored(self, table: str, record_id: str) -> bool:
+        with self.store.transaction() as db:
+            return db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone() is not None
+
+    # ---- draining --------------------------------------------------------------------------------------------
+
+    async def drain(self, limit: int = 10_000) -> DrainReport:
+        """Process every entry due now (entries added meanwhile too), each at most once per call."""
+        report = DrainReport()
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(entry: InboxEntry) -> None:
+            async with gate:
+                try:
+                    await self.process(entry)
+                except Exception as exc:  # kept with its error; retried with backoff
+                    log.warning("inbox entry %s (%s %s) failed: %s", entry.id, entry.source, entry.identity, exc)
+                    self.inbox.mark_failed(entry.id, f"{type(exc).__name__}: {exc}")
+                    report.failed += 1
+                else:
+                    self.inbox.mark_done(entry.id)
+                    report.done += 1
+
+        async with self._lock:
+            seen: set[int] = set()
+            while report.done + report.failed < limit:
+                due = [e for e in self.inbox.pending(self.clock(), limit=100) if e.id not in seen]
+                if not due:
+                    break
+                seen.update(e.id for e in due)
+                await asyncio.gather(*(one(e) for e in due))
+        return report
+
+    # ---- the background worker -------------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Wake the worker (starting it in the running loop if needed)."""
+        if self._task is None or self._task.done():
+            self.start()
+        if self._wake is not None:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._wake.set()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="throughline-intake")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:  # the store itself failed: log, wait, try again
+                log.exception("inbox drain failed")
+            wait = IDLE_WAKE
+            due = self.inbox.next_due()
+            if due is not None:
+                wait = max(min(due - self.clock(), IDLE_WAKE), timedelta(0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait.total_seconds(), 0.05))
+
+
+def intake_for(deps: Deps) -> Intake:
+    """The process's one Intake, created on first use and kept on `deps.extras`."""
+    intake = deps.extras.get(EXTRAS_KEY)
+    if not isinstance(intake, Intake):
+        intake = Intake(deps.store, deps.zoho, deps.events, deps.clock, tz=deps.structure.tz)
+        deps.extras[EXTRAS_KEY] = intake
+    return intake

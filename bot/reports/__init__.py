@@ -1,0 +1,1 @@
+"""Reports, daily digests and the App Home: pure figures over the mirror, their Slack and terminal output."""

@@ -1,0 +1,113 @@
+"""`throughline report` and `throughline digest` (registered on the main CLI in bot/cli.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli_support import fail, run_async
+from bot.config import DIGEST_TEAMS, OperatingStructure, Settings, load_settings, load_structure
+from bot.errors import ConfigError, ThroughlineError
+from bot.textrender import render_text
+
+
+def _config() -> tuple[Settings, OperatingStructure]:
+    try:
+        settings = load_settings()
+        return settings, load_structure(settings.config_path)
+    except ConfigError as exc:
+        raise fail(f"Configuration error: {exc}") from exc
+
+
+def _mirror_path(settings: Settings) -> Path:
+    path = Path(settings.db_path)
+    if not path.exists():
+        raise fail(f"No local mirror at {path}: run `throughline sync` first (or set THROUGHLINE_DB).")
+    return path
+
+
+def report_cmd(
+    kind: Annotated[str, typer.Argument(help="revenue, invoicing, support or renewals")] = "",
+    period: Annotated[list[str] | None, typer.Argument(help="e.g. last month, 2026-Q3, 2026-10, ytd")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every row to this CSV file")] = None,
+) -> None:
+    """Print a report from the local mirror (the same as /report in Slack); --csv writes its rows."""
+    from bot.deps import utcnow
+    from bot.reports.service import ReportUsageError, csv_rows, parse_request, render, run_report, usage_text
+    from bot.store import Store
+
+    settings, structure = _config()
+    if not kind:
+        typer.echo(render_text({"text": usage_text()}))
+        raise typer.Exit(0)
+    now = utcnow()
+    try:
+        request = parse_request(" ".join([kind, *(period or [])]), now, structure)
+    except ReportUsageError as exc:
+        raise fail(f"{exc.user_message()}\n\n{render_text({'text': usage_text()})}") from exc
+    except ThroughlineError as exc:
+        raise fail(exc.user_message()) from exc
+    with Store(_mirror_path(settings)) as store:
+        report = run_report(store, structure, request, now)
+    typer.echo(render_text(render(report, structure).to_dict()))
+    if csv_file is not None:
+        try:
+            with csv_file.open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerows(csv_rows(report))
+        except OSError as exc:
+            raise fail(f"Cannot write {csv_file}: {exc}", code=1) from exc
+        typer.echo(f"\nCSV written to {csv_file}")
+
+
+def digest_cmd(
+    team: Annotated[str, typer.Argument(help=", ".join(DIGEST_TEAMS))],
+    now_flag: Annotated[bool, typer.Option("--now", help="Send today's digest now, before its time")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print it; send and record nothing")] = False,
+) -> None:
+    """Send (or with --dry-run print) a team's daily digest; a digest already sent today is not sent again."""
+    from bot.deps import build_deps
+    from bot.reports.digest_runs import build_outgoing, last_slot, schedule_for, send_digest
+
+    team = team.strip().lower()
+    if team not in DIGEST_TEAMS:
+        raise fail(f"Unknown team {team!r}: use one of {', '.join(DIGEST_TEAMS)}.")
+    settings, structure = _config()
+    _mirror_path(settings)
+    schedule = schedule_for(structure, team)
+
+    async def run() -> int:
+        deps = build_deps(settings, structure)
+        try:
+            now = deps.clock()
+            today = now.astimezone(schedule.tz).date()
+            if dry_run:
+                day, outgoing = await asyncio.to_thread(build_outgoing, deps, team, now)
+                for out in outgoing:
+                    channel = f"#{schedule.channel or team}"
+                    where = f"{out.recipient_name} <{out.recipient}>" if out.recipient else channel
+                    typer.echo(f"\n→ {where}\n")
+                    typer.echo(render_text(out.message.to_dict()))
+                    if out.chart is not None:
+                        typer.echo(f"[chart image: {out.chart.title}]")
+                if not outgoing:
+                    typer.echo(f"No {team} digest for {day}: nobody has anything to see.")
+                return 0
+            if not now_flag and last_slot(now, schedule.at, schedule.tz).astimezone(schedule.tz).date() != today:
+                typer.echo(f"The {team} digest is due at {schedule.at:%H:%M} ({schedule.tz.key}); that has not come "
+                           "yet today. Use --now to send it now, or --dry-run to see it.")
+                return 1
+            settings.require_slack()
+            result = await send_digest(deps, team, now=now, day=today)
+            typer.echo(result.summary())
+            for problem in result.failed + [f"{u}: no channel configured and no Slack user"
+                                            for u in result.undeliverable]:
+                typer.echo(f"  {problem}")
+            return 1 if result.failed or (result.undeliverable and not result.sent) else 0
+        finally:
+            await deps.aclose()
+
+    raise typer.Exit(run_async(run, "Digest"))

@@ -1,0 +1,409 @@
+"""Reports over the mirror (pure): revenue, close → first invoice, support volume (retention: bot/reports/retention.py).
+
+Every function takes a `MirrorData` (read once from the store by `bot.reports.data.load_mirror`), the dates it
+reports on and a `ReportConfig`; none does I/O or reads a clock.
+
+Definitions
+- *Sold*: amounts of won deals (stage in the won labels), by closing date, owned by the deal's owner.
+- *Invoiced*: totals of Books invoices that count (kind invoice, not void or draft), by invoice date. Owner: the
+  owner of the deal the invoice is linked to (Books `zcrm_potential_id`), else of the account.
+- *Collected*: Books customer payments, by payment date, owned by the account's owner.
+- Amounts are added only within one currency. The org currency (`[reports] currency`, else the most common
+  currency among those records) is reported in full; every other currency is totalled on its own. A record
+  without a currency takes its account's, then the org's.
+- *Close → first invoice*: for a won deal, days from its closing date to the earliest counting invoice linked to
+  it (0 when invoiced on or before the close date). Median and 90th percentile use linear interpolation
+  between closest ranks (the median of 2, 4 is 3; the p90 of 1..10 is 9.1).
+- Datetimes (ticket times) count on the local date in the report's time zone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from bot.health import (
+    DEFAULT_RULES,
+    HealthRules,
+    is_billed,
+    is_open_ticket,
+    is_overdue,
+    is_won_deal,
+)
+from bot.models import Account, Deal, Invoice, Payment, Ticket
+from bot.reports.periods import Period, month_key
+
+ZERO = Decimal(0)
+NO_OWNER = "(no owner)"
+WON_CANONICAL = ("won", "invoiced", "paid", "supported")  # stages a sold deal can be in
+
+
+# ---- inputs --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoffRow:
+    """One row of the `handoffs` table (owned by the handoff feature; read here, never written)."""
+
+    deal_id: str
+    account_id: str = ""
+    state: str = ""
+    kind: str = "invoice"
+    missing: tuple[str, ...] = ()
+    owner_email: str = ""
+    plan: dict[str, Any] = field(default_factory=dict)
+    finance_channel: str = ""
+    finance_ts: str = ""
+    document_number: str = ""
+    approved_by: str = ""
+    approved_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class MirrorData:
+    """The mirror as reports see it; invoices, payments and tickets carry their resolved CRM `account_id`."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+    deals: list[Deal] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    handoffs: list[HandoffRow] = field(default_factory=list)
+    desk_names: dict[str, str] = field(default_factory=dict)  # Desk account id → name, for unlinked tickets
+
+    def deals_by_id(self) -> dict[str, Deal]:
+        return {d.id: d for d in self.deals}
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    currency: str = ""
+    renewal_term_days: int = 365
+    renewal_window_days: int = 60
+    renewal_deal_types: frozenset[str] = frozenset({"existing business", "renewal"})
+    quiet_days: int = 60
+    not_invoiced_after_days: int = 14
+    not_invoiced_lookback_days: int = 180
+    list_limit: int = 8
+    rules: HealthRules = DEFAULT_RULES
+
+
+def config_from(structure: Any, rules: HealthRules | None = None) -> ReportConfig:
+    """The `[reports]` section, with label sets from the canonical vocabulary (`[vocabulary]` over Zoho's
+    defaults): won = stages mapped to won, invoiced, paid or supported, plus `[handoff] won_stage`; closed adds
+    lost and churned; invoices mapped to draft or void never count. The health rules' own sets stay in."""
+    r = structure.reports
+    vocab = structure.vocabulary.effective()
+    stages, statuses = vocab.tables["crm_stages"], vocab.tables["books_invoice_statuses"]
+    base = rules or HealthRules(
+        overdue_days_at_risk=structure.health.overdue_days_at_risk,
+        open_tickets_watch=structure.health.open_tickets_watch,
+        escalated_at_risk=structure.health.escalations_at_risk,
+    )
+    won = set(base.won_stages) | {structure.handoff.won_stage} | {
+        label for label, canon in stages.items() if canon in WON_CANONICAL}
+    closed = set(base.closed_stages) | won | {label for label, canon in stages.items() if canon in ("lost", "churned")}
+    excluded = set(base.excluded_invoice_statuses) | {
+        label for label, canon in statuses.items() if canon in ("draft", "void")}
+    return ReportConfig(
+        currency=r.currency, renewal_term_days=r.renewal_term_days, renewal_window_days=r.renewal_window_days,
+        renewal_deal_types=frozenset(t.strip().casefold() for t in r.renewal_deal_types), quiet_days=r.quiet_days,
+        not_invoiced_after_days=r.not_invoiced_after_days, not_invoiced_lookback_days=r.not_invoiced_lookback_days,
+        list_limit=r.list_limit,
+        rules=replace(base, won_stages=frozenset(won), closed_stages=frozenset(closed),
+                      excluded_invoice_statuses=frozenset(excluded)),
+    )
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def local_date(value: datetime | None, tz: tzinfo | None) -> date | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # naive times are UTC, as in bot.money
+    return aware.astimezone(tz).date() if tz else aware.date()
+
+
+def org_currency(data: MirrorData, config: ReportConfig) -> str:
+    """The configured currency, else the most common among won deals, invoices and payments (ties: A–Z)."""
+    if config.currency:
+        return config.currency.upper()
+    counts: Counter[str] = Counter()
+    counts.update(d.currency.upper() for d in data.deals if d.currency and is_won_deal(d, config.rules))
+    counts.update(i.currency.upper() for i in data.invoices if i.currency and is_billed(i, config.rules))
+    counts.update(p.currency.upper() for p in data.payments if p.currency)
+    if not counts:
+        return "USD"
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def _currency(code: str, account: Account | None, org: str) -> str:
+    return (code or (account.currency if account else "") or org).upper()
+
+
+@dataclass(frozen=True)
+class Owner:
+    key: str  # lower-case email, or the name when there is no email
+    name: str
+
+
+def _owner(name: str, email: str) -> Owner:
+    email = email.strip().lower()
+    if not (email or name):
+        return Owner("", NO_OWNER)
+    return Owner(email or name.strip().casefold(), name.strip() or email)
+
+
+def deal_owner(deal: Deal) -> Owner:
+    return _owner(deal.owner.name, deal.owner.email)
+
+
+def account_owner(account: Account | None) -> Owner:
+    return _owner(account.owner.name, account.owner.email) if account else Owner("", NO_OWNER)
+
+
+def account_name(data: MirrorData, account_id: str, fallback: str = "") -> str:
+    account = data.accounts.get(account_id)
+    return account.name if account else (fallback or account_id or "(unknown account)")
+
+
+# ---- revenue -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Flows:
+    sold: Decimal = ZERO
+    invoiced: Decimal = ZERO
+    collected: Decimal = ZERO
+
+    @property
+    def not_invoiced(self) -> Decimal:
+        """Sold but not (yet) invoiced in the same span: sold − invoiced."""
+        return self.sold - self.invoiced
+
+    @property
+    def not_collected(self) -> Decimal:
+        return self.invoiced - self.collected
+
+    def add(self, kind: str, amount: Decimal) -> None:
+        setattr(self, kind, getattr(self, kind) + amount)
+
+
+@dataclass(frozen=True)
+class RevenueReport:
+    period: Period
+    currency: str
+    total: Flows
+    by_month: list[tuple[str, Flows]]  # every month of the period, in order
+    by_owner: list[tuple[str, Flows]]  # sold, then invoiced, descending
+    other_currencies: dict[str, Flows]
+    counts: dict[str, int]  # won_deals, invoices, payments in the period (every currency)
+
+
+def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfig()) -> RevenueReport:
+    currency = org_currency(data, config)
+    deals = data.deals_by_id()
+    total, other = Flows(), defaultdict[str, Flows](Flows)
+    months = {key: Flows() for key in period.months()}
+    owners: dict[str, Flows] = defaultdict(Flows)
+    names: dict[str, str] = {}
+    counts = Counter[str]()
+
+    def book(kind: str, day: date, amount: Decimal, code: str, owner: Owner) -> None:
+        counts[kind] += 1
+        if code != currency:
+            other[code].add(kind, amount)
+            return
+        total.add(kind, amount)
+        months[month_key(day)].add(kind, amount)
+        owners[owner.key].add(kind, amount)
+        names.setdefault(owner.key, owner.name)
+
+    for d in data.deals:
+        if d.closing_date is not None and d.closing_date in period and is_won_deal(d, config.rules) \
+                and d.amount is not None:
+            book("sold", d.closing_date, d.amount, _currency(d.currency, data.accounts.get(d.account_id), currency),
+                 deal_owner(d))
+    for i in data.invoices:
+        if i.date is not None and i.date in period and is_billed(i, config.rules):
+            account = data.accounts.get(i.account_id)
+            owner = deal_owner(deals[i.deal_id]) if i.deal_id in deals else account_owner(account)
+            book("invoiced", i.date, i.total, _currency(i.currency, account, currency), owner)
+    for p in data.payments:
+        if p.date is not None and p.date in period:
+            account = data.accounts.get(p.account_id)
+            book("collected", p.date, p.amount, _currency(p.currency, account, currency), account_owner(account))
+    by_owner = sorted(owners.items(), key=lambda kv: (-kv[1].sold, -kv[1].invoiced, names[kv[0]].casefold()))
+    return RevenueReport(
+        period=period, currency=currency, total=total, by_month=list(months.items()),
+        by_owner=[(names[k], f) for k, f in by_owner], other_currencies=dict(sorted(other.items())),
+        counts={"won_deals": counts["sold"], "invoices": counts["invoiced"], "payments": counts["collected"]},
+    )
+
+
+# ---- close → first invoice -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealTiming:
+    deal: Deal
+    account_name: str
+    owner: str
+    closed: date
+    first_invoice: date | None
+    days: int | None  # close → first invoice; None while not invoiced
+    waiting: int  # days since close (as of `today`)
+
+
+@dataclass(frozen=True)
+class Spread:
+    count: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(len(values), percentile(values, 0.5), percentile(values, 0.9))
+
+
+@dataclass(frozen=True)
+class InvoicingReport:
+    period: Period
+    today: date
+    overall: Spread
+    by_month: list[tuple[str, Spread]]
+    by_owner: list[tuple[str, Spread]]
+    deals: list[DealTiming]  # won deals closed in the period, invoiced or not, by close date
+    pending: int  # of those, not invoiced yet
+    after_days: int
+    not_invoiced: list[DealTiming]  # won deals (any period) closed ≥ after_days ago within the lookback
+
+
+def first_invoices(data: MirrorData, rules: HealthRules = DEFAULT_RULES) -> dict[str, date]:
+    """Deal id → date of its earliest counting invoice."""
+    first: dict[str, date] = {}
+    for i in data.invoices:
+        if i.deal_id and i.date and is_billed(i, rules) and (i.deal_id not in first or i.date < first[i.deal_id]):
+            first[i.deal_id] = i.date
+    return first
+
+
+def deal_timings(data: MirrorData, today: date, config: ReportConfig = ReportConfig()) -> list[DealTiming]:
+    first = first_invoices(data, config.rules)
+    out = []
+    for d in data.deals:
+        if d.closing_date is None or not is_won_deal(d, config.rules):
+            continue
+        invoiced = first.get(d.id)
+        days = max((invoiced - d.closing_date).days, 0) if invoiced else None
+        out.append(DealTiming(d, account_name(data, d.account_id, d.account_name), deal_owner(d).name,
+                              d.closing_date, invoiced, days, (today - d.closing_date).days))
+    return sorted(out, key=lambda t: (t.closed, t.deal.id))
+
+
+def not_invoiced(timings: Iterable[DealTiming], today: date, config: ReportConfig) -> list[DealTiming]:
+    """Won deals with no invoice `not_invoiced_after_days` after closing (closed within the lookback), the
+    longest waiting first."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    late = [t for t in timings if t.first_invoice is None and oldest <= t.closed
+            and t.waiting >= config.not_invoiced_after_days]
+    return sorted(late, key=lambda t: (-t.waiting, t.deal.id))
+
+
+def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfig = ReportConfig()) -> InvoicingReport:
+    timings = deal_timings(data, today, config)
+    in_period = [t for t in timings if t.closed in period]
+    done = [t for t in in_period if t.days is not None]
+    months: dict[str, list[float]] = {key: [] for key in period.months()}
+    owners: dict[str, list[float]] = defaultdict(list)
+    for t in done:
+        months[month_key(t.closed)].append(float(t.days or 0))
+        owners[t.owner].append(float(t.days or 0))
+    by_owner = sorted(((o, Spread.of(v)) for o, v in owners.items()), key=lambda kv: (-kv[1].count, kv[0].casefold()))
+    return InvoicingReport(
+        period=period, today=today, overall=Spread.of([float(t.days or 0) for t in done]),
+        by_month=[(k, Spread.of(v)) for k, v in months.items()], by_owner=by_owner, deals=in_period,
+        pending=len(in_period) - len(done), after_days=config.not_invoiced_after_days,
+        not_invoiced=not_invoiced(timings, today, config),
+    )
+
+
+# ---- support volume ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupportRow:
+    key: str  # CRM account id, or "desk:<id>" for a Desk account not linked to CRM
+    name: str
+    opened: int  # tickets created in the period
+    escalated: int  # of those, escalated
+    open_now: int  # open right now (any creation date)
+    closed: int  # tickets closed in the period
+    median_hours_to_close: float | None  # over the tickets closed in the period
+
+
+@dataclass(frozen=True)
+class SupportReport:
+    period: Period
+    rows: list[SupportRow]  # customers with tickets opened in the period or open now; most opened first
+    total: SupportRow
+
+
+def _ticket_key(data: MirrorData, t: Ticket) -> tuple[str, str]:
+    if t.account_id:
+        return t.account_id, account_name(data, t.account_id)
+    if t.desk_account_id:
+        return f"desk:{t.desk_account_id}", data.desk_names.get(t.desk_account_id, f"Desk account {t.desk_account_id}")
+    return "", "(no account)"
+
+
+def support(data: MirrorData, period: Period, tz: tzinfo | None,
+            config: ReportConfig = ReportConfig()) -> SupportReport:
+    stats: dict[str, dict[str, Any]] = {}
+    for t in data.tickets:
+        key, name = _ticket_key(data, t)
+        row = stats.setdefault(key, {"name": name, "opened": 0, "escalated": 0, "open_now": 0, "hours": []})
+        if local_date(t.created_time, tz) in period:
+            row["opened"] += 1
+            row["escalated"] += t.is_escalated
+        if is_open_ticket(t, config.rules):
+            row["open_now"] += 1
+        elif t.closed_time and t.created_time and local_date(t.closed_time, tz) in period:
+            row["hours"].append(max((t.closed_time - t.created_time).total_seconds() / 3600, 0.0))
+    rows = [
+        SupportRow(key, s["name"], s["opened"], s["escalated"], s["open_now"], len(s["hours"]),
+                   percentile(s["hours"], 0.5))
+        for key, s in stats.items() if s["opened"] or s["open_now"] or s["hours"]
+    ]
+    rows.sort(key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
+    hours = [h for s in stats.values() for h in s["hours"]]
+    total = SupportRow("", "All customers", sum(r.opened for r in rows), sum(r.escalated for r in rows),
+                       sum(r.open_now for r in rows), len(hours), percentile(hours, 0.5))
+    return SupportReport(period, rows, total)
+
+
+# ---- overdue invoices (shared by digests and the home tab) ---------------------------------------------------
+
+
+def overdue_invoices(data: MirrorData, today: date, rules: HealthRules = DEFAULT_RULES) -> list[Invoice]:
+    """Overdue invoices, the longest overdue first."""
+    found = [i for i in data.invoices if is_overdue(i, today, rules)]
+    return sorted(found, key=lambda i: (i.due_date or today, i.id))

@@ -1,0 +1,311 @@
+"""Daily digests per team (pure builders): what each team needs to look at this morning.
+
+- finance: handoffs waiting for approval, won deals not invoiced after N days, invoices that went overdue
+  since yesterday, what was collected yesterday.
+- sales: one digest per account owner: their accounts' new tickets (since yesterday), overdue invoices, and
+  their handoffs waiting on missing fields.
+- support: new customers handed over since yesterday, open escalations, customers with both open tickets and
+  overdue invoices.
+- leadership: sold, invoiced and collected month to date against the same days of last month (with a chart),
+  and close → first invoice time over the last 90 days.
+
+Empty sections are left out; lists are cut to `list_limit` rows with a count of the rest and where to see them.
+"Yesterday" is the local day before `today` in the digest's time zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+
+from bot.blocks import AppLinks, Message, escape
+from bot.health import is_open_ticket, is_overdue
+from bot.money import format_time, relative_age
+from bot.reports.blocks import (
+    Listing,
+    context,
+    days,
+    fields,
+    header,
+    listing_blocks,
+    money,
+    not_invoiced_listing,
+    plural,
+    safe,
+)
+from bot.reports.charts import ChartSeries
+from bot.reports.compute import (
+    Flows,
+    HandoffRow,
+    MirrorData,
+    ReportConfig,
+    Spread,
+    account_name,
+    invoicing,
+    local_date,
+    overdue_invoices,
+    revenue,
+)
+from bot.reports.periods import Period, month_to_date, same_days_last_month
+
+TEAMS = ("finance", "sales", "support", "leadership")
+TITLES = {"finance": "Finance digest", "sales": "Sales digest", "support": "Support digest",
+          "leadership": "Leadership digest"}
+TIMING_DAYS = 90  # leadership: close → first invoice over deals closed in this many days
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    today: date  # local date in the digest's time zone
+    now: datetime
+    tz: tzinfo
+    config: ReportConfig
+    links: AppLinks
+
+    @property
+    def yesterday(self) -> date:
+        return self.today - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One digest message. `recipient` is "" for the team channel, else the owner's email (sales)."""
+
+    team: str
+    recipient: str
+    recipient_name: str
+    message: Message
+    chart: ChartSeries | None = None
+
+
+def _message(team: str, ctx: DigestContext, listings: list[Listing], *, lead: list[dict] | None = None,
+             who: str = "") -> Message:
+    title = f"{TITLES[team]}{' · ' + who if who else ''} · {ctx.today:%a %d %b}"
+    body = (lead or []) + listing_blocks(listings, ctx.config.list_limit)
+    counts = ", ".join(f"{x.title.lower()}: {x.total}" for x in listings if x.total)
+    if not body:
+        body = [context("Nothing needs your attention today.")]
+        counts = "nothing needs your attention today"
+    blocks = [header(title), *body, context(f"As of {format_time(ctx.now, ctx.tz, now=ctx.now)} · Throughline")]
+    return Message(escape(f"{title}: {counts}."[:2900]), blocks)
+
+
+def _deal_label(h: HandoffRow, data: MirrorData, deals: dict) -> str:
+    deal = deals.get(h.deal_id)
+    name = (deal.name if deal else "") or str(h.plan.get("deal_name") or "") or f"deal {h.deal_id}"
+    account = account_name(data, h.account_id, str(h.plan.get("account_name") or ""))
+    return f"{safe(account, 50)} — {safe(name, 60)}"
+
+
+def _handoff_amount(h: HandoffRow, deals: dict) -> str:
+    deal = deals.get(h.deal_id)
+    if deal is not None and deal.amount is not None:
+        return " · " + money(deal.amount, deal.currency)
+    return ""
+
+
+def _finance_link(h: HandoffRow) -> str | None:
+    if h.finance_channel and h.finance_ts:
+        return f"https://slack.com/archives/{h.finance_channel}/p{h.finance_ts.replace('.', '')}"
+    return None
+
+
+def _books_invoices(links: AppLinks) -> str:
+    if not links.books_org_id or not links.books_base:
+        return "`/report invoicing`"
+    return f"<{links.books_base.rstrip('/')}/app/{links.books_org_id}#/invoices|open Zoho Books>"
+
+
+def _invoice_row(inv, data: MirrorData, ctx: DigestContext, *, due: bool = True) -> str:  # type: ignore[no-untyped-def]
+    label = safe(inv.number or inv.id, 30)
+    url = ctx.links.books_invoice(inv.id)
+    number = f"<{url}|{label}>" if url else label
+    parts = [number, safe(account_name(data, inv.account_id, inv.customer_name), 50), money(inv.balance, inv.currency)]
+    if due and inv.due_date:
+        parts.append(f"due {inv.due_date:%d %b} ({(ctx.today - inv.due_date).days} days)")
+    return " · ".join(parts)
+
+
+# ---- finance ---------------------------------------------------------------------------------------------
+
+
+def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+    deals = data.deals_by_id()
+    ready = sorted((h for h in data.handoffs if h.state == "ready"), key=lambda h: h.updated_at or ctx.now)
+    approvals = [f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)} · waiting "
+                 f"{relative_age(h.updated_at or h.created_at, ctx.now)}"
+                 + (f" · <{_finance_link(h)}|review>" if _finance_link(h) else "") for h in ready]
+    report = invoicing(data, Period(ctx.today, ctx.today, "today"), ctx.today, ctx.config)
+    went = [i for i in overdue_invoices(data, ctx.today, ctx.config.rules)
+            if i.due_date is not None and ctx.yesterday <= i.due_date < ctx.today]
+    paid = sorted((p for p in data.payments if p.date == ctx.yesterday), key=lambda p: -p.amount)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for p in paid:
+        totals[(p.currency or "").upper()] += p.amount
+    collected = [f"{safe(account_name(data, p.account_id), 60)} · {money(p.amount, p.currency)}" for p in paid]
+    listings = [
+        Listing("Waiting for approval", approvals, len(approvals), more="see #finance"),
+        not_invoiced_listing(report),
+        Listing("Went overdue", [_invoice_row(i, data, ctx) for i in went], len(went), more=_books_invoices(ctx.links)),
+        Listing("Collected yesterday", collected, len(collected), more=_books_invoices(ctx.links),
+                note=" + ".join(money(v, c) for c, v in sorted(totals.items()))),
+    ]
+    return [Outgoing("finance", "", "", _message("finance", ctx, listings))]
+
+
+# ---- sales -----------------------------------------------------------------------------------------------
+
+
+def sales(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+    """One digest per account owner with something to see; owners are keyed by lower-case email."""
+    owner_of = {a.id: a.owner.email.strip().lower() for a in data.accounts.values() if a.owner.email}
+    names = {a.owner.email.strip().lower(): a.owner.name or a.owner.email for a in data.accounts.values()}
+    deals = data.deals_by_id()
+    tickets: dict[str, list[str]] = defaultdict(list)
+    for t in sorted(data.tickets, key=lambda t: (t.created_time or ctx.now), reverse=True):
+        if t.account_id in owner_of and local_date(t.created_time, ctx.tz) == ctx.yesterday:
+            flag = " · 🔺 escalated" if t.is_escalated else ""
+            label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
+            url = ctx.links.desk_ticket(t.id, t.web_url)
+            tickets[owner_of[t.account_id]].append(
+                f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
+                f"{' · ' + safe(t.priority, 20) if t.priority else ''}{flag}")
+    overdue: dict[str, list[str]] = defaultdict(list)
+    for i in overdue_invoices(data, ctx.today, ctx.config.rules):
+        if i.account_id in owner_of:
+            overdue[owner_of[i.account_id]].append(_invoice_row(i, data, ctx))
+    missing: dict[str, list[str]] = defaultdict(list)
+    for h in data.handoffs:
+        if h.state == "waiting" and h.missing:
+            email = h.owner_email or owner_of.get(h.account_id, "")
+            if email:
+                missing[email].append(f"{_deal_label(h, data, deals)} · missing {safe(', '.join(h.missing), 200)}")
+                names.setdefault(email, email)
+    out = []
+    for email in sorted(set(tickets) | set(overdue) | set(missing)):
+        listings = [
+            Listing("New tickets on your accounts", tickets[email], len(tickets[email]), more="Zoho Desk"),
+            Listing("Overdue invoices", overdue[email], len(overdue[email]), more=_books_invoices(ctx.links)),
+            Listing("Handoffs missing fields", missing[email], len(missing[email]), more="fix them in Zoho CRM"),
+        ]
+        out.append(Outgoing("sales", email, names.get(email, email),
+                            _message("sales", ctx, listings, who=names.get(email, email))))
+    return out
+
+
+# ---- support ---------------------------------------------------------------------------------------------
+
+
+def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+    deals = data.deals_by_id()
+    handed = [h for h in data.handoffs
+              if h.state == "done" and local_date(h.updated_at, ctx.tz) == ctx.yesterday]
+    new_customers = [f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)}"
+                     + (f" · {safe(h.document_number, 30)}" if h.document_number else "") for h in handed]
+    escalated = sorted((t for t in data.tickets if t.is_escalated and is_open_ticket(t, ctx.config.rules)),
+                       key=lambda t: t.created_time or ctx.now, reverse=True)
+    esc_rows = []
+    for t in escalated:
+        label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
+        url = ctx.links.desk_ticket(t.id, t.web_url)
+        esc_rows.append(f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
+                        f" · {relative_age(t.created_time, ctx.now)} old")
+    open_by: dict[str, int] = defaultdict(int)
+    for t in data.tickets:
+        if t.account_id and is_open_ticket(t, ctx.config.rules):
+            open_by[t.account_id] += 1
+    owed: dict[str, list] = defaultdict(list)
+    for i in data.invoices:
+        if i.account_id in open_by and is_overdue(i, ctx.today, ctx.config.rules):
+            owed[i.account_id].append(i)
+    both = sorted(owed, key=lambda a: (-open_by[a], account_name(data, a).casefold()))
+    both_rows = [f"{safe(account_name(data, a), 60)} · {plural(open_by[a], 'open ticket')} · "
+                 + " + ".join(money(v, c) for c, v in _sum_balance(owed[a]).items()) + " overdue" for a in both]
+    listings = [
+        Listing("New customers handed over", new_customers, len(new_customers), more="see #support"),
+        Listing("Open escalations", esc_rows, len(esc_rows), more="Zoho Desk"),
+        Listing("Open tickets and overdue invoices", both_rows, len(both_rows), more="`/report renewals`"),
+    ]
+    return [Outgoing("support", "", "", _message("support", ctx, listings))]
+
+
+def _sum_balance(invoices: list) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for i in invoices:
+        out[(i.currency or "").upper()] += i.balance
+    return dict(sorted(out.items()))
+
+
+# ---- leadership ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadershipFigures:
+    currency: str
+    this: Flows
+    last: Flows
+    this_label: str
+    last_label: str
+    timing: Spread
+    not_invoiced: int
+    after_days: int
+    other: tuple[str, ...]
+
+    def chart_series(self) -> ChartSeries:
+        cats = ("Sold", "Invoiced", "Collected")
+        return ChartSeries(
+            title=f"Month to date vs last month ({self.currency})", categories=cats,
+            series=((self.last_label, (self.last.sold, self.last.invoiced, self.last.collected)),
+                    (self.this_label, (self.this.sold, self.this.invoiced, self.this.collected))))
+
+
+def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigures:
+    mtd, last = month_to_date(ctx.today), same_days_last_month(ctx.today)
+    now, before = revenue(data, mtd, ctx.config), revenue(data, last, ctx.config)
+    recent = Period(ctx.today - timedelta(days=TIMING_DAYS - 1), ctx.today, f"last {TIMING_DAYS} days")
+    timing = invoicing(data, recent, ctx.today, ctx.config)
+    other = tuple(sorted(set(now.other_currencies) | set(before.other_currencies)))
+    return LeadershipFigures(now.currency, now.total, before.total, mtd.label, last.label, timing.overall,
+                             len(timing.not_invoiced), timing.after_days, other)
+
+
+def _change(now: Decimal, before: Decimal) -> str:
+    if before == 0:
+        return "" if now == 0 else " (new)"
+    pct = (now - before) / before * 100
+    return f" ({'+' if pct >= 0 else '−'}{abs(pct):.0f}%)"
+
+
+def leadership(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+    f = leadership_figures(data, ctx)
+    cur = f.currency
+
+    def cell(name: str, now: Decimal, before: Decimal) -> str:
+        return f"*{name}*\n{money(now, cur)}{_change(now, before)}\nvs {money(before, cur)}"
+
+    lead = [
+        context(f"{escape(f.this_label)} against {escape(f.last_label)}, in {cur}"),
+        fields(cell("Sold", f.this.sold, f.last.sold), cell("Invoiced", f.this.invoiced, f.last.invoiced),
+               cell("Collected", f.this.collected, f.last.collected),
+               f"*Close → first invoice* (last {TIMING_DAYS} days)\nmedian {days(f.timing.median)}, "
+               f"p90 {days(f.timing.p90)} over {f.timing.count} deals\n"
+               f"{f.not_invoiced} won deals not invoiced after {f.after_days} days"),
+    ]
+    if f.other:
+        lead.append(context(f"Amounts in {', '.join(f.other)} are not added in: `/report revenue` lists them."))
+    message = _message("leadership", ctx, [], lead=lead)
+    return [Outgoing("leadership", "", "", message, chart=f.chart_series())]
+
+
+BUILDERS: dict[str, Callable[[MirrorData, DigestContext], list[Outgoing]]] = {
+    "finance": finance, "sales": sales, "support": support, "leadership": leadership,
+}
+
+
+def build(team: str, data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+    if team not in BUILDERS:
+        raise ValueError(f"unknown digest team {team!r}; use one of {', '.join(TEAMS)}")
+    return BUILDERS[team](data, ctx)

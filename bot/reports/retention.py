@@ -1,0 +1,141 @@
+"""Retention (pure): health over the whole mirror, renewals due, customers going quiet, accounts at risk.
+
+- *Renewal due*: an account's last won deal (latest closing date) plus `renewal_term_days` falls in the window
+  (`renewal_window_days` either side of today, or a period asked for) and the account has no open renewal deal:
+  an open deal whose CRM type is in `renewal_deal_types` or whose name contains "renew" (any open deal when that
+  list is empty).
+- *Going quiet*: a customer (a won deal or a counting invoice) whose latest activity (deal created, changed or
+  closed; invoice date; payment date; ticket created or changed) is at least `quiet_days` old.
+- *At risk*: `bot.health.assess` says at_risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from bot.health import AccountFigures, Health, HealthRules, assess, figures, is_billed, is_closed_deal, is_won_deal
+from bot.models import Account, AccountSnapshot, Deal
+from bot.reports.compute import MirrorData, ReportConfig, local_date
+from bot.reports.periods import Period
+
+# ---- account health over the whole mirror --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    account: Account
+    health: Health
+    figures: AccountFigures
+
+
+def group_by_account(data: MirrorData) -> dict[str, AccountSnapshot]:
+    """One in-memory snapshot per mirrored account (records without a CRM account are left out)."""
+    snaps: dict[str, dict[str, list[Any]]] = {a: {"deals": [], "invoices": [], "payments": [], "tickets": []}
+                                              for a in data.accounts}
+    for kind, records in (("deals", data.deals), ("invoices", data.invoices), ("payments", data.payments),
+                          ("tickets", data.tickets)):
+        for r in records:
+            if r.account_id in snaps:
+                snaps[r.account_id][kind].append(r)
+    epoch = datetime(1970, 1, 1)
+    return {a: AccountSnapshot.model_construct(
+        account=data.accounts[a], contacts=[], books_customer=None, desk_account=None, read_at=epoch, stale=False,
+        stale_reason="", deals=s["deals"], invoices=s["invoices"], payments=s["payments"], tickets=s["tickets"])
+        for a, s in snaps.items()}
+
+
+def account_health(data: MirrorData, today: date, config: ReportConfig = ReportConfig(),
+                   only: Callable[[Account], bool] | None = None) -> list[AccountHealth]:
+    out = []
+    for snap in group_by_account(data).values():
+        if only is not None and not only(snap.account):
+            continue
+        figs = figures(snap, today, config.rules)
+        out.append(AccountHealth(snap.account, assess(snap, today, config.rules, figs=figs), figs))
+    return out
+
+
+# ---- renewals, quiet accounts, accounts at risk --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewalDue:
+    account: Account
+    last_won: Deal
+    due: date
+    days: int  # due − today; negative when the date has passed
+
+
+@dataclass(frozen=True)
+class QuietAccount:
+    account: Account
+    last_activity: date
+    days: int
+
+
+@dataclass(frozen=True)
+class RenewalsReport:
+    today: date
+    window: Period
+    due: list[RenewalDue]  # by due date
+    quiet: list[QuietAccount]  # most recently gone quiet first
+    at_risk: list[AccountHealth]  # largest overdue amount first
+    quiet_days: int
+
+
+def renewal_window(today: date, config: ReportConfig) -> Period:
+    w = timedelta(days=config.renewal_window_days)
+    return Period(today - w, today + w, f"due within {config.renewal_window_days} days either side of today")
+
+
+def is_renewal_deal(deal: Deal, config: ReportConfig) -> bool:
+    if is_closed_deal(deal, config.rules):
+        return False
+    if not config.renewal_deal_types:
+        return True
+    return deal.deal_type.strip().casefold() in config.renewal_deal_types or "renew" in deal.name.casefold()
+
+
+def _last_activity(snap: AccountSnapshot, tz: tzinfo | None, rules: HealthRules) -> date | None:
+    days: list[date | None] = []
+    for d in snap.deals:
+        days += [local_date(d.created_time, tz), local_date(d.modified_time, tz)]
+        if is_closed_deal(d, rules):
+            days.append(d.closing_date)
+    days += [i.date for i in snap.invoices if is_billed(i, rules)]
+    days += [p.date for p in snap.payments]
+    for t in snap.tickets:
+        days += [local_date(t.created_time, tz), local_date(t.modified_time, tz)]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def renewals(data: MirrorData, today: date, tz: tzinfo | None, config: ReportConfig = ReportConfig(),
+             window: Period | None = None) -> RenewalsReport:
+    window = window or renewal_window(today, config)
+    term = timedelta(days=config.renewal_term_days)
+    due: list[RenewalDue] = []
+    quiet: list[QuietAccount] = []
+    at_risk: list[AccountHealth] = []
+    for snap in group_by_account(data).values():
+        won = [(d.closing_date, d) for d in snap.deals if d.closing_date and is_won_deal(d, config.rules)]
+        if won:
+            closed, last = max(won, key=lambda w: (w[0], w[1].id))
+            when = closed + term
+            if when in window and not any(is_renewal_deal(d, config) for d in snap.deals):
+                due.append(RenewalDue(snap.account, last, when, (when - today).days))
+        if won or any(is_billed(i, config.rules) for i in snap.invoices):
+            seen = _last_activity(snap, tz, config.rules)
+            if seen is not None and (today - seen).days >= config.quiet_days:
+                quiet.append(QuietAccount(snap.account, seen, (today - seen).days))
+        figs = figures(snap, today, config.rules)
+        verdict = assess(snap, today, config.rules, figs=figs)
+        if verdict.level == "at_risk":
+            at_risk.append(AccountHealth(snap.account, verdict, figs))
+    due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
+    quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
+    at_risk.sort(key=lambda h: (-h.figures.overdue_amount, -h.figures.escalated_tickets, h.account.name.casefold()))
+    return RenewalsReport(today, window, due, quiet, at_risk, config.quiet_days)

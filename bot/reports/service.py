@@ -1,0 +1,163 @@
+"""`/report` and `throughline report`: read the request, run the report over the mirror, render it or its CSV.
+
+    revenue [period]     sold, invoiced, collected by month and owner (default: this month)
+    invoicing [period]   close → first invoice, and won deals not invoiced (default: last 3 months)
+    support [period]     tickets per customer (default: last 30 days)
+    renewals [period]    renewals due (default: the renewal window around today), quiet and at-risk accounts
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.blocks import Message
+from bot.config import OperatingStructure
+from bot.errors import ThroughlineError
+from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, section, support_message
+from bot.reports.compute import (
+    InvoicingReport,
+    MirrorData,
+    RevenueReport,
+    SupportReport,
+    config_from,
+    invoicing,
+    revenue,
+    support,
+)
+from bot.reports.data import load_mirror, paused_gc
+from bot.reports.periods import Period, parse_period
+from bot.reports.retention import RenewalsReport, renewals
+from bot.store import Store
+
+KINDS = ("revenue", "invoicing", "support", "renewals")
+DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
+Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
+
+
+class ReportUsageError(ThroughlineError):
+    """The request names no report we have, or a period we cannot read."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    kind: str
+    period: Period | None  # None: renewals over the configured window
+
+
+def usage_text() -> str:
+    return ("*Reports* from the local mirror of Zoho CRM, Books and Desk:\n"
+            "• `/report revenue [period]` — sold, invoiced, collected by month and owner\n"
+            "• `/report invoicing [period]` — close → first invoice; won deals not invoiced\n"
+            "• `/report support [period]` — tickets per customer\n"
+            "• `/report renewals [period]` — renewals due, accounts going quiet, accounts at risk\n"
+            "Periods: `this month`, `last month`, `2026-Q3`, `2026-10`, `ytd`, `last 30 days`, "
+            "`2026-01-01..2026-03-31`")
+
+
+def usage() -> Message:
+    return Message("Use /report revenue, invoicing, support or renewals, with an optional period.",
+                   [section(usage_text())])
+
+
+def parse_request(text: str, now: datetime, structure: OperatingStructure) -> ReportRequest:
+    words = " ".join((text or "").split())
+    if not words:
+        raise ReportUsageError("Which report? revenue, invoicing, support or renewals.")
+    kind, _, rest = words.partition(" ")
+    kind = kind.lower()
+    matches = [k for k in KINDS if k.startswith(kind)] if len(kind) >= 3 else []
+    if len(matches) != 1:
+        raise ReportUsageError(f"There is no “{kind[:40]}” report: use revenue, invoicing, support or renewals.")
+    kind = matches[0]
+    today = now.astimezone(structure.tz).date()
+    if kind == "renewals" and not rest.strip():
+        return ReportRequest(kind, None)
+    return ReportRequest(kind, parse_period(rest, today, default=DEFAULT_PERIODS.get(kind, "this month")))
+
+
+def run_report(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
+    """Blocking (reads the whole mirror): run it in a thread from async code."""
+    with paused_gc():
+        return run_report_on(load_mirror(store, handoffs=False), structure, request, now)
+
+
+def run_report_on(data: MirrorData, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
+    config = config_from(structure)
+    tz = structure.tz
+    today = now.astimezone(tz).date()
+    if request.kind == "revenue":
+        return revenue(data, _period(request), config)
+    if request.kind == "invoicing":
+        return invoicing(data, _period(request), today, config)
+    if request.kind == "support":
+        return support(data, _period(request), tz, config)
+    return renewals(data, today, tz, config, window=request.period)
+
+
+def _period(request: ReportRequest) -> Period:
+    assert request.period is not None  # only renewals may go without one
+    return request.period
+
+
+def render(report: Report, structure: OperatingStructure) -> Message:
+    limit = max(structure.reports.list_limit, 10)
+    if isinstance(report, RevenueReport):
+        return revenue_message(report, limit=limit)
+    if isinstance(report, InvoicingReport):
+        return invoicing_message(report, limit=limit)
+    if isinstance(report, SupportReport):
+        return support_message(report, limit=limit)
+    return renewals_message(report, limit=limit)
+
+
+# ---- CSV -----------------------------------------------------------------------------------------------------
+
+
+def _num(value: Decimal | float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def csv_rows(report: Report) -> list[list[str]]:
+    """Every row of the report (no list is cut), first row the header."""
+    if isinstance(report, RevenueReport):
+        head = ["section", "key", "currency", "sold", "invoiced", "collected", "not_invoiced", "not_collected"]
+        rows = [head]
+        groups: list[tuple[str, list[Any]]] = [("month", report.by_month), ("owner", report.by_owner),
+                                               ("total", [("all", report.total)])]
+        for name, items in groups:
+            rows += [[name, k, report.currency, *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced,
+                                                                     f.not_collected))] for k, f in items]
+        rows += [["other_currency", code, code, *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced,
+                                                                     f.not_collected))]
+                 for code, f in report.other_currencies.items()]
+        return rows
+    if isinstance(report, InvoicingReport):
+        head = ["deal_id", "deal", "account", "owner", "amount", "currency", "closed", "first_invoice",
+                "days_to_invoice", "days_since_close", "flagged_not_invoiced"]
+        flagged = {t.deal.id for t in report.not_invoiced}
+        seen: dict[str, Any] = {t.deal.id: t for t in report.deals}
+        seen.update({t.deal.id: t for t in report.not_invoiced})
+        return [head] + [[t.deal.id, t.deal.name, t.account_name, t.owner, _num(t.deal.amount), t.deal.currency,
+                          t.closed.isoformat(), t.first_invoice.isoformat() if t.first_invoice else "",
+                          _num(t.days), str(t.waiting), "yes" if t.deal.id in flagged else ""]
+                         for t in seen.values()]
+    if isinstance(report, SupportReport):
+        head = ["account_id", "customer", "opened", "escalated", "open_now", "closed", "median_hours_to_close"]
+        return [head] + [[r.key, r.name, str(r.opened), str(r.escalated), str(r.open_now), str(r.closed),
+                          _num(r.median_hours_to_close)] for r in [*report.rows, report.total]]
+    head = ["list", "account_id", "account", "owner", "date", "days", "detail"]
+    rows = [head]
+    rows += [["renewal_due", x.account.id, x.account.name, x.account.owner.email, x.due.isoformat(), str(x.days),
+              f"last won: {x.last_won.name} {_num(x.last_won.amount)} {x.last_won.currency}"] for x in report.due]
+    rows += [["going_quiet", q.account.id, q.account.name, q.account.owner.email, q.last_activity.isoformat(),
+              str(q.days), ""] for q in report.quiet]
+    rows += [["at_risk", h.account.id, h.account.name, h.account.owner.email, "", "", "; ".join(h.health.reasons)]
+             for h in report.at_risk]
+    return rows

@@ -1,0 +1,34 @@
+"""`throughline demo` runs the whole path with no credentials and prints the card."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from bot.demo.run import run_demo
+
+
+async def test_demo_prints_the_card_as_text():
+    out = io.StringIO()
+    assert await run_demo(json_out=False, out=out) == 0
+    text = out.getvalue()
+    assert "Northwind Logistics" in text
+    assert "Deals" in text and "Invoices" in text and "Tickets" in text
+    assert "answered inside the acknowledgement" in text  # the second lookup comes from the mirror
+    assert "0 Zoho calls" in text
+    # the handoff: CRM notification → #finance review → approval → invoice in Books → #support handover
+    assert "[ Create invoice ]" in text
+    assert "created (draft) by <@U0FINANCE1>" in text
+    assert "Zoho Books now holds 1 invoice for the deal" in text
+    assert "New customer: Northwind Logistics" in text
+    # the drift audit of the sandbox's seeded drift, and one suggested link applied from Slack
+    assert "Drift audit: " in text and "Books customers not linked to CRM · 1" in text
+    assert '✅ Linked Books customer "Riverside Dental Group"' in text
+
+
+async def test_demo_json_prints_block_kit():
+    out = io.StringIO()
+    assert await run_demo(json_out=True, out=out) == 0
+    chunks = [c for c in out.getvalue().split("\n$ ") if "{" in c]
+    payload = json.loads(chunks[0][chunks[0].index("{"):])
+    assert payload["text"] and payload["blocks"][0]["type"] == "header"

@@ -1,0 +1,47 @@
+"""The inbox worker: woken by deliveries, draining in the background; the scheduler's safety net."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.intake.inbox import Inbox
+from bot.intake.slack_dedupe import remember_event
+from bot.intake.worker import intake_for
+from bot.scheduler import create_scheduler, intake_job
+from bot.zoho.sandbox import webhooks as zw
+from tests.feed_helpers import deliver, feed_structure, posts
+
+
+@pytest.fixture
+def structure():
+    return feed_structure()
+
+
+async def test_a_delivery_is_processed_in_the_background(app_client, deps, sandbox, slack):
+    st = sandbox.state
+    slack.stub.users_by_email["maria.lopez@example.com"] = "U0MARIA001"
+    ticket = zw.open_ticket(st, st.desk_account_by_crm[st.demo_account_id], "Badge printer jammed")
+    reply = await deliver(app_client, "desk", [zw.desk_event(st, "Ticket_Add", ticket)])
+    assert reply.status_code == 200
+    for _ in range(500):  # nobody drains by hand: the worker the delivery woke does it
+        if posts(slack.stub):
+            break
+        await asyncio.sleep(0.01)
+    assert [p["text"] for p in posts(slack.stub)] == ["New ticket for Northwind Logistics Inc."]
+    await intake_for(deps).stop()
+
+
+async def test_the_scheduler_drains_and_forgets_old_slack_event_ids(deps, clock):
+    assert create_scheduler(deps).get_job("inbox-drain") is not None
+    inbox = Inbox(deps.store, clock)
+    inbox.add("mystery", "x1", "{}")
+    remember_event(deps.store, "Ev-old", clock.now - timedelta(days=3))
+    remember_event(deps.store, "Ev-new", clock.now)
+    await intake_job(deps)
+    [entry] = inbox.list()
+    assert entry.state == "failed" and "no processor for a mystery entry" in entry.error
+    assert remember_event(deps.store, "Ev-old", clock.now) is True  # pruned, so new again
+    assert remember_event(deps.store, "Ev-new", clock.now) is False
