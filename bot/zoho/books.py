@@ -160,27 +160,8 @@ class BooksClient:
         *,
         account_id: str = "",
     ) -> list[Invoice]:
-        params = {
-            "customer_id": customer_id,
-            "status": status,
-            "reference_number": reference_number,
-            "zcrm_potential_id": zcrm_potential_id,
-            "last_modified_time": books_time(modified_since) if modified_since else None,
-        }
-        invoices = await self._all(
-            "/invoices", "invoices", params, lambda r: invoice_from_books(r, account_id=account_id)
-        )
-        return _since(invoices, modified_since, lambda i: i.modified_time)
-
-    async def iter_invoices(self, modified_since: datetime | None = None) -> AsyncIterator[list[Invoice]]:
-        params = {"last_modified_time": books_time(modified_since)} if modified_since else {}
-        async for rows in self.pages("/invoices", "invoices", params):
-            if kept := _since([invoice_from_books(r) for r in rows], modified_since, lambda i: i.modified_time):
-                yield kept
-
-    async def get_invoice(self, invoice_id: str, *, account_id: str = "") -> Invoice | None:
-        record = await self._get(f"/invoices/{quote(invoice_id, safe='')}", "invoice")
-        return invoice_from_books(record, account_id=account_id) if record else None
+        return await self._documents("invoice", customer_id, status, reference_number, zcrm_potential_id,
+                                     modified_since, account_id)
 
     async def list_estimates(
         self,
@@ -192,6 +173,13 @@ class BooksClient:
         *,
         account_id: str = "",
     ) -> list[Invoice]:
+        return await self._documents("estimate", customer_id, status, reference_number, zcrm_potential_id,
+                                     modified_since, account_id)
+
+    async def _documents(self, kind: str, customer_id: str | None, status: str | None, reference_number: str | None,
+                         zcrm_potential_id: str | None, modified_since: datetime | None,
+                         account_id: str) -> list[Invoice]:
+        """Invoices or estimates (same filters, same paging) as `Invoice` models of that kind."""
         params = {
             "customer_id": customer_id,
             "status": status,
@@ -199,10 +187,19 @@ class BooksClient:
             "zcrm_potential_id": zcrm_potential_id,
             "last_modified_time": books_time(modified_since) if modified_since else None,
         }
-        estimates = await self._all(
-            "/estimates", "estimates", params, lambda r: estimate_from_books(r, account_id=account_id)
-        )
-        return _since(estimates, modified_since, lambda i: i.modified_time)
+        parse = invoice_from_books if kind == "invoice" else estimate_from_books
+        found = await self._all(f"/{kind}s", f"{kind}s", params, lambda r: parse(r, account_id=account_id))
+        return _since(found, modified_since, lambda i: i.modified_time)
+
+    async def iter_invoices(self, modified_since: datetime | None = None) -> AsyncIterator[list[Invoice]]:
+        params = {"last_modified_time": books_time(modified_since)} if modified_since else {}
+        async for rows in self.pages("/invoices", "invoices", params):
+            if kept := _since([invoice_from_books(r) for r in rows], modified_since, lambda i: i.modified_time):
+                yield kept
+
+    async def get_invoice(self, invoice_id: str, *, account_id: str = "") -> Invoice | None:
+        record = await self._get(f"/invoices/{quote(invoice_id, safe='')}", "invoice")
+        return invoice_from_books(record, account_id=account_id) if record else None
 
     async def create_invoice(self, payload: Mapping[str, Any], *, account_id: str = "") -> Invoice:
         """`POST /invoices` (`customer_id` required); Books answers it as a draft. Never retried on 5xx."""

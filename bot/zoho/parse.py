@@ -280,49 +280,37 @@ def customer_from_books(record: Json) -> BooksCustomer:
     )
 
 
-def invoice_from_books(record: Json, *, account_id: str = "") -> Invoice:
+def _document_from_books(record: Json, kind: str, account_id: str) -> Invoice:
+    """A Books invoice or estimate; the two share every field but their id, number, url and due date keys."""
+    invoice = kind == "invoice"
     return Invoice(
-        id=_require_id(record, "invoice_id", "Books invoice"),
-        number=text(record.get("invoice_number")),
-        kind="invoice",
+        id=_require_id(record, f"{kind}_id", f"Books {kind}"),
+        number=text(record.get(f"{kind}_number")),
+        kind=kind,
         customer_id=text(record.get("customer_id")),
         customer_name=text(record.get("customer_name")),
         account_id=account_id,
         deal_id=text(record.get("zcrm_potential_id")),
         status=text(record.get("status")),
         date=parse_date(record.get("date")),
-        due_date=parse_date(record.get("due_date")),
+        due_date=parse_date(record.get("due_date" if invoice else "expiry_date")),
         currency=text(record.get("currency_code")),
         total=money(record.get("total")),
-        balance=money(record.get("balance")),
+        balance=money(record.get("balance")) if invoice else Decimal("0"),
         reference_number=text(record.get("reference_number")),
-        url=text(record.get("invoice_url")),
+        url=text(record.get(f"{kind}_url")),
         created_time=parse_datetime(record.get("created_time")),
         modified_time=parse_datetime(record.get("last_modified_time")),
     )
+
+
+def invoice_from_books(record: Json, *, account_id: str = "") -> Invoice:
+    return _document_from_books(record, "invoice", account_id)
 
 
 def estimate_from_books(record: Json, *, account_id: str = "") -> Invoice:
     """An estimate as an `Invoice(kind="estimate")`; `due_date` carries the estimate's `expiry_date`."""
-    return Invoice(
-        id=_require_id(record, "estimate_id", "Books estimate"),
-        number=text(record.get("estimate_number")),
-        kind="estimate",
-        customer_id=text(record.get("customer_id")),
-        customer_name=text(record.get("customer_name")),
-        account_id=account_id,
-        deal_id=text(record.get("zcrm_potential_id")),
-        status=text(record.get("status")),
-        date=parse_date(record.get("date")),
-        due_date=parse_date(record.get("expiry_date")),
-        currency=text(record.get("currency_code")),
-        total=money(record.get("total")),
-        balance=Decimal("0"),
-        reference_number=text(record.get("reference_number")),
-        url=text(record.get("estimate_url")),
-        created_time=parse_datetime(record.get("created_time")),
-        modified_time=parse_datetime(record.get("last_modified_time")),
-    )
+    return _document_from_books(record, "estimate", account_id)
 
 
 def payment_from_books(record: Json, *, account_id: str = "") -> Payment:
