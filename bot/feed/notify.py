@@ -25,6 +25,7 @@ from bot.blocks import AppLinks, Message
 from bot.feed.blocks import notice_message
 from bot.feed.rules import Notice
 from bot.money import to_tz
+from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 
@@ -60,27 +61,22 @@ class Notifier:
         self.window = window
         self.per_second = per_second
         self._groups: dict[tuple[str, str, str, str], _Group] = {}
+        self._once = SentOnce(store, clock)
         self._limiters: dict[str, AsyncLimiter] = {}
         self._dms: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per channel: groups stay consistent, channels independent
 
     def sent(self, key: str) -> bool:
-        with self.store.transaction() as db:
-            return db.execute("SELECT 1 FROM notifications WHERE key = ?", [key]).fetchone() is not None
+        return self._once.sent(key)
 
     def _claim(self, key: str, channel: str) -> bool:
-        with self.store.transaction() as db:
-            cur = db.execute("INSERT OR IGNORE INTO notifications (key, channel, ts, sent_at) VALUES (?, ?, '', ?)",
-                             [key, channel, self.clock().isoformat()])
-            return cur.rowcount == 1
+        return self._once.claim(key, channel)
 
     def _settle(self, key: str, ts: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE notifications SET ts = ? WHERE key = ?", [ts, key])
+        self._once.settle(key, ts)
 
     def _release(self, key: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM notifications WHERE key = ?", [key])
+        self._once.release(key)
 
     def _limiter(self, channel: str) -> AsyncLimiter:
         limiter = self._limiters.get(channel)

@@ -28,6 +28,7 @@ from bot.handoff import blocks as hb
 from bot.handoff.plan import HandoffPlan, Line, PlanEdits, build_plan, missing
 from bot.handoff.repo import OPEN_STATES, RESUMABLE_STATES, Handoff, HandoffRepo
 from bot.models import Address, Deal
+from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
@@ -56,6 +57,7 @@ class HandoffService:
         self.directory = directory
         self.approvers = approvers
         self.audit = AuditLog(store, clock)
+        self.once = SentOnce(store, clock)
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -357,40 +359,40 @@ class HandoffService:
 
     async def _tell_owner_missing(self, h: Handoff) -> None:
         key = "handoff-missing:" + h.deal_id + ":" + ",".join(sorted(m.field for m in h.missing))
-        if not self._first_time(key):
-            return
-        await self._tell_owner(h, hb.owner_missing_note(h.plan, h.missing, self.links))
+        await self._tell_owner(h, hb.owner_missing_note(h.plan, h.missing, self.links), once=key)
 
-    async def _tell_owner(self, h: Handoff, message: Message) -> None:
+    async def _tell_owner(self, h: Handoff, message: Message, *, once: str = "") -> None:
+        """A direct message to the deal owner, or a post in #sales when the owner is not a Slack user."""
         user_id = await self.directory.user_id_for(h.owner_email) if h.owner_email else None
         channel = user_id or self.structure.channels.sales
-        if not channel:
+        if not channel or (once and not self.once.claim(once, channel)):
             return
         try:
             if user_id:
                 opened = await self.slack.conversations_open(users=user_id)
                 channel = opened["channel"]["id"]
-            await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **message.as_kwargs())
+            posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **message.as_kwargs())
+            if once:
+                self.once.settle(once, str(posted["ts"]))
         except SlackApiError as exc:
+            if once:
+                self.once.release(once)  # the next change or replay tries again
             log.error("handoff %s: could not tell the owner: %s", h.deal_id, exc.response.get("error"))
 
     async def _hand_over_to_support(self, h: Handoff) -> None:
-        channel = self.structure.channels.support
-        if not channel or not self._first_time(f"handoff-support:{h.deal_id}"):
+        channel, key = self.structure.channels.support, f"handoff-support:{h.deal_id}"
+        if not channel or not self.once.claim(key, channel):
             return
         owner = await self.directory.mention_for(h.owner_email) if h.owner_email else None
         try:
             posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False,
                                                        **hb.support_handover(h, self.links, owner).as_kwargs())
+            self.once.settle(key, str(posted["ts"]))
             self.repo.update(h.deal_id, support_ts=str(posted["ts"]))
         except SlackApiError as exc:
+            self.once.release(key)
             log.error("handoff %s: Slack refused the #support handover: %s", h.deal_id, exc.response.get("error"))
 
-    def _first_time(self, key: str) -> bool:
-        with self.store.transaction() as db:
-            cursor = db.execute("INSERT OR IGNORE INTO notifications (key, channel, sent_at) VALUES (?, '', ?)",
-                                [key, self.clock().isoformat()])
-            return cursor.rowcount == 1
 
 
 def _already(h: Handoff | None) -> str:
