@@ -6,12 +6,16 @@ already looked up.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
 
 HIT_TTL = timedelta(days=7)
 MISS_TTL = timedelta(hours=6)
@@ -21,6 +25,8 @@ class _UserCache(Protocol):
     def slack_user_for(self, email: str) -> tuple[str | None, datetime] | None: ...
 
     def remember_slack_user(self, email: str, user_id: str | None, at: datetime) -> None: ...
+
+    def slack_email_for(self, user_id: str) -> str: ...
 
 
 class SlackDirectory:
@@ -59,3 +65,19 @@ class SlackDirectory:
     async def mention_for(self, email: str) -> str | None:
         user_id = await self.user_id_for(email)
         return f"<@{user_id}>" if user_id else None
+
+    async def email_for(self, user_id: str) -> str:
+        """A Slack user's email (lower case): from the cache the owner look-ups fill, else `users.info`
+        (scope users:read.email), remembered for next time; "" when Slack will not say."""
+        email = await asyncio.to_thread(self._cache.slack_email_for, user_id)
+        if email:
+            return email
+        try:
+            answer = await self._client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+            return ""
+        email = str(((answer.get("user") or {}).get("profile") or {}).get("email") or "").strip().lower()
+        if email:
+            await asyncio.to_thread(self._cache.remember_slack_user, email, user_id, self._clock())
+        return email

@@ -550,6 +550,13 @@ class Store:
             [email.strip().lower(), user_id or "", at.isoformat()],
         )
 
+
+    @_locked
+    def slack_email_for(self, user_id: str) -> str:
+        """The email a Slack user was last seen with in owner look-ups ("" if never)."""
+        row = self.db.execute("SELECT email FROM slack_users WHERE user_id = ? ORDER BY fetched_at DESC LIMIT 1",
+                              [user_id]).fetchone()
+        return str(row[0]) if row else ""
     @_locked
     def counts(self) -> dict[str, int]:
         return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in MIRROR_TABLES}

@@ -1,0 +1,30 @@
+"""Assembling one user's App Home from the mirror (blocking SQLite work: run it in a thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.deps import Deps, app_links
+from bot.reports.compute import config_from
+from bot.reports.data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
+from bot.reports.home import HomeInput, home_view
+from bot.reports.retention import account_health
+
+RECENT = 10
+
+
+def build_home(deps: Deps, email: str, approver: bool) -> dict[str, Any]:
+    """The Home view for the Slack user with this email: their accounts with health, the handoffs waiting for
+    them if they approve, and recent handoffs."""
+    now = deps.clock()
+    tz = deps.structure.tz
+    owned = accounts_owned_by(deps.store, email) if email else []
+    mine = load_mirror(deps.store, account_ids=owned, handoffs=False)
+    waiting, recent = handoffs_for(deps.store, email, approver, RECENT)
+    mentioned = [*(waiting or []), *recent]
+    rows = account_health(mine, now.astimezone(tz).date(), config_from(deps.structure))
+    return home_view(HomeInput(
+        email=email, accounts=rows, approvals=waiting, recent=recent,
+        deals=deals_by_id(deps.store, [h.deal_id for h in mentioned]), now=now, tz=tz,
+        links=app_links(deps.settings, deps.structure),
+        account_names=account_names(deps.store, [h.account_id for h in mentioned])))
