@@ -16,6 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import AccountService
 from bot.approvers import Approvers
+from bot.audit.service import AuditService
+from bot.audit_log import AuditLog
 from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
 from bot.events import DealChanged, Dispatcher
@@ -42,6 +44,10 @@ class Deps:
     http: httpx.AsyncClient
     accounts: AccountService
     handoffs: HandoffService
+    audit: AuditService
+    approvers: Approvers
+    audit_log: AuditLog
+    directory: SlackDirectory
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, object] = field(default_factory=dict)
     events: Dispatcher = field(default_factory=Dispatcher)
@@ -98,10 +104,13 @@ def build_deps(
     links = app_links(settings, structure)
     accounts = AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
                               clock=clock)
+    approvers = Approvers(slack)  # one group-membership cache for every approval check
     handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, approvers=Approvers(slack), clock=clock)
+                              directory=directory, approvers=approvers, clock=clock)
+    audit = AuditService(store, zoho, structure, links, clock)
     deps = Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
-                accounts=accounts, handoffs=handoffs, clock=clock)
+                accounts=accounts, handoffs=handoffs, audit=audit, approvers=approvers,
+                audit_log=AuditLog(store, clock), directory=directory, clock=clock)
     deps.events.subscribe(DealChanged, handoffs.on_deal_changed)
     register_feed(deps)
     return deps

@@ -15,13 +15,12 @@ from typing import Any, cast
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot import blocks
-from bot.approvers import Approvers
 from bot.audit import blocks as audit_blocks
 from bot.audit.apply import apply_suggestion
 from bot.audit.drift import KINDS, FindingKind, counts
 from bot.audit.service import AuditRun, AuditService
 from bot.audit_log import AuditLog
-from bot.deps import Deps, app_links
+from bot.deps import Deps
 from bot.errors import ThroughlineError
 
 log = logging.getLogger(__name__)
@@ -41,16 +40,11 @@ def register(app: AsyncApp) -> None:
 
 
 def _service(deps: Deps) -> AuditService:
-    if "audit" not in deps.extras:
-        deps.extras["audit"] = AuditService(deps.store, deps.zoho, deps.structure,
-                                            app_links(deps.settings, deps.structure), deps.clock)
-    return cast(AuditService, deps.extras["audit"])
+    return deps.audit
 
 
 async def _allowed(deps: Deps, user_id: str) -> bool:
-    if "audit_approvers" not in deps.extras:
-        deps.extras["audit_approvers"] = Approvers(deps.slack)
-    return await cast(Approvers, deps.extras["audit_approvers"]).allowed(user_id, deps.structure.approvers.audit)
+    return await deps.approvers.allowed(user_id, deps.structure.approvers.audit)
 
 
 def _refusal(deps: Deps) -> blocks.Message:
@@ -63,7 +57,7 @@ def _refusal(deps: Deps) -> blocks.Message:
 
 async def _refuse(deps: Deps, respond: AsyncRespond, user: str, action: str, subject: str = "", *,
                   replace: bool = False) -> None:
-    AuditLog(deps.store, deps.clock).record(user, action, subject, outcome="refused",
+    deps.audit_log.record(user, action, subject, outcome="refused",
                                             detail={"reason": "not in [approvers] audit"})
     await respond(response_type="ephemeral", replace_original=replace, **_refusal(deps).as_kwargs())
 
@@ -94,7 +88,7 @@ async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
         await respond(replace_original=True, **blocks.error_message(
             "The audit failed on our side. It has been logged; try again.").as_kwargs())
         return
-    AuditLog(deps.store, deps.clock).record(user, "drift.audit", f"drift_run:{run.id}",
+    deps.audit_log.record(user, "drift.audit", f"drift_run:{run.id}",
                                             detail={"counts": counts(run.findings), "notes": run.notes})
     message = audit_blocks.summary(run, tz=deps.structure.tz, now=deps.clock())
     await respond(response_type="ephemeral", replace_original=True, **message.as_kwargs())

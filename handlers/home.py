@@ -32,8 +32,8 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, context: As
     if not user_id:
         return
     try:
-        email = await deps.accounts.directory.email_for(user_id)
-        approver = await deps.handoffs.approvers.allowed(user_id, deps.structure.approvers.invoice)
+        email = await deps.directory.email_for(user_id)
+        approver = await deps.approvers.allowed(user_id, deps.structure.approvers.invoice)
         view = await asyncio.to_thread(build_home, deps, email, approver)
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:

@@ -79,7 +79,7 @@ def register_feed(deps: Deps) -> FeedService:
         return existing
     routing = deps.structure.routing
     links: AppLinks = deps.accounts.links
-    notifier = Notifier(deps.slack, deps.store, deps.accounts.directory, deps.clock, links, deps.structure.tz,
+    notifier = Notifier(deps.slack, deps.store, deps.directory, deps.clock, links, deps.structure.tz,
                         window=timedelta(seconds=routing.group_window_seconds),
                         per_second=routing.per_channel_per_second)
     service = FeedService(deps.store, deps.structure, notifier, deps.clock, deps.zoho)

@@ -178,7 +178,7 @@ class DigestRun:
 
 async def _destination(deps: Deps, schedule: TeamSchedule, out: Outgoing) -> str:
     if out.team == "sales" and out.recipient:
-        user = await deps.accounts.directory.user_id_for(out.recipient)
+        user = await deps.directory.user_id_for(out.recipient)
         if user:
             return user
     return schedule.channel

@@ -34,7 +34,7 @@ async def test_complete_mirror_answers_locally(deps, sandbox):
     pick = deps.accounts.answer_from_mirror("acme")
     assert pick is not None and pick.kind == "pick"
     zylker = _account_named(sandbox, "Zylker Corporation")
-    await deps.accounts.directory.user_id_for(zylker["Owner"]["email"])  # owner seen once before
+    await deps.directory.user_id_for(zylker["Owner"]["email"])  # owner seen once before
     card = deps.accounts.answer_from_mirror(zylker["id"])
     assert card is not None and card.kind == "card"
     assert sandbox.calls == []  # everything above came from the mirror
