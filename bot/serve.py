@@ -7,6 +7,7 @@ import secrets
 
 import uvicorn
 
+from bot import log_redaction
 from bot.app import create_app, create_bolt
 from bot.config import OperatingStructure, Settings
 from bot.deps import build_deps
@@ -30,6 +31,7 @@ def sandbox_settings(settings: Settings, base_url: str, credentials: object) -> 
 
 async def run_server(settings: Settings, structure: OperatingStructure, *, host: str, port: int,
                      sandbox_accounts: int = 0) -> None:
+    log_redaction.install()
     servers: list[LocalServer] = []
     try:
         if sandbox_accounts:
@@ -49,8 +51,8 @@ async def run_server(settings: Settings, structure: OperatingStructure, *, host:
                 settings = settings.model_copy(update={
                     "slack_bot_token": "xoxb-local-stand-in", "slack_signing_secret": secret,
                     "slack_api_url": f"{slack_server.start()}/api/"})
-                log.warning("No SLACK_BOT_TOKEN: using a local Slack stand-in on %s (signing secret %s…)",
-                            slack_server.url, secret[:4])
+                log.warning("No SLACK_BOT_TOKEN: using a local Slack stand-in on %s (set SLACK_SIGNING_SECRET to "
+                            "sign requests to it yourself)", slack_server.url)
         else:
             settings.require_zoho()
         settings.require_slack()

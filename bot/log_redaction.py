@@ -1,0 +1,31 @@
+"""Keep secrets out of logs: webhook secrets travel in query strings, which access logs would print."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_IN_QUERY = re.compile(r"((?:secret|token)=)[^&\s\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _SECRET_IN_QUERY.sub(r"\1***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites `secret=…` and `token=…` query values in a record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install() -> None:
+    """Attach the filter to the loggers that print request URLs (uvicorn's access log, httpx)."""
+    for name in ("uvicorn.access", "uvicorn.error", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
