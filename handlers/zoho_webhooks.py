@@ -90,8 +90,9 @@ def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: boo
 
 async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int, message: str) -> JSONResponse:
     log.warning("refused %s webhook: %s %s", source, status, message)
+    authenticated = status not in (401, 503)  # no valid secret: anyone's request, nothing of it is kept
     await asyncio.to_thread(inbox.reject, source, raw if not isinstance(raw, bytes) else raw[:20_000],
-                            f"{status}: {message}")
+                            f"{status}: {message}", authenticated=authenticated)
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 

@@ -94,9 +94,25 @@ class Inbox:
                 added += cur.rowcount
         return added
 
-    def reject(self, source: str, body: str | bytes | Any, error: str) -> int:
-        """Record a refused delivery (never processed); answers its id."""
-        identity = f"rejected:{self.clock().isoformat()}:{secrets.token_hex(4)}"
+    def reject(self, source: str, body: str | bytes | Any, error: str, *, authenticated: bool = True) -> int:
+        """Record a refused delivery (never processed); answers its id.
+
+        A delivery that did not present the secret is anyone's: its body is not kept, and such refusals are
+        counted in one row per source, status and minute (in `attempts`), so a flood cannot grow the database.
+        """
+        now = self.clock()
+        if not authenticated:
+            identity = f"rejected-unauthenticated:{error[:3]}:{now:%Y-%m-%dT%H:%M}"
+            with self.store.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO inbox (source, identity, received_at, body, state, error, attempts) "
+                           "VALUES (?, ?, ?, '', 'rejected', ?, 0)", [source, identity, now.isoformat(),
+                                                                     error[:ERROR_CHARS]])
+                db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE source = ? AND identity = ?",
+                           [source, identity])
+                row = db.execute("SELECT id FROM inbox WHERE source = ? AND identity = ?",
+                                 [source, identity]).fetchone()
+            return int(row[0])
+        identity = f"rejected:{now.isoformat()}:{secrets.token_hex(4)}"
         text = _text(body)[:20_000]
         with self.store.transaction() as db:
             cur = db.execute(

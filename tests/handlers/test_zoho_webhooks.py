@@ -172,7 +172,16 @@ async def test_secret_checks(app_client, deps):
     deps.settings.webhook_secret = ""
     off = await app_client.post("/zoho/desk?secret=anything", content=body)
     assert off.status_code == 503 and "THROUGHLINE_WEBHOOK_SECRET" in off.json()["error"]
-    assert len(_inbox(deps).list("rejected")) == 4
+    rejected = _inbox(deps).list("rejected")
+    assert len(rejected) == 4 and all(r.body == "" for r in rejected)  # nothing of an unauthenticated request kept
+
+
+async def test_a_flood_of_unauthenticated_deliveries_cannot_grow_the_database(app_client, deps):
+    for _ in range(50):
+        reply = await app_client.post("/zoho/books?secret=guess", content=b"{" + b"x" * 10_000 + b"}")
+        assert reply.status_code == 401
+    [row] = _inbox(deps).list("rejected")
+    assert row.attempts == 50 and row.body == ""
 
 
 async def test_oversized_bodies_are_refused(app_client, deps):
