@@ -259,3 +259,17 @@ async def test_one_app_down_shows_the_others_and_says_which(driver, slack, sandb
     assert "Zoho Desk" in text
     assert "INV-" in text  # Books answered
     validate_message(card)
+
+
+async def test_socket_mode_serves_no_unsigned_http_route(deps):
+    import httpx
+
+    from bot.app import create_app
+
+    deps.settings = deps.settings.model_copy(update={"slack_app_token": "xapp-1-test"})
+    app = create_app(deps)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        reply = await client.post("/slack/events", content="command=/account&text=x",
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert reply.status_code in (404, 405)
+        assert (await client.get("/healthz")).status_code == 200
