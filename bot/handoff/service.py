@@ -267,6 +267,12 @@ class HandoffService:
             return await books.import_crm_account(plan.account_id)
         except ZohoRequestError as exc:
             log.info("Books could not import CRM account %s (%s); creating the customer", plan.account_id, exc)
+        # Books keeps customer names unique: one by this exact name (ours from a create whose answer was lost, or
+        # one made by hand) is the customer, unless it belongs to another CRM account.
+        same_name = [c for c in await books.find_customers(contact_name=plan.account_name)
+                     if c.name.casefold() == plan.account_name.casefold() and c.account_id in ("", plan.account_id)]
+        if same_name:
+            return same_name[0].id
         person = {"first_name": plan.contact_first_name, "last_name": plan.contact_last_name or plan.contact_name,
                   "email": plan.contact_email, "phone": plan.contact_phone, "is_primary_contact": True}
         b = plan.billing

@@ -367,3 +367,19 @@ async def test_invoice_id_written_back_to_crm_and_owner_told(deps, sandbox, slac
     assert any(handoff.document_number in c["text"] for c in told)
     await close_deal(deps, sandbox)  # our own CRM write fires the notification again: nothing changes
     assert len(invoices_for(sandbox, EXPANSION)) == 1 and len(finance_posts(slack)) == 1
+
+
+async def test_customer_created_but_answer_lost_is_found_on_retry(deps, sandbox, slack):
+    deal_id = sandbox.state.untidy["missing_from_books_won_deal"][0]  # no Books customer yet
+    account = sandbox.state.crm["Accounts"][sandbox.state.crm["Deals"][deal_id]["Account_Name"]["id"]]
+    await deps.handoffs.consider(deal_id)
+    sandbox.faults.force("books", 400, path_contains="/crm/account/")  # Books' CRM integration is off
+    sandbox.faults.force("books", 500, path_contains="/contacts", method="POST", after=True)  # answer lost
+    await deps.handoffs.approve(deal_id, APPROVER)
+    assert deps.handoffs.repo.get(deal_id).state == "failed"
+    sandbox.faults.force("books", 400, path_contains="/crm/account/")
+    await deps.handoffs.retry(deal_id, APPROVER)
+    assert deps.handoffs.repo.get(deal_id).state == "done"
+    named = [c for c in sandbox.state.books_contacts.values() if c["contact_name"] == account["Account_Name"]]
+    assert len(named) == 1
+    assert len(invoices_for(sandbox, deal_id)) == 1
