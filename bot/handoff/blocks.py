@@ -112,8 +112,12 @@ def finance_message(h: Handoff, links: AppLinks, tz: tzinfo, now: datetime, *, o
                        "elements": [button("Retry", RETRY, value, style="primary"), button("Reject", REJECT, value)]})
         status = "failed"
     else:  # rejected
-        blocks.append(section(f"🚫 Rejected by {_who(h.rejected_by)}: {safe(h.rejected_reason or '—', 1500)}"))
-        status = "rejected"
+        if h.rejected_by:
+            blocks.append(section(f"🚫 Rejected by {_who(h.rejected_by)}: {safe(h.rejected_reason or '—', 1500)}"))
+            status = "rejected"
+        else:
+            blocks.append(section(f"↩️ Withdrawn: {safe(h.rejected_reason or '—', 1500)} Nothing was created."))
+            status = "withdrawn"
     text = (f"Closed won: {clip(plan.deal_name, 100)} ({clip(plan.account_name, 80)}, "
             f"{format_money(plan.total, plan.currency)}) — {status}")
     return Message(text, blocks)

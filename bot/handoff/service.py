@@ -88,6 +88,8 @@ class HandoffService:
         won = self.structure.handoff.won_stage
         if existing is None and plan.stage != won:
             return None
+        if existing is not None and plan.stage != won:
+            return await self._withdraw(existing, plan.stage)
         gaps = missing(plan, list(self.structure.handoff.required))
         state = "waiting" if gaps else "ready"
         now = self.clock().isoformat()
@@ -110,6 +112,18 @@ class HandoffService:
         if gaps:
             await self._tell_owner_missing(handoff)
         return handoff
+
+    async def _withdraw(self, h: Handoff, stage: str) -> Handoff | None:
+        """The deal left the won stage before finance acted: nothing should be created from it any more."""
+        now = stage or "without a stage"
+        reason = f"The deal left {self.structure.handoff.won_stage} in Zoho CRM (it is now {now})."
+        withdrawn = self.repo.update(h.deal_id, expect=OPEN_STATES, state="rejected", rejected_by="",
+                                     rejected_reason=reason)
+        if withdrawn is None:
+            return self.repo.get(h.deal_id)
+        self.audit.record("system", "handoff.withdrawn", f"deal:{h.deal_id}", "ok", {"stage": stage})
+        await self._show(withdrawn)
+        return withdrawn
 
     async def _read_plan(self, deal_id: str, edits: PlanEdits | None, deal: Deal | None = None) -> HandoffPlan | None:
         crm, books = self.zoho.crm, self.zoho.books
@@ -411,7 +425,8 @@ def _already(h: Handoff | None) -> str:
         "creating": f"Already approved by {who}; it is being created.",
         "done": f"Already created ({h.document_number}) by {who}.",
         "failed": "The last attempt failed; use Retry.",
-        "rejected": f"Already rejected by <@{h.rejected_by}>." if h.rejected_by else "Already rejected.",
+        "rejected": (f"Already rejected by <@{h.rejected_by}>." if h.rejected_by
+                     else f"This handoff was withdrawn: {h.rejected_reason}"),
         "ready": "It is ready again; try once more.",
     }[h.state]
 

@@ -383,3 +383,17 @@ async def test_customer_created_but_answer_lost_is_found_on_retry(deps, sandbox,
     named = [c for c in sandbox.state.books_contacts.values() if c["contact_name"] == account["Account_Name"]]
     assert len(named) == 1
     assert len(invoices_for(sandbox, deal_id)) == 1
+
+
+async def test_deal_leaving_closed_won_withdraws_the_handoff(deps, sandbox, slack, driver):
+    await close_deal(deps, sandbox)
+    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Negotiation/Review"})  # a mistaken close, undone
+    deal = await deps.zoho.crm.get_deal(EXPANSION)
+    await deps.events.publish(DealChanged(deal=deal, previous_stage="Closed Won"))
+    view = latest_finance_view(slack)
+    validate_message(view)
+    assert not buttons(view) and "Withdrawn" in json.dumps(view) and "Negotiation/Review" in json.dumps(view)
+    url = await click(driver, CREATE, EXPANSION, APPROVER)  # a click on an old copy of the message
+    [answer] = await slack.wait_response(url)
+    assert "rejected" in answer["text"].lower() or "withdrawn" in answer["text"].lower()
+    assert invoices_for(sandbox, EXPANSION) == []
