@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot import blocks, health
+from bot import account_card, blocks, health
 from bot.blocks import AppLinks, Message
 from bot.config import OperatingStructure
 from bot.errors import ZohoError
@@ -102,7 +102,7 @@ class AccountService:
         """The answer when the mirror alone suffices (fresh data, owner already mapped); else None."""
         query = parse_query(text)
         if query.kind == "empty":
-            return AccountAnswer("usage", blocks.usage())
+            return AccountAnswer("usage", account_card.usage())
         resolution = resolve(query, self.store)
         if not self._trusted(resolution):
             return None
@@ -118,7 +118,7 @@ class AccountService:
         """The full answer, asking Zoho where the mirror cannot answer."""
         query = parse_query(text)
         if query.kind == "empty":
-            return AccountAnswer("usage", blocks.usage())
+            return AccountAnswer("usage", account_card.usage())
         resolution = resolve(query, self.store)
         if not self._trusted(resolution):
             try:
@@ -234,10 +234,10 @@ class AccountService:
 
     def _answer_for(self, query: Query, resolution: Resolution) -> AccountAnswer:
         if resolution.kind == "single":
-            return AccountAnswer("card", blocks.working(query.value), resolution.matches[0].id)
+            return AccountAnswer("card", account_card.working(query.value), resolution.matches[0].id)
         if resolution.kind == "pick":
-            return AccountAnswer("pick", blocks.pick_list(query.value, resolution.matches))
-        return AccountAnswer("not_found", blocks.not_found(query.value, resolution.matches))
+            return AccountAnswer("pick", account_card.pick_list(query.value, resolution.matches))
+        return AccountAnswer("not_found", account_card.not_found(query.value, resolution.matches))
 
     # ---- freshness and fetching --------------------------------------------------------------------------
 
@@ -359,6 +359,6 @@ class AccountService:
         today = now.astimezone(self.structure.tz).date()
         figures = health.figures(snapshot, today, self.rules)
         verdict = health.assess(snapshot, today, self.rules, figs=figures)
-        message = blocks.account_card(snapshot, verdict, figures, owner_mention=mention, tz=self.structure.tz,
+        message = account_card.account_card(snapshot, verdict, figures, owner_mention=mention, tz=self.structure.tz,
                                       now=now, links=self.links, shareable=shareable)
         return AccountAnswer("card", message, account_id)

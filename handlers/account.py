@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import blocks
+from bot import account_card, blocks
 from bot.accounts import AccountAnswer
 from bot.errors import ThroughlineError
 
@@ -42,7 +42,7 @@ async def account_command(ack: AsyncAck, command: dict[str, Any], respond: Async
     if ready is not None:
         await ack(response_type="ephemeral", **ready.message.as_kwargs())
         return
-    await ack(response_type="ephemeral", **blocks.working(text.strip()).as_kwargs())
+    await ack(response_type="ephemeral", **account_card.working(text.strip()).as_kwargs())
     answer = await _safely(service.answer(text, late=_replace_with(respond)))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
@@ -70,7 +70,7 @@ async def account_share(ack: AsyncAck, action: dict[str, Any], body: dict[str, A
         await respond(replace_original=False, **answer.message.as_kwargs())
         return
     user = (body.get("user") or {}).get("id", "")
-    shared = blocks.shared_by(answer.message, user)
+    shared = account_card.shared_by(answer.message, user)
     await respond(response_type="in_channel", replace_original=False, **shared.as_kwargs())
     await respond(delete_original=True)
 

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot import account_card as cards
 from bot import blocks
-from bot.blocks import AppLinks, Message, account_card, validate_message
+from bot.account_card import account_card
+from bot.blocks import AppLinks, Message, validate_message
 from bot.health import assess, figures
 from bot.lookup import Match
 from bot.models import (
@@ -272,7 +274,7 @@ def test_mixed_currencies_noted() -> None:
 
 
 def test_shared_by_drops_share_button() -> None:
-    shared = blocks.shared_by(card(rich_snapshot()), "U999")
+    shared = cards.shared_by(card(rich_snapshot()), "U999")
     assert not any(b["type"] == "actions" for b in shared.blocks)
     assert "Shared by <@U999>" in all_text(shared)
     validate_message(shared)
@@ -280,7 +282,7 @@ def test_shared_by_drops_share_button() -> None:
 
 def test_pick_list() -> None:
     matches = [Match(str(n), f"Global {n} " + "x" * 100, 90) for n in range(7)]
-    message = blocks.pick_list("glob<al>", matches)
+    message = cards.pick_list("glob<al>", matches)
     validate_message(message)
     slack_sdk_validate(message)
     assert message.blocks[0]["text"]["text"] == "Several accounts match “glob&lt;al&gt;”:"
@@ -291,7 +293,7 @@ def test_pick_list() -> None:
 
 
 def test_pick_list_tells_same_names_apart() -> None:
-    message = blocks.pick_list(
+    message = cards.pick_list(
         "acme", [Match("4876876000000001111", "Acme", 100), Match("4876876000000002222", "Acme", 100)]
     )
     labels = [b["text"]["text"] for b in message.blocks[1]["elements"]]
@@ -299,15 +301,15 @@ def test_pick_list_tells_same_names_apart() -> None:
 
 
 def test_not_found_usage_error_working() -> None:
-    with_suggestions = blocks.not_found("acm", [Match("1", "Acme", 60), Match("2", "Acne", 55)])
-    none = blocks.not_found("zzz", [])
+    with_suggestions = cards.not_found("acm", [Match("1", "Acme", 60), Match("2", "Acne", 55)])
+    none = cards.not_found("zzz", [])
     for message in (
         with_suggestions,
         none,
-        blocks.usage(),
+        cards.usage(),
         blocks.error_message("Zoho <down> & out"),
-        blocks.working("acme"),
-        blocks.working(""),
+        cards.working("acme"),
+        cards.working(""),
     ):
         validate_message(message)
         slack_sdk_validate(message)
@@ -315,13 +317,13 @@ def test_not_found_usage_error_working() -> None:
     assert with_suggestions.blocks[1]["elements"][1]["action_id"] == "account_pick_1"
     assert "Did you mean" in all_text(with_suggestions)
     assert "email" in all_text(none)
-    assert "/account acme" in all_text(blocks.usage())
+    assert "/account acme" in all_text(cards.usage())
     assert "Zoho &lt;down&gt; &amp; out" in all_text(blocks.error_message("Zoho <down> & out"))
-    assert "Looking up “acme” in Zoho CRM, Books and Desk" in blocks.working("acme").text
+    assert "Looking up “acme” in Zoho CRM, Books and Desk" in cards.working("acme").text
 
 
 def test_as_kwargs() -> None:
-    m = blocks.working("x")
+    m = cards.working("x")
     assert m.as_kwargs() == {"text": m.text, "blocks": m.blocks}
 
 

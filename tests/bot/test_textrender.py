@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot import blocks
+from bot import account_card
 from bot.lookup import Match
 from bot.textrender import mrkdwn_to_text, render_text
 from tests.bot.test_blocks import card, empty_snapshot, huge_snapshot, rich_snapshot
@@ -44,11 +44,11 @@ def test_render_accepts_dicts_and_dims_context() -> None:
 
 
 def test_render_other_messages() -> None:
-    pick = render_text(blocks.pick_list("glob", []))
+    pick = render_text(account_card.pick_list("glob", []))
     assert pick == "Several accounts match “glob”:"
     assert render_text({"text": "plain *fallback*"}) == "plain fallback"
-    assert "[ " in render_text(blocks.not_found("acm", [Match("1", "Acme", 60)]))
-    assert "/account acme" in render_text(blocks.usage())
+    assert "[ " in render_text(account_card.not_found("acm", [Match("1", "Acme", 60)]))
+    assert "/account acme" in render_text(account_card.usage())
 
 
 def test_render_huge_card_unescapes() -> None:
