@@ -29,3 +29,21 @@ def install() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
+
+
+class OnlyOurRoutes(logging.Filter):
+    """With the sandbox and Slack stand-in in the same process (`serve --sandbox`), uvicorn's access log would mix
+    their requests with ours: keep the lines for Throughline's own routes only."""
+
+    PREFIXES = ("/slack/", "/zoho/", "/healthz")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        path = args[2] if len(args) > 2 and isinstance(args[2], str) else ""
+        return not path or path.startswith(self.PREFIXES)
+
+
+def keep_only_our_routes() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, OnlyOurRoutes) for f in logger.filters):
+        logger.addFilter(OnlyOurRoutes())

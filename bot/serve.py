@@ -37,6 +37,7 @@ async def run_server(settings: Settings, structure: OperatingStructure, *, host:
         if sandbox_accounts:
             from bot.zoho.sandbox import Sandbox
 
+            log_redaction.keep_only_our_routes()
             sandbox = Sandbox.seeded(accounts=sandbox_accounts)
             zoho_server = LocalServer(sandbox.asgi_app())
             servers.append(zoho_server)
