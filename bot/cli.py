@@ -29,6 +29,7 @@ def serve(
     from bot.serve import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is noise; errors still show
     settings = settings_or_exit()
     try:
         structure = load_structure(settings.config_path)
