@@ -74,13 +74,14 @@ class QuietPerSource(logging.Filter):
 
 
 def install_quiet_logs(per_minute: int = LINES_PER_MINUTE) -> QuietPerSource:
-    """Attach one shared `QuietPerSource` to every request logger (idempotent); answers it."""
-    existing = next((f for f in logging.getLogger(REQUEST_LOGGERS[0]).filters if isinstance(f, QuietPerSource)), None)
-    quiet = existing or QuietPerSource(per_minute)
+    """Attach a fresh `QuietPerSource` to every request logger, replacing the one a previous app attached (one
+    app per process in production; each test's app starts with empty windows); answers it."""
+    quiet = QuietPerSource(per_minute)
     for name in REQUEST_LOGGERS:
         logger = logging.getLogger(name)
-        if quiet not in logger.filters:
-            logger.addFilter(quiet)
+        for old in [f for f in logger.filters if isinstance(f, QuietPerSource)]:
+            logger.removeFilter(old)
+        logger.addFilter(quiet)
     return quiet
 
 

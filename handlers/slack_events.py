@@ -88,6 +88,9 @@ def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
         event = body.get("event")
         if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
             raise SlackRefused(400, "event_callback without an event")
+    if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut",
+                "message_action") and not isinstance(body.get("user"), dict):
+        raise SlackRefused(400, f"{kind} without a user")
     for key in ("user", "team", "channel", "container", "view", "message", "enterprise"):
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
             raise SlackRefused(400, f"`{key}` is neither an object nor an id")
@@ -128,8 +131,9 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     return response
 
 
-async def listener_failed(error: Exception, body: dict[str, Any]) -> BoltResponse:
-    """Bolt's global error handler: one log line naming the error, never the body or a traceback."""
+async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
+    """Bolt's global error handler: one log line naming the error, never the body or a traceback; a 400 unless
+    the request was already acknowledged."""
     kind = (body.get("type") or body.get("command")) if isinstance(body, dict) else None
     log.warning("Slack %s not handled: %s", str(kind or "request")[:40], type(error).__name__)
-    return BoltResponse(status=400, body="")
+    return BoltResponse(status=400, body="") if response is not None else None
