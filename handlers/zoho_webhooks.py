@@ -98,6 +98,12 @@ async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
+def _unsecret(raw: bytes, deps: Deps) -> bytes:
+    """The body with the webhook secret's value masked wherever it appears (the inbox masks secret fields too)."""
+    secret = deps.settings.webhook_secret.encode()
+    return raw.replace(secret, b"***") if secret else raw
+
+
 async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
     deps: Deps = request.app.state.deps
     intake = intake_for(deps)
@@ -115,11 +121,11 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
             _check_secret(deps, request, body, token_in_body=True)
         parsed = _items(source, body, deps)
     except Refused as exc:
-        return await _reject(inbox, source, raw or b"", exc.status, exc.message)
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.message)
     except DeliveryError as exc:
-        return await _reject(inbox, source, raw, exc.status, str(exc))
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, str(exc))
     except RecursionError:  # nesting deep enough to parse but not to walk
-        return await _reject(inbox, source, raw, 400, "body nested too deeply")
+        return await _reject(inbox, source, _unsecret(raw, deps), 400, "body nested too deeply")
     try:
         stored = await asyncio.to_thread(_store, inbox, source, parsed)
     except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)

@@ -11,7 +11,7 @@ import typer
 
 from bot.config import load_settings, load_structure
 from bot.errors import ConfigError, ThroughlineError
-from bot.intake.inbox import STATES, Inbox, InboxEntry
+from bot.intake.inbox import STATES, Inbox, InboxEntry, without_secrets
 from bot.store import Store
 
 inbox_cli = typer.Typer(help="The webhook inbox: list, show and replay deliveries.", no_args_is_help=True)
@@ -68,10 +68,14 @@ def show(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox list
                          ("received", _when(entry.received_at)), ("processed", _when(entry.processed_at)),
                          ("next try", _when(entry.next_attempt_at)), ("error", entry.error or "—")):
         typer.echo(f"{label:>9}: {value}")
+    text = without_secrets(entry.body)  # rows stored before secrets were masked at rest are masked here
+    secret = load_settings().webhook_secret
+    if secret:
+        text = text.replace(secret, "***")
     try:
-        body = json.dumps(json.loads(entry.body), indent=2, sort_keys=True)
-    except ValueError:
-        body = entry.body
+        body = json.dumps(json.loads(text), indent=2, sort_keys=True)
+    except (ValueError, RecursionError):
+        body = text
     typer.echo("     body:")
     typer.echo(body)
 
