@@ -397,3 +397,18 @@ async def test_deal_leaving_closed_won_withdraws_the_handoff(deps, sandbox, slac
     [answer] = await slack.wait_response(url)
     assert "rejected" in answer["text"].lower() or "withdrawn" in answer["text"].lower()
     assert invoices_for(sandbox, EXPANSION) == []
+
+
+@pytest.mark.parametrize(("button", "dialog"), [(EDIT, "edit"), (REJECT, "reject")])
+async def test_non_approver_cannot_even_open_the_edit_or_reject_dialog(deps, sandbox, slack, driver, button, dialog):
+    await close_deal(deps, sandbox)
+    url = await click(driver, button, EXPANSION, STRANGER)
+    [answer] = await slack.wait_response(url)
+    assert "Only configured approvers" in answer["text"] and answer["response_type"] == "ephemeral"
+    await settle()
+    assert slack.stub.calls_to("views.open") == []
+    [entry] = deps.handoffs.audit.entries(action=f"handoff.{dialog}.open")
+    assert entry.actor == STRANGER and entry.outcome == "refused"
+    await click(driver, button, EXPANSION, OTHER_APPROVER)  # a member of the approvers' group may
+    await settle()
+    assert len(slack.stub.calls_to("views.open")) == 1
