@@ -30,9 +30,14 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is noise; errors still show
-    settings = settings_or_exit()
+    from bot.config import check_startup
+    from bot.db_identity import SANDBOX_DB
+
     try:
-        structure = load_structure(settings.config_path)
+        # Every missing or malformed variable and config value at once, not one per attempt.
+        settings, structure = check_startup(zoho=not sandbox, slack=not sandbox)
+        if sandbox and "db_path" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"db_path": SANDBOX_DB})  # never the real deployment's file
         asyncio.run(run_server(settings, structure, host=host, port=port, sandbox_accounts=accounts if sandbox else 0))
     except ConfigError as exc:
         raise fail(f"Configuration error: {exc}") from exc

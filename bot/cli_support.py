@@ -46,8 +46,11 @@ async def opened_deps(settings: Settings, structure: OperatingStructure | None =
 
     if need_zoho:
         settings.require_zoho()
+    from bot.db_identity import check_org, identity_of
+
     deps = build_deps(settings, structure or load_structure(settings.config_path))
     try:
+        check_org(deps.store, identity_of(settings))  # a mirror of one org is never synced from another
         yield deps
     finally:
         await deps.aclose()

@@ -2,6 +2,7 @@
 
     ThroughlineError
     ├── ConfigError              bad environment or operating-structure file (names the key)
+    │   └── DatabaseMismatch     THROUGHLINE_DB holds another Zoho org's data, or sandbox and real mixed
     ├── ZohoError                anything that went wrong talking to Zoho
     │   ├── ZohoAuthError        refresh token rejected, 401 after one refresh, scope mismatch
     │   ├── ZohoRateLimited      429 after retries ran out (carries retry_after)
@@ -27,14 +28,20 @@ class ThroughlineError(Exception):
 class ConfigError(ThroughlineError):
     """The environment or the operating-structure file is wrong.
 
-    `source` is the file or "environment"; `key` the dotted key or variable name.
+    `source` is the file or "environment"; `key` the dotted key or variable name (the first one's when the
+    message lists several `problems`, each a line naming its own).
     """
 
-    def __init__(self, message: str, *, source: str = "", key: str = "") -> None:
+    def __init__(self, message: str, *, source: str = "", key: str = "", problems: list[str] | None = None) -> None:
         self.source = source
         self.key = key
+        self.problems = problems or []
         where = ": ".join(p for p in (source, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class DatabaseMismatch(ConfigError):
+    """The local database was made for another Zoho org, or for sandbox data when this is real (or back)."""
 
 
 class ZohoError(ThroughlineError):
