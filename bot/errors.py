@@ -17,12 +17,29 @@ Handlers catch ThroughlineError at the edge and show `user_message()`; nothing e
 
 from __future__ import annotations
 
+import re
+
+_NOW_ADVICE = re.compile(r"[;,.]?\s*try again (?:in [^;.]*|shortly|later)\.?", re.IGNORECASE)
+
 
 class ThroughlineError(Exception):
     """Base of every error Throughline raises on purpose."""
 
     def user_message(self) -> str:
         return str(self)
+
+    def lasting_message(self) -> str:
+        """The message for a place that is read later (a #finance message, a stored error): without advice that
+        is only true now, such as "try again in 1 s"."""
+        return _NOW_ADVICE.sub("", self.user_message()).strip()
+
+
+def with_advice(message: str, advice: str = "Try again in a minute.") -> str:
+    """`message` followed by `advice`, unless the message already says to try again."""
+    message = message.rstrip()
+    if "try again" in message.lower():
+        return message if message.endswith((".", "!", "?")) else message + "."
+    return f"{message.rstrip('.')}. {advice}"
 
 
 class ConfigError(ThroughlineError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import sqlite3
@@ -53,7 +52,7 @@ async def check_slack_token(slack: AsyncWebClient) -> None:
         raise ConfigError(f"Slack refused the bot token ({exc.response.get('error')}): copy the Bot User OAuth Token "
                           "(xoxb-…) from the Slack app's OAuth & Permissions page (see README: Slack app)",
                           source="environment", key="SLACK_BOT_TOKEN") from exc
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise ConfigError(f"Slack did not answer auth.test ({type(exc).__name__}); check the network and "
                           "SLACK_API_URL", source="environment", key="SLACK_API_URL") from exc
 

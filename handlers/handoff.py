@@ -1,7 +1,8 @@
 """The #finance handoff buttons and dialogs: Create (confirmed in Slack first), Edit, Reject, Retry.
 
 Every listener acknowledges first. Who may act is decided in `HandoffService`, not here, so no entry point can
-skip the check (the Edit and Reject dialogs are refused to non-approvers when clicked, not only on submit); refusals and "already done" answers go privately to the person who clicked.
+skip the check (the Edit and Reject dialogs are refused to non-approvers when clicked, not only on submit);
+refusals and "already done" answers go privately to the person who clicked.
 """
 
 from __future__ import annotations

@@ -231,7 +231,7 @@ class HandoffService:
             try:
                 handoff = await self._write_all(handoff)
             except ZohoError as exc:
-                failed = self.repo.update(deal_id, state="failed", error=exc.user_message())
+                failed = self.repo.update(deal_id, state="failed", error=exc.lasting_message())
                 self.audit.record("system", "handoff.failed", f"deal:{deal_id}", "error", {"error": str(exc)})
                 if failed:
                     await self._show(failed)

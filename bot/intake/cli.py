@@ -30,9 +30,15 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
+def _state(e: InboxEntry) -> str:
+    """A baseline row (a change already there when watching began, marked seen and never processed) is shown as
+    such, so it does not read like a notice that was sent."""
+    return "baseline" if e.state == "done" and e.attempts == 0 else e.state
+
+
 def _row(e: InboxEntry) -> str:
     error = f"  {e.error[:60]}" if e.error else ""
-    return f"{e.id:>6}  {e.source:<6} {e.state:<8} {e.attempts:>3}  {_when(e.received_at)}  {e.identity[:48]}{error}"
+    return f"{e.id:>6}  {e.source:<6} {_state(e):<8} {e.attempts:>3}  {_when(e.received_at)}  {e.identity[:48]}{error}"
 
 
 @inbox_cli.command("list")
@@ -64,7 +70,9 @@ def show(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox list
         typer.secho(f"No inbox entry {entry_id}.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     for label, value in (("id", entry.id), ("source", entry.source), ("identity", entry.identity),
-                         ("state", entry.state), ("attempts", entry.attempts),
+                         ("state", entry.state if _state(entry) == entry.state else
+                          f"{entry.state} (baseline: recorded as already seen; nothing was processed or sent)"),
+                         ("attempts", entry.attempts),
                          ("received", _when(entry.received_at)), ("processed", _when(entry.processed_at)),
                          ("next try", _when(entry.next_attempt_at)), ("error", entry.error or "—")):
         typer.echo(f"{label:>9}: {value}")

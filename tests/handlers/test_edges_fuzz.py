@@ -40,8 +40,8 @@ ids = st.sampled_from(["handoff_create", "handoff_edit", "handoff_reject", "hand
                        "audit_apply", "x", "", "123", "4876876000000350001"])
 slack_payload = st.fixed_dictionaries(
     {"type": st.sampled_from(["block_actions", "view_submission", "view_closed", "event_callback",
-                              "url_verification", "shortcut", "message_action", "interactive_message", "app_rate_limited",
-                              "nonsense"])},
+                              "url_verification", "shortcut", "message_action", "interactive_message",
+                              "app_rate_limited", "nonsense"])},
     optional={
         "user": st.none() | st.fixed_dictionaries({"id": st.sampled_from(["U0DEMOUSER", "", "U1"])}) | json_values,
         "actions": st.lists(st.dictionaries(st.sampled_from(["action_id", "value", "block_id", "type"]), ids,
