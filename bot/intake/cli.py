@@ -120,6 +120,9 @@ def process() -> None:
         settings.require_zoho()
         deps = build_deps(settings, load_structure(settings.config_path))
         try:
+            from bot.db_identity import check_org, identity_of
+
+            check_org(deps.store, identity_of(settings))
             report = await intake_for(deps).drain()
             typer.echo(f"{report.done} processed, {report.failed} failed (kept for retry with backoff).")
         finally:

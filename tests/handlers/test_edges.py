@@ -158,3 +158,13 @@ async def test_healthz_details_need_the_secret(app_client):
     for reply in (by_query, by_header):
         assert reply.status_code == 200
         assert set(reply.json()["mirror"]) >= {"accounts", "deals"} and "pending" in reply.json()["inbox"]
+
+
+def test_no_token_warning_at_start(deps, monkeypatch, caplog):
+    """Bolt reads SLACK_BOT_TOKEN itself and would warn that our client wins, at every start."""
+    from bot.app import create_bolt
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    caplog.set_level(logging.DEBUG)
+    create_bolt(deps)
+    assert not [r for r in caplog.records if "will be unused" in r.getMessage()]

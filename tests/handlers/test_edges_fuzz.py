@@ -2,8 +2,9 @@
 
 Hypothesis draws requests — any route, method, body (bytes, text, JSON, forms, Slack-shaped payloads, deep
 nesting, over-size), content type, Slack timestamp, signature (valid or not) and webhook secret — and sends each to
-the real FastAPI + Bolt app over ASGI. Fixed seed and a bounded budget, so `make test` is repeatable; the figures
-(inputs tried, answers by status) are printed with `pytest -s`.
+the real FastAPI + Bolt app over ASGI. Fixed seed and a bounded budget (300 inputs; THROUGHLINE_FUZZ_EXAMPLES
+raises it for a one-off run), so `make test` is repeatable; the figures (inputs tried, answers by status) are printed
+with `pytest -s`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections import Counter
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,7 +28,7 @@ from bot.slack_requests import signed_headers
 from tests.conftest import FAST_RETRY
 from tests.feed_helpers import SECRET
 
-BUDGET = 300
+BUDGET = int(os.environ.get("THROUGHLINE_FUZZ_EXAMPLES", "300"))  # raise it for a longer one-off run
 ROUTES = ("/slack/events", "/zoho/crm", "/zoho/books", "/zoho/desk", "/healthz")
 ASCII = st.characters(min_codepoint=32, max_codepoint=126)
 header_text = st.text(alphabet=ASCII, max_size=30)
