@@ -5,7 +5,8 @@
   at once, and a streamed body is counted chunk by chunk and refused as soon as the count passes the cap;
 - an exception escaping a route is answered 400 with one log line naming its type (no traceback, no body);
 - every log line written while a request is handled goes through `QuietPerSource`: one line, no traceback, at
-  most LINES_PER_MINUTE per caller address, so a flood of bad requests cannot flood the log.
+  most LINES_PER_MINUTE per caller address (access-log lines of answered requests count only when refused), so a
+  flood of bad requests cannot flood the log.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ MAX_BODY = 1_000_000
 LINES_PER_MINUTE = 20
 # Loggers whose lines come from handling a caller's request.
 REQUEST_LOGGERS = ("bot.edges", "handlers.zoho_webhooks", "handlers.slack_events", "throughline.slack",
-                   "slack_bolt", "uvicorn.error")
+                   "slack_bolt", "uvicorn.error", "uvicorn.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,18 +46,23 @@ class QuietPerSource(logging.Filter):
         self.suppressed = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info or record.exc_text:
+        access = record.name == "uvicorn.access"  # its formatter needs the record's args as they are
+        if not access and (record.exc_info or record.exc_text):
             err = record.exc_info[1] if record.exc_info else None
             record.msg = f"{record.getMessage()} ({type(err).__name__ if err else 'error'})"
             record.args = None
             record.exc_info = None
             record.exc_text = None
         message = record.getMessage()
-        if "\n" in message:
+        if not access and "\n" in message:
             record.msg, record.args = message.split("\n", 1)[0][:500], None
         source = caller.get()
         if not source:
             return True
+        if access:  # args: client, method, path, version, status; count refusals only
+            args = record.args if isinstance(record.args, tuple) else ()
+            if not (len(args) > 4 and isinstance(args[4], int) and args[4] >= 400):
+                return True
         minute = int(self.clock() // 60)
         seen_minute, lines = self._window.get(source, (minute, 0))
         if seen_minute != minute:
@@ -67,7 +73,7 @@ class QuietPerSource(logging.Filter):
         if lines >= self.per_minute:
             self.suppressed += 1
             return False
-        if lines + 1 == self.per_minute:
+        if lines + 1 == self.per_minute and not access:
             record.msg = f"{record.getMessage()} (further lines from {source} this minute are dropped)"
             record.args = None
         return True

@@ -168,3 +168,21 @@ def test_no_token_warning_at_start(deps, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     create_bolt(deps)
     assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
+
+
+def test_quiet_logs_count_refused_access_lines_only():
+    from bot.edges import QuietPerSource, caller
+
+    quiet = QuietPerSource(per_minute=3, clock=lambda: 0.0)
+
+    def access(status: int) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                 ("1.2.3.4:5", "POST", "/slack/events", "1.1", status), None)
+
+    token = caller.set("1.2.3.4")
+    try:
+        assert all(quiet.filter(access(200)) for _ in range(10))  # answered requests are never dropped
+        kept = [quiet.filter(access(401)) for _ in range(10)]
+    finally:
+        caller.reset(token)
+    assert kept == [True] * 3 + [False] * 7 and quiet.suppressed == 7
