@@ -5,10 +5,15 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test check lint typecheck bench clean serve
 
 $(STAMP): pyproject.toml
+	@echo "==> Creating the virtual environment in $(VENV)"
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "==> Upgrading pip"
+	$(PY) -m pip install --progress-bar off --upgrade pip
+	@echo "==> Installing Throughline and its development tools (about a minute on a first install)"
+	$(PY) -m pip install --progress-bar off -e '.[dev]'
 	touch $(STAMP)
+	@echo "==> Installed; run 'make test', 'make demo' or 'make serve'"
+
 
 install: $(STAMP)
 

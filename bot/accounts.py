@@ -18,7 +18,7 @@ from typing import Literal
 from bot import account_card, blocks, health
 from bot.blocks import AppLinks, Message
 from bot.config import OperatingStructure
-from bot.errors import ZohoError
+from bot.errors import ZohoError, with_advice
 from bot.lookup import (
     Query,
     Resolution,
@@ -126,7 +126,7 @@ class AccountService:
             except ZohoError as exc:
                 if not resolution.matches:
                     return AccountAnswer("error", blocks.error_message(
-                        f"Could not search Zoho for “{query.value}”: {exc.user_message()}. Try again in a minute."))
+                        with_advice(f"Could not search Zoho for “{query.value}”: {exc.user_message()}")))
             else:
                 resolution = resolve(query, self.store)  # what CRM found is in the mirror now
         answer = self._answer_for(query, resolution)
@@ -158,8 +158,8 @@ class AccountService:
         failure = self._failures.get(account_id)
         if failure and not failure.partial and not self._ever_read(account_id):
             return AccountAnswer("error", blocks.error_message(
-                f"Zoho did not answer, and Throughline has not read this account before: {failure.reason}. "
-                "Try again in a minute."))
+                with_advice("Zoho did not answer, and Throughline has not read this account before: "
+                            f"{failure.reason}")))
         account = self.store.get_account(account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO, cast
 
 import typer
 
@@ -30,9 +30,14 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is noise; errors still show
-    settings = settings_or_exit()
+    from bot.config import check_startup
+    from bot.db_identity import SANDBOX_DB
+
     try:
-        structure = load_structure(settings.config_path)
+        # Every missing or malformed variable and config value at once, not one per attempt.
+        settings, structure = check_startup(zoho=not sandbox, slack=not sandbox)
+        if sandbox and "db_path" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"db_path": SANDBOX_DB})  # never the real deployment's file
         asyncio.run(run_server(settings, structure, host=host, port=port, sandbox_accounts=accounts if sandbox else 0))
     except ConfigError as exc:
         raise fail(f"Configuration error: {exc}") from exc
@@ -45,10 +50,13 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the Block Kit JSON instead of text")] = False,
 ) -> None:
     """Run the whole bot on the embedded sandbox with a local Slack stand-in; no credentials, no network."""
+    from bot.cli_support import JsonOnly
     from bot.demo.run import run_demo
 
     logging.basicConfig(level=logging.WARNING)
-    code = asyncio.run(run_demo(json_out=json_out, out=sys.stdout))
+    # With --json, standard output carries only the JSON documents (one per message); narration goes to stderr.
+    out = cast(TextIO, JsonOnly(sys.stdout, sys.stderr)) if json_out else sys.stdout
+    code = asyncio.run(run_demo(json_out=json_out, out=out))
     raise typer.Exit(code)
 
 
@@ -67,12 +75,13 @@ def sandbox_cmd(
     sb.faults.latency = latency
     creds = sb.credentials
     base = f"http://127.0.0.1:{port}"
-    typer.echo(f"Zoho sandbox on {base} ({accounts} accounts, seed {seed}). Environment for the bot:")
+    typer.echo(f"# Zoho sandbox on {base} ({accounts} accounts, seed {seed}). Paste these lines into the shell "
+               "that runs the bot:")
     for name, value in (("ZOHO_ACCOUNTS_URL", base), ("ZOHO_API_URL", base), ("ZOHO_DESK_URL", base),
                         ("ZOHO_CLIENT_ID", creds.client_id), ("ZOHO_CLIENT_SECRET", creds.client_secret),
                         ("ZOHO_REFRESH_TOKEN", creds.refresh_token), ("ZOHO_BOOKS_ORG_ID", creds.books_org_id),
                         ("ZOHO_DESK_ORG_ID", creds.desk_org_id)):
-        typer.echo(f"  {name}={value}")
+        typer.echo(f"export {name}={value}")
     try:
         asyncio.run(serve_sandbox(sb, "127.0.0.1", port))
     except KeyboardInterrupt:
@@ -135,14 +144,22 @@ def audit(
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the findings to this CSV file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the findings as JSON instead of a table")] = False,
     sync_mode: Annotated[str, typer.Option("--sync", help="auto (when the mirror is stale), always or never")] = "auto",
+    kinds: Annotated[list[str] | None, typer.Option("--kind", help="Only findings of this kind (repeatable), "
+                                                    "e.g. --kind won_no_books")] = None,
 ) -> None:
     """Drift between CRM, Books and Desk, from the local mirror: what is wrong, where, and the fix."""
+    import dataclasses
+
+    from bot.audit.drift import KINDS
     from bot.audit.output import table, to_csv, to_json
     from bot.audit.service import AuditService
     from bot.deps import app_links
 
     if sync_mode not in ("auto", "always", "never"):
         raise fail(f"--sync must be auto, always or never, not {sync_mode!r}")
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        raise fail(f"Unknown --kind {', '.join(unknown)}: use one of {', '.join(KINDS)}")
     settings = settings_or_exit()
 
     async def run() -> None:
@@ -151,6 +168,8 @@ def audit(
             service = AuditService(deps.store, deps.zoho, structure, app_links(settings, structure), deps.clock)
             result = await service.run("cli", sync=sync_mode,  # type: ignore[arg-type]
                                        check_products=settings.has_zoho_credentials())
+        if kinds:
+            result = dataclasses.replace(result, findings=[f for f in result.findings if f.kind in kinds])
         if csv_path is not None:
             try:
                 csv_path.write_text(to_csv(result.findings), encoding="utf-8")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import typer
 
@@ -46,8 +48,33 @@ async def opened_deps(settings: Settings, structure: OperatingStructure | None =
 
     if need_zoho:
         settings.require_zoho()
+    from bot.db_identity import check_org, identity_of
+
     deps = build_deps(settings, structure or load_structure(settings.config_path))
     try:
+        check_org(deps.store, identity_of(settings))  # a mirror of one org is never synced from another
         yield deps
     finally:
         await deps.aclose()
+
+
+class JsonOnly(io.TextIOBase):
+    """A text stream for `--json` output: each write that is a JSON document goes to `data`, anything else
+    (narration, blank lines) to `notes`, so `data` can be piped to jq."""
+
+    def __init__(self, data: TextIO, notes: TextIO) -> None:
+        self.data = data
+        self.notes = notes
+
+    def write(self, text: str) -> int:
+        try:
+            json.loads(text)
+            is_json = bool(text.strip())
+        except ValueError:
+            is_json = False
+        (self.data if is_json else self.notes).write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.data.flush()
+        self.notes.flush()

@@ -61,23 +61,80 @@ class Settings(BaseSettings):
     def has_zoho_credentials(self) -> bool:
         return bool(self.zoho_client_id and self.zoho_client_secret and self.zoho_refresh_token)
 
-    def require_slack(self) -> None:
+    def missing_slack(self) -> list[str]:
         """Serving for real needs the bot token, and the signing secret unless Socket Mode is used."""
         missing = [name for name, value in (("SLACK_BOT_TOKEN", self.slack_bot_token),) if not value]
         if not self.socket_mode and not self.slack_signing_secret:
             missing.append("SLACK_SIGNING_SECRET")
-        if missing:
-            raise ConfigError(f"{', '.join(missing)} must be set (see README: configuring Slack)",
-                              source="environment", key=missing[0])
+        return [f"{name} must be set (see README: Slack app)" for name in missing]
 
-    def require_zoho(self) -> None:
+    def missing_zoho(self) -> list[str]:
         missing = [name for name, value in (
             ("ZOHO_CLIENT_ID", self.zoho_client_id), ("ZOHO_CLIENT_SECRET", self.zoho_client_secret),
             ("ZOHO_REFRESH_TOKEN", self.zoho_refresh_token), ("ZOHO_BOOKS_ORG_ID", self.zoho_books_org_id),
             ("ZOHO_DESK_ORG_ID", self.zoho_desk_org_id)) if not value]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)} must be set, or run with --sandbox "
-                              "(see README: creating a Zoho self-client)", source="environment", key=missing[0])
+        return [f"{name} must be set, or run with --sandbox (see README: Zoho self-client)" for name in missing]
+
+    def require_slack(self) -> None:
+        _raise_all(self.missing_slack())
+
+    def require_zoho(self) -> None:
+        _raise_all(self.missing_zoho())
+
+
+def _raise_all(problems: list[str], source: str = "environment") -> None:
+    """One ConfigError naming every problem (the first one's variable as its key)."""
+    if not problems:
+        return
+    key = problems[0].split(" ", 1)[0].rstrip(":")
+    if len(problems) == 1:
+        raise ConfigError(problems[0].split(" ", 1)[1] if " " in problems[0] else problems[0], source=source, key=key,
+                          problems=problems)
+    raise _many(problems)
+
+
+def _many(problems: list[str]) -> ConfigError:
+    error = ConfigError(f"{len(problems)} problems to fix:\n  - " + "\n  - ".join(problems), problems=problems)
+    error.key = problems[0].split(":", 1)[0]
+    return error
+
+
+def _settings_problems(exc: ValidationError) -> tuple[list[str], dict[str, Any]]:
+    """('VARIABLE: what is wrong' for each bad value, the defaults to read the rest with)."""
+    problems, defaults = [], {}
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err.get("loc") else ""
+        field = Settings.model_fields.get(key) or next(
+            (f for f in Settings.model_fields.values() if f.alias == key), None)
+        problems.append(f"{(field.alias if field else '') or key}: {err['msg'].removeprefix('Value error, ')}")
+        if field is not None:
+            defaults[field.alias or key] = field.default  # by alias: the environment is read by alias too
+    return problems, defaults
+
+
+def check_startup(*, zoho: bool, slack: bool, **overrides: Any) -> tuple[Settings, OperatingStructure]:
+    """Everything `serve` needs, checked at once: malformed and missing variables and the operating-structure file
+    are all named in one ConfigError instead of one at a time."""
+    problems: list[str] = []
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems, defaults = _settings_problems(exc)
+        settings = Settings(**(overrides | defaults))
+    if zoho:
+        problems += settings.missing_zoho()
+    if slack:
+        problems += settings.missing_slack()
+    structure = OperatingStructure()
+    try:
+        structure = load_structure(settings.config_path)
+    except ConfigError as exc:
+        problems += exc.problems or [str(exc)]
+    if len(problems) == 1 and not problems[0].startswith(settings.config_path):
+        _raise_all(problems)
+    elif problems:
+        raise _many(problems)
+    return settings, structure
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -85,10 +142,11 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err.get("loc") else ""
-        alias = Settings.model_fields[key].alias if key in Settings.model_fields else key
-        raise ConfigError(err["msg"].removeprefix("Value error, "), source="environment", key=alias or key) from exc
+        problems, _ = _settings_problems(exc)
+        if len(problems) == 1:
+            key, message = problems[0].split(": ", 1)
+            raise ConfigError(message, source="environment", key=key, problems=problems) from exc
+        raise _many(problems) from exc
 
 
 # ---- the operating structure (throughline.toml) -------------------------------------------------------------
@@ -103,6 +161,20 @@ class Channels(Section):
     finance: str = ""
     support: str = ""
     leadership: str = ""
+
+    @field_validator("sales", "finance", "support", "leadership")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        return check_channel_id(value)
+
+
+def check_channel_id(value: str) -> str:
+    """Channels are named by id (C…/G…), which survives renames; a name such as "#sales" is refused with the fix."""
+    value = value.strip()
+    if value and not (len(value) >= 9 and value[0] in "CG" and value.isalnum() and value.isupper()):
+        raise ValueError(f"{value!r} is not a channel id: use the id (C… or G…), not the name. In Slack, open the "
+                         "channel's details; the id is at the bottom of the About tab")
+    return value
 
 
 class Approvers(Section):
@@ -154,6 +226,11 @@ class Digest(Section):
     time: dt.time = dt.time(9, 0)
     timezone: str = ""
     enabled: bool = True
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        return check_channel_id(value)
 
 
 class ZohoLinks(Section):
@@ -348,15 +425,18 @@ def parse_structure(text: str, source: str = "<string>") -> OperatingStructure:
     try:
         structure = OperatingStructure.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err.get("loc", ()))
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against throughline.example.toml)"
-        more = len(exc.errors()) - 1
-        if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ConfigError(message, source=source, key=key) from exc
+        found: list[tuple[str, str]] = []
+        for err in exc.errors():
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check the spelling against throughline.example.toml)"
+            found.append((".".join(str(p) for p in err.get("loc", ())), message))
+        problems = [f"{source}: {key}: {message}" for key, message in found]
+        if len(found) == 1:
+            raise ConfigError(found[0][1], source=source, key=found[0][0], problems=problems) from exc
+        error = _many(problems)
+        error.source, error.key = source, found[0][0]
+        raise error from exc
     problem = structure.cross_check()
     if problem is not None:
         raise ConfigError(problem[1], source=source, key=problem[0])

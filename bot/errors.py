@@ -2,6 +2,7 @@
 
     ThroughlineError
     ├── ConfigError              bad environment or operating-structure file (names the key)
+    │   └── DatabaseMismatch     THROUGHLINE_DB holds another Zoho org's data, or sandbox and real mixed
     ├── ZohoError                anything that went wrong talking to Zoho
     │   ├── ZohoAuthError        refresh token rejected, 401 after one refresh, scope mismatch
     │   ├── ZohoRateLimited      429 after retries ran out (carries retry_after)
@@ -16,6 +17,10 @@ Handlers catch ThroughlineError at the edge and show `user_message()`; nothing e
 
 from __future__ import annotations
 
+import re
+
+_NOW_ADVICE = re.compile(r"[;,.]?\s*try again (?:in [^;.]*|shortly|later)\.?", re.IGNORECASE)
+
 
 class ThroughlineError(Exception):
     """Base of every error Throughline raises on purpose."""
@@ -23,18 +28,37 @@ class ThroughlineError(Exception):
     def user_message(self) -> str:
         return str(self)
 
+    def lasting_message(self) -> str:
+        """The message for a place that is read later (a #finance message, a stored error): without advice that
+        is only true now, such as "try again in 1 s"."""
+        return _NOW_ADVICE.sub("", self.user_message()).strip()
+
+
+def with_advice(message: str, advice: str = "Try again in a minute.") -> str:
+    """`message` followed by `advice`, unless the message already says to try again."""
+    message = message.rstrip()
+    if "try again" in message.lower():
+        return message if message.endswith((".", "!", "?")) else message + "."
+    return f"{message.rstrip('.')}. {advice}"
+
 
 class ConfigError(ThroughlineError):
     """The environment or the operating-structure file is wrong.
 
-    `source` is the file or "environment"; `key` the dotted key or variable name.
+    `source` is the file or "environment"; `key` the dotted key or variable name (the first one's when the
+    message lists several `problems`, each a line naming its own).
     """
 
-    def __init__(self, message: str, *, source: str = "", key: str = "") -> None:
+    def __init__(self, message: str, *, source: str = "", key: str = "", problems: list[str] | None = None) -> None:
         self.source = source
         self.key = key
+        self.problems = problems or []
         where = ": ".join(p for p in (source, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class DatabaseMismatch(ConfigError):
+    """The local database was made for another Zoho org, or for sandbox data when this is real (or back)."""
 
 
 class ZohoError(ThroughlineError):

@@ -19,8 +19,19 @@ class RedactSecrets(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redacted(a) for a in record.args)
         return True
+
+
+def _redacted(arg: object) -> object:
+    """Strings, and objects printed as text (httpx logs an `httpx.URL`, not a str)."""
+    if isinstance(arg, str):
+        return redact(arg)
+    if isinstance(arg, int | float) or arg is None:
+        return arg
+    text = str(arg)
+    cleaned = redact(text)
+    return cleaned if cleaned != text else arg
 
 
 def install() -> None:

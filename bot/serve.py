@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 
+import aiohttp
 import uvicorn
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import log_redaction
 from bot.app import create_app, create_bolt
 from bot.config import OperatingStructure, Settings
-from bot.deps import build_deps
+from bot.db_identity import check_org, identity_of
+from bot.deps import Deps, build_deps
+from bot.errors import ConfigError, StoreError
 from bot.localserver import LocalServer
 from bot.scheduler import create_scheduler
 
@@ -27,6 +33,28 @@ def sandbox_settings(settings: Settings, base_url: str, credentials: object) -> 
         "zoho_books_org_id": credentials.books_org_id,  # type: ignore[attr-defined]
         "zoho_desk_org_id": credentials.desk_org_id,  # type: ignore[attr-defined]
     })
+
+
+def _open(settings: Settings, structure: OperatingStructure) -> Deps:
+    try:
+        return build_deps(settings, structure)
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        raise ConfigError(f"{settings.db_path} cannot be used as the database ({str(exc).splitlines()[0]}); point it "
+                          "at a writable file (see README: Environment)", source="environment",
+                          key="THROUGHLINE_DB") from exc
+
+
+async def check_slack_token(slack: AsyncWebClient) -> None:
+    """`auth.test` at start: a wrong token stops here with the fix, not at the first message someone is owed."""
+    try:
+        await slack.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(f"Slack refused the bot token ({exc.response.get('error')}): copy the Bot User OAuth Token "
+                          "(xoxb-…) from the Slack app's OAuth & Permissions page (see README: Slack app)",
+                          source="environment", key="SLACK_BOT_TOKEN") from exc
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise ConfigError(f"Slack did not answer auth.test ({type(exc).__name__}); check the network and "
+                          "SLACK_API_URL", source="environment", key="SLACK_API_URL") from exc
 
 
 async def run_server(settings: Settings, structure: OperatingStructure, *, host: str, port: int,
@@ -57,7 +85,13 @@ async def run_server(settings: Settings, structure: OperatingStructure, *, host:
         else:
             settings.require_zoho()
         settings.require_slack()
-        deps = build_deps(settings, structure)
+        deps = _open(settings, structure)
+        try:
+            check_org(deps.store, identity_of(settings))
+            await check_slack_token(deps.slack)
+        except BaseException:
+            await deps.aclose()
+            raise
         bolt = create_bolt(deps)
         api = create_app(deps, bolt=bolt)
         if settings.socket_mode:

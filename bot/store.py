@@ -164,8 +164,14 @@ def _m_digest_sends(db: Database) -> None:
     )
 
 
+def _m_meta(db: Database) -> None:
+    """What the database is: the Zoho org ids it mirrors and whether they are a sandbox's (bot/db_identity.py)."""
+    _run(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 # Append only; never edit or reorder a migration that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs, _m_digest_sends)
+MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs, _m_digest_sends,
+                                     _m_meta)
 
 MIRROR_TABLES = (
     "accounts", "contacts", "deals", "books_customers", "invoices", "payments", "desk_accounts", "tickets",

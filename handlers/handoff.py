@@ -1,7 +1,8 @@
 """The #finance handoff buttons and dialogs: Create (confirmed in Slack first), Edit, Reject, Retry.
 
 Every listener acknowledges first. Who may act is decided in `HandoffService`, not here, so no entry point can
-skip the check; refusals and "already done" answers go privately to the person who clicked.
+skip the check (the Edit and Reject dialogs are refused to non-approvers when clicked, not only on submit);
+refusals and "already done" answers go privately to the person who clicked.
 """
 
 from __future__ import annotations
@@ -69,10 +70,20 @@ async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, An
                       text="Slack did not open the dialog in time; please click again.")
 
 
+async def _may_open(service: HandoffService, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
+                    dialog: str) -> bool:
+    """Approver-only dialogs are refused when the button is clicked, before anything opens."""
+    outcome = await service.may_open(_deal_id(action), str((body.get("user") or {}).get("id") or ""), dialog)
+    await _tell(respond, outcome)
+    return outcome.ok
+
+
 async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                        respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
     service = _service(context)
+    if not await _may_open(service, action, body, respond, "edit"):
+        return
     handoff = service.repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready"):
         await respond(response_type="ephemeral", replace_original=False, text="This handoff can no longer be edited.")
@@ -83,6 +94,8 @@ async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, An
 async def reject_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
+    if not await _may_open(_service(context), action, body, respond, "reject"):
+        return
     handoff = _service(context).repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready", "failed"):
         await respond(response_type="ephemeral", replace_original=False, text="This handoff can no longer be rejected.")

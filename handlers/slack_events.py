@@ -1,17 +1,32 @@
 """Slack Events API retries: Slack re-sends an event it thinks we missed (with `X-Slack-Retry-Num`). This
 middleware lets only the first delivery of each `event_id` through — keyed on the event id alone, so a first
-delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`."""
+delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`.
+
+`slack_door` stands in front of Bolt on `POST /slack/events`: signature first, then a parse and shape check
+Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 from bot.intake.slack_dedupe import remember_event
+from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 
 async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
@@ -22,3 +37,103 @@ async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
         if not await asyncio.to_thread(remember_event, deps.store, event_id, deps.clock()):
             return BoltResponse(status=200, body="")  # a retry of an event already taken
     return await next()
+
+
+# ---- the /slack/events door: everything Bolt would trip over is answered here first ------------------------------
+
+REPLAY_WINDOW_SECONDS = 300  # Slack's own: a request older than five minutes is refused
+
+
+class SlackRefused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def check_signature(signing_secret: str, raw: bytes, timestamp: str, signature: str, now: float) -> None:
+    """Raise SlackRefused(401) unless the request is signed with our secret within Slack's window. Done before
+    any parsing, so an unsigned body is never parsed nor logged."""
+    if not (timestamp.isdigit() and len(timestamp) <= 12):
+        raise SlackRefused(401, "missing or malformed X-Slack-Request-Timestamp")
+    if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+        raise SlackRefused(401, "X-Slack-Request-Timestamp is outside the five-minute window")
+    if not signature.startswith("v0=") or not SignatureVerifier(signing_secret).is_valid(raw, timestamp, signature):
+        raise SlackRefused(401, "invalid X-Slack-Signature")
+
+
+def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
+    """Parse a signed body as Bolt will, refusing (400) what Bolt's listeners cannot take: a body that is not an
+    object, and the shapes Slack never sends (`block_actions` without actions, a view without a type, an
+    `event_callback` without an event)."""
+    try:
+        body = parse_body(raw.decode("utf-8"), content_type.split(";")[0].strip().lower() or None)
+    except (ValueError, RecursionError) as exc:
+        raise SlackRefused(400, f"malformed body ({type(exc).__name__})") from exc
+    if not isinstance(body, dict):
+        raise SlackRefused(400, "the body is not a JSON object or a form")
+    kind = body.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise SlackRefused(400, "`type` is not a string")
+    if kind in ("block_actions", "interactive_message"):
+        actions = body.get("actions")
+        if not (isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)):
+            raise SlackRefused(400, f"{kind} without actions")
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not (isinstance(view, dict) and isinstance(view.get("type"), str)
+                and isinstance(view.get("callback_id", ""), str)):
+            raise SlackRefused(400, f"{kind} without a view type")
+    if kind == "event_callback":
+        event = body.get("event")
+        if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
+            raise SlackRefused(400, "event_callback without an event")
+    if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut",
+                "message_action") and not isinstance(body.get("user"), dict):
+        raise SlackRefused(400, f"{kind} without a user")
+    for key in ("user", "team", "channel", "container", "view", "message", "enterprise"):
+        if key in body and body[key] is not None and not isinstance(body[key], dict | str):
+            raise SlackRefused(400, f"`{key}` is neither an object nor an id")
+    return body
+
+
+def request_digest(signature: str, timestamp: str, raw: bytes) -> str:
+    return hashlib.sha256(signature.encode() + b"\n" + timestamp.encode() + b"\n" + raw).hexdigest()
+
+
+async def first_delivery(store: Store, signature: str, timestamp: str, raw: bytes, at: datetime) -> bool:
+    """Slack's signature has no nonce: the same signed request could be sent again within the window. Each signed
+    request is taken once (its digest kept durably with the Events API ids), so a replay never writes twice."""
+    return await asyncio.to_thread(remember_event, store, "request:" + request_digest(signature, timestamp, raw), at)
+
+
+async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Any) -> Response:
+    """Verify, parse and de-duplicate before Bolt sees the request; nothing here answers 5xx."""
+    raw = await request.body()  # at most bot.edges.MAX_BODY: the edge refused anything larger
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    signature = request.headers.get("x-slack-signature", "")
+    try:
+        check_signature(deps.settings.slack_signing_secret, raw, timestamp, signature, time.time())
+        parse_signed(raw, request.headers.get("content-type", ""))
+    except SlackRefused as exc:
+        log.warning("refused Slack request: %s %s", exc.status, exc.reason)
+        return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
+    if not await first_delivery(deps.store, signature, timestamp, raw, deps.clock()):
+        log.warning("ignored a replayed Slack request (same signature, timestamp and body)")
+        return Response(status_code=200)
+    try:
+        response: Response = await handler.handle(request)
+    except Exception as exc:  # anything Bolt could not take: one line, a 4xx
+        log.warning("Slack request not handled: %s", type(exc).__name__)
+        return JSONResponse({"ok": False, "error": "this request could not be handled"}, status_code=400)
+    if response.status_code >= 500:
+        return JSONResponse({"ok": False, "error": "this request could not be handled"}, status_code=400)
+    return response
+
+
+async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
+    """Bolt's global error handler: one log line naming the error, never the body or a traceback; a 400 unless
+    the request was already acknowledged."""
+    kind = (body.get("type") or body.get("command")) if isinstance(body, dict) else None
+    log.warning("Slack %s not handled: %s", str(kind or "request")[:40], type(error).__name__)
+    return BoltResponse(status=400, body="") if response is not None else None

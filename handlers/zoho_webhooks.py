@@ -72,6 +72,8 @@ def _parse(request: Request, raw: bytes) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise Refused(400, f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Refused(400, "malformed JSON: nested too deeply") from exc
 
 
 def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: bool) -> None:
@@ -96,6 +98,12 @@ async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
+def _unsecret(raw: bytes, deps: Deps) -> bytes:
+    """The body with the webhook secret's value masked wherever it appears (the inbox masks secret fields too)."""
+    secret = deps.settings.webhook_secret.encode()
+    return raw.replace(secret, b"***") if secret else raw
+
+
 async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
     deps: Deps = request.app.state.deps
     intake = intake_for(deps)
@@ -113,9 +121,11 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
             _check_secret(deps, request, body, token_in_body=True)
         parsed = _items(source, body, deps)
     except Refused as exc:
-        return await _reject(inbox, source, raw or b"", exc.status, exc.message)
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.message)
     except DeliveryError as exc:
-        return await _reject(inbox, source, raw, exc.status, str(exc))
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, str(exc))
+    except RecursionError:  # nesting deep enough to parse but not to walk
+        return await _reject(inbox, source, _unsecret(raw, deps), 400, "body nested too deeply")
     try:
         stored = await asyncio.to_thread(_store, inbox, source, parsed)
     except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)
@@ -124,6 +134,18 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
     intake.kick()
     return JSONResponse({"ok": True, "stored": stored, "duplicates": len(parsed.items) - stored,
                          "rejected": len(parsed.rejected)})
+
+
+async def refuse_oversized(deps: Deps, request: Request) -> None:
+    """The edge (bot.edges) answered 413 before the route read the body: record the refusal like any other."""
+    source = request.url.path.rsplit("/", 1)[-1]
+    try:
+        _check_secret(deps, request, None, token_in_body=False)
+        authenticated = True
+    except Refused:
+        authenticated = False
+    await asyncio.to_thread(intake_for(deps).inbox.reject, source, "",
+                            f"413: body over the {MAX_BODY:,} byte limit", authenticated=authenticated)
 
 
 def _items(source: str, body: Any, deps: Deps) -> Parsed:

@@ -200,6 +200,13 @@ class HandoffService:
             await self._show(updated)
         return Outcome(True)
 
+    async def may_open(self, deal_id: str, user_id: str, dialog: str) -> Outcome:
+        """Whether `user_id` may open the approver-only `dialog` ("edit" or "reject"): checked, and a refusal
+        audited, when the button is clicked rather than only on submit."""
+        if await self._may(user_id, f"handoff.{dialog}.open", deal_id, f"open the {dialog} dialog"):
+            return Outcome(True)
+        return Outcome(False, hb.refusal(f"{dialog} handoffs").text)
+
     async def _may(self, user_id: str, action: str, deal_id: str, verb: str) -> bool:
         if await self.approvers.allowed(user_id, self.structure.approvers.invoice):
             return True
@@ -224,7 +231,7 @@ class HandoffService:
             try:
                 handoff = await self._write_all(handoff)
             except ZohoError as exc:
-                failed = self.repo.update(deal_id, state="failed", error=exc.user_message())
+                failed = self.repo.update(deal_id, state="failed", error=exc.lasting_message())
                 self.audit.record("system", "handoff.failed", f"deal:{deal_id}", "error", {"error": str(exc)})
                 if failed:
                     await self._show(failed)

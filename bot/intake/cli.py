@@ -11,7 +11,7 @@ import typer
 
 from bot.config import load_settings, load_structure
 from bot.errors import ConfigError, ThroughlineError
-from bot.intake.inbox import STATES, Inbox, InboxEntry
+from bot.intake.inbox import STATES, Inbox, InboxEntry, without_secrets
 from bot.store import Store
 
 inbox_cli = typer.Typer(help="The webhook inbox: list, show and replay deliveries.", no_args_is_help=True)
@@ -30,9 +30,15 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
+def _state(e: InboxEntry) -> str:
+    """A baseline row (a change already there when watching began, marked seen and never processed) is shown as
+    such, so it does not read like a notice that was sent."""
+    return "baseline" if e.state == "done" and e.attempts == 0 else e.state
+
+
 def _row(e: InboxEntry) -> str:
     error = f"  {e.error[:60]}" if e.error else ""
-    return f"{e.id:>6}  {e.source:<6} {e.state:<8} {e.attempts:>3}  {_when(e.received_at)}  {e.identity[:48]}{error}"
+    return f"{e.id:>6}  {e.source:<6} {_state(e):<8} {e.attempts:>3}  {_when(e.received_at)}  {e.identity[:48]}{error}"
 
 
 @inbox_cli.command("list")
@@ -64,14 +70,20 @@ def show(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox list
         typer.secho(f"No inbox entry {entry_id}.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     for label, value in (("id", entry.id), ("source", entry.source), ("identity", entry.identity),
-                         ("state", entry.state), ("attempts", entry.attempts),
+                         ("state", entry.state if _state(entry) == entry.state else
+                          f"{entry.state} (baseline: recorded as already seen; nothing was processed or sent)"),
+                         ("attempts", entry.attempts),
                          ("received", _when(entry.received_at)), ("processed", _when(entry.processed_at)),
                          ("next try", _when(entry.next_attempt_at)), ("error", entry.error or "—")):
         typer.echo(f"{label:>9}: {value}")
+    text = without_secrets(entry.body)  # rows stored before secrets were masked at rest are masked here
+    secret = load_settings().webhook_secret
+    if secret:
+        text = text.replace(secret, "***")
     try:
-        body = json.dumps(json.loads(entry.body), indent=2, sort_keys=True)
-    except ValueError:
-        body = entry.body
+        body = json.dumps(json.loads(text), indent=2, sort_keys=True)
+    except (ValueError, RecursionError):
+        body = text
     typer.echo("     body:")
     typer.echo(body)
 
@@ -108,6 +120,9 @@ def process() -> None:
         settings.require_zoho()
         deps = build_deps(settings, load_structure(settings.config_path))
         try:
+            from bot.db_identity import check_org, identity_of
+
+            check_org(deps.store, identity_of(settings))
             report = await intake_for(deps).drain()
             typer.echo(f"{report.done} processed, {report.failed} failed (kept for retry with backoff).")
         finally:

@@ -9,11 +9,13 @@ never processed). `(source, identity)` is unique, so a replayed delivery is stor
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from bot.store import Store
 
@@ -57,6 +59,34 @@ def _entry(row: tuple[Any, ...]) -> InboxEntry:
                       when(row[7]), row[8] or "", when(row[9]))
 
 
+SECRET_KEYS = frozenset({"token", "secret", "webhook_secret", "access_token", "refresh_token", "client_secret"})
+MASK = "***"
+_SECRET_IN_TEXT = re.compile(r"""((?:token|secret)["']?\s*[:=]\s*["']?)[^"'&\s,}]+""", re.IGNORECASE)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else _masked(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def without_secrets(text: str) -> str:
+    """The body with every secret-bearing field masked (CRM notifications carry the webhook secret as `token`):
+    JSON and forms field by field, anything else by pattern. Stored bodies and `inbox show` go through this."""
+    try:
+        return json.dumps(_masked(json.loads(text)), sort_keys=True) if text.strip() else text
+    except (ValueError, RecursionError):
+        pass
+    if "=" in text and "\n" not in text and " " not in text:
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if pairs:
+            return urlencode([(k, MASK if k.lower() in SECRET_KEYS and v else v) for k, v in pairs])
+    return _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+
+
 def _text(body: str | bytes | Any) -> str:
     if isinstance(body, bytes):
         return body.decode("utf-8", "replace")
@@ -97,7 +127,8 @@ class Inbox:
     def reject(self, source: str, body: str | bytes | Any, error: str, *, authenticated: bool = True) -> int:
         """Record a refused delivery (never processed); answers its id.
 
-        A delivery that did not present the secret is anyone's: its body is not kept, and such refusals are
+        The body is kept with its secret-bearing fields masked (`without_secrets`). A delivery that did not
+        present the secret is anyone's: its body is not kept, and such refusals are
         counted in one row per source, status and minute (in `attempts`), so a flood cannot grow the database.
         """
         now = self.clock()
@@ -113,7 +144,7 @@ class Inbox:
                                  [source, identity]).fetchone()
             return int(row[0])
         identity = f"rejected:{now.isoformat()}:{secrets.token_hex(4)}"
-        text = _text(body)[:20_000]
+        text = without_secrets(_text(body)[:20_000])  # a refused CRM delivery may carry the secret as `token`
         with self.store.transaction() as db:
             cur = db.execute(
                 "INSERT INTO inbox (source, identity, received_at, body, state, error) "

@@ -186,7 +186,7 @@ def map_error(app: str, response: httpx.Response, *, attempts: int = 1) -> ZohoE
         )
     if status >= 500:
         return ZohoUnavailable(
-            f"Zoho is not answering properly (HTTP {status}{f' {code}' if code else ''} after "
+            f"Zoho is not answering properly (HTTP {status}{f', code {code}' if code else ''}, after "
             f"{_attempts(attempts)}): {message or 'server error'}; try again shortly",
             **kw,
         )

@@ -397,3 +397,34 @@ async def test_deal_leaving_closed_won_withdraws_the_handoff(deps, sandbox, slac
     [answer] = await slack.wait_response(url)
     assert "rejected" in answer["text"].lower() or "withdrawn" in answer["text"].lower()
     assert invoices_for(sandbox, EXPANSION) == []
+
+
+@pytest.mark.parametrize(("button", "dialog"), [(EDIT, "edit"), (REJECT, "reject")])
+async def test_non_approver_cannot_even_open_the_edit_or_reject_dialog(deps, sandbox, slack, driver, button, dialog):
+    await close_deal(deps, sandbox)
+    url = await click(driver, button, EXPANSION, STRANGER)
+    [answer] = await slack.wait_response(url)
+    assert "Only configured approvers" in answer["text"] and answer["response_type"] == "ephemeral"
+    await settle()
+    assert slack.stub.calls_to("views.open") == []
+    [entry] = deps.handoffs.audit.entries(action=f"handoff.{dialog}.open")
+    assert entry.actor == STRANGER and entry.outcome == "refused"
+    await click(driver, button, EXPANSION, OTHER_APPROVER)  # a member of the approvers' group may
+    await settle()
+    assert len(slack.stub.calls_to("views.open")) == 1
+
+
+async def test_a_books_rate_limit_that_outlasts_the_retries_leaves_no_stale_advice(deps, sandbox, slack, driver):
+    """The #finance message is read later: "try again in 1 s" must not be frozen into it."""
+    await close_deal(deps, sandbox)
+    sandbox.faults.force("books", 429, times=50, retry_after=1, path_contains="/invoices", method="POST")
+    await click(driver, CREATE, EXPANSION, APPROVER)
+    for _ in range(300):
+        if deps.handoffs.repo.get(EXPANSION).state == "failed" and "429" in json.dumps(latest_finance_view(slack)):
+            break
+        await asyncio.sleep(0.02)
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "failed" and "429" in handoff.error
+    shown = json.dumps(latest_finance_view(slack))
+    assert "429" in shown and "try again in" not in shown.lower()
+    assert RETRY in buttons(latest_finance_view(slack))

@@ -26,9 +26,15 @@ async def test_demo_prints_the_card_as_text():
     assert '✅ Linked Books customer "Riverside Dental Group"' in text
 
 
-async def test_demo_json_prints_block_kit():
-    out = io.StringIO()
-    assert await run_demo(json_out=True, out=out) == 0
-    chunks = [c for c in out.getvalue().split("\n$ ") if "{" in c]
-    payload = json.loads(chunks[0][chunks[0].index("{"):])
-    assert payload["text"] and payload["blocks"][0]["type"] == "header"
+async def test_demo_json_prints_block_kit_and_only_json():
+    from bot.cli_support import JsonOnly
+
+    data, notes = io.StringIO(), io.StringIO()  # `throughline demo --json`: stdout and stderr
+    assert await run_demo(json_out=True, out=JsonOnly(data, notes)) == 0
+    text, decoder, at, payloads = data.getvalue(), json.JSONDecoder(), 0, []
+    while text[at:].strip():  # stdout is nothing but JSON documents, one after another (jq reads it as is)
+        at += len(text[at:]) - len(text[at:].lstrip())
+        payload, at = decoder.raw_decode(text, at)
+        payloads.append(payload)
+    assert payloads[0]["text"] and payloads[0]["blocks"][0]["type"] == "header"
+    assert "$ /account" in notes.getvalue() and "$ /account" not in text
