@@ -1,8 +1,9 @@
 """DeskClient against the sandbox over HTTP."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.models import Ticket
+from bot.zoho.sandbox.timefmt import desk_ts
 
 
 def demo_desk_id(sb) -> str:
@@ -51,19 +52,39 @@ async def test_account_tickets_paging_and_limit(sb, zoho):
     assert len(await zoho.desk.account_tickets(desk_id, limit=1)) == 1
 
 
-async def test_iter_tickets_stops_before(sb, zoho):
+async def test_iter_tickets_reads_changes_from_search(sb, zoho):
     zoho.desk.page_size = 10
     everything = [t async for page in zoho.desk.iter_tickets() for t in page]
-    assert len(everything) == len(sb.state.desk_tickets)
+    assert len(everything) == len(sb.state.desk_tickets) == len({t.id for t in everything})
     times = [t.modified_time for t in everything]
     assert times == sorted(times, reverse=True)
+    assert {t.id for t in everything if t.is_escalated} == {i for i, t in sb.state.desk_tickets.items()
+                                                            if t["isEscalated"]}
     cutoff = times[15] + timedelta(seconds=1)
     sb.calls.clear()
     links = {v: k for k, v in sb.state.desk_account_by_crm.items()}
-    recent = [t async for page in zoho.desk.iter_tickets(stop_before=cutoff, crm_account_ids=links) for t in page]
+    recent = [t async for page in zoho.desk.iter_tickets(cutoff, crm_account_ids=links) for t in page]
     assert recent and all(t.modified_time >= cutoff for t in recent)
-    assert len(sb.calls) <= 2  # stopped early instead of walking all pages
+    assert len(sb.calls) <= 2 and {p for _, _, p in sb.calls} == {"/api/v1/tickets/search"}
     assert any(t.account_id for t in recent)
+
+
+async def test_a_window_over_1000_results_is_split_until_everything_is_read(sb, zoho):
+    """Search reaches 1,000 results per query (from ≤ 999): 2,500 tickets changed in one day still all arrive."""
+    st = sb.state
+    desk_id = st.desk_account_by_crm[st.demo_account_id]
+    base = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for i in range(2500):
+        st.add_ticket({"ticketNumber": str(900000 + i), "subject": f"Bulk {i}", "status": "Open",
+                       "statusType": "Open", "accountId": desk_id, "createdTime": desk_ts(base),
+                       "modifiedTime": desk_ts(base + timedelta(seconds=17 * i)), "isEscalated": i % 7 == 0,
+                       "isOverDue": False})
+    since = base - timedelta(minutes=1)
+    got = [t async for page in zoho.desk.iter_tickets(since) for t in page]
+    ids = [t.id for t in got]
+    expected = {i for i, t in st.desk_tickets.items() if t["modifiedTime"] >= desk_ts(since)}
+    assert len(ids) == len(set(ids)) and set(ids) == expected and len(expected) >= 2500
+    assert sum(t.is_escalated for t in got if t.number.startswith("9")) == len(range(0, 2500, 7))
 
 
 async def test_get_ticket(sb, zoho):
