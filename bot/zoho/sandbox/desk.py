@@ -43,7 +43,7 @@ _CUSTOM = {f"customField{i}" for i in range(1, 11)}
 _PARAMS: dict[str, set[str]] = {
     # Ticket.json getTickets
     "tickets": {"from", "limit", "sortBy", "include", "departmentIds", "priority", "status", "assignee", "channel",
-                "receivedInDays", "viewId", "fields"},
+                "receivedInDays", "viewId"},
     # Search.json searchTickets
     "tickets/search": {"from", "limit", "sortBy", "email", "phone", "ticketNumber", "accountName", "subject",
                        "departmentId", "productName", "_all", "dueDateRange", "id", "productId", "contactId",

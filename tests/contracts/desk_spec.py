@@ -1,0 +1,141 @@
+"""Zoho Desk endpoints Throughline calls, as Zoho's OpenAPI files (public repo zoho/zohodesk-oas, v1.0/) state them.
+
+Key sets are copied from the named schemas (`additionalProperties: false` throughout). Where this file had to go
+beyond what was read in the spec, `notes` says so.
+"""
+
+from __future__ import annotations
+
+from tests.contracts._framework import Endpoint, keyset
+
+OAS = "zoho/zohodesk-oas v1.0/"
+
+# Ticket.json listviewCommonJson: a ticket list row. No modifiedTime, isEscalated, isOverDue.
+TICKET_LIST_ROW = keyset(
+    "id", "ticketNumber", "subject", "status", "statusType", "priority", "channel", "channelCode", "departmentId",
+    "contactId", "accountId", "assigneeId", "teamId", "productId", "email", "phone", "createdTime", "dueDate",
+    "responseDueDate", "closedTime", "onholdTime", "customerResponseTime", "threadCount", "commentCount",
+    "lastThread", "source", "sentiment", "isSpam", "isArchived", "language", "webUrl", "lockedTime",
+    "relationshipType", "category", "subCategory", "layoutId",
+)
+LIST_ROW_LACKS = keyset("modifiedTime", "isEscalated", "isOverDue")
+# Ticket.json getTickets / Account.json getTicketsByAccount: what `include` nests into a row.
+TICKET_INCLUDES = keyset("contact", "product", "department", "team", "assignee", "isRead")
+# Search.json searchTicketResponseFields
+TICKET_SEARCH_ROW = keyset(
+    "modifiedTime", "subCategory", "statusType", "subject", "dueDate", "departmentId", "channel", "onholdTime",
+    "language", "sharedDepartments", "resolution", "closedTime", "isOverDue", "contact", "createdTime", "id",
+    "customerResponseTime", "productId", "contactId", "threadCount", "secondaryContacts", "priority",
+    "classification", "commentCount", "accountId", "phone", "webUrl", "assignee", "isSpam", "childTicketCount",
+    "status", "entitySkills", "ticketNumber", "customFields", "isArchived", "isRead", "description",
+    "responseDueDate", "modifiedBy", "department", "email", "product", "cf", "slaId", "lastThread", "team",
+    "assigneeId", "layoutId", "createdBy", "teamId", "isEscalated", "category", "relationshipType", "parentTicket",
+    "sourceTicket", "lockedTime",
+)
+# Ticket.json getTicket: the list row's keys plus the detail-only ones (isEscalated, isOverDue,
+# isResponseOverdue, modifiedTime, slaId) and the record's own fields that search rows share.
+TICKET_DETAIL = TICKET_LIST_ROW | keyset(
+    "modifiedTime", "isEscalated", "isOverDue", "isResponseOverdue", "slaId", "description", "cf", "customFields",
+    "resolution", "classification", "modifiedBy", "createdBy", "sharedDepartments", "secondaryContacts",
+    "entitySkills", "isRead", "contact", "assignee", "department", "team", "product",
+)
+# Account.json accountListViewObject: no modifiedTime.
+ACCOUNT_LIST_ROW = keyset("website", "accountName", "phone", "email", "webUrl", "createdTime", "zohoCRMAccount", "id",
+                          "customerHappiness")
+# Account.json accountjson (createAccount body; updateAccount_accountjson is the same set)
+ACCOUNT_WRITE = keyset("website", "accountName", "phone", "email", "country", "code", "cf", "city", "customFields",
+                       "street", "annualrevenue", "description", "industry", "state", "ownerId", "fax",
+                       "associatedSLAIds", "layoutId")
+# Account.json accountResponse (getAccount, createAccount, updateAccount)
+ACCOUNT_DETAIL = ACCOUNT_WRITE | keyset("modifiedTime", "isFollowing", "isDeleted", "isTrashed", "webUrl",
+                                        "createdTime", "zohoCRMAccount", "id", "layoutDetails", "owner")
+# Search.json searchAccountResponseFields (accountFields + its extra properties): no zohoCRMAccount.
+ACCOUNT_SEARCH_ROW = keyset("owner", "website", "cf", "accountName", "phone", "webUrl", "customFields", "id", "email",
+                            "country", "modifiedTime", "code", "city", "description", "industry", "ownerId",
+                            "layoutId", "annualrevenue", "street", "createdTime", "state", "fax")
+
+RANGE = "2026-01-01T00:00:00.000Z,2099-12-31T23:59:59.999Z"
+CUSTOM = keyset(f"customField{i}" for i in range(1, 11))
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        app="desk", name="tickets/search", method="GET", path="/api/v1/tickets/search",
+        source=OAS + "Search.json searchTickets, searchTicketsResponse",
+        params=keyset("email", "phone", "ticketNumber", "accountName", "subject", "departmentId", "productName", "_all",
+                      "limit", "from", "dueDateRange", "id", "productId", "contactId", "createdTimeRange", "priority",
+                      "assigneeId", "accountId", "modifiedTimeRange", "status", "channel",
+                      "customerResponseTimeRange", "description", "sortBy", "tag", "contactName", "category", CUSTOM),
+        keys=TICKET_SEARCH_ROW, envelope=keyset("data", "count"),
+        used_params={"modifiedTimeRange": RANGE, "sortBy": "-modifiedTime", "from": "0", "limit": "100"},
+        enums={"sortBy": keyset("relevance", "modifiedTime", "createdTime", "customerResponseTime")},
+        notes="from 0..999, limit 1..100; 204 when nothing matches",
+    ),
+    Endpoint(
+        app="desk", name="tickets/{id}", method="GET", path="/api/v1/tickets/{ticket_id}",
+        source=OAS + "Ticket.json getTicket", params=keyset("include"), keys=TICKET_DETAIL, records=None,
+        notes="detail keys: zoho-api.md's reading of Ticket.json (isEscalated, isOverDue, isResponseOverdue, "
+              "modifiedTime, slaId) plus the record fields search rows share",
+    ),
+    Endpoint(
+        app="desk", name="tickets", method="GET", path="/api/v1/tickets",
+        source=OAS + "Ticket.json getTickets, listviewCommonJson",
+        params=keyset("from", "limit", "sortBy", "include", "departmentIds", "priority", "status", "assignee",
+                      "channel", "receivedInDays", "viewId"),
+        keys=TICKET_LIST_ROW, envelope=keyset("data"), absent=LIST_ROW_LACKS,
+        used_params={"from": "0", "limit": "100", "sortBy": "-createdTime"},
+        enums={"sortBy": keyset("dueDate", "createdTime", "recentThread")},
+        notes="Throughline no longer reads this list (its rows lack change time and flags); pinned so the "
+              "sandbox cannot grow them back",
+    ),
+    Endpoint(
+        app="desk", name="accounts/{id}/tickets", method="GET", path="/api/v1/accounts/{account_id}/tickets",
+        source=OAS + "Account.json getTicketsByAccount, getTicketsByAccountListObject",
+        params=keyset("include", "departmentId", "dueDate", "limit", "from", "sortBy", "isSpam"),
+        keys=TICKET_LIST_ROW, envelope=keyset("data"), absent=LIST_ROW_LACKS,
+        used_params={"from": "1", "limit": "100", "sortBy": "-createdTime"},
+        enums={"sortBy": keyset("createdTime", "modifiedTime")},
+        notes="`from` defaults to 1 on this route",
+    ),
+    Endpoint(
+        app="desk", name="accounts", method="GET", path="/api/v1/accounts",
+        source=OAS + "Account.json getAccounts, accountListViewObject",
+        params=keyset("viewId", "limit", "from", "sortBy", "fields", "filters", "filterId"),
+        keys=ACCOUNT_LIST_ROW, envelope=keyset("data"), absent=keyset("modifiedTime"),
+        used_params={"from": "1", "limit": "100"},
+        enums={"sortBy": keyset("website", "email", "phone", "accountName", "createdTime", "modifiedTime")},
+        notes="`from` defaults to 1",
+    ),
+    Endpoint(
+        app="desk", name="accounts/search", method="GET", path="/api/v1/accounts/search",
+        source=OAS + "Search.json searchAccounts, searchAccountsResponse",
+        params=keyset("accountName", "createdTimeRange", "limit", "from", "modifiedTimeRange", "id", "_all", "sortBy",
+                      CUSTOM),
+        keys=ACCOUNT_SEARCH_ROW, envelope=keyset("data", "count"), absent=keyset("zohoCRMAccount"),
+        used_params={"accountName": "*Northwind*", "from": "0", "limit": "100"},
+        enums={"sortBy": keyset("relevance", "modifiedTime", "createdTime")},
+        notes="sortBy values GUESSED from the other searches (the page read did not reach it)",
+    ),
+    Endpoint(
+        app="desk", name="accounts/{id}", method="GET", path="/api/v1/accounts/{account_id}",
+        source=OAS + "Account.json getAccount, accountResponse", params=keyset("include"), keys=ACCOUNT_DETAIL,
+        records=None, enums={"include": keyset("owner")},
+    ),
+    Endpoint(
+        app="desk", name="accounts (create)", method="POST", path="/api/v1/accounts",
+        source=OAS + "Account.json createAccount, accountjson, accountResponse", keys=ACCOUNT_DETAIL, records=None,
+        body_keys=ACCOUNT_WRITE, notes="no CRM link field: zohoCRMAccount is set by Zoho's CRM–Desk integration",
+    ),
+    Endpoint(
+        app="desk", name="accounts/{id} (update)", method="PATCH", path="/api/v1/accounts/{account_id}",
+        source=OAS + "Account.json updateAccount, updateAccount_accountjson", keys=ACCOUNT_DETAIL, records=None,
+        body_keys=ACCOUNT_WRITE, notes="no CRM link field; Throughline does not call it",
+    ),
+)
+
+# Routes Throughline calls whose contract is not pinned yet (Contact.json not read): exempt from the
+# request check by name, listed so the gap is visible.
+UNPINNED = (("GET", "/api/v1/accounts/{account_id}/contacts"), ("POST", "/api/v1/contacts"))
+
+
+def endpoint(name: str, method: str = "GET") -> Endpoint:
+    return next(e for e in ENDPOINTS if e.name == name and e.method == method)
