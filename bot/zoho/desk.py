@@ -232,17 +232,32 @@ class DeskClient:
         """The Desk account linked to a CRM account, found by name: one search, then the detail of the best
         `DETAIL_CANDIDATES` hits (exact names first) for their `zohoCRMAccount`. An exact-name account with no
         CRM link is taken only when it is the one such candidate."""
-        candidates = await self.search_accounts(name_hint)
+        candidates = await self._candidates(name_hint)
+        details = await asyncio.gather(*(self.get_account(a.id) for a in candidates[:DETAIL_CANDIDATES]))
+        return _choose(crm_account_id, name_hint, candidates, [d for d in details if d is not None])
+
+    async def find_account_with_tickets(self, crm_account_id: str, name_hint: str, *, account_id: str = "",
+                                        limit: int = 200) -> tuple[DeskAccount | None, list[Ticket]]:
+        """`find_account_for_crm` and that account's tickets, with the best hit's tickets read alongside its
+        detail: a cold lookup costs one search plus one round trip (search, detail, ticket search)."""
+        candidates = await self._candidates(name_hint)
+        if not candidates:
+            return None, []
+        guess = candidates[0]
+        details, tickets = await asyncio.gather(
+            asyncio.gather(*(self.get_account(a.id) for a in candidates[:DETAIL_CANDIDATES])),
+            self.account_tickets(guess.id, account_id=account_id, limit=limit))
+        chosen = _choose(crm_account_id, name_hint, candidates, [d for d in details if d is not None])
+        if chosen is None:
+            return None, []
+        if chosen.id != guess.id:
+            tickets = await self.account_tickets(chosen.id, account_id=account_id, limit=limit)
+        return chosen, tickets
+
+    async def _candidates(self, name_hint: str) -> list[DeskAccount]:
         wanted = name_hint.strip().casefold()
-        candidates.sort(key=lambda a: (a.name.strip().casefold() != wanted, a.id))
-        details = [d for d in await asyncio.gather(*(self.get_account(a.id)
-                                                     for a in candidates[:DETAIL_CANDIDATES])) if d is not None]
-        for account in details:
-            if account.crm_account_id == crm_account_id:
-                return account
-        unlinked = [a for a in details if not a.crm_account_id and a.name.strip().casefold() == wanted]
-        exact = [a for a in candidates if a.name.strip().casefold() == wanted]
-        return unlinked[0] if len(unlinked) == 1 and len(exact) == 1 else None
+        found = await self.search_accounts(name_hint)
+        return sorted(found, key=lambda a: (a.name.strip().casefold() != wanted, a.id))
 
     async def create_account(self, payload: Mapping[str, Any]) -> DeskAccount:
         """`POST /accounts` (`accountName` required; only `ACCOUNT_WRITE_KEYS`, so never a CRM link)."""
@@ -301,6 +316,18 @@ class DeskClient:
     async def get_ticket(self, ticket_id: str, *, account_id: str = "") -> Ticket | None:
         record = await self._get(f"/tickets/{quote(ticket_id, safe='')}")
         return ticket_from_desk(record, account_id=account_id) if record else None
+
+
+def _choose(crm_account_id: str, name_hint: str, candidates: list[DeskAccount],
+            details: list[DeskAccount]) -> DeskAccount | None:
+    """The detail whose CRM link is this account; else the one exact-name candidate, when Zoho links it to none."""
+    for account in details:
+        if account.crm_account_id == crm_account_id:
+            return account
+    wanted = name_hint.strip().casefold()
+    unlinked = [a for a in details if not a.crm_account_id and a.name.strip().casefold() == wanted]
+    exact = [a for a in candidates if a.name.strip().casefold() == wanted]
+    return unlinked[0] if len(unlinked) == 1 and len(exact) == 1 else None
 
 
 def _created(body: Any, what: str) -> Mapping[str, Any]:

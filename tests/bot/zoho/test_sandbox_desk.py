@@ -42,6 +42,20 @@ async def test_find_account_for_crm(sb, zoho):
     assert await zoho.desk.find_account_for_crm("5725767999999999999", name) is None
 
 
+async def test_search_rows_carry_no_crm_link_so_the_detail_decides(sb, zoho):
+    crm_id = sb.state.demo_account_id
+    name = sb.state.crm["Accounts"][crm_id]["Account_Name"]
+    assert all(a.crm_account_id == "" for a in await zoho.desk.search_accounts(name))  # Search.json: no link
+    sb.calls.clear()
+    account, tickets = await zoho.desk.find_account_with_tickets(crm_id, name, account_id=crm_id)
+    assert account is not None and account.id == demo_desk_id(sb) and account.crm_account_id == crm_id
+    assert tickets and any(t.is_escalated for t in tickets) and all(t.account_id == crm_id for t in tickets)
+    assert sorted(p for _, _, p in sb.calls) == ["/api/v1/accounts/search", f"/api/v1/accounts/{account.id}",
+                                                 "/api/v1/tickets/search"]
+    # a namesake Zoho links to another CRM account is not taken, and its tickets are dropped
+    assert await zoho.desk.find_account_with_tickets("5725767999999999999", name) == (None, [])
+
+
 async def test_account_tickets_paging_and_limit(sb, zoho):
     desk_id = demo_desk_id(sb)
     expected = len(sb.state.desk_tickets_by_account[desk_id])
