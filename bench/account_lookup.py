@@ -44,6 +44,7 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
             results["sync_calls"] = len(sandbox.calls)
             results["sync_calls_by_app"] = dict(Counter(app for app, _, _ in sandbox.calls))
             results["mirror"] = report.counts
+            assert report.counts["desk_tickets"] == len(sandbox.state.desk_tickets), "the Desk sync missed tickets"
             print(f"initial sync: {results['sync_seconds']} s, {results['sync_calls']} Zoho calls "
                   f"{results['sync_calls_by_app']}, {report.counts}")
             results["incremental"] = await _incremental_after_ticket_changes(sandbox, deps, clock, rng)

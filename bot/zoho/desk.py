@@ -137,7 +137,7 @@ class DeskClient:
         rows, count = await self._search_page(path, query, 0, self.page_size)
         if not rows:
             return
-        if count <= SEARCH_REACH:
+        if count < SEARCH_REACH:  # exactly 1,000 may mean "1,000 or more": split then too
             yield rows
             if len(rows) == self.page_size:
                 async for page in self._rest(path, query, start=len(rows), limit=count):
