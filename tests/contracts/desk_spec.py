@@ -54,6 +54,15 @@ ACCOUNT_SEARCH_ROW = keyset("owner", "website", "cf", "accountName", "phone", "w
                             "country", "modifiedTime", "code", "city", "description", "industry", "ownerId",
                             "layoutId", "annualrevenue", "street", "createdTime", "state", "fax")
 
+# Contact.json listViewObject (+ listViewObjectWithMappingInfo's mappingInfo): no modifiedTime.
+CONTACT_LIST_ROW = keyset("lastName", "accountId", "firstName", "secondaryEmail", "phone", "mobile", "ownerId", "type",
+                          "email", "photoURL", "isAnonymous", "accountCount", "webUrl", "createdTime", "isEndUser",
+                          "zohoCRMContact", "id", "customerHappiness", "isSpam")
+# Contact.json contactjson (createContact body)
+CONTACT_WRITE = keyset("lastName", "accountId", "firstName", "secondaryEmail", "phone", "mobile", "ownerId", "type",
+                       "email", "zip", "country", "twitter", "cf", "city", "customFields", "street", "facebook",
+                       "description", "state", "title")
+
 RANGE = "2026-01-01T00:00:00.000Z,2099-12-31T23:59:59.999Z"
 CUSTOM = keyset(f"customField{i}" for i in range(1, 11))
 
@@ -130,11 +139,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         source=OAS + "Account.json updateAccount, updateAccount_accountjson", keys=ACCOUNT_DETAIL, records=None,
         body_keys=ACCOUNT_WRITE, notes="no CRM link field; Throughline does not call it",
     ),
+    Endpoint(
+        app="desk", name="accounts/{id}/contacts", method="GET", path="/api/v1/accounts/{account_id}/contacts",
+        source=OAS + "Contact.json getContactsUnderAccount, listViewObjectWithMappingInfo",
+        params=keyset("limit", "from", "isSpam", "sortBy"), keys=CONTACT_LIST_ROW | keyset("mappingInfo"),
+        envelope=keyset("data"), absent=keyset("modifiedTime"), used_params={"from": "0", "limit": "100"},
+        enums={"sortBy": keyset("firstName", "lastName", "phone", "fullName", "email", "createdTime",
+                                "modifiedTime")},
+        notes="`from` has no documented default or base; Throughline starts at 0 (GUESSED)",
+    ),
+    Endpoint(
+        app="desk", name="contacts (create)", method="POST", path="/api/v1/contacts",
+        source=OAS + "Contact.json createContact, contactjson", records=None, body_keys=CONTACT_WRITE,
+        notes="answer keys (contactResponse) not pinned",
+    ),
 )
 
-# Routes Throughline calls whose contract is not pinned yet (Contact.json not read): exempt from the
-# request check by name, listed so the gap is visible.
-UNPINNED = (("GET", "/api/v1/accounts/{account_id}/contacts"), ("POST", "/api/v1/contacts"))
+# Routes Throughline calls whose answer is not pinned (Contact.json's contactResponse not read): listed so the gap
+# is visible; their parameters and body keys are pinned above.
+UNPINNED: tuple[tuple[str, str], ...] = ()
 
 
 def endpoint(name: str, method: str = "GET") -> Endpoint:

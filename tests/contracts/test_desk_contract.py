@@ -18,6 +18,7 @@ from tests.bot.zoho.conftest import sandbox_clients
 from tests.contracts._framework import PROBE_PARAM, Endpoint, answer_problems, fill, matches, request_problems
 from tests.contracts.desk_spec import (
     ACCOUNT_WRITE,
+    CONTACT_WRITE,
     ENDPOINTS,
     TICKET_INCLUDES,
     UNPINNED,
@@ -124,6 +125,15 @@ async def test_account_create_takes_the_documented_keys_and_nothing_else(client,
     assert changed.status_code == 200 and answer_problems(patch, changed.json()) == []
 
 
+async def test_contact_create_takes_the_documented_keys_and_nothing_else(client, headers, sb):
+    e = endpoint("contacts (create)", "POST")
+    body = {k: "x" for k in CONTACT_WRITE - {"cf", "customFields", "accountId", "ownerId", "email", "zip"}}
+    made = await client.post(e.path, json={**body, "accountId": _ids(sb)["account_id"]}, headers=headers)
+    assert made.status_code == 200, made.text
+    refused = await client.post(e.path, json={"lastName": "Ng", "zohoCRMContact": {"id": "1"}}, headers=headers)
+    assert refused.status_code == 422 and "zohoCRMContact" in refused.json()["message"]
+
+
 async def test_search_answers_count_and_204_when_nothing_matches(client, headers, sb):
     e = endpoint("tickets/search")
     reply = await _get(client, headers, e, _ids(sb))
@@ -157,7 +167,10 @@ async def test_the_client_sends_only_documented_parameters(sb):
         await desk.get_account(ids["account_id"])
         await desk.account_tickets(ids["account_id"])
         await desk.get_ticket(ids["ticket_id"])
-        await desk.create_account({"accountName": "Contract Client Co", "city": "Austin"})
+        made = await desk.create_account({"accountName": "Contract Client Co", "city": "Austin"})
+        await desk.account_contacts(ids["account_id"])
+        await desk.create_contact({"lastName": "Ng", "firstName": "Ada", "email": "ada@example.com", "phone": "1",
+                                   "accountId": made.id})
         with pytest.raises(ValueError, match="zohoCRMAccount"):
             await desk.create_account({"accountName": "x", "zohoCRMAccount": {"id": "1"}})
     finally:

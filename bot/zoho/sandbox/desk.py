@@ -15,7 +15,8 @@ Built from Zoho's own OpenAPI files (public repo zoho/zohodesk-oas, ``v1.0/Ticke
 
 GUESSED (docs silent, stricter reading taken): ``from`` below 1 on a 1-based route is refused; an extra query
 parameter or body key answers ``422 UNPROCESSABLE_ENTITY`` naming it; account search sorts like the other
-searches (relevance, modifiedTime, createdTime); contact routes keep their earlier shape (not yet pinned).
+searches (relevance, modifiedTime, createdTime); `from` on ``/accounts/{id}/contacts`` starts at 0 (Contact.json gives
+no default); a contact's detail/create answer keys (contactResponse not read).
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ _PARAMS: dict[str, set[str]] = {
                         "_all"} | _CUSTOM,
     # Account.json getTicketsByAccount
     "account tickets": {"from", "limit", "sortBy", "include", "departmentId", "dueDate", "isSpam"},
-    # Contact.json (not yet pinned: kept as before)
-    "contacts": {"from", "limit", "sortBy", "include", "fields", "viewId", "accountId"},
+    # Contact.json getContacts
+    "contacts": {"from", "limit", "sortBy", "include", "fields", "viewId", "filterId"},
+    # Contact.json getContactsUnderAccount
+    "account contacts": {"from", "limit", "sortBy", "isSpam"},
+    # Contact.json getContact
+    "contact": {"include"},
 }
 _SORTS: dict[str, set[str]] = {
     "tickets": {"dueDate", "createdTime", "recentThread"},
@@ -70,7 +75,8 @@ _SORTS: dict[str, set[str]] = {
     "accounts": {"website", "email", "phone", "accountName", "createdTime", "modifiedTime"},
     "accounts/search": {"relevance", "modifiedTime", "createdTime"},
     "account tickets": {"createdTime", "modifiedTime"},
-    "contacts": {"lastName", "firstName", "createdTime", "modifiedTime", "email"},
+    "contacts": {"firstName", "lastName", "phone", "email", "account", "createdTime", "modifiedTime"},
+    "account contacts": {"firstName", "lastName", "phone", "fullName", "email", "createdTime", "modifiedTime"},
 }
 _INCLUDES: dict[str, set[str]] = {
     "tickets": {"contacts", "products", "departments", "team", "assignee"},
@@ -78,6 +84,7 @@ _INCLUDES: dict[str, set[str]] = {
     "ticket": {"contacts", "products", "assignee", "departments", "contract", "isRead", "team", "skills"},
     "account": {"owner"},
     "contacts": {"accounts"},
+    "contact": {"accounts", "owner"},
 }
 _ONE_BASED = {"accounts", "account tickets"}
 _SEARCH = {"tickets/search", "accounts/search"}
@@ -96,8 +103,13 @@ _ACCOUNT_COMMON = ("id", "accountName", "email", "website", "phone", "street", "
                    "industry", "description", "cf", "webUrl", "createdTime", "modifiedTime")
 ACCOUNT_SEARCH_KEYS = _ACCOUNT_COMMON  # searchAccountResponseFields: no zohoCRMAccount
 ACCOUNT_DETAIL_KEYS = (*_ACCOUNT_COMMON, "zohoCRMAccount")  # accountResponse
-CONTACT_LIST_KEYS = ("id", "firstName", "lastName", "email", "phone", "accountId", "zohoCRMContact",
-                     "createdTime", "modifiedTime", "webUrl")
+CONTACT_LIST_KEYS = ("id", "firstName", "lastName", "email", "phone", "mobile", "accountId", "zohoCRMContact",
+                     "createdTime", "webUrl")  # Contact.json listViewObject: no modifiedTime
+CONTACT_DETAIL_KEYS = (*CONTACT_LIST_KEYS, "title", "modifiedTime")  # GUESSED: contactResponse not read
+# Contact.json contactjson (createContact body, additionalProperties: false)
+CONTACT_WRITE_KEYS = frozenset({"lastName", "accountId", "firstName", "secondaryEmail", "phone", "mobile", "ownerId",
+                                "type", "email", "zip", "country", "twitter", "cf", "city", "customFields", "street",
+                                "facebook", "description", "state", "title"})
 # Account.json accountjson / updateAccount_accountjson (additionalProperties: false)
 ACCOUNT_WRITE_KEYS = frozenset({"accountName", "website", "phone", "email", "country", "code", "cf", "city",
                                 "customFields", "street", "annualrevenue", "description", "industry", "state",
@@ -147,17 +159,17 @@ async def dispatch(ctx: Ctx) -> Response:
                     if t in state.desk_tickets]
             return _tickets(ctx, "account tickets", rows, ACCOUNT_TICKET_KEYS)
         if len(rest) == 2 and rest[1] == "contacts" and method == "GET":
-            return _contacts(ctx, [c for c in state.desk_contacts.values() if c.get("accountId") == rest[0]])
+            if rest[0] not in state.desk_accounts:
+                return desk_error(404, "RESOURCE_NOT_FOUND", "The requested resource does not exist.")
+            rows = [c for c in state.desk_contacts.values() if c.get("accountId") == rest[0]]
+            return _answer(ctx, "account contacts", state.desk_contacts, rows, CONTACT_LIST_KEYS, "lastName")
     if head == "contacts":
         if not rest and method == "GET":
-            account = ctx.query.get("accountId")
-            return _contacts(ctx, keep(None, state.desk_contacts, lambda c: c.get("accountId") == account)
-                             if account else None)
+            return _answer(ctx, "contacts", state.desk_contacts, None, CONTACT_LIST_KEYS, "lastName")
         if not rest and method == "POST":
             return await create_contact(ctx)
         if len(rest) == 1 and method == "GET":
-            record = state.desk_contacts.get(rest[0])
-            return _one(ctx, "contacts", record, tuple(record) if record else ())
+            return _one(ctx, "contact", state.desk_contacts.get(rest[0]), CONTACT_DETAIL_KEYS)
     return desk_error(404)
 
 
@@ -166,10 +178,6 @@ def _tickets(ctx: Ctx, scope: str, rows: list[Record] | None, keys: tuple[str, .
     if test is not None:
         rows = keep(rows, ctx.state.desk_tickets, test)
     return _answer(ctx, scope, ctx.state.desk_tickets, rows, keys, "-createdTime")
-
-
-def _contacts(ctx: Ctx, rows: list[Record] | None) -> Response:
-    return _answer(ctx, "contacts", ctx.state.desk_contacts, rows, CONTACT_LIST_KEYS, "lastName")
 
 
 def _project(record: Record, keys: tuple[str, ...]) -> Record:
@@ -384,8 +392,8 @@ def account_search(ctx: Ctx) -> Response:
     return _answer(ctx, "accounts/search", store, rows, ACCOUNT_SEARCH_KEYS, "accountName")
 
 
-def _extra_keys(data: dict[str, Any]) -> Response | None:
-    extra = sorted(set(data) - ACCOUNT_WRITE_KEYS)
+def _extra_keys(data: dict[str, Any], allowed: frozenset[str] = ACCOUNT_WRITE_KEYS) -> Response | None:
+    extra = sorted(set(data) - allowed)
     if extra:
         return desk_error(422, "UNPROCESSABLE_ENTITY", f"Extra key '{extra[0]}' is present in the input.")
     return None
@@ -432,18 +440,13 @@ async def update_account(ctx: Ctx, account_id: str) -> Response:
     return JSONResponse(_project(account, ACCOUNT_DETAIL_KEYS))
 
 
-def _crm_ref(value: Any) -> Record | None:
-    if isinstance(value, dict) and value.get("id"):
-        return {"id": str(value["id"])}
-    if isinstance(value, str | int) and str(value):
-        return {"id": str(value)}
-    return None
-
-
 async def create_contact(ctx: Ctx) -> Response:
     data = await ctx.json_body()
     if not isinstance(data, dict):
         return desk_error(422, "UNPROCESSABLE_ENTITY", "The request body is not valid JSON.")
+    refused = _extra_keys(data, CONTACT_WRITE_KEYS)
+    if refused is not None:
+        return refused
     if not str(data.get("lastName") or "").strip():
         return desk_invalid_field("lastName", "missing")
     state = ctx.state
@@ -452,8 +455,7 @@ async def create_contact(ctx: Ctx) -> Response:
     now = desk_ts(state.now())
     contact: Record = {k: data.get(k, "") for k in ("firstName", "lastName", "email", "phone", "mobile", "title")}
     contact.update({"id": state.new_id("desk"), "accountId": str(data.get("accountId") or "") or None,
-                    "zohoCRMContact": _crm_ref(data.get("zohoCRMContact")), "createdTime": now,
-                    "modifiedTime": now})
+                    "zohoCRMContact": None, "createdTime": now, "modifiedTime": now})
     contact["webUrl"] = f"https://desk.zoho.com/support/throughline/ShowHomePage.do#Contacts/dv/{contact['id']}"
     state.add_desk_contact(contact)
-    return JSONResponse(contact)
+    return JSONResponse(_project(contact, CONTACT_DETAIL_KEYS))
