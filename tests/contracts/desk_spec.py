@@ -143,10 +143,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         app="desk", name="accounts/{id}/contacts", method="GET", path="/api/v1/accounts/{account_id}/contacts",
         source=OAS + "Contact.json getContactsUnderAccount, listViewObjectWithMappingInfo",
         params=keyset("limit", "from", "isSpam", "sortBy"), keys=CONTACT_LIST_ROW | keyset("mappingInfo"),
-        envelope=keyset("data"), absent=keyset("modifiedTime"), used_params={"from": "0", "limit": "100"},
+        envelope=keyset("data"), absent=keyset("modifiedTime"), used_params={"from": "1", "limit": "100"},
         enums={"sortBy": keyset("firstName", "lastName", "phone", "fullName", "email", "createdTime",
                                 "modifiedTime")},
-        notes="`from` has no documented default or base; Throughline starts at 0 (GUESSED)",
+        notes="`from` has no documented default; 1 as on the account routes worded the same way (GUESSED)",
     ),
     Endpoint(
         app="desk", name="contacts (create)", method="POST", path="/api/v1/contacts",

@@ -8,15 +8,16 @@ Built from Zoho's own OpenAPI files (public repo zoho/zohodesk-oas, ``v1.0/Ticke
 - Each route answers only its documented keys (the ``*_KEYS`` tuples): a ticket **list row** has no
   ``modifiedTime``, ``isEscalated`` or ``isOverDue`` (those come with ticket detail and ticket search); an
   account list row has no ``modifiedTime``; account search rows carry no ``zohoCRMAccount``.
-- ``from`` is 1-based on ``/accounts`` and ``/accounts/{id}/tickets`` (spec default 1) and 0-based, at most
+- ``from`` is 1-based on ``/accounts``, ``/accounts/{id}/tickets`` (spec default 1) and ``/accounts/{id}/contacts``,
+  and 0-based, at most
   999, on search; a search never reaches past its 1,000th result. ``limit`` is 1..100.
 - ``POST /accounts`` and ``PATCH /accounts/{id}`` take only the spec's keys: there is no CRM link field
   (``zohoCRMAccount`` is set by Zoho's own CRM–Desk integration).
 
 GUESSED (docs silent, stricter reading taken): ``from`` below 1 on a 1-based route is refused; an extra query
 parameter or body key answers ``422 UNPROCESSABLE_ENTITY`` naming it; account search sorts like the other
-searches (relevance, modifiedTime, createdTime); `from` on ``/accounts/{id}/contacts`` starts at 0 (Contact.json gives
-no default); a contact's detail/create answer keys (contactResponse not read).
+searches (relevance, modifiedTime, createdTime); `from` on ``/accounts/{id}/contacts`` starts at 1 like the Account.json
+routes worded the same way (Contact.json gives no default); a contact's detail/create answer keys (not read).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ _INCLUDES: dict[str, set[str]] = {
     "contacts": {"accounts"},
     "contact": {"accounts", "owner"},
 }
-_ONE_BASED = {"accounts", "account tickets"}
+_ONE_BASED = {"accounts", "account tickets", "account contacts"}
 _SEARCH = {"tickets/search", "accounts/search"}
 # Sort field → the record field it orders by (recentThread: the sandbox keeps no threads; modifiedTime stands in).
 _SORT_FIELD = {"recentThread": "modifiedTime", "customerResponseTime": "modifiedTime", "relevance": "modifiedTime"}
