@@ -10,13 +10,15 @@ from tests.contracts._framework import Endpoint, keyset
 
 OAS = "zoho/zohodesk-oas v1.0/"
 
-# Ticket.json listviewCommonJson: a ticket list row. No modifiedTime, isEscalated, isOverDue.
-TICKET_LIST_ROW = keyset(
-    "id", "ticketNumber", "subject", "status", "statusType", "priority", "channel", "channelCode", "departmentId",
-    "contactId", "accountId", "assigneeId", "teamId", "productId", "email", "phone", "createdTime", "dueDate",
-    "responseDueDate", "closedTime", "onholdTime", "customerResponseTime", "threadCount", "commentCount",
-    "lastThread", "source", "sentiment", "isSpam", "isArchived", "language", "webUrl", "lockedTime",
-    "relationshipType", "category", "subCategory", "layoutId",
+# Ticket.json listviewCommonJson (commonKeys + its own properties) and listviewJson's additions: a ticket list row.
+# No modifiedTime, isEscalated, isOverDue.
+_COMMON_KEYS = keyset("productId", "phone", "subject", "dueDate", "channel", "language", "priority", "assigneeId",
+                      "email")  # Ticket.json commonKeys
+TICKET_LIST_ROW = _COMMON_KEYS | keyset(
+    "ticketNumber", "sentiment", "customerResponseTime", "statusType", "relationshipType", "contactId", "isArchived",
+    "departmentId", "threadCount", "onholdTime", "lastThread", "source", "closedTime", "commentCount", "accountId",
+    "responseDueDate", "webUrl", "teamId", "createdTime", "id", "isSpam", "status", "channelCode", "lockedTime",
+    "subCategory", "category", "layoutId",
 )
 LIST_ROW_LACKS = keyset("modifiedTime", "isEscalated", "isOverDue")
 # Ticket.json getTickets / Account.json getTicketsByAccount: what `include` nests into a row.
@@ -32,12 +34,18 @@ TICKET_SEARCH_ROW = keyset(
     "assigneeId", "layoutId", "createdBy", "teamId", "isEscalated", "category", "relationshipType", "parentTicket",
     "sourceTicket", "lockedTime",
 )
-# Ticket.json getTicket: the list row's keys plus the detail-only ones (isEscalated, isOverDue,
-# isResponseOverdue, modifiedTime, slaId) and the record's own fields that search rows share.
-TICKET_DETAIL = TICKET_LIST_ROW | keyset(
-    "modifiedTime", "isEscalated", "isOverDue", "isResponseOverdue", "slaId", "description", "cf", "customFields",
-    "resolution", "classification", "modifiedBy", "createdBy", "sharedDepartments", "secondaryContacts",
-    "entitySkills", "isRead", "contact", "assignee", "department", "team", "product",
+# Ticket.json getTicket: ticket_detail_response = its own keys + ticketResponse (commonJson + properties), plus
+# what `include` nests (single_ticket_include_response).
+TICKET_DETAIL = _COMMON_KEYS | keyset(
+    "sentiment", "isFollowing", "createdBy", "tagCount", "followerCount",
+    "subCategory", "cf", "customFields", "description", "classification", "category", "status", "sourceTicket",
+    "entitySkills", "modifiedTime", "ticketNumber", "statusType", "isArchived", "departmentId", "onholdTime", "source",
+    "resolution", "closedTime", "approvalCount", "timeEntryCount", "isOverDue", "channelRelatedInfo", "isDeleted",
+    "isTrashed", "responseDueDate", "createdTime", "modifiedBy", "id", "isResponseOverdue", "channelCode",
+    "customerResponseTime", "threadCount", "secondaryContacts", "commentCount", "accountId", "taskCount", "teamId",
+    "attachmentCount", "isEscalated", "isSpam", "slaId", "contactId", "sharedDepartments", "layoutId",
+    "layoutDetails", "webUrl", "lockedTime",
+    "product", "contact", "assignee", "department", "isRead", "team", "skillsInfo", "contractId",
 )
 # Account.json accountListViewObject: no modifiedTime.
 ACCOUNT_LIST_ROW = keyset("website", "accountName", "phone", "email", "webUrl", "createdTime", "zohoCRMAccount", "id",
@@ -81,13 +89,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         app="desk", name="tickets/{id}", method="GET", path="/api/v1/tickets/{ticket_id}",
-        source=OAS + "Ticket.json getTicket", params=keyset("include"), keys=TICKET_DETAIL, records=None,
-        notes="detail keys: zoho-api.md's reading of Ticket.json (isEscalated, isOverDue, isResponseOverdue, "
-              "modifiedTime, slaId) plus the record fields search rows share",
+        source=OAS + "Ticket.json getTicket, ticket_detail_response", params=keyset("include"), keys=TICKET_DETAIL,
+        records=None,
     ),
     Endpoint(
         app="desk", name="tickets", method="GET", path="/api/v1/tickets",
-        source=OAS + "Ticket.json getTickets, listviewCommonJson",
+        source=OAS + "Ticket.json getTickets, listviewCommonJson, listviewJson",
         params=keyset("from", "limit", "sortBy", "include", "departmentIds", "priority", "status", "assignee",
                       "channel", "receivedInDays", "viewId"),
         keys=TICKET_LIST_ROW, envelope=keyset("data"), absent=LIST_ROW_LACKS,
