@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -126,7 +127,7 @@ class DeskClient:
             start += len(rows)
 
     async def modified_between(self, path: str, lo: datetime, hi: datetime,
-                               params: Mapping[str, Any] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+                               params: Mapping[str, Any] | None = None) -> AsyncGenerator[list[dict[str, Any]]]:
         """Every record of a search `path` modified in [lo, hi], newest first, however many there are.
 
         One query reaches 1,000 results; a window holding more is cut into sub-windows of about `SPLIT_TARGET`
@@ -194,10 +195,11 @@ class DeskClient:
         """
         if modified_since is not None:
             changed: list[str] = []
-            async for rows in self.modified_between("/accounts/search", modified_since, LATEST):
-                changed.extend(str(r["id"]) for r in rows if r.get("id"))
-                if len(changed) > CHANGED_ACCOUNTS_IN_DETAIL:
-                    break
+            async with aclosing(self.modified_between("/accounts/search", modified_since, LATEST)) as searched:
+                async for rows in searched:
+                    changed.extend(str(r["id"]) for r in rows if r.get("id"))
+                    if len(changed) > CHANGED_ACCOUNTS_IN_DETAIL:
+                        break
             if len(changed) <= CHANGED_ACCOUNTS_IN_DETAIL:
                 for chunk in range(0, len(changed), 10):
                     found = await asyncio.gather(*(self.get_account(i) for i in changed[chunk:chunk + 10]))

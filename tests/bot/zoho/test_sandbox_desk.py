@@ -113,3 +113,29 @@ async def test_create_account_and_contact(sb, zoho):
     assert account.id in sb.state.desk_accounts and account.name == "New Desk Co"
     contact = await zoho.desk.create_contact({"lastName": "Ng", "email": "ng@newdesk.example", "accountId": account.id})
     assert contact["id"] in sb.state.desk_contacts
+
+
+async def test_changed_accounts_come_from_search_and_their_detail(sb, zoho):
+    """Account list rows have no modifiedTime and search rows no CRM link: changes are searched, then read."""
+    st = sb.state
+    now = datetime.now(UTC)
+    changed = sorted(st.desk_accounts)[:3]
+    for aid in changed:
+        st.desk_accounts[aid]["modifiedTime"] = desk_ts(now)
+    st.touch()
+    sb.calls.clear()
+    got = [a for page in [p async for p in zoho.desk.iter_accounts(now - timedelta(minutes=1))] for a in page]
+    assert sorted(a.id for a in got) == changed
+    assert all(a.modified_time is not None for a in got)
+    assert {a.id: a.crm_account_id for a in got} == {
+        aid: (st.desk_accounts[aid]["zohoCRMAccount"] or {}).get("id", "") for aid in changed}
+    assert sorted(p for _, _, p in sb.calls) == sorted(["/api/v1/accounts/search",
+                                                        *(f"/api/v1/accounts/{a}" for a in changed)])
+    for i in range(110):  # many changed: one walk of the list costs less than a detail read each
+        st.add_desk_account({"accountName": f"Bulk Account {i}", "createdTime": desk_ts(now),
+                             "modifiedTime": desk_ts(now), "zohoCRMAccount": None})
+    sb.calls.clear()
+    every = [a async for page in zoho.desk.iter_accounts(now - timedelta(minutes=1)) for a in page]
+    assert len(every) == len(st.desk_accounts) > 110
+    details = [p for _, _, p in sb.calls if p.rpartition("/")[2].isdigit()]
+    assert details == [] and ("GET", "/api/v1/accounts") in {(m, p) for _, m, p in sb.calls}
