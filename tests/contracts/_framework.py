@@ -6,6 +6,12 @@ endpoint and checks the answer with `answer_problems` and the parameter handling
 answer with a key outside the documented set (a "convenient" key the real API does not send), or a sandbox that
 accepts a parameter the spec does not list, fails a test.
 
+Adding an app (CRM, Books): write `<app>_spec.py` with `ENDPOINTS: tuple[Endpoint, ...]` (for Books set
+`records="invoices"` etc. and `envelope={"code", "message", "invoices", "page_context"}`; for CRM `records="data"`,
+`envelope={"data", "info"}`), then `test_<app>_contract.py` asking the sandbox for each endpoint and asserting
+`answer_problems(...) == []`, that `PROBE_PARAM` is refused, and that the client's recorded requests give
+`request_problems(...) == []` (see `test_desk_contract.py`). Nothing here is Desk-specific.
+
 Keys are compared one level deep (the record's own keys); nested objects are named in `keys` like any other.
 `absent` repeats, for emphasis and for readable failures, keys Zoho is known NOT to send on that endpoint although
 a sibling endpoint does (Desk ticket list rows: no modifiedTime / isEscalated / isOverDue).
