@@ -1,4 +1,5 @@
-"""/account benchmark: warm (fresh mirror) and cold (Zoho asked, with 150 ms added per call) lookups."""
+"""/account benchmark: warm (fresh mirror) and cold (Zoho asked, with 150 ms added per call) lookups; and the
+mirror sync it starts from: the first full sync, then an incremental one after 100 Desk ticket changes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bench.harness import Clock, SlackCaller, environment, make_deps, percentile
 from bot.lookup import normalise_name
 from bot.sync import MirrorSync
 from bot.zoho.sandbox import Sandbox
+from bot.zoho.sandbox.timefmt import desk_ts
 
 LATENCY = 0.150
 
@@ -40,8 +42,12 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
             report = await MirrorSync(deps.store, deps.zoho, clock).run()
             results["sync_seconds"] = round(time.perf_counter() - started, 1)
             results["sync_calls"] = len(sandbox.calls)
+            results["sync_calls_by_app"] = dict(Counter(app for app, _, _ in sandbox.calls))
             results["mirror"] = report.counts
-            print(f"initial sync: {results['sync_seconds']} s, {results['sync_calls']} Zoho calls, {report.counts}")
+            assert report.counts["desk_tickets"] == len(sandbox.state.desk_tickets), "the Desk sync missed tickets"
+            print(f"initial sync: {results['sync_seconds']} s, {results['sync_calls']} Zoho calls "
+                  f"{results['sync_calls_by_app']}, {report.counts}")
+            results["incremental"] = await _incremental_after_ticket_changes(sandbox, deps, clock, rng)
             caller = SlackCaller(deps, env)
             sample = rng.sample(names, min(warm_lookups, len(names)))
             for name in sample[:50]:  # first sight of each owner asks Slack once; it is cached afterwards
@@ -82,6 +88,7 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
             cold_caller = SlackCaller(cold_deps, env)
             cold: list[float] = []
             calls = []
+            desk_calls: list[int] = []
             acks: list[float] = []
             for name in rng.sample(names, cold_lookups):
                 before = len(sandbox.calls)
@@ -90,11 +97,37 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
                 cold.append(answer_ms)
                 acks.append(ack_ms)
                 calls.append(len(sandbox.calls) - before)
+                desk_calls.append(sum(app == "desk" for app, _, _ in sandbox.calls[before:]))
             results["cold"] = {"p50_ms": percentile(cold, 50), "p95_ms": percentile(cold, 95), "n": len(cold),
-                               "ack_p95_ms": percentile(acks, 95), "zoho_calls_per_lookup": sum(calls) / len(calls)}
+                               "ack_p95_ms": percentile(acks, 95), "zoho_calls_per_lookup": sum(calls) / len(calls),
+                               "desk_calls_per_lookup": sum(desk_calls) / len(desk_calls),
+                               "desk_calls_max": max(desk_calls)}
+            c = results["cold"]
             print(f"cold account, empty mirror:      {summary(cold)}   Zoho calls per lookup: "
-                  f"{results['cold']['zoho_calls_per_lookup']:.1f}   ack p95 {results['cold']['ack_p95_ms']:.1f} ms")
+                  f"{c['zoho_calls_per_lookup']:.1f} (Desk {c['desk_calls_per_lookup']:.1f}, at most {max(desk_calls)})"
+                  f"   ack p95 {c['ack_p95_ms']:.1f} ms")
             await cold_caller.aclose()
             await cold_deps.aclose()
             sandbox.faults.latency = 0
     return results
+
+
+async def _incremental_after_ticket_changes(sandbox: Sandbox, deps: Any, clock: Clock, rng: random.Random,
+                                            changes: int = 100) -> dict[str, Any]:
+    """100 tickets change in Desk (status and escalation, as agents do), then the scheduled sync runs."""
+    st = sandbox.state
+    for tid in rng.sample(sorted(st.desk_tickets), changes):
+        ticket = st.desk_tickets[tid]
+        ticket.update(isEscalated=not ticket.get("isEscalated"), modifiedTime=desk_ts(st.now()))
+    st.touch()
+    clock.offset += timedelta(minutes=5)
+    sandbox.calls.clear()
+    started = time.perf_counter()
+    report = await MirrorSync(deps.store, deps.zoho, clock).run()
+    out = {"seconds": round(time.perf_counter() - started, 2), "calls": len(sandbox.calls),
+           "calls_by_app": dict(Counter(app for app, _, _ in sandbox.calls)),
+           "desk_tickets_read": report.counts.get("desk_tickets", 0)}
+    assert out["desk_tickets_read"] >= changes, out
+    print(f"incremental sync after {changes} ticket changes: {out['seconds']} s, {out['calls']} Zoho calls "
+          f"{out['calls_by_app']}, {out['desk_tickets_read']} tickets read")
+    return out

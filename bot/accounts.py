@@ -287,9 +287,19 @@ class AccountService:
             got.payments = [p for chunk in payment_lists for p in chunk]
 
         async def from_desk() -> None:
-            desk_account = (mirror.desk_account if mirror and mirror.desk_account else
-                            await desk.find_account_for_crm(account_id, known.name if known else ""))
-            got.tickets = await desk.account_tickets(desk_account.id, account_id=account_id) if desk_account else []
+            # Tickets come from ticket search (list rows lack escalation and overdue). The Desk account: the
+            # mirror's (linked by Zoho), else the one Throughline created (read alongside the tickets), else
+            # found by name (one search, then the best hits' detail for their CRM link, with the tickets alongside).
+            desk_account = mirror.desk_account if mirror and mirror.desk_account else None
+            created = None if desk_account else self.store.desk_link(account_id)
+            if created:
+                desk_account, got.tickets = await asyncio.gather(
+                    desk.get_account(created), desk.account_tickets(created, account_id=account_id))
+            elif desk_account:
+                got.tickets = await desk.account_tickets(desk_account.id, account_id=account_id)
+            else:
+                desk_account, got.tickets = await desk.find_account_with_tickets(
+                    account_id, known.name if known else "", account_id=account_id)
             got.desk_account = desk_account
 
         async def guarded(read: Callable[[], Awaitable[None]]) -> None:

@@ -169,9 +169,16 @@ def _m_meta(db: Database) -> None:
     _run(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m_desk_links(db: Database) -> None:
+    """Desk accounts Throughline created, per CRM account: Desk's API cannot set `zohoCRMAccount`, so this is
+    our own record of the link (the drift audit tells it apart from a link Zoho holds)."""
+    _run(db, "CREATE TABLE desk_links (crm_account_id TEXT PRIMARY KEY, desk_account_id TEXT NOT NULL, "
+             "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
+
+
 # Append only; never edit or reorder a migration that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs, _m_digest_sends,
-                                     _m_meta)
+                                     _m_meta, _m_desk_links)
 
 MIRROR_TABLES = (
     "accounts", "contacts", "deals", "books_customers", "invoices", "payments", "desk_accounts", "tickets",
@@ -563,6 +570,25 @@ class Store:
         row = self.db.execute("SELECT email FROM slack_users WHERE user_id = ? ORDER BY fetched_at DESC LIMIT 1",
                               [user_id]).fetchone()
         return str(row[0]) if row else ""
+    # ---- Desk accounts Throughline created (desk_links) ----------------------------------------------------
+    @_locked
+    def record_desk_link(self, crm_account_id: str, desk_account_id: str, at: datetime) -> None:
+        self.db.execute("INSERT INTO desk_links (crm_account_id, desk_account_id, created_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (crm_account_id) DO UPDATE SET desk_account_id = excluded.desk_account_id",
+                        [crm_account_id, desk_account_id, at.isoformat()])
+
+    @_locked
+    def desk_link(self, crm_account_id: str) -> str | None:
+        """The Desk account id Throughline created for this CRM account, or None."""
+        row = self.db.execute("SELECT desk_account_id FROM desk_links WHERE crm_account_id = ?",
+                              [crm_account_id]).fetchone()
+        return str(row[0]) if row else None
+
+    @_locked
+    def desk_links(self) -> dict[str, str]:
+        """Every link Throughline recorded: Desk account id → CRM account id."""
+        return {str(d): str(c) for c, d in self.db.execute("SELECT crm_account_id, desk_account_id FROM desk_links")}
+
     @_locked
     def counts(self) -> dict[str, int]:
         return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in MIRROR_TABLES}

@@ -1,7 +1,7 @@
 """Mirror sync: read what changed in CRM, Books and Desk since each watermark and store it.
 
 The first run reads everything; later runs pass the watermark to Zoho (`If-Modified-Since`,
-`last_modified_time`, Desk's newest-first ticket order) so they ask only for what changed. A watermark moves
+`last_modified_time`, Desk's ticket search by `modifiedTimeRange`) so they ask only for what changed. A watermark moves
 only after its whole stream was stored, so an interrupted sync repeats work rather than losing it.
 """
 
@@ -61,7 +61,7 @@ class MirrorSync:
             ("books_invoices", lambda s: books.iter_invoices(modified_since=s), self.store.upsert_invoices),
             ("books_payments", lambda s: books.iter_payments(modified_since=s), self.store.upsert_payments),
             ("desk_accounts", lambda s: desk.iter_accounts(modified_since=s), self.store.upsert_desk_accounts),
-            ("desk_tickets", lambda s: desk.iter_tickets(stop_before=s), self.store.upsert_tickets),
+            ("desk_tickets", lambda s: desk.iter_tickets(modified_since=s), self.store.upsert_tickets),
         ]
         for name, read, save in streams:
             started = self.clock()

@@ -9,6 +9,10 @@ secret; 413 body over 1 MB; 422 unknown CRM module or Books event; 503 when THRO
 not set. Desk is different on purpose: once the secret and JSON are good it always answers 200 — any other
 answer counts as a failed delivery and 410 would delete the subscription — and unknown event types inside the
 array are recorded as rejected rows one by one. Desk is never answered 410.
+
+Desk validates a new subscription (Webhook.json) with a `GET` to the URL, then a `POST` if the `GET` fails, and
+needs 200: `GET /zoho/desk` with the right secret answers 200 (401 without it), and a `POST` whose body is not an
+event array (empty, an object, a form) answers 200 and stores nothing.
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
                                                  or request.headers.get(SECRET_HEADER))
         if secret_first:
             _check_secret(deps, request, None, token_in_body=False)
+        if source == "desk" and not raw.lstrip().startswith(b"["):  # Desk's validation POST: no events in it
+            return JSONResponse({"ok": True, "stored": 0, "validation": True})
         body = _parse(request, raw)
         if not secret_first:
             _check_secret(deps, request, body, token_in_body=True)
@@ -174,6 +180,18 @@ async def zoho_crm(request: Request) -> JSONResponse:
 async def zoho_books(request: Request) -> JSONResponse:
     """Books workflow webhooks for invoices and customer payments."""
     return await _take(request, "books")
+
+
+@router.get("/zoho/desk")
+async def zoho_desk_validation(request: Request) -> JSONResponse:
+    """Desk's validation GET when a webhook is created or its URL changed: 200 with the right secret."""
+    deps: Deps = request.app.state.deps
+    try:
+        _check_secret(deps, request, None, token_in_body=False)
+    except Refused as exc:
+        log.warning("refused desk webhook validation: %s %s", exc.status, exc.message)
+        return JSONResponse({"ok": False, "error": exc.message}, status_code=exc.status)
+    return JSONResponse({"ok": True, "validation": True})
 
 
 @router.post("/zoho/desk")

@@ -5,10 +5,11 @@ customer / Desk account exists and is still unlinked, the CRM account exists and
 other Books customer / Desk account is linked to that CRM account yet. The write changes that one link field;
 the record is then re-read to confirm Zoho kept it, and the mirror is updated with what Zoho answered.
 
-The write calls (one place to change if Zoho disagrees), both GUESSED: no primary page shows the link fields
-as writable through the API, so the re-read decides whether it worked:
+The write call (one place to change if Zoho disagrees), GUESSED: no primary page shows the link field as
+writable through the API, so the re-read decides whether it worked:
 - Books: `PUT /contacts/{contact_id}` with `{"zcrm_account_id": <CRM account id>}`.
-- Desk: `PATCH /accounts/{account_id}` with `{"zohoCRMAccount": {"id": <CRM account id>}}` (Desk updates by PATCH).
+Desk is never written: Account.json's `PATCH /accounts/{id}` takes no `zohoCRMAccount` (additionalProperties:
+false), so the audit suggests no Desk link; a Desk suggestion from an older run answers how to link in Desk.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
-from bot.audit.drift import SUGGEST_SCORE, Suggestion, similarity
+from bot.audit.drift import DESK_API_CANNOT_LINK, SUGGEST_SCORE, Suggestion, similarity
 from bot.models import Account
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
@@ -34,11 +35,6 @@ class ApplyResult:
 async def link_books_customer(zoho: ZohoClients, contact_id: str, crm_account_id: str) -> None:
     await zoho.books.transport.request("PUT", f"/contacts/{quote(contact_id, safe='')}",
                                        json={"zcrm_account_id": crm_account_id}, idempotent=True)
-
-
-async def link_desk_account(zoho: ZohoClients, desk_account_id: str, crm_account_id: str) -> None:
-    await zoho.desk.transport.request("PATCH", f"/accounts/{quote(desk_account_id, safe='')}",
-                                      json={"zohoCRMAccount": {"id": crm_account_id}}, idempotent=True)
 
 
 def _still_matches(account: Account | None, names: list[str]) -> bool:
@@ -80,29 +76,5 @@ async def _books(zoho: ZohoClients, store: Store, s: Suggestion) -> ApplyResult:
 
 
 async def _desk(zoho: ZohoClients, store: Store, s: Suggestion) -> ApplyResult:
-    desk = await zoho.desk.get_account(s.record_id)
-    if desk is None:
-        return ApplyResult("stale", f'Desk account "{s.record_name}" no longer exists: nothing was changed.')
-    if desk.crm_account_id == s.crm_account_id:
-        store.upsert_desk_accounts([desk])
-        return ApplyResult("already", f'Desk account "{desk.name}" is already linked to "{s.crm_account_name}".')
-    if desk.crm_account_id:
-        return ApplyResult("stale", f'Desk account "{desk.name}" has been linked to another CRM account since the '
-                                    "audit: nothing was changed.")
-    account = await zoho.crm.get_account(s.crm_account_id)
-    if not _still_matches(account, [desk.name]):
-        return ApplyResult("stale", f'CRM account "{s.crm_account_name}" is gone or renamed since the audit: '
-                                    "nothing was changed; run the audit again.")
-    assert account is not None
-    linked = [a for a in await zoho.desk.search_accounts(account.name)
-              if a.crm_account_id == s.crm_account_id and a.id != desk.id]
-    if linked:
-        return ApplyResult("stale", f'CRM account "{s.crm_account_name}" already has Desk account '
-                                    f'"{linked[0].name}": nothing was changed.')
-    await link_desk_account(zoho, desk.id, s.crm_account_id)
-    fresh = await zoho.desk.get_account(desk.id)
-    if fresh is None or fresh.crm_account_id != s.crm_account_id:
-        return ApplyResult("failed", "Desk accepted the change but did not keep the link: link the account to CRM in "
-                                     "Desk instead.")
-    store.upsert_desk_accounts([fresh])
-    return ApplyResult("applied", f'Linked Desk account "{fresh.name}" to CRM account "{s.crm_account_name}".')
+    return ApplyResult("failed", f'Nothing was changed: {DESK_API_CANNOT_LINK}. Link Desk account "{s.record_name}" '
+                                 f'to CRM account "{s.crm_account_name}" in Desk, or enable the CRM–Desk integration.')

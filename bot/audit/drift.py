@@ -6,8 +6,12 @@
 - `won_no_books` / `won_no_desk`: a CRM account with a won deal but no linked Books customer / Desk account.
 - `books_not_linked` / `desk_not_linked`: a Books customer / Desk account with no CRM account (or one CRM no
   longer has). When exactly one CRM account's name matches with similarity ≥ `SUGGEST_SCORE` (rapidfuzz ratio
-  on `normalise_name`d names) and that account has no Books customer / Desk account yet, the finding carries a
-  `Suggestion` that can be applied from Slack.
+  on `normalise_name`d names) and that account has no Books customer / Desk account yet, the fix names it; for
+  Books the finding carries a `Suggestion` that can be applied from Slack. Desk's API cannot set an account's
+  CRM link (Account.json: neither `POST` nor `PATCH /accounts` takes `zohoCRMAccount`), so a Desk fix says to
+  link it in Desk or enable Zoho's CRM–Desk integration. A Desk account Throughline created for a CRM account
+  (`MirrorData.desk_links`) that Zoho has not linked is reported as "known only to Throughline"; one Zoho
+  links is "linked by Zoho".
 - `duplicate_books`: two or more Books customers linked to one CRM account.
 - `name_mismatch`: a linked Books customer or Desk account whose name reads differently from the CRM account's
   (compared ignoring case, punctuation and spacing), with the similarity of the normalised names.
@@ -57,6 +61,8 @@ KIND_TITLES: dict[FindingKind, str] = {
     "unmapped_label": "Labels not in the vocabulary",
 }
 
+DESK_API_CANNOT_LINK = "Desk's API cannot set the CRM link: Account.json's POST and PATCH take no zohoCRMAccount"
+DESK_LINK_FIX = f"link it to that CRM account in Desk, or enable Zoho's CRM–Desk integration ({DESK_API_CANNOT_LINK})."
 SUGGEST_SCORE = 95.0  # a link is suggested (and can be applied) at or above this similarity
 HINT_SCORE = 80.0  # below SUGGEST_SCORE but at least this: named as a likely match, never applied
 CLOSE_NAMES = 90.0  # names this similar differ in spelling only
@@ -110,6 +116,7 @@ class MirrorData:
     desk_accounts: list[DeskAccount] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
     deal_products: dict[str, list[Product]] = field(default_factory=dict)  # deal id → lines (read ones only)
+    desk_links: dict[str, str] = field(default_factory=dict)  # Desk account id → CRM account, Throughline's record
 
 
 _PUNCT = re.compile(r"[^\w\s]")
@@ -149,6 +156,10 @@ class _Audit:
         for a in sorted(data.desk_accounts, key=lambda a: a.id):
             if a.crm_account_id:
                 self.desks_of[a.crm_account_id].append(a)
+        self.ours_of: dict[str, list[DeskAccount]] = defaultdict(list)  # known only to Throughline
+        for a in sorted(data.desk_accounts, key=lambda a: a.id):
+            if not a.crm_account_id and data.desk_links.get(a.id) in self.accounts:
+                self.ours_of[data.desk_links[a.id]].append(a)
         self.won_of: dict[str, list[Deal]] = defaultdict(list)
         for deal in sorted(data.deals, key=lambda d: (d.closing_date is None, d.closing_date, d.id)):
             if vocab.is_won(deal.stage) and deal.account_id:
@@ -185,13 +196,16 @@ class _Audit:
         record = "Books customer" if app == "books" else "Desk account"
         for account_id, won in sorted(self.won_of.items()):
             account = self.accounts.get(account_id)
-            if account is None or have.get(account_id):
-                continue
+            if account is None or have.get(account_id) or (app == "desk" and self.ours_of.get(account_id)):
+                continue  # (a Desk account only Throughline knows has its own finding)
             deals = ", ".join(f'"{d.name}"' for d in won[:EXAMPLES]) + (f" and {len(won) - EXAMPLES} more"
                                                                         if len(won) > EXAMPLES else "")
             hint = self.suggested_for.get((app, account_id))
-            if hint:
-                title = KIND_TITLES["books_not_linked" if app == "books" else "desk_not_linked"]
+            if hint and app == "desk":
+                fix = (f'Desk account "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
+                       f"{DESK_LINK_FIX}")
+            elif hint:
+                title = KIND_TITLES["books_not_linked"]
                 fix = (f'{record} "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
                        f"link it (the Link button under “{title}”).")
             elif app == "books":
@@ -257,10 +271,27 @@ class _Audit:
             if not c.account_id or (self.accounts and c.account_id not in self.accounts)])
 
     def _unlinked_desk(self) -> list[Finding]:
-        return self._one_suggestion_per_account("desk", [
+        ours = {a.id for desks in self.ours_of.values() for a in desks}
+        found = self._one_suggestion_per_account("desk", [
             self._unlinked("desk", a.id, a.name, [a.name], a.crm_account_id, self._desk_ref(a))
             for a in sorted(self.d.desk_accounts, key=lambda a: (a.name.casefold(), a.id))
-            if not a.crm_account_id or (self.accounts and a.crm_account_id not in self.accounts)])
+            if a.id not in ours
+            and (not a.crm_account_id or (self.accounts and a.crm_account_id not in self.accounts))])
+        for f in found:  # nothing to apply from Slack: Desk's API cannot write the link
+            if f.suggestion:
+                f.fix = f'It looks like CRM account "{f.suggestion.crm_account_name}" (similarity ' \
+                        f"{f.suggestion.score:.0f}): {DESK_LINK_FIX}"
+                f.suggestion = None
+        return found + [self._ours(a, self.accounts[crm]) for crm, desks in sorted(self.ours_of.items())
+                        for a in desks]
+
+    def _ours(self, a: DeskAccount, account: Account) -> Finding:
+        return Finding(
+            id=f"desk_not_linked:{a.id}", kind="desk_not_linked",
+            what=(f'Desk account "{a.name}" is known only to Throughline: it was created for CRM account '
+                  f'"{account.name}", but Zoho holds no link between them.'),
+            fix=f"Enable the CRM–Desk integration or link it in Desk ({DESK_API_CANNOT_LINK}).",
+            records=[self._desk_ref(a), self._account_ref(account)])
 
     def _one_suggestion_per_account(self, app: str, found: list[Finding]) -> list[Finding]:
         """Two records both matching one CRM account: linking either could be wrong, so suggest neither."""
@@ -309,6 +340,7 @@ class _Audit:
                 continue
             score = similarity(account.name, ref.name)
             record = "Books customer" if ref.app == "books" else "Desk account"
+            linked = "linked" if ref.app == "books" else "linked by Zoho"
             if score >= CLOSE_NAMES:
                 fix = f'Use one spelling: rename the {record} to "{account.name}" (or the CRM account to match).'
             else:
@@ -316,7 +348,7 @@ class _Audit:
                        "rename one, otherwise link it to the right CRM account.")
             yield Finding(
                 id=f"name_mismatch:{ref.app}:{ref.id}", kind="name_mismatch",
-                what=f'{record} "{ref.name}" is linked to CRM account "{account.name}" (similarity {score:.0f}).',
+                what=f'{record} "{ref.name}" is {linked} to CRM account "{account.name}" (similarity {score:.0f}).',
                 fix=fix, records=[self._account_ref(account), ref], score=score)
 
     # ---- won deals and invoices ----------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def load_mirror(store: Store) -> MirrorData:
             loaded[table] = [model.model_validate_json(r[0]) for r in db.execute(f"SELECT data FROM {table}")]
     return MirrorData(accounts=loaded["accounts"], contacts=loaded["contacts"], deals=loaded["deals"],
                       customers=loaded["books_customers"], invoices=loaded["invoices"],
-                      desk_accounts=loaded["desk_accounts"], tickets=loaded["tickets"])
+                      desk_accounts=loaded["desk_accounts"], tickets=loaded["tickets"], desk_links=store.desk_links())
 
 
 def mirror_age(store: Store, now: datetime) -> timedelta | None:

@@ -332,20 +332,23 @@ class HandoffService:
         return document.id
 
     async def _ensure_desk_account(self, h: Handoff) -> str:
+        """The Desk account: the one Throughline created for this CRM account before (its own record: Desk's API
+        cannot set the CRM link), else one Zoho links to it (found by name), else a new one, recorded."""
         desk, plan = self.zoho.desk, h.plan
+        created = self.store.desk_link(plan.account_id)
+        if created and await desk.get_account(created) is not None:
+            return created
         found = await desk.find_account_for_crm(plan.account_id, plan.account_name)
         if found is not None:
+            if not found.crm_account_id:  # ours from a create whose answer was lost, or a namesake Zoho never linked
+                self.store.record_desk_link(plan.account_id, found.id, self.clock())
             return found.id
         b = plan.billing
-        payload: dict[str, object] = {"accountName": plan.account_name, "street": b.street, "city": b.city,
-                                      "state": b.state, "country": b.country, "code": b.code,
-                                      "zohoCRMAccount": {"id": plan.account_id}}
-        try:
-            return (await desk.create_account(payload)).id
-        except ZohoRequestError:
-            # Not every Desk lets the API set the CRM link; the account is still worth creating without it.
-            payload.pop("zohoCRMAccount")
-            return (await desk.create_account(payload)).id
+        payload = {k: v for k, v in {"accountName": plan.account_name, "street": b.street, "city": b.city,
+                                     "state": b.state, "country": b.country, "code": b.code}.items() if v}
+        account = await desk.create_account(payload)
+        self.store.record_desk_link(plan.account_id, account.id, self.clock())
+        return account.id
 
     async def _ensure_desk_contact(self, h: Handoff, desk_account_id: str) -> str:
         plan = h.plan

@@ -171,7 +171,8 @@ class ChangeRecorder:
         return found
 
     def link_accounts(self, records: Iterable[Ticket | Invoice]) -> None:
-        """Fill `account_id` (the CRM account) from the mirror's Desk accounts and Books customers."""
+        """Fill `account_id` (the CRM account) from the mirror's Desk accounts and Books customers (a Desk account
+        Zoho does not link: the CRM account Throughline created it for, from `desk_links`)."""
         records = [r for r in records if not r.account_id]
         desk = {r.desk_account_id for r in records if isinstance(r, Ticket) and r.desk_account_id}
         books = {r.customer_id for r in records if isinstance(r, Invoice) and r.customer_id}
@@ -183,6 +184,10 @@ class ChangeRecorder:
                     row = db.execute(f"SELECT {key} FROM {table} WHERE id = ?", [value]).fetchone()
                     if row and row[0]:
                         links[(table, value)] = row[0]
+            for value in desk - {v for t, v in links if t == "desk_accounts"}:  # created by Throughline, unlinked
+                row = db.execute("SELECT crm_account_id FROM desk_links WHERE desk_account_id = ?", [value]).fetchone()
+                if row:
+                    links[("desk_accounts", value)] = row[0]
         for r in records:
             if isinstance(r, Ticket):
                 r.account_id = links.get(("desk_accounts", r.desk_account_id), "")

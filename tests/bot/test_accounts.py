@@ -70,3 +70,35 @@ async def test_deleted_records_leave_the_mirror_on_a_full_read(deps, sandbox, cl
     second = await deps.accounts.card(demo)
     assert "Onboarding" in str(first.message.blocks)
     assert "Onboarding" not in str(second.message.blocks)
+
+
+async def test_cold_card_counts_escalations_from_ticket_search(deps, sandbox):
+    """Ticket list rows have no isEscalated (Ticket.json listviewCommonJson): a never-seen account's tickets come
+    from /tickets/search, so its escalated ticket shows and counts in health."""
+    demo = sandbox.state.demo_account_id
+    desk_id = sandbox.state.desk_account_by_crm[demo]
+    escalated = [t for t in sandbox.state.desk_tickets.values() if t["accountId"] == desk_id and t["isEscalated"]
+                 and t["statusType"] != "Closed"]
+    assert escalated
+    sandbox.calls.clear()
+    card = await deps.accounts.card(demo)
+    desk = [(m, p) for app, m, p in sandbox.calls if app == "desk"]
+    assert ("GET", "/api/v1/accounts/search") in desk and ("GET", "/api/v1/tickets/search") in desk
+    assert all(p != "/api/v1/tickets" and not p.endswith("/tickets") for _, p in desk)
+    assert len(desk) <= 4  # search, the detail of at most two hits, ticket search
+    snapshot = deps.store.snapshot(demo, deps.clock())
+    assert sum(t.is_escalated for t in snapshot.tickets) == len(escalated)
+    assert "escalated" in str(card.message.blocks).lower()
+
+
+async def test_a_desk_account_throughline_created_is_read_without_a_name_search(deps, sandbox):
+    demo = sandbox.state.demo_account_id
+    desk_id = sandbox.state.desk_account_by_crm[demo]
+    sandbox.state.desk_accounts[desk_id]["zohoCRMAccount"] = None  # Zoho holds no link; Throughline's record does
+    del sandbox.state.desk_account_by_crm[demo]
+    deps.store.record_desk_link(demo, desk_id, deps.clock())
+    sandbox.calls.clear()
+    await deps.accounts.card(demo)
+    desk = sorted(p for app, _, p in sandbox.calls if app == "desk")
+    assert desk == [f"/api/v1/accounts/{desk_id}", "/api/v1/tickets/search"]
+    assert deps.store.snapshot(demo, deps.clock()).tickets

@@ -338,3 +338,16 @@ def test_shared_across_threads(store: Store) -> None:
         t.join()
     assert not errors
     assert store.counts()["accounts"] == 400
+
+
+def test_desk_links_record_which_desk_account_throughline_created(tmp_path: Path) -> None:
+    s = Store(tmp_path / "links.db")
+    at = datetime(2026, 3, 4, 10, tzinfo=UTC)
+    assert s.desk_link("crm-1") is None and s.desk_links() == {}
+    s.record_desk_link("crm-1", "desk-9", at)
+    s.record_desk_link("crm-2", "desk-7", at)
+    s.record_desk_link("crm-1", "desk-10", at)  # re-created after the first was deleted in Desk
+    assert s.desk_link("crm-1") == "desk-10"
+    assert s.desk_links() == {"desk-10": "crm-1", "desk-7": "crm-2"}
+    s.close()
+    assert Store(tmp_path / "links.db").desk_link("crm-2") == "desk-7"  # survives a restart

@@ -428,3 +428,27 @@ async def test_a_books_rate_limit_that_outlasts_the_retries_leaves_no_stale_advi
     shown = json.dumps(latest_finance_view(slack))
     assert "429" in shown and "try again in" not in shown.lower()
     assert RETRY in buttons(latest_finance_view(slack))
+
+
+async def test_a_new_desk_account_is_created_without_a_crm_link_and_remembered(deps, sandbox, slack, driver):
+    """Account.json's POST /accounts has no CRM link field: the account is created with the documented keys and
+    Throughline records which CRM account it belongs to; the next handoff finds it through that record."""
+    st = sandbox.state
+    crm_id = st.demo_account_id
+    old = st.desk_account_by_crm.pop(crm_id)  # this customer never had a support account
+    del st.desk_accounts[old]
+    st.touch()
+    await close_deal(deps, sandbox)
+    await click(driver, CREATE, EXPANSION, APPROVER)
+    await settle()
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "done", handoff.error
+    created = st.desk_accounts[handoff.desk_account_id]
+    assert created["zohoCRMAccount"] is None and created["accountName"] == st.crm["Accounts"][crm_id]["Account_Name"]
+    assert deps.store.desk_link(crm_id) == handoff.desk_account_id
+    posts = [c for c in sandbox.calls if c[1] == "POST" and c[2] == "/api/v1/accounts"]
+    assert len(posts) == 1
+    sandbox.calls.clear()
+    found = await deps.handoffs._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
+    assert found == handoff.desk_account_id
+    assert [(m, p) for _, m, p in sandbox.calls if "/api/v1/" in p] == [("GET", f"/api/v1/accounts/{found}")]

@@ -148,7 +148,6 @@ async def test_a_processing_failure_stays_in_the_inbox_and_succeeds_on_retry(app
     ("crm", "stage=Closed+Won", "application/x-www-form-urlencoded", 422, "no record id"),
     ("books", json.dumps({"estimate": {"estimate_id": "1"}}), "application/json", 422, "unknown Books event"),
     ("crm", json.dumps({"module": "Leads", "ids": ["1"]}), "application/json", 422, "unknown CRM module"),
-    ("desk", json.dumps({"nope": 1}), "application/json", 200, ""),
 ])
 async def test_bad_bodies_get_a_clear_answer_and_are_recorded(app_client, deps, app, content, ctype, status, says):
     reply = await app_client.post(f"/zoho/{app}?secret=hook-secret-123", content=content,
@@ -157,6 +156,26 @@ async def test_bad_bodies_get_a_clear_answer_and_are_recorded(app_client, deps, 
     if status != 200:
         assert says in reply.json()["error"]
     assert len(_inbox(deps).list("rejected")) == 1
+
+
+async def test_desk_webhook_validation_get_and_post(app_client, deps):
+    """Webhook.json: Desk validates a new subscription with a GET (then a POST) to the URL and needs 200."""
+    ok = await app_client.get("/zoho/desk?secret=hook-secret-123")
+    assert ok.status_code == 200 and ok.json()["ok"] is True
+    header = await app_client.get("/zoho/desk", headers={"X-Throughline-Secret": "hook-secret-123"})
+    assert header.status_code == 200
+    assert (await app_client.get("/zoho/desk")).status_code == 401
+    assert (await app_client.get("/zoho/desk?secret=guess")).status_code == 401
+    for content, ctype in (("", "application/json"), ("{}", "application/json"), ('{"validate": true}', ""),
+                           ("a=b", "application/x-www-form-urlencoded"), ("ping", "text/plain")):
+        reply = await app_client.post("/zoho/desk?secret=hook-secret-123", content=content,
+                                      headers={"Content-Type": ctype} if ctype else {})
+        assert reply.status_code == 200 and reply.json()["stored"] == 0, content
+    assert sum(_inbox(deps).counts().values()) == 0  # a validation stores nothing
+    refused = await app_client.post("/zoho/desk?secret=guess", content="{}")
+    assert refused.status_code == 401
+    deps.settings.webhook_secret = ""
+    assert (await app_client.get("/zoho/desk?secret=anything")).status_code == 503
 
 
 async def test_secret_checks(app_client, deps):

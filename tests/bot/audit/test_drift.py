@@ -85,8 +85,11 @@ def test_the_seeded_sandbox_gives_every_kind_and_nothing_else(sandbox: Sandbox) 
     assert books.suggestion and books.suggestion.crm_account_id == u["books_customer_not_linked_crm"][0]
     assert books.suggestion.score == 100.0
     desk = found[f"desk_not_linked:{u['desk_account_not_linked'][0]}"]
-    assert desk.suggestion and desk.suggestion.crm_account_id == u["desk_account_not_linked_crm"][0]
-    assert sum(f.suggestion is not None for f in findings) == 2
+    # Desk's API cannot write the link (Account.json): the fix names the account and says where to link it
+    crm_name = st.crm["Accounts"][u["desk_account_not_linked_crm"][0]]["Account_Name"]
+    assert desk.suggestion is None and f'"{crm_name}"' in desk.fix and "in Desk" in desk.fix
+    assert "CRM–Desk integration" in desk.fix
+    assert sum(f.suggestion is not None for f in findings) == 1
     zylker = found[f"name_mismatch:books:{u['name_mismatch_books'][0]}"]
     assert '"Zylker Corp."' in zylker.what and '"Zylker Corporation"' in zylker.what and zylker.score == 100.0
     assert "billing address" in found[f"handoff_fields:{u['won_deal_no_billing_address_deal'][0]}"].what
@@ -127,6 +130,22 @@ def test_two_records_matching_one_account_get_no_suggestion() -> None:
     found = by_id(_drift(MirrorData(accounts=accounts, desk_accounts=desks)))
     assert found["desk_not_linked:d1"].suggestion is None and found["desk_not_linked:d2"].suggestion is None
     assert "duplicates" in found["desk_not_linked:d1"].fix
+
+
+def test_a_desk_account_only_throughline_knows_is_told_apart_from_one_zoho_links() -> None:
+    accounts = [_account("1", "Harbor Freight"), _account("2", "Blue Sky Foods")]
+    deals = [Deal(id=f"d{i}", name=f"Deal {i}", stage="Closed Won", account_id=str(i)) for i in (1, 2)]
+    desks = [DeskAccount(id="ours", name="Harbor Freight"),  # created by the handoff, Zoho never linked it
+             DeskAccount(id="zoho", name="Blue Sky Foods Inc", crm_account_id="2")]  # linked by Zoho
+    found = by_id(_drift(MirrorData(accounts=accounts, deals=deals, desk_accounts=desks, desk_links={"ours": "1"})))
+    ours = found["desk_not_linked:ours"]
+    assert "known only to Throughline" in ours.what and '"Harbor Freight"' in ours.what
+    assert ours.fix.startswith("Enable the CRM–Desk integration or link it in Desk") and ours.suggestion is None
+    assert [r.id for r in ours.records] == ["ours", "1"]
+    assert "won_no_desk:1" not in found and "won_no_desk:2" not in found  # each has a Desk account
+    assert "linked by Zoho" in found["name_mismatch:desk:zoho"].what
+    without = by_id(_drift(MirrorData(accounts=accounts, deals=deals, desk_accounts=desks)))
+    assert "won_no_desk:1" in without and "known only" not in without["desk_not_linked:ours"].what
 
 
 def test_names_compare_ignoring_case_and_punctuation_and_report_similarity() -> None:

@@ -102,3 +102,15 @@ def test_recorder_links_accounts_and_dedupes_events(tmp_path):
     recorder.apply([ticket], store.upsert_tickets, "sync")  # the same change seen by sync: no second event
     assert recorder.inbox.counts()["pending"] == 1
     store.close()
+
+
+def test_a_ticket_of_a_desk_account_only_throughline_links_gets_its_crm_account(tmp_path):
+    store = Store(tmp_path / "links.db")
+    store.upsert_desk_accounts([DeskAccount(id="D-zoho", name="Linked", crm_account_id="C-1"),
+                                DeskAccount(id="D-ours", name="Created by the handoff")])
+    store.record_desk_link("C-2", "D-ours", NOW)
+    tickets = [_ticket(id="T1", desk_account_id="D-zoho"), _ticket(id="T2", desk_account_id="D-ours"),
+               _ticket(id="T3", desk_account_id="D-nobody")]
+    ChangeRecorder(store, lambda: NOW).link_accounts(tickets)
+    assert [t.account_id for t in tickets] == ["C-1", "C-2", ""]
+    store.close()

@@ -36,12 +36,44 @@ async def test_from_limit_paging(client: httpx.AsyncClient, desk_headers: dict[s
     assert r.status_code == 204
 
 
-async def test_sort_by_modified_time_desc(client: httpx.AsyncClient, desk_headers: dict[str, str]) -> None:
-    r = await client.get("/api/v1/tickets", params={"sortBy": "-modifiedTime", "limit": 100}, headers=desk_headers)
-    times = [t["modifiedTime"] for t in r.json()["data"]]
+async def test_ticket_list_sorts_only_as_documented(client: httpx.AsyncClient, desk_headers: dict[str, str]) -> None:
+    # Ticket.json getTickets: sortBy is dueDate, createdTime or recentThread; list rows carry no change time
+    r = await client.get("/api/v1/tickets", params={"sortBy": "-modifiedTime"}, headers=desk_headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["fieldName"] == "/sortBy"
+    r = await client.get("/api/v1/tickets", params={"sortBy": "-createdTime", "limit": 100}, headers=desk_headers)
+    rows = r.json()["data"]
+    times = [t["createdTime"] for t in rows]
     assert times == sorted(times, reverse=True)
+    assert not {"modifiedTime", "isEscalated", "isOverDue"} & {k for t in rows for k in t}
     r = await client.get("/api/v1/tickets", params={"sortBy": "bogus"}, headers=desk_headers)
     assert r.status_code == 422
+
+
+async def test_ticket_search_is_where_changes_and_flags_are(client: httpx.AsyncClient, desk_headers: dict[str, str],
+                                                            sb: Sandbox) -> None:
+    r = await client.get("/api/v1/tickets/search", params={"sortBy": "-modifiedTime", "limit": 100},
+                         headers=desk_headers)
+    body = r.json()
+    assert set(body) == {"data", "count"} and body["count"] == len(sb.state.desk_tickets)
+    times = [t["modifiedTime"] for t in body["data"]]
+    assert times == sorted(times, reverse=True)
+    assert all({"isEscalated", "isOverDue"} <= set(t) for t in body["data"])
+    some = next(iter(sb.state.desk_tickets.values()))
+    for i in range(1001 - len(sb.state.desk_tickets)):
+        sb.state.add_ticket({**some, "id": sb.state.new_id("desk"), "ticketNumber": str(80000 + i)})
+    r = await client.get("/api/v1/tickets/search", params={"from": 999, "limit": 100}, headers=desk_headers)
+    assert r.status_code == 200 and len(r.json()["data"]) == 1  # nothing past the 1,000th result
+    r = await client.get("/api/v1/tickets/search", params={"from": 1000}, headers=desk_headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["fieldName"] == "/from"
+    r = await client.get("/api/v1/tickets/search", params={"include": "contacts"}, headers=desk_headers)
+    assert r.status_code == 422 and "include" in r.json()["message"]
+    r = await client.get("/api/v1/tickets/search", params={"modifiedTimeRange": "2026-01-01T00:00:00.000Z"},
+                         headers=desk_headers)
+    assert r.status_code == 422  # Search.json: both ends of the range
+    r = await client.get("/api/v1/tickets/search", params={"modifiedTimeRange": "2001-01-01T00:00:00.000Z,"
+                                                                                "2001-01-02T00:00:00.000Z"},
+                         headers=desk_headers)
+    assert r.status_code == 204
 
 
 async def test_account_tickets_and_detail(client: httpx.AsyncClient, desk_headers: dict[str, str],
@@ -53,12 +85,19 @@ async def test_account_tickets_and_detail(client: httpx.AsyncClient, desk_header
     r = await client.get(f"/api/v1/accounts/{desk_id}/tickets", params={"limit": 100}, headers=desk_headers)
     tickets = r.json()["data"]
     assert {t["statusType"] for t in tickets} == {"Open", "On Hold", "Closed"}
-    assert any(t["isEscalated"] for t in tickets) and any(t["isOverDue"] for t in tickets)
+    assert not any("isEscalated" in t or "isOverDue" in t for t in tickets)  # list rows: Account.json
     assert all(t["accountId"] == desk_id for t in tickets)
+    r = await client.get(f"/api/v1/accounts/{desk_id}/tickets", params={"from": 0}, headers=desk_headers)
+    assert r.status_code == 422  # `from` starts at 1 on this route
     r = await client.get(f"/api/v1/accounts/{desk_id}/tickets", params={"status": "Closed"}, headers=desk_headers)
-    assert [t["status"] for t in r.json()["data"]] == ["Closed"]
+    assert r.status_code == 422 and "status" in r.json()["message"]  # not a parameter of this route
     r = await client.get(f"/api/v1/tickets/{tickets[0]['id']}", headers=desk_headers)
-    assert r.json()["id"] == tickets[0]["id"] and r.json()["createdTime"].endswith(".000Z")
+    detail = r.json()
+    assert detail["id"] == tickets[0]["id"] and detail["createdTime"].endswith(".000Z")
+    assert {"isEscalated", "isOverDue", "modifiedTime"} <= set(detail)
+    escalated = [t for t in sb.state.desk_tickets.values() if t["accountId"] == desk_id and t["isEscalated"]]
+    r = await client.get("/api/v1/tickets/search", params={"accountId": desk_id, "limit": 100}, headers=desk_headers)
+    assert {t["id"] for t in r.json()["data"] if t["isEscalated"]} == {t["id"] for t in escalated} != set()
     r = await client.get("/api/v1/tickets/1", headers=desk_headers)
     assert r.status_code == 404 and r.json()["errorCode"] == "RESOURCE_NOT_FOUND"
 
@@ -89,10 +128,17 @@ async def test_create_account_and_contact(client: httpx.AsyncClient, desk_header
     crm_id = sb.state.untidy["missing_from_books"][0]
     r = await client.post("/api/v1/accounts", json={"accountName": "Fresh Account", "website": "fresh.com",
                                                     "zohoCRMAccount": {"id": crm_id}}, headers=desk_headers)
+    assert r.status_code == 422 and "zohoCRMAccount" in r.json()["message"]  # Account.json: no CRM link field
+    r = await client.post("/api/v1/accounts", json={"accountName": "Fresh Account", "website": "fresh.com"},
+                          headers=desk_headers)
     assert r.status_code == 200
     account = r.json()
-    assert account["zohoCRMAccount"] == {"id": crm_id}
-    assert sb.state.desk_account_by_crm[crm_id] == account["id"]
+    before = dict(sb.state.desk_account_by_crm)
+    assert account["zohoCRMAccount"] is None and sb.state.desk_account_by_crm == before
+    r = await client.patch(f"/api/v1/accounts/{account['id']}", json={"zohoCRMAccount": {"id": crm_id}},
+                           headers=desk_headers)
+    assert r.status_code == 422 and sb.state.desk_accounts[account["id"]]["zohoCRMAccount"] is None
+    assert sb.state.desk_account_by_crm == before
     r = await client.post("/api/v1/accounts", json={"website": "x.com"}, headers=desk_headers)
     assert r.status_code == 422 and r.json()["errors"][0]["fieldName"] == "/accountName"
     r = await client.post("/api/v1/contacts", json={"lastName": "Ng", "accountId": account["id"]},
