@@ -139,7 +139,8 @@ def test_no_input_gets_a_5xx(settings, structure, sandbox, clock, signing_secret
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if pending:  # gather() with nothing to gather asks for the current loop, which this thread may not have
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(client.aclose())
         loop.run_until_complete(deps.aclose())
         loop.close()
