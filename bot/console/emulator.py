@@ -141,6 +141,25 @@ class SlackEmulator:
                 self.views.pop(view_id, None)
         self._publish({"type": "views", "user": user})
 
+    def replace_view(self, user: str, view_id: str, view: Any) -> None:
+        """`response_action: update` from a view submission: the submitted view shows the new one."""
+        checked = check_view(view, kind="modal")
+        with self._lock:
+            current = self.views[view_id]
+            current.view, current.hash = checked, _hash(checked)
+        self._publish({"type": "views", "user": user})
+
+    def push_view(self, user: str, view: Any) -> None:
+        """`response_action: push` from a view submission."""
+        checked = check_view(view, kind="modal")
+        stack = self.view_stacks.get(user, [])
+        if len(stack) >= MAX_VIEW_STACK:
+            raise SlackError("push_limit_reached")
+        opened = self._new_view(user, checked, root=stack[0] if stack else "", previous=stack[-1] if stack else "")
+        with self._lock:
+            self.view_stacks.setdefault(user, []).append(opened.id)
+        self._publish({"type": "views", "user": user})
+
     def view_stack(self, user: str) -> list[OpenView]:
         with self._lock:
             return [self.views[v] for v in self.view_stacks.get(user, []) if v in self.views]
@@ -226,12 +245,12 @@ class SlackEmulator:
                 return PlainTextResponse("expired_url", status_code=404)
             return PlainTextResponse("ok")
         try:
-            self._apply_response(context, payload)
+            self.apply_response(context, payload)
         except SlackError as exc:
             return PlainTextResponse(exc.error, status_code=400)
         return PlainTextResponse("ok")
 
-    def _apply_response(self, ctx: ResponseContext, payload: dict[str, Any]) -> None:
+    def apply_response(self, ctx: ResponseContext, payload: dict[str, Any]) -> None:
         with self._lock:
             ctx.uses += 1
             if ctx.uses > RESPONSE_URL_USES:
