@@ -1,0 +1,160 @@
+"""The console in a real browser: a person's flows end to end, through the real app, the sandbox and the strict
+Slack emulator. Each flow saves a screenshot under tests/artifacts/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from bot.console.cast import AGENT, APPROVER, FINANCE, NON_APPROVER, SALES, SUPPORT
+from bot.console.run import Console
+from bot.demo.handoff import DEMO_DEAL
+from tests.console.conftest import shot
+
+DEAL_NAME = "Cold Chain Pilot"
+
+
+def act_as(page: Any, user: str) -> None:
+    page.select_option("#acting-as", user)
+    expect(page.locator("body")).to_have_attribute("data-user", user)
+
+
+def open_channel(page: Any, channel: str) -> None:
+    page.click(f"[data-nav='channel:{channel}']")
+    expect(page.locator("body")).to_have_attribute("data-where", f"channel:{channel}")
+
+
+def send(page: Any, text: str) -> None:
+    page.fill("#composer-input", text)
+    page.press("#composer-input", "Enter")
+    expect(page.locator("#composer-input")).to_have_value("")
+
+
+def finance_message(page: Any) -> Any:
+    return page.locator(f".msg[data-channel='{FINANCE}']:not(.ephemeral)", has_text=DEAL_NAME).first
+
+
+def sales_rep(console: tuple[str, Console]) -> str:
+    return console[1].emulator.users_by_email["maria.lopez@example.com"]
+
+
+@pytest.fixture(scope="module")
+def handoff_in_finance(page: Any, console: tuple[str, Console]) -> Any:
+    """The demo deal moved to Closed Won in the Zoho panel: CRM's notification reaches /zoho/crm and the
+    handoff appears in #finance."""
+    account_id = console[1].sandbox.state.demo_account_id
+    page.fill("#zoho-search", "Northwind")
+    card = page.locator(f".zoho-card[data-account-id='{account_id}']")
+    row = card.locator(f"[data-deal-id='{DEMO_DEAL}']")
+    row.locator("select").select_option("Closed Won")
+    row.get_by_role("button", name="Move").click()
+    expect(page.locator("#zoho-log li").first).to_contain_text("/zoho/crm")
+    expect(page.locator("#zoho-log li").first).to_contain_text("200")
+    act_as(page, APPROVER)
+    open_channel(page, FINANCE)
+    message = finance_message(page)
+    expect(message.get_by_role("button", name="Create invoice")).to_be_visible()
+    return message
+
+
+def test_account_card_as_a_sales_rep(page: Any, console: tuple[str, Console]) -> None:
+    act_as(page, sales_rep(console))
+    open_channel(page, SALES)
+    page.fill("#composer-input", "/acc")
+    expect(page.locator("#suggest")).to_contain_text("/account")  # the manifest's commands, suggested
+    send(page, "/account northwind")
+    card = page.locator(".msg.ephemeral", has_text="Northwind Logistics Inc.").last
+    expect(card.locator(".bk-header").first).to_contain_text("Northwind Logistics")
+    for part in ("Deals", "Invoices", "Tickets", "INV-", "Maria Lopez"):
+        expect(card).to_contain_text(part)
+    expect(card).to_contain_text("Only visible to you")
+    shot(page, "account-card")
+    act_as(page, NON_APPROVER)  # ephemeral: someone else in #sales does not see it
+    expect(page.locator(".msg.ephemeral", has_text="Northwind Logistics Inc.")).to_have_count(0)
+
+
+def test_closed_won_in_zoho_reaches_finance(page: Any, handoff_in_finance: Any) -> None:
+    expect(handoff_in_finance).to_contain_text("Northwind")
+    expect(handoff_in_finance.get_by_role("button", name="Edit")).to_be_visible()
+    shot(page, "finance-handoff")
+
+
+def test_a_non_approvers_click_is_refused_privately(page: Any, handoff_in_finance: Any) -> None:
+    act_as(page, NON_APPROVER)
+    open_channel(page, FINANCE)
+    finance_message(page).get_by_role("button", name="Create invoice").click()
+    dialog = page.locator("#confirm-backdrop .dialog")
+    expect(dialog).to_contain_text("Create invoice?")
+    dialog.get_by_role("button", name="Create").click()
+    refusal = page.locator(".msg.ephemeral", has_text="Only configured approvers")
+    expect(refusal).to_be_visible()
+    shot(page, "non-approver-refused")
+    expect(finance_message(page).get_by_role("button", name="Create invoice")).to_be_visible()  # nothing happened
+    act_as(page, APPROVER)
+    expect(page.locator(".msg.ephemeral", has_text="Only configured approvers")).to_have_count(0)
+
+
+def test_edit_dialog_round_trip(page: Any, handoff_in_finance: Any) -> None:
+    act_as(page, APPROVER)
+    open_channel(page, FINANCE)
+    expect(finance_message(page)).to_contain_text("Net 30")
+    finance_message(page).get_by_role("button", name="Edit").click()
+    modal = page.locator("#modal-backdrop .dialog.modal")
+    expect(modal).to_contain_text("Edit handoff")
+    modal.locator("[data-block-id='terms'] select").select_option("45")
+    modal.locator("[data-block-id='code'] input").fill("94608")
+    shot(page, "edit-dialog")
+    modal.get_by_role("button", name="Save").click()
+    expect(page.locator("#modal-backdrop")).to_be_hidden()
+    expect(finance_message(page)).to_contain_text("Net 45")
+    expect(finance_message(page)).to_contain_text("94608")
+    expect(finance_message(page)).to_contain_text("(edited)")
+
+
+def test_a_field_error_in_a_dialog_shows_at_the_field(page: Any, handoff_in_finance: Any) -> None:
+    act_as(page, APPROVER)
+    open_channel(page, FINANCE)
+    finance_message(page).get_by_role("button", name="Edit").click()
+    modal = page.locator("#modal-backdrop .dialog.modal")
+    expect(modal).to_contain_text("Edit handoff")
+    modal.locator("[data-block-id='lines'] textarea").fill("two widgets please")
+    modal.get_by_role("button", name="Save").click()
+    error = modal.locator("[data-block-id='lines'] .bk-error")
+    expect(error).to_contain_text("line 1")
+    expect(modal.locator("[data-block-id='lines'] textarea")).to_have_value("two widgets please")  # kept
+    expect(modal.locator("[data-block-id='street'] .bk-error")).to_have_count(0)
+    shot(page, "modal-field-error")
+    modal.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#modal-backdrop")).to_be_hidden()
+
+
+def test_the_approver_creates_the_invoice_and_support_gets_the_handover(page: Any, handoff_in_finance: Any,
+                                                                        console: tuple[str, Console]) -> None:
+    act_as(page, APPROVER)
+    open_channel(page, FINANCE)
+    finance_message(page).get_by_role("button", name="Create invoice").click()
+    dialog = page.locator("#confirm-backdrop .dialog")
+    expect(dialog).to_contain_text("in Zoho Books")
+    dialog.get_by_role("button", name="Create").click()
+    expect(finance_message(page)).to_contain_text("created (draft)")
+    invoices = [i for i in console[1].sandbox.state.books_invoices.values() if i.get("reference_number") == DEMO_DEAL]
+    assert len(invoices) == 1
+    expect(finance_message(page)).to_contain_text(invoices[0]["invoice_number"])
+    expect(finance_message(page).get_by_role("button", name="Create invoice")).to_have_count(0)
+    shot(page, "invoice-created")
+    act_as(page, AGENT)
+    open_channel(page, SUPPORT)
+    expect(page.locator(f".msg[data-channel='{SUPPORT}']", has_text="New customer").first).to_contain_text("Northwind")
+    shot(page, "support-handover")
+
+
+def test_the_home_tab_lists_the_users_accounts(page: Any, console: tuple[str, Console]) -> None:
+    act_as(page, sales_rep(console))
+    page.click("[data-nav='app']")
+    page.locator("#app-tabs .tab[data-tab='home']").click()
+    home = page.locator(".home-view")
+    expect(home).to_contain_text("Northwind Logistics")
+    expect(home).to_contain_text("Apex Marine")  # another of Maria's accounts
+    shot(page, "home-tab")
