@@ -111,6 +111,9 @@ def test_edit_dialog_round_trip(page: Any, handoff_in_finance: Any) -> None:
     expect(finance_message(page)).to_contain_text("Net 45")
     expect(finance_message(page)).to_contain_text("94608")
     expect(finance_message(page)).to_contain_text("(edited)")
+    # the Lines box came back as it was shown: the same two lines, the same total
+    expect(finance_message(page)).to_contain_text("Cold Chain Sensor Pack — 20 × $1,500.00 = $30,000.00")
+    expect(finance_message(page)).to_contain_text("$35,000.00")
 
 
 def test_a_field_error_in_a_dialog_shows_at_the_field(page: Any, handoff_in_finance: Any) -> None:
@@ -158,3 +161,46 @@ def test_the_home_tab_lists_the_users_accounts(page: Any, console: tuple[str, Co
     expect(home).to_contain_text("Northwind Logistics")
     expect(home).to_contain_text("Apex Marine")  # another of Maria's accounts
     shot(page, "home-tab")
+
+
+def test_a_pasted_zoho_link_unfurls(page: Any, console: tuple[str, Console]) -> None:
+    account_id = console[1].sandbox.state.demo_account_id
+    act_as(page, sales_rep(console))
+    open_channel(page, SALES)
+    send(page, f"Renewal prep: https://crm.zoho.com/crm/tab/Accounts/{account_id}")
+    posted = page.locator(f".msg[data-channel='{SALES}']:not(.ephemeral)", has_text="Renewal prep").last
+    expect(posted.locator(".attachment")).to_contain_text("Northwind Logistics")
+    expect(posted.locator(".msg-text a")).to_have_attribute("href", f"https://crm.zoho.com/crm/tab/Accounts/{account_id}")
+    shot(page, "link-unfurl")
+
+
+def test_an_invoice_marked_overdue_in_zoho_reaches_finance(page: Any, console: tuple[str, Console]) -> None:
+    st = console[1].sandbox.state
+    # an account with no handoff (notices about one with a handoff go in its #finance thread)
+    account_id, invoice = next(
+        (a, st.books_invoices[i]) for a, customer in st.books_contact_by_crm_account.items()
+        if a != st.demo_account_id and st.crm["Accounts"].get(a)
+        for i in st.books_invoices_by_customer.get(customer, []) if st.books_invoices[i]["status"] in ("sent", "viewed"))
+    page.fill("#zoho-search", st.crm["Accounts"][account_id]["Account_Name"])
+    row = page.locator(f".zoho-card[data-account-id='{account_id}'] [data-invoice-id='{invoice['invoice_id']}']")
+    row.get_by_role("button", name="Mark overdue").click()
+    expect(page.locator("#zoho-log li").first).to_contain_text("/zoho/books")
+    act_as(page, APPROVER)
+    open_channel(page, FINANCE)
+    expect(page.locator(f".msg[data-channel='{FINANCE}']", has_text=invoice["invoice_number"]).first).to_be_visible()
+    shot(page, "invoice-overdue")
+
+
+def test_the_leadership_digest_shows_its_chart_inline(page: Any, console: tuple[str, Console]) -> None:
+    from bot.console.cast import LEADER, LEADERSHIP
+
+    act_as(page, LEADER)
+    page.get_by_role("button", name="Send leadership digest now").click()
+    open_channel(page, LEADERSHIP)
+    digest = page.locator(f".msg[data-channel='{LEADERSHIP}']").first
+    digest.locator(".replies").click()
+    chart = page.locator("#thread img.file-image")
+    expect(chart).to_be_visible()
+    page.wait_for_function("() => { const i = document.querySelector('#thread img.file-image');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    shot(page, "leadership-chart")

@@ -18,6 +18,8 @@ const EMOJI = {
   "inbox_tray": "📥", "outbox_tray": "📤", "gear": "⚙️", "hammer_and_wrench": "🛠️", "spiral_note_pad": "🗒️",
   "clipboard": "📋", "card_index": "📇", "books": "📚", "dollar": "💵", "euro": "💶", "pound": "💷",
   "credit_card": "💳", "scales": "⚖️", "stopwatch": "⏱️", "zzz": "💤", "sleeping": "😴", "crown": "👑",
+  "trophy": "🏆", "checkered_flag": "🏁", "medal": "🏅", "100": "💯", "raised_hands": "🙌", "clap": "👏",
+  "chart": "💹", "heavy_dollar_sign": "💲", "new": "🆕", "calling": "📲", "phone": "☎️", "speech_balloon": "💬",
 };
 
 const esc = (s) => String(s ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
