@@ -21,10 +21,10 @@ APPROVER, AGENT, LEADER, NON_APPROVER = "U0FINANCE1", "U0SUPPORT1", "U0LEADER01"
 def structure_toml(tz: str) -> str:
     """The operating structure the console runs with (see throughline.example.toml)."""
     return (f'timezone = "{tz}"\n'
-            f'[channels]\nsales = "{SALES}"\nfinance = "{FINANCE}"\nsupport = "{SUPPORT}"\nleadership = "{LEADERSHIP}"\n'
+            f'[channels]\nsales = "{SALES}"\nfinance = "{FINANCE}"\nsupport = "{SUPPORT}"\n'
+            f'leadership = "{LEADERSHIP}"\n'
             f'[approvers]\ninvoice = ["{APPROVER}"]\naudit = ["{LEADER}"]\n'
-            f'[handoff]\ndefault_payment_terms = 30\n'
-            f'[digests.leadership]\nchannel = "{LEADERSHIP}"\ntime = 09:00:00\n')
+            f'[handoff]\ndefault_payment_terms = 30\n')
 
 
 def _user_id(name: str) -> str:

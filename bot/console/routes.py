@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.console.zoho_panel import ZohoPanel
 
 STATIC = Path(__file__).parent / "static"
 KEEP_ALIVE = 15.0
+POLL = 0.5  # how soon an open stream notices the server is stopping
 
 
 @dataclass
@@ -35,7 +37,11 @@ class ConsoleInfo:
 
 
 def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho: ZohoPanel, info: ConsoleInfo,
-                  send_digest: Callable[[str], Awaitable[str]] | None = None) -> None:
+                  send_digest: Callable[[str], Awaitable[str]] | None = None,
+                  closing: threading.Event | None = None) -> None:
+    """`closing` is set when the server stops, so open event streams end and Ctrl-C stops at once."""
+    closing = closing or threading.Event()
+
     router = APIRouter()
 
     async def body_of(request: Request) -> dict[str, Any]:
@@ -73,14 +79,19 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
         queue = emulator.subscribe()
 
         async def events() -> AsyncIterator[str]:
+            idle = 0.0
             try:
                 yield "retry: 1000\n\n"
-                while not await request.is_disconnected():
+                while not closing.is_set() and not await request.is_disconnected():
                     try:
-                        event = await asyncio.wait_for(queue.get(), KEEP_ALIVE)
+                        event = await asyncio.wait_for(queue.get(), POLL)
                     except TimeoutError:
-                        yield ": keep-alive\n\n"
+                        idle += POLL
+                        if idle >= KEEP_ALIVE:
+                            idle = 0.0
+                            yield ": keep-alive\n\n"
                         continue
+                    idle = 0.0
                     yield f"data: {json.dumps(event)}\n\n"
             finally:
                 emulator.unsubscribe(queue)

@@ -33,6 +33,18 @@ log = logging.getLogger(__name__)
 TZ = "Europe/Berlin"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn that also tells the console's open event streams to end when it is asked to stop (Ctrl-C)."""
+
+    def __init__(self, config: uvicorn.Config, closing: threading.Event) -> None:
+        super().__init__(config)
+        self.closing = closing
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        self.closing.set()
+        super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+
 class PortInUse(Exception):
     def __init__(self, host: str, port: int) -> None:
         super().__init__(f"{host}:{port} is in use: stop what runs there, or pick another port with --port")
@@ -45,6 +57,7 @@ class Console:
     emulator: SlackEmulator
     sandbox: Sandbox
     app_client: httpx.AsyncClient
+    closing: threading.Event = field(default_factory=threading.Event)  # set when the server stops
     _stops: list[Callable[[], object]] = field(default_factory=list)
 
     async def prime(self) -> None:
@@ -107,8 +120,9 @@ def build_console(data_dir: Path, *, accounts: int = 25) -> Console:
 
         return (await send_digest(deps, team)).summary()
 
-    mount_console(api, emulator, slack, zoho, info, send_digest=digest)
-    return Console(api, deps, emulator, sandbox, app_client, stops)
+    closing = threading.Event()
+    mount_console(api, emulator, slack, zoho, info, send_digest=digest, closing=closing)
+    return Console(api, deps, emulator, sandbox, app_client, closing, stops)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -129,15 +143,16 @@ async def serve_console(console: Console, sock: socket.socket, *, started: Calla
     await console.prime()
     scheduler = create_scheduler(console.deps)
     scheduler.start()
-    server = uvicorn.Server(uvicorn.Config(console.api, log_level="warning", timeout_graceful_shutdown=2))
+    server = _Server(uvicorn.Config(console.api, log_level="warning", timeout_graceful_shutdown=5), console.closing)
     host, port = sock.getsockname()[:2]
 
     async def announce() -> None:
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110  (uvicorn offers no event for "listening")
             await asyncio.sleep(0.05)
         started(f"http://{host}:{port}")
         if stop is not None:
             await stop.wait()
+            console.closing.set()
             server.should_exit = True
 
     watcher = asyncio.create_task(announce())
@@ -169,6 +184,7 @@ def run_console(host: str = "127.0.0.1", port: int = 3000, *, accounts: int = 25
             asyncio.run(main())
         finally:
             sock.close()
+        echo("Stopped.")
 
 
 @contextlib.contextmanager
@@ -209,7 +225,7 @@ def console_in_thread(*, accounts: int = 25, trigger_ttl: float | None = None) -
         try:
             yield str(holder["url"]), console
         finally:
-            loop, stop = holder["stop"]  # type: ignore[misc]
-            loop.call_soon_threadsafe(stop.set)
+            stopper: tuple[asyncio.AbstractEventLoop, asyncio.Event] = holder["stop"]  # type: ignore[assignment]
+            stopper[0].call_soon_threadsafe(stopper[1].set)
             thread.join(timeout=30)
             sock.close()

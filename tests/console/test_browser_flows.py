@@ -180,7 +180,8 @@ def test_an_invoice_marked_overdue_in_zoho_reaches_finance(page: Any, console: t
     account_id, invoice = next(
         (a, st.books_invoices[i]) for a, customer in st.books_contact_by_crm_account.items()
         if a != st.demo_account_id and st.crm["Accounts"].get(a)
-        for i in st.books_invoices_by_customer.get(customer, []) if st.books_invoices[i]["status"] in ("sent", "viewed"))
+        for i in st.books_invoices_by_customer.get(customer, [])
+        if st.books_invoices[i]["status"] in ("sent", "viewed"))
     page.fill("#zoho-search", st.crm["Accounts"][account_id]["Account_Name"])
     row = page.locator(f".zoho-card[data-account-id='{account_id}'] [data-invoice-id='{invoice['invoice_id']}']")
     row.get_by_role("button", name="Mark overdue").click()

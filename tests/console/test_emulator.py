@@ -183,7 +183,8 @@ async def test_the_files_upload_flow_through_slack_sdk(api: Api) -> None:
     reply = api("conversations.replies", channel=CHANNEL, ts=posted["ts"])["messages"][1]
     shared = reply["files"][0]
     assert shared["title"] == "Revenue" and shared["mimetype"] == "image/png" and shared["size"] == len(png)
-    assert httpx.get(shared["url_private"]).content == png
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(shared["url_private"])).content == png
     assert api("files.getUploadURLExternal", filename="x.png")["error"] == "invalid_arguments"  # no length
     assert api("files.completeUploadExternal", files=[{"id": "F0NOPE"}])["error"] == "file_not_found"
 
