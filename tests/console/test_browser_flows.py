@@ -140,6 +140,7 @@ def test_the_approver_creates_the_invoice_and_support_gets_the_handover(page: An
     finance_message(page).get_by_role("button", name="Create invoice").click()
     dialog = page.locator("#confirm-backdrop .dialog")
     expect(dialog).to_contain_text("in Zoho Books")
+    shot(page, "confirm-dialog")
     dialog.get_by_role("button", name="Create").click()
     expect(finance_message(page)).to_contain_text("created (draft)")
     invoices = [i for i in console[1].sandbox.state.books_invoices.values() if i.get("reference_number") == DEMO_DEAL]
