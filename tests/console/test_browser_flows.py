@@ -70,7 +70,10 @@ def test_account_card_as_a_sales_rep(page: Any, console: tuple[str, Console]) ->
     for part in ("Deals", "Invoices", "Tickets", "INV-", "Maria Lopez"):
         expect(card).to_contain_text(part)
     expect(card).to_contain_text("Only visible to you")
+    page.set_viewport_size({"width": 1440, "height": 1280})  # the whole card in one picture
+    page.evaluate("() => { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; }")
     shot(page, "account-card")
+    page.set_viewport_size({"width": 1440, "height": 900})
     act_as(page, NON_APPROVER)  # ephemeral: someone else in #sales does not see it
     expect(page.locator(".msg.ephemeral", has_text="Northwind Logistics Inc.")).to_have_count(0)
 
