@@ -323,6 +323,8 @@ class SlackEmulator:
         try:
             answer = handler(args)
         except SlackError as exc:
+            # The console shows what Slack refused: a Block Kit mistake is seen, not lost in a log.
+            self._publish({"type": "api_error", "method": method, "error": exc.error, "messages": exc.messages})
             return JSONResponse(exc.answer())
         headers = {"x-oauth-scopes": ",".join(self.granted_scopes)} if method == "auth.test" else None
         return JSONResponse(answer, headers=headers)

@@ -172,10 +172,18 @@ def test_a_pasted_zoho_link_unfurls(page: Any, console: tuple[str, Console]) -> 
     act_as(page, sales_rep(console))
     open_channel(page, SALES)
     send(page, f"Renewal prep: https://crm.zoho.com/crm/tab/Accounts/{account_id}")
-    posted = page.locator(f".msg[data-channel='{SALES}']:not(.ephemeral)", has_text="Renewal prep").last
+    posted = page.locator(f"#messages .msg[data-channel='{SALES}']:not(.ephemeral)", has_text="Renewal prep").last
     expect(posted.locator(".attachment")).to_contain_text("Northwind Logistics")
     expect(posted.locator(".msg-text a")).to_have_attribute("href", f"https://crm.zoho.com/crm/tab/Accounts/{account_id}")
     shot(page, "link-unfurl")
+    posted.hover()
+    posted.get_by_role("button", name="Reply in thread").click()
+    thread = page.locator("#thread")
+    expect(thread).to_contain_text("Renewal prep")
+    thread.locator("textarea").fill("Call booked for Thursday")
+    thread.locator("textarea").press("Enter")
+    expect(thread.locator(".msg", has_text="Call booked for Thursday")).to_be_visible()
+    expect(posted.locator(".replies")).to_contain_text("1 reply")
 
 
 def test_an_invoice_marked_overdue_in_zoho_reaches_finance(page: Any, console: tuple[str, Console]) -> None:
@@ -209,3 +217,78 @@ def test_the_leadership_digest_shows_its_chart_inline(page: Any, console: tuple[
     page.wait_for_function("() => { const i = document.querySelector('#thread img.file-image');"
                            " return i && i.complete && i.naturalWidth > 0; }")
     shot(page, "leadership-chart")
+
+
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+         "RU5ErkJggg==")
+
+
+def test_block_kit_renders_faithfully_and_refusals_show(page: Any, console: tuple[str, Console]) -> None:
+    import httpx
+
+    from bot.console.cast import LEADERSHIP
+    from bot.console.workspace import Message
+
+    emulator = console[1].emulator
+    option = {"text": {"type": "plain_text", "text": "Snooze"}, "value": "snooze"}
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Block Kit gallery :tada:", "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*bold* _italic_ ~strike~ `code` "
+                                     "<https://example.com|a link> <@U0FINANCE1> <#C0FINANCE1> :white_check_mark:"},
+         "fields": [{"type": "mrkdwn", "text": "*Left*\none"}, {"type": "mrkdwn", "text": "*Right*\ntwo"}],
+         "accessory": {"type": "overflow", "action_id": "more", "options": [option]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Due"},
+         "accessory": {"type": "datepicker", "action_id": "due", "initial_date": "2026-12-01"}},
+        {"type": "context", "elements": [{"type": "image", "image_url": PIXEL, "alt_text": "dot"},
+                                         {"type": "mrkdwn", "text": "context _line_"}]},
+        {"type": "divider"},
+        {"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go", "style": "primary"},
+            {"type": "button", "text": {"type": "plain_text", "text": "Drop"}, "action_id": "drop", "style": "danger",
+             "confirm": {"title": {"type": "plain_text", "text": "Really drop?"},
+                         "text": {"type": "mrkdwn", "text": "It cannot be *undone*."},
+                         "confirm": {"type": "plain_text", "text": "Drop"},
+                         "deny": {"type": "plain_text", "text": "Keep"}}},
+            {"type": "static_select", "action_id": "pick", "options": [option],
+             "placeholder": {"type": "plain_text", "text": "Choose"}}]},
+        {"type": "rich_text", "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": "rich ", "style": {"bold": True}}]},
+            {"type": "rich_text_list", "style": "bullet", "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "first"}]},
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "second"}]}]}]},
+        {"type": "image", "image_url": PIXEL, "alt_text": "a pixel", "title": {"type": "plain_text", "text": "Pic"}},
+    ]
+    api = f"{emulator.base_url}/api/chat.postMessage"
+    headers = {"Authorization": "Bearer xoxb-console"}
+    assert httpx.post(api, json={"channel": LEADERSHIP, "text": "gallery", "blocks": blocks}, headers=headers).json()["ok"]
+    emulator.post(Message(emulator.new_ts(), LEADERSHIP, "UTHROUGHL1", "bad", [{"type": "carousel"}], bot=True))
+    act_as(page, APPROVER)
+    open_channel(page, LEADERSHIP)
+    gallery = page.locator(".msg", has_text="Block Kit gallery")
+    expect(gallery.locator(".bk-header")).to_have_text("Block Kit gallery 🎉")
+    section = gallery.locator(".bk-section").first
+    text = section.locator(".bk-text")
+    for selector, content in (("b", "bold"), ("i", "italic"), ("s", "strike"), ("code", "code"),
+                              ("a[href='https://example.com']", "a link"), (".mention >> nth=0", "@Fatima Rahman"),
+                              (".mention.channel", "#finance")):
+        expect(text.locator(selector)).to_have_text(content)
+    expect(text).to_contain_text("✅")
+    expect(section.locator(".bk-field")).to_have_count(2)
+    expect(gallery.locator("input[type=date]")).to_have_value("2026-12-01")
+    expect(gallery.locator(".bk-context")).to_contain_text("context line")
+    expect(gallery.locator(".bk-button.bk-primary")).to_have_text("Go")
+    expect(gallery.locator(".bk-rich li")).to_have_count(2)
+    expect(gallery.locator("img.bk-image")).to_have_attribute("alt", "a pixel")
+    gallery.locator(".bk-overflow-button").click()
+    expect(gallery.locator(".bk-menu-item")).to_have_text("Snooze")
+    gallery.locator(".bk-button.bk-danger").click()
+    dialog = page.locator("#confirm-backdrop .dialog")
+    expect(dialog).to_contain_text("It cannot be undone.")
+    dialog.get_by_role("button", name="Keep").click()
+    expect(page.locator("#confirm-backdrop")).to_be_hidden()
+    expect(page.locator(".msg .bk-invalid")).to_contain_text('unsupported block type "carousel"')
+    too_many = [{"type": "divider"}] * 51
+    refused = httpx.post(api, json={"channel": LEADERSHIP, "text": "x", "blocks": too_many}, headers=headers).json()
+    assert refused["error"] == "invalid_blocks"
+    expect(page.locator("#toast")).to_contain_text("Slack refused chat.postMessage: invalid_blocks")
+    shot(page, "block-kit-gallery")

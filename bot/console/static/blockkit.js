@@ -80,6 +80,12 @@
     return s;
   }
 
+  document.addEventListener("click", (e) => {  // a click elsewhere closes any open overflow menu
+    document.querySelectorAll(".bk-overflow").forEach((o) => {
+      if (!o.contains(e.target)) o.querySelector(".bk-menu").hidden = true;
+    });
+  });
+
   function overflow(element, index, ctx) {
     const wrap = el("div", "bk-overflow");
     const b = el("button", "bk-button bk-overflow-button", "⋯");

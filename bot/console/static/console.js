@@ -48,7 +48,14 @@
 
   function listen() {
     const source = new EventSource("/console/api/stream");
-    source.onmessage = () => scheduleRefresh();
+    source.onmessage = (e) => {
+      const event = JSON.parse(e.data);
+      if (event.type === "api_error") {
+        toast(`Slack refused ${event.method}: ${event.error}${event.messages.length ? " — " + event.messages[0] : ""}`);
+        return;
+      }
+      scheduleRefresh();
+    };
     source.onopen = () => { document.body.dataset.live = "1"; scheduleRefresh(); };
     source.onerror = () => { document.body.dataset.live = ""; };
   }
