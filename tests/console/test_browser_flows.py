@@ -260,7 +260,8 @@ def test_block_kit_renders_faithfully_and_refusals_show(page: Any, console: tupl
     ]
     api = f"{emulator.base_url}/api/chat.postMessage"
     headers = {"Authorization": "Bearer xoxb-console"}
-    assert httpx.post(api, json={"channel": LEADERSHIP, "text": "gallery", "blocks": blocks}, headers=headers).json()["ok"]
+    posted = httpx.post(api, json={"channel": LEADERSHIP, "text": "gallery", "blocks": blocks}, headers=headers)
+    assert posted.json()["ok"]
     emulator.post(Message(emulator.new_ts(), LEADERSHIP, "UTHROUGHL1", "bad", [{"type": "carousel"}], bot=True))
     act_as(page, APPROVER)
     open_channel(page, LEADERSHIP)
