@@ -86,5 +86,10 @@ def manifest_commands(manifest: dict[str, Any]) -> list[dict[str, str]]:
              "usage_hint": str(c.get("usage_hint") or "")} for c in commands if c.get("command")]
 
 
+def messages_tab_read_only(manifest: dict[str, Any]) -> bool:
+    home = (manifest.get("features") or {}).get("app_home") or {}
+    return bool(home.get("messages_tab_read_only_enabled", False))
+
+
 def unfurl_domains(manifest: dict[str, Any]) -> list[str]:
     return [str(d) for d in ((manifest.get("features") or {}).get("unfurl_domains")) or []]

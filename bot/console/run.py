@@ -109,7 +109,7 @@ def build_console(data_dir: Path, *, accounts: int = 25) -> Console:
     manifest = cast.read_manifest()
     commands = cast.manifest_commands(manifest)
     slack = SlackSide(emulator, app_client, signing_secret, {c["command"]: c["usage_hint"] for c in commands},
-                      cast.unfurl_domains(manifest))
+                      cast.unfurl_domains(manifest), read_only_dm=cast.messages_tab_read_only(manifest))
     zoho = ZohoPanel(sandbox, app_client, webhook_secret, structure.handoff.won_stage)
     channels = {team: getattr(structure.channels, team) for team in ("sales", "finance", "support", "leadership")}
     info = ConsoleInfo(starter=starter, picker=cast.picker_order(emulator, starter), commands=commands,

@@ -28,12 +28,13 @@ class ConsoleError(Exception):
 
 class SlackSide:
     def __init__(self, emulator: SlackEmulator, app: httpx.AsyncClient, signing_secret: str,
-                 commands: Mapping[str, str], unfurl_domains: list[str]) -> None:
+                 commands: Mapping[str, str], unfurl_domains: list[str], *, read_only_dm: bool = True) -> None:
         self.emulator = emulator
         self.app = app
         self.secret = signing_secret
         self.commands = commands  # "/account" → usage hint
         self.unfurl_domains = [d.lower() for d in unfurl_domains]
+        self.read_only_dm = read_only_dm
 
     # ---- sending --------------------------------------------------------------------------------------------
 
@@ -78,6 +79,11 @@ class SlackSide:
             return await self.command(user, channel, command, rest.strip())
         channel_id, _ = self._conversation(channel)
         self._user(user)
+        if self.emulator.conversations[channel_id].is_im and self.read_only_dm:
+            # manifest.yml: messages_tab_read_only_enabled — people may use commands there, not write
+            self._ephemeral(channel_id, user, "Sending messages to this app has been turned off. Try a slash "
+                                              "command such as `/account`.")
+            return {"ok": False, "error": "read-only messages tab"}
         slack_text = URL.sub(lambda m: f"<{m.group(0)}>", text.replace("&", "&amp;").replace("<", "&lt;")
                              .replace(">", "&gt;"))
         message = self.emulator.post(Message(self.emulator.new_ts(), channel_id, user, slack_text,

@@ -75,6 +75,17 @@ def test_an_unknown_slash_command_is_answered_as_slack_does(http: httpx.Client, 
     assert "`/nope` is not a valid command" in last.text and last.ephemeral_for == "U0FINANCE1"
 
 
+def test_the_apps_messages_tab_is_read_only_as_the_manifest_says(http: httpx.Client,
+                                                                  console: tuple[str, Console]) -> None:
+    dm = "D" + "U0FINANCE1"[1:]
+    console[1].emulator.dm_with("U0FINANCE1")
+    answer = http.post("/console/api/compose", json={"user": "U0FINANCE1", "channel": dm, "text": "hello?"}).json()
+    assert answer["ok"] is False
+    assert "turned off" in console[1].emulator.messages[dm][-1].text
+    assert http.post("/console/api/compose", json={"user": "U0FINANCE1", "channel": dm,
+                                                   "text": "/account northwind"}).json()["ok"] is True
+
+
 def zoho_account(http: httpx.Client, console: Console, name: str) -> dict[str, Any]:
     accounts = http.get("/console/api/zoho/accounts", params={"q": name}).json()["accounts"]
     assert accounts, name
