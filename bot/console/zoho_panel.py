@@ -8,6 +8,7 @@ from the records with `.get`, so keys the sandbox drops from its rows do no harm
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -118,8 +119,6 @@ class ZohoPanel:
             return {"webhook": "POST /zoho/books (payment)", **answer}
         if status != "overdue":
             raise ConsoleError("an invoice can be marked overdue or paid")
-        from datetime import timedelta
-
         due = (self._st.now().date() - timedelta(days=12)).isoformat()
         zw.update_invoice(self._st, invoice_id, status="overdue", due_date=due)
         return {"webhook": "POST /zoho/books (invoice)",

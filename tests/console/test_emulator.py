@@ -10,6 +10,7 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.checks import SlackError
 from bot.console.emulator import SlackEmulator
 from bot.console.workspace import Message, ResponseContext, User
 from bot.localserver import LocalServer
@@ -163,6 +164,21 @@ def test_views_need_a_fresh_trigger_and_respect_their_limits(api: Api) -> None:
     updated = api("views.update", view_id=view_id, hash=opened["view"]["hash"], view=modal(2))
     assert updated["ok"] and len(em.views[view_id].view["blocks"]) == 2
     assert api("views.update", view_id="V0NOPE", view=modal())["error"] == "not_found"
+
+
+def test_view_submission_answers_update_push_and_clear_the_stack(api: Api) -> None:
+    em = api.emulator
+    opened = api("views.open", trigger_id=em.issue_trigger(USER), view=modal())["view"]
+    em.replace_view(USER, opened["id"], modal(3))  # response_action: update
+    assert len(em.view_stack(USER)[0].view["blocks"]) == 3
+    em.push_view(USER, modal(1, title="Second"))  # response_action: push
+    assert [v.view["title"]["text"] for v in em.view_stack(USER)] == ["Edit handoff", "Second"]
+    with pytest.raises(SlackError):
+        em.push_view(USER, {"type": "home"})
+    em.close_views(USER)  # an empty acknowledgement closes the top view
+    assert [v.id for v in em.view_stack(USER)] == [opened["id"]]
+    em.close_views(USER, all_of_them=True)  # response_action: clear
+    assert em.view_stack(USER) == []
 
 
 def test_the_home_tab(api: Api) -> None:
