@@ -6,7 +6,8 @@ argument checks and error names, any channel or trigger accepted. Point `SLACK_A
 
 from __future__ import annotations
 
-from bot.console.emulator import BOT_USER_ID, TEAM_ID, SlackCall, SlackEmulator
+from bot.console.emulator import SlackCall, SlackEmulator
+from bot.console.workspace import BOT_USER_ID, TEAM_ID
 
 SlackStub = SlackEmulator
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from bot.console.emulator import BOT_USER_ID, SlackEmulator
-from bot.console.workspace import User
+from bot.console.emulator import SlackEmulator
+from bot.console.workspace import BOT_USER_ID, User
 from bot.manifest import MANIFEST
 from bot.zoho.sandbox import Sandbox
 

@@ -16,8 +16,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 
 from bot.console.checks import SlackError
-from bot.console.emulator import BOT_USER_ID, SlackEmulator
+from bot.console.emulator import SlackEmulator
 from bot.console.slack_side import ConsoleError, SlackSide
+from bot.console.workspace import BOT_USER_ID
 from bot.console.zoho_panel import ZohoPanel
 
 STATIC = Path(__file__).parent / "static"

@@ -15,8 +15,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from bot.console.checks import SlackError
-from bot.console.emulator import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, SlackEmulator
-from bot.console.workspace import Message, ResponseContext
+from bot.console.emulator import SlackEmulator
+from bot.console.workspace import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Message, ResponseContext
 from bot.slack_requests import signed_headers
 
 URL = re.compile(r"https?://[^\s<>|]+")

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+BOT_USER_ID = "UTHROUGHL1"
+TEAM_ID = "T0DEMO0001"
+APP_ID = "A0THROUGHL"
+TEAM_DOMAIN = "demo"
+
+
+def view_hash(view: dict[str, Any]) -> str:
+    """What views.update's `hash` compares: changes whenever the view does."""
+    return f"{int(time.time())}.{hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
 @dataclass
