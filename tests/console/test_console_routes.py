@@ -40,7 +40,7 @@ def texts(console: Console, channel: str) -> list[str]:
 def test_the_page_and_its_files_are_served(http: httpx.Client) -> None:
     page = http.get("/")
     assert page.status_code == 200 and "/console/static/console.js" in page.text
-    for name in ("console.js", "blockkit.js", "mrkdwn.js", "console.css"):
+    for name in ("console.js", "blockkit.js", "mrkdwn.js", "zoho.js", "console.css"):
         assert http.get(f"/console/static/{name}").status_code == 200
     assert http.get("/console/files/F0NOPE").status_code == 404
     state = http.get("/console/api/state").json()
