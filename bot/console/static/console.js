@@ -250,7 +250,9 @@
         `<div class="intro-text">Your direct messages with the app: notices about your accounts, and answers to dialogs.</div>`;
     } else if (conv) {
       intro.innerHTML = `<div class="intro-title"># ${esc(conv.name)}</div><div class="intro-text">This is the start of ` +
-        `<b>#${esc(conv.name)}</b>. Throughline posts here as configured in <code>[channels]</code>.</div>`;
+        `<b>#${esc(conv.name)}</b>. Throughline posts here as configured in <code>[channels]</code>.</div>` +
+        (top.length ? "" : `<div class="intro-tip">Try <code>/account northwind</code>, or move a deal to Closed Won ` +
+          `in the Zoho panel on the right; pick who you are under <b>Acting as</b>.</div>`);
     }
     box.appendChild(intro);
     let day = "";
@@ -524,6 +526,7 @@
     }));
     setupComposer();
     let searchTimer = null;
+    $("zoho-refresh").addEventListener("click", () => zoho.search());
     $("zoho-search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(zoho.search, 200); });
     refresh().then(() => { listen(); zoho.search(); document.body.dataset.ready = "1"; });
   }
