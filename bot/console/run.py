@@ -167,6 +167,9 @@ def run_console(host: str = "127.0.0.1", port: int = 3000, *, accounts: int = 25
                 echo: Callable[[str], None] = print) -> None:
     """Serve in the foreground until Ctrl-C."""
     sock = _bind(host, port)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        echo(f"Warning: the console has no sign-in and lets anyone act as anyone; {host} exposes it beyond this "
+             "machine.")
     with tempfile.TemporaryDirectory(prefix="throughline-console-") as tmp:
         echo("Starting Throughline on the embedded Zoho sandbox (no credentials, no network)…")
         console = build_console(Path(tmp), accounts=accounts)
