@@ -293,7 +293,8 @@
     const composer = $("composer");
     composer.hidden = S.where === "app" && S.appTab === "home";
     const input = $("composer-input");
-    input.placeholder = S.where === "app" ? "Message Throughline" : `Message #${conv_name(dir)}`;
+    input.placeholder = S.where === "app" ? "Slash commands only: the app's Messages tab is read-only"
+      : `Message #${conv_name(dir)}`;
   }
   const conv_name = (dir) => { const c = dir.conversations[currentChannel()]; return c ? c.name : ""; };
 
