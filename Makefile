@@ -1,8 +1,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 3000
+# The browser tests drive the OS Chromium (Playwright's own browser download is not available everywhere).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test check lint typecheck bench clean serve
+.PHONY: install demo run test check lint typecheck bench clean serve browser
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -20,7 +23,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/throughline demo
 
-test: $(STAMP)
+run: $(STAMP)
+	$(VENV)/bin/throughline console --port $(PORT)
+
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

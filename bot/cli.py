@@ -60,6 +60,25 @@ def demo(
     raise typer.Exit(code)
 
 
+@cli.command()
+def console(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 3000,
+    accounts: Annotated[int, typer.Option(help="Sandbox size")] = 25,
+) -> None:
+    """Try Throughline without Slack or Zoho: the real app on the embedded sandbox, with a Slack-like console
+    page (http://127.0.0.1:3000) and a Zoho panel. Ctrl-C stops."""
+    from bot.console.run import PortInUse, run_console
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_console(host, port, accounts=accounts, echo=typer.echo)
+    except PortInUse as exc:
+        raise fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
+
+
 @cli.command("sandbox")
 def sandbox_cmd(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8765,

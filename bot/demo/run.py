@@ -109,6 +109,8 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
                 await run_feed_demo(out, http, app_url, sandbox, stub, structure.channels, webhook_secret,
                                     "D0OWNER001", json_out=json_out)
         await deps.aclose()
+    out.write("\n--- Try it yourself ---\n\n`make run` serves this same app on the sandbox with a Slack-like "
+              "console at http://127.0.0.1:3000: type /account, click Create invoice, move deals in the Zoho panel.\n")
     return 0
 
 

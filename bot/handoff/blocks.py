@@ -175,7 +175,8 @@ def _input(block_id: str, label: str, initial: str = "", *, multiline: bool = Fa
            hint: str = "") -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
     if initial:
-        element["initial_value"] = clip(initial, 3000)
+        # clip() collapses whitespace: a multiline value (the Lines box) must keep its line breaks
+        element["initial_value"] = initial[:3000] if multiline else clip(initial, 3000)
     block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element,
                              "optional": optional}
     if hint:
