@@ -134,7 +134,7 @@ class HandoffService:
         contact_read = crm.get_contact(deal.contact_id) if deal.contact_id else _none()
         customers_read = (books.find_customers(zcrm_account_id=deal.account_id) if deal.account_id else _empty())
         account, contact, products, customers = await asyncio.gather(
-            account_read, contact_read, crm.deal_products(deal_id), customers_read)
+            account_read, contact_read, crm.deal_lines(deal_id), customers_read)
         customer = customers[0] if customers else None  # list rows carry payment_terms: no second read
         return build_plan(deal, account, contact, products, customer, self.structure.handoff, edits)
 
@@ -378,6 +378,8 @@ class HandoffService:
             log.error("handoff %s: Slack refused the #finance message: %s", h.deal_id, exc.response.get("error"))
 
     async def _tell_owner_missing(self, h: Handoff) -> None:
+        if not any(m.where == "crm" for m in h.missing):
+            return  # only finance can close these gaps (Edit): nothing to ask of the deal owner
         key = "handoff-missing:" + h.deal_id + ":" + ",".join(sorted(m.field for m in h.missing))
         await self._tell_owner(h, hb.owner_missing_note(h.plan, h.missing, self.links), once=key)
 

@@ -10,10 +10,18 @@ from urllib.parse import quote
 import httpx
 
 from bot.errors import ZohoNotFound, ZohoRequestError
-from bot.models import Account, Contact, Deal, Product
+from bot.models import Account, Contact, Deal, DealLines, Product
 from bot.zoho.auth import TokenCache
 from bot.zoho.endpoints import ZohoEndpoints
-from bot.zoho.parse import account_from_crm, contact_from_crm, deal_from_crm, product_line_from_crm
+from bot.zoho.parse import (
+    account_from_crm,
+    contact_from_crm,
+    deal_from_crm,
+    parse_datetime,
+    product_line_from_crm,
+    quote_lines_from_crm,
+    text,
+)
 from bot.zoho.transport import CallCounter, RetryPolicy, ZohoLimits, build_transport, error_fields
 
 T = TypeVar("T")
@@ -28,6 +36,10 @@ DEAL_FIELDS = (
     "Description,Created_Time,Modified_Time"
 )
 PRODUCT_FIELDS = "Product_Name,Product_Code,Unit_Price"
+QUOTE_LIST_FIELDS = "Subject,Quote_Stage,Deal_Name,Grand_Total,Modified_Time"
+# Quote stages that are not the deal's agreed lines (CRM's standard picklist; orgs may rename them).
+DEAD_QUOTE_STAGES = frozenset({"closed lost", "rejected", "declined", "cancelled"})
+PREFERRED_QUOTE_STAGES = frozenset({"confirmed", "closed won", "accepted"})
 
 PER_PAGE = 200
 PAGE_LIMIT = 2000  # `page` reaches only the first 2,000 records; beyond, `page_token`
@@ -177,8 +189,45 @@ class CrmClient:
         return await self._collect(path, CONTACT_FIELDS, contact_from_crm)
 
     async def deal_products(self, deal_id: str) -> list[Product]:
+        """The deal's Products related list: a plain association, so every `quantity` is None."""
         path = f"/Deals/{quote(deal_id, safe='')}/Products"
         return await self._collect(path, PRODUCT_FIELDS, product_line_from_crm)
+
+    async def deal_quotes(self, deal_id: str) -> list[dict[str, Any]]:
+        """The deal's Quotes related list (rows without line items)."""
+        path = f"/Deals/{quote(deal_id, safe='')}/Quotes"
+        return await self._collect(path, QUOTE_LIST_FIELDS, dict)
+
+    async def get_quote(self, quote_id: str) -> dict[str, Any] | None:
+        """A quote with all its fields, line items (`Quoted_Items`) included."""
+        try:
+            body = await self.transport.get(f"/Quotes/{quote(quote_id, safe='')}")
+        except ZohoNotFound:
+            return None
+        rows = (body or {}).get("data") or []
+        return rows[0] if rows else None
+
+    async def deal_lines(self, deal_id: str) -> DealLines:
+        """The deal's lines with quantities and prices when CRM has them: the line items of its quote (the newest
+        confirmed one, else the newest that is not lost). Without a quote, the product association with
+        quantities unknown; never an invented quantity."""
+        quotes = [q for q in await self.deal_quotes(deal_id)
+                  if text(q.get("Quote_Stage")).casefold() not in DEAD_QUOTE_STAGES]
+        if quotes:
+            def rank(q: dict[str, Any]) -> tuple[bool, datetime]:
+                stage = text(q.get("Quote_Stage")).casefold()
+                modified = parse_datetime(q.get("Modified_Time")) or datetime.min.replace(tzinfo=UTC)
+                return stage in PREFERRED_QUOTE_STAGES, modified
+
+            chosen = max(quotes, key=rank)
+            record = await self.get_quote(text(chosen.get("id")))
+            lines = quote_lines_from_crm(record) if record else []
+            if lines and all(line.quantity is not None for line in lines):
+                return DealLines(source="quote", lines=lines, quote_id=text(chosen.get("id")),
+                                 quote_name=text(chosen.get("Subject")), quote_stage=text(chosen.get("Quote_Stage")),
+                                 quotes=len(quotes))
+        products = await self.deal_products(deal_id)
+        return DealLines(source="products" if products else "none", lines=products, quotes=len(quotes))
 
     # --- search and COQL ----------------------------------------------------------------------------------
 

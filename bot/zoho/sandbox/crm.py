@@ -195,13 +195,12 @@ def related(ctx: Ctx, module: str, record_id: str, related_name: str) -> Respons
         return no_content()  # GUESSED
     rows: list[Record]
     if child == "Products":
-        rows = []
-        for line in state.deal_products.get(record_id, []):
-            product = state.crm["Products"].get(line["product_id"])
-            if product:
-                row = project(product, "Products", fields)
-                row["Quantity"], row["List_Price"] = line["Quantity"], line["List_Price"]  # GUESSED keys
-                rows.append(row)
+        # A plain association: the product records, with no quantity and no deal price (those are quote lines).
+        rows = [project(state.crm["Products"][line["product_id"]], "Products", fields)
+                for line in state.deal_products.get(record_id, []) if line["product_id"] in state.crm["Products"]]
+    elif child == "Quotes":
+        rows = [project(q, "Quotes", fields) for q in state.crm["Quotes"].values()
+                if (q.get("Deal_Name") or {}).get("id") == record_id]
     else:
         index = state.crm_deals_by_account if child == "Deals" else state.crm_contacts_by_account
         if module == "Contacts":  # Contacts -> Deals: deals whose Contact_Name is this contact

@@ -20,7 +20,8 @@ from bot.zoho.sandbox.timefmt import crm_ts, parse_ts
 
 _OPERATIONS = ("create", "edit", "delete", "all")
 _MODULE_IDS = {"Accounts": "5725767000000002177", "Contacts": "5725767000000002179",
-               "Deals": "5725767000000002181", "Products": "5725767000000002185"}
+               "Deals": "5725767000000002181", "Products": "5725767000000002185",
+               "Quotes": "5725767000000002187"}
 MAX_EXPIRY = timedelta(days=7)
 DEFAULT_EXPIRY = timedelta(hours=1)
 
