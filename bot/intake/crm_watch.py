@@ -1,6 +1,8 @@
 """CRM notifications ("watch") for Deals: subscribe, renew before expiry, unsubscribe.
 
-Zoho keeps a channel for at most a week, so a scheduled job renews it a day before it lapses. The channel id,
+Zoho keeps a channel for at most a week, so a scheduled job renews it a day before it lapses, with the documented
+update of the live channel (`PATCH /actions/watch` with a new `channel_expiry`); only a channel that Zoho no
+longer knows (it lapsed, or was deleted) is subscribed again with `POST`. The channel id,
 URL and expiry live in the store (watermark `crm_watch`) for the renewal job and `throughline doctor`.
 """
 
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ZohoRequestError
 from bot.store import Store
 from bot.zoho.crm import CrmClient
 
@@ -62,7 +64,18 @@ async def subscribe(crm: CrmClient, store: Store, secret: str, clock: Callable[[
                           source="command line", key="--url")
     channel_id = previous.channel_id if previous else str(10**12 + secrets.randbelow(9 * 10**12))
     expiry = clock() + LIFETIME
-    await crm.watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=_token(secret), expiry=expiry)
+    token = _token(secret)
+    renewed = False
+    if previous is not None and previous.expiry > clock():
+        try:
+            await crm.update_watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token,
+                                   expiry=expiry)
+            renewed = True
+        except ZohoRequestError as exc:
+            if exc.code != "INVALID_DATA":
+                raise  # only "no such channel" means subscribing anew
+    if not renewed:
+        await crm.watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token, expiry=expiry)
     state = WatchState(channel_id=channel_id, notify_url=url, expiry=expiry)
     store.set_watermark(WATCH_KEY, state.model_dump_json())
     return state

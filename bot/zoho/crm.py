@@ -291,19 +291,27 @@ class CrmClient:
         expiry: datetime | None = None,
         return_affected_field_values: bool = True,
     ) -> list[dict[str, Any]]:
-        """Subscribe to notifications (`Deals.edit`, ...). Expiry defaults to 1 hour, at most a week."""
-        if len(token) > 50:
-            raise ValueError("the CRM notification token may be at most 50 characters")
-        channel: dict[str, Any] = {
-            "channel_id": int(channel_id),
-            "events": list(events),
-            "notify_url": notify_url,
-            "token": token,
-            "return_affected_field_values": return_affected_field_values,
-        }
-        if expiry is not None:
-            channel["channel_expiry"] = if_modified_since(expiry)
+        """Subscribe a new channel (`POST /actions/watch`). Expiry defaults to 1 hour, at most a week."""
+        channel = _channel(channel_id, events, notify_url, token, expiry, return_affected_field_values)
         body = await self.transport.request("POST", "/actions/watch", json={"watch": [channel]}, idempotent=True)
+        rows = list((body or {}).get("watch") or [])
+        _raise_on_error_rows("actions/watch", rows)
+        return rows
+
+    async def update_watch(
+        self,
+        *,
+        channel_id: int | str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: datetime,
+        return_affected_field_values: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Renew a live channel: `PATCH /actions/watch` (updateNotificationInfo) with a new `channel_expiry`.
+        `channel_id`, `notify_url` and `events` are required by the spec even when unchanged."""
+        channel = _channel(channel_id, events, notify_url, token, expiry, return_affected_field_values)
+        body = await self.transport.request("PATCH", "/actions/watch", json={"watch": [channel]}, idempotent=True)
         rows = list((body or {}).get("watch") or [])
         _raise_on_error_rows("actions/watch", rows)
         return rows
@@ -312,6 +320,22 @@ class CrmClient:
         params = {"channel_ids": ",".join(str(c) for c in channel_ids)}
         body = await self.transport.request("DELETE", "/actions/watch", params=params)
         return list((body or {}).get("watch") or [])
+
+
+def _channel(channel_id: int | str, events: Sequence[str], notify_url: str, token: str, expiry: datetime | None,
+             return_affected_field_values: bool) -> dict[str, Any]:
+    if len(token) > 50:
+        raise ValueError("the CRM notification token may be at most 50 characters")
+    channel: dict[str, Any] = {
+        "channel_id": int(channel_id),
+        "events": list(events),
+        "notify_url": notify_url,
+        "token": token,
+        "return_affected_field_values": return_affected_field_values,
+    }
+    if expiry is not None:
+        channel["channel_expiry"] = if_modified_since(expiry)
+    return channel
 
 
 def _raise_on_error_rows(module: str, rows: Sequence[Mapping[str, Any]]) -> None:

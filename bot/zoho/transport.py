@@ -127,8 +127,9 @@ def error_fields(app: str, body: Any) -> tuple[str | int | None, str, dict[str, 
     if app == "desk":
         details = {"errors": body["errors"]} if isinstance(body.get("errors"), list) else {}
         return body.get("errorCode"), str(body.get("message") or ""), details
-    if app == "crm" and "code" not in body and isinstance(body.get("data"), list):
-        rows = [r for r in body["data"] if isinstance(r, Mapping) and r.get("status") == "error"]
+    listed = next((body[k] for k in ("data", "watch") if isinstance(body.get(k), list)), None)
+    if app == "crm" and "code" not in body and listed is not None:  # bulk answers (records, watch channels)
+        rows = [r for r in listed if isinstance(r, Mapping) and r.get("status") == "error"]
         if rows:
             body = rows[0]
     details = body.get("details")

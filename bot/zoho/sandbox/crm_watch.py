@@ -1,4 +1,6 @@
-"""CRM notifications: ``/actions/watch`` subscribe (POST/PUT), list (GET), unsubscribe (DELETE).
+"""CRM notifications: ``/actions/watch`` subscribe (POST), update (PATCH: a live channel's details, e.g. its
+expiry; PUT: replace), list (GET), unsubscribe (DELETE). Keys per crm-oas v8.0 notifications (createNotifications,
+updateNotificationInfo); anything else in a channel is refused.
 
 The sandbox does not call ``notify_url`` itself: each API write to a watched module appends
 ``(notify_url, payload)`` to ``state.notifications`` in Zoho's notification shape, for a test or the demo
@@ -24,6 +26,10 @@ _MODULE_IDS = {"Accounts": "5725767000000002177", "Contacts": "57257670000000021
                "Quotes": "5725767000000002187"}
 MAX_EXPIRY = timedelta(days=7)
 DEFAULT_EXPIRY = timedelta(hours=1)
+
+
+CHANNEL_KEYS = frozenset({"channel_id", "events", "notify_url", "token", "channel_expiry",
+                          "return_affected_field_values", "notify_on_related_action", "notification_condition"})
 
 
 async def handle(ctx: Ctx) -> Response:
@@ -57,6 +63,10 @@ async def subscribe(ctx: Ctx) -> Response:
         if not isinstance(item, dict):
             results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": "watch", "index": i}))
             continue
+        extra = sorted(set(item) - CHANNEL_KEYS)
+        if extra:  # GUESSED: the stricter reading; the spec lists only these keys
+            results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": extra[0]}))
+            continue
         missing = [k for k in ("channel_id", "events", "notify_url") if not item.get(k)]
         if missing:
             results.append(crm_body("MANDATORY_NOT_FOUND", "required field not found", {"api_name": missing[0]}))
@@ -72,6 +82,16 @@ async def subscribe(ctx: Ctx) -> Response:
             modules.append(name)
         if bad:
             results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": "events", "value": bad}))
+            continue
+        existing = ctx.state.watch_channels.get(str(item["channel_id"]))
+        live = existing is not None and existing["channel_expiry"] > crm_ts(now)
+        if ctx.method == "PATCH" and not live:
+            results.append(crm_body("INVALID_DATA", "the given channel_id is not subscribed",
+                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
+            continue
+        if ctx.method == "POST" and live:  # GUESSED: a second subscribe of a live channel id is refused
+            results.append(crm_body("DUPLICATE_DATA", "the channel_id is already subscribed",
+                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
             continue
         token = item.get("token")
         if token is not None and len(str(token)) > 50:
@@ -90,12 +110,17 @@ async def subscribe(ctx: Ctx) -> Response:
             "return_affected_field_values": bool(item.get("return_affected_field_values", False)),
             "notify_on_related_action": bool(item.get("notify_on_related_action", False)),
         }
+        if ctx.method == "PATCH" and existing is not None:  # a partial update: unsent keys keep their values
+            channel = {**existing, **{k: channel[k] for k in channel if k in item or k == "channel_expiry"}}
+            if "channel_expiry" not in item:
+                channel["channel_expiry"] = existing["channel_expiry"]
         ctx.state.watch_channels[channel["channel_id"]] = channel
         results.append(
             {
                 "code": "SUCCESS",
                 "details": {"events": [_event(ctx, m, channel) for m in dict.fromkeys(modules)]},
-                "message": "Successfully subscribed for actions-watch of the given module",
+                "message": ("Successfully updated the subscribe details" if ctx.method == "PATCH"
+                            else "Successfully subscribed for actions-watch of the given module"),
                 "status": "success",
             }
         )
