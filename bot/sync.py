@@ -1,7 +1,8 @@
 """Mirror sync: read what changed in CRM, Books and Desk since each watermark and store it.
 
-The first run reads everything; later runs pass the watermark to Zoho (`If-Modified-Since`,
-`last_modified_time`, Desk's newest-first ticket order) so they ask only for what changed. A watermark moves
+The first run reads everything; later runs pass the watermark to Zoho (`If-Modified-Since`; Books' documented
+newest-first sorts, open-invoice filters and payment dates, see bot/zoho/books.py; Desk's newest-first ticket
+order) so they ask only for what changed. A watermark moves
 only after its whole stream was stored, so an interrupted sync repeats work rather than losing it.
 """
 
@@ -48,6 +49,19 @@ class MirrorSync:
         value = self.store.get_watermark(f"sync:{name}")
         return datetime.fromisoformat(value) - OVERLAP if value else None
 
+    def _open_invoice_ids(self) -> list[str]:
+        """Mirrored invoices that can still change (Books is asked again about any that left its open lists)."""
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT id FROM invoices WHERE status NOT IN ('paid', 'void')").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _invoice_numbers(self) -> Callable[[list[str]], dict[str, str]]:
+        """Invoice number -> id for the mirrored invoices, read once per sync (payments name invoices by number)."""
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT json_extract(data, '$.number'), id FROM invoices").fetchall()
+        by_number = {str(number): str(invoice_id) for number, invoice_id in rows if number}
+        return lambda numbers: {n: by_number[n] for n in numbers if n in by_number}
+
     async def run(self, progress: Progress | None = None) -> SyncReport:
         report = SyncReport(started_at=self.clock())
         first_ever = self.store.get_watermark(COMPLETED) is None
@@ -58,8 +72,10 @@ class MirrorSync:
             ("crm_contacts", lambda s: crm.iter_contacts(modified_since=s), self.store.upsert_contacts),
             ("crm_deals", lambda s: crm.iter_deals(modified_since=s), self.store.upsert_deals),
             ("books_customers", lambda s: books.iter_customers(modified_since=s), self.store.upsert_books_customers),
-            ("books_invoices", lambda s: books.iter_invoices(modified_since=s), self.store.upsert_invoices),
-            ("books_payments", lambda s: books.iter_payments(modified_since=s), self.store.upsert_payments),
+            ("books_invoices", lambda s: books.iter_invoices(modified_since=s, open_ids=self._open_invoice_ids()),
+             self.store.upsert_invoices),
+            ("books_payments", lambda s: books.iter_payments(modified_since=s, resolve=self._invoice_numbers()),
+             self.store.upsert_payments),
             ("desk_accounts", lambda s: desk.iter_accounts(modified_since=s), self.store.upsert_desk_accounts),
             ("desk_tickets", lambda s: desk.iter_tickets(stop_before=s), self.store.upsert_tickets),
         ]

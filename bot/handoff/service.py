@@ -316,7 +316,7 @@ class HandoffService:
                                 "quantity": float(line.quantity)} for line in plan.lines],
                 "notes": f"Zoho CRM deal: {plan.deal_name}"[:500],
             }
-            if plan.payment_terms is not None:
+            if plan.payment_terms is not None and plan.kind == "invoice":  # estimates have no payment terms
                 payload["payment_terms"] = plan.payment_terms
                 payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
             create = books.create_invoice if plan.kind == "invoice" else books.create_estimate
