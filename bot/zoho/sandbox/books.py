@@ -31,6 +31,7 @@ from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import books_ts, ts_key
 
 MAX_PER_PAGE = 200
+PAYMENT_LIST_ONLY = frozenset({"invoice_numbers"})  # the list row's summary of `invoices`
 
 
 async def dispatch(ctx: Ctx) -> Response:
@@ -81,7 +82,7 @@ async def dispatch(ctx: Ctx) -> Response:
             payment = state.books_payments.get(rest[0])
             if payment is None:
                 return books_error(404, 1002, "Payment does not exist.")  # GUESSED message
-            return _ok({"payment": payment})
+            return _ok({"payment": {k: v for k, v in payment.items() if k not in PAYMENT_LIST_ONLY}})
     if head == "crm" and len(rest) == 3 and rest[0] == "account" and rest[2] == "import" and method == "POST":
         return import_crm_account(ctx, rest[1])
     if head == "items" and not rest and method == "GET":
