@@ -356,6 +356,11 @@ class HandoffService:
     async def _write_back(self, h: Handoff, field: str, document_id: str) -> str:
         # This edit fires CRM's notification again; `consider` ignores deals whose handoff is done.
         await self.zoho.crm.update("Deals", [{"id": h.deal_id, field: document_id}])
+        # The field is the org's own: re-read it, so a field that silently drops the value is named, not trusted.
+        record = await self.zoho.crm.read_fields("Deals", h.deal_id, [field])
+        if str((record or {}).get(field) or "") != document_id:
+            raise ZohoRequestError(f"CRM accepted the write but the deal's {field} does not hold the Books document "
+                                   f"id: check `[handoff] crm_invoice_field` names a single-line text field", app="crm")
         return document_id
 
     # ---- telling people -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ URL and expiry live in the store (watermark `crm_watch`) for the renewal job and
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +19,9 @@ from pydantic import BaseModel
 from bot.errors import ConfigError, ZohoRequestError
 from bot.store import Store
 from bot.zoho.crm import CrmClient
+from bot.zoho.parse import parse_datetime
+
+log = logging.getLogger(__name__)
 
 WATCH_KEY = "crm_watch"
 EVENTS = ("Deals.create", "Deals.edit")
@@ -70,7 +74,11 @@ async def subscribe(crm: CrmClient, store: Store, secret: str, clock: Callable[[
         try:
             await crm.update_watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token,
                                    expiry=expiry)
-            renewed = True
+            renewed = await _expiry_moved(crm, channel_id, expiry)
+            if not renewed:  # the update's body shape is our reading of the docs: start the channel over
+                log.warning("CRM accepted the renewal of channel %s but its expiry did not move; re-subscribing",
+                            channel_id)
+                await crm.unwatch([channel_id])
         except ZohoRequestError as exc:
             if exc.code != "INVALID_DATA":
                 raise  # only "no such channel" means subscribing anew
@@ -79,6 +87,13 @@ async def subscribe(crm: CrmClient, store: Store, secret: str, clock: Callable[[
     state = WatchState(channel_id=channel_id, notify_url=url, expiry=expiry)
     store.set_watermark(WATCH_KEY, state.model_dump_json())
     return state
+
+
+async def _expiry_moved(crm: CrmClient, channel_id: str, expiry: datetime) -> bool:
+    """Re-read the channel after the update: does CRM now hold (about) the new expiry?"""
+    channel = await crm.watch_channel(channel_id)
+    held = parse_datetime((channel or {}).get("channel_expiry"))
+    return held is not None and held >= expiry - timedelta(minutes=5)
 
 
 async def renew_if_due(crm: CrmClient, store: Store, secret: str, clock: Callable[[], datetime]) -> bool:

@@ -316,6 +316,16 @@ class CrmClient:
         _raise_on_error_rows("actions/watch", rows)
         return rows
 
+    async def watch_channel(self, channel_id: int | str) -> dict[str, Any] | None:
+        """The live channel as CRM holds it (`GET /actions/watch?channel_id=`), or None."""
+        body = await self.transport.get("/actions/watch", params={"channel_id": str(channel_id)})
+        rows = [r for r in (body or {}).get("watch") or [] if str(r.get("channel_id")) == str(channel_id)]
+        return rows[0] if rows else None
+
+    async def read_fields(self, module: str, record_id: str, fields: Sequence[str]) -> dict[str, Any] | None:
+        """The record's raw values of `fields` (for checking a write landed where we meant it to)."""
+        return await self._get_one(module, record_id, ",".join(fields))
+
     async def unwatch(self, channel_ids: Sequence[int | str]) -> list[dict[str, Any]]:
         params = {"channel_ids": ",".join(str(c) for c in channel_ids)}
         body = await self.transport.request("DELETE", "/actions/watch", params=params)

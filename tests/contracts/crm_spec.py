@@ -43,7 +43,9 @@ WATCH_UPDATE = Endpoint("PATCH", "/crm/v8/actions/watch", frozenset({"channel_id
                         f"{OAS} notifications updateNotificationInfo", WATCH_KEYS)
 UNWATCH = Endpoint("DELETE", "/crm/v8/actions/watch", frozenset({"channel_ids"}),
                    f"{OAS} notifications disableNotifications")
-ENDPOINTS = (LIST, RECORD, RELATED, SEARCH, COQL, UPDATE, WATCH, WATCH_UPDATE, UNWATCH)
+WATCHED = Endpoint("GET", "/crm/v8/actions/watch", frozenset({"module", "channel_id"}),
+                   f"{OAS} notifications getNotifications")
+ENDPOINTS = (LIST, RECORD, RELATED, SEARCH, COQL, UPDATE, WATCH, WATCH_UPDATE, UNWATCH, WATCHED)
 
 # ---- answers ------------------------------------------------------------------------------------------------------
 # A record read answers exactly the requested `fields` plus `id` (records getRecords: "fields ... to be retrieved").
@@ -53,6 +55,11 @@ COQL_INFO_KEYS = frozenset({"count", "more_records"})  # coql response `info`
 ERROR_KEYS = frozenset({"code", "details", "message", "status"})  # ErrorResponse (every operation)
 RESULT_KEYS = frozenset({"code", "details", "message", "status"})  # per-record / per-channel write result
 WATCH_EVENT_KEYS = frozenset({"channel_expiry", "resource_uri", "resource_id", "resource_name", "channel_id"})
+# getNotifications rows (events as strings) and their info
+WATCHED_KEYS = frozenset({"notify_on_related_action", "channel_expiry", "return_affected_field_values",
+                          "resource_uri", "resource_id", "notify_url", "resource_name", "fields",
+                          "notification_condition", "channel_id", "events", "token"})
+WATCHED_INFO_KEYS = frozenset({"per_page", "count", "page", "more_records"})
 
 # The deal's Products related list is a plain association of Products records: their fields only, never a
 # quantity or a deal price (related_records getRelatedRecords example "Contact with related Products";

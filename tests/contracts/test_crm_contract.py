@@ -66,7 +66,7 @@ def endpoint_for(request: httpx.Request) -> spec.Endpoint:
     if parts == ["coql"]:
         return spec.COQL
     if parts == ["actions", "watch"]:
-        return {"POST": spec.WATCH, "PATCH": spec.WATCH_UPDATE, "DELETE": spec.UNWATCH}[method]
+        return {"POST": spec.WATCH, "PATCH": spec.WATCH_UPDATE, "DELETE": spec.UNWATCH, "GET": spec.WATCHED}[method]
     if len(parts) == 1:
         return spec.LIST if method == "GET" else spec.UPDATE
     if parts[1] == "search":
@@ -106,6 +106,7 @@ async def test_the_client_sends_only_documented_parameters_and_keys(sb, recorded
                     token="t0ken", expiry=expiry)
     await crm.update_watch(channel_id=1000000068001, events=["Deals.edit"], notify_url="https://x.example/zoho/crm",
                            token="t0ken", expiry=expiry + timedelta(days=1))
+    assert (await crm.watch_channel(1000000068001)) is not None
     await crm.unwatch([1000000068001])
 
     sent = [r for r in recording.requests if r.url.path.startswith("/crm/")]
@@ -201,3 +202,7 @@ async def test_watch_answers_are_documented(api):
         assert all(set(e) == spec.WATCH_EVENT_KEYS for e in result["details"]["events"])
     r = await api.request("PATCH", "/crm/v8/actions/watch", json={"watch": [{**channel, "channel_id": 8}]})
     assert r.status_code == 400 and set(r.json()["watch"][0]) == spec.ERROR_KEYS  # no such channel to update
+    r = await api.get("/crm/v8/actions/watch", params={"channel_id": "7"})
+    [row] = r.json()["watch"]
+    assert set(row) <= spec.WATCHED_KEYS and all(isinstance(e, str) for e in row["events"])
+    assert set(r.json()["info"]) <= spec.WATCHED_INFO_KEYS

@@ -129,26 +129,37 @@ async def subscribe(ctx: Ctx) -> Response:
 
 
 def listing(ctx: Ctx) -> Response:
+    """getNotifications: one row per live channel, filtered by `channel_id` / `module` (crm-oas v8.0)."""
+    extra = sorted(k for k in ctx.query if k not in ("channel_id", "module", "page", "per_page"))
+    if extra:
+        return crm_error(400, "INVALID_DATA", "the given parameter is not supported", param_name=extra[0])
     channels = _live(ctx)
+    if ctx.query.get("channel_id"):
+        channels = [ch for ch in channels if ch["channel_id"] == ctx.query["channel_id"]]
+    if ctx.query.get("module"):
+        wanted = module_name(ctx.query["module"])
+        channels = [ch for ch in channels if any(module_name(e.split(".")[0]) == wanted for e in ch["events"])]
     if not channels:
         return no_content()
     out = []
     for ch in channels:
-        modules = dict.fromkeys(module_name(e.split(".")[0]) or "" for e in ch["events"])
+        module = next((m for m in (module_name(e.split(".")[0]) for e in ch["events"]) if m), "Deals")
         out.append(
             {
                 "channel_id": ch["channel_id"],
-                "events": [
-                    {"resource_name": m, "resource_id": _MODULE_IDS[m], "resource_uri": f"{ctx.base_url}/crm/v8/{m}"}
-                    for m in modules if m
-                ],
+                "events": list(ch["events"]),
                 "channel_expiry": ch["channel_expiry"],
                 "notify_url": ch["notify_url"],
                 "token": ch["token"],
                 "return_affected_field_values": ch["return_affected_field_values"],
+                "notify_on_related_action": ch["notify_on_related_action"],
+                "resource_uri": f"{ctx.base_url}/crm/v8/{module}",
+                "resource_id": _MODULE_IDS[module],
+                "resource_name": module,
             }
         )
-    return JSONResponse({"watch": out})
+    info = {"per_page": 200, "count": len(out), "page": 1, "more_records": False}
+    return JSONResponse({"watch": out, "info": info})
 
 
 def unsubscribe(ctx: Ctx) -> Response:

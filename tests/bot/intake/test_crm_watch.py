@@ -21,9 +21,9 @@ async def test_subscribe_renew_and_stop(deps, sandbox, clock):
     renewed = crm_watch.current(deps.store)
     assert renewed.channel_id == state.channel_id and renewed.expiry - nearly.expiry >= timedelta(days=6)
     assert len(sandbox.state.watch_channels) == 1
-    # Renewed with the documented update of the live channel, not a second subscription.
+    # Renewed with the documented update of the live channel (then re-read), not a second subscription.
     watch_calls = [m for app, m, path in sandbox.calls if path.endswith("/actions/watch")]
-    assert watch_calls == ["POST", "PATCH"]
+    assert watch_calls == ["POST", "PATCH", "GET"]
     [channel] = sandbox.state.watch_channels.values()
     assert channel["channel_expiry"][:16] == renewed.expiry.strftime("%Y-%m-%dT%H:%M")
 
@@ -50,3 +50,4 @@ async def test_a_lapsed_channel_is_subscribed_again(deps, sandbox, clock):
     assert await crm_watch.renew_if_due(deps.zoho.crm, deps.store, "hook-secret-123", clock)
     assert [m for _, m, path in sandbox.calls if path.endswith("/actions/watch")] == ["POST", "PATCH", "POST"]
     assert list(sandbox.state.watch_channels) == [state.channel_id]
+
