@@ -8,8 +8,9 @@ Reading what changed uses only documented list parameters (zoho/books-java-wrapp
 InvoicesApi, CustomerPaymentsApi), never a guessed `last_modified_time` filter:
 - customers: `sort_column=last_modified_time&sort_order=D`, stopping at the first row older than the watermark;
 - invoices (which cannot be sorted by modification): new ones by `sort_column=created_time&sort_order=D` down to
-  the watermark, the invoices that can still change (`status=draft`, `status=unpaid`, kept when modified since),
-  and a detail read of each invoice the mirror held open that is in neither list (paid, voided or deleted);
+  the watermark, a detail read of the invoices new payments were applied to, and, on a sweep (the caller decides
+  how often: it reads every open invoice), the invoices that can still change (`status=draft`, `status=unpaid`,
+  kept when modified since) plus a detail read of each invoice the mirror held open that is in neither list;
 - payments (list rows carry no modification time and no applied invoices): `sort_column=date&sort_order=D` down to
   a look-back before the watermark; applied invoices from `invoice_numbers` when the mirror knows those numbers,
   else from `GET /customerpayments/{id}`.
@@ -45,8 +46,9 @@ log = logging.getLogger(__name__)
 PER_PAGE = 200
 INVOICE_STATUSES = ("draft", "sent", "viewed", "overdue", "unpaid", "partially_paid", "paid", "void")
 OPEN_INVOICE_FILTERS = ("draft", "unpaid")  # `status` values (InvoicesApi); unpaid = sent, overdue, part-paid
-# A payment can be recorded with an earlier date than the day it is entered: look this far behind the watermark.
-PAYMENT_LOOKBACK = timedelta(days=7)
+# A payment can be recorded with an earlier date than the day it is entered: look this far behind the watermark
+# (callers widen it when they sweep).
+PAYMENT_LOOKBACK = timedelta(days=2)
 # invoice numbers -> invoice ids, for the numbers the mirror knows
 NumberResolver = Callable[[list[str]], dict[str, str]]
 
@@ -213,11 +215,13 @@ class BooksClient:
         parse = invoice_from_books if kind == "invoice" else estimate_from_books
         return await self._all(f"/{kind}s", f"{kind}s", params, lambda r: parse(r, account_id=account_id))
 
-    async def iter_invoices(self, modified_since: datetime | None = None,
-                            open_ids: Collection[str] = ()) -> AsyncIterator[list[Invoice]]:
-        """Every invoice (no watermark), or what changed since `modified_since`: invoices created since, draft and
-        unpaid ones modified since (the open lists are read whole: Books cannot sort or filter invoices by
-        modification), and a fresh read of each of `open_ids` (the mirror's open invoices) in neither list."""
+    async def iter_invoices(self, modified_since: datetime | None = None, open_ids: Collection[str] = (), *,
+                            sweep: bool = True) -> AsyncIterator[list[Invoice]]:
+        """Every invoice (no watermark), or what changed since `modified_since`: invoices created since; with
+        `sweep`, the draft and unpaid ones modified since (the open lists are read whole: Books cannot sort or
+        filter invoices by modification, so callers sweep now and then, not every time) and a fresh read of each of
+        `open_ids` (the mirror's open invoices) in neither list. (Invoices that new payments were applied to:
+        `read_invoices`.)"""
         if modified_since is None:
             async for rows in self.pages("/invoices", "invoices"):
                 yield [invoice_from_books(r) for r in rows]
@@ -229,7 +233,7 @@ class BooksClient:
             seen.update(text(r.get("invoice_id")) for r in rows)
             yield [invoice_from_books(r) for r in rows]
         since = _aware(modified_since)
-        for status in OPEN_INVOICE_FILTERS:
+        for status in OPEN_INVOICE_FILTERS if sweep else ():
             async for rows in self.pages("/invoices", "invoices", {"status": status}):
                 # Only what changed since the watermark (a row without a modification time counts as changed).
                 fresh = [r for r in rows if text(r.get("invoice_id")) not in seen
@@ -238,11 +242,23 @@ class BooksClient:
                 if fresh:
                     yield [invoice_from_books(r) for r in fresh]
         closed = []
-        for invoice_id in (i for i in open_ids if i not in seen):
+        for invoice_id in (i for i in (open_ids if sweep else ()) if i not in seen):
             if (invoice := await self.get_invoice(invoice_id)) is not None:
                 closed.append(invoice)
         if closed:
             yield closed
+
+    async def read_invoices(self, invoice_ids: Collection[str], page: int = 50) -> AsyncIterator[list[Invoice]]:
+        """Invoices by id (`GET /invoices/{id}` each), in pages; ids Books no longer knows are skipped."""
+        found: list[Invoice] = []
+        for invoice_id in dict.fromkeys(invoice_ids):
+            if (invoice := await self.get_invoice(invoice_id)) is not None:
+                found.append(invoice)
+            if len(found) >= page:
+                yield found
+                found = []
+        if found:
+            yield found
 
     async def get_invoice(self, invoice_id: str, *, account_id: str = "") -> Invoice | None:
         record = await self._get(f"/invoices/{quote(invoice_id, safe='')}", "invoice")
@@ -277,14 +293,14 @@ class BooksClient:
         record = await self._get(f"/customerpayments/{quote(payment_id, safe='')}", "payment")
         return payment_from_books(record, account_id=account_id) if record else None
 
-    async def iter_payments(self, modified_since: datetime | None = None,
-                            resolve: NumberResolver | None = None) -> AsyncIterator[list[Payment]]:
-        """Every payment, or those dated from `PAYMENT_LOOKBACK` before `modified_since`, newest first, with their
+    async def iter_payments(self, modified_since: datetime | None = None, resolve: NumberResolver | None = None,
+                            lookback: timedelta = PAYMENT_LOOKBACK) -> AsyncIterator[list[Payment]]:
+        """Every payment, or those dated from `lookback` before `modified_since`, newest first, with their
         applied invoices (from `invoice_numbers` through `resolve`, else from the payment's detail)."""
         if modified_since is None:
             rows_of = self.pages("/customerpayments", "customerpayments")
         else:
-            floor = _aware(modified_since) - PAYMENT_LOOKBACK
+            floor = _aware(modified_since) - lookback
 
             def day(r: Mapping[str, Any]) -> datetime | None:
                 when = parse_date(r.get("date"))

@@ -46,3 +46,31 @@ async def test_incremental_books_sync_reads_only_what_changed(deps, sandbox, clo
     with deps.store.transaction() as db:
         row = db.execute("SELECT data FROM payments WHERE id = ?", [payment["payment_id"]]).fetchone()
     assert json.loads(row[0])["invoice_ids"] == [sent]
+
+
+async def test_large_org_sweeps_open_invoices_every_six_hours(deps, sandbox, clock, monkeypatch):
+    """Reading every open invoice each time would spend a large org's daily Books calls: between sweeps only new
+    invoices and the invoices that new payments were applied to are read."""
+    import bot.sync
+
+    monkeypatch.setattr(bot.sync, "SWEEP_ALWAYS_UNDER", 0)  # as if the org had thousands of open invoices
+    st = sandbox.state
+    sync = MirrorSync(deps.store, deps.zoho, deps.clock, raise_events=False)
+    await sync.run()
+    customer = st.books_contact_by_crm_account[st.demo_account_id]
+    sent = [i for i in st.books_invoices_by_customer[customer] if st.books_invoices[i]["status"] == "sent"]
+    paid, voided = sent[0], next(i for i in st.books_invoices if st.books_invoices[i]["status"] == "draft")
+    clock.advance(minutes=10)
+    zw.pay_invoice(st, paid)
+    zw.update_invoice(st, voided, status="void")
+    sandbox.calls.clear()
+    await sync.run()
+    assert ("GET", "/books/v3/invoices") in _books_calls(sandbox)  # the created-since page
+    assert _mirrored_invoice(deps, paid)["status"] == "paid"  # through its new payment
+    assert _mirrored_invoice(deps, voided)["status"] == "draft"  # not swept yet
+    listed = [c for c in _books_calls(sandbox) if c == ("GET", "/books/v3/invoices")]
+    assert len(listed) == 1
+
+    clock.advance(hours=6)
+    await sync.run()
+    assert _mirrored_invoice(deps, voided)["status"] == "void"
