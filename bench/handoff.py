@@ -24,12 +24,14 @@ LATENCY = 0.150
 
 def _open_deals(sandbox: Sandbox, count: int) -> list[str]:
     untidy = {i for ids in sandbox.state.untidy.values() for i in ids}
+    # A deal reaching Closed Won has its quote: lines with quantities (without one, finance must enter them first).
+    quoted = {(q.get("Deal_Name") or {}).get("id") for q in sandbox.state.crm["Quotes"].values()}
     deals = []
     for deal in sandbox.state.crm["Deals"].values():
         account = (deal.get("Account_Name") or {}).get("id")
         if deal["Stage"].startswith("Closed") or account in untidy or not deal.get("Contact_Name"):
             continue
-        if account not in sandbox.state.books_contact_by_crm_account:
+        if account not in sandbox.state.books_contact_by_crm_account or deal["id"] not in quoted:
             continue
         deals.append(deal["id"])
     return deals[:count]

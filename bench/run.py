@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 from bench import account_lookup, handoff
+from bench import books_sync as books_sync_bench
 from bench import intake as intake_bench
 from bench import reports as reports_bench
 
@@ -31,6 +32,8 @@ def main() -> None:
         figures["reports"] = reports_bench.run(args.accounts)
     if parser_only in ("", "intake"):
         figures["intake"] = asyncio.run(intake_bench.run())
+    if parser_only in ("", "books_sync"):
+        figures["books_sync"] = asyncio.run(books_sync_bench.run(args.accounts))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(figures, indent=2, default=str))

@@ -72,13 +72,26 @@ class Contact(Model):
 
 
 class Product(Model):
-    """A product line on a deal."""
+    """A product line on a deal. `quantity` is None when CRM does not say: the deal's Products related list is a
+    plain association (catalogue `Unit_Price`, no quantity, no deal price); only quote line items carry them."""
 
     id: str = ""
     name: str
     code: str = ""
     unit_price: Decimal = Decimal("0")
-    quantity: Decimal = Decimal("1")
+    quantity: Decimal | None = None
+
+
+class DealLines(Model):
+    """What CRM knows about a deal's lines: from its quote (`source="quote"`, quantities and prices known), from
+    its product association only (`"products"`, quantities unknown), or nothing (`"none"`)."""
+
+    source: str = "none"
+    lines: list[Product] = Field(default_factory=list)
+    quote_id: str = ""
+    quote_name: str = ""
+    quote_stage: str = ""
+    quotes: int = 0  # how many usable quotes the deal has (the newest is used)
 
 
 class Deal(Model):

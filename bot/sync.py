@@ -1,7 +1,8 @@
 """Mirror sync: read what changed in CRM, Books and Desk since each watermark and store it.
 
-The first run reads everything; later runs pass the watermark to Zoho (`If-Modified-Since`,
-`last_modified_time`, Desk's ticket search by `modifiedTimeRange`) so they ask only for what changed. A watermark moves
+The first run reads everything; later runs pass the watermark to Zoho (`If-Modified-Since`; Books' documented
+newest-first sorts, open-invoice filters and payment dates, see bot/zoho/books.py; Desk's ticket search by
+`modifiedTimeRange`) so they ask only for what changed. A watermark moves
 only after its whole stream was stored, so an interrupted sync repeats work rather than losing it.
 """
 
@@ -13,7 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.intake.changes import ChangeRecorder
+from bot.models import Payment
 from bot.store import Store
+from bot.zoho.books import PAYMENT_LOOKBACK
 from bot.zoho.clients import ZohoClients
 
 # Zoho's clocks and ours disagree a little, and records saved during a read may carry an earlier time:
@@ -21,7 +24,13 @@ from bot.zoho.clients import ZohoClients
 OVERLAP = timedelta(minutes=2)
 COMPLETED = "sync:completed"
 # Streams whose changes raise events (bot.intake.changes), exactly as a webhook for the same change would.
-EVENT_STREAMS = frozenset({"crm_accounts", "crm_deals", "books_invoices", "desk_tickets"})
+EVENT_STREAMS = frozenset({"crm_accounts", "crm_deals", "books_invoices", "books_paid_invoices", "desk_tickets"})
+# Books cannot list invoices by modification: every open invoice is read on a sweep, this often (a watermark);
+# in between, new invoices and those new payments were applied to are read (and Books webhooks report the rest).
+BOOKS_SWEEP = "sync:books_open_sweep"
+OPEN_SWEEP_EVERY = timedelta(hours=6)
+SWEEP_ALWAYS_UNDER = 400  # open invoices: two list pages, cheap enough to sweep on every sync
+SWEEP_LOOKBACK = timedelta(days=30)  # payments' look-back on a sweep (a payment entered with an older date)
 
 Progress = Callable[[str, int], None]
 
@@ -43,23 +52,62 @@ class MirrorSync:
         # After storing a page, compare with the previous mirror rows and queue the events a webhook would
         # have raised; the first sync of a stream is a baseline and raises none.
         self.changes = ChangeRecorder(store, clock, tz) if raise_events else None
+        self._paid_invoices: set[str] = set()
 
     def _since(self, name: str) -> datetime | None:
         value = self.store.get_watermark(f"sync:{name}")
         return datetime.fromisoformat(value) - OVERLAP if value else None
 
+    def _save_payments(self, payments: list[Payment]) -> None:
+        """Store payments, noting the invoices of those that are new or were re-applied (their invoices changed)."""
+        known: dict[str, Payment] = {}
+        with self.store.transaction() as db:
+            for p in payments:
+                row = db.execute("SELECT data FROM payments WHERE id = ?", [p.id]).fetchone()
+                if row:
+                    known[p.id] = Payment.model_validate_json(row[0])
+        for p in payments:
+            before = known.get(p.id)
+            if before is None or before.invoice_ids != p.invoice_ids or before.amount != p.amount:
+                self._paid_invoices.update(p.invoice_ids)
+        self.store.upsert_payments(payments)
+
+    def _open_invoice_ids(self) -> list[str]:
+        """Mirrored invoices that can still change (Books is asked again about any that left its open lists)."""
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT id FROM invoices WHERE status NOT IN ('paid', 'void')").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _invoice_numbers(self) -> Callable[[list[str]], dict[str, str]]:
+        """Invoice number -> id for the mirrored invoices, read once per sync (payments name invoices by number)."""
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT json_extract(data, '$.number'), id FROM invoices").fetchall()
+        by_number = {str(number): str(invoice_id) for number, invoice_id in rows if number}
+        return lambda numbers: {n: by_number[n] for n in numbers if n in by_number}
+
     async def run(self, progress: Progress | None = None) -> SyncReport:
         report = SyncReport(started_at=self.clock())
         first_ever = self.store.get_watermark(COMPLETED) is None
         crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
+        last_sweep = self.store.get_watermark(BOOKS_SWEEP)
+        sweep = (not last_sweep or self.clock() - datetime.fromisoformat(last_sweep) >= OPEN_SWEEP_EVERY
+                 or len(self._open_invoice_ids()) <= SWEEP_ALWAYS_UNDER)
+        self._paid_invoices = set()
         streams: list[tuple[str, Callable[[datetime | None], AsyncIterator[list[Any]]], Callable[[list[Any]], None]]]
         streams = [
             ("crm_accounts", lambda s: crm.iter_accounts(modified_since=s), self.store.upsert_accounts),
             ("crm_contacts", lambda s: crm.iter_contacts(modified_since=s), self.store.upsert_contacts),
             ("crm_deals", lambda s: crm.iter_deals(modified_since=s), self.store.upsert_deals),
             ("books_customers", lambda s: books.iter_customers(modified_since=s), self.store.upsert_books_customers),
-            ("books_invoices", lambda s: books.iter_invoices(modified_since=s), self.store.upsert_invoices),
-            ("books_payments", lambda s: books.iter_payments(modified_since=s), self.store.upsert_payments),
+            ("books_invoices", lambda s: books.iter_invoices(
+                modified_since=s, open_ids=self._open_invoice_ids() if sweep else (), sweep=sweep),
+             self.store.upsert_invoices),
+            ("books_payments", lambda s: books.iter_payments(modified_since=s, resolve=self._invoice_numbers(),
+                                                             lookback=SWEEP_LOOKBACK if sweep else PAYMENT_LOOKBACK),
+             self._save_payments),
+            # The invoices new payments were applied to, read again (a watermark-less first sync read them all).
+            ("books_paid_invoices", lambda s: books.read_invoices(sorted(self._paid_invoices) if s else []),
+             self.store.upsert_invoices),
             ("desk_accounts", lambda s: desk.iter_accounts(modified_since=s), self.store.upsert_desk_accounts),
             ("desk_tickets", lambda s: desk.iter_tickets(modified_since=s), self.store.upsert_tickets),
         ]
@@ -77,6 +125,8 @@ class MirrorSync:
                     progress(name, total)
             self.store.set_watermark(f"sync:{name}", started.isoformat())
             report.counts[name] = total
+        if sweep and report.started_at is not None:
+            self.store.set_watermark(BOOKS_SWEEP, report.started_at.isoformat())
         if self.changes is not None:  # what fell overdue by the calendar alone (the first sync: a baseline)
             report.events += len(self.changes.overdue_scan(publish=not first_ever))
         report.finished_at = self.clock()

@@ -363,7 +363,7 @@ class _Audit:
                 plan = build_plan(deal, account, self.contacts.get(deal.contact_id), products or [],
                                   customers[0] if customers else None, self.handoff)
                 gaps = [m for m in missing(plan, required)
-                        if not (m.field == "products" and products is None)
+                        if not (m.field == "products" and (products is None or m.where == "finance"))
                         and not (m.field == "payment_terms" and not customers)]
                 if not gaps:
                     continue

@@ -34,6 +34,13 @@ def terms_label(days: int | None) -> str:
 
 
 def _lines_text(plan: HandoffPlan) -> str:
+    if plan.unpriced:
+        rows = [f"• {safe(u.name, 60)} — quantity ?, catalogue price {format_money(u.list_price, plan.currency)}"
+                for u in plan.unpriced[:MAX_LINES_SHOWN]]
+        if len(plan.unpriced) > MAX_LINES_SHOWN:
+            rows.append(f"…and {len(plan.unpriced) - MAX_LINES_SHOWN} more products")
+        return ("⚠️ *Quantities and prices unknown*: CRM links these products to the deal without a quantity or "
+                "a deal price, and the deal has no quote.\n" + "\n".join(rows))
     rows = [f"• {safe(line.name, 60)} — {line.quantity.normalize():f} × {format_money(line.rate, plan.currency)}"
             f" = {format_money(line.total, plan.currency)}" for line in plan.lines[:MAX_LINES_SHOWN]]
     if len(plan.lines) > MAX_LINES_SHOWN:
@@ -63,7 +70,8 @@ def _summary(plan: HandoffPlan, links: AppLinks, mention: str | None) -> list[di
             f"*Terms*\n{terms_label(plan.payment_terms)}",
             f"*Deal owner*\n{_owner(plan, mention)}",
         ]),
-        section(f"*Lines* ({plan.kind})\n{_lines_text(plan)}"),
+        section(f"*Lines* ({plan.kind}{', ' + safe(plan.lines_note, 200) if plan.lines_note else ''})\n"
+                f"{_lines_text(plan)}"),
         context(link(links.crm_deal(plan.deal_id), "Deal in Zoho CRM")),
     ]
 
@@ -84,7 +92,9 @@ def finance_message(h: Handoff, links: AppLinks, tz: tzinfo, now: datetime, *, o
     value = plan.deal_id
     if h.state == "waiting":
         needs = "\n".join(f"• {m.what}" for m in h.missing)
-        blocks.append(section(f"⏳ *Waiting for the deal owner* — not ready for finance yet:\n{needs}"))
+        who = ("*Waiting for the deal owner*" if any(m.where == "crm" for m in h.missing)
+               else "*Needs finance* — use *Edit*")
+        blocks.append(section(f"⏳ {who} — not ready to create yet:\n{needs}"))
         blocks.append({"type": "actions", "block_id": "handoff_actions",
                        "elements": [button("Edit", EDIT, value), button("Reject", REJECT, value)]})
         status = "waiting for missing fields"
@@ -184,8 +194,19 @@ def _input(block_id: str, label: str, initial: str = "", *, multiline: bool = Fa
     return block
 
 
+QTY = "QTY"  # stands for a quantity the approver must type: CRM does not know it
+
+
 def lines_to_text(lines: list[Line]) -> str:
     return "\n".join(f"{line.quantity.normalize():f} x {line.name} @ {line.rate:f}" for line in lines)
+
+
+def edit_lines_text(plan: HandoffPlan) -> str:
+    """The Lines field's starting text: the plan's lines, or the unpriced products with `QTY` to replace and
+    their catalogue price as a starting rate."""
+    if plan.unpriced and plan.lines_source != "edited":
+        return "\n".join(f"{QTY} x {u.name} @ {u.list_price:f}" for u in plan.unpriced)
+    return lines_to_text(plan.lines)
 
 
 def parse_lines(text: str) -> list[Line]:
@@ -200,6 +221,8 @@ def parse_lines(text: str) -> list[Line]:
             raise ValueError(f"line {number}: write it as `quantity x name @ rate`, e.g. `2 x Setup @ 150`")
         quantity = Decimal("1")
         qty, x, rest = name.partition(" x ")
+        if x and qty.strip().upper() == QTY:
+            raise ValueError(f"line {number}: replace {QTY} with the quantity sold (CRM does not know it)")
         try:
             if x:
                 quantity = Decimal(qty.strip())
@@ -238,7 +261,7 @@ def edit_modal(plan: HandoffPlan) -> dict[str, Any]:
             {"type": "input", "block_id": "kind", "label": plain("Create", 2000), "optional": False,
              "element": {"type": "radio_buttons", "action_id": "value", "options": kinds,
                          "initial_option": kinds[0] if plan.kind == "invoice" else kinds[1]}},
-            _input("lines", "Lines", lines_to_text(plan.lines), multiline=True,
+            _input("lines", "Lines", edit_lines_text(plan), multiline=True,
                    hint="One per line: quantity x name @ rate, e.g. 2 x Onboarding @ 1500"),
         ],
     }

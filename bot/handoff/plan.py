@@ -2,6 +2,10 @@
 
 A `HandoffPlan` is built from the deal as CRM holds it (re-read, never trusted from a webhook body) plus the
 edits finance made in Slack. `missing(plan, required)` names each absent field with where to fix it.
+
+Lines come from the deal's quote (quantities and quoted prices). CRM's deal Products related list has neither, so
+a deal without a quote gets NO lines: the plan names the products as `unpriced` and the handoff waits until
+finance enters quantities and prices with Edit. A quantity is never made up.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.config import Handoff as HandoffConfig
 from bot.config import HandoffField
-from bot.models import Account, Address, BooksCustomer, Contact, Deal, Owner, Product
+from bot.models import Account, Address, BooksCustomer, Contact, Deal, DealLines, Owner, Product
 
 
 class Line(BaseModel):
@@ -25,6 +29,14 @@ class Line(BaseModel):
     @property
     def total(self) -> Decimal:
         return self.rate * self.quantity
+
+
+class Unpriced(BaseModel):
+    """A product associated with the deal whose quantity and deal price CRM does not hold."""
+
+    name: str
+    code: str = ""
+    list_price: Decimal = Decimal("0")  # the catalogue Unit_Price, shown as a hint only
 
 
 class PlanEdits(BaseModel):
@@ -53,6 +65,9 @@ class HandoffPlan(BaseModel):
     contact_last_name: str = ""
     billing: Address = Field(default_factory=Address)
     lines: list[Line] = Field(default_factory=list)
+    lines_source: str = ""  # quote | deal_amount | edited | "" (none)
+    lines_note: str = ""  # where the lines came from, for the approver
+    unpriced: list[Unpriced] = Field(default_factory=list)
     payment_terms: int | None = None
     kind: str = "invoice"
     books_customer_id: str = ""
@@ -73,16 +88,34 @@ def build_plan(
     deal: Deal,
     account: Account | None,
     contact: Contact | None,
-    products: list[Product],
+    products: list[Product] | DealLines,
     customer: BooksCustomer | None,
     config: HandoffConfig,
     edits: PlanEdits | None = None,
 ) -> HandoffPlan:
     edits = edits or PlanEdits()
-    lines = [Line(name=p.name, rate=p.unit_price, quantity=p.quantity, product_id=p.id, description=p.code)
-             for p in products]
-    if not lines and deal.amount and deal.description.strip():
+    known = products if isinstance(products, DealLines) else DealLines(source="products", lines=products)
+    lines: list[Line] = []
+    unpriced: list[Unpriced] = []
+    source, note = "", ""
+    for p in known.lines:
+        if p.quantity is None:
+            unpriced.append(Unpriced(name=p.name, code=p.code, list_price=p.unit_price))
+        else:
+            lines.append(Line(name=p.name, rate=p.unit_price, quantity=p.quantity, product_id=p.id,
+                              description=p.code))
+    if unpriced:
+        lines = []  # part-known lines would be an invoice for less than the deal: let finance enter them all
+    elif lines:
+        source = "quote"
+        more = f", the newest of {known.quotes} quotes" if known.quotes > 1 else ""
+        stage = f" ({known.quote_stage})" if known.quote_stage else ""
+        note = f"from quote {known.quote_name or known.quote_id}{stage}{more}"
+    elif deal.amount and deal.description.strip():
         lines = [Line(name=deal.name, description=deal.description.strip()[:2000], rate=deal.amount)]
+        source, note = "deal_amount", "one line for the deal amount (the deal has no products and no quote)"
+    if edits.lines is not None:
+        lines, source, note, unpriced = edits.lines, "edited", "entered by finance", []
     terms = customer.payment_terms if customer and customer.payment_terms is not None else None
     if terms is None:
         terms = config.default_payment_terms
@@ -102,7 +135,10 @@ def build_plan(
         contact_first_name=contact.first_name if contact else "",
         contact_last_name=contact.last_name if contact else "",
         billing=edits.billing or (account.billing if account else Address()),
-        lines=edits.lines if edits.lines is not None else lines,
+        lines=lines,
+        lines_source=source,
+        lines_note=note,
+        unpriced=unpriced,
         payment_terms=edits.payment_terms if edits.payment_terms is not None else terms,
         kind=edits.kind or config.create,
         books_customer_id=customer.id if customer else "",
@@ -140,8 +176,18 @@ def missing(plan: HandoffPlan, required: list[HandoffField]) -> list[Missing]:
     }
     for field in required:
         ok, what, where = checks[field]
+        if field == "products" and plan.unpriced:
+            continue  # said below, whatever `required` holds
         if field == "contact_email" and "contact" not in required and not plan.contact_id:
             ok = False
         if not ok:
             found.append(Missing(field=field, what=what, where=where))
+    if plan.unpriced:  # never skipped: an invoice with guessed quantities is wrong money
+        names = ", ".join(u.name for u in plan.unpriced[:5]) + (" …" if len(plan.unpriced) > 5 else "")
+        found.append(Missing(
+            field="products",
+            what=(f"Quantities and prices are unknown: the deal's products ({names}) have none in CRM and the deal "
+                  "has no quote. Enter the lines with *Edit*, or add a quote to the deal in CRM."),
+            where="finance",
+        ))
     return found

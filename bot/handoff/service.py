@@ -134,7 +134,7 @@ class HandoffService:
         contact_read = crm.get_contact(deal.contact_id) if deal.contact_id else _none()
         customers_read = (books.find_customers(zcrm_account_id=deal.account_id) if deal.account_id else _empty())
         account, contact, products, customers = await asyncio.gather(
-            account_read, contact_read, crm.deal_products(deal_id), customers_read)
+            account_read, contact_read, crm.deal_lines(deal_id), customers_read)
         customer = customers[0] if customers else None  # list rows carry payment_terms: no second read
         return build_plan(deal, account, contact, products, customer, self.structure.handoff, edits)
 
@@ -323,7 +323,7 @@ class HandoffService:
                                 "quantity": float(line.quantity)} for line in plan.lines],
                 "notes": f"Zoho CRM deal: {plan.deal_name}"[:500],
             }
-            if plan.payment_terms is not None:
+            if plan.payment_terms is not None and plan.kind == "invoice":  # estimates have no payment terms
                 payload["payment_terms"] = plan.payment_terms
                 payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
             create = books.create_invoice if plan.kind == "invoice" else books.create_estimate
@@ -366,6 +366,11 @@ class HandoffService:
     async def _write_back(self, h: Handoff, field: str, document_id: str) -> str:
         # This edit fires CRM's notification again; `consider` ignores deals whose handoff is done.
         await self.zoho.crm.update("Deals", [{"id": h.deal_id, field: document_id}])
+        # The field is the org's own: re-read it, so a field that silently drops the value is named, not trusted.
+        record = await self.zoho.crm.read_fields("Deals", h.deal_id, [field])
+        if str((record or {}).get(field) or "") != document_id:
+            raise ZohoRequestError(f"CRM accepted the write but the deal's {field} does not hold the Books document "
+                                   f"id: check `[handoff] crm_invoice_field` names a single-line text field", app="crm")
         return document_id
 
     # ---- telling people -------------------------------------------------------------------------------------
@@ -388,6 +393,8 @@ class HandoffService:
             log.error("handoff %s: Slack refused the #finance message: %s", h.deal_id, exc.response.get("error"))
 
     async def _tell_owner_missing(self, h: Handoff) -> None:
+        if not any(m.where == "crm" for m in h.missing):
+            return  # only finance can close these gaps (Edit): nothing to ask of the deal owner
         key = "handoff-missing:" + h.deal_id + ":" + ",".join(sorted(m.field for m in h.missing))
         await self._tell_owner(h, hb.owner_missing_note(h.plan, h.missing, self.links), once=key)
 

@@ -1,21 +1,27 @@
 """CRM notifications ("watch") for Deals: subscribe, renew before expiry, unsubscribe.
 
-Zoho keeps a channel for at most a week, so a scheduled job renews it a day before it lapses. The channel id,
+Zoho keeps a channel for at most a week, so a scheduled job renews it a day before it lapses, with the documented
+update of the live channel (`PATCH /actions/watch` with a new `channel_expiry`); only a channel that Zoho no
+longer knows (it lapsed, or was deleted) is subscribed again with `POST`. The channel id,
 URL and expiry live in the store (watermark `crm_watch`) for the renewal job and `throughline doctor`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ZohoRequestError
 from bot.store import Store
 from bot.zoho.crm import CrmClient
+from bot.zoho.parse import parse_datetime
+
+log = logging.getLogger(__name__)
 
 WATCH_KEY = "crm_watch"
 EVENTS = ("Deals.create", "Deals.edit")
@@ -62,10 +68,32 @@ async def subscribe(crm: CrmClient, store: Store, secret: str, clock: Callable[[
                           source="command line", key="--url")
     channel_id = previous.channel_id if previous else str(10**12 + secrets.randbelow(9 * 10**12))
     expiry = clock() + LIFETIME
-    await crm.watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=_token(secret), expiry=expiry)
+    token = _token(secret)
+    renewed = False
+    if previous is not None and previous.expiry > clock():
+        try:
+            await crm.update_watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token,
+                                   expiry=expiry)
+            renewed = await _expiry_moved(crm, channel_id, expiry)
+            if not renewed:  # the update's body shape is our reading of the docs: start the channel over
+                log.warning("CRM accepted the renewal of channel %s but its expiry did not move; re-subscribing",
+                            channel_id)
+                await crm.unwatch([channel_id])
+        except ZohoRequestError as exc:
+            if exc.code != "INVALID_DATA":
+                raise  # only "no such channel" means subscribing anew
+    if not renewed:
+        await crm.watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token, expiry=expiry)
     state = WatchState(channel_id=channel_id, notify_url=url, expiry=expiry)
     store.set_watermark(WATCH_KEY, state.model_dump_json())
     return state
+
+
+async def _expiry_moved(crm: CrmClient, channel_id: str, expiry: datetime) -> bool:
+    """Re-read the channel after the update: does CRM now hold (about) the new expiry?"""
+    channel = await crm.watch_channel(channel_id)
+    held = parse_datetime((channel or {}).get("channel_expiry"))
+    return held is not None and held >= expiry - timedelta(minutes=5)
 
 
 async def renew_if_due(crm: CrmClient, store: Store, secret: str, clock: Callable[[], datetime]) -> bool:

@@ -110,13 +110,11 @@ class Intake:
         self.changes.apply([invoice], self.store.upsert_invoices, "webhook")
 
     async def _payment(self, body: dict[str, Any]) -> None:
-        customer_id = str(body.get("customer_id") or "")
-        if customer_id:
-            payments = [p for p in await self.zoho.books.list_payments(customer_id) if p.id == body["id"]]
-            self.store.upsert_payments(payments)
-            invoice_ids = body.get("invoice_ids") or [i for p in payments for i in p.invoice_ids]
-        else:
-            invoice_ids = body.get("invoice_ids") or []
+        # The payment's detail is where Books documents the invoices it was applied to (list rows lack them).
+        payment = await self.zoho.books.get_payment(str(body["id"])) if body.get("id") else None
+        if payment is not None:
+            self.store.upsert_payments([payment])
+        invoice_ids = body.get("invoice_ids") or (payment.invoice_ids if payment else [])
         for invoice_id in dict.fromkeys(invoice_ids):
             await self._invoice(str(invoice_id))
 

@@ -2,8 +2,11 @@
 
 Zoho allows 10 access-token requests per 10 minutes per refresh token and 10 live access tokens, so CRM,
 Books and Desk share ONE `TokenCache`; it refreshes only when the token is missing, near expiry, or after a
-401, and an `asyncio.Lock` makes concurrent callers wait for a single refresh. Tokens and secrets never
-appear in logs, reprs or error messages.
+401. Concurrent callers share ONE in-flight refresh (and its outcome, good or bad). When the accounts server
+throttles us, no token request is made until a back-off has passed: every caller in between gets
+`ZohoRateLimited` at once. Throttling is recognised by HTTP status and Zoho's `error` code, never by the English
+`error_description` (the China data centre answers in Chinese). Tokens and secrets never appear in logs, reprs
+or error messages.
 """
 
 from __future__ import annotations
@@ -23,9 +26,23 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = 300.0  # refresh this many seconds before Zoho's expiry
 DEFAULT_EXPIRES_IN = 3600.0
 
-# 401 codes that a new access token cannot fix: never refresh for these.
-# (Books 6041: the organization_id is not one of this user's organisations.)
-NOT_A_TOKEN_PROBLEM = frozenset({"OAUTH_SCOPE_MISMATCH", "OAUTH_ORG_MISMATCH", "NO_PERMISSION", "6041"})
+# 401 codes that a new access token cannot fix: never refresh for these. Scope errors: CRM OAUTH_SCOPE_MISMATCH,
+# Desk SCOPE_MISMATCH, Books 57 ("You are not authorized to perform this operation"). Books 6041: the
+# organization_id is not one of this user's organisations; Desk OAUTH_ORG_MISMATCH: the orgId is not.
+SCOPE_ERRORS = frozenset({"OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH", "57"})
+NOT_A_TOKEN_PROBLEM = SCOPE_ERRORS | {"OAUTH_ORG_MISMATCH", "NO_PERMISSION", "6041"}
+
+# The token endpoint's throttling answer is HTTP 400 `{"error": "Access Denied", "error_description": <localised
+# text>, "status": "failure"}`; 429 is treated the same. Errors about the credentials themselves (these codes) are
+# not throttling even when `status: failure` comes with them.
+THROTTLE_ERRORS = frozenset({"Access Denied", "access_denied"})
+CREDENTIAL_ERRORS = frozenset({
+    "invalid_client", "invalid_code", "invalid_grant", "invalid_client_secret", "unsupported_grant_type",
+    "invalid_redirect_uri", "invalid_request", "unauthorized_client",
+})
+# Zoho allows 10 token requests per 10 minutes: back off 1, 2, 4, 8 then 10 minutes.
+THROTTLE_BACKOFF = 60.0
+THROTTLE_BACKOFF_MAX = 600.0
 
 
 _NO_AUTH = httpx.Auth()  # the token request must not carry (or wait for) a token
@@ -63,7 +80,9 @@ class TokenCache:
         }
         self._margin = margin
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Future[str] | None = None
+        self._blocked_until = 0.0
+        self._throttles = 0
         self._access_token: str | None = None
         self._refresh_at = 0.0
         self.expires_at = 0.0
@@ -82,23 +101,38 @@ class TokenCache:
         self._access_token = None
         self._refresh_at = self.expires_at = 0.0
 
+    def blocked_for(self) -> float:
+        """Seconds left in the back-off after the accounts server throttled us (0 when token calls may go)."""
+        return max(0.0, self._blocked_until - self._clock())
+
     async def token(self) -> str:
         """A token that is valid for at least the refresh margin; refreshes at most once for all callers."""
         if self.is_fresh():
             assert self._access_token is not None
             return self._access_token
-        async with self._lock:
-            if self.is_fresh():
-                assert self._access_token is not None
-                return self._access_token
-            return await self._request_token()
+        return await self._shared_refresh()
 
     async def refresh(self, stale: str) -> str:
         """Replace `stale` (a token Zoho just refused) unless a concurrent caller already did."""
-        async with self._lock:
-            if self._access_token is not None and self._access_token != stale and self.is_fresh():
-                return self._access_token
-            return await self._request_token()
+        if self._access_token is not None and self._access_token != stale and self.is_fresh():
+            return self._access_token
+        return await self._shared_refresh()
+
+    async def _shared_refresh(self) -> str:
+        """Join the refresh in flight, or start one. Everyone waiting gets the same token or the same error."""
+        if self._inflight is None:
+            left = self.blocked_for()
+            if left > 0:
+                raise _throttled(left, status=None, code="backoff")
+            self._inflight = asyncio.ensure_future(self._request_token())
+            self._inflight.add_done_callback(self._clear_inflight)
+        return await asyncio.shield(self._inflight)
+
+    def _clear_inflight(self, future: asyncio.Future[str]) -> None:
+        if self._inflight is future:
+            self._inflight = None
+        if not future.cancelled():
+            future.exception()  # retrieved: a failure nobody awaited any more is not "never retrieved"
 
     async def _request_token(self) -> str:
         self.token_requests += 1
@@ -121,8 +155,15 @@ class TokenCache:
     def _store(self, status: int, body: dict[str, Any]) -> str:
         error = body.get("error")
         token = body.get("access_token")
+        if is_throttled(status, body):
+            self._throttles += 1
+            backoff = min(THROTTLE_BACKOFF * 2 ** (self._throttles - 1), THROTTLE_BACKOFF_MAX)
+            self._blocked_until = self._clock() + backoff
+            log.warning("the Zoho accounts server is throttling token requests; none sent for %.0f s", backoff)
+            raise _throttled(backoff, status=status, code=str(error or status))
         if error or not token:
-            raise _refresh_error(status, str(error or "no access_token"), str(body.get("error_description") or ""))
+            raise _refresh_error(status, str(error or "no access_token"))
+        self._throttles = 0
         expires_in = _seconds(body.get("expires_in"), DEFAULT_EXPIRES_IN)
         now = self._clock()
         self._access_token = str(token)
@@ -134,15 +175,28 @@ class TokenCache:
         return self._access_token
 
 
-def _refresh_error(status: int, error: str, description: str) -> Exception:
-    if "too many requests" in description.lower() or status == 429:
-        return ZohoRateLimited(
-            "Zoho is refusing new access tokens for a while (more than 10 token requests in 10 minutes "
-            "for this refresh token); wait a few minutes, and make sure only one process uses it",
-            retry_after=60.0,
-            status=status,
-            code=error,
-        )
+def is_throttled(status: int, body: dict[str, Any]) -> bool:
+    """The accounts server's "too many token requests" answer, by status and error code (never by its text)."""
+    if status == 429:
+        return True
+    error = str(body.get("error") or "")
+    if error in THROTTLE_ERRORS:
+        return True
+    return str(body.get("status") or "").lower() == "failure" and bool(error) and error not in CREDENTIAL_ERRORS
+
+
+def _throttled(retry_after: float, *, status: int | None, code: str) -> ZohoRateLimited:
+    return ZohoRateLimited(
+        "Zoho is refusing new access tokens for a while (more than 10 token requests in 10 minutes for this "
+        f"refresh token); Throughline waits {retry_after:.0f} s before asking again. Make sure only one process "
+        "uses this refresh token",
+        retry_after=retry_after,
+        status=status,
+        code=code,
+    )
+
+
+def _refresh_error(status: int, error: str) -> Exception:
     return ZohoAuthError(
         f"Zoho refused the refresh token ({error}): create a new self-client refresh token in the Zoho API "
         "console for the same data centre as ZOHO_DC, and check the client id and secret",

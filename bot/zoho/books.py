@@ -3,12 +3,24 @@
 List methods read every page (`page_context.has_more_page`). Books links a customer to CRM through
 `zcrm_account_id`; pass `account_id=` to stamp the CRM account onto invoices and payments you already know
 belong to it.
+
+Reading what changed uses only documented list parameters (zoho/books-java-wrappers: ContactsApi,
+InvoicesApi, CustomerPaymentsApi), never a guessed `last_modified_time` filter:
+- customers: `sort_column=last_modified_time&sort_order=D`, stopping at the first row older than the watermark;
+- invoices (which cannot be sorted by modification): new ones by `sort_column=created_time&sort_order=D` down to
+  the watermark, a detail read of the invoices new payments were applied to, and, on a sweep (the caller decides
+  how often: it reads every open invoice), the invoices that can still change (`status=draft`, `status=unpaid`,
+  kept when modified since) plus a detail read of each invoice the mirror held open that is in neither list;
+- payments (list rows carry no modification time and no applied invoices): `sort_column=date&sort_order=D` down to
+  a look-back before the watermark; applied invoices from `invoice_numbers` when the mirror knows those numbers,
+  else from `GET /customerpayments/{id}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -22,14 +34,23 @@ from bot.zoho.parse import (
     customer_from_books,
     estimate_from_books,
     invoice_from_books,
+    parse_date,
+    parse_datetime,
     payment_from_books,
     text,
 )
 from bot.zoho.transport import CallCounter, RetryPolicy, ZohoLimits, build_transport
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 PER_PAGE = 200
 INVOICE_STATUSES = ("draft", "sent", "viewed", "overdue", "unpaid", "partially_paid", "paid", "void")
+OPEN_INVOICE_FILTERS = ("draft", "unpaid")  # `status` values (InvoicesApi); unpaid = sent, overdue, part-paid
+# A payment can be recorded with an earlier date than the day it is entered: look this far behind the watermark
+# (callers widen it when they sweep).
+PAYMENT_LOOKBACK = timedelta(days=2)
+# invoice numbers -> invoice ids, for the numbers the mirror knows
+NumberResolver = Callable[[list[str]], dict[str, str]]
 
 
 def books_time(when: datetime) -> str:
@@ -39,13 +60,8 @@ def books_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _since(items: list[T], since: datetime | None, modified: Callable[[T], datetime | None]) -> list[T]:
-    """Drop records older than `since` (the server filter is the first line; this keeps us exact)."""
-    if since is None:
-        return items
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return [i for i in items if (m := modified(i)) is None or m >= since]
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class BooksClient:
@@ -122,12 +138,26 @@ class BooksClient:
         rows = await self._all("/contacts", "contacts", params, lambda r: r)
         return [customer_from_books(r) for r in rows if r.get("contact_type") in (None, "", "customer")]
 
-    async def iter_customers(self, modified_since: datetime | None = None) -> AsyncIterator[list[BooksCustomer]]:
-        params = {"last_modified_time": books_time(modified_since)} if modified_since else {}
-        async for rows in self.pages("/contacts", "contacts", params):
-            customers = [customer_from_books(r) for r in rows if r.get("contact_type") in (None, "", "customer")]
-            if kept := _since(customers, modified_since, lambda c: c.modified_time):
+    async def newest_first(self, path: str, key: str, column: str, since: datetime,
+                           stamp: Callable[[Mapping[str, Any]], datetime | None],
+                           params: Mapping[str, Any] | None = None) -> AsyncIterator[list[dict]]:
+        """Pages sorted by `column` descending, down to the first row stamped before `since` (then stops)."""
+        since = _aware(since)
+        query = {**(params or {}), "sort_column": column, "sort_order": "D"}
+        async for rows in self.pages(path, key, query):
+            kept = [r for r in rows if (t := stamp(r)) is None or _aware(t) >= since]
+            if kept:
                 yield kept
+            if len(kept) < len(rows):
+                return  # sorted newest first: everything after this row is older still
+
+    async def iter_customers(self, modified_since: datetime | None = None) -> AsyncIterator[list[BooksCustomer]]:
+        rows_of = (self.pages("/contacts", "contacts") if modified_since is None else
+                   self.newest_first("/contacts", "contacts", "last_modified_time", modified_since,
+                                     lambda r: parse_datetime(r.get("last_modified_time"))))
+        async for rows in rows_of:
+            if customers := [customer_from_books(r) for r in rows if r.get("contact_type") in (None, "", "customer")]:
+                yield customers
 
     async def get_customer(self, customer_id: str) -> BooksCustomer | None:
         record = await self._get(f"/contacts/{quote(customer_id, safe='')}", "contact")
@@ -156,12 +186,10 @@ class BooksClient:
         status: str | None = None,
         reference_number: str | None = None,
         zcrm_potential_id: str | None = None,
-        modified_since: datetime | None = None,
         *,
         account_id: str = "",
     ) -> list[Invoice]:
-        return await self._documents("invoice", customer_id, status, reference_number, zcrm_potential_id,
-                                     modified_since, account_id)
+        return await self._documents("invoice", customer_id, status, reference_number, zcrm_potential_id, account_id)
 
     async def list_estimates(
         self,
@@ -169,33 +197,68 @@ class BooksClient:
         status: str | None = None,
         reference_number: str | None = None,
         zcrm_potential_id: str | None = None,
-        modified_since: datetime | None = None,
         *,
         account_id: str = "",
     ) -> list[Invoice]:
         return await self._documents("estimate", customer_id, status, reference_number, zcrm_potential_id,
-                                     modified_since, account_id)
+                                     account_id)
 
     async def _documents(self, kind: str, customer_id: str | None, status: str | None, reference_number: str | None,
-                         zcrm_potential_id: str | None, modified_since: datetime | None,
-                         account_id: str) -> list[Invoice]:
+                         zcrm_potential_id: str | None, account_id: str) -> list[Invoice]:
         """Invoices or estimates (same filters, same paging) as `Invoice` models of that kind."""
         params = {
             "customer_id": customer_id,
             "status": status,
             "reference_number": reference_number,
             "zcrm_potential_id": zcrm_potential_id,
-            "last_modified_time": books_time(modified_since) if modified_since else None,
         }
         parse = invoice_from_books if kind == "invoice" else estimate_from_books
-        found = await self._all(f"/{kind}s", f"{kind}s", params, lambda r: parse(r, account_id=account_id))
-        return _since(found, modified_since, lambda i: i.modified_time)
+        return await self._all(f"/{kind}s", f"{kind}s", params, lambda r: parse(r, account_id=account_id))
 
-    async def iter_invoices(self, modified_since: datetime | None = None) -> AsyncIterator[list[Invoice]]:
-        params = {"last_modified_time": books_time(modified_since)} if modified_since else {}
-        async for rows in self.pages("/invoices", "invoices", params):
-            if kept := _since([invoice_from_books(r) for r in rows], modified_since, lambda i: i.modified_time):
-                yield kept
+    async def iter_invoices(self, modified_since: datetime | None = None, open_ids: Collection[str] = (), *,
+                            sweep: bool = True) -> AsyncIterator[list[Invoice]]:
+        """Every invoice (no watermark), or what changed since `modified_since`: invoices created since; with
+        `sweep`, the draft and unpaid ones modified since (the open lists are read whole: Books cannot sort or
+        filter invoices by modification, so callers sweep now and then, not every time) and a fresh read of each of
+        `open_ids` (the mirror's open invoices) in neither list. (Invoices that new payments were applied to:
+        `read_invoices`.)"""
+        if modified_since is None:
+            async for rows in self.pages("/invoices", "invoices"):
+                yield [invoice_from_books(r) for r in rows]
+            return
+        seen: set[str] = set()
+        created = self.newest_first("/invoices", "invoices", "created_time", modified_since,
+                                    lambda r: parse_datetime(r.get("created_time")))
+        async for rows in created:
+            seen.update(text(r.get("invoice_id")) for r in rows)
+            yield [invoice_from_books(r) for r in rows]
+        since = _aware(modified_since)
+        for status in OPEN_INVOICE_FILTERS if sweep else ():
+            async for rows in self.pages("/invoices", "invoices", {"status": status}):
+                # Only what changed since the watermark (a row without a modification time counts as changed).
+                fresh = [r for r in rows if text(r.get("invoice_id")) not in seen
+                         and ((t := parse_datetime(r.get("last_modified_time"))) is None or _aware(t) >= since)]
+                seen.update(text(r.get("invoice_id")) for r in rows)
+                if fresh:
+                    yield [invoice_from_books(r) for r in fresh]
+        closed = []
+        for invoice_id in (i for i in (open_ids if sweep else ()) if i not in seen):
+            if (invoice := await self.get_invoice(invoice_id)) is not None:
+                closed.append(invoice)
+        if closed:
+            yield closed
+
+    async def read_invoices(self, invoice_ids: Collection[str], page: int = 50) -> AsyncIterator[list[Invoice]]:
+        """Invoices by id (`GET /invoices/{id}` each), in pages; ids Books no longer knows are skipped."""
+        found: list[Invoice] = []
+        for invoice_id in dict.fromkeys(invoice_ids):
+            if (invoice := await self.get_invoice(invoice_id)) is not None:
+                found.append(invoice)
+            if len(found) >= page:
+                yield found
+                found = []
+        if found:
+            yield found
 
     async def get_invoice(self, invoice_id: str, *, account_id: str = "") -> Invoice | None:
         record = await self._get(f"/invoices/{quote(invoice_id, safe='')}", "invoice")
@@ -215,24 +278,59 @@ class BooksClient:
     async def list_payments(
         self,
         customer_id: str | None = None,
-        modified_since: datetime | None = None,
         *,
         account_id: str = "",
+        applied: bool = False,
     ) -> list[Payment]:
-        params = {
-            "customer_id": customer_id,
-            "last_modified_time": books_time(modified_since) if modified_since else None,
-        }
-        payments = await self._all(
-            "/customerpayments", "customerpayments", params, lambda r: payment_from_books(r, account_id=account_id)
-        )
-        return _since(payments, modified_since, lambda p: p.modified_time)
+        """A customer's payments. List rows carry no applied invoices: `applied=True` reads them (per payment)."""
+        rows = await self._all("/customerpayments", "customerpayments", {"customer_id": customer_id}, dict)
+        if applied:
+            rows = await self._with_applied(rows)
+        return [payment_from_books(r, account_id=account_id) for r in rows]
 
-    async def iter_payments(self, modified_since: datetime | None = None) -> AsyncIterator[list[Payment]]:
-        params = {"last_modified_time": books_time(modified_since)} if modified_since else {}
-        async for rows in self.pages("/customerpayments", "customerpayments", params):
-            if kept := _since([payment_from_books(r) for r in rows], modified_since, lambda p: p.modified_time):
-                yield kept
+    async def get_payment(self, payment_id: str, *, account_id: str = "") -> Payment | None:
+        """`GET /customerpayments/{id}`: the payment with the invoices it was applied to."""
+        record = await self._get(f"/customerpayments/{quote(payment_id, safe='')}", "payment")
+        return payment_from_books(record, account_id=account_id) if record else None
+
+    async def iter_payments(self, modified_since: datetime | None = None, resolve: NumberResolver | None = None,
+                            lookback: timedelta = PAYMENT_LOOKBACK) -> AsyncIterator[list[Payment]]:
+        """Every payment, or those dated from `lookback` before `modified_since`, newest first, with their
+        applied invoices (from `invoice_numbers` through `resolve`, else from the payment's detail)."""
+        if modified_since is None:
+            rows_of = self.pages("/customerpayments", "customerpayments")
+        else:
+            floor = _aware(modified_since) - lookback
+
+            def day(r: Mapping[str, Any]) -> datetime | None:
+                when = parse_date(r.get("date"))
+                return datetime(when.year, when.month, when.day, tzinfo=UTC) if when else None
+
+            rows_of = self.newest_first("/customerpayments", "customerpayments", "date",
+                                        floor.replace(hour=0, minute=0, second=0, microsecond=0), day)
+        async for rows in rows_of:
+            yield [payment_from_books(r) for r in await self._with_applied(rows, resolve)]
+
+    async def _with_applied(self, rows: list[dict], resolve: NumberResolver | None = None) -> list[dict]:
+        """Rows with `invoices` filled in: from `invoice_numbers` when `resolve` knows every number, else from
+        the payment's detail (`GET /customerpayments/{id}`, the documented home of applied invoices)."""
+        out = []
+        for row in rows:
+            if isinstance(row.get("invoices"), list):
+                out.append(row)
+                continue
+            raw = row.get("invoice_numbers")
+            numbers = [n.strip() for n in str(raw or "").split(",") if n.strip()]
+            if raw is not None and not numbers:
+                out.append({**row, "invoices": []})  # applied to nothing (an advance payment)
+                continue
+            known = resolve(numbers) if resolve and numbers else {}
+            if numbers and all(n in known for n in numbers):
+                out.append({**row, "invoices": [{"invoice_id": known[n], "invoice_number": n} for n in numbers]})
+                continue
+            detail = await self._get(f"/customerpayments/{quote(text(row.get('payment_id')), safe='')}", "payment")
+            out.append({**row, **detail} if detail else row)
+        return out
 
 
 def _resource(body: Any, key: str) -> Mapping[str, Any]:

@@ -10,10 +10,18 @@ from urllib.parse import quote
 import httpx
 
 from bot.errors import ZohoNotFound, ZohoRequestError
-from bot.models import Account, Contact, Deal, Product
+from bot.models import Account, Contact, Deal, DealLines, Product
 from bot.zoho.auth import TokenCache
 from bot.zoho.endpoints import ZohoEndpoints
-from bot.zoho.parse import account_from_crm, contact_from_crm, deal_from_crm, product_line_from_crm
+from bot.zoho.parse import (
+    account_from_crm,
+    contact_from_crm,
+    deal_from_crm,
+    parse_datetime,
+    product_line_from_crm,
+    quote_lines_from_crm,
+    text,
+)
 from bot.zoho.transport import CallCounter, RetryPolicy, ZohoLimits, build_transport, error_fields
 
 T = TypeVar("T")
@@ -28,6 +36,10 @@ DEAL_FIELDS = (
     "Description,Created_Time,Modified_Time"
 )
 PRODUCT_FIELDS = "Product_Name,Product_Code,Unit_Price"
+QUOTE_LIST_FIELDS = "Subject,Quote_Stage,Deal_Name,Grand_Total,Modified_Time"
+# Quote stages that are not the deal's agreed lines (CRM's standard picklist; orgs may rename them).
+DEAD_QUOTE_STAGES = frozenset({"closed lost", "rejected", "declined", "cancelled"})
+PREFERRED_QUOTE_STAGES = frozenset({"confirmed", "closed won", "accepted"})
 
 PER_PAGE = 200
 PAGE_LIMIT = 2000  # `page` reaches only the first 2,000 records; beyond, `page_token`
@@ -177,8 +189,45 @@ class CrmClient:
         return await self._collect(path, CONTACT_FIELDS, contact_from_crm)
 
     async def deal_products(self, deal_id: str) -> list[Product]:
+        """The deal's Products related list: a plain association, so every `quantity` is None."""
         path = f"/Deals/{quote(deal_id, safe='')}/Products"
         return await self._collect(path, PRODUCT_FIELDS, product_line_from_crm)
+
+    async def deal_quotes(self, deal_id: str) -> list[dict[str, Any]]:
+        """The deal's Quotes related list (rows without line items)."""
+        path = f"/Deals/{quote(deal_id, safe='')}/Quotes"
+        return await self._collect(path, QUOTE_LIST_FIELDS, dict)
+
+    async def get_quote(self, quote_id: str) -> dict[str, Any] | None:
+        """A quote with all its fields, line items (`Quoted_Items`) included."""
+        try:
+            body = await self.transport.get(f"/Quotes/{quote(quote_id, safe='')}")
+        except ZohoNotFound:
+            return None
+        rows = (body or {}).get("data") or []
+        return rows[0] if rows else None
+
+    async def deal_lines(self, deal_id: str) -> DealLines:
+        """The deal's lines with quantities and prices when CRM has them: the line items of its quote (the newest
+        confirmed one, else the newest that is not lost). Without a quote, the product association with
+        quantities unknown; never an invented quantity."""
+        quotes = [q for q in await self.deal_quotes(deal_id)
+                  if text(q.get("Quote_Stage")).casefold() not in DEAD_QUOTE_STAGES]
+        if quotes:
+            def rank(q: dict[str, Any]) -> tuple[bool, datetime]:
+                stage = text(q.get("Quote_Stage")).casefold()
+                modified = parse_datetime(q.get("Modified_Time")) or datetime.min.replace(tzinfo=UTC)
+                return stage in PREFERRED_QUOTE_STAGES, modified
+
+            chosen = max(quotes, key=rank)
+            record = await self.get_quote(text(chosen.get("id")))
+            lines = quote_lines_from_crm(record) if record else []
+            if lines and all(line.quantity is not None for line in lines):
+                return DealLines(source="quote", lines=lines, quote_id=text(chosen.get("id")),
+                                 quote_name=text(chosen.get("Subject")), quote_stage=text(chosen.get("Quote_Stage")),
+                                 quotes=len(quotes))
+        products = await self.deal_products(deal_id)
+        return DealLines(source="products" if products else "none", lines=products, quotes=len(quotes))
 
     # --- search and COQL ----------------------------------------------------------------------------------
 
@@ -242,27 +291,61 @@ class CrmClient:
         expiry: datetime | None = None,
         return_affected_field_values: bool = True,
     ) -> list[dict[str, Any]]:
-        """Subscribe to notifications (`Deals.edit`, ...). Expiry defaults to 1 hour, at most a week."""
-        if len(token) > 50:
-            raise ValueError("the CRM notification token may be at most 50 characters")
-        channel: dict[str, Any] = {
-            "channel_id": int(channel_id),
-            "events": list(events),
-            "notify_url": notify_url,
-            "token": token,
-            "return_affected_field_values": return_affected_field_values,
-        }
-        if expiry is not None:
-            channel["channel_expiry"] = if_modified_since(expiry)
+        """Subscribe a new channel (`POST /actions/watch`). Expiry defaults to 1 hour, at most a week."""
+        channel = _channel(channel_id, events, notify_url, token, expiry, return_affected_field_values)
         body = await self.transport.request("POST", "/actions/watch", json={"watch": [channel]}, idempotent=True)
         rows = list((body or {}).get("watch") or [])
         _raise_on_error_rows("actions/watch", rows)
         return rows
 
+    async def update_watch(
+        self,
+        *,
+        channel_id: int | str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: datetime,
+        return_affected_field_values: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Renew a live channel: `PATCH /actions/watch` (updateNotificationInfo) with a new `channel_expiry`.
+        `channel_id`, `notify_url` and `events` are required by the spec even when unchanged."""
+        channel = _channel(channel_id, events, notify_url, token, expiry, return_affected_field_values)
+        body = await self.transport.request("PATCH", "/actions/watch", json={"watch": [channel]}, idempotent=True)
+        rows = list((body or {}).get("watch") or [])
+        _raise_on_error_rows("actions/watch", rows)
+        return rows
+
+    async def watch_channel(self, channel_id: int | str) -> dict[str, Any] | None:
+        """The live channel as CRM holds it (`GET /actions/watch?channel_id=`), or None."""
+        body = await self.transport.get("/actions/watch", params={"channel_id": str(channel_id)})
+        rows = [r for r in (body or {}).get("watch") or [] if str(r.get("channel_id")) == str(channel_id)]
+        return rows[0] if rows else None
+
+    async def read_fields(self, module: str, record_id: str, fields: Sequence[str]) -> dict[str, Any] | None:
+        """The record's raw values of `fields` (for checking a write landed where we meant it to)."""
+        return await self._get_one(module, record_id, ",".join(fields))
+
     async def unwatch(self, channel_ids: Sequence[int | str]) -> list[dict[str, Any]]:
         params = {"channel_ids": ",".join(str(c) for c in channel_ids)}
         body = await self.transport.request("DELETE", "/actions/watch", params=params)
         return list((body or {}).get("watch") or [])
+
+
+def _channel(channel_id: int | str, events: Sequence[str], notify_url: str, token: str, expiry: datetime | None,
+             return_affected_field_values: bool) -> dict[str, Any]:
+    if len(token) > 50:
+        raise ValueError("the CRM notification token may be at most 50 characters")
+    channel: dict[str, Any] = {
+        "channel_id": int(channel_id),
+        "events": list(events),
+        "notify_url": notify_url,
+        "token": token,
+        "return_affected_field_values": return_affected_field_values,
+    }
+    if expiry is not None:
+        channel["channel_expiry"] = if_modified_since(expiry)
+    return channel
 
 
 def _raise_on_error_rows(module: str, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -217,24 +217,43 @@ def deal_from_crm(record: Json) -> Deal:
 
 
 def product_line_from_crm(record: Json) -> Product:
-    """A product from `Deals/{id}/Products` (or a `Product_Details`-style line with a `product` lookup).
-
-    The line's own price (`List_Price`) wins over the product's catalogue `Unit_Price`.
-    """
-    product = record.get("product") if isinstance(record.get("product"), Mapping) else None
-    name = text(record.get("Product_Name")) or (lookup_name(product) if product else "")
-    quantity = parse_decimal(record.get("Quantity", record.get("quantity")))
-    unit_price = next(
-        (p for key in ("List_Price", "list_price", "Unit_Price") if (p := parse_decimal(record.get(key))) is not None),
-        None,
-    )
+    """A product from `Deals/{id}/Products`: a plain association, so the quantity stays unknown (None) and the
+    price is the catalogue `Unit_Price`, not a deal price."""
     return Product(
-        id=text(record.get("id")) or (lookup_id(product) if product else ""),
-        name=name,
-        code=text(record.get("Product_Code") or (product or {}).get("Product_Code")),
-        unit_price=unit_price if unit_price is not None else Decimal("0"),
-        quantity=quantity if quantity is not None else Decimal("1"),
+        id=text(record.get("id")),
+        name=text(record.get("Product_Name")),
+        code=text(record.get("Product_Code")),
+        unit_price=parse_decimal(record.get("Unit_Price")) or Decimal("0"),
+        quantity=None,
     )
+
+
+def quote_line_from_crm(record: Json) -> Product:
+    """One line item of a quote: `Quoted_Items` (v7+: `Product_Name` lookup, `Quantity`, `List_Price`,
+    `Discount`) or the older `Product_Details` (`product`, `quantity`, `list_price`, `Discount`).
+
+    The rate is the list price less the line's discount spread over its quantity, so quantity x rate is what
+    the customer was quoted for that line."""
+    product = record.get("Product_Name", record.get("product"))
+    product = product if isinstance(product, Mapping) else {}
+    quantity = parse_decimal(record.get("Quantity", record.get("quantity")))
+    price = parse_decimal(record.get("List_Price", record.get("list_price")))
+    discount = parse_decimal(record.get("Discount")) or Decimal("0")
+    rate = None
+    if price is not None and quantity:
+        rate = price - discount / quantity if discount else price
+    return Product(
+        id=lookup_id(product),
+        name=lookup_name(product) or text(product.get("Product_Name")),
+        code=text(product.get("Product_Code")),
+        unit_price=rate if rate is not None else Decimal("0"),
+        quantity=quantity if quantity and rate is not None else None,
+    )
+
+
+def quote_lines_from_crm(record: Json) -> list[Product]:
+    items = record.get("Quoted_Items", record.get("Product_Details"))
+    return [quote_line_from_crm(i) for i in items or [] if isinstance(i, Mapping)]
 
 
 # --- Books ------------------------------------------------------------------------------------------------

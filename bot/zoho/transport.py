@@ -33,7 +33,7 @@ from bot.errors import (
     ZohoRequestError,
     ZohoUnavailable,
 )
-from bot.zoho.auth import TokenCache, TokenEndpointUnavailable, ZohoAuth
+from bot.zoho.auth import SCOPE_ERRORS, TokenCache, TokenEndpointUnavailable, ZohoAuth
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,23 @@ SCOPES = {
     "desk": "Desk.tickets.READ, Desk.contacts.ALL, Desk.basic.READ, Desk.search.READ",
 }
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# The scope each call needs, by the first matching path fragment (the scope names of SCOPES above); the last
+# entry of each app is its default. A scope error names the one to add rather than the whole list.
+_SCOPE_BY_PATH: dict[str, tuple[tuple[str, str], ...]] = {
+    "crm": (("/coql", "ZohoCRM.coql.READ"), ("/search", "ZohoSearch.securesearch.READ"),
+            ("/actions/watch", "ZohoCRM.notifications.ALL"), ("/settings/fields", "ZohoCRM.settings.fields.READ"),
+            ("/users", "ZohoCRM.users.READ"), ("", "ZohoCRM.modules.ALL")),
+    "books": (("/customerpayments", "ZohoBooks.customerpayments.READ"), ("/estimates", "ZohoBooks.estimates.ALL"),
+              ("/invoices", "ZohoBooks.invoices.ALL"), ("/organizations", "ZohoBooks.settings.READ"),
+              ("/items", "ZohoBooks.settings.READ"), ("", "ZohoBooks.contacts.ALL")),
+    "desk": (("/search", "Desk.search.READ"), ("/tickets", "Desk.tickets.READ"), ("/accounts", "Desk.contacts.ALL"),
+             ("/contacts", "Desk.contacts.ALL"), ("", "Desk.basic.READ")),
+}
+
+def scope_for(app: str, path: str) -> str:
+    """The OAuth scope a call to `path` needs (see `_SCOPE_BY_PATH`)."""
+    return next(scope for fragment, scope in _SCOPE_BY_PATH.get(app, (("", ""),)) if fragment in path)
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,9 @@ def error_fields(app: str, body: Any) -> tuple[str | int | None, str, dict[str, 
     if app == "desk":
         details = {"errors": body["errors"]} if isinstance(body.get("errors"), list) else {}
         return body.get("errorCode"), str(body.get("message") or ""), details
-    if app == "crm" and "code" not in body and isinstance(body.get("data"), list):
-        rows = [r for r in body["data"] if isinstance(r, Mapping) and r.get("status") == "error"]
+    listed = next((body[k] for k in ("data", "watch") if isinstance(body.get(k), list)), None)
+    if app == "crm" and "code" not in body and listed is not None:  # bulk answers (records, watch channels)
+        rows = [r for r in listed if isinstance(r, Mapping) and r.get("status") == "error"]
         if rows:
             body = rows[0]
     details = body.get("details")
@@ -126,11 +144,11 @@ def _api_name(details: Mapping[str, Any]) -> str:
     return str(name)
 
 
-def _auth_message(app: str, code: str, message: str) -> str:
-    if code == "OAUTH_SCOPE_MISMATCH":
+def _auth_message(app: str, code: str, message: str, path: str = "") -> str:
+    if code in SCOPE_ERRORS:
         return (
-            f"the refresh token lacks the OAuth scope this call needs ({code}): create a new self-client "
-            f"refresh token with the scopes {SCOPES[app]}"
+            f"the refresh token lacks the OAuth scope {scope_for(app, path)} that this call needs ({code}): create a "
+            f"new self-client refresh token with that scope added (Throughline needs {SCOPES[app]})"
         )
     if code == "OAUTH_ORG_MISMATCH":
         return f"the Desk orgId is not an organisation of this Zoho user ({code}): check the Desk org id setting"
@@ -190,13 +208,23 @@ def map_error(app: str, response: httpx.Response, *, attempts: int = 1) -> ZohoE
             f"{_attempts(attempts)}): {message or 'server error'}; try again shortly",
             **kw,
         )
-    if status in (401, 403) or code in {"INVALID_TOKEN", "INVALID_OAUTH", "OAUTH_SCOPE_MISMATCH", "UNAUTHORIZED"}:
-        return ZohoAuthError(_auth_message(app, code, message), **kw)
+    path = _request_path(response)
+    if code in SCOPE_ERRORS and (app == "books") == (code == "57"):
+        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
+    if status in (401, 403) or code in {"INVALID_TOKEN", "INVALID_OAUTH", "UNAUTHORIZED"}:
+        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
     if code in {"OAUTH_ORG_MISMATCH", "NO_PERMISSION", "6041"}:
-        return ZohoAuthError(_auth_message(app, code, message), **kw)
+        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
     if _is_not_found(app, status, code, message, details):
         return ZohoNotFound(f"not found ({code or status}): {message or 'no such record'}", **kw)
     return ZohoRequestError(_request_message(code, message, details), **kw)
+
+
+def _request_path(response: httpx.Response) -> str:
+    try:
+        return response.request.url.path
+    except RuntimeError:  # a response built without a request (tests)
+        return ""
 
 
 def _attempts(n: int) -> str:

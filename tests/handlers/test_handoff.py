@@ -452,3 +452,54 @@ async def test_a_new_desk_account_is_created_without_a_crm_link_and_remembered(d
     found = await deps.handoffs._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
     assert found == handoff.desk_account_id
     assert [(m, p) for _, m, p in sandbox.calls if "/api/v1/" in p] == [("GET", f"/api/v1/accounts/{found}")]
+
+
+async def test_lines_come_from_the_deals_quote(deps, sandbox, slack):
+    [quote] = [q for q in sandbox.state.crm["Quotes"].values() if q["Deal_Name"]["id"] == EXPANSION]
+    await close_deal(deps, sandbox)
+    plan = deps.handoffs.repo.get(EXPANSION).plan
+    assert plan.lines_source == "quote" and quote["Subject"] in plan.lines_note
+    assert [(line.name, line.quantity) for line in plan.lines] == [
+        (i["Product_Name"]["name"], i["Quantity"]) for i in quote["Quoted_Items"]]
+    assert CREATE in buttons(finance_posts(slack)[-1])
+
+
+async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sandbox, slack, driver):
+    for quote_id in [q for q, rec in sandbox.state.crm["Quotes"].items() if rec["Deal_Name"]["id"] == EXPANSION]:
+        del sandbox.state.crm["Quotes"][quote_id]
+    await close_deal(deps, sandbox)
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "waiting" and handoff.plan.lines == [] and handoff.plan.unpriced
+    [post] = finance_posts(slack)
+    validate_message(post)
+    text = json.dumps(post)
+    assert "Quantities and prices unknown" in text and "quantity ?" in text
+    assert CREATE not in buttons(post) and EDIT in buttons(post)
+    asks = [c for c in slack.stub.calls_to("chat.postMessage") if "cannot invoice it yet" in json.dumps(c)]
+    assert asks == []  # only finance can fix this: the deal owner is not asked
+
+    await click(driver, EDIT, EXPANSION, APPROVER)
+    await settle()
+    [opened] = slack.stub.calls_to("views.open")
+    prefilled = next(b for b in opened["view"]["blocks"] if b.get("block_id") == "lines")
+    initial = prefilled["element"]["initial_value"]
+    assert initial.startswith("QTY x ")
+    kind = {"kind": {"value": {"type": "radio_buttons", "selected_option": {"value": "invoice"}}}}
+    untouched = {**kind, "lines": {"value": {"type": "plain_text_input", "value": initial}}}
+    reply = await driver.post(_view_submission(opened["view"], APPROVER, untouched))
+    assert reply.json()["response_action"] == "errors" and "QTY" in reply.json()["errors"]["lines"]
+    assert invoices_for(sandbox, EXPANSION) == []
+
+    entered = initial.replace("QTY", "3", 1).replace("QTY", "1")
+    reply = await driver.post(_view_submission(opened["view"], APPROVER,
+                                               {**kind, "lines": {"value": {"type": "plain_text_input",
+                                                                            "value": entered}}}))
+    assert reply.status_code == 200
+    await settle()
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "ready" and handoff.plan.lines_source == "edited"
+    await click(driver, CREATE, EXPANSION, APPROVER)
+    await settle()
+    [invoice] = invoices_for(sandbox, EXPANSION)
+    quantities = [li["quantity"] for li in invoice["line_items"]]
+    assert quantities[0] == 3 and len(quantities) == len(initial.splitlines())

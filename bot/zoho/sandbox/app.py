@@ -105,6 +105,8 @@ class Sandbox:
                 return desk_error(401, "UNAUTHORIZED", "You are not authenticated to perform this operation.")
             return books_error(401, 57)
         if scheme != "Zoho-oauthtoken" or not self.tokens.valid(token.strip()):
+            if app == "books":  # GUESSED: Books' code for a refused access token (57 is the scope error)
+                return books_error(401, 14, "Invalid value passed for authtoken.")
             return forced_error(app, 401)
         return None
 

@@ -9,10 +9,17 @@ from starlette.responses import JSONResponse, Response
 
 from bot.zoho.sandbox.books_docs import create_document, import_crm_account
 from bot.zoho.sandbox.books_shapes import (
+    ADDRESS_KEYS,
+    CONTACT_CREATE_KEYS,
     CONTACT_LIST_KEYS,
+    CONTACT_PERSON_KEYS,
+    ESTIMATE_FILTER_STATUSES,
     ESTIMATE_LIST_KEYS,
+    INVOICE_FILTER_STATUSES,
     INVOICE_LIST_KEYS,
+    LIST_PARAMS,
     PAYMENT_LIST_KEYS,
+    SORT_COLUMNS,
     UNPAID,
     new_contact,
     pick,
@@ -24,6 +31,7 @@ from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import books_ts, ts_key
 
 MAX_PER_PAGE = 200
+PAYMENT_LIST_ONLY = frozenset({"invoice_numbers"})  # the list row's summary of `invoices`
 
 
 async def dispatch(ctx: Ctx) -> Response:
@@ -74,7 +82,7 @@ async def dispatch(ctx: Ctx) -> Response:
             payment = state.books_payments.get(rest[0])
             if payment is None:
                 return books_error(404, 1002, "Payment does not exist.")  # GUESSED message
-            return _ok({"payment": payment})
+            return _ok({"payment": {k: v for k, v in payment.items() if k not in PAYMENT_LIST_ONLY}})
     if head == "crm" and len(rest) == 3 and rest[0] == "account" and rest[2] == "import" and method == "POST":
         return import_crm_account(ctx, rest[1])
     if head == "items" and not rest and method == "GET":
@@ -119,8 +127,9 @@ def _answer(
     column = ctx.query.get("sort_column", default_column)
     if column not in allowed:
         return books_error(400, 2, "Invalid value passed for sort_column")
-    raw_order = ctx.query.get("sort_order", default_order)
-    order = "D" if raw_order.upper() in ("D", "DESC", "DESCENDING") else "A"
+    order = ctx.query.get("sort_order", default_order)
+    if order not in ("A", "D"):  # GUESSED: the wrappers and docs use only A and D
+        return books_error(400, 2, "Invalid value passed for sort_order")
 
     def sort_key(r: Record) -> Any:
         value = r.get(column)
@@ -146,17 +155,17 @@ def _answer(
     return _ok({key: [shape(r) for r in chunk], "page_context": context})
 
 
-def _since(ctx: Ctx, store: dict[str, Record], rows: list[Record] | None) -> list[Record] | None | Response:
-    raw = ctx.query.get("last_modified_time")
-    if not raw:
-        return rows
-    cutoff = ts_key(raw.replace(" ", "+"))
-    if not cutoff:
-        return books_error(400, 2, "Invalid value passed for last_modified_time")
-    return keep(rows, store, lambda r: ts_key(r.get("last_modified_time")) >= cutoff)
+def undocumented_param(ctx: Ctx, resource: str) -> Response | None:
+    """Books' answer to a query parameter its docs do not list for this list (GUESSED code and wording: the
+    stricter reading, so a client relying on an undocumented filter fails here rather than in production)."""
+    allowed = LIST_PARAMS[resource]
+    extra = sorted(k for k in ctx.query if k not in allowed)
+    return books_error(400, 2, f"Invalid value passed for {extra[0]}") if extra else None
 
 
 def list_contacts(ctx: Ctx) -> Response:
+    if (refused := undocumented_param(ctx, "contacts")) is not None:
+        return refused
     q, state = ctx.query, ctx.state
     store = state.books_contacts
     rows: list[Record] | None = None
@@ -179,20 +188,22 @@ def list_contacts(ctx: Ctx) -> Response:
         text = q["search_text"].lower()
         rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
                                                for k in ("contact_name", "company_name", "email")))
-    if q.get("contact_type"):
-        rows = keep(rows, store, lambda r: r.get("contact_type") == q["contact_type"])
-    since = _since(ctx, store, rows)
-    if isinstance(since, Response):
-        return since
-    allowed = ("contact_name", "company_name", "created_time", "last_modified_time", "outstanding_receivable_amount")
-    return _answer(ctx, "contacts", store, since, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts",
-                   ("contact_name", "A", allowed))
+    return _answer(ctx, "contacts", store, rows, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts",
+                   ("contact_name", "A", SORT_COLUMNS["contacts"]))
 
 
 async def create_contact(ctx: Ctx) -> Response:
     data = await ctx.json_body()
     if not isinstance(data, dict):
         return books_error(400, 4, "Invalid value passed for JSONString")  # GUESSED code
+    if (refused := _extra_keys(data, CONTACT_CREATE_KEYS)) is not None:
+        return refused
+    for key in ("billing_address", "shipping_address"):
+        if isinstance(data.get(key), dict) and (refused := _extra_keys(data[key], ADDRESS_KEYS, key)) is not None:
+            return refused
+    for person in data.get("contact_persons") or []:
+        if isinstance(person, dict) and (refused := _extra_keys(person, CONTACT_PERSON_KEYS, "contact_persons")):
+            return refused
     name = str(data.get("contact_name") or "").strip()
     if not name:
         return books_error(400, 4, "Please enter the contact name.")  # GUESSED code
@@ -204,6 +215,14 @@ async def create_contact(ctx: Ctx) -> Response:
         return books_error(400, 2, "Invalid value passed for zcrm_account_id")
     contact = state.add_books_contact(new_contact(state, data))
     return _ok({"contact": contact}, "The contact has been added.", status=201)
+
+
+def _extra_keys(data: dict[str, Any], allowed: frozenset[str], where: str = "") -> Response | None:
+    """Books' answer to a key its create docs do not list (GUESSED code 2 and wording: the stricter reading)."""
+    extra = sorted(k for k in data if k not in allowed)
+    if not extra:
+        return None
+    return books_error(400, 2, f"Invalid value passed for {where + '.' if where else ''}{extra[0]}")
 
 
 # Keys `PUT /contacts/{id}` changes here. GUESSED: that `zcrm_account_id` is writable this way (Books documents
@@ -237,6 +256,8 @@ async def update_contact(ctx: Ctx, contact_id: str) -> Response:
 
 
 def list_documents(ctx: Ctx, kind: str) -> Response:
+    if (refused := undocumented_param(ctx, f"{kind}s")) is not None:
+        return refused
     q, state = ctx.query, ctx.state
     store = state.books_invoices if kind == "invoice" else state.books_estimates
     index = state.books_invoices_by_customer if kind == "invoice" else state.books_estimates_by_customer
@@ -244,6 +265,10 @@ def list_documents(ctx: Ctx, kind: str) -> Response:
     if q.get("customer_id"):
         rows = [store[i] for i in index.get(q["customer_id"], []) if i in store]
     status = q.get("status") or q.get("filter_by", "").replace("Status.", "").lower() or ""
+    statuses = INVOICE_FILTER_STATUSES if kind == "invoice" else ESTIMATE_FILTER_STATUSES
+    if q.get("status") and q["status"] not in statuses:
+        return books_error(400, 2, "Invalid value passed for status")
+    status = "partially_paid" if status in ("partiallypaid", "partially paid") else status
     if status and status != "all":
         wanted = UNPAID if status == "unpaid" else (status,)
         rows = keep(rows, store, lambda r: r.get("status") in wanted)
@@ -258,19 +283,16 @@ def list_documents(ctx: Ctx, kind: str) -> Response:
         text = q["search_text"].lower()
         rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
                                                for k in (f"{kind}_number", "customer_name", "reference_number")))
-    since = _since(ctx, store, rows)
-    if isinstance(since, Response):
-        return since
-    allowed = (f"{kind}_number", "customer_name", "date", "due_date", "expiry_date", "total", "balance",
-               "created_time", "last_modified_time", "reference_number")
     keys = INVOICE_LIST_KEYS if kind == "invoice" else ESTIMATE_LIST_KEYS
     report = "Invoices" if kind == "invoice" else "Estimates"
     applied = f"Status.{status.capitalize()}" if status else "Status.All"
-    return _answer(ctx, f"{kind}s", store, since, lambda r: pick(r, keys), report, ("created_time", "D", allowed),
-                   applied)
+    return _answer(ctx, f"{kind}s", store, rows, lambda r: pick(r, keys), report,
+                   ("created_time", "D", SORT_COLUMNS[f"{kind}s"]), applied)
 
 
 def list_payments(ctx: Ctx) -> Response:
+    if (refused := undocumented_param(ctx, "customerpayments")) is not None:
+        return refused
     q, state = ctx.query, ctx.state
     store = state.books_payments
     rows: list[Record] | None = None
@@ -280,12 +302,18 @@ def list_payments(ctx: Ctx) -> Response:
         rows = keep(rows, store, lambda r: str(r.get("date") or "") >= q["date_start"])
     if q.get("date_end"):
         rows = keep(rows, store, lambda r: str(r.get("date") or "") <= q["date_end"])
-    since = _since(ctx, store, rows)
-    if isinstance(since, Response):
-        return since
-    allowed = ("date", "created_time", "last_modified_time", "amount", "customer_name", "payment_number")
-    return _answer(ctx, "customerpayments", store, since, lambda r: pick(r, PAYMENT_LIST_KEYS), "Customer Payments",
-                   ("created_time", "D", allowed))
+    if q.get("invoice_id"):
+        rows = keep(rows, store, lambda r: any(a.get("invoice_id") == q["invoice_id"] for a in r.get("invoices", [])))
+    return _answer(ctx, "customerpayments", store, rows, lambda r: _payment_row(r), "Customer Payments",
+                   ("date", "D", SORT_COLUMNS["customerpayments"]))
+
+
+def _payment_row(payment: Record) -> Record:
+    row = pick(payment, PAYMENT_LIST_KEYS)
+    row["invoice_numbers"] = ", ".join(a.get("invoice_number", "") for a in payment.get("invoices", []))
+    row["bcy_amount"] = payment.get("bcy_amount", payment.get("amount"))
+    row["bcy_unused_amount"] = payment.get("bcy_unused_amount", payment.get("unused_amount"))
+    return row
 
 
 def invoice_payments(ctx: Ctx, invoice_id: str) -> Response:

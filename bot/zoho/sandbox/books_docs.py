@@ -7,7 +7,13 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from bot.zoho.sandbox.books_shapes import PAYMENT_TERMS, new_contact
+from bot.zoho.sandbox.books_shapes import (
+    ESTIMATE_CREATE_KEYS,
+    INVOICE_CREATE_KEYS,
+    LINE_ITEM_KEYS,
+    PAYMENT_TERMS,
+    new_contact,
+)
 from bot.zoho.sandbox.context import Ctx
 from bot.zoho.sandbox.errors import books_error
 from bot.zoho.sandbox.state import Record, SandboxState
@@ -108,6 +114,12 @@ async def create_document(ctx: Ctx, kind: str) -> Response:
     data = await ctx.json_body()
     if not isinstance(data, dict):
         return books_error(400, 4, "Invalid value passed for JSONString")  # GUESSED code
+    allowed = INVOICE_CREATE_KEYS if kind == "invoice" else ESTIMATE_CREATE_KEYS
+    extra = sorted(k for k in data if k not in allowed)
+    extra += sorted(f"line_items.{k}" for li in data.get("line_items") or [] if isinstance(li, dict)
+                    for k in li if k not in LINE_ITEM_KEYS)
+    if extra:  # GUESSED code and wording: the stricter reading of keys the create docs do not list
+        return books_error(400, 2, f"Invalid value passed for {extra[0]}")
     state = ctx.state
     customer = state.books_contacts.get(str(data.get("customer_id") or ""))
     if customer is None:

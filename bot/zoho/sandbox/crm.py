@@ -24,6 +24,23 @@ MAX_PER_PAGE = 200
 DISCRETE_LIMIT = 2000
 MAX_FIELDS = 50
 
+# Query parameters each read accepts (crm-oas v8.0: records getRecords / getRecord, related_records
+# getRelatedRecords, search searchRecords). Anything else is refused: GUESSED (the stricter reading; CRM's docs do
+# not say what an unknown parameter does), so a client leaning on an undocumented one fails here first.
+LIST_PARAMS = frozenset({"fields", "ids", "sort_by", "sort_order", "page", "per_page", "page_token", "cvid",
+                         "territory_id", "include_child", "converted", "approved"})
+RECORD_PARAMS = frozenset({"fields"})
+RELATED_PARAMS = frozenset({"fields", "ids", "page", "per_page", "page_token"})
+SEARCH_PARAMS = frozenset({"criteria", "email", "phone", "word", "converted", "approved", "page", "per_page",
+                           "fields", "type"})
+
+
+def undocumented_param(ctx: Ctx, allowed: frozenset[str]) -> Response | None:
+    extra = sorted(k for k in ctx.query if k not in allowed)
+    if not extra:
+        return None
+    return crm_error(400, "INVALID_DATA", "the given parameter is not supported", param_name=extra[0])
+
 
 async def dispatch(ctx: Ctx) -> Response:
     parts, method = ctx.parts, ctx.method
@@ -99,6 +116,8 @@ def _decode_token(token: str) -> dict[str, Any] | None:
 
 # ---- records ---------------------------------------------------------------------------------------------------
 def list_records(ctx: Ctx, module: str) -> Response:
+    if (refused := undocumented_param(ctx, LIST_PARAMS)) is not None:
+        return refused
     fields = _fields(ctx, required=True)
     if isinstance(fields, Response):
         return fields
@@ -170,6 +189,8 @@ def list_records(ctx: Ctx, module: str) -> Response:
 
 
 def get_record(ctx: Ctx, module: str, record_id: str) -> Response:
+    if (refused := undocumented_param(ctx, RECORD_PARAMS)) is not None:
+        return refused
     fields = _fields(ctx, required=False)
     if isinstance(fields, Response):
         return fields
@@ -183,6 +204,8 @@ def related(ctx: Ctx, module: str, record_id: str, related_name: str) -> Respons
     child = RELATED.get((module, related_name))
     if child is None:
         return crm_error(400, "INVALID_DATA", "the relation name given seems to be invalid", resource_path_index=2)
+    if (refused := undocumented_param(ctx, RELATED_PARAMS)) is not None:
+        return refused
     fields = _fields(ctx, required=True)
     if isinstance(fields, Response):
         return fields
@@ -195,13 +218,12 @@ def related(ctx: Ctx, module: str, record_id: str, related_name: str) -> Respons
         return no_content()  # GUESSED
     rows: list[Record]
     if child == "Products":
-        rows = []
-        for line in state.deal_products.get(record_id, []):
-            product = state.crm["Products"].get(line["product_id"])
-            if product:
-                row = project(product, "Products", fields)
-                row["Quantity"], row["List_Price"] = line["Quantity"], line["List_Price"]  # GUESSED keys
-                rows.append(row)
+        # A plain association: the product records, with no quantity and no deal price (those are quote lines).
+        rows = [project(state.crm["Products"][line["product_id"]], "Products", fields)
+                for line in state.deal_products.get(record_id, []) if line["product_id"] in state.crm["Products"]]
+    elif child == "Quotes":
+        rows = [project(q, "Quotes", fields) for q in state.crm["Quotes"].values()
+                if (q.get("Deal_Name") or {}).get("id") == record_id]
     else:
         index = state.crm_deals_by_account if child == "Deals" else state.crm_contacts_by_account
         if module == "Contacts":  # Contacts -> Deals: deals whose Contact_Name is this contact
@@ -217,6 +239,8 @@ def related(ctx: Ctx, module: str, record_id: str, related_name: str) -> Respons
 
 
 def search(ctx: Ctx, module: str) -> Response:
+    if (refused := undocumented_param(ctx, SEARCH_PARAMS)) is not None:
+        return refused
     q = ctx.query
     fields = _fields(ctx, required=False)
     if isinstance(fields, Response):

@@ -35,7 +35,18 @@ FIELDS: dict[str, frozenset[str]] = {
     "Products": frozenset(
         _COMMON + ("Product_Name", "Product_Code", "Unit_Price", "Product_Active", "Product_Category")
     ),
+    # Line items live in the `Quoted_Items` subform (v7+ name; `Product_Details` before).
+    "Quotes": frozenset(
+        _COMMON
+        + (
+            "Subject", "Quote_Stage", "Deal_Name", "Account_Name", "Contact_Name", "Valid_Till", "Currency",
+            "Quoted_Items", "Sub_Total", "Discount", "Tax", "Adjustment", "Grand_Total",
+        )
+    ),
 }
+# A Quoted_Items row: `Product_Name` lookup, quantity, list price, discount and the derived amounts.
+QUOTED_ITEM_KEYS = ("id", "Product_Name", "Quantity", "List_Price", "Discount", "Total", "Total_After_Discount",
+                    "Tax", "Net_Total", "Description")
 
 # lookup field -> module it points at, per module
 LOOKUPS: dict[str, dict[str, str]] = {
@@ -43,12 +54,15 @@ LOOKUPS: dict[str, dict[str, str]] = {
     "Contacts": {"Account_Name": "Accounts"},
     "Deals": {"Account_Name": "Accounts", "Contact_Name": "Contacts"},
     "Products": {},
+    "Quotes": {"Deal_Name": "Deals", "Account_Name": "Accounts", "Contact_Name": "Contacts"},
 }
-NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Deals": "Deal_Name", "Products": "Product_Name"}
+NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Deals": "Deal_Name", "Products": "Product_Name",
+              "Quotes": "Subject"}
 USER_FIELDS = ("Owner", "Created_By", "Modified_By")
 USER_SUBFIELDS = frozenset({"id", "name", "email", "first_name", "last_name", "full_name"})
-NUMERIC = frozenset({"Amount", "Probability", "Unit_Price", "Expected_Revenue", "Employees", "Annual_Revenue"})
-DATES = frozenset({"Closing_Date"})
+NUMERIC = frozenset({"Amount", "Probability", "Unit_Price", "Expected_Revenue", "Employees", "Annual_Revenue",
+                     "Sub_Total", "Discount", "Tax", "Adjustment", "Grand_Total"})
+DATES = frozenset({"Closing_Date", "Valid_Till"})
 DATETIMES = frozenset({"Created_Time", "Modified_Time"})
 READ_ONLY = frozenset({"id", "Created_Time", "Modified_Time", "Created_By", "Modified_By", "Full_Name"})
 MANDATORY = {
@@ -56,6 +70,7 @@ MANDATORY = {
     "Contacts": ("Last_Name",),
     "Deals": ("Deal_Name", "Stage"),
     "Products": ("Product_Name",),
+    "Quotes": ("Subject", "Quoted_Items"),
 }
 SORTABLE = ("id", "Created_Time", "Modified_Time")
 
@@ -65,6 +80,7 @@ RELATED: dict[tuple[str, str], str] = {
     ("Accounts", "Contacts"): "Contacts",
     ("Contacts", "Deals"): "Deals",
     ("Deals", "Products"): "Products",
+    ("Deals", "Quotes"): "Quotes",
 }
 
 

@@ -1,4 +1,6 @@
-"""CRM notifications: ``/actions/watch`` subscribe (POST/PUT), list (GET), unsubscribe (DELETE).
+"""CRM notifications: ``/actions/watch`` subscribe (POST), update (PATCH: a live channel's details, e.g. its
+expiry; PUT: replace), list (GET), unsubscribe (DELETE). Keys per crm-oas v8.0 notifications (createNotifications,
+updateNotificationInfo); anything else in a channel is refused.
 
 The sandbox does not call ``notify_url`` itself: each API write to a watched module appends
 ``(notify_url, payload)`` to ``state.notifications`` in Zoho's notification shape, for a test or the demo
@@ -20,9 +22,14 @@ from bot.zoho.sandbox.timefmt import crm_ts, parse_ts
 
 _OPERATIONS = ("create", "edit", "delete", "all")
 _MODULE_IDS = {"Accounts": "5725767000000002177", "Contacts": "5725767000000002179",
-               "Deals": "5725767000000002181", "Products": "5725767000000002185"}
+               "Deals": "5725767000000002181", "Products": "5725767000000002185",
+               "Quotes": "5725767000000002187"}
 MAX_EXPIRY = timedelta(days=7)
 DEFAULT_EXPIRY = timedelta(hours=1)
+
+
+CHANNEL_KEYS = frozenset({"channel_id", "events", "notify_url", "token", "channel_expiry",
+                          "return_affected_field_values", "notify_on_related_action", "notification_condition"})
 
 
 async def handle(ctx: Ctx) -> Response:
@@ -56,6 +63,10 @@ async def subscribe(ctx: Ctx) -> Response:
         if not isinstance(item, dict):
             results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": "watch", "index": i}))
             continue
+        extra = sorted(set(item) - CHANNEL_KEYS)
+        if extra:  # GUESSED: the stricter reading; the spec lists only these keys
+            results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": extra[0]}))
+            continue
         missing = [k for k in ("channel_id", "events", "notify_url") if not item.get(k)]
         if missing:
             results.append(crm_body("MANDATORY_NOT_FOUND", "required field not found", {"api_name": missing[0]}))
@@ -71,6 +82,16 @@ async def subscribe(ctx: Ctx) -> Response:
             modules.append(name)
         if bad:
             results.append(crm_body("INVALID_DATA", "invalid data", {"api_name": "events", "value": bad}))
+            continue
+        existing = ctx.state.watch_channels.get(str(item["channel_id"]))
+        live = existing is not None and existing["channel_expiry"] > crm_ts(now)
+        if ctx.method == "PATCH" and not live:
+            results.append(crm_body("INVALID_DATA", "the given channel_id is not subscribed",
+                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
+            continue
+        if ctx.method == "POST" and live:  # GUESSED: a second subscribe of a live channel id is refused
+            results.append(crm_body("DUPLICATE_DATA", "the channel_id is already subscribed",
+                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
             continue
         token = item.get("token")
         if token is not None and len(str(token)) > 50:
@@ -89,12 +110,17 @@ async def subscribe(ctx: Ctx) -> Response:
             "return_affected_field_values": bool(item.get("return_affected_field_values", False)),
             "notify_on_related_action": bool(item.get("notify_on_related_action", False)),
         }
+        if ctx.method == "PATCH" and existing is not None:  # a partial update: unsent keys keep their values
+            channel = {**existing, **{k: channel[k] for k in channel if k in item or k == "channel_expiry"}}
+            if "channel_expiry" not in item:
+                channel["channel_expiry"] = existing["channel_expiry"]
         ctx.state.watch_channels[channel["channel_id"]] = channel
         results.append(
             {
                 "code": "SUCCESS",
                 "details": {"events": [_event(ctx, m, channel) for m in dict.fromkeys(modules)]},
-                "message": "Successfully subscribed for actions-watch of the given module",
+                "message": ("Successfully updated the subscribe details" if ctx.method == "PATCH"
+                            else "Successfully subscribed for actions-watch of the given module"),
                 "status": "success",
             }
         )
@@ -103,26 +129,37 @@ async def subscribe(ctx: Ctx) -> Response:
 
 
 def listing(ctx: Ctx) -> Response:
+    """getNotifications: one row per live channel, filtered by `channel_id` / `module` (crm-oas v8.0)."""
+    extra = sorted(k for k in ctx.query if k not in ("channel_id", "module", "page", "per_page"))
+    if extra:
+        return crm_error(400, "INVALID_DATA", "the given parameter is not supported", param_name=extra[0])
     channels = _live(ctx)
+    if ctx.query.get("channel_id"):
+        channels = [ch for ch in channels if ch["channel_id"] == ctx.query["channel_id"]]
+    if ctx.query.get("module"):
+        wanted = module_name(ctx.query["module"])
+        channels = [ch for ch in channels if any(module_name(e.split(".")[0]) == wanted for e in ch["events"])]
     if not channels:
         return no_content()
     out = []
     for ch in channels:
-        modules = dict.fromkeys(module_name(e.split(".")[0]) or "" for e in ch["events"])
+        module = next((m for m in (module_name(e.split(".")[0]) for e in ch["events"]) if m), "Deals")
         out.append(
             {
                 "channel_id": ch["channel_id"],
-                "events": [
-                    {"resource_name": m, "resource_id": _MODULE_IDS[m], "resource_uri": f"{ctx.base_url}/crm/v8/{m}"}
-                    for m in modules if m
-                ],
+                "events": list(ch["events"]),
                 "channel_expiry": ch["channel_expiry"],
                 "notify_url": ch["notify_url"],
                 "token": ch["token"],
                 "return_affected_field_values": ch["return_affected_field_values"],
+                "notify_on_related_action": ch["notify_on_related_action"],
+                "resource_uri": f"{ctx.base_url}/crm/v8/{module}",
+                "resource_id": _MODULE_IDS[module],
+                "resource_name": module,
             }
         )
-    return JSONResponse({"watch": out})
+    info = {"per_page": 200, "count": len(out), "page": 1, "more_records": False}
+    return JSONResponse({"watch": out, "info": info})
 
 
 def unsubscribe(ctx: Ctx) -> Response:

@@ -26,8 +26,10 @@ def _clean(ctx: Ctx, module: str, item: Record, index: int) -> Record:
     state = ctx.state
     out: Record = {}
     for name, value in item.items():
-        if name in READ_ONLY or name not in FIELDS[module]:
-            continue  # Zoho ignores read-only and unknown keys
+        if name in READ_ONLY:
+            continue  # Zoho ignores read-only keys
+        if name not in FIELDS[module]:  # GUESSED: the stricter reading; a misspelt field fails loudly
+            raise ValueError(_fail("INVALID_DATA", "the field name given seems to be invalid", index, name))
         if value is None:
             out[name] = None
         elif name in NUMERIC:

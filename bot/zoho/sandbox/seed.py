@@ -57,6 +57,7 @@ def _build(accounts: int, seed: int, today: date) -> SandboxState:
             seed_books_customer(gen, account, contacts, deals, spec)
         seed_desk_account(gen, account, contacts, spec)
     _extra_drift(gen)
+    _quotes(gen)
     return state
 
 
@@ -302,6 +303,53 @@ def _extra_drift(gen: Gen) -> None:
     if crm_ids := st.untidy.get("books_customer_not_linked_crm"):
         st.crm["Accounts"][crm_ids[0]]["Account_Type"] = "Client"
         record_untidy(st, "unmapped_account_type", crm_ids[0])
+
+
+QUOTE_STAGE = {"Proposal/Price Quote": "Draft", "Negotiation/Review": "Negotiation", "Closed Won": "Confirmed"}
+
+
+def _quotes(gen: Gen) -> None:
+    """A quote, with the line items, for deals that reached the quote stage: every fourth one has none (their
+    lines are known only as CRM's product association, without quantities), except on the demo account.
+    Made last and without random draws, so every other record is exactly what it was without quotes."""
+    st = gen.state
+    products = st.crm["Products"]
+    for deal in list(st.crm["Deals"].values()):
+        lines = st.deal_products.get(deal["id"]) or []
+        stage = QUOTE_STAGE.get(deal["Stage"])
+        account_id = (deal.get("Account_Name") or {}).get("id")
+        if not lines or stage is None or (int(deal["id"]) % 4 == 0 and account_id != st.demo_account_id):
+            continue
+        items = []
+        for line in lines:
+            product = products[line["product_id"]]
+            total = round(line["Quantity"] * line["List_Price"], 2)
+            items.append({
+                "id": gen.crm_id(),
+                "Product_Name": {"id": product["id"], "name": product["Product_Name"],
+                                 "Product_Code": product.get("Product_Code")},
+                "Quantity": line["Quantity"], "List_Price": line["List_Price"], "Discount": 0, "Total": total,
+                "Total_After_Discount": total, "Tax": 0, "Net_Total": total, "Description": None,
+            })
+        grand = round(sum(i["Net_Total"] for i in items), 2)
+        st.add_crm("Quotes", {
+            "id": gen.crm_id(),
+            "Subject": f"Quote - {deal['Deal_Name']}"[:120],
+            "Quote_Stage": stage,
+            "Deal_Name": {"id": deal["id"], "name": deal["Deal_Name"]},
+            "Account_Name": deal.get("Account_Name"),
+            "Contact_Name": deal.get("Contact_Name"),
+            "Valid_Till": None,
+            "Currency": deal.get("Currency"),
+            "Quoted_Items": items,
+            "Sub_Total": grand, "Discount": 0, "Tax": 0, "Adjustment": 0, "Grand_Total": grand,
+            "Owner": deal["Owner"],
+            "Created_Time": deal["Created_Time"],
+            "Modified_Time": deal["Modified_Time"],
+            "Created_By": deal["Owner"],
+            "Modified_By": deal["Owner"],
+            "Description": None,
+        })
 
 
 def record_untidy(state: SandboxState, key: str, *ids: Any) -> None:

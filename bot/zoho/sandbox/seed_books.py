@@ -173,7 +173,7 @@ def _invoice(gen: Gen, customer: Record, status: str, lines: list[tuple[int, int
             "currency_code": customer["currency_code"], "invoice_numbers": invoice["invoice_number"],
             "invoices": [{"invoice_id": invoice["invoice_id"], "invoice_number": invoice["invoice_number"],
                           "invoice_payment_id": gen.books_id(), "amount_applied": amount,
-                          "date": invoice["date"], "total": total, "balance_amount": balance}],
+                          "date": invoice["date"], "total": total, "balance": balance}],
             "description": "", "created_time": modified_at, "last_modified_time": modified_at,
         })
     return invoice

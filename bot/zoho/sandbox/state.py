@@ -7,7 +7,8 @@ helpers when adding or re-linking records so the indexes stay right; changing a 
 Index map:
   crm[module][id]                       CRM records (Accounts, Contacts, Deals, Products)
   crm_contacts_by_account / crm_deals_by_account   CRM account id -> [ids]
-  deal_products[deal_id]                [{"product_id", "Quantity", "List_Price"}]
+  deal_products[deal_id]                [{"product_id", "Quantity", "List_Price"}] (the association's answer
+                                        carries neither: only quotes, crm["Quotes"] with Quoted_Items, do)
   books_contacts[id], books_contact_by_crm_account[crm id] -> contact id
   books_invoices[id] (detail shape incl. line_items), books_invoices_by_customer[contact id] -> [ids]
   books_estimates / books_estimates_by_customer, books_payments / books_payments_by_customer /
@@ -29,7 +30,7 @@ from bot.zoho.sandbox.timefmt import utcnow
 
 Record = dict[str, Any]
 
-CRM_MODULES = ("Accounts", "Contacts", "Deals", "Products")
+CRM_MODULES = ("Accounts", "Contacts", "Deals", "Products", "Quotes")
 
 # Prefixes keep ids realistic in length: CRM 19 digits, Books 15, Desk 16.
 _ID_PREFIX = {"crm": ("5725767", 12), "books": ("460000", 9), "desk": ("1892000", 9)}

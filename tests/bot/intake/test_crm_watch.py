@@ -21,6 +21,11 @@ async def test_subscribe_renew_and_stop(deps, sandbox, clock):
     renewed = crm_watch.current(deps.store)
     assert renewed.channel_id == state.channel_id and renewed.expiry - nearly.expiry >= timedelta(days=6)
     assert len(sandbox.state.watch_channels) == 1
+    # Renewed with the documented update of the live channel (then re-read), not a second subscription.
+    watch_calls = [m for app, m, path in sandbox.calls if path.endswith("/actions/watch")]
+    assert watch_calls == ["POST", "PATCH", "GET"]
+    [channel] = sandbox.state.watch_channels.values()
+    assert channel["channel_expiry"][:16] == renewed.expiry.strftime("%Y-%m-%dT%H:%M")
 
     assert await crm_watch.stop(deps.zoho.crm, deps.store)
     assert crm_watch.current(deps.store) is None
@@ -34,3 +39,15 @@ async def test_needs_a_url_and_a_short_secret(deps, clock):
         await crm_watch.subscribe(deps.zoho.crm, deps.store, "x" * 51, clock, "https://bot.example.com")
     with pytest.raises(ConfigError, match="--url"):
         crm_watch.notify_url_for("bot.example.com")
+
+
+async def test_a_lapsed_channel_is_subscribed_again(deps, sandbox, clock):
+    state = await crm_watch.subscribe(deps.zoho.crm, deps.store, "hook-secret-123", clock,
+                                      crm_watch.notify_url_for("https://bot.example.com/"))
+    sandbox.state.watch_channels.clear()  # Zoho dropped it (lapsed while the bot was down)
+    nearly = state.model_copy(update={"expiry": clock() + timedelta(hours=1)})
+    deps.store.set_watermark(crm_watch.WATCH_KEY, nearly.model_dump_json())
+    assert await crm_watch.renew_if_due(deps.zoho.crm, deps.store, "hook-secret-123", clock)
+    assert [m for _, m, path in sandbox.calls if path.endswith("/actions/watch")] == ["POST", "PATCH", "POST"]
+    assert list(sandbox.state.watch_channels) == [state.channel_id]
+

@@ -15,6 +15,8 @@ from bot.zoho.parse import (
     parse_decimal,
     payment_from_books,
     product_line_from_crm,
+    quote_line_from_crm,
+    quote_lines_from_crm,
     ticket_from_desk,
 )
 
@@ -99,11 +101,23 @@ def test_crm_deal_amount_date_and_lookups():
     )
 
 
-def test_crm_product_line():
+def test_crm_product_association_has_no_quantity():
     product = product_line_from_crm({"id": "3", "Product_Name": "Widget", "Product_Code": "W-1", "Unit_Price": "20"})
-    assert product.name == "Widget" and product.unit_price == Decimal("20") and product.quantity == Decimal("1")
-    line = product_line_from_crm({"product": {"name": "Gear", "id": "4"}, "quantity": 3, "list_price": 5.5})
-    assert (line.id, line.name, line.quantity, line.unit_price) == ("4", "Gear", Decimal("3"), Decimal("5.5"))
+    assert product.name == "Widget" and product.unit_price == Decimal("20") and product.quantity is None
+
+
+def test_quote_line_items():
+    quote = {"Quoted_Items": [
+        {"Product_Name": {"id": "4", "name": "Gear"}, "Quantity": 3, "List_Price": 5.5, "Discount": 0},
+        {"Product_Name": {"id": "5", "name": "Setup"}, "Quantity": 2, "List_Price": 100, "Discount": 20},
+        {"Product_Name": {"id": "6", "name": "Odd"}, "List_Price": 1},  # no quantity: stays unknown
+    ]}
+    gear, setup, odd = quote_lines_from_crm(quote)
+    assert (gear.id, gear.name, gear.quantity, gear.unit_price) == ("4", "Gear", Decimal("3"), Decimal("5.5"))
+    assert setup.quantity * setup.unit_price == Decimal("180")  # the discount spread over the quantity
+    assert odd.quantity is None
+    older = quote_line_from_crm({"product": {"name": "Gear", "id": "4"}, "quantity": 3, "list_price": 5.5})
+    assert (older.name, older.quantity, older.unit_price) == ("Gear", Decimal("3"), Decimal("5.5"))
 
 
 BOOKS_CONTACT = {

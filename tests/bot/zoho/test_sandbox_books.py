@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from bot.errors import ZohoAuthError, ZohoRequestError
-from bot.zoho.books import BooksClient
+from bot.zoho.books import PAYMENT_LOOKBACK, BooksClient
+from bot.zoho.sandbox.timefmt import books_ts
 
 from .conftest import sandbox_clients
 
@@ -67,15 +68,23 @@ async def test_list_invoices_all_pages_filters_and_stamp(sb, zoho):
     assert all(i.deal_id == deal_id for i in await zoho.books.list_invoices(zcrm_potential_id=deal_id))
 
 
-async def test_list_invoices_modified_since(sb, zoho):
-    invoices = await zoho.books.list_invoices()
-    times = sorted(i.modified_time for i in invoices if i.modified_time)
-    cutoff = times[len(times) // 2]
-    recent = await zoho.books.list_invoices(modified_since=cutoff)
-    assert recent and all(i.modified_time and i.modified_time >= cutoff for i in recent)
-    assert len(recent) < len(invoices)
-    pages = [p async for p in zoho.books.iter_invoices(modified_since=cutoff)]
-    assert {i.id for p in pages for i in p} == {i.id for i in recent}
+async def test_iter_invoices_since_a_watermark(sb, zoho):
+    """Documented reads only: new invoices newest first by created_time, open ones changed since, and a detail
+    read of a mirrored open invoice that left the open lists."""
+    everything = [i async for page in zoho.books.iter_invoices() for i in page]
+    assert len(everything) == len(sb.state.books_invoices)
+    cutoff = sb.state.now() - timedelta(hours=1)
+    new = await zoho.books.create_invoice({"customer_id": everything[0].customer_id,
+                                           "line_items": [{"name": "Extra", "rate": 10.0, "quantity": 1}]})
+    closed = next(i for i in everything if i.status == "sent")
+    sb.state.books_invoices[closed.id].update(status="paid", balance=0.0,
+                                              last_modified_time=books_ts(sb.state.now()))
+    sb.calls.clear()
+    changed = [i async for page in zoho.books.iter_invoices(modified_since=cutoff, open_ids=[closed.id]) for i in page]
+    assert {new.id, closed.id} <= {i.id for i in changed}
+    assert len(changed) < len(everything) / 4
+    assert next(i for i in changed if i.id == closed.id).status == "paid"
+    assert ("books", "GET", f"/books/v3/invoices/{closed.id}") in sb.calls
 
 
 async def test_estimates_and_payments(sb, zoho):
@@ -83,17 +92,36 @@ async def test_estimates_and_payments(sb, zoho):
     estimates = await zoho.books.list_estimates(customer_id=customer_id)
     assert estimates and all(e.kind == "estimate" for e in estimates)
     payments = await zoho.books.list_payments(customer_id=customer_id, account_id=sb.state.demo_account_id)
-    assert payments and all(p.amount > 0 and p.invoice_ids for p in payments)
+    assert payments and all(p.amount > 0 and not p.invoice_ids for p in payments)  # list rows do not say
+    applied = await zoho.books.list_payments(customer_id=customer_id, applied=True)
+    assert applied and all(p.invoice_ids for p in applied)
+    one = await zoho.books.get_payment(applied[0].id)
+    assert one is not None and one.invoice_ids == applied[0].invoice_ids
     assert all(p.account_id == sb.state.demo_account_id for p in payments)
 
 
 async def test_iter_payments(sb, zoho):
     zoho.books.per_page = 10
+    sb.calls.clear()
     payments = [p async for page in zoho.books.iter_payments() for p in page]
     assert len(payments) == len(sb.state.books_payments)
-    cutoff = sorted(p.modified_time for p in payments if p.modified_time)[len(payments) // 2]
+    assert all(p.invoice_ids for p in payments)  # from each payment's detail: no resolver given
+    details = len([c for c in sb.calls if c[2].startswith("/books/v3/customerpayments/")])
+    assert details == len(payments)
+    # With the mirror's invoice numbers, no detail read is needed.
+    numbers = {i["invoice_number"]: i["invoice_id"] for i in sb.state.books_invoices.values()}
+    sb.calls.clear()
+    resolved = [p async for page in zoho.books.iter_payments(resolve=lambda ns: {n: numbers[n] for n in ns
+                                                                                 if n in numbers})
+                for p in page]
+    assert [p.invoice_ids for p in resolved] == [p.invoice_ids for p in payments]
+    assert not [c for c in sb.calls if c[2].startswith("/books/v3/customerpayments/")]
+    # Since a watermark: payments dated from the look-back before it, newest first, and no older.
+    cutoff = datetime.combine(sorted(p.date for p in payments)[len(payments) // 2], datetime.min.time(), UTC)
     recent = [p async for page in zoho.books.iter_payments(modified_since=cutoff) for p in page]
-    assert recent and all(p.modified_time and p.modified_time >= cutoff for p in recent)
+    floor = (cutoff - PAYMENT_LOOKBACK).date()
+    assert recent and all(p.date >= floor for p in recent)
+    assert {p.id for p in recent} == {p.id for p in payments if p.date >= floor}
 
 
 async def test_create_contact_invoice_and_estimate(sb, zoho):

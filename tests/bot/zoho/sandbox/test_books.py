@@ -45,13 +45,28 @@ async def test_contacts_page_context_and_filters(client: httpx.AsyncClient, auth
     assert r.status_code == 404 and r.json()["code"] == 1002
 
 
-async def test_last_modified_time_filter(client: httpx.AsyncClient, auth: dict[str, str],
-                                         books_params: dict[str, str], sb: Sandbox) -> None:
-    stamps = sorted(i["last_modified_time"] for i in sb.state.books_invoices.values())
-    cutoff = stamps[-5]
-    r = await client.get("/books/v3/invoices", params={**books_params, "last_modified_time": cutoff}, headers=auth)
-    assert len(r.json()["invoices"]) >= 5
-    assert all(i["last_modified_time"] >= cutoff for i in r.json()["invoices"])
+async def test_undocumented_filters_and_sorts_are_refused(client: httpx.AsyncClient, auth: dict[str, str],
+                                                           books_params: dict[str, str], sb: Sandbox) -> None:
+    """`last_modified_time` is no documented filter of these lists, and invoices cannot be sorted by it
+    (InvoicesApi); contacts can (ContactsApi)."""
+    cutoff = max(i["last_modified_time"] for i in sb.state.books_invoices.values())
+    for resource in ("invoices", "customerpayments", "contacts"):
+        r = await client.get(f"/books/v3/{resource}", params={**books_params, "last_modified_time": cutoff},
+                             headers=auth)
+        assert r.status_code == 400
+        assert r.json() == {"code": 2, "message": "Invalid value passed for last_modified_time"}
+    r = await client.get("/books/v3/invoices", params={**books_params, "sort_column": "last_modified_time"},
+                         headers=auth)
+    assert r.status_code == 400 and r.json()["code"] == 2
+    r = await client.get("/books/v3/contacts", headers=auth,
+                         params={**books_params, "sort_column": "last_modified_time", "sort_order": "D"})
+    stamps = [c["last_modified_time"] for c in r.json()["contacts"]]
+    assert r.status_code == 200 and stamps == sorted(stamps, reverse=True)
+    r = await client.get("/books/v3/customerpayments", headers=auth,
+                         params={**books_params, "sort_column": "date", "sort_order": "D"})
+    payments = r.json()["customerpayments"]
+    assert [p["date"] for p in payments] == sorted((p["date"] for p in payments), reverse=True)
+    assert all("invoices" not in p and "last_modified_time" not in p for p in payments)  # detail only
 
 
 async def test_create_contact_and_duplicate(client: httpx.AsyncClient, auth: dict[str, str],
@@ -110,8 +125,10 @@ async def test_invoice_detail_payments_and_404(client: httpx.AsyncClient, auth: 
     r = await client.get("/books/v3/customerpayments", params={**books_params, "customer_id": paid["customer_id"]},
                          headers=auth)
     row = r.json()["customerpayments"][0]
-    assert {"payment_id", "payment_number", "amount", "date", "invoices", "invoice_numbers"} <= set(row)
-    assert {"invoice_id", "amount_applied"} <= set(row["invoices"][0])
+    assert {"payment_id", "payment_number", "amount", "date", "invoice_numbers"} <= set(row)
+    assert "invoices" not in row  # list rows name invoices by number; the applied invoices are on the detail
+    r = await client.get(f"/books/v3/customerpayments/{row['payment_id']}", params=books_params, headers=auth)
+    assert {"invoice_id", "amount_applied"} <= set(r.json()["payment"]["invoices"][0])
 
 
 async def test_create_invoice(client: httpx.AsyncClient, auth: dict[str, str], books_params: dict[str, str],
@@ -119,16 +136,20 @@ async def test_create_invoice(client: httpx.AsyncClient, auth: dict[str, str], b
     customer_id = sb.state.books_contact_by_crm_account[sb.state.demo_account_id]
     item = next(iter(sb.state.books_items.values()))
     deal = sb.state.crm_deals_by_account[sb.state.demo_account_id][0]
-    body = {"customer_id": customer_id, "reference_number": deal, "zcrm_potential_id": deal,
+    body = {"customer_id": customer_id, "reference_number": deal,
             "line_items": [{"item_id": item["item_id"], "quantity": 2}, {"name": "Custom work", "rate": 150.5,
                                                                          "quantity": 3}]}
+    # The create docs list no CRM-deal key: the deal id travels in reference_number.
+    refused = await client.post("/books/v3/invoices", params=books_params, json={**body, "zcrm_potential_id": deal},
+                                headers=auth)
+    assert refused.status_code == 400 and refused.json()["message"].endswith("zcrm_potential_id")
     r = await client.post("/books/v3/invoices", params=books_params, json=body, headers=auth)
     assert r.status_code == 201
     assert r.json()["code"] == 0 and r.json()["message"] == "The invoice has been created."
     invoice = r.json()["invoice"]
     assert invoice["status"] == "draft" and invoice["invoice_number"].startswith("INV-")
     assert invoice["total"] == item["rate"] * 2 + 451.5 and invoice["balance"] == invoice["total"]
-    assert invoice["date"] == TODAY.isoformat() and invoice["zcrm_potential_id"] == deal
+    assert invoice["date"] == TODAY.isoformat() and invoice["reference_number"] == deal
     seeded = next(iter(sb.state.books_invoices.values()))
     assert set(invoice) == set(seeded)  # API-made and seeded invoices share one shape
     r = await client.get("/books/v3/invoices", params={**books_params, "reference_number": deal}, headers=auth)
