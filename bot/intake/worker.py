@@ -50,6 +50,7 @@ class Intake:
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # ---- processing ------------------------------------------------------------------------------------------
 
@@ -163,11 +164,14 @@ class Intake:
             self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._wake = asyncio.Event()
         self._wake.set()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="throughline-intake")
 
     async def stop(self) -> None:
+        """End the worker; returns once it has (a drain in progress is cancelled, its entries stay pending)."""
+        self._stopping = True  # even a cancellation lost in a race cannot keep the loop going
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -176,7 +180,7 @@ class Intake:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.drain()
@@ -186,8 +190,10 @@ class Intake:
             due = self.inbox.next_due()
             if due is not None:
                 wait = max(min(due - self.clock(), IDLE_WAKE), timedelta(0))
+            # Not `asyncio.wait_for`: on 3.11 it swallows a cancellation that arrives as the wake-up completes.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait.total_seconds(), 0.05))
+                async with asyncio.timeout(max(wait.total_seconds(), 0.05)):
+                    await self._wake.wait()
 
 
 def intake_for(deps: Deps) -> Intake:
