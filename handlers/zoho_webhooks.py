@@ -135,7 +135,7 @@ def _items(source: str, body: Any, deps: Deps) -> Parsed:
 
 
 def _store(inbox: Inbox, source: str, parsed: Parsed) -> int:
-    with inbox.store.transaction():
+    with inbox.store.atomic():
         stored = inbox.add_many(source, [(identity, json.dumps(item)) for identity, item in parsed.items])
         for raw, reason in parsed.rejected:
             inbox.reject(source, raw, reason)

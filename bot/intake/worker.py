@@ -122,8 +122,7 @@ class Intake:
             await self._invoice(str(invoice_id))
 
     def _mirrored(self, table: str, record_id: str) -> bool:
-        with self.store.transaction() as db:
-            return db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone() is not None
+        return self.store.has_record(table, record_id)
 
     # ---- draining --------------------------------------------------------------------------------------------
 
