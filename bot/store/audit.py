@@ -76,10 +76,10 @@ class AuditTables:
         with self.engine.write() as conn:
             conn.execute("DELETE FROM drift_runs WHERE at < ?", [forget_before.isoformat()])
             cursor = conn.execute(
-                "INSERT INTO drift_runs (at, actor, findings, notes) VALUES (?, ?, ?, ?)",
+                "INSERT INTO drift_runs (at, actor, findings, notes) VALUES (?, ?, ?, ?) RETURNING id",
                 [at.isoformat(), actor, json.dumps(findings), json.dumps(notes)],
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.fetchone()[0])
 
     def drift_run(self, run_id: int) -> DriftRunRow | None:
         row = self.engine.one("SELECT id, at, actor, findings, applied, notes FROM drift_runs WHERE id = ?", [run_id])

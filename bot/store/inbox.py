@@ -108,10 +108,11 @@ class InboxTable:
             ).fetchone()
             return int(row[0])
         cur = conn.execute(
-            "INSERT INTO inbox (source, identity, received_at, body, state, error) VALUES (?, ?, ?, ?, 'rejected', ?)",
+            "INSERT INTO inbox (source, identity, received_at, body, state, error) VALUES (?, ?, ?, ?, 'rejected', ?) "
+            "RETURNING id",
             [r.source, r.identity, now, r.body, r.error],
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def due(self, at: datetime, limit: int) -> list[InboxEntry]:
         """Pending entries, and failed ones whose backoff has passed; oldest first."""
