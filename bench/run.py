@@ -16,14 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PARTS = ("handoff", "account", "reports", "intake")
-KEYS = {"handoff": "handoff", "account": "account_lookup", "reports": "reports", "intake": "intake"}
-DEADLINES = {"handoff": 300, "account": 900, "reports": 900, "intake": 600}  # seconds, at 10,000 accounts
+PARTS = ("handoff", "account", "contention", "reports", "intake")
+KEYS = {"handoff": "handoff", "account": "account_lookup", "contention": "contention", "reports": "reports",
+        "intake": "intake"}
+DEADLINES = {"handoff": 300, "account": 900, "contention": 600, "reports": 900, "intake": 600}  # s, 10k accounts
 
 
 def run_part(part: str, args: argparse.Namespace) -> Any:
     """The figures of one part, run in this process."""
-    from bench import account_lookup, handoff
+    from bench import account_lookup, contention, handoff
     from bench import intake as intake_bench
     from bench import reports as reports_bench
 
@@ -31,6 +32,8 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
         return asyncio.run(handoff.run())
     if part == "account":
         return asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))
+    if part == "contention":
+        return asyncio.run(contention.run(args.accounts))
     if part == "reports":
         return reports_bench.run(args.accounts)
     return asyncio.run(intake_bench.run())

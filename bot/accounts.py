@@ -119,7 +119,7 @@ class AccountService:
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", account_card.usage())
-        resolution = resolve(query, self.store)
+        resolution = await self.store.run(resolve, query, self.store)
         searched: dict[str, Account] = {}
         if not self._trusted(resolution):
             try:
@@ -129,7 +129,7 @@ class AccountService:
                     return AccountAnswer("error", blocks.error_message(
                         f"Could not search Zoho for “{query.value}”: {exc.user_message()}. Try again in a minute."))
             else:
-                resolution = resolve(query, self.store)  # what CRM found is in the mirror now
+                resolution = await self.store.run(resolve, query, self.store)  # what CRM found is mirrored now
         answer = self._answer_for(query, resolution)
         if answer.kind != "card":
             return answer
@@ -166,7 +166,8 @@ class AccountService:
         account = self.store.get_account(account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)
-        answer = self._card_from_mirror(account_id, require_cached_owner=False, shareable=shareable)
+        answer = await self.store.run(self._card_from_mirror, account_id, require_cached_owner=False,
+                                      shareable=shareable)
         if answer is None:
             return AccountAnswer("error", blocks.error_message(
                 "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."))
@@ -266,9 +267,9 @@ class AccountService:
             if known is None:
                 return []
             self.store.upsert_accounts([known])
-        snapshot = self.store.snapshot(account_id, self.clock())
+        snapshot = await self.store.run(self.store.snapshot, account_id, self.clock())
         fetched = await self._fetch(account_id, known, snapshot, just_read=just_read)
-        self._save(account_id, fetched)
+        await self.store.run(self._save, account_id, fetched)
         return fetched.failures
 
     async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None,

@@ -68,17 +68,19 @@ class MirrorSync:
             total = 0
             baseline = self._since(name) is None
             async for page in read(self._since(name)):
+                # Each page is stored on the store's threads: a sync never holds the event loop.
                 if self.changes is not None and name in EVENT_STREAMS:
-                    report.events += len(self.changes.apply(page, save, "sync", raise_events=not baseline))
+                    events = await self.store.run(self.changes.apply, page, save, "sync", raise_events=not baseline)
+                    report.events += len(events)
                 else:
-                    save(page)
+                    await self.store.run(save, page)
                 total += len(page)
                 if progress:
                     progress(name, total)
             self.store.set_watermark(f"sync:{name}", started.isoformat())
             report.counts[name] = total
         if self.changes is not None:  # what fell overdue by the calendar alone (the first sync: a baseline)
-            report.events += len(self.changes.overdue_scan(publish=not first_ever))
+            report.events += len(await self.store.run(self.changes.overdue_scan, publish=not first_ever))
         report.finished_at = self.clock()
         self.store.set_watermark(COMPLETED, report.started_at.isoformat() if report.started_at else "")
         return report

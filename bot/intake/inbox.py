@@ -58,6 +58,15 @@ class Inbox:
         added, _ = self.store.inbox.add(entries, [], self.clock())
         return sum(added)
 
+    async def add_delivery(self, source: str, items: Sequence[tuple[str, str | bytes | Any]],
+                           refused: Sequence[tuple[str | bytes | Any, str]]) -> int:
+        """One webhook delivery: its items (identity, body) and the parts refused (body, reason), committed
+        together with concurrent deliveries (group commit) before this returns. Answers how many items were new."""
+        entries = [NewEntry(source, identity, _text(body)) for identity, body in items]
+        refusals = [self.refusal(source, body, reason) for body, reason in refused]
+        added, _ = await self.store.inbox.add_durably(entries, refusals, self.clock())
+        return sum(added)
+
     def refusal(self, source: str, body: str | bytes | Any, error: str, *, authenticated: bool = True) -> Refusal:
         """How a refused delivery is kept (see `reject`)."""
         now = self.clock()

@@ -59,7 +59,7 @@ class Store(MirrorTables, StateTables):
         except BaseException:
             self.engine.close()
             raise
-        self.inbox = InboxTable(self.engine)
+        self.inbox = InboxTable(self.engine, self.run)
         self.handoffs = HandoffTables(self.engine)
         self.audit = AuditTables(self.engine)
         self.notifications = NotificationTables(self.engine)

@@ -3,8 +3,9 @@ the states and the retry policy, which the feature decides and passes in)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,9 +72,63 @@ class Refusal:
     counted: bool  # one row per source, status and minute whose `attempts` counts the refusals
 
 
+Added = tuple[list[bool], list[int]]
+Runner = Callable[..., Awaitable[Any]]
+_Waiting = tuple[Sequence[NewEntry], Sequence[Refusal], datetime, "asyncio.Future[Added]"]
+
+
 class InboxTable:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, run: Runner) -> None:
         self.engine = engine
+        self._run = run  # Store.run: off the event loop
+        self._waiting: list[_Waiting] = []
+        self._committer: asyncio.Task[None] | None = None
+        self.group_commits = 0  # transactions `add_durably` has committed (fewer than deliveries under load)
+
+    async def add_durably(self, entries: Sequence[NewEntry], refusals: Sequence[Refusal], at: datetime) -> Added:
+        """`add`, sharing one commit with the deliveries that arrive meanwhile (group commit): while a commit is
+        being written, the next ones queue and then go in together. Returns once this delivery is committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Added] = loop.create_future()
+        self._waiting.append((entries, refusals, at, done))
+        committer = self._committer
+        if committer is None or committer.done() or committer.get_loop() is not loop:
+            self._committer = loop.create_task(self._commit_waiting(), name="inbox-group-commit")
+        return await done
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self._run(self._add_batch, [(e, r, at) for e, r, at, _ in batch])
+            except BaseException as exc:  # the commit failed: nobody's delivery is durable
+                for *_, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (*_, waiter), result in zip(batch, results, strict=True):
+                if waiter.done():
+                    continue
+                if isinstance(result, Exception):
+                    waiter.set_exception(result)
+                else:
+                    waiter.set_result(result)
+
+    def _add_batch(self, batch: Sequence[tuple[Sequence[NewEntry], Sequence[Refusal], datetime]]
+                   ) -> list[Added | Exception]:
+        """Every delivery of the batch in one transaction; each in its own savepoint, so one that fails (and is
+        answered with an error) does not undo the others."""
+        out: list[Added | Exception] = []
+        with self.engine.write():
+            for entries, refusals, at in batch:
+                try:
+                    out.append(self.add(entries, refusals, at))
+                except Exception as exc:
+                    out.append(exc)
+        self.group_commits += 1
+        return out
 
     def add(
         self, entries: Sequence[NewEntry], refusals: Sequence[Refusal], at: datetime
