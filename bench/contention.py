@@ -1,8 +1,10 @@
 """`/account` beside a bare Bolt app, idle and while reports build, over a 10,000-account mirror.
 
 Both apps get the same signed slash commands in-process (ASGI), so the ratio is what Throughline adds to Bolt's
-own acknowledgement. "While a report builds" runs `/report`'s work (`run_report` in a thread, as the listener
-does) back to back during the lookups. Peak RSS is this process's, after the reports.
+own acknowledgement. "While a report builds" runs `/report`'s work back to back during the lookups, the way the
+listener runs it (`bot.reports.isolated`: a child process); `--in-thread` figures (`in_thread`) show what the
+same reports cost the event loop when built in a thread of the serving process instead. Peak RSS is this
+process's (it also holds the 10,000-account sandbox), after the reports.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import httpx
 from fastapi import FastAPI, Request
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.harness import Clock, SlackCaller, environment, make_deps, percentile
 from bench.reports import add_handoffs, fill_mirror
 from bot.lookup import normalise_name
+from bot.reports.isolated import ReportProcesses
 from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, ReportRequest, run_report
 from bot.slack_requests import command_body, signed_headers
@@ -33,9 +37,10 @@ from bot.sync import COMPLETED
 from bot.zoho.sandbox import Sandbox
 
 
-def bare_app(secret: str) -> FastAPI:
-    """The floor: Bolt verifying the signature and acknowledging with a constant, nothing else."""
-    bolt = AsyncApp(signing_secret=secret, token="xoxb-bare", token_verification_enabled=False)
+def bare_app(secret: str, slack_url: str) -> FastAPI:
+    """The floor: Bolt verifying the signature and acknowledging with a constant, nothing else (its one
+    `auth.test` goes to the same Slack stand-in as Throughline's)."""
+    bolt = AsyncApp(signing_secret=secret, client=AsyncWebClient(token="xoxb-bare", base_url=f"{slack_url}/api/"))
 
     @bolt.command("/account")
     async def account(ack: AsyncAck) -> None:
@@ -87,7 +92,7 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             out["rss_after_fill_mb"] = _rss_mb()
             caller = SlackCaller(deps, env)
             bare_secret = secrets.token_hex(16)
-            bare = httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(bare_secret)), base_url="http://bare")
+            bare = httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(bare_secret, env.slack_url)), base_url="http://bare")
 
             async def measure(n: int) -> tuple[list[float], list[float]]:
                 mine: list[float] = []
@@ -101,30 +106,46 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
 
             await measure(20)  # warm-up: imports, caches, first connections
             idle, bare_idle = await measure(lookups)
-            # Reports back to back in threads (as `/report` runs them) while the lookups go on.
-            stop = threading.Event()
-            built: list[float] = []
             today = clock().date()
+            requests = [ReportRequest(k, None if k == "renewals" else parse_period("last 3 months", today))
+                        for k in KINDS]
+            processes = ReportProcesses()
 
-            def reports() -> None:
-                while not stop.is_set():
-                    for kind in KINDS:
-                        period = None if kind == "renewals" else parse_period("last 3 months", today)
-                        started = time.perf_counter()
-                        run_report(store, deps.structure, ReportRequest(kind, period), clock())
-                        built.append((time.perf_counter() - started) * 1000)
-                        if stop.is_set():
-                            return
+            async def while_reports_build(in_thread: bool) -> tuple[list[float], list[float], list[float]]:
+                stop = threading.Event()
+                built: list[float] = []
 
-            worker = threading.Thread(target=reports, daemon=True)
-            worker.start()
-            await asyncio.sleep(0.2)
-            busy, bare_busy = await measure(lookups)
-            stop.set()
-            await asyncio.to_thread(worker.join, 120)
+                def in_a_thread() -> None:
+                    while not stop.is_set():
+                        for request in requests:
+                            started = time.perf_counter()
+                            run_report(store, deps.structure, request, clock())
+                            built.append((time.perf_counter() - started) * 1000)
+
+                async def in_a_process() -> None:
+                    while not stop.is_set():
+                        for request in requests:
+                            started = time.perf_counter()
+                            await processes.run(store.path, deps.structure, request, clock())
+                            built.append((time.perf_counter() - started) * 1000)
+
+                task = asyncio.ensure_future(asyncio.to_thread(in_a_thread) if in_thread else in_a_process())
+                await asyncio.sleep(0.5)
+                busy, bare_busy = await measure(lookups)
+                stop.set()
+                await task
+                return busy, bare_busy, built
+
+            busy, bare_busy, built = await while_reports_build(in_thread=False)
+            processes.close()
             out["reports_built_meanwhile"] = len(built)
-            out["report_ms_p50"] = round(percentile(built, 50), 1) if built else None
+            out["report_ms_p50"] = round(percentile(built, 50), 1) if len(built) > 1 else None
             out["rss_peak_mb"] = _rss_mb()
+            thread_busy, _, thread_built = await while_reports_build(in_thread=True)
+            out["in_thread"] = {"p50_ms": round(percentile(thread_busy, 50), 2),
+                                "p95_ms": round(percentile(thread_busy, 95), 2),
+                                "busy_over_idle_p95": round(percentile(thread_busy, 95) / percentile(idle, 95), 2),
+                                "reports_built_meanwhile": len(thread_built), "rss_peak_mb": _rss_mb()}
             for key, values in (("account_idle", idle), ("bare_idle", bare_idle), ("account_busy", busy),
                                 ("bare_busy", bare_busy)):
                 out[key] = {"p50_ms": round(percentile(values, 50), 2), "p95_ms": round(percentile(values, 95), 2)}
@@ -135,7 +156,10 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             print(f"/account while reports build  p50 {out['account_busy']['p50_ms']} ms  "
                   f"p95 {out['account_busy']['p95_ms']} ms  → busy/idle p95 {out['busy_over_idle_p95']}  "
                   f"({len(built)} reports built meanwhile, p50 {out['report_ms_p50']} ms each)")
-            print(f"peak RSS {out['rss_peak_mb']} MB (after the mirror fill: {out['rss_after_fill_mb']} MB)")
+            print(f"  reports in a thread of this process instead: p95 {out['in_thread']['p95_ms']} ms → busy/idle "
+                  f"{out['in_thread']['busy_over_idle_p95']}")
+            print(f"peak RSS {out['rss_peak_mb']} MB with reports in a child (after the mirror fill: "
+                  f"{out['rss_after_fill_mb']} MB; {out['in_thread']['rss_peak_mb']} MB once built in a thread)")
             await bare.aclose()
             await caller.aclose()
             await deps.aclose()
