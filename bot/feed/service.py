@@ -51,16 +51,17 @@ class FeedService:
     async def _mirror_account(self, account_id: str) -> None:
         """An account the mirror has never seen: read it and its deals from CRM (routing needs the owner and
         whether a deal is open)."""
-        if not account_id or self.zoho is None or self.store.get_account(account_id) is not None:
+        if not account_id or self.zoho is None or await self.store.run(self.store.get_account, account_id) is not None:
             return
         account = await self.zoho.crm.get_account(account_id)
         if account is not None:
-            self.store.upsert_deals(await self.zoho.crm.account_deals(account_id))
-            self.store.upsert_accounts([account])
+            await self.store.run(self.store.upsert_deals, await self.zoho.crm.account_deals(account_id))
+            await self.store.run(self.store.upsert_accounts, [account])
 
     async def handle(self, event: Event) -> None:
         await self._mirror_account(event.account_id)
-        for notice in route(event, self.context(event), self.structure):
+        context = await self.store.run(self.context, event)  # SQLite reads, off the event loop
+        for notice in route(event, context, self.structure):
             sent = await self.notifier.send(notice)
             if sent is not None:
                 self.sent.append(sent)
