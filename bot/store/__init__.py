@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.errors import StoreError
 from bot.lookup import NameIndex
@@ -37,6 +35,9 @@ from bot.store.migrations import MIGRATIONS, Migration
 from bot.store.mirror import MIRROR_TABLES, MirrorRecords, MirrorTables, paused_gc
 from bot.store.notifications import NotificationTables
 from bot.store.state import StateTables
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 __all__ = ["MIGRATIONS", "MIRROR_TABLES", "Migration", "MirrorRecords", "Store", "paused_gc"]
 

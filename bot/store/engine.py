@@ -16,11 +16,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 Row = sqlite3.Row
 IN_CHUNK = 500  # ids per `IN (...)`, well under any engine's bound-parameter limit
@@ -69,7 +70,17 @@ class Engine:
             self.writer.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the local database {self.path}: {exc}") from exc
-        self.db = Database(self.writer)  # sqlite-utils over the writer: schema introspection in tests and tools
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        """sqlite-utils over the writer: what migrations are given, and schema introspection in tests (imported
+        on first use: most processes never need it)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self.writer)
+        return self._db
 
     def _connect(self, *, reader: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)

@@ -9,10 +9,12 @@ here; a migration gets the writer connection inside its transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # sqlite-utils is imported only when a migration runs (fast CLI start)
+    from sqlite_utils import Database
 
-Migration = Callable[[Database], None]
+Migration = Callable[["Database"], None]
 
 
 def _run(db: Database, script: str) -> None:
@@ -134,6 +136,13 @@ def _m_digest_sends(db: Database) -> None:
     )
 
 
-# Append only; never edit or reorder a migration that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (_m001_mirror, _m002_state, _m003_workflow, _m_drift_runs, _m_digest_sends)
+# Append only, one per line (branches that each add one then merge without touching each other's line); never
+# edit or reorder a migration that has shipped: the database records how many it has run.
+MIGRATIONS: tuple[Migration, ...] = (
+    _m001_mirror,
+    _m002_state,
+    _m003_workflow,
+    _m_drift_runs,
+    _m_digest_sends,
+)
 
