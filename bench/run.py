@@ -16,16 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk")
+PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk", "sync")
 KEYS = {"handoff": "handoff", "account": "account_lookup", "contention": "contention", "reports": "reports",
-        "intake": "intake", "intake_wrk": "intake_wrk"}
+        "intake": "intake", "intake_wrk": "intake_wrk", "sync": "sync_scale"}
 DEADLINES = {"handoff": 300, "account": 900, "contention": 600, "reports": 900, "intake": 600,
-             "intake_wrk": 300}  # seconds, at 10,000 accounts
+             "intake_wrk": 300, "sync": 900}  # seconds, at 10,000 accounts
 
 
 def run_part(part: str, args: argparse.Namespace) -> Any:
     """The figures of one part, run in this process."""
-    from bench import account_lookup, contention, handoff, intake_wrk
+    from bench import account_lookup, contention, handoff, intake_wrk, sync_scale
     from bench import intake as intake_bench
     from bench import reports as reports_bench
 
@@ -35,6 +35,8 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
         return asyncio.run(account_lookup.run(args.accounts, args.warm, args.cold))
     if part == "contention":
         return asyncio.run(contention.run(args.accounts))
+    if part == "sync":
+        return asyncio.run(sync_scale.run((max(args.accounts // 10, 1), args.accounts)))
     if part == "intake_wrk":
         return asyncio.run(intake_wrk.run())
     if part == "reports":

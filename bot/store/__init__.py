@@ -60,7 +60,7 @@ class Store(MirrorTables, StateTables):
         except BaseException:
             self.engine.close()
             raise
-        self.inbox = InboxTable(self.engine, self.run)
+        self.inbox = InboxTable(self.engine)
         self.handoffs = HandoffTables(self.engine)
         self.audit = AuditTables(self.engine)
         self.notifications = NotificationTables(self.engine)
@@ -71,6 +71,8 @@ class Store(MirrorTables, StateTables):
         return self.engine.db
 
     def close(self) -> None:
+        if hasattr(self, "inbox"):
+            self.inbox.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

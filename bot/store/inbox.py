@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,14 +74,14 @@ class Refusal:
 
 
 Added = tuple[list[bool], list[int]]
-Runner = Callable[..., Awaitable[Any]]
 _Waiting = tuple[Sequence[NewEntry], Sequence[Refusal], datetime, "asyncio.Future[Added]"]
 
 
 class InboxTable:
-    def __init__(self, engine: Engine, run: Runner) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._run = run  # Store.run: off the event loop
+        # Deliveries commit on a thread of their own: a 200 never queues behind the worker's store work.
+        self._committing: ThreadPoolExecutor | None = None
         self._waiting: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
         self.group_commits = 0  # transactions `add_durably` has committed (fewer than deliveries under load)
@@ -100,7 +101,10 @@ class InboxTable:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                results = await self._run(self._add_batch, [(e, r, at) for e, r, at, _ in batch])
+                if self._committing is None:
+                    self._committing = ThreadPoolExecutor(1, thread_name_prefix="inbox-commit")
+                work = [(e, r, at) for e, r, at, _ in batch]
+                results = await asyncio.get_running_loop().run_in_executor(self._committing, self._add_batch, work)
             except BaseException as exc:  # the commit failed: nobody's delivery is durable
                 for *_, waiter in batch:
                     if not waiter.done():
@@ -168,6 +172,11 @@ class InboxTable:
             [r.source, r.identity, now, r.body, r.error],
         )
         return int(cur.fetchone()[0])
+
+    def close(self) -> None:
+        if self._committing is not None:
+            self._committing.shutdown(wait=True)
+            self._committing = None
 
     def due(self, at: datetime, limit: int) -> list[InboxEntry]:
         """Pending entries, and failed ones whose backoff has passed; oldest first."""
