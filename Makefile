@@ -41,6 +41,8 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null) || echo "wrk not installed: intake ratio skipped"
 	$(PY) -m bench.run
 
 serve: $(STAMP)

@@ -66,8 +66,7 @@ def add_handoffs(store: Store, sandbox: Sandbox, now: datetime, count: int = 300
             "owner_email": deal["Owner"]["email"], "finance_channel": "C0FINANCE1",
             "finance_ts": f"{1700000000 + n}.000100", "created_at": at, "updated_at": at,
         })
-    with store.transaction() as db:
-        db["handoffs"].insert_all(rows, replace=True)  # type: ignore[union-attr]
+    store.handoffs.insert_many(rows)
 
 
 def _timed(results: dict[str, float], name: str, work: Callable[[], T]) -> T:

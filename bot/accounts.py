@@ -119,30 +119,33 @@ class AccountService:
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", account_card.usage())
-        resolution = resolve(query, self.store)
+        resolution = await self.store.run(resolve, query, self.store)
+        searched: dict[str, Account] = {}
         if not self._trusted(resolution):
             try:
-                await self._search_zoho(query)
+                searched = {a.id: a for a in await self._search_zoho(query)}
             except ZohoError as exc:
                 if not resolution.matches:
                     return AccountAnswer("error", blocks.error_message(
                         with_advice(f"Could not search Zoho for “{query.value}”: {exc.user_message()}")))
             else:
-                resolution = resolve(query, self.store)  # what CRM found is in the mirror now
+                resolution = await self.store.run(resolve, query, self.store)  # what CRM found is mirrored now
         answer = self._answer_for(query, resolution)
         if answer.kind != "card":
             return answer
         assert answer.account_id
-        return await self.card(answer.account_id, late=late)
+        return await self.card(answer.account_id, late=late, just_read=searched.get(answer.account_id))
 
-    async def card(self, account_id: str, *, shareable: bool = True, late: Late | None = None) -> AccountAnswer:
-        """The card for one account: from the mirror if fresh, else read from Zoho first.
+    async def card(self, account_id: str, *, shareable: bool = True, late: Late | None = None,
+                   just_read: Account | None = None) -> AccountAnswer:
+        """The card for one account: from the mirror if fresh, else read from Zoho first (`just_read`: the
+        account as CRM's search returned it a moment ago, not asked for again).
 
         If Zoho takes longer than `lookup.zoho_wait_seconds`, the mirror's card (marked as still being read) is
         returned at once; the read goes on, and `late` receives the up-to-date card when it finishes.
         """
         if not self._is_fresh(account_id):
-            reading = asyncio.ensure_future(self.refresh(account_id))
+            reading = asyncio.ensure_future(self.refresh(account_id, just_read=just_read))
             done, _ = await asyncio.wait({reading}, timeout=self.structure.lookup.zoho_wait_seconds)
             if not done:
                 self._keep(self._follow_up(reading, account_id, shareable, late))
@@ -163,7 +166,8 @@ class AccountService:
         account = self.store.get_account(account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)
-        answer = self._card_from_mirror(account_id, require_cached_owner=False, shareable=shareable)
+        answer = await self.store.run(self._card_from_mirror, account_id, require_cached_owner=False,
+                                      shareable=shareable)
         if answer is None:
             return AccountAnswer("error", blocks.error_message(
                 "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."))
@@ -205,7 +209,7 @@ class AccountService:
             return True
         return resolution.kind != "not_found" and self.store.get_watermark(COMPLETED) is not None
 
-    async def _search_zoho(self, query: Query) -> None:
+    async def _search_zoho(self, query: Query) -> list[Account]:
         """Ask CRM for accounts matching the query and put them in the mirror, where `resolve` will find them."""
         crm = self.zoho.crm
         if query.kind == "id":
@@ -219,6 +223,7 @@ class AccountService:
         else:
             accounts = await self._search_by_name(query.value.split(".")[0] if query.kind == "domain" else query.value)
         self.store.upsert_accounts(accounts)
+        return accounts
 
     async def _search_by_name(self, name: str) -> list[Account]:
         """CRM's word search, then (it does not forgive typos) names starting like the query's words, so the
@@ -249,9 +254,9 @@ class AccountService:
         times = [t for t in read if t is not None]
         return bool(times) and self.clock() - max(times) <= window
 
-    async def refresh(self, account_id: str) -> list[str]:
+    async def refresh(self, account_id: str, *, just_read: Account | None = None) -> list[str]:
         """Read one account from the three apps concurrently and update the mirror. Returns failures."""
-        known = self.store.get_account(account_id)
+        known = just_read or self.store.get_account(account_id)
         if known is None:
             # Desk is found through the account's name: learn it first (only for an id never seen before).
             try:
@@ -262,29 +267,36 @@ class AccountService:
             if known is None:
                 return []
             self.store.upsert_accounts([known])
-        snapshot = self.store.snapshot(account_id, self.clock())
-        fetched = await self._fetch(account_id, known, snapshot)
-        self._save(account_id, fetched)
+        snapshot = await self.store.run(self.store.snapshot, account_id, self.clock())
+        fetched = await self._fetch(account_id, known, snapshot, just_read=just_read)
+        await self.store.run(self._save, account_id, fetched)
         return fetched.failures
 
-    async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None) -> _Fetched:
-        """One round trip per app where the mirror already knows the cross-app links, all three in parallel."""
+    async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None,
+                     just_read: Account | None = None) -> _Fetched:
+        """One round trip per app where the mirror already knows the cross-app links, all three in parallel.
+        Only what the card shows is read: invoices, not payments (collected = invoiced − outstanding), and no
+        contacts; payments and contacts are left to the sync (and Books' payment webhooks), and the mirror's are
+        kept as they are."""
         crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
         got = _Fetched()
 
         async def from_crm() -> None:
-            got.account, got.deals, got.contacts = await asyncio.gather(
-                crm.get_account(account_id), crm.account_deals(account_id), crm.account_contacts(account_id))
+            got.contacts = list(mirror.contacts) if mirror else []  # kept, not read: the card shows none
+            if just_read is not None:  # CRM's search returned it a moment ago
+                got.account = just_read
+                got.deals = await crm.account_deals(account_id)
+                return
+            got.account, got.deals = await asyncio.gather(crm.get_account(account_id), crm.account_deals(account_id))
 
         async def from_books() -> None:
             customers = ([mirror.books_customer] if mirror and mirror.books_customer else
                          await books.find_customers(zcrm_account_id=account_id))
-            invoices = [books.list_invoices(customer_id=c.id, account_id=account_id) for c in customers]
-            payments = [books.list_payments(customer_id=c.id, account_id=account_id) for c in customers]
-            invoice_lists, payment_lists = await asyncio.gather(asyncio.gather(*invoices), asyncio.gather(*payments))
+            invoice_lists = await asyncio.gather(*(books.list_invoices(customer_id=c.id, account_id=account_id)
+                                                   for c in customers))
             got.customers = customers
             got.invoices = [i for chunk in invoice_lists for i in chunk]
-            got.payments = [p for chunk in payment_lists for p in chunk]
+            got.payments = list(mirror.payments) if mirror else []  # kept, not read (see above)
 
         async def from_desk() -> None:
             # Tickets come from ticket search (list rows lack escalation and overdue). The Desk account: the

@@ -40,8 +40,7 @@ def identity_of(settings: Settings, *, sandbox: bool | None = None) -> OrgIdenti
 
 
 def recorded(store: Store) -> OrgIdentity | None:
-    with store.transaction() as db:
-        rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN (?, ?, ?)", list(_KEYS)).fetchall())
+    rows = store.meta_values(_KEYS)
     if not rows:
         return None
     return OrgIdentity(rows.get(_KEYS[0], ""), rows.get(_KEYS[1], ""), rows.get(_KEYS[2]) == "1")
@@ -69,7 +68,4 @@ def check_org(store: Store, identity: OrgIdentity) -> None:
         identity = OrgIdentity(held.books_org_id or identity.books_org_id, held.desk_org_id or identity.desk_org_id,
                                held.sandbox)
     values = (identity.books_org_id, identity.desk_org_id, "1" if identity.sandbox else "0")
-    with store.transaction() as db:
-        for key, value in zip(_KEYS, values, strict=True):
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
-                       [key, value, value])
+    store.set_meta(dict(zip(_KEYS, values, strict=True)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +57,9 @@ class Deps:
         intake = self.extras.get("intake")  # the inbox worker (bot.intake.worker), if one was started
         if intake is not None and hasattr(intake, "stop"):
             await intake.stop()
+        reports = self.extras.get("report_processes")  # bot.reports.isolated, if a report was built
+        if reports is not None and hasattr(reports, "close"):
+            await asyncio.to_thread(reports.close)
         await self.http.aclose()
 
 

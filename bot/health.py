@@ -197,7 +197,7 @@ def figures(snapshot: AccountSnapshot, today: date, rules: HealthRules | None = 
         invoices=len(billed),
         invoiced=sum((i.total for i in billed), Decimal(0)),
         invoiced_12m=sum((i.total for i in billed if i.date and since <= i.date <= today), Decimal(0)),
-        collected=sum((p.amount for p in snapshot.payments), Decimal(0)),
+        collected=sum((i.total - i.balance for i in billed), Decimal(0)),  # paid against these invoices
         outstanding=sum((i.balance for i in billed), Decimal(0)),
         overdue_count=len(overdue),
         overdue_amount=sum((i.balance for i in overdue), Decimal(0)),

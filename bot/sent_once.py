@@ -15,20 +15,14 @@ class SentOnce:
         self.clock = clock
 
     def sent(self, key: str) -> bool:
-        with self.store.transaction() as db:
-            return db.execute("SELECT 1 FROM notifications WHERE key = ?", [key]).fetchone() is not None
+        return self.store.notifications.sent(key)
 
     def claim(self, key: str, channel: str = "") -> bool:
         """True for the one caller that may post this message."""
-        with self.store.transaction() as db:
-            cur = db.execute("INSERT OR IGNORE INTO notifications (key, channel, ts, sent_at) VALUES (?, ?, '', ?)",
-                             [key, channel, self.clock().isoformat()])
-            return cur.rowcount == 1
+        return self.store.notifications.claim(key, channel, self.clock())
 
     def settle(self, key: str, ts: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE notifications SET ts = ? WHERE key = ?", [ts, key])
+        self.store.notifications.settle(key, ts)
 
     def release(self, key: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM notifications WHERE key = ?", [key])
+        self.store.notifications.release(key)

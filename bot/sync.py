@@ -60,12 +60,7 @@ class MirrorSync:
 
     def _save_payments(self, payments: list[Payment]) -> None:
         """Store payments, noting the invoices of those that are new or were re-applied (their invoices changed)."""
-        known: dict[str, Payment] = {}
-        with self.store.transaction() as db:
-            for p in payments:
-                row = db.execute("SELECT data FROM payments WHERE id = ?", [p.id]).fetchone()
-                if row:
-                    known[p.id] = Payment.model_validate_json(row[0])
+        known = self.store.records_by_id(Payment, [p.id for p in payments])
         for p in payments:
             before = known.get(p.id)
             if before is None or before.invoice_ids != p.invoice_ids or before.amount != p.amount:
@@ -74,15 +69,11 @@ class MirrorSync:
 
     def _open_invoice_ids(self) -> list[str]:
         """Mirrored invoices that can still change (Books is asked again about any that left its open lists)."""
-        with self.store.transaction() as db:
-            rows = db.execute("SELECT id FROM invoices WHERE status NOT IN ('paid', 'void')").fetchall()
-        return [str(r[0]) for r in rows]
+        return self.store.open_invoice_ids()
 
     def _invoice_numbers(self) -> Callable[[list[str]], dict[str, str]]:
         """Invoice number -> id for the mirrored invoices, read once per sync (payments name invoices by number)."""
-        with self.store.transaction() as db:
-            rows = db.execute("SELECT json_extract(data, '$.number'), id FROM invoices").fetchall()
-        by_number = {str(number): str(invoice_id) for number, invoice_id in rows if number}
+        by_number = self.store.invoice_ids_by_number()
         return lambda numbers: {n: by_number[n] for n in numbers if n in by_number}
 
     async def run(self, progress: Progress | None = None) -> SyncReport:
@@ -116,10 +107,12 @@ class MirrorSync:
             total = 0
             baseline = self._since(name) is None
             async for page in read(self._since(name)):
+                # Each page is stored on the store's threads: a sync never holds the event loop.
                 if self.changes is not None and name in EVENT_STREAMS:
-                    report.events += len(self.changes.apply(page, save, "sync", raise_events=not baseline))
+                    events = await self.store.run(self.changes.apply, page, save, "sync", raise_events=not baseline)
+                    report.events += len(events)
                 else:
-                    save(page)
+                    await self.store.run(save, page)
                 total += len(page)
                 if progress:
                     progress(name, total)
@@ -128,7 +121,7 @@ class MirrorSync:
         if sweep and report.started_at is not None:
             self.store.set_watermark(BOOKS_SWEEP, report.started_at.isoformat())
         if self.changes is not None:  # what fell overdue by the calendar alone (the first sync: a baseline)
-            report.events += len(self.changes.overdue_scan(publish=not first_ever))
+            report.events += len(await self.store.run(self.changes.overdue_scan, publish=not first_ever))
         report.finished_at = self.clock()
         self.store.set_watermark(COMPLETED, report.started_at.isoformat() if report.started_at else "")
         return report

@@ -35,7 +35,7 @@ async def account_command(ack: AsyncAck, command: dict[str, Any], respond: Async
     service = context["deps"].accounts
     text = str(command.get("text") or "")[:500]
     try:
-        ready = service.answer_from_mirror(text)
+        ready = await context["deps"].store.run(service.answer_from_mirror, text)  # SQLite off the event loop
     except ThroughlineError as exc:
         await ack(response_type="ephemeral", **blocks.error_message(exc.user_message()).as_kwargs())
         return

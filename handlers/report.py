@@ -3,7 +3,6 @@ response URL when the report is built (it reads the whole mirror, in a worker th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -12,7 +11,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from bot.blocks import Message
 from bot.errors import ThroughlineError
 from bot.reports import blocks as rb
-from bot.reports.service import ReportUsageError, parse_request, render, run_report, usage
+from bot.reports.isolated import report_processes
+from bot.reports.service import ReportUsageError, parse_request, render, usage
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
         return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
     try:
-        report = await asyncio.to_thread(run_report, deps.store, deps.structure, request, deps.clock())
+        # In a child process: the serving process's event loop and memory are not touched by the mirror read.
+        report = await report_processes(deps.extras).run(deps.store.path, deps.structure, request, deps.clock())
         answer = render(report, deps.structure)
     except ThroughlineError as exc:
         answer = rb.error_message(exc.user_message())

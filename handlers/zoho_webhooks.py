@@ -133,7 +133,9 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
     except RecursionError:  # nesting deep enough to parse but not to walk
         return await _reject(inbox, source, _unsecret(raw, deps), 400, "body nested too deeply")
     try:
-        stored = await asyncio.to_thread(_store, inbox, source, parsed)
+        # Durable before the 200, in one commit shared with the deliveries arriving meanwhile (group commit).
+        stored = await inbox.add_delivery(source, [(identity, json.dumps(item)) for identity, item in parsed.items],
+                                          parsed.rejected)
     except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)
         log.exception("could not store a %s webhook", source)
         return JSONResponse({"ok": False, "error": "could not store the delivery; retry later"}, status_code=503)
@@ -160,14 +162,6 @@ def _items(source: str, body: Any, deps: Deps) -> Parsed:
     if source == "books":
         return books_items(body)
     return desk_items(body, org_id=deps.settings.zoho_desk_org_id)
-
-
-def _store(inbox: Inbox, source: str, parsed: Parsed) -> int:
-    with inbox.store.transaction():
-        stored = inbox.add_many(source, [(identity, json.dumps(item)) for identity, item in parsed.items])
-        for raw, reason in parsed.rejected:
-            inbox.reject(source, raw, reason)
-    return stored
 
 
 @router.post("/zoho/crm")

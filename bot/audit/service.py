@@ -9,19 +9,16 @@ apply its suggestions (`apply`, in `bot/audit/apply.py`).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from bot.audit.drift import Finding, MirrorData, find_drift, won_deals_needing_products
 from bot.blocks import AppLinks
 from bot.config import OperatingStructure
 from bot.errors import ZohoError
-from bot.models import Account, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Product, Ticket
+from bot.models import Product
 from bot.store import Store
 from bot.sync import COMPLETED, MirrorSync, SyncReport
 from bot.zoho.clients import ZohoClients
@@ -31,10 +28,7 @@ PRODUCT_READS = 4  # concurrent CRM reads of deal products
 KEEP_RUNS = timedelta(days=30)
 SyncMode = Literal["auto", "always", "never"]
 
-_TABLES: dict[str, type[BaseModel]] = {
-    "accounts": Account, "contacts": Contact, "deals": Deal, "books_customers": BooksCustomer,
-    "invoices": Invoice, "desk_accounts": DeskAccount, "tickets": Ticket,
-}  # fmt: skip
+_TABLES = ("accounts", "contacts", "deals", "books_customers", "invoices", "desk_accounts", "tickets")
 
 
 @dataclass
@@ -52,14 +46,11 @@ class AuditRun:
 
 
 def load_mirror(store: Store) -> MirrorData:
-    """Every mirrored record (one SELECT per table)."""
-    loaded: dict[str, list[Any]] = {}
-    with store.transaction() as db:
-        for table, model in _TABLES.items():
-            loaded[table] = [model.model_validate_json(r[0]) for r in db.execute(f"SELECT data FROM {table}")]
-    return MirrorData(accounts=loaded["accounts"], contacts=loaded["contacts"], deals=loaded["deals"],
-                      customers=loaded["books_customers"], invoices=loaded["invoices"],
-                      desk_accounts=loaded["desk_accounts"], tickets=loaded["tickets"], desk_links=store.desk_links())
+    """Every mirrored record the audit looks at, as mirrored (links not resolved)."""
+    got = store.load(_TABLES, resolve_links=False)
+    return MirrorData(accounts=got.accounts, contacts=got.contacts, deals=got.deals, customers=got.customers,
+                      invoices=got.invoices, desk_accounts=got.desk_accounts, tickets=got.tickets,
+                      desk_links=store.desk_links())
 
 
 def mirror_age(store: Store, now: datetime) -> timedelta | None:
@@ -75,40 +66,23 @@ class AuditRuns:
         self.store = store
 
     def save(self, at: datetime, actor: str, findings: list[Finding], notes: list[str]) -> int:
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM drift_runs WHERE at < ?", [(at - KEEP_RUNS).isoformat()])
-            cursor = db.execute(
-                "INSERT INTO drift_runs (at, actor, findings, notes) VALUES (?, ?, ?, ?)",
-                [at.isoformat(), actor, json.dumps([f.model_dump(mode="json") for f in findings]), json.dumps(notes)])
-            return int(cursor.lastrowid or 0)
+        return self.store.audit.save_drift_run(at, actor, [f.model_dump(mode="json") for f in findings], notes,
+                                               forget_before=at - KEEP_RUNS)
 
     def load(self, run_id: int) -> AuditRun | None:
-        with self.store.transaction() as db:
-            row = db.execute("SELECT id, at, actor, findings, applied, notes FROM drift_runs WHERE id = ?",
-                             [run_id]).fetchone()
+        row = self.store.audit.drift_run(run_id)
         if row is None:
             return None
-        return AuditRun(id=row[0], at=datetime.fromisoformat(row[1]), actor=row[2],
-                        findings=[Finding.model_validate(f) for f in json.loads(row[3])],
-                        applied=json.loads(row[4]), notes=json.loads(row[5]))
+        return AuditRun(id=row.id, at=row.at, actor=row.actor,
+                        findings=[Finding.model_validate(f) for f in row.findings], applied=row.applied,
+                        notes=row.notes)
 
     def claim(self, run_id: int, finding_id: str, actor: str, at: datetime) -> dict[str, Any] | None:
         """Mark the finding as being applied; the existing mark instead when another click got there first."""
-        with self.store.transaction() as db:
-            row = db.execute("SELECT applied FROM drift_runs WHERE id = ?", [run_id]).fetchone()
-            applied = json.loads(row[0]) if row else {}
-            if finding_id in applied and applied[finding_id].get("state") != "failed":
-                return dict(applied[finding_id])
-            applied[finding_id] = {"state": "applying", "by": actor, "at": at.isoformat()}
-            db.execute("UPDATE drift_runs SET applied = ? WHERE id = ?", [json.dumps(applied), run_id])
-        return None
+        return self.store.audit.claim_finding(run_id, finding_id, actor, at)
 
     def mark(self, run_id: int, finding_id: str, state: str, actor: str, at: datetime, message: str) -> None:
-        with self.store.transaction() as db:
-            row = db.execute("SELECT applied FROM drift_runs WHERE id = ?", [run_id]).fetchone()
-            applied = json.loads(row[0]) if row else {}
-            applied[finding_id] = {"state": state, "by": actor, "at": at.isoformat(), "message": message}
-            db.execute("UPDATE drift_runs SET applied = ? WHERE id = ?", [json.dumps(applied), run_id])
+        self.store.audit.mark_finding(run_id, finding_id, state, actor, at, message)
 
 
 async def read_products(zoho: ZohoClients, deal_ids: list[str]) -> tuple[dict[str, list[Product]], list[str]]:

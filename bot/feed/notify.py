@@ -66,17 +66,18 @@ class Notifier:
         self._dms: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per channel: groups stay consistent, channels independent
 
-    def sent(self, key: str) -> bool:
-        return self._once.sent(key)
+    # The sent-once ledger is SQLite: on the store's threads, never on the event loop.
+    async def sent(self, key: str) -> bool:
+        return await self._once.store.run(self._once.sent, key)
 
-    def _claim(self, key: str, channel: str) -> bool:
-        return self._once.claim(key, channel)
+    async def _claim(self, key: str, channel: str) -> bool:
+        return await self._once.store.run(self._once.claim, key, channel)
 
-    def _settle(self, key: str, ts: str) -> None:
-        self._once.settle(key, ts)
+    async def _settle(self, key: str, ts: str) -> None:
+        await self._once.store.run(self._once.settle, key, ts)
 
-    def _release(self, key: str) -> None:
-        self._once.release(key)
+    async def _release(self, key: str) -> None:
+        await self._once.store.run(self._once.release, key)
 
     def _limiter(self, channel: str) -> AsyncLimiter:
         limiter = self._limiters.get(channel)
@@ -100,20 +101,20 @@ class Notifier:
     async def send(self, notice: Notice) -> Sent | None:
         """Post (or group) one notice; None when its key was sent before or it has nowhere to go. Raises on
         Slack errors after releasing the key, so a retry posts it."""
-        if self.sent(notice.key):
+        if await self.sent(notice.key):
             return None
         channel, thread = await self._where(notice)
         if not channel:
             log.info("notice %s has no destination (owner without Slack user, no fallback)", notice.key)
-            self._claim(notice.key, "")
+            await self._claim(notice.key, "")
             return None
         async with self._locks.setdefault(channel, asyncio.Lock()):
-            if not self._claim(notice.key, channel):
+            if not await self._claim(notice.key, channel):
                 return None
             try:
                 return await self._post(notice, channel, thread)
             except BaseException:
-                self._release(notice.key)
+                await self._release(notice.key)
                 raise
 
     async def _post(self, notice: Notice, channel: str, thread: str) -> Sent:
@@ -128,13 +129,13 @@ class Notifier:
             async with self._limiter(channel):
                 await self.slack.chat_update(channel=group.channel, ts=group.ts, **message.as_kwargs())
             group.notices = notices
-            self._settle(notice.key, group.ts)
+            await self._settle(notice.key, group.ts)
             return Sent(notice.key, group.channel, group.ts, grouped=True)
         message = notice_message([notice], self.links, today, self.tz)
         ts = await self.post(channel, message, thread)
         if self.window > timedelta(0) and notice.account_id:
             self._groups[group_key] = _Group(channel, ts, now, [notice])
-        self._settle(notice.key, ts)
+        await self._settle(notice.key, ts)
         return Sent(notice.key, channel, ts, grouped=False)
 
     async def post(self, channel: str, message: Message, thread_ts: str = "") -> str:

@@ -13,7 +13,6 @@ from bot.config import OperatingStructure
 from bot.events import DealChanged, Event, InvoiceOverdue, InvoicePaid, TicketEscalated, TicketOpened, TicketOverdue
 from bot.feed.notify import Notifier, Sent
 from bot.feed.rules import FeedContext, HandoffThread, route
-from bot.models import Deal
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
@@ -43,30 +42,26 @@ class FeedService:
         elif isinstance(event, InvoiceOverdue | InvoicePaid):
             deal_id = event.invoice.deal_id
         account = self.store.get_account(account_id) if account_id else None
-        with self.store.transaction() as db:
-            deals = [Deal.model_validate_json(r[0]) for r in db.execute(
-                "SELECT data FROM deals WHERE account_id = ?", [account_id]).fetchall()] if account_id else []
-            row = db.execute(
-                "SELECT deal_id, finance_channel, finance_ts, support_ts FROM handoffs "
-                "WHERE (deal_id = ? OR (account_id = ? AND account_id != '')) "
-                "AND (finance_ts != '' OR support_ts != '') "
-                "ORDER BY deal_id = ? DESC, updated_at DESC LIMIT 1", [deal_id, account_id, deal_id]).fetchone()
-        handoff = HandoffThread(row[0], row[1], row[2], row[3]) if row else None
+        deals = self.store.deals_of_account(account_id) if account_id else []
+        row = self.store.handoffs.thread_for(deal_id, account_id)
+        handoff = HandoffThread(row["deal_id"], row["finance_channel"], row["finance_ts"], row["support_ts"]) \
+            if row else None
         return FeedContext(now=self.clock(), account=account, deals=deals, handoff=handoff)
 
     async def _mirror_account(self, account_id: str) -> None:
         """An account the mirror has never seen: read it and its deals from CRM (routing needs the owner and
         whether a deal is open)."""
-        if not account_id or self.zoho is None or self.store.get_account(account_id) is not None:
+        if not account_id or self.zoho is None or await self.store.run(self.store.get_account, account_id) is not None:
             return
         account = await self.zoho.crm.get_account(account_id)
         if account is not None:
-            self.store.upsert_deals(await self.zoho.crm.account_deals(account_id))
-            self.store.upsert_accounts([account])
+            await self.store.run(self.store.upsert_deals, await self.zoho.crm.account_deals(account_id))
+            await self.store.run(self.store.upsert_accounts, [account])
 
     async def handle(self, event: Event) -> None:
         await self._mirror_account(event.account_id)
-        for notice in route(event, self.context(event), self.structure):
+        context = await self.store.run(self.context, event)  # SQLite reads, off the event loop
+        for notice in route(event, context, self.structure):
             sent = await self.notifier.send(notice)
             if sent is not None:
                 self.sent.append(sent)

@@ -94,35 +94,31 @@ class Unfurler:
         today = to_tz(now, tz).date()
         money = may_see_money(channel, self.structure)
         if link.kind == "deal":
-            deal = self._one(Deal, "deals", link.record_id) or await self.zoho.crm.get_deal(link.record_id)
+            deal = await self._one(Deal, link.record_id) or await self.zoho.crm.get_deal(link.record_id)
             return deal_unfurl(deal, self.links, tz, show_money=money) if deal else None
         if link.kind == "invoice":
             if not may_see_invoices(channel, self.structure):
                 return None
-            invoice = self._one(Invoice, "invoices", link.record_id) \
+            invoice = await self._one(Invoice, link.record_id) \
                 or await self.zoho.books.get_invoice(link.record_id)
             return invoice_unfurl(invoice, self.links, today, tz) if invoice else None
         if link.kind == "ticket":
-            ticket = self._one(Ticket, "tickets", link.record_id) or await self.zoho.desk.get_ticket(link.record_id)
+            ticket = await self._one(Ticket, link.record_id) or await self.zoho.desk.get_ticket(link.record_id)
             return ticket_unfurl(ticket, self.links, now, tz) if ticket else None
-        account_id = link.record_id if link.kind == "account" else self._account_for(link)
+        account_id = link.record_id if link.kind == "account" else await self._account_for(link)
         if not account_id:
             return None
-        snapshot = self.store.snapshot(account_id, now)
+        snapshot = await self.store.run(self.store.snapshot, account_id, now)
         if snapshot is None:
             account: Account | None = await self.zoho.crm.get_account(account_id)
             return account_unfurl(account, [], [], [], self.links, today, show_money=money) if account else None
         return account_unfurl(snapshot.account, snapshot.deals, snapshot.tickets, snapshot.invoices, self.links,
                               today, show_money=money)
 
-    def _one(self, model: Any, table: str, record_id: str) -> Any:
-        with self.store.transaction() as db:
-            row = db.execute(f"SELECT data FROM {table} WHERE id = ?", [record_id]).fetchone()
-        return model.model_validate_json(row[0]) if row else None
+    async def _one(self, model: Any, record_id: str) -> Any:
+        return await self.store.run(self.store.get_record, model, record_id)
 
-    def _account_for(self, link: ZohoLink) -> str:
-        table, column = ("books_customers", "account_id") if link.kind == "books_customer" else \
-            ("desk_accounts", "crm_account_id")
-        with self.store.transaction() as db:
-            row = db.execute(f"SELECT {column} FROM {table} WHERE id = ?", [link.record_id]).fetchone()
-        return str(row[0]) if row and row[0] else ""
+    async def _account_for(self, link: ZohoLink) -> str:
+        if link.kind == "books_customer":
+            return await self.store.run(self.store.crm_account_of, books_customer_id=link.record_id)
+        return await self.store.run(self.store.crm_account_of, desk_account_id=link.record_id)

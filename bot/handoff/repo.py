@@ -76,24 +76,15 @@ class HandoffRepo:
         self.clock = clock
 
     def get(self, deal_id: str) -> Handoff | None:
-        with self.store.transaction() as db:
-            rows = list(db.query("SELECT * FROM handoffs WHERE deal_id = ?", [deal_id]))
-        return _from_row(rows[0]) if rows else None
+        row = self.store.handoffs.get(deal_id)
+        return _from_row(row) if row else None
 
     def in_states(self, states: Iterable[State]) -> list[Handoff]:
-        states = list(states)
-        marks = ",".join("?" for _ in states)
-        with self.store.transaction() as db:
-            rows = list(db.query(f"SELECT * FROM handoffs WHERE state IN ({marks}) ORDER BY created_at", states))
-        return [_from_row(r) for r in rows]
+        return [_from_row(r) for r in self.store.handoffs.in_states(states)]
 
     def create(self, handoff: Handoff) -> bool:
         """Insert unless one exists for the deal; True when this call created it."""
-        with self.store.transaction() as db:
-            cursor = db.execute(
-                f"INSERT OR IGNORE INTO handoffs ({', '.join(_row(handoff))}) VALUES "
-                f"({', '.join('?' for _ in _row(handoff))})", list(_row(handoff).values()))
-            return cursor.rowcount == 1
+        return self.store.handoffs.create(_row(handoff))
 
     def update(self, deal_id: str, *, expect: Iterable[State] | None = None, **changes: Any) -> Handoff | None:
         """Apply `changes` if the handoff is in one of `expect` (any state when None); the new record or None.
@@ -105,32 +96,17 @@ class HandoffRepo:
         if "missing" in changes and not isinstance(changes["missing"], str):
             changes["missing"] = json.dumps([m.model_dump() for m in changes["missing"]])
         changes["updated_at"] = self.clock().isoformat()
-        sets = ", ".join(f"{k} = ?" for k in changes) + ", version = version + 1"
-        sql = f"UPDATE handoffs SET {sets} WHERE deal_id = ?"
-        params = [*changes.values(), deal_id]
-        if expect is not None:
-            expected = list(expect)
-            sql += f" AND state IN ({','.join('?' for _ in expected)})"
-            params += expected
-        with self.store.transaction() as db:
-            if db.execute(sql, params).rowcount != 1:
-                return None
-        return self.get(deal_id)
+        row = self.store.handoffs.update(deal_id, changes, list(expect) if expect is not None else None)
+        return _from_row(row) if row else None
 
     # ---- write-ahead log of Zoho writes -------------------------------------------------------------------
 
     def step(self, deal_id: str, step: str) -> WriteStep | None:
-        with self.store.transaction() as db:
-            rows = list(db.query("SELECT key, step, state, result_id FROM zoho_writes WHERE key = ?",
-                                 [f"{deal_id}:{step}"]))
-        return WriteStep.model_validate(rows[0]) if rows else None
+        row = self.store.handoffs.step(f"{deal_id}:{step}")
+        return WriteStep.model_validate(row) if row else None
 
     def step_started(self, deal_id: str, step: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO zoho_writes (key, deal_id, step, state, started_at) VALUES (?,?,?,?,?)",
-                       [f"{deal_id}:{step}", deal_id, step, "started", self.clock().isoformat()])
+        self.store.handoffs.step_started(f"{deal_id}:{step}", deal_id, step, self.clock())
 
     def step_done(self, deal_id: str, step: str, result_id: str) -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE zoho_writes SET state = 'done', result_id = ?, finished_at = ? WHERE key = ?",
-                       [result_id, self.clock().isoformat(), f"{deal_id}:{step}"])
+        self.store.handoffs.step_done(f"{deal_id}:{step}", result_id, self.clock())

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -32,6 +33,9 @@ from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,10 @@ class HandoffService:
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def _db(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+        """Store work (the handoff's rows, the audit trail) off the event loop."""
+        return self.store.run(method, *args, **kwargs)
+
     def _lock(self, deal_id: str) -> asyncio.Lock:
         return self._locks.setdefault(deal_id, asyncio.Lock())
 
@@ -70,7 +78,10 @@ class HandoffService:
         """Subscriber for webhook and sync deal events: only deals at the won stage (or already handed off)."""
         if not isinstance(event, DealChanged):
             return
-        if event.deal.stage == self.structure.handoff.won_stage or self.repo.get(event.deal.id):
+        known: Handoff | None = None
+        if event.deal.stage != self.structure.handoff.won_stage:
+            known = await self._db(self.repo.get, event.deal.id)
+        if event.deal.stage == self.structure.handoff.won_stage or known:
             # The event's deal was just re-read from CRM by whoever raised it: no need to read it again.
             await self.consider(event.deal.id, source=event.source, deal=event.deal)
 
@@ -79,7 +90,7 @@ class HandoffService:
             return await self._consider(deal_id, source, deal)
 
     async def _consider(self, deal_id: str, source: str, deal: Deal | None = None) -> Handoff | None:
-        existing = self.repo.get(deal_id)
+        existing = await self._db(self.repo.get, deal_id)
         if existing is not None and existing.state not in OPEN_STATES:
             return existing  # approved, being created, done or rejected: CRM edits no longer change it
         plan = await self._read_plan(deal_id, existing.plan.edits if existing else None, deal)
@@ -94,19 +105,21 @@ class HandoffService:
         state = "waiting" if gaps else "ready"
         now = self.clock().isoformat()
         if existing is None:
-            created = self.repo.create(Handoff(deal_id=deal_id, account_id=plan.account_id, state=state,
-                                               kind=plan.kind, plan=plan, missing=gaps, owner_email=plan.owner.email,
-                                               books_customer_id=plan.books_customer_id, created_at=now,
-                                               updated_at=now))
+            created = await self._db(self.repo.create, Handoff(
+                deal_id=deal_id, account_id=plan.account_id, state=state, kind=plan.kind, plan=plan, missing=gaps,
+                owner_email=plan.owner.email, books_customer_id=plan.books_customer_id, created_at=now, updated_at=now))
             if created:
-                self.audit.record("system", "handoff.opened", f"deal:{deal_id}", state, {"source": source})
+                await self._db(self.audit.record, "system", "handoff.opened", f"deal:{deal_id}", state,
+                               {"source": source})
         elif existing.plan == plan and existing.missing == gaps and existing.finance_ts:
             return existing  # a replayed or unrelated delivery: nothing to say
         else:
-            self.repo.update(deal_id, expect=OPEN_STATES, state=state, kind=plan.kind, plan=plan, missing=gaps)
+            await self._db(self.repo.update, deal_id, expect=OPEN_STATES, state=state, kind=plan.kind, plan=plan,
+                           missing=gaps)
             if existing.state != state:
-                self.audit.record("system", f"handoff.{state}", f"deal:{deal_id}", "ok", {"source": source})
-        handoff = self.repo.get(deal_id)
+                await self._db(self.audit.record, "system", f"handoff.{state}", f"deal:{deal_id}", "ok",
+                               {"source": source})
+        handoff = await self._db(self.repo.get, deal_id)
         assert handoff is not None
         await self._show(handoff)
         if gaps:
@@ -117,11 +130,11 @@ class HandoffService:
         """The deal left the won stage before finance acted: nothing should be created from it any more."""
         now = stage or "without a stage"
         reason = f"The deal left {self.structure.handoff.won_stage} in Zoho CRM (it is now {now})."
-        withdrawn = self.repo.update(h.deal_id, expect=OPEN_STATES, state="rejected", rejected_by="",
-                                     rejected_reason=reason)
+        withdrawn = await self._db(self.repo.update, h.deal_id, expect=OPEN_STATES, state="rejected", rejected_by="",
+                                   rejected_reason=reason)
         if withdrawn is None:
-            return self.repo.get(h.deal_id)
-        self.audit.record("system", "handoff.withdrawn", f"deal:{h.deal_id}", "ok", {"stage": stage})
+            return await self._db(self.repo.get, h.deal_id)
+        await self._db(self.audit.record, "system", "handoff.withdrawn", f"deal:{h.deal_id}", "ok", {"stage": stage})
         await self._show(withdrawn)
         return withdrawn
 
@@ -141,39 +154,41 @@ class HandoffService:
     # ---- approving ----------------------------------------------------------------------------------------
 
     async def approve(self, deal_id: str, user_id: str) -> Outcome:
-        handoff = self.repo.get(deal_id)
+        handoff = await self._db(self.repo.get, deal_id)
         if handoff is None:
             return Outcome(False, "This handoff no longer exists.")
         if not await self._may(user_id, "handoff.approve", deal_id, "create invoices"):
             return Outcome(False, hb.refusal("create invoices or estimates").text)
-        won = self.repo.update(deal_id, expect=("ready",), state="approved", approved_by=user_id,
-                               approved_at=self.clock().isoformat())
+        won = await self._db(self.repo.update, deal_id, expect=("ready",), state="approved", approved_by=user_id,
+                             approved_at=self.clock().isoformat())
         if won is None:
-            current = self.repo.get(deal_id)
-            self.audit.record(user_id, "handoff.approve", f"deal:{deal_id}", "already",
-                              {"state": current.state if current else "gone"})
+            current = await self._db(self.repo.get, deal_id)
+            await self._db(self.audit.record, user_id, "handoff.approve", f"deal:{deal_id}", "already",
+                           {"state": current.state if current else "gone"})
             return Outcome(False, _already(current))
-        self.audit.record(user_id, "handoff.approve", f"deal:{deal_id}", "ok", {"total": str(won.plan.total)})
+        await self._db(self.audit.record, user_id, "handoff.approve", f"deal:{deal_id}", "ok",
+                       {"total": str(won.plan.total)})
         await self.execute(deal_id)
         return Outcome(True)
 
     async def retry(self, deal_id: str, user_id: str) -> Outcome:
         if not await self._may(user_id, "handoff.retry", deal_id, "retry"):
             return Outcome(False, hb.refusal("retry a handoff").text)
-        if self.repo.update(deal_id, expect=("failed",), state="approved", error="") is None:
-            return Outcome(False, _already(self.repo.get(deal_id)))
-        self.audit.record(user_id, "handoff.retry", f"deal:{deal_id}")
+        if await self._db(self.repo.update, deal_id, expect=("failed",), state="approved", error="") is None:
+            return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
+        await self._db(self.audit.record, user_id, "handoff.retry", f"deal:{deal_id}")
         await self.execute(deal_id)
         return Outcome(True)
 
     async def reject(self, deal_id: str, user_id: str, reason: str) -> Outcome:
         if not await self._may(user_id, "handoff.reject", deal_id, "reject"):
             return Outcome(False, hb.refusal("reject handoffs").text)
-        rejected = self.repo.update(deal_id, expect=("waiting", "ready", "failed"), state="rejected",
-                                    rejected_by=user_id, rejected_reason=reason.strip()[:1500])
+        rejected = await self._db(self.repo.update, deal_id, expect=("waiting", "ready", "failed"), state="rejected",
+                                  rejected_by=user_id, rejected_reason=reason.strip()[:1500])
         if rejected is None:
-            return Outcome(False, _already(self.repo.get(deal_id)))
-        self.audit.record(user_id, "handoff.reject", f"deal:{deal_id}", "ok", {"reason": reason[:500]})
+            return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
+        await self._db(self.audit.record, user_id, "handoff.reject", f"deal:{deal_id}", "ok",
+                       {"reason": reason[:500]})
         await self._show(rejected)
         await self._tell_owner(rejected, hb.owner_outcome_note(rejected, self.links))
         return Outcome(True)
@@ -183,7 +198,7 @@ class HandoffService:
         if not await self._may(user_id, "handoff.edit", deal_id, "edit"):
             return Outcome(False, hb.refusal("edit handoffs").text)
         async with self._lock(deal_id):
-            handoff = self.repo.get(deal_id)
+            handoff = await self._db(self.repo.get, deal_id)
             if handoff is None or handoff.state not in OPEN_STATES:
                 return Outcome(False, _already(handoff))
             edits = PlanEdits(billing=billing if billing.one_line() else None, payment_terms=terms, kind=kind,
@@ -192,11 +207,12 @@ class HandoffService:
             if plan is None:
                 return Outcome(False, "The deal is no longer in Zoho CRM.")
             gaps = missing(plan, list(self.structure.handoff.required))
-            updated = self.repo.update(deal_id, expect=OPEN_STATES, state="waiting" if gaps else "ready",
-                                       kind=plan.kind, plan=plan, missing=gaps)
+            updated = await self._db(self.repo.update, deal_id, expect=OPEN_STATES,
+                                     state="waiting" if gaps else "ready", kind=plan.kind, plan=plan, missing=gaps)
             if updated is None:
-                return Outcome(False, _already(self.repo.get(deal_id)))
-            self.audit.record(user_id, "handoff.edit", f"deal:{deal_id}", "ok", edits.model_dump(mode="json"))
+                return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
+            await self._db(self.audit.record, user_id, "handoff.edit", f"deal:{deal_id}", "ok",
+                           edits.model_dump(mode="json"))
             await self._show(updated)
         return Outcome(True)
 
@@ -210,49 +226,52 @@ class HandoffService:
     async def _may(self, user_id: str, action: str, deal_id: str, verb: str) -> bool:
         if await self.approvers.allowed(user_id, self.structure.approvers.invoice):
             return True
-        self.audit.record(user_id, action, f"deal:{deal_id}", "refused", {"why": f"not an approver ({verb})"})
+        await self._db(self.audit.record, user_id, action, f"deal:{deal_id}", "refused",
+                       {"why": f"not an approver ({verb})"})
         return False
 
     # ---- doing it -----------------------------------------------------------------------------------------
 
     async def resume(self) -> int:
         """Finish every approved handoff that a stop interrupted; the count resumed."""
-        pending = self.repo.in_states(RESUMABLE_STATES)
+        pending = await self._db(self.repo.in_states, RESUMABLE_STATES)
         for handoff in pending:
             await self.execute(handoff.deal_id)
         return len(pending)
 
     async def execute(self, deal_id: str) -> Handoff | None:
         async with self._lock(deal_id):
-            handoff = self.repo.update(deal_id, expect=RESUMABLE_STATES, state="creating")
+            handoff = await self._db(self.repo.update, deal_id, expect=RESUMABLE_STATES, state="creating")
             if handoff is None:
-                return self.repo.get(deal_id)
+                return await self._db(self.repo.get, deal_id)
             await self._show(handoff)
             try:
                 handoff = await self._write_all(handoff)
             except ZohoError as exc:
-                failed = self.repo.update(deal_id, state="failed", error=exc.lasting_message())
-                self.audit.record("system", "handoff.failed", f"deal:{deal_id}", "error", {"error": str(exc)})
+                failed = await self._db(self.repo.update, deal_id, state="failed", error=exc.lasting_message())
+                await self._db(self.audit.record, "system", "handoff.failed", f"deal:{deal_id}", "error",
+                               {"error": str(exc)})
                 if failed:
                     await self._show(failed)
                 return failed
-            done = self.repo.update(deal_id, state="done", error="")
+            done = await self._db(self.repo.update, deal_id, state="done", error="")
             assert done is not None
-            self.audit.record("system", "handoff.done", f"deal:{deal_id}", "ok",
-                              {"document": done.document_number, "customer": done.books_customer_id})
+            await self._db(self.audit.record, "system", "handoff.done", f"deal:{deal_id}", "ok",
+                           {"document": done.document_number, "customer": done.books_customer_id})
             await self._show(done)
             await self._hand_over_to_support(done)
             await self._tell_owner(done, hb.owner_outcome_note(done, self.links))
             return done
 
     async def _step(self, h: Handoff, name: str, work: Callable[[], Awaitable[str]]) -> str:
-        logged = self.repo.step(h.deal_id, name)
+        logged = await self._db(self.repo.step, h.deal_id, name)
         if logged is not None and logged.state == "done":
             return logged.result_id
-        self.repo.step_started(h.deal_id, name)
+        await self._db(self.repo.step_started, h.deal_id, name)
         result = await work()
-        self.repo.step_done(h.deal_id, name, result)
-        self.audit.record("system", f"handoff.write.{name}", f"deal:{h.deal_id}", "ok", {"id": result})
+        await self._db(self.repo.step_done, h.deal_id, name, result)
+        await self._db(self.audit.record, "system", f"handoff.write.{name}", f"deal:{h.deal_id}", "ok",
+                       {"id": result})
         return result
 
     async def _write_all(self, h: Handoff) -> Handoff:
@@ -262,7 +281,8 @@ class HandoffService:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        h = self.repo.get(h.deal_id) or h
+        latest = await self._db(self.repo.get, h.deal_id)
+        h = latest or h
         field = self.structure.handoff.crm_invoice_field
         if field:
             await self._step(h, "crm_writeback", lambda: self._write_back(h, field, h.document_id))
@@ -270,14 +290,14 @@ class HandoffService:
 
     async def _books_chain(self, h: Handoff) -> None:
         customer_id = await self._step(h, "books_customer", lambda: self._ensure_customer(h))
-        self.repo.update(h.deal_id, books_customer_id=customer_id)
+        await self._db(self.repo.update, h.deal_id, books_customer_id=customer_id)
         await self._step(h, "books_document", lambda: self._ensure_document(h, customer_id))
 
     async def _desk_chain(self, h: Handoff) -> None:
         desk_id = await self._step(h, "desk_account", lambda: self._ensure_desk_account(h))
-        self.repo.update(h.deal_id, desk_account_id=desk_id)
+        await self._db(self.repo.update, h.deal_id, desk_account_id=desk_id)
         contact_id = await self._step(h, "desk_contact", lambda: self._ensure_desk_contact(h, desk_id))
-        self.repo.update(h.deal_id, desk_contact_id=contact_id)
+        await self._db(self.repo.update, h.deal_id, desk_contact_id=contact_id)
 
     async def _ensure_customer(self, h: Handoff) -> str:
         books, plan = self.zoho.books, h.plan
@@ -328,26 +348,27 @@ class HandoffService:
                 payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
             create = books.create_invoice if plan.kind == "invoice" else books.create_estimate
             document = await create(payload)
-        self.repo.update(h.deal_id, document_id=document.id, document_number=document.number or document.id)
+        await self._db(self.repo.update, h.deal_id, document_id=document.id,
+                       document_number=document.number or document.id)
         return document.id
 
     async def _ensure_desk_account(self, h: Handoff) -> str:
         """The Desk account: the one Throughline created for this CRM account before (its own record: Desk's API
         cannot set the CRM link), else one Zoho links to it (found by name), else a new one, recorded."""
         desk, plan = self.zoho.desk, h.plan
-        created = self.store.desk_link(plan.account_id)
+        created = await self._db(self.store.desk_link, plan.account_id)
         if created and await desk.get_account(created) is not None:
             return created
         found = await desk.find_account_for_crm(plan.account_id, plan.account_name)
         if found is not None:
             if not found.crm_account_id:  # ours from a create whose answer was lost, or a namesake Zoho never linked
-                self.store.record_desk_link(plan.account_id, found.id, self.clock())
+                await self._db(self.store.record_desk_link, plan.account_id, found.id, self.clock())
             return found.id
         b = plan.billing
         payload = {k: v for k, v in {"accountName": plan.account_name, "street": b.street, "city": b.city,
                                      "state": b.state, "country": b.country, "code": b.code}.items() if v}
         account = await desk.create_account(payload)
-        self.store.record_desk_link(plan.account_id, account.id, self.clock())
+        await self._db(self.store.record_desk_link, plan.account_id, account.id, self.clock())
         return account.id
 
     async def _ensure_desk_contact(self, h: Handoff, desk_account_id: str) -> str:
@@ -388,7 +409,7 @@ class HandoffService:
                 await self.slack.chat_update(channel=channel, ts=h.finance_ts, **message.as_kwargs())
                 return
             posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **message.as_kwargs())
-            self.repo.update(h.deal_id, finance_channel=channel, finance_ts=str(posted["ts"]))
+            await self._db(self.repo.update, h.deal_id, finance_channel=channel, finance_ts=str(posted["ts"]))
         except SlackApiError as exc:
             log.error("handoff %s: Slack refused the #finance message: %s", h.deal_id, exc.response.get("error"))
 
@@ -402,7 +423,7 @@ class HandoffService:
         """A direct message to the deal owner, or a post in #sales when the owner is not a Slack user."""
         user_id = await self.directory.user_id_for(h.owner_email) if h.owner_email else None
         channel = user_id or self.structure.channels.sales
-        if not channel or (once and not self.once.claim(once, channel)):
+        if not channel or (once and not await self._db(self.once.claim, once, channel)):
             return
         try:
             if user_id:
@@ -410,24 +431,24 @@ class HandoffService:
                 channel = opened["channel"]["id"]
             posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **message.as_kwargs())
             if once:
-                self.once.settle(once, str(posted["ts"]))
+                await self._db(self.once.settle, once, str(posted["ts"]))
         except SlackApiError as exc:
             if once:
-                self.once.release(once)  # the next change or replay tries again
+                await self._db(self.once.release, once)  # the next change or replay tries again
             log.error("handoff %s: could not tell the owner: %s", h.deal_id, exc.response.get("error"))
 
     async def _hand_over_to_support(self, h: Handoff) -> None:
         channel, key = self.structure.channels.support, f"handoff-support:{h.deal_id}"
-        if not channel or not self.once.claim(key, channel):
+        if not channel or not await self._db(self.once.claim, key, channel):
             return
         owner = await self.directory.mention_for(h.owner_email) if h.owner_email else None
         try:
             posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False,
                                                        **hb.support_handover(h, self.links, owner).as_kwargs())
-            self.once.settle(key, str(posted["ts"]))
-            self.repo.update(h.deal_id, support_ts=str(posted["ts"]))
+            await self._db(self.once.settle, key, str(posted["ts"]))
+            await self._db(self.repo.update, h.deal_id, support_ts=str(posted["ts"]))
         except SlackApiError as exc:
-            self.once.release(key)
+            await self._db(self.once.release, key)
             log.error("handoff %s: Slack refused the #support handover: %s", h.deal_id, exc.response.get("error"))
 
 

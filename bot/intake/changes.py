@@ -145,7 +145,7 @@ def event_from_body(body: Any) -> Event:
 
 # ---- the I/O side: previous rows, account links, event entries ----------------------------------------------
 
-_TABLES: dict[type[BaseModel], str] = {Deal: "deals", Account: "accounts", Ticket: "tickets", Invoice: "invoices"}
+_TABLES = (Deal, Account, Ticket, Invoice)  # the kinds whose changes raise events
 
 
 class ChangeRecorder:
@@ -158,17 +158,7 @@ class ChangeRecorder:
         self.inbox = Inbox(store, clock)
 
     def previous(self, model: type[M], ids: Sequence[str]) -> dict[str, M]:
-        ids = list(dict.fromkeys(ids))
-        if not ids:
-            return {}
-        found: dict[str, M] = {}
-        with self.store.transaction() as db:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                sql = f"SELECT id, data FROM {_TABLES[model]} WHERE id IN ({', '.join('?' * len(chunk))})"
-                for row in db.execute(sql, chunk).fetchall():
-                    found[row[0]] = model.model_validate_json(row[1])
-        return found
+        return self.store.records_by_id(model, ids) if ids else {}
 
     def link_accounts(self, records: Iterable[Ticket | Invoice]) -> None:
         """Fill `account_id` (the CRM account) from the mirror's Desk accounts and Books customers (a Desk account
@@ -176,23 +166,14 @@ class ChangeRecorder:
         records = [r for r in records if not r.account_id]
         desk = {r.desk_account_id for r in records if isinstance(r, Ticket) and r.desk_account_id}
         books = {r.customer_id for r in records if isinstance(r, Invoice) and r.customer_id}
-        links: dict[tuple[str, str], str] = {}
-        with self.store.transaction() as db:
-            lookups = (("desk_accounts", "crm_account_id", desk), ("books_customers", "account_id", books))
-            for table, key, ids in lookups:
-                for value in ids:
-                    row = db.execute(f"SELECT {key} FROM {table} WHERE id = ?", [value]).fetchone()
-                    if row and row[0]:
-                        links[(table, value)] = row[0]
-            for value in desk - {v for t, v in links if t == "desk_accounts"}:  # created by Throughline, unlinked
-                row = db.execute("SELECT crm_account_id FROM desk_links WHERE desk_account_id = ?", [value]).fetchone()
-                if row:
-                    links[("desk_accounts", value)] = row[0]
+        if not desk and not books:
+            return
+        by_customer, by_desk = self.store.crm_accounts_of(books_customer_ids=books, desk_account_ids=desk)
         for r in records:
             if isinstance(r, Ticket):
-                r.account_id = links.get(("desk_accounts", r.desk_account_id), "")
+                r.account_id = by_desk.get(r.desk_account_id, "")
             else:
-                r.account_id = links.get(("books_customers", r.customer_id), "")
+                r.account_id = by_customer.get(r.customer_id, "")
 
     def detect(self, records: Sequence[Any], previous: dict[str, Any], source: Source) -> list[Event]:
         now = self.clock()
@@ -219,7 +200,7 @@ class ChangeRecorder:
         kind = type(records[0])
         if kind in (Ticket, Invoice):
             self.link_accounts(records)
-        with self.store.transaction():
+        with self.store.atomic():
             previous = self.previous(kind, [r.id for r in records]) if kind in _TABLES else {}
             save(records)
             events = self.detect(records, previous, source) if raise_events else []
@@ -241,12 +222,8 @@ class ChangeRecorder:
         now = self.clock()
         today = (now.astimezone(self.tz) if self.tz else now).date()
         since = today - timedelta(days=self.rules.overdue_scan_days)
-        with self.store.transaction() as db:
-            inv_rows = db.execute("SELECT data FROM invoices WHERE due_date >= ? AND due_date < ?",
-                                  [since.isoformat(), today.isoformat()]).fetchall()
-            tkt_rows = db.execute("SELECT data FROM tickets WHERE status_type != 'Closed'").fetchall()
-        invoices = [Invoice.model_validate_json(r[0]) for r in inv_rows]
-        tickets = [t for t in (Ticket.model_validate_json(r[0]) for r in tkt_rows)
+        invoices = self.store.invoices_due_between(since, today)
+        tickets = [t for t in self.store.open_tickets()
                    if t.due_date and now - timedelta(days=self.rules.overdue_scan_days) <= t.due_date < now]
         self.link_accounts([*invoices, *tickets])
         events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]

@@ -109,8 +109,7 @@ async def stop(crm: CrmClient, store: Store) -> bool:
     if state is None:
         return False
     await crm.unwatch([state.channel_id])
-    with store.transaction() as db:
-        db.execute("DELETE FROM watermarks WHERE name = ?", [WATCH_KEY])
+    store.delete_watermark(WATCH_KEY)
     return True
 
 

@@ -12,13 +12,8 @@ KEEP = timedelta(days=2)  # Slack retries within minutes; ids older than this ar
 
 def remember_event(store: Store, event_id: str, at: datetime) -> bool:
     """True the first time `event_id` is seen."""
-    with store.transaction() as db:
-        cur = db.execute("INSERT OR IGNORE INTO slack_event_ids (event_id, received_at) VALUES (?, ?)",
-                         [event_id[:200], at.isoformat()])
-        return cur.rowcount == 1
+    return store.remember_slack_event(event_id, at)
 
 
 def prune_event_ids(store: Store, now: datetime) -> int:
-    with store.transaction() as db:
-        return int(db.execute("DELETE FROM slack_event_ids WHERE received_at < ?",
-                              [(now - KEEP).isoformat()]).rowcount)
+    return store.prune_slack_events(now - KEEP)

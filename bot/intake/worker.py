@@ -50,6 +50,7 @@ class Intake:
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # ---- processing ------------------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ class Intake:
         elif entry.source == "desk" and kind == "desk_account":
             account = await self.zoho.desk.get_account(str(body["id"]))
             if account:
-                self.store.upsert_desk_accounts([account])
+                await self.store.run(self.store.upsert_desk_accounts, [account])
         elif entry.source == "desk" and kind == "ignored":
             return
         elif entry.source == "books" and kind == "invoice":
@@ -81,11 +82,11 @@ class Intake:
         if module == "Deals":
             deal = await self.zoho.crm.get_deal(record_id)
             if deal:  # None: deleted in CRM since; nothing to tell
-                self.changes.apply([deal], self.store.upsert_deals, "webhook")
+                await self.store.run(self.changes.apply, [deal], self.store.upsert_deals, "webhook")
         elif module == "Accounts":
             account = await self.zoho.crm.get_account(record_id)
             if account:
-                self.changes.apply([account], self.store.upsert_accounts, "webhook")
+                await self.store.run(self.changes.apply, [account], self.store.upsert_accounts, "webhook")
         else:
             raise ValueError(f"unknown CRM module {module!r}")
 
@@ -93,34 +94,33 @@ class Intake:
         ticket = await self.zoho.desk.get_ticket(ticket_id)
         if ticket is None:
             return
-        if ticket.desk_account_id and not self._mirrored("desk_accounts", ticket.desk_account_id):
+        if ticket.desk_account_id and not await self._mirrored("desk_accounts", ticket.desk_account_id):
             desk_account = await self.zoho.desk.get_account(ticket.desk_account_id)
             if desk_account:
-                self.store.upsert_desk_accounts([desk_account])
-        self.changes.apply([ticket], self.store.upsert_tickets, "webhook")
+                await self.store.run(self.store.upsert_desk_accounts, [desk_account])
+        await self.store.run(self.changes.apply, [ticket], self.store.upsert_tickets, "webhook")
 
     async def _invoice(self, invoice_id: str) -> None:
         invoice = await self.zoho.books.get_invoice(invoice_id)
         if invoice is None:
             return
-        if invoice.customer_id and not self._mirrored("books_customers", invoice.customer_id):
+        if invoice.customer_id and not await self._mirrored("books_customers", invoice.customer_id):
             customer = await self.zoho.books.get_customer(invoice.customer_id)
             if customer:
-                self.store.upsert_books_customers([customer])
-        self.changes.apply([invoice], self.store.upsert_invoices, "webhook")
+                await self.store.run(self.store.upsert_books_customers, [customer])
+        await self.store.run(self.changes.apply, [invoice], self.store.upsert_invoices, "webhook")
 
     async def _payment(self, body: dict[str, Any]) -> None:
         # The payment's detail is where Books documents the invoices it was applied to (list rows lack them).
         payment = await self.zoho.books.get_payment(str(body["id"])) if body.get("id") else None
         if payment is not None:
-            self.store.upsert_payments([payment])
+            await self.store.run(self.store.upsert_payments, [payment])
         invoice_ids = body.get("invoice_ids") or (payment.invoice_ids if payment else [])
         for invoice_id in dict.fromkeys(invoice_ids):
             await self._invoice(str(invoice_id))
 
-    def _mirrored(self, table: str, record_id: str) -> bool:
-        with self.store.transaction() as db:
-            return db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone() is not None
+    async def _mirrored(self, table: str, record_id: str) -> bool:
+        return await self.store.run(self.store.has_record, table, record_id)
 
     # ---- draining --------------------------------------------------------------------------------------------
 
@@ -128,27 +128,33 @@ class Intake:
         """Process every entry due now (entries added meanwhile too), each at most once per call."""
         report = DrainReport()
         gate = asyncio.Semaphore(CONCURRENCY)
+        store = self.store
 
-        async def one(entry: InboxEntry) -> None:
+        async def one(entry: InboxEntry, done: list[int]) -> None:
             async with gate:
                 try:
                     await self.process(entry)
                 except Exception as exc:  # kept with its error; retried with backoff
                     log.warning("inbox entry %s (%s %s) failed: %s", entry.id, entry.source, entry.identity, exc)
-                    self.inbox.mark_failed(entry.id, f"{type(exc).__name__}: {exc}")
+                    await store.run(self.inbox.mark_failed, entry.id, f"{type(exc).__name__}: {exc}")
                     report.failed += 1
                 else:
-                    self.inbox.mark_done(entry.id)
-                    report.done += 1
+                    done.append(entry.id)
 
         async with self._lock:
             seen: set[int] = set()
             while report.done + report.failed < limit:
-                due = [e for e in self.inbox.pending(self.clock(), limit=100) if e.id not in seen]
+                due = [e for e in await store.run(self.inbox.pending, self.clock(), 100) if e.id not in seen]
                 if not due:
                     break
                 seen.update(e.id for e in due)
-                await asyncio.gather(*(one(e) for e in due))
+                done: list[int] = []
+                try:
+                    await asyncio.gather(*(one(e, done) for e in due))
+                finally:  # the batch's successes settle in one commit, even when the drain is cancelled
+                    if done:
+                        await asyncio.shield(store.run(store.inbox.mark_done, done, self.clock()))
+                        report.done += len(done)
         return report
 
     # ---- the background worker -------------------------------------------------------------------------------
@@ -161,11 +167,14 @@ class Intake:
             self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._wake = asyncio.Event()
         self._wake.set()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="throughline-intake")
 
     async def stop(self) -> None:
+        """End the worker; returns once it has (a drain in progress is cancelled, its entries stay pending)."""
+        self._stopping = True  # even a cancellation lost in a race cannot keep the loop going
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -174,18 +183,20 @@ class Intake:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.drain()
             except Exception:  # the store itself failed: log, wait, try again
                 log.exception("inbox drain failed")
             wait = IDLE_WAKE
-            due = self.inbox.next_due()
+            due = await self.store.run(self.inbox.next_due)
             if due is not None:
                 wait = max(min(due - self.clock(), IDLE_WAKE), timedelta(0))
+            # Not `asyncio.wait_for`: on 3.11 it swallows a cancellation that arrives as the wake-up completes.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait.total_seconds(), 0.05))
+                async with asyncio.timeout(max(wait.total_seconds(), 0.05)):
+                    await self._wake.wait()
 
 
 def intake_for(deps: Deps) -> Intake:

@@ -116,29 +116,15 @@ class DigestLedger:
 
     def claim(self, team: str, day: date, recipient: str, now: datetime) -> bool:
         """True when this caller may send; a failed send may be claimed again."""
-        with self.store.transaction() as db:
-            row = db.execute("SELECT state FROM digest_sends WHERE team = ? AND day = ? AND recipient = ?",
-                             [team, day.isoformat(), recipient]).fetchone()
-            if row is not None and row[0] != "failed":
-                return False
-            db.execute("INSERT INTO digest_sends (team, day, recipient, state, claimed_at) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT (team, day, recipient) DO UPDATE SET state = excluded.state, "
-                       "claimed_at = excluded.claimed_at, error = ''",
-                       [team, day.isoformat(), recipient, "sending", now.isoformat()])
-            return True
+        return self.store.notifications.claim_digest(team, day, recipient, now)
 
     def finish(self, team: str, day: date, recipient: str, *, state: str, now: datetime, channel: str = "",
                ts: str = "", error: str = "") -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE digest_sends SET state = ?, channel = ?, ts = ?, sent_at = ?, error = ? "
-                       "WHERE team = ? AND day = ? AND recipient = ?",
-                       [state, channel, ts, now.isoformat(), error[:500], team, day.isoformat(), recipient])
+        self.store.notifications.finish_digest(team, day, recipient, state=state, now=now, channel=channel, ts=ts,
+                                               error=error)
 
     def states(self, team: str, day: date) -> dict[str, str]:
-        with self.store.transaction() as db:
-            rows = db.execute("SELECT recipient, state FROM digest_sends WHERE team = ? AND day = ?",
-                              [team, day.isoformat()]).fetchall()
-        return {r[0]: r[1] for r in rows}
+        return self.store.notifications.digest_states(team, day)
 
 
 # ---- building and sending ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 - Retries (tenacity): 429 always (Zoho did not do the work), connection failures always, 5xx and timeouts only
   for idempotent calls (GET/PUT/DELETE, or `idempotent=True` such as COQL), so a slow `POST /invoices` is never
   sent twice. `Retry-After` is honoured (capped); otherwise exponential backoff with jitter.
-- Client-side limits: an `AsyncLimiter` (Books: 100 requests per 60 s per org) and a semaphore on calls in
+- Client-side limits: a sliding window (Books: at most 100 requests in any 60 s per org) and a semaphore on calls in
   flight (CRM 5, Books 5, Desk 5), all in `ZohoLimits`.
 - Errors: each app's error body (CRM `{code, details, message, status}`, Books `{code: int, message}`, Desk
   `{errorCode, message}`) is mapped to `bot.errors` here and nowhere else.
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from bot.errors import (
@@ -34,6 +33,7 @@ from bot.errors import (
     ZohoUnavailable,
 )
 from bot.zoho.auth import SCOPE_ERRORS, TokenCache, TokenEndpointUnavailable, ZohoAuth
+from bot.zoho.rate_window import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class ZohoTransport:
         base_url: Callable[[], str],
         auth: ZohoAuth,
         retry: RetryPolicy = RetryPolicy(),
-        limiter: AsyncLimiter | None = None,
+        limiter: SlidingWindowLimiter | None = None,
         concurrency: asyncio.Semaphore | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -419,7 +419,7 @@ def build_transport(
         base_url=base_url,
         auth=ZohoAuth(auth_cache, on_send=on_send),
         retry=retry,
-        limiter=AsyncLimiter(rate, period) if rate else None,
+        limiter=SlidingWindowLimiter(int(rate), period) if rate else None,
         concurrency=asyncio.Semaphore(concurrency) if concurrency > 0 else None,
         params=params,
         headers=headers,

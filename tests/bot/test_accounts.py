@@ -55,8 +55,32 @@ async def test_cold_read_uses_one_round_trip_per_app_when_links_are_mirrored(dep
     sandbox.calls.clear()
     await deps.accounts.card(sandbox.state.demo_account_id)
     apps = [app for app, _, _ in sandbox.calls]
-    # CRM: account, deals, contacts; Books: invoices, payments; Desk: tickets — no look-ups of the links.
-    assert apps.count("crm") == 3 and apps.count("books") == 2 and apps.count("desk") == 1
+    # CRM: account, deals; Books: invoices (the card needs no payments or contacts); Desk: tickets — no look-ups
+    # of the links.
+    assert apps.count("crm") == 2 and apps.count("books") == 1 and apps.count("desk") == 1
+
+
+async def test_cold_lookup_by_name_with_an_empty_mirror_takes_at_most_seven_calls(deps, sandbox):
+    demo = sandbox.state.demo_account_id
+    sandbox.calls.clear()
+    answer = await deps.accounts.answer("Northwind Logistics Inc.")
+    assert answer.kind == "card" and answer.account_id == demo
+    paths = [path for _, _, path in sandbox.calls]
+    assert len(paths) <= 7, paths
+    assert not any(p.endswith(f"/Accounts/{demo}") for p in paths)  # the search's answer is not read again
+    assert not any("customerpayments" in p for p in paths)
+    assert "*Collected*" in str(answer.message.blocks)
+
+
+async def test_a_cold_read_keeps_the_mirrored_payments(deps, sandbox, clock):
+    demo = sandbox.state.demo_account_id
+    await MirrorSync(deps.store, deps.zoho, deps.clock).run()
+    before = deps.store.snapshot(demo, clock.now)
+    clock.advance(hours=1)
+    await deps.accounts.card(demo)
+    after = deps.store.snapshot(demo, clock.now)
+    assert before is not None and after is not None and before.payments
+    assert [p.id for p in after.payments] == [p.id for p in before.payments]
 
 
 async def test_deleted_records_leave_the_mirror_on_a_full_read(deps, sandbox, clock):

@@ -26,7 +26,7 @@ async def test_each_key_is_posted_once(notifier, slack):
     assert sent is not None and sent.ts and not sent.grouped
     assert await notifier.send(_notice(1)) is None
     assert len(slack.stub.calls_to("chat.postMessage")) == 1
-    assert notifier.sent(_notice(1).key)
+    assert await notifier.sent(_notice(1).key)
 
 
 async def test_a_burst_about_one_account_becomes_one_message(notifier, slack, clock):
@@ -50,7 +50,7 @@ async def test_a_slack_failure_releases_the_key_for_a_retry(notifier, slack):
     slack.stub.fail_next["chat.postMessage"] = "channel_not_found"
     with pytest.raises(SlackApiError):
         await notifier.send(_notice(1))
-    assert not notifier.sent(_notice(1).key)
+    assert not await notifier.sent(_notice(1).key)
     assert (await notifier.send(_notice(1))) is not None
     assert len(slack.stub.calls_to("chat.postMessage")) == 2  # the refused one and the retry
 

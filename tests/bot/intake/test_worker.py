@@ -45,3 +45,38 @@ async def test_the_scheduler_drains_and_forgets_old_slack_event_ids(deps, clock)
     assert entry.state == "failed" and "no processor for a mystery entry" in entry.error
     assert remember_event(deps.store, "Ev-old", clock.now) is True  # pruned, so new again
     assert remember_event(deps.store, "Ev-new", clock.now) is False
+
+
+async def test_stop_ends_the_worker_even_when_cancelled_as_it_wakes(deps):
+    intake = intake_for(deps)
+    intake.start()
+    for _ in range(500):  # until the worker has drained the empty inbox and waits to be woken
+        await asyncio.sleep(0.01)
+        if intake._wake is not None and not intake._wake.is_set():
+            break
+    task = intake._task
+    assert task is not None and not task.done()
+    intake.kick()  # a delivery wakes it in the same instant as shutdown cancels it
+    stopping = asyncio.ensure_future(intake.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=10)  # a deadline, not a timing claim: the bug was a hang
+    if not done:
+        task.cancel()
+    assert done and task.done(), "the worker kept looping after stop()"
+    await stopping
+
+
+async def test_stop_during_a_wait_returns_and_a_kick_starts_it_again(deps):
+    intake = intake_for(deps)
+    intake.start()
+    await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):
+        await intake.stop()
+    inbox = Inbox(deps.store, deps.clock)
+    inbox.add("mystery", "after-restart", "{}")
+    intake.kick()
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if inbox.counts()["failed"]:
+            break
+    assert inbox.counts()["failed"] == 1  # the restarted worker tried it
+    await intake.stop()

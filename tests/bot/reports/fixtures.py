@@ -141,5 +141,4 @@ def fill(store: Store) -> None:
     store.upsert_desk_accounts([DeskAccount(id="DA2", name="Bolt", crm_account_id="A2"),
                                 DeskAccount(id="DA9", name="Stray Desk Co")])
     store.upsert_tickets(tickets())
-    with store.transaction() as db:
-        db["handoffs"].insert_all(handoff_rows(), replace=True)  # type: ignore[union-attr]
+    store.handoffs.insert_many(handoff_rows())

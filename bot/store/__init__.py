@@ -1,0 +1,129 @@
+"""Local state: the one owner of every table and every SQL statement (features call typed methods).
+
+    Store                 the facade: open once per process, share, `close()` when done
+    ├─ mirror methods     bot/store/mirror.py   accounts, contacts, deals, Books, Desk; `load()` for reports/audit
+    ├─ state methods      bot/store/state.py    account read times, watermarks, Slack users, Slack event ids
+    ├─ .inbox             bot/store/inbox.py    webhook deliveries
+    ├─ .handoffs          bot/store/handoffs.py handoffs and the write-ahead log of Zoho writes
+    ├─ .audit             bot/store/audit.py    audit trail and drift-audit runs
+    ├─ .notifications     bot/store/notifications.py  sent-once messages and the digest ledger
+    └─ engine             bot/store/engine.py   connections and transactions: the only engine-specific code,
+                          with the DDL in bot/store/migrations.py
+
+Nothing here runs on the event loop by itself: async code calls `await store.run(method, *args)`, which runs
+the method on the store's thread pool. Reads use a per-thread reader connection (WAL), so they never wait for
+the writer or each other; writes are serialised on the one writer connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from bot.errors import StoreError
+from bot.lookup import NameIndex
+from bot.store.audit import AuditTables
+from bot.store.engine import Engine
+from bot.store.handoffs import HandoffTables
+from bot.store.inbox import InboxTable
+from bot.store.migrations import MIGRATIONS, Migration
+from bot.store.mirror import MIRROR_TABLES, MirrorRecords, MirrorTables, paused_gc
+from bot.store.notifications import NotificationTables
+from bot.store.state import StateTables
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+__all__ = ["MIGRATIONS", "MIRROR_TABLES", "Migration", "MirrorRecords", "Store", "paused_gc"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+THREADS = 4  # store work in flight at once from async code (readers run in parallel; writes queue on the lock)
+
+
+class Store(MirrorTables, StateTables):
+    """The SQLite store. Open once per process and share; `close()` when done."""
+
+    def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.path = Path(path)
+        self.engine = Engine(path)
+        self._candidates: list[tuple[str, str]] | None = None
+        self._name_index: NameIndex | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        try:
+            self.migrate(migrations)
+        except BaseException:
+            self.engine.close()
+            raise
+        self.inbox = InboxTable(self.engine)
+        self.handoffs = HandoffTables(self.engine)
+        self.audit = AuditTables(self.engine)
+        self.notifications = NotificationTables(self.engine)
+
+    @property
+    def db(self) -> Database:
+        """sqlite-utils over the writer connection, for schema introspection in tests and tools only."""
+        return self.engine.db
+
+    def close(self) -> None:
+        if hasattr(self, "inbox"):
+            self.inbox.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.engine.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group several store calls of this thread into one transaction (nested blocks are savepoints)."""
+        with self.engine.write():
+            yield
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One atomic change on the writer, for tests that set up rows the features never write themselves."""
+        with self.engine.write():
+            yield self.engine.db
+
+    async def run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run store work off the event loop, on the store's threads."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(method, *args, **kwargs))
+
+    # ---- schema --------------------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.engine.read() as conn:
+            if not self.engine.table_exists(conn, "schema_version"):
+                return 0
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+        """Run the migrations this file has not seen yet, each atomically with its version bump."""
+        with self.engine.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = self.schema_version()
+        if current > len(migrations):
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this code knows ({len(migrations)})"
+            )
+        for number in range(current + 1, len(migrations) + 1):
+            with self.engine.write() as conn:
+                migrations[number - 1](self.engine.db)
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+        return len(migrations)

@@ -1,0 +1,162 @@
+"""The schema, as migrations: append one function to `MIGRATIONS` and it runs once, in its own transaction,
+on the next open (`bot.store.Store`). Never edit or reorder one that has shipped.
+
+Every mirror table is keyed by the Zoho id and holds the canonical model as JSON in `data`, next to typed
+columns that queries search, join and sum on (indexed where they pay). DDL is engine-specific and lives only
+here; a migration gets the writer connection inside its transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # sqlite-utils is imported only when a migration runs (fast CLI start)
+    from sqlite_utils import Database
+
+Migration = Callable[["Database"], None]
+
+
+def _run(db: Database, script: str) -> None:
+    # Not `executescript`: sqlite3 commits any open transaction before it, which would break atomic().
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_mirror(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, name_norm TEXT NOT NULL,
+            owner_email TEXT, website_domain TEXT, modified_time TEXT, data TEXT NOT NULL);
+        CREATE TABLE contacts (id TEXT PRIMARY KEY, account_id TEXT, email TEXT, email_domain TEXT,
+            data TEXT NOT NULL);
+        CREATE TABLE deals (id TEXT PRIMARY KEY, account_id TEXT, stage TEXT, closing_date TEXT,
+            modified_time TEXT, data TEXT NOT NULL);
+        CREATE TABLE books_customers (id TEXT PRIMARY KEY, account_id TEXT, name TEXT, data TEXT NOT NULL);
+        CREATE TABLE invoices (id TEXT PRIMARY KEY, customer_id TEXT, account_id TEXT, deal_id TEXT,
+            status TEXT, date TEXT, due_date TEXT, modified_time TEXT, data TEXT NOT NULL);
+        CREATE TABLE payments (id TEXT PRIMARY KEY, customer_id TEXT, account_id TEXT, date TEXT,
+            data TEXT NOT NULL);
+        CREATE TABLE desk_accounts (id TEXT PRIMARY KEY, crm_account_id TEXT, name TEXT, data TEXT NOT NULL);
+        CREATE TABLE tickets (id TEXT PRIMARY KEY, desk_account_id TEXT, account_id TEXT, status_type TEXT,
+            modified_time TEXT, data TEXT NOT NULL);
+        CREATE INDEX idx_accounts_name_norm ON accounts (name_norm);
+        CREATE INDEX idx_accounts_owner_email ON accounts (owner_email);
+        CREATE INDEX idx_accounts_website_domain ON accounts (website_domain);
+        CREATE INDEX idx_contacts_account_id ON contacts (account_id);
+        CREATE INDEX idx_contacts_email ON contacts (email);
+        CREATE INDEX idx_contacts_email_domain ON contacts (email_domain);
+        CREATE INDEX idx_deals_account_id ON deals (account_id);
+        CREATE INDEX idx_books_customers_account_id ON books_customers (account_id);
+        CREATE INDEX idx_invoices_customer_id ON invoices (customer_id);
+        CREATE INDEX idx_invoices_account_id ON invoices (account_id);
+        CREATE INDEX idx_invoices_deal_id ON invoices (deal_id);
+        CREATE INDEX idx_payments_customer_id ON payments (customer_id);
+        CREATE INDEX idx_payments_account_id ON payments (account_id);
+        CREATE INDEX idx_desk_accounts_crm_account_id ON desk_accounts (crm_account_id);
+        CREATE INDEX idx_tickets_desk_account_id ON tickets (desk_account_id);
+        CREATE INDEX idx_tickets_account_id ON tickets (account_id);
+        """,
+    )
+
+
+def _m002_state(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE account_fetches (account_id TEXT PRIMARY KEY, fetched_at TEXT NOT NULL);
+        CREATE TABLE watermarks (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE slack_users (email TEXT PRIMARY KEY, user_id TEXT NOT NULL, fetched_at TEXT NOT NULL);
+        """,
+    )
+
+
+def _m003_workflow(db: Database) -> None:
+    """Durable workflow state: the webhook inbox, handoffs with their write-ahead log, and the audit trail."""
+    _run(
+        db,
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, identity TEXT NOT NULL,
+            received_at TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, error TEXT, processed_at TEXT,
+            UNIQUE (source, identity));
+        CREATE INDEX inbox_state ON inbox (state, next_attempt_at);
+        CREATE TABLE slack_event_ids (event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL);
+        CREATE TABLE handoffs (
+            deal_id TEXT PRIMARY KEY, account_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'invoice', plan TEXT NOT NULL DEFAULT '{}', missing TEXT NOT NULL DEFAULT '[]',
+            owner_email TEXT NOT NULL DEFAULT '', finance_channel TEXT NOT NULL DEFAULT '',
+            finance_ts TEXT NOT NULL DEFAULT '', support_ts TEXT NOT NULL DEFAULT '',
+            books_customer_id TEXT NOT NULL DEFAULT '', document_id TEXT NOT NULL DEFAULT '',
+            document_number TEXT NOT NULL DEFAULT '', desk_account_id TEXT NOT NULL DEFAULT '',
+            desk_contact_id TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',
+            approved_by TEXT NOT NULL DEFAULT '', approved_at TEXT NOT NULL DEFAULT '',
+            rejected_by TEXT NOT NULL DEFAULT '', rejected_reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX handoffs_state ON handoffs (state);
+        CREATE INDEX handoffs_account ON handoffs (account_id);
+        CREATE TABLE zoho_writes (
+            key TEXT PRIMARY KEY, deal_id TEXT NOT NULL, step TEXT NOT NULL, state TEXT NOT NULL,
+            result_id TEXT NOT NULL DEFAULT '', started_at TEXT NOT NULL, finished_at TEXT NOT NULL DEFAULT '');
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '{}');
+        CREATE INDEX audit_subject ON audit_log (subject);
+        CREATE TABLE notifications (
+            key TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL DEFAULT '', sent_at TEXT NOT NULL);
+        """,
+    )
+
+
+def _m_drift_runs(db: Database) -> None:
+    """Drift audit runs: the findings a Slack summary's buttons page through and apply (see bot/audit/service.py)."""
+    _run(
+        db,
+        """
+        CREATE TABLE drift_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+            findings TEXT NOT NULL DEFAULT '[]', applied TEXT NOT NULL DEFAULT '{}', notes TEXT NOT NULL DEFAULT '[]');
+        """,
+    )
+
+
+def _m_digest_sends(db: Database) -> None:
+    """Daily digests: one row per (team, local day, recipient), claimed before sending so none goes twice."""
+    _run(
+        db,
+        """
+        CREATE TABLE digest_sends (
+            team TEXT NOT NULL, day TEXT NOT NULL, recipient TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+            channel TEXT NOT NULL DEFAULT '', ts TEXT NOT NULL DEFAULT '', claimed_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '', PRIMARY KEY (team, day, recipient));
+        """,
+    )
+
+
+def _m_meta(db: Database) -> None:
+    """What the database is: the Zoho org ids it mirrors and whether they are a sandbox's (bot/db_identity.py)."""
+    _run(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def _m_desk_links(db: Database) -> None:
+    """Desk accounts Throughline created, per CRM account: Desk's API cannot set `zohoCRMAccount`, so this is
+    our own record of the link (the drift audit tells it apart from a link Zoho holds)."""
+    _run(db, "CREATE TABLE desk_links (crm_account_id TEXT PRIMARY KEY, desk_account_id TEXT NOT NULL, "
+             "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
+
+
+# Append only, one per line (branches that each add one then merge without touching each other's line); never
+# edit or reorder a migration that has shipped: the database records how many it has run.
+MIGRATIONS: tuple[Migration, ...] = (
+    _m001_mirror,
+    _m002_state,
+    _m003_workflow,
+    _m_drift_runs,
+    _m_digest_sends,
+    _m_meta,
+    _m_desk_links,
+)
+

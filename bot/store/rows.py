@@ -1,0 +1,65 @@
+"""Mirror records as table rows: the canonical model as JSON in `data`, and the typed columns beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.lookup import domain_of, normalise_name
+from bot.models import Account, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def account_row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id, "name": a.name, "name_norm": normalise_name(a.name), "owner_email": a.owner.email.lower(),
+        "website_domain": domain_of(a.website), "modified_time": _iso(a.modified_time),
+        "data": a.model_dump_json(),
+    }  # fmt: skip
+
+
+def contact_row(c: Contact) -> dict[str, Any]:
+    email = c.email.strip().lower()
+    return {
+        "id": c.id, "account_id": c.account_id, "email": email, "email_domain": domain_of(email),
+        "data": c.model_dump_json(),
+    }  # fmt: skip
+
+
+def deal_row(d: Deal) -> dict[str, Any]:
+    return {
+        "id": d.id, "account_id": d.account_id, "stage": d.stage, "closing_date": _iso(d.closing_date),
+        "modified_time": _iso(d.modified_time), "data": d.model_dump_json(),
+    }  # fmt: skip
+
+
+def customer_row(c: BooksCustomer) -> dict[str, Any]:
+    return {"id": c.id, "account_id": c.account_id, "name": c.name, "data": c.model_dump_json()}
+
+
+def invoice_row(i: Invoice) -> dict[str, Any]:
+    return {
+        "id": i.id, "customer_id": i.customer_id, "account_id": i.account_id, "deal_id": i.deal_id,
+        "status": i.status, "date": _iso(i.date), "due_date": _iso(i.due_date),
+        "modified_time": _iso(i.modified_time), "data": i.model_dump_json(),
+    }  # fmt: skip
+
+
+def payment_row(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id, "customer_id": p.customer_id, "account_id": p.account_id, "date": _iso(p.date),
+        "data": p.model_dump_json(),
+    }  # fmt: skip
+
+
+def desk_account_row(d: DeskAccount) -> dict[str, Any]:
+    return {"id": d.id, "crm_account_id": d.crm_account_id, "name": d.name, "data": d.model_dump_json()}
+
+
+def ticket_row(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id, "desk_account_id": t.desk_account_id, "account_id": t.account_id,
+        "status_type": t.status_type, "modified_time": _iso(t.modified_time), "data": t.model_dump_json(),
+    }  # fmt: skip
