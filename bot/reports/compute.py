@@ -1,7 +1,8 @@
 """Reports over the mirror (pure): revenue, close → first invoice, support volume (retention: bot/reports/retention.py).
 
-Every function takes a `MirrorData` (read once from the store by `bot.reports.data.load_mirror`), the dates it
-reports on and a `ReportConfig`; none does I/O or reads a clock.
+Every function takes a `MirrorData`, the dates it reports on and a `ReportConfig`; none does I/O or reads a clock.
+The data is either the whole mirror (`bot.reports.data.load_mirror`) or, as the bot runs them, only the records the
+report can use, picked by SQL over typed columns (`bot.reports.data.report_data`); both give the same report.
 
 Definitions
 - *Sold*: amounts of won deals (stage in the won labels), by closing date, owned by the deal's owner.
@@ -150,6 +151,11 @@ def org_currency(data: MirrorData, config: ReportConfig) -> str:
     counts.update(d.currency.upper() for d in data.deals if d.currency and is_won_deal(d, config.rules))
     counts.update(i.currency.upper() for i in data.invoices if i.currency and is_billed(i, config.rules))
     counts.update(p.currency.upper() for p in data.payments if p.currency)
+    return most_common_currency(counts)
+
+
+def most_common_currency(counts: Counter[str]) -> str:
+    """The currency most records carry (ties: A–Z), else USD."""
     if not counts:
         return "USD"
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]

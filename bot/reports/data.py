@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.models import Deal
-from bot.reports.compute import HandoffRow, MirrorData
-from bot.store import Store, paused_gc
+from bot.reports.compute import HandoffRow, MirrorData, ReportConfig, most_common_currency
+from bot.reports.periods import Period, month_to_date, same_days_last_month
+from bot.store import MirrorRecords, Store, paused_gc
+from bot.store import reports as q
+from bot.store.rows import utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror", "paused_gc"]
 _LOADED = ("accounts", "deals", "invoices", "payments", "tickets")
@@ -68,6 +72,104 @@ def load_mirror(store: Store, *, account_ids: Sequence[str] | None = None, hando
         accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
         tickets=got.tickets, handoffs=rows, desk_names={d: name for d, (_, name) in got.desk_links.items()},
     )
+
+
+def _mirror(got: MirrorRecords, handoffs: list[HandoffRow] | None = None) -> MirrorData:
+    return MirrorData(
+        accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
+        tickets=got.tickets, handoffs=handoffs or [], desk_names={d: name for d, (_, name) in got.desk_links.items()},
+    )
+
+
+# ---- only what a report needs, picked by SQL -----------------------------------------------------------------
+# Each report reads the union of conditions (bot/store/reports.py) selecting a superset of the records its pure
+# rules keep, then runs on that small `MirrorData` exactly as it would on the whole mirror.
+
+
+def with_org_currency(store: Store, config: ReportConfig) -> ReportConfig:
+    """The config with its org currency settled over the whole mirror (a subset would count differently)."""
+    if config.currency:
+        return config
+    counts = q.ReportQueries(store.engine).currency_counts(config.rules.won_stages,
+                                                        config.rules.excluded_invoice_statuses)
+    return replace(config, currency=most_common_currency(counts))
+
+
+def utc_bounds(first: date, last: date, tz: tzinfo | None) -> tuple[str, str]:
+    """The UTC instants (as stored) from local midnight of `first` to local midnight after `last`: local dates
+    are converted once per query, not per record."""
+    zone = tz or UTC
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    return utc_key(start) or "", utc_key(end) or ""
+
+
+def _revenue(period: Period, config: ReportConfig) -> q.Wants:
+    return q.revenue_wants(config.rules, period.start.isoformat(), period.end.isoformat())
+
+
+def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
+    """Won deals closed in the period, or within the not-invoiced lookback up to today."""
+    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
+    return q.invoicing_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
+
+
+def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
+    """The records `wants` selects (and the accounts and linked deals they need), as reports see them."""
+    rows = [handoff_from_row(r) for r in store.handoffs.rows()] if handoffs else []
+    got = q.ReportQueries(store.engine).select(wants, deal_ids=[h.deal_id for h in rows],
+                                               account_ids=[h.account_id for h in rows])
+    return _mirror(got, rows)
+
+
+def revenue_data(store: Store, period: Period, config: ReportConfig) -> MirrorData:
+    return report_data(store, _revenue(period, config))
+
+
+def invoicing_data(store: Store, period: Period, today: date, config: ReportConfig) -> MirrorData:
+    return report_data(store, _invoicing(period, today, config))
+
+
+def support_data(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> MirrorData:
+    """Tickets created or closed in the period (local dates), or open now."""
+    start, end = utc_bounds(period.start, period.end, tz)
+    return report_data(store, q.tickets_wants(start, end, closed_too=True, open_rules=config.rules))
+
+
+def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:
+    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`)."""
+    r = config.rules
+    term = timedelta(days=config.renewal_term_days)
+    ids = q.ReportQueries(store.engine).renewal_candidates(
+        won=r.won_stages, closed=r.closed_stages | r.won_stages, closed_from=(window.start - term).isoformat(),
+        closed_to=(window.end - term).isoformat(),
+        quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
+        excluded=r.excluded_invoice_statuses, overdue=r.overdue_statuses, due=r.due_statuses,
+        today=today.isoformat(), open_not=r.closed_ticket_types)
+    return load_mirror(store, account_ids=ids, handoffs=False)
+
+
+def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig,
+                timing_days: int) -> MirrorData:
+    """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
+    (`with_org_currency`)."""
+    yesterday = today - timedelta(days=1)
+    rules, day = config.rules, today.isoformat()
+    if team == "finance":
+        wants = q.merge(_invoicing(Period(today, today, "today"), today, config),
+                        q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
+                        q.payments_wants(yesterday.isoformat()))
+    elif team == "sales":
+        wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
+    elif team == "support":
+        wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
+    elif team == "leadership":
+        recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
+        wants = q.merge(_revenue(month_to_date(today), config), _revenue(same_days_last_month(today), config),
+                        _invoicing(recent, today, config))
+    else:
+        raise ValueError(f"unknown digest team {team!r}")
+    return report_data(store, wants, handoffs=team != "leadership")
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

@@ -20,6 +20,7 @@ from bot.reports.blocks import invoicing_message, renewals_message, revenue_mess
 from bot.reports.compute import (
     InvoicingReport,
     MirrorData,
+    ReportConfig,
     RevenueReport,
     SupportReport,
     config_from,
@@ -27,9 +28,16 @@ from bot.reports.compute import (
     revenue,
     support,
 )
-from bot.reports.data import load_mirror, paused_gc
+from bot.reports.data import (
+    invoicing_data,
+    paused_gc,
+    renewals_data,
+    revenue_data,
+    support_data,
+    with_org_currency,
+)
 from bot.reports.periods import Period, parse_period
-from bot.reports.retention import RenewalsReport, renewals
+from bot.reports.retention import RenewalsReport, renewal_window, renewals
 from bot.store import Store
 
 KINDS = ("revenue", "invoicing", "support", "renewals")
@@ -79,13 +87,25 @@ def parse_request(text: str, now: datetime, structure: OperatingStructure) -> Re
 
 
 def run_report(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
-    """Blocking (reads the whole mirror): run it in a thread from async code."""
+    """Blocking (SQL picks the records the report needs; the rules run on those): call it through `store.run`."""
+    config = with_org_currency(store, config_from(structure))
+    tz = structure.tz
+    today = now.astimezone(tz).date()
     with paused_gc():
-        return run_report_on(load_mirror(store, handoffs=False), structure, request, now)
+        if request.kind == "revenue":
+            data = revenue_data(store, _period(request), config)
+        elif request.kind == "invoicing":
+            data = invoicing_data(store, _period(request), today, config)
+        elif request.kind == "support":
+            data = support_data(store, _period(request), tz, config)
+        else:
+            data = renewals_data(store, today, config, request.period or renewal_window(today, config))
+        return run_report_on(data, structure, request, now, config)
 
 
-def run_report_on(data: MirrorData, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
-    config = config_from(structure)
+def run_report_on(data: MirrorData, structure: OperatingStructure, request: ReportRequest, now: datetime,
+                  config: ReportConfig | None = None) -> Report:
+    config = config or config_from(structure)
     tz = structure.tz
     today = now.astimezone(tz).date()
     if request.kind == "revenue":

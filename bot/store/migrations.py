@@ -148,6 +148,49 @@ def _m_desk_links(db: Database) -> None:
              "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
 
 
+def _m_report_columns(db: Database) -> None:
+    """Typed columns the reports and digests filter and group on (bot/store/reports.py), filled from `data` for
+    rows mirrored before: folded stage and status labels, currencies, ticket flags and UTC instants as text."""
+    import json
+
+    from bot.models import Deal, Invoice, Payment, Ticket
+    from bot.store.rows import REPORT_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE deals ADD COLUMN stage_key TEXT;
+        ALTER TABLE deals ADD COLUMN currency TEXT;
+        ALTER TABLE deals ADD COLUMN created_utc TEXT;
+        ALTER TABLE deals ADD COLUMN modified_utc TEXT;
+        ALTER TABLE invoices ADD COLUMN kind TEXT;
+        ALTER TABLE invoices ADD COLUMN status_key TEXT;
+        ALTER TABLE invoices ADD COLUMN currency TEXT;
+        ALTER TABLE payments ADD COLUMN currency TEXT;
+        ALTER TABLE tickets ADD COLUMN status_key TEXT;
+        ALTER TABLE tickets ADD COLUMN escalated INTEGER;
+        ALTER TABLE tickets ADD COLUMN created_utc TEXT;
+        ALTER TABLE tickets ADD COLUMN closed_utc TEXT;
+        ALTER TABLE tickets ADD COLUMN modified_utc TEXT;
+        CREATE INDEX idx_deals_stage_closing ON deals (stage_key, closing_date);
+        CREATE INDEX idx_invoices_date ON invoices (date);
+        CREATE INDEX idx_invoices_due_date ON invoices (due_date);
+        CREATE INDEX idx_payments_date ON payments (date);
+        CREATE INDEX idx_tickets_created_utc ON tickets (created_utc);
+        CREATE INDEX idx_tickets_closed_utc ON tickets (closed_utc);
+        CREATE INDEX idx_tickets_status_key ON tickets (status_key);
+        """,
+    )
+    models = {"deals": Deal, "invoices": Invoice, "payments": Payment, "tickets": Ticket}
+    for table, columns_of in REPORT_COLUMNS.items():
+        rows = [(record_id, columns_of(models[table].model_validate(json.loads(data))))  # type: ignore[arg-type]
+                for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]
+        if rows:
+            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
+            db.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?",
+                                [[*values.values(), record_id] for record_id, values in rows])
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -158,5 +201,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_digest_sends,
     _m_meta,
     _m_desk_links,
+    _m_report_columns,
 )
 
