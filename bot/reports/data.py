@@ -11,10 +11,23 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from bot.models import Deal
-from bot.reports.compute import HandoffRow, MirrorData, ReportConfig, most_common_currency
+from bot.reports.compute import (
+    NO_OWNER,
+    Booking,
+    HandoffRow,
+    MirrorData,
+    Owner,
+    ReportConfig,
+    TicketStats,
+    hours_between,
+    most_common_currency,
+    owner_of,
+    resolve_currency,
+)
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.store import MirrorRecords, Store, paused_gc
 from bot.store import reports as q
@@ -130,10 +143,74 @@ def invoicing_data(store: Store, period: Period, today: date, config: ReportConf
     return report_data(store, _invoicing(period, today, config))
 
 
-def support_data(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> MirrorData:
-    """Tickets created or closed in the period (local dates), or open now."""
+def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list[Booking]:
+    """The period's amounts from SQL rows (as `compute.revenue_bookings` finds them in records); `config`
+    carries the org currency (`with_org_currency`)."""
+    got = q.ReportQueries(store.engine).revenue_rows(config.rules, period.start.isoformat(), period.end.isoformat())
+    accounts, customers, deal_owners = got["accounts"], got["customers"], got["deal_owners"]
+    org = config.currency
+    owners: dict[tuple[str, str], Owner] = {}
+    none = Owner("", NO_OWNER)
+
+    def owner(name: str | None, email: str | None) -> Owner:
+        key = (name or "", email or "")
+        if key not in owners:
+            owners[key] = owner_of(*key)
+        return owners[key]
+
+    def account_of(account_id: str | None, customer_id: str | None) -> str:
+        return account_id or (customers.get(customer_id or "") or ("",))[0] or ""
+
+    def currency(code: str | None, account_id: str) -> str:
+        found = accounts.get(account_id)
+        return resolve_currency(code or "", (found[0] if found else "") or "", org)
+
+    def account_owner(account_id: str) -> Owner:
+        found = accounts.get(account_id)
+        return owner(found[1], found[2]) if found else none
+
+    out = [Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""),
+                   owner(name, email)) for day, amount, code, account_id, name, email in got["sold"]]
+    for day, total, code, account_id, customer_id, deal_id in got["invoiced"]:
+        account = account_of(account_id, customer_id)
+        deal = deal_owners.get(deal_id or "")
+        out.append(Booking("invoiced", date.fromisoformat(day), Decimal(total), currency(code, account),
+                           owner(*deal) if deal else account_owner(account)))
+    for day, amount, code, account_id, customer_id in got["collected"]:
+        account = account_of(account_id, customer_id)
+        out.append(Booking("collected", date.fromisoformat(day), Decimal(amount), currency(code, account),
+                           account_owner(account)))
+    return out
+
+
+def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
+    """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
+    become UTC bounds once."""
     start, end = utc_bounds(period.start, period.end, tz)
-    return report_data(store, q.tickets_wants(start, end, closed_too=True, open_rules=config.rules))
+    got = q.ReportQueries(store.engine).ticket_counts(config.rules, start, end)
+    names, desk = got["names"], got["desk"]
+    stats: dict[str, TicketStats] = {}
+
+    def row(account_id: str | None, desk_id: str | None) -> TicketStats:
+        link = desk.get(desk_id or "")
+        account = account_id or (link[0] if link else "") or ""
+        if account:
+            key, name = account, names.get(account, account)
+        elif desk_id:
+            key, name = f"desk:{desk_id}", (link[1] or "") if link else f"Desk account {desk_id}"
+        else:
+            key, name = "", "(no account)"
+        return stats.setdefault(key, TicketStats(name))
+
+    for account_id, desk_id, opened, escalated, open_now in got["counts"]:
+        s = row(account_id, desk_id)
+        s.opened += opened or 0
+        s.escalated += escalated or 0
+        s.open_now += open_now or 0
+    for account_id, desk_id, created, closed in got["closed"]:
+        row(account_id, desk_id).hours.append(hours_between(datetime.fromisoformat(created),
+                                                            datetime.fromisoformat(closed)))
+    return stats
 
 
 def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:

@@ -149,16 +149,25 @@ def _m_desk_links(db: Database) -> None:
 
 
 def _m_report_columns(db: Database) -> None:
-    """Typed columns the reports and digests filter and group on (bot/store/reports.py), filled from `data` for
-    rows mirrored before: folded stage and status labels, currencies, ticket flags and UTC instants as text."""
+    """Typed columns the reports and digests filter and group on (bot/store/reports.py), with covering indexes
+    (a report never reads the wide rows that carry `data`), filled from `data` for
+    rows mirrored before: folded stage and status labels, currencies, owners, amounts as exact text, ticket flags
+    and UTC instants as text."""
     import json
 
-    from bot.models import Deal, Invoice, Payment, Ticket
+    from bot.models import Account, Deal, Invoice, Payment, Ticket
     from bot.store.rows import REPORT_COLUMNS
 
     _run(
         db,
         """
+        ALTER TABLE accounts ADD COLUMN owner_name TEXT;
+        ALTER TABLE accounts ADD COLUMN currency TEXT;
+        ALTER TABLE deals ADD COLUMN amount TEXT;
+        ALTER TABLE deals ADD COLUMN owner_name TEXT;
+        ALTER TABLE deals ADD COLUMN owner_email TEXT;
+        ALTER TABLE invoices ADD COLUMN total TEXT;
+        ALTER TABLE payments ADD COLUMN amount TEXT;
         ALTER TABLE deals ADD COLUMN stage_key TEXT;
         ALTER TABLE deals ADD COLUMN currency TEXT;
         ALTER TABLE deals ADD COLUMN created_utc TEXT;
@@ -172,16 +181,22 @@ def _m_report_columns(db: Database) -> None:
         ALTER TABLE tickets ADD COLUMN created_utc TEXT;
         ALTER TABLE tickets ADD COLUMN closed_utc TEXT;
         ALTER TABLE tickets ADD COLUMN modified_utc TEXT;
-        CREATE INDEX idx_deals_stage_closing ON deals (stage_key, closing_date);
-        CREATE INDEX idx_invoices_date ON invoices (date);
-        CREATE INDEX idx_invoices_due_date ON invoices (due_date);
-        CREATE INDEX idx_payments_date ON payments (date);
-        CREATE INDEX idx_tickets_created_utc ON tickets (created_utc);
-        CREATE INDEX idx_tickets_closed_utc ON tickets (closed_utc);
-        CREATE INDEX idx_tickets_status_key ON tickets (status_key);
+        CREATE INDEX report_deals_won ON deals (stage_key, closing_date, amount, currency, owner_name, owner_email,
+            account_id, id);
+        CREATE INDEX report_deals_owner ON deals (id, owner_name, owner_email);
+        CREATE INDEX report_deals_activity ON deals (account_id, created_utc, modified_utc, stage_key, closing_date);
+        CREATE INDEX report_accounts ON accounts (id, currency, owner_name, owner_email, name);
+        CREATE INDEX report_customers ON books_customers (id, account_id);
+        CREATE INDEX report_desk_accounts ON desk_accounts (id, crm_account_id, name);
+        CREATE INDEX report_invoices_date ON invoices (date, kind, status_key, total, currency, deal_id, account_id,
+            customer_id);
+        CREATE INDEX report_invoices_due ON invoices (due_date, kind, status_key, account_id, customer_id);
+        CREATE INDEX report_payments_date ON payments (date, amount, currency, account_id, customer_id);
+        CREATE INDEX report_tickets ON tickets (account_id, desk_account_id, created_utc, closed_utc, status_key,
+            escalated, modified_utc);
         """,
     )
-    models = {"deals": Deal, "invoices": Invoice, "payments": Payment, "tickets": Ticket}
+    models = {"accounts": Account, "deals": Deal, "invoices": Invoice, "payments": Payment, "tickets": Ticket}
     for table, columns_of in REPORT_COLUMNS.items():
         rows = [(record_id, columns_of(models[table].model_validate(json.loads(data))))  # type: ignore[arg-type]
                 for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]

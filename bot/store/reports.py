@@ -227,3 +227,55 @@ class ReportQueries:
             for sql, params in queries:
                 found.update(row[0] for row in conn.execute(sql, params).fetchall() if row[0])
         return sorted(found)
+
+    # ---- revenue and support, counted without decoding a record ----------------------------------------------
+
+    def _map(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(sql, list(params)).fetchall()}
+
+    def revenue_rows(self, rules: HealthRules, first: str, last: str) -> dict[str, Any]:
+        """The period's amounts as rows: sold (won deals by closing date), invoiced (counting invoices by date),
+        collected (payments by date), and the maps that resolve their accounts and owners. Every read is one
+        covering index (no wide row is touched); links are resolved in Python (the maps are small)."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        with self.engine.read() as conn:
+            out: dict[str, Any] = {
+                "sold": conn.execute(
+                    "SELECT x.closing_date, x.amount, x.currency, x.account_id, x.owner_name, x.owner_email "
+                    f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND x.amount IS NOT NULL",
+                    [*p_won, first, last]).fetchall(),
+                "invoiced": conn.execute(
+                    "SELECT x.date, x.total, x.currency, x.account_id, x.customer_id, x.deal_id FROM invoices x "
+                    f"WHERE {bill_sql} AND x.date BETWEEN ? AND ?", [*p_bill, first, last]).fetchall(),
+                "collected": conn.execute(
+                    "SELECT x.date, x.amount, x.currency, x.account_id, x.customer_id FROM payments x "
+                    "WHERE x.date BETWEEN ? AND ?", [first, last]).fetchall(),
+                "accounts": self._map(conn, "SELECT id, currency, owner_name, owner_email FROM accounts"),
+                "customers": self._map(conn, "SELECT id, account_id FROM books_customers"),
+                "deal_owners": self._map(conn, "SELECT id, owner_name, owner_email FROM deals"),
+            }
+        return out
+
+    def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
+        """Per (CRM account, Desk account) as mirrored: tickets created from `start` to before `end` (UTC), those
+        of them escalated, and tickets open now; the tickets closed in that span (not open now) with their
+        times; and the maps of CRM account names and Desk accounts (CRM link, name)."""
+        open_sql, p_open = _open(rules)
+        created = "x.created_utc >= ? AND x.created_utc < ?"
+        with self.engine.read() as conn:
+            return {
+                "counts": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, "
+                    f"SUM(CASE WHEN {created} THEN 1 ELSE 0 END), "
+                    f"SUM(CASE WHEN {created} AND x.escalated = 1 THEN 1 ELSE 0 END), "
+                    f"SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) "
+                    "FROM tickets x GROUP BY x.account_id, x.desk_account_id",
+                    [start, end, start, end, *p_open]).fetchall(),
+                "closed": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
+                    f"WHERE NOT ({open_sql}) AND x.closed_utc >= ? AND x.closed_utc < ? AND x.created_utc IS NOT NULL",
+                    [*p_open, start, end]).fetchall(),
+                "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
+                "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
+            }

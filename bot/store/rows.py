@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from bot.lookup import domain_of, normalise_name
@@ -27,17 +28,27 @@ def label_key(value: str) -> str:
     return value.strip().casefold()
 
 
+def _amount(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None  # exact: read back as Decimal, never added up in SQL
+
+
+def account_report_columns(a: Account) -> dict[str, Any]:
+    return {"owner_name": a.owner.name, "currency": a.currency}
+
+
 def deal_report_columns(d: Deal) -> dict[str, Any]:
     return {"stage_key": label_key(d.stage), "currency": d.currency.upper(), "created_utc": utc_key(d.created_time),
-            "modified_utc": utc_key(d.modified_time)}
+            "modified_utc": utc_key(d.modified_time), "amount": _amount(d.amount), "owner_name": d.owner.name,
+            "owner_email": d.owner.email}
 
 
 def invoice_report_columns(i: Invoice) -> dict[str, Any]:
-    return {"kind": i.kind, "status_key": i.status.casefold(), "currency": i.currency.upper()}
+    return {"kind": i.kind, "status_key": i.status.casefold(), "currency": i.currency.upper(),
+            "total": _amount(i.total)}
 
 
 def payment_report_columns(p: Payment) -> dict[str, Any]:
-    return {"currency": p.currency.upper()}
+    return {"currency": p.currency.upper(), "amount": _amount(p.amount)}
 
 
 def ticket_report_columns(t: Ticket) -> dict[str, Any]:
@@ -46,7 +57,7 @@ def ticket_report_columns(t: Ticket) -> dict[str, Any]:
             "modified_utc": utc_key(t.modified_time)}
 
 
-REPORT_COLUMNS = {"deals": deal_report_columns, "invoices": invoice_report_columns,
+REPORT_COLUMNS = {"accounts": account_report_columns, "deals": deal_report_columns, "invoices": invoice_report_columns,
                   "payments": payment_report_columns, "tickets": ticket_report_columns}
 
 
@@ -54,7 +65,7 @@ def account_row(a: Account) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "name_norm": normalise_name(a.name), "owner_email": a.owner.email.lower(),
         "website_domain": domain_of(a.website), "modified_time": _iso(a.modified_time),
-        "data": a.model_dump_json(),
+        "data": a.model_dump_json(), **account_report_columns(a),
     }  # fmt: skip
 
 

@@ -84,9 +84,9 @@ def test_the_migration_fills_the_typed_columns_of_rows_mirrored_before(tmp_path:
     path = tmp_path / "old.db"
     with Store(path, migrations=MIGRATIONS[:-1]) as old, old.transaction() as db:
         for ticket in fx.tickets()[:2]:
-            db.execute("INSERT INTO tickets (id, desk_account_id, account_id, status_type, data) VALUES (?, ?, ?, ?, ?)",
-                       [ticket.id, ticket.desk_account_id, ticket.account_id, ticket.status_type,
-                        ticket.model_dump_json()])
+            db.execute("INSERT INTO tickets (id, desk_account_id, account_id, status_type, data) "
+                       "VALUES (?, ?, ?, ?, ?)", [ticket.id, ticket.desk_account_id, ticket.account_id,
+                                                  ticket.status_type, ticket.model_dump_json()])
         deal = fx.deals()[0]
         db.execute("INSERT INTO deals (id, account_id, stage, data) VALUES (?, ?, ?, ?)",
                    [deal.id, deal.account_id, deal.stage, deal.model_dump_json()])
