@@ -78,6 +78,9 @@ class MirrorData:
     tickets: list[Ticket] = field(default_factory=list)
     handoffs: list[HandoffRow] = field(default_factory=list)
     desk_names: dict[str, str] = field(default_factory=dict)  # Desk account id → name, for unlinked tickets
+    # Deal id → date of its earliest counting invoice, when SQL worked it out over every invoice (then
+    # `invoices` need not hold the invoices linked to deals); None: work it out from `invoices`.
+    first_invoices: dict[str, date] | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
         return {d.id: d for d in self.deals}
@@ -329,6 +332,8 @@ class InvoicingReport:
 
 def first_invoices(data: MirrorData, rules: HealthRules = DEFAULT_RULES) -> dict[str, date]:
     """Deal id → date of its earliest counting invoice."""
+    if data.first_invoices is not None:
+        return data.first_invoices
     first: dict[str, date] = {}
     for i in data.invoices:
         if i.deal_id and i.date and is_billed(i, rules) and (i.deal_id not in first or i.date < first[i.deal_id]):

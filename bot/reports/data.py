@@ -122,9 +122,10 @@ def _revenue(period: Period, config: ReportConfig) -> q.Wants:
 
 
 def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
-    """Won deals closed in the period, or within the not-invoiced lookback up to today."""
+    """Won deals closed in the period, or within the not-invoiced lookback up to today (their first invoices
+    come from `with_first_invoices`)."""
     first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
-    return q.invoicing_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
+    return q.won_deals_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
 
 
 def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
@@ -140,7 +141,15 @@ def revenue_data(store: Store, period: Period, config: ReportConfig) -> MirrorDa
 
 
 def invoicing_data(store: Store, period: Period, today: date, config: ReportConfig) -> MirrorData:
-    return report_data(store, _invoicing(period, today, config))
+    data = report_data(store, _invoicing(period, today, config))
+    return with_first_invoices(store, data, config)
+
+
+def with_first_invoices(store: Store, data: MirrorData, config: ReportConfig) -> MirrorData:
+    """`data` with each deal's first invoice date worked out by SQL (no invoice decoded for it)."""
+    found = q.ReportQueries(store.engine).first_invoices(config.rules)
+    data.first_invoices = {deal: date.fromisoformat(day) for deal, day in found.items()}
+    return data
 
 
 def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list[Booking]:
@@ -246,7 +255,8 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
                         _invoicing(recent, today, config))
     else:
         raise ValueError(f"unknown digest team {team!r}")
-    return report_data(store, wants, handoffs=team != "leadership")
+    data = report_data(store, wants, handoffs=team != "leadership")
+    return with_first_invoices(store, data, config) if team in ("finance", "leadership") else data
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:
