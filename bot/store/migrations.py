@@ -153,9 +153,6 @@ def _m_report_columns(db: Database) -> None:
     (a report never reads the wide rows that carry `data`), filled from `data` for
     rows mirrored before: folded stage and status labels, currencies, owners, amounts as exact text, ticket flags
     and UTC instants as text."""
-    import json
-
-    from bot.models import Account, Deal, Invoice, Payment, Ticket
     from bot.store.rows import REPORT_COLUMNS
 
     _run(
@@ -196,9 +193,8 @@ def _m_report_columns(db: Database) -> None:
             escalated, modified_utc);
         """,
     )
-    models = {"accounts": Account, "deals": Deal, "invoices": Invoice, "payments": Payment, "tickets": Ticket}
-    for table, columns_of in REPORT_COLUMNS.items():
-        rows = [(record_id, columns_of(models[table].model_validate(json.loads(data))))  # type: ignore[arg-type]
+    for table, (model, columns_of) in REPORT_COLUMNS.items():
+        rows = [(record_id, columns_of(model.model_validate_json(data)))
                 for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]
         if rows:
             sets = ", ".join(f"{name} = ?" for name in rows[0][1])

@@ -134,9 +134,9 @@ class ReportQueries:
         source, account = _FROM[table]
         rows = conn.execute(f"SELECT x.data, {account} FROM {source} WHERE {where}", list(params)).fetchall()
         validate = _MODEL[table].model_validate_json
-        out = []
+        out: list[Any] = []
         for data, account_id in rows:
-            record = validate(data)
+            record: Any = validate(data)
             if not record.account_id:
                 record.account_id = account_id
             out.append(record)

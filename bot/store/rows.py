@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -57,8 +58,12 @@ def ticket_report_columns(t: Ticket) -> dict[str, Any]:
             "modified_utc": utc_key(t.modified_time)}
 
 
-REPORT_COLUMNS = {"accounts": account_report_columns, "deals": deal_report_columns, "invoices": invoice_report_columns,
-                  "payments": payment_report_columns, "tickets": ticket_report_columns}
+# table → (its model, its report columns): what the migration that added them fills from `data`
+REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    "accounts": (Account, account_report_columns), "deals": (Deal, deal_report_columns),
+    "invoices": (Invoice, invoice_report_columns), "payments": (Payment, payment_report_columns),
+    "tickets": (Ticket, ticket_report_columns),
+}
 
 
 def account_row(a: Account) -> dict[str, Any]:
