@@ -231,7 +231,7 @@ def renewals_data(store: Store, today: date, config: ReportConfig, window: Perio
         closed_to=(window.end - term).isoformat(),
         quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
         excluded=r.excluded_invoice_statuses, overdue=r.overdue_statuses, due=r.due_statuses,
-        today=today.isoformat(), open_not=r.closed_ticket_types)
+        today=today.isoformat(), open_not=r.closed_ticket_types, escalated_at_risk=max(r.escalated_at_risk, 1))
     return load_mirror(store, account_ids=ids, handoffs=False)
 
 

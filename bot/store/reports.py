@@ -192,9 +192,11 @@ class ReportQueries:
 
     def renewal_candidates(self, *, won: Collection[str], closed: Collection[str], closed_from: str, closed_to: str,
                            quiet_before: str, excluded: Collection[str], overdue: Collection[str],
-                           due: Collection[str], today: str, open_not: Collection[str]) -> list[str]:
+                           due: Collection[str], today: str, open_not: Collection[str],
+                           escalated_at_risk: int) -> list[str]:
         """Accounts the renewals report may list: last won deal closed in [closed_from, closed_to] (renewal due),
-        no activity since `quiet_before` (going quiet), or an overdue invoice or open escalated ticket (at risk)."""
+        no activity since `quiet_before` (going quiet), or an invoice that may be overdue or `escalated_at_risk`
+        open escalated tickets (at risk: fewer escalations put an account at risk only beside an overdue invoice)."""
         won_sql, p_won = _in("x.stage_key", won)
         late_sql, p_late = overdue_candidates(today, excluded, overdue, due)
         open_sql, p_open = _in("x.status_key", open_not, negate=True)
@@ -216,7 +218,8 @@ class ReportQueries:
              "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?", [*p_won, closed_from, closed_to]),
             (f"SELECT a FROM ({activity}) activity GROUP BY a HAVING MAX(v) < ?", [*p_shut, *p_bill, quiet_before]),
             (f"SELECT DISTINCT {inv[1]} FROM {inv[0]} WHERE {late_sql}", p_late),
-            (f"SELECT DISTINCT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql}", p_open),
+            (f"SELECT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql} GROUP BY {tic[1]} "
+             "HAVING COUNT(*) >= ?", [*p_open, escalated_at_risk]),
         ]
         found: set[str] = set()
         with self.engine.read() as conn:
