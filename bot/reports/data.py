@@ -1,8 +1,9 @@
-"""Read the mirror (and the handoffs table) into `MirrorData` for the pure reports.
+"""Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
+the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`revenue_bookings`,
+`ticket_stats`, `invoicing_data`, `renewals_data`, `digest_data`).
 
-One read snapshot (`Store.load`, on a reader connection) gives a consistent picture. Invoices and payments
-mirrored without a CRM account get it through their Books customer's `zcrm_account_id`; tickets through their
-Desk account's CRM link.
+Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
+through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
 """
 
 from __future__ import annotations
