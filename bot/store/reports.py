@@ -213,7 +213,7 @@ class ReportQueries:
             f"SELECT {tic[1]} AS a, MAX(x.created_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
             f"SELECT {tic[1]} AS a, MAX(x.modified_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
         ])
-        queries: list[tuple[str, list[str]]] = [
+        queries: list[tuple[str, list[Any]]] = [
             (f"SELECT x.account_id FROM deals x WHERE {won_sql} AND x.closing_date IS NOT NULL "
              "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?", [*p_won, closed_from, closed_to]),
             (f"SELECT a FROM ({activity}) activity GROUP BY a HAVING MAX(v) < ?", [*p_shut, *p_bill, quiet_before]),
