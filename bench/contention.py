@@ -2,7 +2,8 @@
 
 Both apps get the same signed slash commands in-process (ASGI), so the ratio is what Throughline adds to Bolt's
 own acknowledgement. "While a report builds" runs `/report`'s work back to back during the lookups, the way the
-listener runs it (`bot.reports.isolated`: a child process); `--in-thread` figures (`in_thread`) show what the
+listener runs it (revenue and support on the store's threads, invoicing and renewals in a child process,
+`bot.reports.isolated`); `--in-thread` figures (`in_thread`) show what the
 same reports cost the event loop when built in a thread of the serving process instead. Peak RSS is this
 process's (it also holds the 10,000-account sandbox), after the reports.
 """
@@ -31,7 +32,7 @@ from bench.reports import add_handoffs, fill_mirror
 from bot.lookup import normalise_name
 from bot.reports.isolated import ReportProcesses
 from bot.reports.periods import parse_period
-from bot.reports.service import KINDS, ReportRequest, run_report
+from bot.reports.service import KINDS, SQL_COUNTED, ReportRequest, run_report
 from bot.slack_requests import command_body, signed_headers
 from bot.sync import COMPLETED
 from bot.zoho.sandbox import Sandbox
@@ -110,6 +111,7 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             requests = [ReportRequest(k, None if k == "renewals" else parse_period("last 3 months", today))
                         for k in KINDS]
             processes = ReportProcesses()
+            by_kind: dict[str, list[float]] = {}
 
             async def while_reports_build(in_thread: bool) -> tuple[list[float], list[float], list[float]]:
                 stop = threading.Event()
@@ -122,12 +124,16 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
                             run_report(store, deps.structure, request, clock())
                             built.append((time.perf_counter() - started) * 1000)
 
-                async def in_a_process() -> None:
+                async def in_a_process() -> None:  # as handlers/report.py builds them
                     while not stop.is_set():
                         for request in requests:
                             started = time.perf_counter()
-                            await processes.run(store.path, deps.structure, request, clock())
+                            if request.kind in SQL_COUNTED:
+                                await store.run(run_report, store, deps.structure, request, clock())
+                            else:
+                                await processes.run(store.path, deps.structure, request, clock())
                             built.append((time.perf_counter() - started) * 1000)
+                            by_kind.setdefault(request.kind, []).append(built[-1])
 
                 task = asyncio.ensure_future(asyncio.to_thread(in_a_thread) if in_thread else in_a_process())
                 await asyncio.sleep(0.5)
@@ -141,6 +147,7 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             out["reports_built_meanwhile"] = len(built)
             out["report_ms_p50"] = round(percentile(built, 50), 1) if len(built) > 1 else None
             out["rss_peak_mb"] = _rss_mb()
+            out["report_ms_by_kind_p50"] = {k: round(percentile(v, 50), 1) for k, v in by_kind.items()}
             thread_busy, _, thread_built = await while_reports_build(in_thread=True)
             out["in_thread"] = {"p50_ms": round(percentile(thread_busy, 50), 2),
                                 "p95_ms": round(percentile(thread_busy, 95), 2),

@@ -1,5 +1,7 @@
 """`/report [revenue | invoicing | support | renewals] [period]`: acknowledged at once, answered through the
-response URL when the report is built (it reads the whole mirror, in a worker thread)."""
+response URL when the report is built: revenue and support are counted by SQL, so they are built in this
+process on the store's threads; invoicing and renewals still read many records, so they are built in a child
+process (bot/reports/isolated.py) where that work takes neither this event loop's GIL nor its memory."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from bot.blocks import Message
 from bot.errors import ThroughlineError
 from bot.reports import blocks as rb
 from bot.reports.isolated import report_processes
-from bot.reports.service import ReportUsageError, parse_request, render, usage
+from bot.reports.service import SQL_COUNTED, ReportUsageError, parse_request, render, run_report, usage
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,10 @@ async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
         return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
     try:
-        # In a child process: the serving process's event loop and memory are not touched by the mirror read.
-        report = await report_processes(deps.extras).run(deps.store.path, deps.structure, request, deps.clock())
+        if request.kind in SQL_COUNTED:
+            report = await deps.store.run(run_report, deps.store, deps.structure, request, deps.clock())
+        else:
+            report = await report_processes(deps.extras).run(deps.store.path, deps.structure, request, deps.clock())
         answer = render(report, deps.structure)
     except ThroughlineError as exc:
         answer = rb.error_message(exc.user_message())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,6 @@ def report_cmd(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every row to this CSV file")] = None,
 ) -> None:
     """Print a report from the local mirror (the same as /report in Slack); --csv writes its rows."""
-    from bot.deps import utcnow
     from bot.reports.service import ReportUsageError, csv_rows, parse_request, render, run_report, usage_text
     from bot.store import Store
 
@@ -44,7 +44,7 @@ def report_cmd(
     if not kind:
         typer.echo(render_text({"text": usage_text()}))
         raise typer.Exit(0)
-    now = utcnow()
+    now = datetime.now(UTC)  # not bot.deps.utcnow: importing the Slack and Zoho clients would double the start
     try:
         request = parse_request(" ".join([kind, *(period or [])]), now, structure)
     except ReportUsageError as exc:

@@ -1,7 +1,8 @@
 """Reports over the mirror (pure): revenue, close → first invoice, support volume (retention: bot/reports/retention.py).
 
-Every function takes a `MirrorData` (read once from the store by `bot.reports.data.load_mirror`), the dates it
-reports on and a `ReportConfig`; none does I/O or reads a clock.
+Every function takes a `MirrorData`, the dates it reports on and a `ReportConfig`; none does I/O or reads a clock.
+The data is either the whole mirror (`bot.reports.data.load_mirror`) or, as the bot runs them, only the records the
+report can use, picked by SQL over typed columns (`bot.reports.data.report_data`); both give the same report.
 
 Definitions
 - *Sold*: amounts of won deals (stage in the won labels), by closing date, owned by the deal's owner.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -77,6 +78,9 @@ class MirrorData:
     tickets: list[Ticket] = field(default_factory=list)
     handoffs: list[HandoffRow] = field(default_factory=list)
     desk_names: dict[str, str] = field(default_factory=dict)  # Desk account id → name, for unlinked tickets
+    # Deal id → date of its earliest counting invoice, when SQL worked it out over every invoice (then
+    # `invoices` need not hold the invoices linked to deals); None: work it out from `invoices`.
+    first_invoices: dict[str, date] | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
         return {d.id: d for d in self.deals}
@@ -150,13 +154,23 @@ def org_currency(data: MirrorData, config: ReportConfig) -> str:
     counts.update(d.currency.upper() for d in data.deals if d.currency and is_won_deal(d, config.rules))
     counts.update(i.currency.upper() for i in data.invoices if i.currency and is_billed(i, config.rules))
     counts.update(p.currency.upper() for p in data.payments if p.currency)
+    return most_common_currency(counts)
+
+
+def most_common_currency(counts: Counter[str]) -> str:
+    """The currency most records carry (ties: A–Z), else USD."""
     if not counts:
         return "USD"
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
 
 def _currency(code: str, account: Account | None, org: str) -> str:
-    return (code or (account.currency if account else "") or org).upper()
+    return resolve_currency(code, account.currency if account else "", org)
+
+
+def resolve_currency(code: str, account_currency: str, org: str) -> str:
+    """A record's currency: its own, else its account's, else the org's."""
+    return (code or account_currency or org).upper()
 
 
 @dataclass(frozen=True)
@@ -165,7 +179,7 @@ class Owner:
     name: str
 
 
-def _owner(name: str, email: str) -> Owner:
+def owner_of(name: str, email: str) -> Owner:
     email = email.strip().lower()
     if not (email or name):
         return Owner("", NO_OWNER)
@@ -173,11 +187,11 @@ def _owner(name: str, email: str) -> Owner:
 
 
 def deal_owner(deal: Deal) -> Owner:
-    return _owner(deal.owner.name, deal.owner.email)
+    return owner_of(deal.owner.name, deal.owner.email)
 
 
 def account_owner(account: Account | None) -> Owner:
-    return _owner(account.owner.name, account.owner.email) if account else Owner("", NO_OWNER)
+    return owner_of(account.owner.name, account.owner.email) if account else Owner("", NO_OWNER)
 
 
 def account_name(data: MirrorData, account_id: str, fallback: str = "") -> str:
@@ -218,39 +232,58 @@ class RevenueReport:
     counts: dict[str, int]  # won_deals, invoices, payments in the period (every currency)
 
 
+@dataclass(frozen=True)
+class Booking:
+    """One sold, invoiced or collected amount, with its day, currency (resolved) and owner."""
+
+    kind: str  # sold, invoiced or collected
+    day: date
+    amount: Decimal
+    code: str
+    owner: Owner
+
+
+def revenue_bookings(data: MirrorData, period: Period, config: ReportConfig, currency: str) -> Iterator[Booking]:
+    """The amounts of the period (the SQL path, bot.reports.data.revenue_bookings, yields the same)."""
+    deals = data.deals_by_id()
+    for d in data.deals:
+        if d.closing_date is not None and d.closing_date in period and is_won_deal(d, config.rules) \
+                and d.amount is not None:
+            yield Booking("sold", d.closing_date, d.amount,
+                          _currency(d.currency, data.accounts.get(d.account_id), currency), deal_owner(d))
+    for i in data.invoices:
+        if i.date is not None and i.date in period and is_billed(i, config.rules):
+            account = data.accounts.get(i.account_id)
+            owner = deal_owner(deals[i.deal_id]) if i.deal_id in deals else account_owner(account)
+            yield Booking("invoiced", i.date, i.total, _currency(i.currency, account, currency), owner)
+    for p in data.payments:
+        if p.date is not None and p.date in period:
+            account = data.accounts.get(p.account_id)
+            yield Booking("collected", p.date, p.amount, _currency(p.currency, account, currency),
+                          account_owner(account))
+
+
 def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfig()) -> RevenueReport:
     currency = org_currency(data, config)
-    deals = data.deals_by_id()
+    return revenue_of(revenue_bookings(data, period, config, currency), period, currency)
+
+
+def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> RevenueReport:
+    """Add the period's bookings up: in `currency` in full, every other currency on its own."""
     total, other = Flows(), defaultdict[str, Flows](Flows)
     months = {key: Flows() for key in period.months()}
     owners: dict[str, Flows] = defaultdict(Flows)
     names: dict[str, str] = {}
     counts = Counter[str]()
-
-    def book(kind: str, day: date, amount: Decimal, code: str, owner: Owner) -> None:
-        counts[kind] += 1
-        if code != currency:
-            other[code].add(kind, amount)
-            return
-        total.add(kind, amount)
-        months[month_key(day)].add(kind, amount)
-        owners[owner.key].add(kind, amount)
-        names.setdefault(owner.key, owner.name)
-
-    for d in data.deals:
-        if d.closing_date is not None and d.closing_date in period and is_won_deal(d, config.rules) \
-                and d.amount is not None:
-            book("sold", d.closing_date, d.amount, _currency(d.currency, data.accounts.get(d.account_id), currency),
-                 deal_owner(d))
-    for i in data.invoices:
-        if i.date is not None and i.date in period and is_billed(i, config.rules):
-            account = data.accounts.get(i.account_id)
-            owner = deal_owner(deals[i.deal_id]) if i.deal_id in deals else account_owner(account)
-            book("invoiced", i.date, i.total, _currency(i.currency, account, currency), owner)
-    for p in data.payments:
-        if p.date is not None and p.date in period:
-            account = data.accounts.get(p.account_id)
-            book("collected", p.date, p.amount, _currency(p.currency, account, currency), account_owner(account))
+    for b in bookings:
+        counts[b.kind] += 1
+        if b.code != currency:
+            other[b.code].add(b.kind, b.amount)
+            continue
+        total.add(b.kind, b.amount)
+        months[month_key(b.day)].add(b.kind, b.amount)
+        owners[b.owner.key].add(b.kind, b.amount)
+        names.setdefault(b.owner.key, b.owner.name)
     by_owner = sorted(owners.items(), key=lambda kv: (-kv[1].sold, -kv[1].invoiced, names[kv[0]].casefold()))
     return RevenueReport(
         period=period, currency=currency, total=total, by_month=list(months.items()),
@@ -299,6 +332,8 @@ class InvoicingReport:
 
 def first_invoices(data: MirrorData, rules: HealthRules = DEFAULT_RULES) -> dict[str, date]:
     """Deal id → date of its earliest counting invoice."""
+    if data.first_invoices is not None:
+        return data.first_invoices
     first: dict[str, date] = {}
     for i in data.invoices:
         if i.deal_id and i.date and is_billed(i, rules) and (i.deal_id not in first or i.date < first[i.deal_id]):
@@ -375,26 +410,44 @@ def _ticket_key(data: MirrorData, t: Ticket) -> tuple[str, str]:
     return "", "(no account)"
 
 
+@dataclass
+class TicketStats:
+    """One customer's tickets in a period: counted from records here, or by SQL (bot.reports.data)."""
+
+    name: str
+    opened: int = 0
+    escalated: int = 0
+    open_now: int = 0
+    hours: list[float] = field(default_factory=list)  # created → closed, of tickets closed in the period
+
+
 def support(data: MirrorData, period: Period, tz: tzinfo | None,
             config: ReportConfig = ReportConfig()) -> SupportReport:
-    stats: dict[str, dict[str, Any]] = {}
+    stats: dict[str, TicketStats] = {}
     for t in data.tickets:
         key, name = _ticket_key(data, t)
-        row = stats.setdefault(key, {"name": name, "opened": 0, "escalated": 0, "open_now": 0, "hours": []})
+        row = stats.setdefault(key, TicketStats(name))
         if local_date(t.created_time, tz) in period:
-            row["opened"] += 1
-            row["escalated"] += t.is_escalated
+            row.opened += 1
+            row.escalated += t.is_escalated
         if is_open_ticket(t, config.rules):
-            row["open_now"] += 1
+            row.open_now += 1
         elif t.closed_time and t.created_time and local_date(t.closed_time, tz) in period:
-            row["hours"].append(max((t.closed_time - t.created_time).total_seconds() / 3600, 0.0))
+            row.hours.append(hours_between(t.created_time, t.closed_time))
+    return support_of(period, stats)
+
+
+def hours_between(created: datetime, closed: datetime) -> float:
+    return max((closed - created).total_seconds() / 3600, 0.0)
+
+
+def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
     rows = [
-        SupportRow(key, s["name"], s["opened"], s["escalated"], s["open_now"], len(s["hours"]),
-                   percentile(s["hours"], 0.5))
-        for key, s in stats.items() if s["opened"] or s["open_now"] or s["hours"]
+        SupportRow(key, s.name, s.opened, s.escalated, s.open_now, len(s.hours), percentile(s.hours, 0.5))
+        for key, s in stats.items() if s.opened or s.open_now or s.hours
     ]
     rows.sort(key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
-    hours = [h for s in stats.values() for h in s["hours"]]
+    hours = [h for s in stats.values() for h in s.hours]
     total = SupportRow("", "All customers", sum(r.opened for r in rows), sum(r.escalated for r in rows),
                        sum(r.open_now for r in rows), len(hours), percentile(hours, 0.5))
     return SupportReport(period, rows, total)

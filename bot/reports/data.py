@@ -1,20 +1,38 @@
-"""Read the mirror (and the handoffs table) into `MirrorData` for the pure reports.
+"""Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
+the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`revenue_bookings`,
+`ticket_stats`, `invoicing_data`, `renewals_data`, `digest_data`).
 
-One read snapshot (`Store.load`, on a reader connection) gives a consistent picture. Invoices and payments
-mirrored without a CRM account get it through their Books customer's `zcrm_account_id`; tickets through their
-Desk account's CRM link.
+Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
+through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from bot.models import Deal
-from bot.reports.compute import HandoffRow, MirrorData
-from bot.store import Store, paused_gc
+from bot.reports.compute import (
+    NO_OWNER,
+    Booking,
+    HandoffRow,
+    MirrorData,
+    Owner,
+    ReportConfig,
+    TicketStats,
+    hours_between,
+    most_common_currency,
+    owner_of,
+    resolve_currency,
+)
+from bot.reports.periods import Period, month_to_date, same_days_last_month
+from bot.store import MirrorRecords, Store, paused_gc
+from bot.store import reports as q
+from bot.store.rows import utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror", "paused_gc"]
 _LOADED = ("accounts", "deals", "invoices", "payments", "tickets")
@@ -68,6 +86,178 @@ def load_mirror(store: Store, *, account_ids: Sequence[str] | None = None, hando
         accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
         tickets=got.tickets, handoffs=rows, desk_names={d: name for d, (_, name) in got.desk_links.items()},
     )
+
+
+def _mirror(got: MirrorRecords, handoffs: list[HandoffRow] | None = None) -> MirrorData:
+    return MirrorData(
+        accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
+        tickets=got.tickets, handoffs=handoffs or [], desk_names={d: name for d, (_, name) in got.desk_links.items()},
+    )
+
+
+# ---- only what a report needs, picked by SQL -----------------------------------------------------------------
+# Each report reads the union of conditions (bot/store/reports.py) selecting a superset of the records its pure
+# rules keep, then runs on that small `MirrorData` exactly as it would on the whole mirror.
+
+
+def with_org_currency(store: Store, config: ReportConfig) -> ReportConfig:
+    """The config with its org currency settled over the whole mirror (a subset would count differently)."""
+    if config.currency:
+        return config
+    counts = q.ReportQueries(store.engine).currency_counts(config.rules.won_stages,
+                                                        config.rules.excluded_invoice_statuses)
+    return replace(config, currency=most_common_currency(counts))
+
+
+def utc_bounds(first: date, last: date, tz: tzinfo | None) -> tuple[str, str]:
+    """The UTC instants (as stored) from local midnight of `first` to local midnight after `last`: local dates
+    are converted once per query, not per record."""
+    zone = tz or UTC
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    return utc_key(start) or "", utc_key(end) or ""
+
+
+def _revenue(period: Period, config: ReportConfig) -> q.Wants:
+    return q.revenue_wants(config.rules, period.start.isoformat(), period.end.isoformat())
+
+
+def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
+    """Won deals closed in the period, or within the not-invoiced lookback up to today (their first invoices
+    come from `with_first_invoices`)."""
+    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
+    return q.won_deals_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
+
+
+def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
+    """The records `wants` selects (and the accounts and linked deals they need), as reports see them."""
+    rows = [handoff_from_row(r) for r in store.handoffs.rows()] if handoffs else []
+    got = q.ReportQueries(store.engine).select(wants, deal_ids=[h.deal_id for h in rows],
+                                               account_ids=[h.account_id for h in rows])
+    return _mirror(got, rows)
+
+
+def revenue_data(store: Store, period: Period, config: ReportConfig) -> MirrorData:
+    return report_data(store, _revenue(period, config))
+
+
+def invoicing_data(store: Store, period: Period, today: date, config: ReportConfig) -> MirrorData:
+    data = report_data(store, _invoicing(period, today, config))
+    return with_first_invoices(store, data, config)
+
+
+def with_first_invoices(store: Store, data: MirrorData, config: ReportConfig) -> MirrorData:
+    """`data` with each deal's first invoice date worked out by SQL (no invoice decoded for it)."""
+    found = q.ReportQueries(store.engine).first_invoices(config.rules)
+    data.first_invoices = {deal: date.fromisoformat(day) for deal, day in found.items()}
+    return data
+
+
+def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list[Booking]:
+    """The period's amounts from SQL rows (as `compute.revenue_bookings` finds them in records); `config`
+    carries the org currency (`with_org_currency`)."""
+    got = q.ReportQueries(store.engine).revenue_rows(config.rules, period.start.isoformat(), period.end.isoformat())
+    accounts, customers, deal_owners = got["accounts"], got["customers"], got["deal_owners"]
+    org = config.currency
+    owners: dict[tuple[str, str], Owner] = {}
+    none = Owner("", NO_OWNER)
+
+    def owner(name: str | None, email: str | None) -> Owner:
+        key = (name or "", email or "")
+        if key not in owners:
+            owners[key] = owner_of(*key)
+        return owners[key]
+
+    def account_of(account_id: str | None, customer_id: str | None) -> str:
+        return account_id or (customers.get(customer_id or "") or ("",))[0] or ""
+
+    def currency(code: str | None, account_id: str) -> str:
+        found = accounts.get(account_id)
+        return resolve_currency(code or "", (found[0] if found else "") or "", org)
+
+    def account_owner(account_id: str) -> Owner:
+        found = accounts.get(account_id)
+        return owner(found[1], found[2]) if found else none
+
+    out = [Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""),
+                   owner(name, email)) for day, amount, code, account_id, name, email in got["sold"]]
+    for day, total, code, account_id, customer_id, deal_id in got["invoiced"]:
+        account = account_of(account_id, customer_id)
+        deal = deal_owners.get(deal_id or "")
+        out.append(Booking("invoiced", date.fromisoformat(day), Decimal(total), currency(code, account),
+                           owner(*deal) if deal else account_owner(account)))
+    for day, amount, code, account_id, customer_id in got["collected"]:
+        account = account_of(account_id, customer_id)
+        out.append(Booking("collected", date.fromisoformat(day), Decimal(amount), currency(code, account),
+                           account_owner(account)))
+    return out
+
+
+def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
+    """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
+    become UTC bounds once."""
+    start, end = utc_bounds(period.start, period.end, tz)
+    got = q.ReportQueries(store.engine).ticket_counts(config.rules, start, end)
+    names, desk = got["names"], got["desk"]
+    stats: dict[str, TicketStats] = {}
+
+    def row(account_id: str | None, desk_id: str | None) -> TicketStats:
+        link = desk.get(desk_id or "")
+        account = account_id or (link[0] if link else "") or ""
+        if account:
+            key, name = account, names.get(account, account)
+        elif desk_id:
+            key, name = f"desk:{desk_id}", (link[1] or "") if link else f"Desk account {desk_id}"
+        else:
+            key, name = "", "(no account)"
+        return stats.setdefault(key, TicketStats(name))
+
+    for account_id, desk_id, opened, escalated, open_now in got["counts"]:
+        s = row(account_id, desk_id)
+        s.opened += opened or 0
+        s.escalated += escalated or 0
+        s.open_now += open_now or 0
+    for account_id, desk_id, created, closed in got["closed"]:
+        row(account_id, desk_id).hours.append(hours_between(datetime.fromisoformat(created),
+                                                            datetime.fromisoformat(closed)))
+    return stats
+
+
+def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:
+    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`)."""
+    r = config.rules
+    term = timedelta(days=config.renewal_term_days)
+    ids = q.ReportQueries(store.engine).renewal_candidates(
+        won=r.won_stages, closed=r.closed_stages | r.won_stages, closed_from=(window.start - term).isoformat(),
+        closed_to=(window.end - term).isoformat(),
+        quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
+        excluded=r.excluded_invoice_statuses, overdue=r.overdue_statuses, due=r.due_statuses,
+        today=today.isoformat(), open_not=r.closed_ticket_types, escalated_at_risk=max(r.escalated_at_risk, 1))
+    return load_mirror(store, account_ids=ids, handoffs=False)
+
+
+def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig,
+                timing_days: int) -> MirrorData:
+    """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
+    (`with_org_currency`)."""
+    yesterday = today - timedelta(days=1)
+    rules, day = config.rules, today.isoformat()
+    if team == "finance":
+        wants = q.merge(_invoicing(Period(today, today, "today"), today, config),
+                        q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
+                        q.payments_wants(yesterday.isoformat()))
+    elif team == "sales":
+        wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
+    elif team == "support":
+        wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
+    elif team == "leadership":
+        recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
+        wants = q.merge(_revenue(month_to_date(today), config), _revenue(same_days_last_month(today), config),
+                        _invoicing(recent, today, config))
+    else:
+        raise ValueError(f"unknown digest team {team!r}")
+    data = report_data(store, wants, handoffs=team != "leadership")
+    return with_first_invoices(store, data, config) if team in ("finance", "leadership") else data
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

@@ -26,8 +26,8 @@ from bot.config import DIGEST_TEAMS, OperatingStructure
 from bot.deps import Deps, app_links
 from bot.reports.charts import revenue_chart
 from bot.reports.compute import config_from
-from bot.reports.data import load_mirror, paused_gc
-from bot.reports.digests import DigestContext, Outgoing, build
+from bot.reports.data import digest_data, paused_gc, with_org_currency
+from bot.reports.digests import TIMING_DAYS, DigestContext, Outgoing, build
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -137,10 +137,11 @@ def build_outgoing(deps: Deps, team: str, now: datetime | None = None,
     schedule = schedule_for(deps.structure, team)
     now = now or deps.clock()
     today = day or now.astimezone(schedule.tz).date()
-    ctx = DigestContext(today=today, now=now, tz=schedule.tz, config=config_from(deps.structure),
+    config = with_org_currency(deps.store, config_from(deps.structure))
+    ctx = DigestContext(today=today, now=now, tz=schedule.tz, config=config,
                         links=app_links(deps.settings, deps.structure))
     with paused_gc():
-        data = load_mirror(deps.store)
+        data = digest_data(deps.store, team, today, schedule.tz, config, TIMING_DAYS)
         return today, build(team, data, ctx)
 
 

@@ -1,9 +1,11 @@
-"""Reports built in a child process, for the serving process.
+"""Reports built in a child process, for the serving process: invoicing and renewals (revenue and support are
+counted by SQL and built in the serving process, see handlers/report.py).
 
-Building a report decodes the whole mirror (≈200,000 rows at 10,000 accounts): in a thread it holds the GIL for
-seconds, so `/account` acknowledgements queue behind it, and the models it leaves behind keep the serving
-process's memory high. A child process (forked from a clean forkserver, one report per child) reads the
-database through its own connection (WAL: it never waits for the writer) and hands back only the report.
+Those two still decode thousands of records (renewals: every record of the accounts it may list) and run the
+health rules in Python: in a thread that holds the GIL for seconds, so `/account` acknowledgements queue behind
+it, and the models it leaves behind keep the serving process's memory high. A child process (forked from a clean
+forkserver, one report per child) reads the database through its own connection (WAL: it never waits for the
+writer) and hands back only the report.
 """
 
 from __future__ import annotations

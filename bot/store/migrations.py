@@ -148,6 +148,60 @@ def _m_desk_links(db: Database) -> None:
              "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
 
 
+def _m_report_columns(db: Database) -> None:
+    """Typed columns the reports and digests filter and group on (bot/store/reports.py), with covering indexes
+    (a report never reads the wide rows that carry `data`), filled from `data` for
+    rows mirrored before: folded stage and status labels, currencies, owners, amounts as exact text, ticket flags
+    and UTC instants as text."""
+    from bot.store.rows import REPORT_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE accounts ADD COLUMN owner_name TEXT;
+        ALTER TABLE accounts ADD COLUMN currency TEXT;
+        ALTER TABLE deals ADD COLUMN amount TEXT;
+        ALTER TABLE deals ADD COLUMN owner_name TEXT;
+        ALTER TABLE deals ADD COLUMN owner_email TEXT;
+        ALTER TABLE invoices ADD COLUMN total TEXT;
+        ALTER TABLE payments ADD COLUMN amount TEXT;
+        ALTER TABLE deals ADD COLUMN stage_key TEXT;
+        ALTER TABLE deals ADD COLUMN currency TEXT;
+        ALTER TABLE deals ADD COLUMN created_utc TEXT;
+        ALTER TABLE deals ADD COLUMN modified_utc TEXT;
+        ALTER TABLE invoices ADD COLUMN kind TEXT;
+        ALTER TABLE invoices ADD COLUMN status_key TEXT;
+        ALTER TABLE invoices ADD COLUMN currency TEXT;
+        ALTER TABLE payments ADD COLUMN currency TEXT;
+        ALTER TABLE tickets ADD COLUMN status_key TEXT;
+        ALTER TABLE tickets ADD COLUMN escalated INTEGER;
+        ALTER TABLE tickets ADD COLUMN created_utc TEXT;
+        ALTER TABLE tickets ADD COLUMN closed_utc TEXT;
+        ALTER TABLE tickets ADD COLUMN modified_utc TEXT;
+        CREATE INDEX report_deals_won ON deals (stage_key, closing_date, amount, currency, owner_name, owner_email,
+            account_id, id);
+        CREATE INDEX report_deals_owner ON deals (id, owner_name, owner_email);
+        CREATE INDEX report_deals_activity ON deals (account_id, created_utc, modified_utc, stage_key, closing_date);
+        CREATE INDEX report_accounts ON accounts (id, currency, owner_name, owner_email, name);
+        CREATE INDEX report_customers ON books_customers (id, account_id);
+        CREATE INDEX report_desk_accounts ON desk_accounts (id, crm_account_id, name);
+        CREATE INDEX report_invoices_date ON invoices (date, kind, status_key, total, currency, deal_id, account_id,
+            customer_id);
+        CREATE INDEX report_invoices_due ON invoices (due_date, kind, status_key, account_id, customer_id);
+        CREATE INDEX report_payments_date ON payments (date, amount, currency, account_id, customer_id);
+        CREATE INDEX report_tickets ON tickets (account_id, desk_account_id, created_utc, closed_utc, status_key,
+            escalated, modified_utc);
+        """,
+    )
+    for table, (model, columns_of) in REPORT_COLUMNS.items():
+        rows = [(record_id, columns_of(model.model_validate_json(data)))
+                for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]
+        if rows:
+            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
+            db.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?",
+                                [[*values.values(), record_id] for record_id, values in rows])
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -158,5 +212,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_digest_sends,
     _m_meta,
     _m_desk_links,
+    _m_report_columns,
 )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from bot.lookup import domain_of, normalise_name
@@ -12,11 +15,62 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def utc_key(value: datetime | None) -> str | None:
+    """A datetime as a fixed-width UTC string (naive times are UTC, as in bot.money), so that SQL compares
+    and orders instants as text on any engine."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def label_key(value: str) -> str:
+    """A Zoho label as the health rules compare it (bot.health: stripped, case-folded)."""
+    return value.strip().casefold()
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None  # exact: read back as Decimal, never added up in SQL
+
+
+def account_report_columns(a: Account) -> dict[str, Any]:
+    return {"owner_name": a.owner.name, "currency": a.currency}
+
+
+def deal_report_columns(d: Deal) -> dict[str, Any]:
+    return {"stage_key": label_key(d.stage), "currency": d.currency.upper(), "created_utc": utc_key(d.created_time),
+            "modified_utc": utc_key(d.modified_time), "amount": _amount(d.amount), "owner_name": d.owner.name,
+            "owner_email": d.owner.email}
+
+
+def invoice_report_columns(i: Invoice) -> dict[str, Any]:
+    return {"kind": i.kind, "status_key": i.status.casefold(), "currency": i.currency.upper(),
+            "total": _amount(i.total)}
+
+
+def payment_report_columns(p: Payment) -> dict[str, Any]:
+    return {"currency": p.currency.upper(), "amount": _amount(p.amount)}
+
+
+def ticket_report_columns(t: Ticket) -> dict[str, Any]:
+    return {"status_key": label_key(t.status_type or t.status), "escalated": int(t.is_escalated),
+            "created_utc": utc_key(t.created_time), "closed_utc": utc_key(t.closed_time),
+            "modified_utc": utc_key(t.modified_time)}
+
+
+# table → (its model, its report columns): what the migration that added them fills from `data`
+REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    "accounts": (Account, account_report_columns), "deals": (Deal, deal_report_columns),
+    "invoices": (Invoice, invoice_report_columns), "payments": (Payment, payment_report_columns),
+    "tickets": (Ticket, ticket_report_columns),
+}
+
+
 def account_row(a: Account) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "name_norm": normalise_name(a.name), "owner_email": a.owner.email.lower(),
         "website_domain": domain_of(a.website), "modified_time": _iso(a.modified_time),
-        "data": a.model_dump_json(),
+        "data": a.model_dump_json(), **account_report_columns(a),
     }  # fmt: skip
 
 
@@ -31,7 +85,7 @@ def contact_row(c: Contact) -> dict[str, Any]:
 def deal_row(d: Deal) -> dict[str, Any]:
     return {
         "id": d.id, "account_id": d.account_id, "stage": d.stage, "closing_date": _iso(d.closing_date),
-        "modified_time": _iso(d.modified_time), "data": d.model_dump_json(),
+        "modified_time": _iso(d.modified_time), "data": d.model_dump_json(), **deal_report_columns(d),
     }  # fmt: skip
 
 
@@ -43,14 +97,14 @@ def invoice_row(i: Invoice) -> dict[str, Any]:
     return {
         "id": i.id, "customer_id": i.customer_id, "account_id": i.account_id, "deal_id": i.deal_id,
         "status": i.status, "date": _iso(i.date), "due_date": _iso(i.due_date),
-        "modified_time": _iso(i.modified_time), "data": i.model_dump_json(),
+        "modified_time": _iso(i.modified_time), "data": i.model_dump_json(), **invoice_report_columns(i),
     }  # fmt: skip
 
 
 def payment_row(p: Payment) -> dict[str, Any]:
     return {
         "id": p.id, "customer_id": p.customer_id, "account_id": p.account_id, "date": _iso(p.date),
-        "data": p.model_dump_json(),
+        "data": p.model_dump_json(), **payment_report_columns(p),
     }  # fmt: skip
 
 
@@ -62,4 +116,5 @@ def ticket_row(t: Ticket) -> dict[str, Any]:
     return {
         "id": t.id, "desk_account_id": t.desk_account_id, "account_id": t.account_id,
         "status_type": t.status_type, "modified_time": _iso(t.modified_time), "data": t.model_dump_json(),
+        **ticket_report_columns(t),
     }  # fmt: skip

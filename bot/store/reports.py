@@ -1,0 +1,288 @@
+"""The queries behind reports and digests: SQL over the typed columns picks the few records a report needs (and
+counts what it can), so no report decodes the whole mirror. The rules themselves stay pure in bot/reports and
+bot/health; each method here selects a superset of the records those rules would keep, never fewer.
+
+Label sets arrive folded as bot.health folds them (`stage_key`, `status_key` hold the folded labels); dates are
+ISO text and instants fixed-width UTC text (bot/store/rows.py), so comparisons are plain text comparisons on any
+engine. Amounts stay in `data` and are added up in Python as Decimal (a float SUM would lose cents).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.health import HealthRules
+from bot.models import Account, Deal, Invoice, Payment, Ticket
+from bot.store.engine import Engine, chunks, marks
+from bot.store.mirror import MirrorRecords, paused_gc
+
+# The CRM account a record belongs to: its own, else its Books customer's or Desk account's link.
+BOOKS_ACCOUNT = "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE COALESCE(c.account_id, '') END"
+DESK_ACCOUNT = "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE COALESCE(l.crm_account_id, '') END"
+_FROM = {
+    "deals": ("deals x", "COALESCE(x.account_id, '')"),
+    "invoices": ("invoices x LEFT JOIN books_customers c ON c.id = x.customer_id", BOOKS_ACCOUNT),
+    "payments": ("payments x LEFT JOIN books_customers c ON c.id = x.customer_id", BOOKS_ACCOUNT),
+    "tickets": ("tickets x LEFT JOIN desk_accounts l ON l.id = x.desk_account_id", DESK_ACCOUNT),
+}
+_MODEL: dict[str, type[BaseModel]] = {"deals": Deal, "invoices": Invoice, "payments": Payment, "tickets": Ticket}
+
+
+def _in(column: str, values: Collection[str], *, negate: bool = False) -> tuple[str, list[str]]:
+    """`column IN (…)` (or NOT IN) with its parameters; an empty set matches nothing (or everything)."""
+    if not values:
+        return ("1 = 1" if negate else "1 = 0"), []
+    return f"{column} {'NOT IN' if negate else 'IN'} ({marks(len(values))})", sorted(values)
+
+
+def billed(excluded: Collection[str]) -> tuple[str, list[str]]:
+    """Invoices that count (bot.health.is_billed)."""
+    sql, params = _in("x.status_key", excluded, negate=True)
+    return f"x.kind = 'invoice' AND {sql}", params
+
+
+def overdue_candidates(today: str, excluded: Collection[str], overdue: Collection[str],
+                       due: Collection[str]) -> tuple[str, list[str]]:
+    """Invoices bot.health.is_overdue may call overdue (it checks the balance itself)."""
+    bill, p1 = billed(excluded)
+    late, p2 = _in("x.status_key", overdue)
+    owing, p3 = _in("x.status_key", due)
+    return f"{bill} AND ({late} OR ({owing} AND x.due_date < ?))", [*p1, *p2, *p3, today]
+
+
+# ---- what a report reads: per table, conditions whose union `ReportQueries.select` reads ---------------------
+
+Wants = dict[str, list[tuple[str, list[Any]]]]
+
+
+def merge(*wants: Wants) -> Wants:
+    out: Wants = {}
+    for want in wants:
+        for table, conditions in want.items():
+            out.setdefault(table, []).extend(conditions)
+    return out
+
+
+def _won(rules: HealthRules, first: str, last: str, alias: str = "x") -> tuple[str, list[Any]]:
+    sql, params = _in(f"{alias}.stage_key", rules.won_stages)
+    return f"{sql} AND {alias}.closing_date BETWEEN ? AND ?", [*params, first, last]
+
+
+def _open(rules: HealthRules) -> tuple[str, list[Any]]:
+    return _in("x.status_key", rules.closed_ticket_types, negate=True)
+
+
+def revenue_wants(rules: HealthRules, first: str, last: str) -> Wants:
+    """Won deals closed, counting invoices dated and payments made from `first` to `last`."""
+    bill, params = billed(rules.excluded_invoice_statuses)
+    return {"deals": [_won(rules, first, last)],
+            "invoices": [(f"{bill} AND x.date BETWEEN ? AND ?", [*params, first, last])],
+            "payments": [("x.date BETWEEN ? AND ?", [first, last])]}
+
+
+def won_deals_wants(rules: HealthRules, first: str, last: str) -> Wants:
+    """Won deals closed from `first` to `last` (their first invoices: `ReportQueries.first_invoices`)."""
+    return {"deals": [_won(rules, first, last)]}
+
+
+def tickets_wants(start: str, end: str, *, closed_too: bool = False, open_rules: HealthRules | None = None) -> Wants:
+    """Tickets created from `start` to before `end` (UTC), or closed then (`closed_too`), or open now."""
+    conditions: list[tuple[str, list[Any]]] = [("x.created_utc >= ? AND x.created_utc < ?", [start, end])]
+    if closed_too:
+        conditions.append(("x.closed_utc >= ? AND x.closed_utc < ?", [start, end]))
+    if open_rules is not None:
+        conditions.append(_open(open_rules))
+    return {"tickets": conditions}
+
+
+def overdue_wants(rules: HealthRules, today: str, *, due_from: str = "") -> Wants:
+    """Invoices that may be overdue today (only those falling due from `due_from` on, when given)."""
+    sql, params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses,
+                                     rules.due_statuses)
+    if due_from:
+        sql, params = f"{sql} AND x.due_date >= ? AND x.due_date < ?", [*params, due_from, today]
+    return {"invoices": [(sql, params)]}
+
+
+def payments_wants(day: str) -> Wants:
+    return {"payments": [("x.date = ?", [day])]}
+
+
+def escalated_or_owing_wants(rules: HealthRules, today: str) -> Wants:
+    """Open tickets that are escalated, or of an account with an invoice that may be overdue."""
+    open_sql, open_params = _open(rules)
+    owed_sql, owed_params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses,
+                                               rules.due_statuses)
+    owing = (f"{DESK_ACCOUNT} IN (SELECT {BOOKS_ACCOUNT} FROM invoices x "
+             f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {owed_sql})")
+    return {"tickets": [(f"{open_sql} AND (x.escalated = 1 OR {owing})", [*open_params, *owed_params])]}
+
+
+class ReportQueries:
+    """Reads for reports and digests; every method reads on a reader connection (one snapshot per call)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ---- records ----------------------------------------------------------------------------------------
+
+    def _records(self, conn: Any, table: str, where: str, params: Sequence[Any]) -> list[Any]:
+        source, account = _FROM[table]
+        rows = conn.execute(f"SELECT x.data, {account} FROM {source} WHERE {where}", list(params)).fetchall()
+        validate = _MODEL[table].model_validate_json
+        out: list[Any] = []
+        for data, account_id in rows:
+            record: Any = validate(data)
+            if not record.account_id:
+                record.account_id = account_id
+            out.append(record)
+        return out
+
+    def _by_ids(self, conn: Any, table: str, column: str, ids: Iterable[str]) -> list[Any]:
+        out: list[Any] = []
+        for chunk in chunks(sorted({i for i in ids if i})):
+            out += self._records(conn, table, f"x.{column} IN ({marks(len(chunk))})", chunk)
+        return out
+
+    def _accounts(self, conn: Any, ids: Iterable[str]) -> list[Account]:
+        out: list[Account] = []
+        for chunk in chunks(sorted({i for i in ids if i})):
+            sql = f"SELECT data FROM accounts WHERE id IN ({marks(len(chunk))})"
+            out += [Account.model_validate_json(row[0]) for row in conn.execute(sql, chunk).fetchall()]
+        return out
+
+    def select(self, wanted: Wants, *, deal_ids: Iterable[str] = (),
+               account_ids: Iterable[str] = ()) -> MirrorRecords:
+        """The records of each table matching any of its `(where, params)` conditions (on `x`, the table), the
+        deals with `deal_ids` or linked to a selected invoice, and every account those records (or
+        `account_ids`) belong to, in one snapshot."""
+        out = MirrorRecords()
+        with paused_gc(), self.engine.read() as conn:
+            for table, conditions in wanted.items():
+                if conditions:
+                    where = " OR ".join(f"({sql})" for sql, _ in conditions)
+                    params = [p for _, ps in conditions for p in ps]
+                    setattr(out, table, self._records(conn, table, where, params))
+            known = {d.id for d in out.deals}
+            linked = set(deal_ids) | {i.deal_id for i in out.invoices}
+            out.deals += self._by_ids(conn, "deals", "id", linked - known)
+            owners = {r.account_id for table in _MODEL for r in getattr(out, table)}
+            out.accounts = self._accounts(conn, owners | set(account_ids))
+            out.desk_links = {row[0]: (row[1] or "", row[2] or "") for row in
+                              conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()}
+        return out
+
+    # ---- figures ----------------------------------------------------------------------------------------
+
+    def currency_counts(self, won: Collection[str], excluded: Collection[str]) -> Counter[str]:
+        """How many won deals, counting invoices and payments carry each currency (for the org currency)."""
+        won_sql, p1 = _in("x.stage_key", won)
+        bill_sql, p2 = billed(excluded)
+        counts: Counter[str] = Counter()
+        with self.engine.read() as conn:
+            for table, where, params in (("deals", won_sql, p1), ("invoices", bill_sql, p2), ("payments", "1 = 1", [])):
+                sql = (f"SELECT x.currency, COUNT(*) FROM {table} x WHERE {where} AND COALESCE(x.currency, '') <> '' "
+                       "GROUP BY x.currency")
+                counts.update({row[0]: int(row[1]) for row in conn.execute(sql, params).fetchall()})
+        return counts
+
+    def renewal_candidates(self, *, won: Collection[str], closed: Collection[str], closed_from: str, closed_to: str,
+                           quiet_before: str, excluded: Collection[str], overdue: Collection[str],
+                           due: Collection[str], today: str, open_not: Collection[str],
+                           escalated_at_risk: int) -> list[str]:
+        """Accounts the renewals report may list: last won deal closed in [closed_from, closed_to] (renewal due),
+        no activity since `quiet_before` (going quiet), or an invoice that may be overdue or `escalated_at_risk`
+        open escalated tickets (at risk: fewer escalations put an account at risk only beside an overdue invoice)."""
+        won_sql, p_won = _in("x.stage_key", won)
+        late_sql, p_late = overdue_candidates(today, excluded, overdue, due)
+        open_sql, p_open = _in("x.status_key", open_not, negate=True)
+        bill_sql, p_bill = billed(excluded)
+        shut_sql, p_shut = _in("x.stage_key", closed)
+        inv, pay, tic = _FROM["invoices"], _FROM["payments"], _FROM["tickets"]
+        activity = " UNION ALL ".join([
+            "SELECT x.account_id AS a, MAX(x.created_utc) AS v FROM deals x GROUP BY x.account_id",
+            "SELECT x.account_id AS a, MAX(x.modified_utc) AS v FROM deals x GROUP BY x.account_id",
+            "SELECT x.account_id AS a, MAX(x.closing_date) AS v FROM deals x "
+            f"WHERE {shut_sql} OR x.stage_key LIKE 'closed%' GROUP BY x.account_id",
+            f"SELECT {inv[1]} AS a, MAX(x.date) AS v FROM {inv[0]} WHERE {bill_sql} GROUP BY {inv[1]}",
+            f"SELECT {pay[1]} AS a, MAX(x.date) AS v FROM {pay[0]} GROUP BY {pay[1]}",
+            f"SELECT {tic[1]} AS a, MAX(x.created_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
+            f"SELECT {tic[1]} AS a, MAX(x.modified_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
+        ])
+        queries: list[tuple[str, list[Any]]] = [
+            (f"SELECT x.account_id FROM deals x WHERE {won_sql} AND x.closing_date IS NOT NULL "
+             "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?", [*p_won, closed_from, closed_to]),
+            (f"SELECT a FROM ({activity}) activity GROUP BY a HAVING MAX(v) < ?", [*p_shut, *p_bill, quiet_before]),
+            (f"SELECT DISTINCT {inv[1]} FROM {inv[0]} WHERE {late_sql}", p_late),
+            (f"SELECT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql} GROUP BY {tic[1]} "
+             "HAVING COUNT(*) >= ?", [*p_open, escalated_at_risk]),
+        ]
+        found: set[str] = set()
+        with self.engine.read() as conn:
+            for sql, params in queries:
+                found.update(row[0] for row in conn.execute(sql, params).fetchall() if row[0])
+        return sorted(found)
+
+    # ---- revenue and support, counted without decoding a record ----------------------------------------------
+
+    def _map(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(sql, list(params)).fetchall()}
+
+    def revenue_rows(self, rules: HealthRules, first: str, last: str) -> dict[str, Any]:
+        """The period's amounts as rows: sold (won deals by closing date), invoiced (counting invoices by date),
+        collected (payments by date), and the maps that resolve their accounts and owners. Every read is one
+        covering index (no wide row is touched); links are resolved in Python (the maps are small)."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        with self.engine.read() as conn:
+            out: dict[str, Any] = {
+                "sold": conn.execute(
+                    "SELECT x.closing_date, x.amount, x.currency, x.account_id, x.owner_name, x.owner_email "
+                    f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND x.amount IS NOT NULL",
+                    [*p_won, first, last]).fetchall(),
+                "invoiced": conn.execute(
+                    "SELECT x.date, x.total, x.currency, x.account_id, x.customer_id, x.deal_id FROM invoices x "
+                    f"WHERE {bill_sql} AND x.date BETWEEN ? AND ?", [*p_bill, first, last]).fetchall(),
+                "collected": conn.execute(
+                    "SELECT x.date, x.amount, x.currency, x.account_id, x.customer_id FROM payments x "
+                    "WHERE x.date BETWEEN ? AND ?", [first, last]).fetchall(),
+                "accounts": self._map(conn, "SELECT id, currency, owner_name, owner_email FROM accounts"),
+                "customers": self._map(conn, "SELECT id, account_id FROM books_customers"),
+                "deal_owners": self._map(conn, "SELECT id, owner_name, owner_email FROM deals"),
+            }
+        return out
+
+    def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
+        """Per (CRM account, Desk account) as mirrored: tickets created from `start` to before `end` (UTC), those
+        of them escalated, and tickets open now; the tickets closed in that span (not open now) with their
+        times; and the maps of CRM account names and Desk accounts (CRM link, name)."""
+        open_sql, p_open = _open(rules)
+        created = "x.created_utc >= ? AND x.created_utc < ?"
+        with self.engine.read() as conn:
+            return {
+                "counts": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, "
+                    f"SUM(CASE WHEN {created} THEN 1 ELSE 0 END), "
+                    f"SUM(CASE WHEN {created} AND x.escalated = 1 THEN 1 ELSE 0 END), "
+                    f"SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) "
+                    "FROM tickets x GROUP BY x.account_id, x.desk_account_id",
+                    [start, end, start, end, *p_open]).fetchall(),
+                "closed": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
+                    f"WHERE NOT ({open_sql}) AND x.closed_utc >= ? AND x.closed_utc < ? AND x.created_utc IS NOT NULL",
+                    [*p_open, start, end]).fetchall(),
+                "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
+                "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
+            }
+
+    def first_invoices(self, rules: HealthRules) -> dict[str, str]:
+        """Deal id → date of its earliest counting invoice, over every invoice (one covering index scan)."""
+        bill_sql, params = billed(rules.excluded_invoice_statuses)
+        sql = (f"SELECT x.deal_id, MIN(x.date) FROM invoices x WHERE {bill_sql} AND x.deal_id <> '' "
+               "AND x.date IS NOT NULL GROUP BY x.deal_id")
+        with self.engine.read() as conn:
+            return {row[0]: row[1] for row in conn.execute(sql, params).fetchall()}
