@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import InputError
 from bot.handoff import blocks as hb
 from bot.handoff.service import HandoffService, Outcome
 
@@ -107,9 +108,8 @@ async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
                          context: AsyncBoltContext) -> None:
     try:
         billing, terms, kind, lines = hb.read_edit(view["state"]["values"])
-    except ValueError as exc:
-        errors = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"lines": str(exc)}
-        await ack(response_action="errors", errors=errors)
+    except InputError as exc:
+        await ack(response_action="errors", errors=exc.fields or {"lines": str(exc)})
         return
     await ack()
     user = body["user"]["id"]

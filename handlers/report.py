@@ -9,10 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.blocks import Message
-from bot.errors import ThroughlineError
+from bot.errors import ReportUsageError, ThroughlineError
 from bot.reports import blocks as rb
 from bot.reports.isolated import report_processes
-from bot.reports.service import ReportUsageError, parse_request, render, usage
+from bot.reports.service import parse_request, render, usage
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.errors import Refused
 from bot.intake.slack_dedupe import remember_event
 from bot.store import Store
 
@@ -44,22 +45,15 @@ async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
 REPLAY_WINDOW_SECONDS = 300  # Slack's own: a request older than five minutes is refused
 
 
-class SlackRefused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 def check_signature(signing_secret: str, raw: bytes, timestamp: str, signature: str, now: float) -> None:
-    """Raise SlackRefused(401) unless the request is signed with our secret within Slack's window. Done before
+    """Raise Refused(401) unless the request is signed with our secret within Slack's window. Done before
     any parsing, so an unsigned body is never parsed nor logged."""
     if not (timestamp.isdigit() and len(timestamp) <= 12):
-        raise SlackRefused(401, "missing or malformed X-Slack-Request-Timestamp")
+        raise Refused(401, "missing or malformed X-Slack-Request-Timestamp")
     if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
-        raise SlackRefused(401, "X-Slack-Request-Timestamp is outside the five-minute window")
+        raise Refused(401, "X-Slack-Request-Timestamp is outside the five-minute window")
     if not signature.startswith("v0=") or not SignatureVerifier(signing_secret).is_valid(raw, timestamp, signature):
-        raise SlackRefused(401, "invalid X-Slack-Signature")
+        raise Refused(401, "invalid X-Slack-Signature")
 
 
 def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -69,31 +63,31 @@ def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
     try:
         body = parse_body(raw.decode("utf-8"), content_type.split(";")[0].strip().lower() or None)
     except (ValueError, RecursionError) as exc:
-        raise SlackRefused(400, f"malformed body ({type(exc).__name__})") from exc
+        raise Refused(400, f"malformed body ({type(exc).__name__})") from exc
     if not isinstance(body, dict):
-        raise SlackRefused(400, "the body is not a JSON object or a form")
+        raise Refused(400, "the body is not a JSON object or a form")
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
-        raise SlackRefused(400, "`type` is not a string")
+        raise Refused(400, "`type` is not a string")
     if kind in ("block_actions", "interactive_message"):
         actions = body.get("actions")
         if not (isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)):
-            raise SlackRefused(400, f"{kind} without actions")
+            raise Refused(400, f"{kind} without actions")
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")
         if not (isinstance(view, dict) and isinstance(view.get("type"), str)
                 and isinstance(view.get("callback_id", ""), str)):
-            raise SlackRefused(400, f"{kind} without a view type")
+            raise Refused(400, f"{kind} without a view type")
     if kind == "event_callback":
         event = body.get("event")
         if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
-            raise SlackRefused(400, "event_callback without an event")
+            raise Refused(400, "event_callback without an event")
     if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut",
                 "message_action") and not isinstance(body.get("user"), dict):
-        raise SlackRefused(400, f"{kind} without a user")
+        raise Refused(400, f"{kind} without a user")
     for key in ("user", "team", "channel", "container", "view", "message", "enterprise"):
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
-            raise SlackRefused(400, f"`{key}` is neither an object nor an id")
+            raise Refused(400, f"`{key}` is neither an object nor an id")
     return body
 
 
@@ -115,7 +109,7 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     try:
         check_signature(deps.settings.slack_signing_secret, raw, timestamp, signature, time.time())
         parse_signed(raw, request.headers.get("content-type", ""))
-    except SlackRefused as exc:
+    except Refused as exc:
         log.warning("refused Slack request: %s %s", exc.status, exc.reason)
         return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
     if not await first_delivery(deps.store, signature, timestamp, raw, deps.clock()):

@@ -28,7 +28,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.deps import Deps
-from bot.intake.deliveries import DeliveryError, Parsed, books_items, crm_items, desk_items
+from bot.errors import DeliveryError, Refused
+from bot.intake.deliveries import Parsed, books_items, crm_items, desk_items
 from bot.intake.inbox import Inbox
 from bot.intake.worker import intake_for
 
@@ -36,13 +37,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_BODY = 1_000_000
 SECRET_HEADER = "X-Throughline-Secret"
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 async def _read(request: Request) -> bytes:
@@ -127,7 +121,7 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
             _check_secret(deps, request, body, token_in_body=True)
         parsed = _items(source, body, deps)
     except Refused as exc:
-        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.message)
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.reason)
     except DeliveryError as exc:
         return await _reject(inbox, source, _unsecret(raw, deps), exc.status, str(exc))
     except RecursionError:  # nesting deep enough to parse but not to walk
@@ -183,8 +177,8 @@ async def zoho_desk_validation(request: Request) -> JSONResponse:
     try:
         _check_secret(deps, request, None, token_in_body=False)
     except Refused as exc:
-        log.warning("refused desk webhook validation: %s %s", exc.status, exc.message)
-        return JSONResponse({"ok": False, "error": exc.message}, status_code=exc.status)
+        log.warning("refused desk webhook validation: %s %s", exc.status, exc.reason)
+        return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
     return JSONResponse({"ok": True, "validation": True})
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.blocks import Message
 from bot.config import OperatingStructure
-from bot.errors import ThroughlineError
+from bot.errors import ReportUsageError
 from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, section, support_message
 from bot.reports.compute import (
     InvoicingReport,
@@ -35,10 +35,6 @@ from bot.store import Store
 KINDS = ("revenue", "invoicing", "support", "renewals")
 DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
 Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
-
-
-class ReportUsageError(ThroughlineError):
-    """The request names no report we have, or a period we cannot read."""
 
 
 @dataclass(frozen=True)
