@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -110,11 +111,18 @@ def build_deps(
                               clock=clock)
     approvers = Approvers(slack)  # one group-membership cache for every approval check
     handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, approvers=approvers, clock=clock)
+                              directory=directory, clock=clock)
     audit = AuditService(store, zoho, structure, links, clock)
     deps = Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
                 accounts=accounts, handoffs=handoffs, audit=audit, approvers=approvers,
                 audit_log=AuditLog(store, clock), directory=directory, clock=clock)
     deps.events.subscribe(DealChanged, handoffs.on_deal_changed)
     register_feed(deps)
+    return deps
+
+
+def deps_of(context: Mapping[str, Any]) -> Deps:
+    """The listener's typed view of what `bot.app.create_bolt` put in the Bolt context (mypy checks the calls)."""
+    deps = context["deps"]
+    assert isinstance(deps, Deps), "create_bolt injects Deps into every request's context"
     return deps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,8 @@ from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.errors import Refused
+from bot.blocks import error_message
+from bot.errors import Refused, ThroughlineError
 from bot.intake.slack_dedupe import remember_event
 from bot.store import Store
 
@@ -125,9 +127,30 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     return response
 
 
-async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
-    """Bolt's global error handler: one log line naming the error, never the body or a traceback; a 400 unless
-    the request was already acknowledged."""
+UNEXPECTED = "Something went wrong on our side. It has been logged; try again."
+
+
+async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None,
+                          context: AsyncBoltContext) -> BoltResponse | None:
+    """Bolt's one error handler (`app.error`): whatever a listener lets escape becomes one log line naming the
+    error (never the body or a traceback) and, where there is someone to tell, the user-facing message: our own
+    errors' `user_message()`, anything else a plain "went wrong on our side". Not yet acknowledged: a slash
+    command gets the message as its answer, anything else a 400; acknowledged: the message goes through the
+    response URL (replacing a command's "working…" answer, beside a clicked message)."""
     kind = (body.get("type") or body.get("command")) if isinstance(body, dict) else None
-    log.warning("Slack %s not handled: %s", str(kind or "request")[:40], type(error).__name__)
-    return BoltResponse(status=400, body="") if response is not None else None
+    ours = isinstance(error, ThroughlineError)
+    detail = f": {error.lasting_message()[:200]}" if isinstance(error, ThroughlineError) else ""
+    log.warning("Slack %s not handled: %s%s", str(kind or "request")[:40], type(error).__name__, detail)
+    message = error_message(error.user_message() if isinstance(error, ThroughlineError) else UNEXPECTED)
+    command = isinstance(body, dict) and "command" in body
+    if response is not None:  # not acknowledged yet
+        if command and ours:
+            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", **message.as_kwargs()}),
+                                headers={"content-type": "application/json;charset=utf-8"})
+        return BoltResponse(status=400, body="")
+    if context.response_url and context.respond is not None:
+        try:
+            await context.respond(response_type="ephemeral", replace_original=command, **message.as_kwargs())
+        except Exception as exc:  # the response URL expired or Slack is down: the log line above stands
+            log.warning("could not tell the user about the failure: %s", type(exc).__name__)
+    return None

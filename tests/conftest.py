@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from bot.slack_stub import SlackStub
 from bot.zoho.sandbox import Sandbox
 from bot.zoho.transport import RetryPolicy
 
+T = TypeVar("T")
 ZOHO = "http://zoho.sandbox"
 # Real retry behaviour with waits short enough for tests.
 FAST_RETRY = RetryPolicy(attempts=3, initial_wait=0.001, max_wait=0.01, jitter=0.0, max_retry_after=0.05)
@@ -59,6 +60,15 @@ class SlackEnv:
                 return got
             await asyncio.sleep(0.01)
         raise AssertionError(f"expected {count} post(s) to {response_url}, got {len(got)}")
+
+    async def wait_for(self, found: Callable[[], T], wait: float = 10.0) -> T:
+        """`found()` as soon as it is truthy (polled while the app works); fails after `wait` seconds."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while not (value := found()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {wait} s")
+            await asyncio.sleep(0.01)
+        return value
 
 
 @pytest.fixture(scope="session")

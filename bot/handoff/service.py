@@ -5,6 +5,7 @@
 a compare-and-set, so of many concurrent clicks one wins. `execute` runs the Zoho writes as steps logged before and
 after they reach Zoho; each step looks for its result in Zoho before creating it, so a crash between any two writes
 followed by `resume()` creates nothing twice. A Zoho error leaves the handoff failed with the reason and a Retry.
+Who may approve, edit, reject or retry is decided before the service is called (handlers/approval.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import ParamSpec, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvers import Approvers
 from bot.audit_log import AuditLog
 from bot.blocks import AppLinks, Message
 from bot.config import OperatingStructure
@@ -50,8 +50,7 @@ class Outcome:
 
 class HandoffService:
     def __init__(self, *, store: Store, zoho: ZohoClients, slack: AsyncWebClient, structure: OperatingStructure,
-                 links: AppLinks, directory: SlackDirectory, approvers: Approvers,
-                 clock: Callable[[], datetime]) -> None:
+                 links: AppLinks, directory: SlackDirectory, clock: Callable[[], datetime]) -> None:
         self.repo = HandoffRepo(store, clock)
         self.store = store
         self.zoho = zoho
@@ -59,7 +58,6 @@ class HandoffService:
         self.structure = structure
         self.links = links
         self.directory = directory
-        self.approvers = approvers
         self.audit = AuditLog(store, clock)
         self.once = SentOnce(store, clock)
         self.clock = clock
@@ -157,8 +155,6 @@ class HandoffService:
         handoff = await self._db(self.repo.get, deal_id)
         if handoff is None:
             return Outcome(False, "This handoff no longer exists.")
-        if not await self._may(user_id, "handoff.approve", deal_id, "create invoices"):
-            return Outcome(False, hb.refusal("create invoices or estimates").text)
         won = await self._db(self.repo.update, deal_id, expect=("ready",), state="approved", approved_by=user_id,
                              approved_at=self.clock().isoformat())
         if won is None:
@@ -172,8 +168,6 @@ class HandoffService:
         return Outcome(True)
 
     async def retry(self, deal_id: str, user_id: str) -> Outcome:
-        if not await self._may(user_id, "handoff.retry", deal_id, "retry"):
-            return Outcome(False, hb.refusal("retry a handoff").text)
         if await self._db(self.repo.update, deal_id, expect=("failed",), state="approved", error="") is None:
             return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
         await self._db(self.audit.record, user_id, "handoff.retry", f"deal:{deal_id}")
@@ -181,8 +175,6 @@ class HandoffService:
         return Outcome(True)
 
     async def reject(self, deal_id: str, user_id: str, reason: str) -> Outcome:
-        if not await self._may(user_id, "handoff.reject", deal_id, "reject"):
-            return Outcome(False, hb.refusal("reject handoffs").text)
         rejected = await self._db(self.repo.update, deal_id, expect=("waiting", "ready", "failed"), state="rejected",
                                   rejected_by=user_id, rejected_reason=reason.strip()[:1500])
         if rejected is None:
@@ -195,8 +187,6 @@ class HandoffService:
 
     async def edit(self, deal_id: str, user_id: str, billing: Address, terms: int | None, kind: str,
                    lines: list[Line] | None) -> Outcome:
-        if not await self._may(user_id, "handoff.edit", deal_id, "edit"):
-            return Outcome(False, hb.refusal("edit handoffs").text)
         async with self._lock(deal_id):
             handoff = await self._db(self.repo.get, deal_id)
             if handoff is None or handoff.state not in OPEN_STATES:
@@ -215,20 +205,6 @@ class HandoffService:
                            edits.model_dump(mode="json"))
             await self._show(updated)
         return Outcome(True)
-
-    async def may_open(self, deal_id: str, user_id: str, dialog: str) -> Outcome:
-        """Whether `user_id` may open the approver-only `dialog` ("edit" or "reject"): checked, and a refusal
-        audited, when the button is clicked rather than only on submit."""
-        if await self._may(user_id, f"handoff.{dialog}.open", deal_id, f"open the {dialog} dialog"):
-            return Outcome(True)
-        return Outcome(False, hb.refusal(f"{dialog} handoffs").text)
-
-    async def _may(self, user_id: str, action: str, deal_id: str, verb: str) -> bool:
-        if await self.approvers.allowed(user_id, self.structure.approvers.invoice):
-            return True
-        await self._db(self.audit.record, user_id, action, f"deal:{deal_id}", "refused",
-                       {"why": f"not an approver ({verb})"})
-        return False
 
     # ---- doing it -----------------------------------------------------------------------------------------
 

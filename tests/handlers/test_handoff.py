@@ -503,3 +503,18 @@ async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sa
     [invoice] = invoices_for(sandbox, EXPANSION)
     quantities = [li["quantity"] for li in invoice["line_items"]]
     assert quantities[0] == 3 and len(quantities) == len(initial.splitlines())
+
+
+async def test_non_approver_submitting_a_dialog_is_refused_by_direct_message_and_audited(deps, sandbox, slack,
+                                                                                          driver):
+    await close_deal(deps, sandbox)
+    values = {"reason": {"value": {"type": "plain_text_input", "value": "not mine to reject"}}}
+    reply = await driver.post(_view_submission({"callback_id": "handoff_reject_view", "private_metadata": EXPANSION},
+                                               STRANGER, values))
+    assert reply.status_code == 200
+    refusal = await slack.wait_for(lambda: [c for c in slack.stub.calls_to("chat.postMessage")
+                                            if "Only configured approvers" in c.get("text", "")])
+    assert len(refusal) == 1
+    assert deps.handoffs.repo.get(EXPANSION).state == "ready"
+    [entry] = deps.handoffs.audit.entries(action="handoff.reject")
+    assert (entry.actor, entry.outcome, entry.subject) == (STRANGER, "refused", f"deal:{EXPANSION}")
