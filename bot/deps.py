@@ -1,11 +1,13 @@
-"""The dependencies every listener and job receives, built once at start-up (no module globals)."""
+"""The composition root's wiring: every service built once, eagerly, from settings and the operating structure
+(no module globals). Only the entry points (bot/app.py, serve, console, CLIs, demo) and listeners import this;
+services receive just the collaborators they use."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,8 +25,12 @@ from bot.audit_log import AuditLog
 from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
 from bot.events import DealChanged, Dispatcher
-from bot.feed.service import register_feed
+from bot.feed.notify import Notifier
+from bot.feed.service import FeedService
+from bot.feed.unfurls import Unfurler
 from bot.handoff.service import HandoffService
+from bot.intake.worker import Intake
+from bot.reports.isolated import ReportProcesses
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
@@ -38,29 +44,47 @@ def utcnow() -> datetime:
 
 @dataclass
 class Deps:
+    """Everything a listener, route or job may use, built eagerly by `build_deps` (typed: mypy checks each use).
+
+    `start()` starts the background work (the inbox worker, resuming interrupted handoffs); `aclose()` stops it
+    and closes what was opened, once, however often it is called."""
+
     settings: Settings
     structure: OperatingStructure
     store: Store
     zoho: ZohoClients
     slack: AsyncWebClient
     http: httpx.AsyncClient
+    links: AppLinks
+    directory: SlackDirectory
+    approvers: Approvers
+    audit_log: AuditLog
+    events: Dispatcher
     accounts: AccountService
     handoffs: HandoffService
     audit: AuditService
-    approvers: Approvers
-    audit_log: AuditLog
-    directory: SlackDirectory
+    feed: FeedService
+    intake: Intake
+    reports: ReportProcesses
+    unfurler: Unfurler
     clock: Callable[[], datetime] = utcnow
-    extras: dict[str, object] = field(default_factory=dict)
-    events: Dispatcher = field(default_factory=Dispatcher)
+    _resuming: asyncio.Task[int] | None = field(default=None, init=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
+
+    def start(self) -> None:
+        """Drain what the inbox holds from before, then wait for deliveries; approved handoffs that a stop
+        interrupted finish now (their steps are idempotent)."""
+        self.intake.start()
+        self._resuming = asyncio.create_task(self.handoffs.resume())
 
     async def aclose(self) -> None:
-        intake = self.extras.get("intake")  # the inbox worker (bot.intake.worker), if one was started
-        if intake is not None and hasattr(intake, "stop"):
-            await intake.stop()
-        reports = self.extras.get("report_processes")  # bot.reports.isolated, if a report was built
-        if reports is not None and hasattr(reports, "close"):
-            await asyncio.to_thread(reports.close)
+        if self._closed:
+            return
+        self._closed = True
+        if self._resuming is not None:
+            self._resuming.cancel()
+        await self.intake.stop()
+        await asyncio.to_thread(self.reports.close)
         await self.http.aclose()
 
 
@@ -107,19 +131,26 @@ def build_deps(
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)
     links = app_links(settings, structure)
-    accounts = AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
-                              clock=clock)
-    approvers = Approvers(slack)  # one group-membership cache for every approval check
+    audit_log = AuditLog(store, clock)  # the one audit log every service and listener writes to
+    events = Dispatcher()
     handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, clock=clock)
-    audit = AuditService(store, zoho, structure, links, clock)
-    deps = Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
-                accounts=accounts, handoffs=handoffs, audit=audit, approvers=approvers,
-                audit_log=AuditLog(store, clock), directory=directory, clock=clock)
-    deps.events.subscribe(DealChanged, handoffs.on_deal_changed)
-    register_feed(deps)
-    return deps
-
+                              directory=directory, audit=audit_log, clock=clock)
+    events.subscribe(DealChanged, handoffs.on_deal_changed)
+    routing = structure.routing
+    notifier = Notifier(slack, store, directory, clock, links, structure.tz,
+                        window=timedelta(seconds=routing.group_window_seconds),
+                        per_second=routing.per_channel_per_second)
+    feed = FeedService(store, structure, notifier, clock, zoho)
+    feed.subscribe(events)
+    return Deps(
+        settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http, links=links,
+        directory=directory, approvers=Approvers(slack),  # one group-membership cache for every approval check
+        audit_log=audit_log, events=events,
+        accounts=AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
+                                clock=clock),
+        handoffs=handoffs, audit=AuditService(store, zoho, structure, links, clock), feed=feed,
+        intake=Intake(store, zoho, events, clock, tz=structure.tz), reports=ReportProcesses(),
+        unfurler=Unfurler(store, zoho, structure, links, clock), clock=clock)
 
 def deps_of(context: Mapping[str, Any]) -> Deps:
     """The listener's typed view of what `bot.app.create_bolt` put in the Bolt context (mypy checks the calls)."""

@@ -11,7 +11,6 @@ from bot.blocks import Message
 from bot.deps import deps_of
 from bot.errors import ReportUsageError
 from bot.reports import blocks as rb
-from bot.reports.isolated import report_processes
 from bot.reports.service import parse_request, render, usage
 
 
@@ -41,6 +40,6 @@ async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
     # In a child process: the serving process's event loop and memory are not touched by the mirror read. A
     # failure reaches the one Bolt error handler, which replaces "Building…" with its message.
-    report = await report_processes(deps.extras).run(deps.store.path, deps.structure, request, deps.clock())
+    report = await deps.reports.run(deps.store.path, deps.structure, request, deps.clock())
     answer = render(report, deps.structure)
     await respond(response_type="ephemeral", replace_original=True, **answer.as_kwargs())

@@ -25,6 +25,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.blocks import error_message
+from bot.deps import Deps, deps_of
 from bot.errors import Refused, ThroughlineError
 from bot.intake.slack_dedupe import remember_event
 from bot.store import Store
@@ -36,7 +37,7 @@ async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
                               next: Callable[[], Awaitable[Any]]) -> Any:
     event_id = body.get("event_id") if isinstance(body, dict) and body.get("type") == "event_callback" else None
     if isinstance(event_id, str) and event_id:
-        deps = context["deps"]
+        deps = deps_of(context)
         if not await asyncio.to_thread(remember_event, deps.store, event_id, deps.clock()):
             return BoltResponse(status=200, body="")  # a retry of an event already taken
     return await next()
@@ -103,7 +104,7 @@ async def first_delivery(store: Store, signature: str, timestamp: str, raw: byte
     return await asyncio.to_thread(remember_event, store, "request:" + request_digest(signature, timestamp, raw), at)
 
 
-async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Any) -> Response:
+async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Deps) -> Response:
     """Verify, parse and de-duplicate before Bolt sees the request; nothing here answers 5xx."""
     raw = await request.body()  # at most bot.edges.MAX_BODY: the edge refused anything larger
     timestamp = request.headers.get("x-slack-request-timestamp", "")

@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.deps import deps_of
-from bot.feed.unfurls import Unfurler
 
 
 def register(app: AsyncApp) -> None:
@@ -18,8 +17,7 @@ async def link_shared(event: dict[str, Any], context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     urls = [str(link.get("url") or "") for link in event.get("links") or [] if isinstance(link, dict)]
     channel = str(event.get("channel") or "")
-    unfurler = Unfurler(deps.store, deps.zoho, deps.structure, deps.accounts.links, deps.clock)
-    unfurls = await unfurler.unfurls(channel, urls)  # a failure: one line from the Bolt error handler
+    unfurls = await deps.unfurler.unfurls(channel, urls)  # a failure: one line from the Bolt error handler
     if not unfurls:
         return
     where: dict[str, Any] = {"channel": channel, "ts": event.get("message_ts")}

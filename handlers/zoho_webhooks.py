@@ -31,7 +31,6 @@ from bot.deps import Deps
 from bot.errors import DeliveryError, Refused
 from bot.intake.deliveries import Parsed, books_items, crm_items, desk_items
 from bot.intake.inbox import Inbox
-from bot.intake.worker import intake_for
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -104,7 +103,7 @@ def _unsecret(raw: bytes, deps: Deps) -> bytes:
 
 async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
     deps: Deps = request.app.state.deps
-    intake = intake_for(deps)
+    intake = deps.intake
     inbox = intake.inbox
     raw = b""
     try:
@@ -146,7 +145,7 @@ async def refuse_oversized(deps: Deps, request: Request) -> None:
         authenticated = True
     except Refused:
         authenticated = False
-    await asyncio.to_thread(intake_for(deps).inbox.reject, source, "",
+    await asyncio.to_thread(deps.intake.inbox.reject, source, "",
                             f"413: body over the {MAX_BODY:,} byte limit", authenticated=authenticated)
 
 

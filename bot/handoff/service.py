@@ -50,7 +50,7 @@ class Outcome:
 
 class HandoffService:
     def __init__(self, *, store: Store, zoho: ZohoClients, slack: AsyncWebClient, structure: OperatingStructure,
-                 links: AppLinks, directory: SlackDirectory, clock: Callable[[], datetime]) -> None:
+                 links: AppLinks, directory: SlackDirectory, audit: AuditLog, clock: Callable[[], datetime]) -> None:
         self.repo = HandoffRepo(store, clock)
         self.store = store
         self.zoho = zoho
@@ -58,7 +58,7 @@ class HandoffService:
         self.structure = structure
         self.links = links
         self.directory = directory
-        self.audit = AuditLog(store, clock)
+        self.audit = audit
         self.once = SentOnce(store, clock)
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}

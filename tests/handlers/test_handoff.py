@@ -312,7 +312,6 @@ def _view_submission(view: dict, user: str, values: dict) -> str:
 
 
 async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
-    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     delivery = {"server_time": 1764200000000, "module": "Deals", "ids": [EXPANSION], "operation": "update",
@@ -321,34 +320,32 @@ async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, s
     for _ in range(2):  # Zoho delivers it twice
         reply = await app_client.post("/zoho/crm", json=delivery)
         assert reply.status_code == 200
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
 
 
 async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, app_client, slack):
-    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     refused = await app_client.post("/zoho/crm?secret=wrong", data={"deal_id": EXPANSION})
     assert refused.status_code == 401
     reply = await app_client.post(f"/zoho/crm?secret={deps.settings.webhook_secret}", data={"deal_id": EXPANSION})
     assert reply.status_code == 200
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
 
 
 async def test_won_deal_found_only_by_sync_is_handed_off_once(deps, sandbox, slack):
-    from bot.intake.worker import intake_for
     from bot.sync import MirrorSync
 
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
     # Someone closes the deal in CRM (an API edit, so Modified_Time moves); no webhook arrives.
     await deps.zoho.crm.update("Deals", [{"id": EXPANSION, "Stage": "Closed Won"}])
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()  # the overlap window sees it again
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
 
