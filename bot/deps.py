@@ -18,11 +18,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounts import AccountService
+from bot.account.service import AccountService
 from bot.approvers import Approvers
 from bot.audit.service import AuditService
 from bot.audit_log import AuditLog
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
 from bot.events import DealChanged, Dispatcher
 from bot.feed.notify import Notifier
@@ -35,6 +34,7 @@ from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
 from bot.zoho.endpoints import endpoints_for
+from bot.zoho.links import AppLinks
 from bot.zoho.transport import RetryPolicy, ZohoLimits
 
 
@@ -99,13 +99,10 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 
 def app_links(settings: Settings, structure: OperatingStructure) -> AppLinks:
-    dc = settings.zoho_dc
-    return AppLinks(
-        crm_base=structure.zoho.crm_url or f"https://crm.zoho{'cloud' if dc == 'ca' else ''}.{dc}/crm",
-        books_base=structure.zoho.books_url or f"https://books.zoho{'cloud' if dc == 'ca' else ''}.{dc}",
-        books_org_id=settings.zoho_books_org_id,
-        desk_base=structure.zoho.desk_url or f"https://desk.zoho{'cloud' if dc == 'ca' else ''}.{dc}",
-    )
+    """The Zoho web links for this tenant: its data centre, or the addresses `[zoho]` gives."""
+    z = structure.zoho
+    return AppLinks.for_dc(settings.zoho_dc, books_org_id=settings.zoho_books_org_id, crm_url=z.crm_url,
+                           books_url=z.books_url, desk_url=z.desk_url)
 
 
 def build_deps(

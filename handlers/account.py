@@ -14,8 +14,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import account_card, blocks
-from bot.accounts import AccountAnswer
+from bot import blocks
+from bot.account import card as account_card
+from bot.account.service import AccountAnswer
 from bot.deps import deps_of
 
 PICK_ACTION = re.compile(r"^account_pick_\d+$")

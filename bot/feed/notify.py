@@ -21,13 +21,14 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import AppLinks, Message
+from bot.blocks import Message
 from bot.feed.blocks import notice_message
 from bot.feed.rules import Notice
 from bot.money import to_tz
 from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
+from bot.zoho.links import AppLinks
 
 log = logging.getLogger(__name__)
 

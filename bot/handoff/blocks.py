@@ -7,12 +7,13 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.blocks import AppLinks, Message, button, clip, context, fit, link, plain, safe, section
+from bot.blocks import Message, button, clip, context, fit, link, plain, safe, section
 from bot.errors import InputError
 from bot.handoff.plan import HandoffPlan, Line, Missing
 from bot.handoff.repo import Handoff
 from bot.models import Address
 from bot.money import format_money, format_time
+from bot.zoho.links import AppLinks
 
 CREATE, EDIT, REJECT, RETRY = "handoff_create", "handoff_edit", "handoff_reject", "handoff_retry"
 EDIT_VIEW, REJECT_VIEW = "handoff_edit_view", "handoff_reject_view"

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit_log import AuditLog
-from bot.blocks import AppLinks, Message
+from bot.blocks import Message
 from bot.config import OperatingStructure
 from bot.errors import ZohoError, ZohoRequestError
 from bot.events import DealChanged, Event
@@ -33,6 +33,7 @@ from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
+from bot.zoho.links import AppLinks
 
 P = ParamSpec("P")
 R = TypeVar("R")
