@@ -88,59 +88,61 @@ def fit(mrkdwn: str, limit: int) -> str:
     return cut + "…"
 
 
-def _safe(text: str, limit: int = NAME_CLIP) -> str:
+def safe(text: str, limit: int = NAME_CLIP) -> str:
     return escape(clip(text, limit))
 
 
-def _link(url: str | None, label: str) -> str:
+def link(url: str | None, label: str) -> str:
     """`label` must be escaped already."""
     return f"<{url}|{label}>" if url else label
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
+def plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit) or "—", "emoji": True}
 
 
-def _mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": fit(text, limit) or "—"}
 
 
-def _section(text: str | None, fields: Sequence[str] = ()) -> Block:
+def section(text: str | None, fields: Sequence[str] = ()) -> Block:
     block: Block = {"type": "section"}
     if text is not None:
-        block["text"] = _mrkdwn(text)
+        block["text"] = mrkdwn(text)
     if fields:
-        block["fields"] = [_mrkdwn(f, FIELD_TEXT) for f in fields[:MAX_FIELDS]]
+        block["fields"] = [mrkdwn(f, FIELD_TEXT) for f in fields[:MAX_FIELDS]]
     return block
 
 
-def _context(*texts: str) -> Block:
-    return {"type": "context", "elements": [_mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS] if t]}
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
 
 
-def _button(text: str, action_id: str, value: str = "", *, style: str = "", url: str = "") -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": _plain(text, BUTTON_TEXT), "action_id": action_id}
+def fields(*items: str) -> Block:
+    """A section of fields only (two columns)."""
+    return section(None, items)
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS] if t]}
+
+
+def button(text: str, action_id: str, value: str = "", *, style: str = "", url: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
     if value:
-        button["value"] = value[:BUTTON_VALUE]
+        element["value"] = value[:BUTTON_VALUE]
     if url:
-        button["url"] = url
+        element["url"] = url
     if style:
-        button["style"] = style
-    return button
+        element["style"] = style
+    return element
 
 
-# Building blocks for other features' messages (each clips and escapes to Slack's limits).
-section = _section
-context = _context
-button = _button
-safe = _safe
-link = _link
-plain = _plain
 
 
 def error_message(text: str) -> Message:
-    body = _safe(text, 2000) or "Something went wrong."
-    return Message(body, [_section(f"⚠️ {body}")])
+    body = safe(text, 2000) or "Something went wrong."
+    return Message(body, [section(f"⚠️ {body}")])
 
 
 

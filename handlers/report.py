@@ -7,10 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.blocks import Message
+from bot.blocks import Message, context, error_message
 from bot.deps import deps_of
 from bot.errors import ReportUsageError
-from bot.reports import blocks as rb
 from bot.reports.service import parse_request, render, usage
 
 
@@ -20,7 +19,7 @@ def register(app: AsyncApp) -> None:
 
 def working(kind: str) -> Message:
     text = f"Building the {kind} report…"
-    return Message(text, [{**rb.context(f"⏳ {text}"), "block_id": "working"}])
+    return Message(text, [{**context(f"⏳ {text}"), "block_id": "working"}])
 
 
 async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
@@ -34,7 +33,7 @@ async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
         request = parse_request(text, deps.clock(), deps.structure)
     except ReportUsageError as exc:
         message = usage()
-        message.blocks.insert(0, rb.error_message(exc.user_message()).blocks[0])
+        message.blocks.insert(0, error_message(exc.user_message()).blocks[0])
         await ack(response_type="ephemeral", text=exc.user_message(), blocks=message.blocks)
         return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())

@@ -13,10 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks import Message
+from bot.blocks import Message, section
 from bot.config import OperatingStructure
 from bot.errors import ReportUsageError
-from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, section, support_message
+from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, support_message
 from bot.reports.compute import (
     InvoicingReport,
     MirrorData,
