@@ -19,7 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.account.service import AccountService
-from bot.approvers import Approvers
+from bot.announcer import OwnerAnnouncer
+from bot.approvers import ApprovalCheck
 from bot.audit.service import AuditService
 from bot.audit_log import AuditLog
 from bot.config import OperatingStructure, Settings
@@ -57,7 +58,7 @@ class Deps:
     http: httpx.AsyncClient
     links: AppLinks
     directory: SlackDirectory
-    approvers: Approvers
+    approval: ApprovalCheck
     audit_log: AuditLog
     events: Dispatcher
     accounts: AccountService
@@ -130,18 +131,19 @@ def build_deps(
     links = app_links(settings, structure)
     audit_log = AuditLog(store, clock)  # the one audit log every service and listener writes to
     events = Dispatcher()
+    announcer = OwnerAnnouncer(slack, directory)  # "DM the owner, else #sales", for the feed and the handoff
     handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, audit=audit_log, clock=clock)
+                              directory=directory, announcer=announcer, audit=audit_log, clock=clock)
     events.subscribe(DealChanged, handoffs.on_deal_changed)
     routing = structure.routing
     notifier = Notifier(slack, store, directory, clock, links, structure.tz,
                         window=timedelta(seconds=routing.group_window_seconds),
-                        per_second=routing.per_channel_per_second)
+                        per_second=routing.per_channel_per_second, announcer=announcer)
     feed = FeedService(store, structure, notifier, clock, zoho)
     feed.subscribe(events)
     return Deps(
         settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http, links=links,
-        directory=directory, approvers=Approvers(slack),  # one group-membership cache for every approval check
+        directory=directory, approval=ApprovalCheck(slack, structure.approvers),  # one group-membership cache
         audit_log=audit_log, events=events,
         accounts=AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
                                 clock=clock),

@@ -1,6 +1,6 @@
 """Approver-only listeners: one Bolt listener middleware decides who may act, before any listener runs.
 
-`approvers_only(...)` is attached to each guarded listener (`middleware=[...]`). Someone outside the configured
+An `ApproversOnly(...)` is attached to each guarded listener (`middleware=[...]`). Someone outside the configured
 `[approvers] <group>` (user ids, or members of user groups) is acknowledged, refused privately (an ephemeral
 message; a dialog, which has no response URL, gets a direct message) and the refusal is written to the one audit
 log with the action and subject the allowed path would have written. The listener itself never runs, so no entry
@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
+from bot.approvers import Group
 from bot.blocks import Message
 from bot.deps import Deps, deps_of
 
@@ -38,7 +39,7 @@ async def no_subject(_deps: Deps, _body: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ApproversOnly:
-    group: Literal["invoice", "audit"]
+    group: Group
     action: str  # the audit-log action a refusal is recorded under, e.g. "handoff.approve"
     why: str
     refusal: Callable[[Deps], Message]
@@ -49,7 +50,7 @@ class ApproversOnly:
                        next: Callable[[], Awaitable[Any]]) -> BoltResponse | None:
         deps = deps_of(context)
         user = user_of(body)
-        if await deps.approvers.allowed(user, getattr(deps.structure.approvers, self.group)):
+        if await deps.approval.allowed(user, self.group):
             await next()
             return None
         subject = await self.subject(deps, body)

@@ -1,7 +1,7 @@
 """`/audit` and its buttons: the drift summary, one kind's findings page by page, and "Link" for a suggestion.
 
 Only `[approvers] audit` (user ids, or members of user groups) may run it, page it or apply a link; everyone
-else is refused by the `approvers_only` middleware (handlers/approval.py) and the refusal is written to the audit
+else is refused by the `ApproversOnly` middleware (handlers/approval.py) and the refusal is written to the audit
 log. "Link" has a confirm dialog, but the server decides:
 it re-checks the suggestion against Zoho before writing (bot/audit/apply.py).
 """

@@ -1,6 +1,6 @@
 """The #finance handoff buttons and dialogs: Create (confirmed in Slack first), Edit, Reject, Retry.
 
-Every listener acknowledges first. Who may act is decided before any listener runs, by the `approvers_only`
+Every listener acknowledges first. Who may act is decided before any listener runs, by the `ApproversOnly`
 middleware (handlers/approval.py) attached to each of them, so no entry point can skip the check (the Edit and
 Reject dialogs are refused to non-approvers when clicked, not only on submit); refusals and "already done" answers
 go privately to the person who clicked.

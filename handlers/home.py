@@ -28,6 +28,6 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, context: As
     if not user_id:
         return
     email = await deps.directory.email_for(user_id)  # a failure: one line from the Bolt error handler
-    approver = await deps.approvers.allowed(user_id, deps.structure.approvers.invoice)
+    approver = await deps.approval.allowed(user_id, "invoice")
     view = await asyncio.to_thread(build_home, deps, email, approver)
     await client.views_publish(user_id=user_id, view=view)

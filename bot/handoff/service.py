@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.announcer import OwnerAnnouncer
 from bot.audit_log import AuditLog
 from bot.blocks import Message
 from bot.config import OperatingStructure
@@ -51,7 +52,8 @@ class Outcome:
 
 class HandoffService:
     def __init__(self, *, store: Store, zoho: ZohoClients, slack: AsyncWebClient, structure: OperatingStructure,
-                 links: AppLinks, directory: SlackDirectory, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+                 links: AppLinks, directory: SlackDirectory, announcer: OwnerAnnouncer, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
         self.repo = HandoffRepo(store, clock)
         self.store = store
         self.zoho = zoho
@@ -59,6 +61,7 @@ class HandoffService:
         self.structure = structure
         self.links = links
         self.directory = directory
+        self.announcer = announcer
         self.audit = audit
         self.once = SentOnce(store, clock)
         self.clock = clock
@@ -398,14 +401,14 @@ class HandoffService:
 
     async def _tell_owner(self, h: Handoff, message: Message, *, once: str = "") -> None:
         """A direct message to the deal owner, or a post in #sales when the owner is not a Slack user."""
-        user_id = await self.directory.user_id_for(h.owner_email) if h.owner_email else None
-        channel = user_id or self.structure.channels.sales
+        try:
+            channel, _ = await self.announcer.destination(h.owner_email, self.structure.channels.sales)
+        except SlackApiError as exc:
+            log.error("handoff %s: could not open the owner's DM: %s", h.deal_id, exc.response.get("error"))
+            return
         if not channel or (once and not await self._db(self.once.claim, once, channel)):
             return
         try:
-            if user_id:
-                opened = await self.slack.conversations_open(users=user_id)
-                channel = opened["channel"]["id"]
             posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **message.as_kwargs())
             if once:
                 await self._db(self.once.settle, once, str(posted["ts"]))
