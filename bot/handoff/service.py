@@ -35,6 +35,15 @@ from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 from bot.zoho.links import AppLinks
+from bot.zoho.writes import (
+    DocumentLine,
+    NewBooksCustomer,
+    NewBooksDocument,
+    NewDeskAccount,
+    NewDeskContact,
+    PaymentTerms,
+    PostalAddress,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -294,17 +303,10 @@ class HandoffService:
                      if c.name.casefold() == plan.account_name.casefold() and c.account_id in ("", plan.account_id)]
         if same_name:
             return same_name[0].id
-        person = {"first_name": plan.contact_first_name, "last_name": plan.contact_last_name or plan.contact_name,
-                  "email": plan.contact_email, "phone": plan.contact_phone, "is_primary_contact": True}
-        b = plan.billing
-        address = {"address": b.street, "city": b.city, "state": b.state, "zip": b.code, "country": b.country}
-        payload: dict[str, object] = {
-            "contact_name": plan.account_name, "company_name": plan.account_name, "contact_type": "customer",
-            "billing_address": address, "contact_persons": [person] if plan.contact_name else []}
-        if plan.payment_terms is not None:
-            payload["payment_terms"] = plan.payment_terms
-            payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
-        return (await books.create_contact(payload)).id
+        return (await books.create_customer(NewBooksCustomer(
+            name=plan.account_name, billing=_address(plan.billing), first_name=plan.contact_first_name,
+            last_name=plan.contact_last_name or plan.contact_name, email=plan.contact_email,
+            phone=plan.contact_phone, has_contact=bool(plan.contact_name), terms=_terms(plan.payment_terms)))).id
 
     async def _ensure_document(self, h: Handoff, customer_id: str) -> str:
         """The invoice or estimate: the one Books already holds for this deal (a create whose answer we lost),
@@ -316,18 +318,12 @@ class HandoffService:
         if found:
             document = found[0]
         else:
-            payload: dict[str, object] = {
-                "customer_id": customer_id, "reference_number": plan.deal_id,
-                "date": self.clock().astimezone(self.structure.tz).date().isoformat(),
-                "line_items": [{"name": line.name[:100], "description": line.description, "rate": float(line.rate),
-                                "quantity": float(line.quantity)} for line in plan.lines],
-                "notes": f"Zoho CRM deal: {plan.deal_name}"[:500],
-            }
-            if plan.payment_terms is not None and plan.kind == "invoice":  # estimates have no payment terms
-                payload["payment_terms"] = plan.payment_terms
-                payload["payment_terms_label"] = hb.terms_label(plan.payment_terms)
-            create = books.create_invoice if plan.kind == "invoice" else books.create_estimate
-            document = await create(payload)
+            document = await books.create_document(NewBooksDocument(
+                kind="invoice" if plan.kind == "invoice" else "estimate", customer_id=customer_id,
+                reference_number=plan.deal_id, day=self.clock().astimezone(self.structure.tz).date(),
+                lines=[DocumentLine(name=line.name, description=line.description, rate=line.rate,
+                                    quantity=line.quantity) for line in plan.lines],
+                notes=f"Zoho CRM deal: {plan.deal_name}", terms=_terms(plan.payment_terms)))
         await self._db(self.repo.update, h.deal_id, document_id=document.id,
                        document_number=document.number or document.id)
         return document.id
@@ -344,10 +340,7 @@ class HandoffService:
             if not found.crm_account_id:  # ours from a create whose answer was lost, or a namesake Zoho never linked
                 await self._db(self.store.record_desk_link, plan.account_id, found.id, self.clock())
             return found.id
-        b = plan.billing
-        payload = {k: v for k, v in {"accountName": plan.account_name, "street": b.street, "city": b.city,
-                                     "state": b.state, "country": b.country, "code": b.code}.items() if v}
-        account = await desk.create_account(payload)
+        account = await desk.create_account_for(NewDeskAccount(plan.account_name, _address(plan.billing)))
         await self._db(self.store.record_desk_link, plan.account_id, account.id, self.clock())
         return account.id
 
@@ -359,9 +352,9 @@ class HandoffService:
         for contact in await desk.account_contacts(desk_account_id):
             if str(contact.get("email") or "").lower() == plan.contact_email.lower():
                 return str(contact.get("id"))
-        created = await desk.create_contact({"lastName": plan.contact_last_name or plan.contact_name or "Contact",
-                                             "firstName": plan.contact_first_name, "email": plan.contact_email,
-                                             "phone": plan.contact_phone, "accountId": desk_account_id})
+        created = await desk.create_contact_for(NewDeskContact(
+            last_name=plan.contact_last_name or plan.contact_name or "Contact", account_id=desk_account_id,
+            first_name=plan.contact_first_name, email=plan.contact_email, phone=plan.contact_phone))
         return str(created.get("id") or "")
 
     async def _write_back(self, h: Handoff, field: str, document_id: str) -> str:
@@ -455,3 +448,11 @@ async def _none() -> None:
 
 async def _empty() -> list:  # type: ignore[type-arg]
     return []
+
+
+def _address(a: Address) -> PostalAddress:
+    return PostalAddress(street=a.street, city=a.city, state=a.state, code=a.code, country=a.country)
+
+
+def _terms(days: int | None) -> PaymentTerms | None:
+    return None if days is None else PaymentTerms(days, hb.terms_label(days))
