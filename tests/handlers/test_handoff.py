@@ -446,7 +446,7 @@ async def test_a_new_desk_account_is_created_without_a_crm_link_and_remembered(d
     posts = [c for c in sandbox.calls if c[1] == "POST" and c[2] == "/api/v1/accounts"]
     assert len(posts) == 1
     sandbox.calls.clear()
-    found = await deps.handoffs._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
+    found = await deps.handoffs.writes._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
     assert found == handoff.desk_account_id
     assert [(m, p) for _, m, p in sandbox.calls if "/api/v1/" in p] == [("GET", f"/api/v1/accounts/{found}")]
 
