@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,14 +68,18 @@ class HandoffService:
         self.posts = HandoffPoster(repo=self.repo, store=store, slack=slack, structure=structure, links=links,
                                    directory=directory, announcer=announcer, clock=clock)
         self.clock = clock
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One lock per deal while anyone holds or waits for it; forgotten (garbage) once nobody does.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _db(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
         """Store work (the handoff's rows, the audit trail) off the event loop."""
         return self.store.run(method, *args, **kwargs)
 
     def _lock(self, deal_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(deal_id, asyncio.Lock())
+        lock = self._locks.get(deal_id)
+        if lock is None:
+            lock = self._locks[deal_id] = asyncio.Lock()
+        return lock
 
     # ---- hearing about the deal ---------------------------------------------------------------------------
 
