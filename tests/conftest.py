@@ -40,6 +40,17 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+async def app_settled(wait: float = 10.0) -> None:
+    """Wait until the app has finished what it was sent: Bolt runs each listener as a task on this loop after
+    acknowledging, so every other task on the loop being done is the condition (no fixed sleep)."""
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    deadline = loop.time() + wait
+    while pending := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+        if loop.time() > deadline:
+            raise AssertionError(f"still running after {wait} s: {[t.get_name() for t in pending]}")
+        await asyncio.sleep(0.01)
+
+
 class SlackEnv:
     def __init__(self, stub: SlackStub, url: str) -> None:
         self.stub = stub
