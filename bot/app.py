@@ -1,4 +1,6 @@
-"""Composition root: `create_app(deps)` builds the FastAPI app with the Bolt app mounted on it."""
+"""Composition root: `create_app(deps)` builds the FastAPI app with the Bolt app mounted on it; its lifespan is
+`deps.start()` … `deps.aclose()`. Bolt gets the Deps injected into every request's context (read with
+`bot.deps.deps_of`), the one error handler, and the Slack event de-duplication."""
 
 from __future__ import annotations
 

@@ -3,7 +3,10 @@ middleware lets only the first delivery of each `event_id` through — keyed on 
 delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`.
 
 `slack_door` stands in front of Bolt on `POST /slack/events`: signature first, then a parse and shape check
-Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx."""
+Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx.
+
+`listener_failed` is Bolt's one error handler (`app.error`): what a listener lets escape becomes one log line and,
+where someone can be told, the user-facing message; listeners have no try/except of their own for that."""
 
 from __future__ import annotations
 
