@@ -5,7 +5,7 @@ PORT ?= 3000
 # The browser tests drive the OS Chromium (Playwright's own browser download is not available everywhere).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo run test check lint typecheck bench clean serve browser
+.PHONY: install demo run test check lint format-check typecheck bench clean serve browser
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -35,10 +35,13 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers tests bench
 
+format-check: $(STAMP)
+	$(VENV)/bin/ruff format --check bot handlers tests bench
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy bot handlers
 
-check: lint typecheck test
+check: lint format-check typecheck test
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \

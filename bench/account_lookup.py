@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Clock, SlackCaller, environment, make_deps, percentile, summary
-from bot.lookup import normalise_name
+from bot.account.lookup import normalise_name
 from bot.sync import MirrorSync
 from bot.zoho.sandbox import Sandbox
 from bot.zoho.sandbox.timefmt import desk_ts

@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.harness import Clock, SlackCaller, environment, make_deps, percentile
 from bench.reports import add_handoffs, fill_mirror
-from bot.lookup import normalise_name
+from bot.account.lookup import normalise_name
 from bot.reports.isolated import ReportProcesses
 from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, SQL_COUNTED, ReportRequest, run_report

@@ -15,7 +15,6 @@ from bench.harness import WEBHOOK_SECRET, Clock, environment, make_deps, percent
 from bot.app import create_app
 from bot.config import parse_structure
 from bot.demo.handoff import APPROVER, FINANCE, demo_structure_toml
-from bot.intake.worker import intake_for
 from bot.slack_requests import block_action_body, signed_headers
 from bot.zoho.sandbox import Sandbox
 
@@ -52,7 +51,7 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             deps = make_deps(env, Path(tmp) / "handoff.db", Clock(), structure)
             app = create_app(deps)
-            intake_for(deps).start()
+            deps.intake.start()
             to_message: list[float] = []
             to_update: list[float] = []
             calls: list[int] = []
@@ -78,7 +77,7 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
                     to_update.append((time.perf_counter() - started) * 1000)
                     calls.append(len(sandbox.calls) - before_calls)
                 sandbox.faults.latency = 0
-            await intake_for(deps).stop()
+            await deps.intake.stop()
             await deps.aclose()
     results = {
         "delivery_to_finance_ms": {"p50": percentile(to_message, 50), "p95": percentile(to_message, 95),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.blocks import AppLinks, Message, validate_message
+from bot.blocks import Message, validate_message
 from bot.config import OperatingStructure
 from bot.reports import charts, digests, home, retention
 from bot.reports import compute as reports
@@ -32,6 +32,7 @@ from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, ReportRequest, render, run_report, run_report_on
 from bot.store import Store
 from bot.zoho import parse
+from bot.zoho.links import AppLinks
 from bot.zoho.sandbox import Sandbox
 
 T = TypeVar("T")

@@ -1,8 +1,9 @@
-"""Composition root: `create_app(deps)` builds the FastAPI app with the Bolt app mounted on it."""
+"""Composition root: `create_app(deps)` builds the FastAPI app with the Bolt app mounted on it; its lifespan is
+`deps.start()` … `deps.aclose()`. Bolt gets the Deps injected into every request's context (read with
+`bot.deps.deps_of`), the one error handler, and the Slack event de-duplication."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,6 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 import handlers
 from bot.deps import Deps
 from bot.edges import EdgeGuard, install_quiet_logs
-from bot.intake.worker import intake_for
 from handlers import zoho_webhooks
 from handlers.slack_events import dedupe_slack_events, listener_failed, slack_door
 
@@ -59,13 +59,9 @@ def create_app(deps: Deps, *, bolt: AsyncApp | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        intake_for(deps).start()  # drain what the inbox holds from before, then wait for deliveries
-        # Approved handoffs that a stop interrupted finish now (their steps are idempotent).
-        resuming = asyncio.create_task(deps.handoffs.resume())
+        deps.start()  # the inbox worker, and approved handoffs a stop interrupted
         yield
-        resuming.cancel()
-        await intake_for(deps).stop()
-        await deps.aclose()
+        await deps.aclose()  # stops the worker (once) and closes what was opened
 
     api = FastAPI(title="Throughline", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api.state.deps = deps
@@ -92,7 +88,7 @@ def create_app(deps: Deps, *, bolt: AsyncApp | None = None) -> FastAPI:
         offered = request.query_params.get("secret") or request.headers.get(zoho_webhooks.SECRET_HEADER) or ""
         try:
             counts = deps.store.counts()
-            inbox = intake_for(deps).inbox.counts()
+            inbox = deps.intake.inbox.counts()
         except Exception as exc:
             log.warning("health check: the database does not answer (%s)", type(exc).__name__)
             return JSONResponse({"ok": False}, status_code=503)

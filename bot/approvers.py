@@ -1,4 +1,5 @@
-"""Who may approve an action: configured Slack user ids, or members of configured user groups.
+"""Who may approve an action: the `[approvers]` section of throughline.toml (`bot.config.Approvers`: Slack user
+ids or user-group ids per group of actions) checked against Slack's user-group membership.
 
 Group membership comes from `usergroups.users.list`, cached briefly so a burst of clicks asks Slack once.
 If Slack cannot say, the answer is no (and the refusal says why): never approve on a guess.
@@ -8,16 +9,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Approvers
+
 GROUP_TTL_SECONDS = 300.0
 
 
-class Approvers:
-    def __init__(self, slack: AsyncWebClient, monotonic: Callable[[], float] = time.monotonic) -> None:
+Group = Literal["invoice", "audit"]
+
+
+class ApprovalCheck:
+    """`allowed(user, "invoice")`: is the user one of `[approvers] invoice`, directly or through a user group."""
+
+    def __init__(self, slack: AsyncWebClient, approvers: Approvers,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.slack = slack
+        self.approvers = approvers
         self.monotonic = monotonic
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
 
@@ -33,7 +44,10 @@ class Approvers:
         self._groups[group_id] = (self.monotonic(), users)
         return users
 
-    async def allowed(self, user_id: str, approvers: Sequence[str]) -> bool:
+    async def allowed(self, user_id: str, group: Group) -> bool:
+        return await self.among(user_id, getattr(self.approvers, group))
+
+    async def among(self, user_id: str, approvers: Sequence[str]) -> bool:
         if not user_id:
             return False
         if user_id in approvers:

@@ -1,5 +1,6 @@
 """Block Kit primitives shared by every feature (pure: no I/O): `Message`, links into Zoho, text helpers,
-building blocks, and `validate_message`, which checks Slack's limits.
+building blocks, and `validate_message`, which checks Slack's limits. Links into the Zoho apps are built by
+`bot.zoho.links.AppLinks`.
 
 Every builder returns a `Message` whose blocks respect Slack's limits (see `validate_message`) and that
 always carries a top-level `text` fallback. Text from Zoho is escaped (`&`, `<`, `>`) before it goes into
@@ -12,7 +13,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 Block = dict[str, Any]
 
@@ -35,6 +35,9 @@ FALLBACK_TEXT = 3000  # our own cap for the top-level text
 
 NAME_CLIP = 80  # raw characters of a Zoho name in a list row
 
+# Moved to bot/zoho/links.py; still importable from here while bot/reports (changed on another branch) does.
+from bot.zoho.links import AppLinks as AppLinks  # noqa: E402
+
 HEALTH_BADGES = {"healthy": "🟢 Healthy", "watch": "🟡 Watch", "at_risk": "🔴 At risk"}
 
 
@@ -49,71 +52,6 @@ class Message:
     def as_kwargs(self) -> dict[str, Any]:
         """For `respond(**m.as_kwargs())`, `chat_postMessage(channel=..., **m.as_kwargs())`."""
         return self.to_dict()
-
-
-@dataclass(frozen=True)
-class AppLinks:
-    """Builds links into the Zoho apps; an empty base means "no link".
-
-    crm_base: `https://crm.zoho.eu/crm` or org-specific `https://crm.zoho.com/crm/org123`.
-    books_base: `https://books.zoho.com`; books_org_id is required for Books links.
-    desk_base: `https://desk.zoho.com`; desk_portal (the portal name) is required for built Desk links,
-    which are only a fallback for the `webUrl` Desk returns with each record.
-    """
-
-    crm_base: str = ""
-    books_base: str = ""
-    books_org_id: str = ""
-    desk_base: str = ""
-    desk_portal: str = ""
-
-    @classmethod
-    def for_dc(
-        cls, dc: str = "com", *, crm_org: str = "", books_org_id: str = "", desk_portal: str = ""
-    ) -> AppLinks:
-        host = f"zohocloud.{dc}" if dc == "ca" else f"zoho.{dc}"
-        crm = f"https://crm.{host}/crm" + (f"/{crm_org}" if crm_org else "")
-        return cls(crm, f"https://books.{host}", books_org_id, f"https://desk.{host}", desk_portal)
-
-    def crm_account(self, account_id: str) -> str | None:
-        return _url(self.crm_base, f"/tab/Accounts/{quote(account_id, safe='')}") if account_id else None
-
-    def crm_deal(self, deal_id: str) -> str | None:
-        return _url(self.crm_base, f"/tab/Potentials/{quote(deal_id, safe='')}") if deal_id else None
-
-    def books_customer(self, customer_id: str) -> str | None:
-        return self._books(f"#/contacts/{quote(customer_id, safe='')}") if customer_id else None
-
-    def books_invoice(self, invoice_id: str) -> str | None:
-        return self._books(f"#/invoices/{quote(invoice_id, safe='')}") if invoice_id else None
-
-    def desk_account(self, account_id: str, web_url: str = "") -> str | None:
-        return _clean_url(web_url) or self._desk(f"accounts/details/{quote(account_id, safe='')}")
-
-    def desk_ticket(self, ticket_id: str, web_url: str = "") -> str | None:
-        return _clean_url(web_url) or self._desk(f"tickets/details/{quote(ticket_id, safe='')}")
-
-    def _books(self, fragment: str) -> str | None:
-        if not self.books_org_id:
-            return None
-        return _url(self.books_base, f"/app/{quote(self.books_org_id, safe='')}{fragment}")
-
-    def _desk(self, path: str) -> str | None:
-        if not self.desk_portal:
-            return None
-        return _url(self.desk_base, f"/agent/{quote(self.desk_portal, safe='')}/{path}")
-
-
-def _clean_url(url: str) -> str | None:
-    """A URL safe inside `<url|label>` and within Slack's length, else None."""
-    url = (url or "").strip()
-    if not url.startswith(("https://", "http://")) or len(url) > URL_LENGTH or re.search(r"[\s<>|]", url):
-        return None
-    return url
-
-
-def _url(base: str, path: str) -> str | None:
-    return _clean_url(base.rstrip("/") + path) if base else None
 
 
 # ---- text helpers --------------------------------------------------------------------------------------
@@ -150,59 +88,61 @@ def fit(mrkdwn: str, limit: int) -> str:
     return cut + "…"
 
 
-def _safe(text: str, limit: int = NAME_CLIP) -> str:
+def safe(text: str, limit: int = NAME_CLIP) -> str:
     return escape(clip(text, limit))
 
 
-def _link(url: str | None, label: str) -> str:
+def link(url: str | None, label: str) -> str:
     """`label` must be escaped already."""
     return f"<{url}|{label}>" if url else label
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
+def plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit) or "—", "emoji": True}
 
 
-def _mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": fit(text, limit) or "—"}
 
 
-def _section(text: str | None, fields: Sequence[str] = ()) -> Block:
+def section(text: str | None, fields: Sequence[str] = ()) -> Block:
     block: Block = {"type": "section"}
     if text is not None:
-        block["text"] = _mrkdwn(text)
+        block["text"] = mrkdwn(text)
     if fields:
-        block["fields"] = [_mrkdwn(f, FIELD_TEXT) for f in fields[:MAX_FIELDS]]
+        block["fields"] = [mrkdwn(f, FIELD_TEXT) for f in fields[:MAX_FIELDS]]
     return block
 
 
-def _context(*texts: str) -> Block:
-    return {"type": "context", "elements": [_mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS] if t]}
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
 
 
-def _button(text: str, action_id: str, value: str = "", *, style: str = "", url: str = "") -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": _plain(text, BUTTON_TEXT), "action_id": action_id}
+def fields(*items: str) -> Block:
+    """A section of fields only (two columns)."""
+    return section(None, items)
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS] if t]}
+
+
+def button(text: str, action_id: str, value: str = "", *, style: str = "", url: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
     if value:
-        button["value"] = value[:BUTTON_VALUE]
+        element["value"] = value[:BUTTON_VALUE]
     if url:
-        button["url"] = url
+        element["url"] = url
     if style:
-        button["style"] = style
-    return button
+        element["style"] = style
+    return element
 
 
-# Building blocks for other features' messages (each clips and escapes to Slack's limits).
-section = _section
-context = _context
-button = _button
-safe = _safe
-link = _link
-plain = _plain
 
 
 def error_message(text: str) -> Message:
-    body = _safe(text, 2000) or "Something went wrong."
-    return Message(body, [_section(f"⚠️ {body}")])
+    body = safe(text, 2000) or "Something went wrong."
+    return Message(body, [section(f"⚠️ {body}")])
 
 
 

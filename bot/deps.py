@@ -1,11 +1,14 @@
-"""The dependencies every listener and job receives, built once at start-up (no module globals)."""
+"""The composition root's wiring: every service built once, eagerly, from settings and the operating structure
+(no module globals). Only the entry points (bot/app.py, serve, console, CLIs, demo) and listeners import this;
+services receive just the collaborators they use."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -15,19 +18,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounts import AccountService
-from bot.approvers import Approvers
+from bot.account.service import AccountService
+from bot.announcer import OwnerAnnouncer
+from bot.approvers import ApprovalCheck
 from bot.audit.service import AuditService
 from bot.audit_log import AuditLog
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure, Settings
 from bot.events import DealChanged, Dispatcher
-from bot.feed.service import register_feed
+from bot.feed.notify import Notifier
+from bot.feed.service import FeedService
+from bot.feed.unfurls import Unfurler
 from bot.handoff.service import HandoffService
+from bot.intake.worker import Intake
+from bot.reports.isolated import ReportProcesses
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
 from bot.zoho.endpoints import endpoints_for
+from bot.zoho.links import AppLinks
 from bot.zoho.transport import RetryPolicy, ZohoLimits
 
 
@@ -37,29 +45,47 @@ def utcnow() -> datetime:
 
 @dataclass
 class Deps:
+    """Everything a listener, route or job may use, built eagerly by `build_deps` (typed: mypy checks each use).
+
+    `start()` starts the background work (the inbox worker, resuming interrupted handoffs); `aclose()` stops it
+    and closes what was opened, once, however often it is called."""
+
     settings: Settings
     structure: OperatingStructure
     store: Store
     zoho: ZohoClients
     slack: AsyncWebClient
     http: httpx.AsyncClient
+    links: AppLinks
+    directory: SlackDirectory
+    approval: ApprovalCheck
+    audit_log: AuditLog
+    events: Dispatcher
     accounts: AccountService
     handoffs: HandoffService
     audit: AuditService
-    approvers: Approvers
-    audit_log: AuditLog
-    directory: SlackDirectory
+    feed: FeedService
+    intake: Intake
+    reports: ReportProcesses
+    unfurler: Unfurler
     clock: Callable[[], datetime] = utcnow
-    extras: dict[str, object] = field(default_factory=dict)
-    events: Dispatcher = field(default_factory=Dispatcher)
+    _resuming: asyncio.Task[int] | None = field(default=None, init=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
+
+    def start(self) -> None:
+        """Drain what the inbox holds from before, then wait for deliveries; approved handoffs that a stop
+        interrupted finish now (their steps are idempotent)."""
+        self.intake.start()
+        self._resuming = asyncio.create_task(self.handoffs.resume())
 
     async def aclose(self) -> None:
-        intake = self.extras.get("intake")  # the inbox worker (bot.intake.worker), if one was started
-        if intake is not None and hasattr(intake, "stop"):
-            await intake.stop()
-        reports = self.extras.get("report_processes")  # bot.reports.isolated, if a report was built
-        if reports is not None and hasattr(reports, "close"):
-            await asyncio.to_thread(reports.close)
+        if self._closed:
+            return
+        self._closed = True
+        if self._resuming is not None:
+            self._resuming.cancel()
+        await self.intake.stop()
+        await asyncio.to_thread(self.reports.close)
         await self.http.aclose()
 
 
@@ -74,13 +100,10 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 
 def app_links(settings: Settings, structure: OperatingStructure) -> AppLinks:
-    dc = settings.zoho_dc
-    return AppLinks(
-        crm_base=structure.zoho.crm_url or f"https://crm.zoho{'cloud' if dc == 'ca' else ''}.{dc}/crm",
-        books_base=structure.zoho.books_url or f"https://books.zoho{'cloud' if dc == 'ca' else ''}.{dc}",
-        books_org_id=settings.zoho_books_org_id,
-        desk_base=structure.zoho.desk_url or f"https://desk.zoho{'cloud' if dc == 'ca' else ''}.{dc}",
-    )
+    """The Zoho web links for this tenant: its data centre, or the addresses `[zoho]` gives."""
+    z = structure.zoho
+    return AppLinks.for_dc(settings.zoho_dc, books_org_id=settings.zoho_books_org_id, crm_url=z.crm_url,
+                           books_url=z.books_url, desk_url=z.desk_url)
 
 
 def build_deps(
@@ -106,15 +129,30 @@ def build_deps(
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)
     links = app_links(settings, structure)
-    accounts = AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
-                              clock=clock)
-    approvers = Approvers(slack)  # one group-membership cache for every approval check
+    audit_log = AuditLog(store, clock)  # the one audit log every service and listener writes to
+    events = Dispatcher()
+    announcer = OwnerAnnouncer(slack, directory)  # "DM the owner, else #sales", for the feed and the handoff
     handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, approvers=approvers, clock=clock)
-    audit = AuditService(store, zoho, structure, links, clock)
-    deps = Deps(settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http,
-                accounts=accounts, handoffs=handoffs, audit=audit, approvers=approvers,
-                audit_log=AuditLog(store, clock), directory=directory, clock=clock)
-    deps.events.subscribe(DealChanged, handoffs.on_deal_changed)
-    register_feed(deps)
+                              directory=directory, announcer=announcer, audit=audit_log, clock=clock)
+    events.subscribe(DealChanged, handoffs.on_deal_changed)
+    routing = structure.routing
+    notifier = Notifier(slack, store, directory, clock, links, structure.tz,
+                        window=timedelta(seconds=routing.group_window_seconds),
+                        per_second=routing.per_channel_per_second, announcer=announcer)
+    feed = FeedService(store, structure, notifier, clock, zoho)
+    feed.subscribe(events)
+    return Deps(
+        settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http, links=links,
+        directory=directory, approval=ApprovalCheck(slack, structure.approvers),  # one group-membership cache
+        audit_log=audit_log, events=events,
+        accounts=AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
+                                clock=clock),
+        handoffs=handoffs, audit=AuditService(store, zoho, structure, links, clock), feed=feed,
+        intake=Intake(store, zoho, events, clock, tz=structure.tz), reports=ReportProcesses(),
+        unfurler=Unfurler(store, zoho, structure, links, clock), clock=clock)
+
+def deps_of(context: Mapping[str, Any]) -> Deps:
+    """The listener's typed view of what `bot.app.create_bolt` put in the Bolt context (mypy checks the calls)."""
+    deps = context["deps"]
+    assert isinstance(deps, Deps), "create_bolt injects Deps into every request's context"
     return deps

@@ -7,12 +7,20 @@
     │   ├── ZohoAuthError        refresh token rejected, 401 after one refresh, scope mismatch
     │   ├── ZohoRateLimited      429 after retries ran out (carries retry_after)
     │   ├── ZohoUnavailable      5xx, timeouts, connection errors after retries ran out
+    │   │   └── TokenEndpointUnavailable  the accounts server could not be reached (safe to retry the call)
     │   ├── ZohoNotFound         the record does not exist
     │   └── ZohoRequestError     4xx that is our fault: invalid data, missing field, duplicate
+    ├── InputError               what a person or a caller sent cannot be used (`fields`: dialog block -> message)
+    │   ├── ReportUsageError     /report names no report we have, or a period we cannot read
+    │   ├── PeriodError          the text names no period we understand
+    │   ├── DeliveryError        a Zoho webhook delivery cannot be taken (`status`: 400 or 422)
+    │   └── Refused              an HTTP request refused before it is read further (`status`, `reason`)
+    ├── DispatchError            one or more event subscribers failed (`failures`)
     ├── NotFoundError            nothing matched a user's query
     └── StoreError               the local SQLite mirror failed
 
-Handlers catch ThroughlineError at the edge and show `user_message()`; nothing else reaches a user.
+Zoho's error answers are mapped to this tree by one table per app (bot/zoho/error_tables.py). Listeners let
+ThroughlineError reach Bolt's one error handler, which shows `user_message()`; nothing else reaches a user.
 """
 
 from __future__ import annotations
@@ -106,6 +114,54 @@ class ZohoNotFound(ZohoError):
 
 class ZohoRequestError(ZohoError):
     """Zoho refused the request as invalid (bad field, missing mandatory value, duplicate)."""
+
+
+class TokenEndpointUnavailable(ZohoUnavailable):
+    """The accounts server could not be reached or answered 5xx: safe to retry the whole call."""
+
+
+class InputError(ThroughlineError):
+    """What a person or a caller sent cannot be used. `fields` maps a dialog's block ids to the message shown
+    under each (Slack's `response_action: errors`); the message is the first field's when none is given."""
+
+    def __init__(self, message: str = "", *, fields: dict[str, str] | None = None) -> None:
+        self.fields = dict(fields or {})
+        super().__init__(message or next(iter(self.fields.values()), ""))
+
+
+class ReportUsageError(InputError):
+    """The request names no report we have, or a period we cannot read."""
+
+
+class PeriodError(InputError):
+    """The text does not name a period we understand."""
+
+
+class DeliveryError(InputError):
+    """A Zoho webhook delivery cannot be taken: `status` is the HTTP answer (400 malformed, 422 unknown type)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Refused(InputError):
+    """An HTTP request refused at the door (bad signature or secret, malformed or oversized body)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class DispatchError(ThroughlineError):
+    """One or more event subscribers failed; `failures` holds (handler name, exception)."""
+
+    def __init__(self, event: object, failures: list[tuple[str, BaseException]]) -> None:
+        self.event = event  # a bot.events.Event
+        self.failures = failures
+        detail = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
+        super().__init__(f"{getattr(event, 'kind', 'event')} handling failed: {detail}")
 
 
 class NotFoundError(ThroughlineError):

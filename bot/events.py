@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.errors import DispatchError
 from bot.models import Account, Deal, Invoice, Payment, Ticket
 
 log = logging.getLogger(__name__)
@@ -114,16 +115,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DealChanged, AccountChanged, TicketOpened, TicketEscalated, TicketOverdue, InvoiceOverdue, InvoicePaid)
 
 Handler = Callable[[Event], Awaitable[None]]
-
-
-class DispatchError(Exception):
-    """One or more subscribers failed; `failures` holds (handler name, exception)."""
-
-    def __init__(self, event: Event, failures: list[tuple[str, BaseException]]) -> None:
-        self.event = event
-        self.failures = failures
-        detail = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
-        super().__init__(f"{event.kind} handling failed: {detail}")
 
 
 class Dispatcher:

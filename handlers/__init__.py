@@ -8,7 +8,8 @@ from handlers import account, audit, handoff, home, report, unfurl
 
 
 def register_all(app: AsyncApp) -> None:
-    """Attach every Slack listener. Listeners find their dependencies in `context["deps"]`."""
+    """Attach every Slack listener. Listeners read their dependencies with
+    `bot.deps.deps_of(context)` (typed)."""
     account.register(app)
     handoff.register(app)
     unfurl.register(app)

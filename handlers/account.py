@@ -2,23 +2,22 @@
 
 Listeners stay thin: acknowledge first, let `AccountService` do the work, render its message. The answer comes
 inside the acknowledgement when the mirror can give it; otherwise the user sees "Looking up…" at once and the
-card replaces it through the response URL.
+card replaces it through the response URL. A failure reaches the one Bolt error handler
+(`handlers.slack_events.listener_failed`), which shows the user its message.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import account_card, blocks
-from bot.accounts import AccountAnswer
-from bot.errors import ThroughlineError
-
-log = logging.getLogger(__name__)
+from bot import blocks
+from bot.account import card as account_card
+from bot.account.service import AccountAnswer
+from bot.deps import deps_of
 
 PICK_ACTION = re.compile(r"^account_pick_\d+$")
 SHARE_ACTION = "account_share"
@@ -32,18 +31,15 @@ def register(app: AsyncApp) -> None:
 
 async def account_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                           context: AsyncBoltContext) -> None:
-    service = context["deps"].accounts
+    deps = deps_of(context)
+    service = deps.accounts
     text = str(command.get("text") or "")[:500]
-    try:
-        ready = await context["deps"].store.run(service.answer_from_mirror, text)  # SQLite off the event loop
-    except ThroughlineError as exc:
-        await ack(response_type="ephemeral", **blocks.error_message(exc.user_message()).as_kwargs())
-        return
+    ready = await deps.store.run(service.answer_from_mirror, text)  # SQLite off the event loop
     if ready is not None:
         await ack(response_type="ephemeral", **ready.message.as_kwargs())
         return
     await ack(response_type="ephemeral", **account_card.working(text.strip()).as_kwargs())
-    answer = await _safely(service.answer(text, late=_replace_with(respond)))
+    answer = await service.answer(text, late=_replace_with(respond))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
@@ -55,7 +51,7 @@ async def account_pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncResp
         await respond(replace_original=True, **blocks.error_message("That button is out of date: run /account again.")
                       .as_kwargs())
         return
-    answer = await _safely(context["deps"].accounts.card(account_id, late=_replace_with(respond)))
+    answer = await deps_of(context).accounts.card(account_id, late=_replace_with(respond))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
@@ -65,7 +61,7 @@ async def account_share(ack: AsyncAck, action: dict[str, Any], body: dict[str, A
     account_id = str(action.get("value") or "")
     if not account_id.isdigit():
         return
-    answer = await _safely(context["deps"].accounts.card(account_id, shareable=False))
+    answer = await deps_of(context).accounts.card(account_id, shareable=False)
     if answer.kind != "card":
         await respond(replace_original=False, **answer.message.as_kwargs())
         return
@@ -82,15 +78,3 @@ def _replace_with(respond: AsyncRespond) -> Callable[[AccountAnswer], Awaitable[
         await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
     return late
-
-
-async def _safely(work: Awaitable[AccountAnswer]) -> AccountAnswer:
-    """Await the core; turn our own errors into a message the user can act on, log anything else."""
-    try:
-        return await work
-    except ThroughlineError as exc:
-        return AccountAnswer("error", blocks.error_message(exc.user_message()))
-    except Exception:
-        log.exception("account lookup failed")
-        return AccountAnswer("error", blocks.error_message(
-            "Something went wrong on our side while building that card. It has been logged; try again."))

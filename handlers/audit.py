@@ -1,7 +1,8 @@
 """`/audit` and its buttons: the drift summary, one kind's findings page by page, and "Link" for a suggestion.
 
 Only `[approvers] audit` (user ids, or members of user groups) may run it, page it or apply a link; everyone
-else is refused and the refusal is written to the audit log. "Link" has a confirm dialog, but the server decides:
+else is refused by the `ApproversOnly` middleware (handlers/approval.py) and the refusal is written to the audit
+log. "Link" has a confirm dialog, but the server decides:
 it re-checks the suggestion against Zoho before writing (bot/audit/apply.py).
 """
 
@@ -17,11 +18,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from bot import blocks
 from bot.audit import blocks as audit_blocks
 from bot.audit.apply import apply_suggestion
-from bot.audit.drift import KINDS, FindingKind, counts
+from bot.audit.drift import KINDS, FindingKind, Suggestion, counts
 from bot.audit.service import AuditRun, AuditService
-from bot.audit_log import AuditLog
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
 from bot.errors import ThroughlineError
+from handlers.approval import ApproversOnly, Subject
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +34,41 @@ USAGE = "Use `/audit` to check CRM, Books and Desk for drift, or `/audit sync` t
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/audit")(audit_command)
-    app.action(DETAILS_ACTION)(audit_details)
-    app.action(PAGE_ACTION)(audit_page)
-    app.action(APPLY_ACTION)(audit_apply)
+    app.command("/audit", middleware=[ApproversOnly("audit", "drift.audit", WHY, _refusal,
+                                                    working=audit_blocks.working)])(audit_command)
+    app.action(DETAILS_ACTION, middleware=[_approvers("drift.details", _run_subject)])(audit_details)
+    app.action(PAGE_ACTION, middleware=[_approvers("drift.details", _run_subject)])(audit_page)
+    app.action(APPLY_ACTION, middleware=[_approvers("drift.link", _link_subject)])(audit_apply)
+
+
+WHY = "not in [approvers] audit"
+
+
+def _approvers(action: str, subject: Subject) -> ApproversOnly:
+    return ApproversOnly("audit", action, WHY, _refusal, subject)
+
+
+async def _run_subject(_deps: Deps, body: dict[str, Any]) -> str:
+    run_id = str(((body.get("actions") or [{}])[0]).get("value") or "").split(":")[0]
+    return f"drift_run:{run_id}" if run_id.isdigit() else ""
+
+
+async def _link_subject(deps: Deps, body: dict[str, Any]) -> str:
+    """The record the refused link would have written, as the allowed path records it."""
+    run_part, _, finding_id = str(((body.get("actions") or [{}])[0]).get("value") or "").partition(":")
+    run = await _load(deps, int(run_part)) if run_part.isdigit() else None
+    finding = run.finding(finding_id) if run else None
+    if finding is None or finding.suggestion is None:
+        return f"drift_run:{run_part}" if run_part.isdigit() else ""
+    return _link_record(finding.suggestion)
+
+
+def _link_record(s: Suggestion) -> str:
+    return f"{'books_customer' if s.action == 'link_books_customer' else 'desk_account'}:{s.record_id}"
 
 
 def _service(deps: Deps) -> AuditService:
     return deps.audit
-
-
-async def _allowed(deps: Deps, user_id: str) -> bool:
-    return await deps.approvers.allowed(user_id, deps.structure.approvers.audit)
 
 
 def _refusal(deps: Deps) -> blocks.Message:
@@ -53,13 +77,6 @@ def _refusal(deps: Deps) -> blocks.Message:
                                     "`[approvers] audit` in throughline.toml.")
     return blocks.error_message("Only the ops people in `[approvers] audit` may run the drift audit or apply its "
                                 "suggestions. Ask one of them.")
-
-
-async def _refuse(deps: Deps, respond: AsyncRespond, user: str, action: str, subject: str = "", *,
-                  replace: bool = False) -> None:
-    deps.audit_log.record(user, action, subject, outcome="refused",
-                                            detail={"reason": "not in [approvers] audit"})
-    await respond(response_type="ephemeral", replace_original=replace, **_refusal(deps).as_kwargs())
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -73,23 +90,12 @@ async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
         await ack(response_type="ephemeral", **blocks.error_message(USAGE).as_kwargs())
         return
     await ack(response_type="ephemeral", **audit_blocks.working().as_kwargs())
-    deps: Deps = context["deps"]
+    deps = deps_of(context)
     user = str(command.get("user_id") or "")
-    if not await _allowed(deps, user):
-        await _refuse(deps, respond, user, "drift.audit", replace=True)  # over "Auditing…"
-        return
-    try:
-        run = await _service(deps).run(user, sync="always" if text == "sync" else "auto")
-    except ThroughlineError as exc:
-        await respond(replace_original=True, **blocks.error_message(exc.user_message()).as_kwargs())
-        return
-    except Exception:
-        log.exception("drift audit failed")
-        await respond(replace_original=True, **blocks.error_message(
-            "The audit failed on our side. It has been logged; try again.").as_kwargs())
-        return
-    deps.audit_log.record(user, "drift.audit", f"drift_run:{run.id}",
-                                            detail={"counts": counts(run.findings), "notes": run.notes})
+    # A failure reaches the one Bolt error handler (handlers/slack_events.py), which replaces "Auditing…".
+    run = await _service(deps).run(user, sync="always" if text == "sync" else "auto")
+    await deps.store.run(deps.audit_log.record, user, "drift.audit", f"drift_run:{run.id}",
+                         detail={"counts": counts(run.findings), "notes": run.notes})
     message = audit_blocks.summary(run, tz=deps.structure.tz, now=deps.clock())
     await respond(response_type="ephemeral", replace_original=True, **message.as_kwargs())
 
@@ -108,15 +114,11 @@ async def _load(deps: Deps, run_id: int) -> AuditRun | None:
 async def _show_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
                      context: AsyncBoltContext, *, replace: bool) -> None:
     await ack()
-    deps: Deps = context["deps"]
-    user = _user(body)
+    deps = deps_of(context)
     parsed = _parse_position(str(action.get("value") or ""))
     run = await _load(deps, parsed[0]) if parsed else None
     if parsed is None or run is None:
         await respond(replace_original=False, **blocks.error_message(OUT_OF_DATE).as_kwargs())
-        return
-    if not await _allowed(deps, user):
-        await _refuse(deps, respond, user, "drift.details", f"drift_run:{run.id}")
         return
     message = audit_blocks.details(run, parsed[1], parsed[2], tz=deps.structure.tz, now=deps.clock())
     await respond(response_type="ephemeral", replace_original=replace, **message.as_kwargs())
@@ -135,7 +137,7 @@ async def audit_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
 async def audit_apply(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
                       context: AsyncBoltContext) -> None:
     await ack()
-    deps: Deps = context["deps"]
+    deps = deps_of(context)
     user = _user(body)
     run_part, _, finding_id = str(action.get("value") or "").partition(":")
     run = await _load(deps, int(run_part)) if run_part.isdigit() else None
@@ -144,11 +146,7 @@ async def audit_apply(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any
         await respond(replace_original=False, **blocks.error_message(OUT_OF_DATE).as_kwargs())
         return
     s = finding.suggestion
-    subject = f"{'books_customer' if s.action == 'link_books_customer' else 'desk_account'}:{s.record_id}"
-    if not await _allowed(deps, user):
-        await _refuse(deps, respond, user, "drift.link", subject)
-        return
-    audit = AuditLog(deps.store, deps.clock)
+    subject = _link_record(s)
     earlier = await asyncio.to_thread(_service(deps).runs.claim, run.id, finding.id, user, deps.clock())
     if earlier is not None:
         text = "Already done." if earlier.get("state") != "applying" else "Someone is applying this link right now."
@@ -165,7 +163,8 @@ async def audit_apply(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any
     else:
         outcome, message = result.outcome, result.message
     await asyncio.to_thread(_service(deps).runs.mark, run.id, finding.id, outcome, user, deps.clock(), message)
-    audit.record(user, "drift.link", subject, outcome=outcome, detail={**detail, "message": message})
+    await deps.store.run(deps.audit_log.record, user, "drift.link", subject, outcome=outcome,
+                         detail={**detail, "message": message})
     await _rerender(deps, respond, run.id, finding.id, ("✅ " if outcome in ("applied", "already") else "⚠️ ") + message)
 
 

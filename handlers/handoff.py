@@ -1,8 +1,9 @@
 """The #finance handoff buttons and dialogs: Create (confirmed in Slack first), Edit, Reject, Retry.
 
-Every listener acknowledges first. Who may act is decided in `HandoffService`, not here, so no entry point can
-skip the check (the Edit and Reject dialogs are refused to non-approvers when clicked, not only on submit);
-refusals and "already done" answers go privately to the person who clicked.
+Every listener acknowledges first. Who may act is decided before any listener runs, by the `ApproversOnly`
+middleware (handlers/approval.py) attached to each of them, so no entry point can skip the check (the Edit and
+Reject dialogs are refused to non-approvers when clicked, not only on submit); refusals and "already done" answers
+go privately to the person who clicked.
 """
 
 from __future__ import annotations
@@ -14,23 +15,45 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.deps import Deps, deps_of
+from bot.errors import InputError
 from bot.handoff import blocks as hb
 from bot.handoff.service import HandoffService, Outcome
+from handlers.approval import ApproversOnly, Subject
 
 log = logging.getLogger(__name__)
 
 
+async def _clicked_deal(_deps: Deps, body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return f"deal:{_deal_id(actions[0])}"
+
+
+async def _dialog_deal(_deps: Deps, body: dict[str, Any]) -> str:
+    return f"deal:{(body.get('view') or {}).get('private_metadata') or ''}"
+
+
+def _approvers(action: str, verb: str, may: str, subject: Subject = _clicked_deal) -> ApproversOnly:
+    """Only `[approvers] invoice`; a refusal reads "Only configured approvers can <may>"."""
+    return ApproversOnly("invoice", action, f"not an approver ({verb})", lambda _deps: hb.refusal(may), subject)
+
+
 def register(app: AsyncApp) -> None:
-    app.action(hb.CREATE)(create_clicked)
-    app.action(hb.RETRY)(retry_clicked)
-    app.action(hb.EDIT)(edit_clicked)
-    app.action(hb.REJECT)(reject_clicked)
-    app.view(hb.EDIT_VIEW)(edit_submitted)
-    app.view(hb.REJECT_VIEW)(reject_submitted)
+    app.action(hb.CREATE, middleware=[_approvers("handoff.approve", "create invoices",
+                                                 "create invoices or estimates")])(create_clicked)
+    app.action(hb.RETRY, middleware=[_approvers("handoff.retry", "retry", "retry a handoff")])(retry_clicked)
+    app.action(hb.EDIT, middleware=[_approvers("handoff.edit.open", "open the edit dialog",
+                                               "edit handoffs")])(edit_clicked)
+    app.action(hb.REJECT, middleware=[_approvers("handoff.reject.open", "open the reject dialog",
+                                                 "reject handoffs")])(reject_clicked)
+    app.view(hb.EDIT_VIEW, middleware=[_approvers("handoff.edit", "edit", "edit handoffs",
+                                                  _dialog_deal)])(edit_submitted)
+    app.view(hb.REJECT_VIEW, middleware=[_approvers("handoff.reject", "reject", "reject handoffs",
+                                                    _dialog_deal)])(reject_submitted)
 
 
 def _service(context: AsyncBoltContext) -> HandoffService:
-    return context["deps"].handoffs
+    return deps_of(context).handoffs
 
 
 def _deal_id(action: dict[str, Any]) -> str:
@@ -70,21 +93,10 @@ async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, An
                       text="Slack did not open the dialog in time; please click again.")
 
 
-async def _may_open(service: HandoffService, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                    dialog: str) -> bool:
-    """Approver-only dialogs are refused when the button is clicked, before anything opens."""
-    outcome = await service.may_open(_deal_id(action), str((body.get("user") or {}).get("id") or ""), dialog)
-    await _tell(respond, outcome)
-    return outcome.ok
-
-
 async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                        respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
-    service = _service(context)
-    if not await _may_open(service, action, body, respond, "edit"):
-        return
-    handoff = service.repo.get(_deal_id(action))
+    handoff = _service(context).repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready"):
         await respond(response_type="ephemeral", replace_original=False, text="This handoff can no longer be edited.")
         return
@@ -94,8 +106,6 @@ async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, An
 async def reject_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
-    if not await _may_open(_service(context), action, body, respond, "reject"):
-        return
     handoff = _service(context).repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready", "failed"):
         await respond(response_type="ephemeral", replace_original=False, text="This handoff can no longer be rejected.")
@@ -107,9 +117,8 @@ async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
                          context: AsyncBoltContext) -> None:
     try:
         billing, terms, kind, lines = hb.read_edit(view["state"]["values"])
-    except ValueError as exc:
-        errors = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"lines": str(exc)}
-        await ack(response_action="errors", errors=errors)
+    except InputError as exc:
+        await ack(response_action="errors", errors=exc.fields or {"lines": str(exc)})
         return
     await ack()
     user = body["user"]["id"]

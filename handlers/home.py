@@ -7,17 +7,13 @@ The user's Zoho identity is their Slack email (`SlackDirectory.email_for`). Appr
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.deps import deps_of
 from bot.reports.home_service import build_home
-
-log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
@@ -27,16 +23,11 @@ def register(app: AsyncApp) -> None:
 async def home_opened(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     if event.get("tab", "home") != "home":
         return  # the Messages tab
-    deps: Deps = context["deps"]
+    deps = deps_of(context)
     user_id = str(event.get("user") or "")
     if not user_id:
         return
-    try:
-        email = await deps.directory.email_for(user_id)
-        approver = await deps.approvers.allowed(user_id, deps.structure.approvers.invoice)
-        view = await asyncio.to_thread(build_home, deps, email, approver)
-        await client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as exc:
-        log.warning("could not publish the Home tab for %s: %s", user_id, exc.response.get("error"))
-    except Exception:
-        log.exception("building the Home tab for %s failed", user_id)
+    email = await deps.directory.email_for(user_id)  # a failure: one line from the Bolt error handler
+    approver = await deps.approval.allowed(user_id, "invoice")
+    view = await asyncio.to_thread(build_home, deps, email, approver)
+    await client.views_publish(user_id=user_id, view=view)

@@ -5,18 +5,14 @@ process (bot/reports/isolated.py) where that work takes neither this event loop'
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.blocks import Message
-from bot.errors import ThroughlineError
-from bot.reports import blocks as rb
-from bot.reports.isolated import report_processes
-from bot.reports.service import SQL_COUNTED, ReportUsageError, parse_request, render, run_report, usage
-
-log = logging.getLogger(__name__)
+from bot.blocks import Message, context, error_message
+from bot.deps import deps_of
+from bot.errors import ReportUsageError
+from bot.reports.service import SQL_COUNTED, parse_request, render, run_report, usage
 
 
 def register(app: AsyncApp) -> None:
@@ -25,12 +21,12 @@ def register(app: AsyncApp) -> None:
 
 def working(kind: str) -> Message:
     text = f"Building the {kind} report…"
-    return Message(text, [{**rb.context(f"⏳ {text}"), "block_id": "working"}])
+    return Message(text, [{**context(f"⏳ {text}"), "block_id": "working"}])
 
 
 async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                          context: AsyncBoltContext) -> None:
-    deps = context["deps"]
+    deps = deps_of(context)
     text = str(command.get("text") or "")[:300]
     if not text.strip() or text.strip().lower() == "help":
         await ack(response_type="ephemeral", **usage().as_kwargs())
@@ -39,22 +35,16 @@ async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
         request = parse_request(text, deps.clock(), deps.structure)
     except ReportUsageError as exc:
         message = usage()
-        message.blocks.insert(0, rb.error_message(exc.user_message()).blocks[0])
+        message.blocks.insert(0, error_message(exc.user_message()).blocks[0])
         await ack(response_type="ephemeral", text=exc.user_message(), blocks=message.blocks)
         return
-    except ThroughlineError as exc:  # a period we cannot read
-        await ack(response_type="ephemeral", **rb.error_message(exc.user_message()).as_kwargs())
-        return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
-    try:
-        if request.kind in SQL_COUNTED:
-            report = await deps.store.run(run_report, deps.store, deps.structure, request, deps.clock())
-        else:
-            report = await report_processes(deps.extras).run(deps.store.path, deps.structure, request, deps.clock())
-        answer = render(report, deps.structure)
-    except ThroughlineError as exc:
-        answer = rb.error_message(exc.user_message())
-    except Exception:
-        log.exception("report %s failed", request.kind)
-        answer = rb.error_message("Something went wrong on our side while building that report. It has been logged.")
+    # Revenue and support are counted by SQL on the store's threads; the others build in a child process, so the
+    # serving process's event loop and memory are not touched by their reads. A failure reaches the one Bolt error
+    # handler, which replaces "Building…" with its message.
+    if request.kind in SQL_COUNTED:
+        report = await deps.store.run(run_report, deps.store, deps.structure, request, deps.clock())
+    else:
+        report = await deps.reports.run(deps.store.path, deps.structure, request, deps.clock())
+    answer = render(report, deps.structure)
     await respond(response_type="ephemeral", replace_original=True, **answer.as_kwargs())

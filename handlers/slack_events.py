@@ -3,12 +3,16 @@ middleware lets only the first delivery of each `event_id` through — keyed on 
 delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`.
 
 `slack_door` stands in front of Bolt on `POST /slack/events`: signature first, then a parse and shape check
-Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx."""
+Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx.
+
+`listener_failed` is Bolt's one error handler (`app.error`): what a listener lets escape becomes one log line and,
+where someone can be told, the user-facing message; listeners have no try/except of their own for that."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +27,9 @@ from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.blocks import error_message
+from bot.deps import Deps, deps_of
+from bot.errors import Refused, ThroughlineError
 from bot.intake.slack_dedupe import remember_event
 from bot.store import Store
 
@@ -33,7 +40,7 @@ async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
                               next: Callable[[], Awaitable[Any]]) -> Any:
     event_id = body.get("event_id") if isinstance(body, dict) and body.get("type") == "event_callback" else None
     if isinstance(event_id, str) and event_id:
-        deps = context["deps"]
+        deps = deps_of(context)
         if not await asyncio.to_thread(remember_event, deps.store, event_id, deps.clock()):
             return BoltResponse(status=200, body="")  # a retry of an event already taken
     return await next()
@@ -44,22 +51,15 @@ async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
 REPLAY_WINDOW_SECONDS = 300  # Slack's own: a request older than five minutes is refused
 
 
-class SlackRefused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 def check_signature(signing_secret: str, raw: bytes, timestamp: str, signature: str, now: float) -> None:
-    """Raise SlackRefused(401) unless the request is signed with our secret within Slack's window. Done before
+    """Raise Refused(401) unless the request is signed with our secret within Slack's window. Done before
     any parsing, so an unsigned body is never parsed nor logged."""
     if not (timestamp.isdigit() and len(timestamp) <= 12):
-        raise SlackRefused(401, "missing or malformed X-Slack-Request-Timestamp")
+        raise Refused(401, "missing or malformed X-Slack-Request-Timestamp")
     if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
-        raise SlackRefused(401, "X-Slack-Request-Timestamp is outside the five-minute window")
+        raise Refused(401, "X-Slack-Request-Timestamp is outside the five-minute window")
     if not signature.startswith("v0=") or not SignatureVerifier(signing_secret).is_valid(raw, timestamp, signature):
-        raise SlackRefused(401, "invalid X-Slack-Signature")
+        raise Refused(401, "invalid X-Slack-Signature")
 
 
 def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -69,31 +69,31 @@ def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
     try:
         body = parse_body(raw.decode("utf-8"), content_type.split(";")[0].strip().lower() or None)
     except (ValueError, RecursionError) as exc:
-        raise SlackRefused(400, f"malformed body ({type(exc).__name__})") from exc
+        raise Refused(400, f"malformed body ({type(exc).__name__})") from exc
     if not isinstance(body, dict):
-        raise SlackRefused(400, "the body is not a JSON object or a form")
+        raise Refused(400, "the body is not a JSON object or a form")
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
-        raise SlackRefused(400, "`type` is not a string")
+        raise Refused(400, "`type` is not a string")
     if kind in ("block_actions", "interactive_message"):
         actions = body.get("actions")
         if not (isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)):
-            raise SlackRefused(400, f"{kind} without actions")
+            raise Refused(400, f"{kind} without actions")
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")
         if not (isinstance(view, dict) and isinstance(view.get("type"), str)
                 and isinstance(view.get("callback_id", ""), str)):
-            raise SlackRefused(400, f"{kind} without a view type")
+            raise Refused(400, f"{kind} without a view type")
     if kind == "event_callback":
         event = body.get("event")
         if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
-            raise SlackRefused(400, "event_callback without an event")
+            raise Refused(400, "event_callback without an event")
     if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut",
                 "message_action") and not isinstance(body.get("user"), dict):
-        raise SlackRefused(400, f"{kind} without a user")
+        raise Refused(400, f"{kind} without a user")
     for key in ("user", "team", "channel", "container", "view", "message", "enterprise"):
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
-            raise SlackRefused(400, f"`{key}` is neither an object nor an id")
+            raise Refused(400, f"`{key}` is neither an object nor an id")
     return body
 
 
@@ -107,7 +107,7 @@ async def first_delivery(store: Store, signature: str, timestamp: str, raw: byte
     return await asyncio.to_thread(remember_event, store, "request:" + request_digest(signature, timestamp, raw), at)
 
 
-async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Any) -> Response:
+async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Deps) -> Response:
     """Verify, parse and de-duplicate before Bolt sees the request; nothing here answers 5xx."""
     raw = await request.body()  # at most bot.edges.MAX_BODY: the edge refused anything larger
     timestamp = request.headers.get("x-slack-request-timestamp", "")
@@ -115,7 +115,7 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     try:
         check_signature(deps.settings.slack_signing_secret, raw, timestamp, signature, time.time())
         parse_signed(raw, request.headers.get("content-type", ""))
-    except SlackRefused as exc:
+    except Refused as exc:
         log.warning("refused Slack request: %s %s", exc.status, exc.reason)
         return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
     if not await first_delivery(deps.store, signature, timestamp, raw, deps.clock()):
@@ -131,9 +131,30 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     return response
 
 
-async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
-    """Bolt's global error handler: one log line naming the error, never the body or a traceback; a 400 unless
-    the request was already acknowledged."""
+UNEXPECTED = "Something went wrong on our side. It has been logged; try again."
+
+
+async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None,
+                          context: AsyncBoltContext) -> BoltResponse | None:
+    """Bolt's one error handler (`app.error`): whatever a listener lets escape becomes one log line naming the
+    error (never the body or a traceback) and, where there is someone to tell, the user-facing message: our own
+    errors' `user_message()`, anything else a plain "went wrong on our side". Not yet acknowledged: a slash
+    command gets the message as its answer, anything else a 400; acknowledged: the message goes through the
+    response URL (replacing a command's "working…" answer, beside a clicked message)."""
     kind = (body.get("type") or body.get("command")) if isinstance(body, dict) else None
-    log.warning("Slack %s not handled: %s", str(kind or "request")[:40], type(error).__name__)
-    return BoltResponse(status=400, body="") if response is not None else None
+    ours = isinstance(error, ThroughlineError)
+    detail = f": {error.lasting_message()[:200]}" if isinstance(error, ThroughlineError) else ""
+    log.warning("Slack %s not handled: %s%s", str(kind or "request")[:40], type(error).__name__, detail)
+    message = error_message(error.user_message() if isinstance(error, ThroughlineError) else UNEXPECTED)
+    command = isinstance(body, dict) and "command" in body
+    if response is not None:  # not acknowledged yet
+        if command and ours:
+            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", **message.as_kwargs()}),
+                                headers={"content-type": "application/json;charset=utf-8"})
+        return BoltResponse(status=400, body="")
+    if context.response_url and context.respond is not None:
+        try:
+            await context.respond(response_type="ephemeral", replace_original=command, **message.as_kwargs())
+        except Exception as exc:  # the response URL expired or Slack is down: the log line above stands
+            log.warning("could not tell the user about the failure: %s", type(exc).__name__)
+    return None

@@ -28,21 +28,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.deps import Deps
-from bot.intake.deliveries import DeliveryError, Parsed, books_items, crm_items, desk_items
+from bot.errors import DeliveryError, Refused
+from bot.intake.deliveries import Parsed, books_items, crm_items, desk_items
 from bot.intake.inbox import Inbox
-from bot.intake.worker import intake_for
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_BODY = 1_000_000
 SECRET_HEADER = "X-Throughline-Secret"
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 async def _read(request: Request) -> bytes:
@@ -110,7 +103,7 @@ def _unsecret(raw: bytes, deps: Deps) -> bytes:
 
 async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
     deps: Deps = request.app.state.deps
-    intake = intake_for(deps)
+    intake = deps.intake
     inbox = intake.inbox
     raw = b""
     try:
@@ -127,7 +120,7 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
             _check_secret(deps, request, body, token_in_body=True)
         parsed = _items(source, body, deps)
     except Refused as exc:
-        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.message)
+        return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.reason)
     except DeliveryError as exc:
         return await _reject(inbox, source, _unsecret(raw, deps), exc.status, str(exc))
     except RecursionError:  # nesting deep enough to parse but not to walk
@@ -152,7 +145,7 @@ async def refuse_oversized(deps: Deps, request: Request) -> None:
         authenticated = True
     except Refused:
         authenticated = False
-    await asyncio.to_thread(intake_for(deps).inbox.reject, source, "",
+    await asyncio.to_thread(deps.intake.inbox.reject, source, "",
                             f"413: body over the {MAX_BODY:,} byte limit", authenticated=authenticated)
 
 
@@ -183,8 +176,8 @@ async def zoho_desk_validation(request: Request) -> JSONResponse:
     try:
         _check_secret(deps, request, None, token_in_body=False)
     except Refused as exc:
-        log.warning("refused desk webhook validation: %s %s", exc.status, exc.message)
-        return JSONResponse({"ok": False, "error": exc.message}, status_code=exc.status)
+        log.warning("refused desk webhook validation: %s %s", exc.status, exc.reason)
+        return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
     return JSONResponse({"ok": True, "validation": True})
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from bot.slack_stub import SlackStub
 from bot.zoho.sandbox import Sandbox
 from bot.zoho.transport import RetryPolicy
 
+T = TypeVar("T")
 ZOHO = "http://zoho.sandbox"
 # Real retry behaviour with waits short enough for tests.
 FAST_RETRY = RetryPolicy(attempts=3, initial_wait=0.001, max_wait=0.01, jitter=0.0, max_retry_after=0.05)
@@ -37,6 +38,17 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+async def app_settled(wait: float = 10.0) -> None:
+    """Wait until the app has finished what it was sent: Bolt runs each listener as a task on this loop after
+    acknowledging, so every other task on the loop being done is the condition (no fixed sleep)."""
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    deadline = loop.time() + wait
+    while pending := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+        if loop.time() > deadline:
+            raise AssertionError(f"still running after {wait} s: {[t.get_name() for t in pending]}")
+        await asyncio.sleep(0.01)
 
 
 class SlackEnv:
@@ -59,6 +71,15 @@ class SlackEnv:
                 return got
             await asyncio.sleep(0.01)
         raise AssertionError(f"expected {count} post(s) to {response_url}, got {len(got)}")
+
+    async def wait_for(self, found: Callable[[], T], wait: float = 10.0) -> T:
+        """`found()` as soon as it is truthy (polled while the app works); fails after `wait` seconds."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while not (value := found()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {wait} s")
+            await asyncio.sleep(0.01)
+        return value
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import httpx
 
 from bot.config import Channels, OperatingStructure, Routing
 from bot.deps import Deps
-from bot.intake.worker import intake_for
 
 SALES, FINANCE, SUPPORT = "C0SALES001", "C0FINANCE1", "C0SUPPORT1"
 SECRET = "hook-secret-123"  # tests/conftest.py settings
@@ -31,7 +30,7 @@ async def deliver(client: httpx.AsyncClient, app: str, body: Any, *, secret: str
 
 async def settle(deps: Deps) -> None:
     """Process everything due in the inbox (webhook items, then the events they raised)."""
-    await intake_for(deps).drain()
+    await deps.intake.drain()
 
 
 def posts(stub: Any, channel: str | None = None) -> list[dict[str, Any]]:

@@ -33,13 +33,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from bot.blocks import AppLinks
+from bot.account.lookup import normalise_name
 from bot.config import Handoff as HandoffConfig
 from bot.handoff.plan import build_plan, missing
-from bot.lookup import normalise_name
 from bot.models import Account, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Product, Ticket
 from bot.money import format_money
 from bot.vocabulary import CANONICAL, UnmappedLabel, Vocab, unmapped_labels
+from bot.zoho.links import AppLinks
 
 FindingKind = Literal[
     "won_no_books", "won_no_desk", "books_not_linked", "desk_not_linked", "duplicate_books", "name_mismatch",

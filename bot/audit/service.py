@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.audit.drift import Finding, MirrorData, find_drift, won_deals_needing_products
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure
 from bot.errors import ZohoError
 from bot.models import Product
 from bot.store import Store
 from bot.sync import COMPLETED, MirrorSync, SyncReport
 from bot.zoho.clients import ZohoClients
+from bot.zoho.links import AppLinks
 
 MIN_FRESH_MINUTES = 10
 PRODUCT_READS = 4  # concurrent CRM reads of deal products

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
-from bot.blocks import AppLinks, Message, clip, context, escape, fit, link, safe, section
+from bot.account.health import days_overdue, is_open_ticket
+from bot.blocks import Message, clip, context, escape, fit, link, safe, section
 from bot.events import DealChanged, Event, InvoiceOverdue, InvoicePaid, TicketEscalated, TicketOpened, TicketOverdue
 from bot.feed.rules import Notice
-from bot.health import days_overdue, is_open_ticket
 from bot.models import Account, Deal, Invoice, Ticket
 from bot.money import format_date, format_money
+from bot.zoho.links import AppLinks
 
 GROUP_LINES = 10
 TITLES = {

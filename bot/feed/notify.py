@@ -21,13 +21,15 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import AppLinks, Message
+from bot.announcer import OwnerAnnouncer
+from bot.blocks import Message
 from bot.feed.blocks import notice_message
 from bot.feed.rules import Notice
 from bot.money import to_tz
 from bot.sent_once import SentOnce
 from bot.slack_users import SlackDirectory
 from bot.store import Store
+from bot.zoho.links import AppLinks
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,10 @@ class Sent:
 class Notifier:
     def __init__(self, slack: AsyncWebClient, store: Store, directory: SlackDirectory, clock: Callable[[], datetime],
                  links: AppLinks, tz: tzinfo | None = None, *, window: timedelta = timedelta(minutes=10),
-                 per_second: float = 1.0) -> None:
+                 per_second: float = 1.0, announcer: OwnerAnnouncer | None = None) -> None:
         self.slack = slack
         self.store = store
-        self.directory = directory
+        self.announcer = announcer or OwnerAnnouncer(slack, directory)  # the owner's DM, else the fallback
         self.clock = clock
         self.links = links
         self.tz = tz
@@ -63,7 +65,6 @@ class Notifier:
         self._groups: dict[tuple[str, str, str, str], _Group] = {}
         self._once = SentOnce(store, clock)
         self._limiters: dict[str, AsyncLimiter] = {}
-        self._dms: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per channel: groups stay consistent, channels independent
 
     # The sent-once ledger is SQLite: on the store's threads, never on the event loop.
@@ -90,13 +91,8 @@ class Notifier:
         """(channel, thread_ts) for a notice; ("", "") when it has nowhere to go."""
         if notice.channel:
             return notice.channel, notice.thread_ts
-        user = await self.directory.user_id_for(notice.owner_email) if notice.owner_email else None
-        if user:
-            if user not in self._dms:
-                answer = await self.slack.conversations_open(users=user)
-                self._dms[user] = str((answer.get("channel") or {}).get("id") or user)
-            return self._dms[user], ""
-        return notice.fallback_channel, notice.thread_ts
+        channel, dm = await self.announcer.destination(notice.owner_email, notice.fallback_channel)
+        return (channel, "") if dm else (channel, notice.thread_ts)
 
     async def send(self, notice: Notice) -> Sent | None:
         """Post (or group) one notice; None when its key was sent before or it has nowhere to go. Raises on

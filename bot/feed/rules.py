@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.account.health import is_closed_deal
 from bot.config import OperatingStructure
 from bot.events import DealChanged, Event, InvoiceOverdue, InvoicePaid, TicketEscalated, TicketOpened, TicketOverdue
-from bot.health import is_closed_deal
 from bot.models import Account, Deal
 
 RECENT_CHANGE = timedelta(hours=48)

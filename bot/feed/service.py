@@ -1,25 +1,28 @@
 """The feed wired to the dispatcher: for each event, read the account's context from the mirror, route it
-(`bot.feed.rules.route`) and post the notices (`bot.feed.notify.Notifier`). `register_feed(deps)` is called once by
-`build_deps`."""
+(`bot.feed.rules.route`) and post the notices (`bot.feed.notify.Notifier`). `build_deps` builds one and
+`subscribe`s it to the dispatcher."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure
-from bot.events import DealChanged, Event, InvoiceOverdue, InvoicePaid, TicketEscalated, TicketOpened, TicketOverdue
-from bot.feed.notify import Notifier, Sent
+from bot.events import (
+    DealChanged,
+    Dispatcher,
+    Event,
+    InvoiceOverdue,
+    InvoicePaid,
+    TicketEscalated,
+    TicketOpened,
+    TicketOverdue,
+)
+from bot.feed.notify import Notifier
 from bot.feed.rules import FeedContext, HandoffThread, route
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
-if TYPE_CHECKING:
-    from bot.deps import Deps
-
-EXTRAS_KEY = "feed"
 FEED_EVENTS: tuple[type[Event], ...] = (
     TicketOpened, TicketEscalated, TicketOverdue, InvoiceOverdue, InvoicePaid, DealChanged)
 
@@ -32,7 +35,6 @@ class FeedService:
         self.structure = structure
         self.notifier = notifier
         self.clock = clock
-        self.sent: list[Sent] = []  # this process's posts, newest last (the demo and benchmarks read it)
 
     def context(self, event: Event) -> FeedContext:
         account_id = event.account_id
@@ -58,27 +60,13 @@ class FeedService:
             await self.store.run(self.store.upsert_deals, await self.zoho.crm.account_deals(account_id))
             await self.store.run(self.store.upsert_accounts, [account])
 
+    def subscribe(self, events: Dispatcher) -> None:
+        """Hear every event the feed posts about."""
+        for kind in FEED_EVENTS:
+            events.subscribe(kind, self.handle)
+
     async def handle(self, event: Event) -> None:
         await self._mirror_account(event.account_id)
         context = await self.store.run(self.context, event)  # SQLite reads, off the event loop
         for notice in route(event, context, self.structure):
-            sent = await self.notifier.send(notice)
-            if sent is not None:
-                self.sent.append(sent)
-
-
-def register_feed(deps: Deps) -> FeedService:
-    """Subscribe the feed to the dispatcher (once per Deps) and keep it on `deps.extras["feed"]`."""
-    existing = deps.extras.get(EXTRAS_KEY)
-    if isinstance(existing, FeedService):
-        return existing
-    routing = deps.structure.routing
-    links: AppLinks = deps.accounts.links
-    notifier = Notifier(deps.slack, deps.store, deps.directory, deps.clock, links, deps.structure.tz,
-                        window=timedelta(seconds=routing.group_window_seconds),
-                        per_second=routing.per_channel_per_second)
-    service = FeedService(deps.store, deps.structure, notifier, deps.clock, deps.zoho)
-    for kind in FEED_EVENTS:
-        deps.events.subscribe(kind, service.handle)
-    deps.extras[EXTRAS_KEY] = service
-    return service
+            await self.notifier.send(notice)

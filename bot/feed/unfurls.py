@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure
 from bot.feed.blocks import account_unfurl, deal_unfurl, invoice_unfurl, ticket_unfurl
 from bot.models import Account, Deal, Invoice, Ticket
 from bot.money import to_tz
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
+from bot.zoho.links import AppLinks
 
 _HOST = r"https?://(?P<app>crm|books|desk)\.zoho(?:cloud)?\.[a-z.]{2,10}"
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

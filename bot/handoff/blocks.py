@@ -7,11 +7,13 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.blocks import AppLinks, Message, button, clip, context, fit, link, plain, safe, section
+from bot.blocks import Message, button, clip, context, fit, link, plain, safe, section
+from bot.errors import InputError
 from bot.handoff.plan import HandoffPlan, Line, Missing
 from bot.handoff.repo import Handoff
 from bot.models import Address
 from bot.money import format_money, format_time
+from bot.zoho.links import AppLinks
 
 CREATE, EDIT, REJECT, RETRY = "handoff_create", "handoff_edit", "handoff_reject", "handoff_retry"
 EDIT_VIEW, REJECT_VIEW = "handoff_edit_view", "handoff_reject_view"
@@ -209,8 +211,13 @@ def edit_lines_text(plan: HandoffPlan) -> str:
     return lines_to_text(plan.lines)
 
 
+def _bad_lines(message: str) -> InputError:
+    return InputError(message, fields={"lines": message})
+
+
 def parse_lines(text: str) -> list[Line]:
-    """`2 x Widget @ 150.00` per line (quantity optional). Raises ValueError naming the bad line."""
+    """`2 x Widget @ 150.00` per line (quantity optional). Raises InputError naming the bad line
+    (under the dialog's `lines` block)."""
     lines: list[Line] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         row = raw.strip()
@@ -218,23 +225,23 @@ def parse_lines(text: str) -> list[Line]:
             continue
         name, sep, rate = row.rpartition("@")
         if not sep or not name.strip():
-            raise ValueError(f"line {number}: write it as `quantity x name @ rate`, e.g. `2 x Setup @ 150`")
+            raise _bad_lines(f"line {number}: write it as `quantity x name @ rate`, e.g. `2 x Setup @ 150`")
         quantity = Decimal("1")
         qty, x, rest = name.partition(" x ")
         if x and qty.strip().upper() == QTY:
-            raise ValueError(f"line {number}: replace {QTY} with the quantity sold (CRM does not know it)")
+            raise _bad_lines(f"line {number}: replace {QTY} with the quantity sold (CRM does not know it)")
         try:
             if x:
                 quantity = Decimal(qty.strip())
                 name = rest
             value = Decimal(rate.strip().replace(",", ""))
         except InvalidOperation as exc:
-            raise ValueError(f"line {number}: {row!r} has a quantity or rate that is not a number") from exc
+            raise _bad_lines(f"line {number}: {row!r} has a quantity or rate that is not a number") from exc
         if quantity <= 0 or value < 0:
-            raise ValueError(f"line {number}: quantity must be above 0 and rate not negative")
+            raise _bad_lines(f"line {number}: quantity must be above 0 and rate not negative")
         lines.append(Line(name=name.strip()[:200], rate=value, quantity=quantity))
     if not lines:
-        raise ValueError("at least one line is needed")
+        raise _bad_lines("at least one line is needed")
     return lines
 
 
@@ -268,7 +275,8 @@ def edit_modal(plan: HandoffPlan) -> dict[str, Any]:
 
 
 def read_edit(values: dict[str, Any]) -> tuple[Address, int | None, str, list[Line] | None]:
-    """The Edit dialog's state → (billing, terms, kind, lines). Raises ValueError({block_id: message})."""
+    """The Edit dialog's state → (billing, terms, kind, lines). Raises InputError with a message
+    per block id."""
     def text(block: str) -> str:
         return str((values.get(block, {}).get("value", {}) or {}).get("value") or "").strip()
 
@@ -278,12 +286,9 @@ def read_edit(values: dict[str, Any]) -> tuple[Address, int | None, str, list[Li
     terms = int(selected["value"]) if selected.get("value", "").isdigit() else None
     kind = ((values.get("kind", {}).get("value", {}) or {}).get("selected_option") or {}).get("value") or "invoice"
     if kind not in ("invoice", "estimate"):
-        raise ValueError({"kind": "Choose invoice or estimate"})
+        raise InputError(fields={"kind": "Choose invoice or estimate"})
     raw_lines = text("lines")
-    try:
-        lines = parse_lines(raw_lines) if raw_lines else None
-    except ValueError as exc:
-        raise ValueError({"lines": str(exc)}) from exc
+    lines = parse_lines(raw_lines) if raw_lines else None
     return billing, terms, kind, lines
 
 

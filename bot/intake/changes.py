@@ -12,7 +12,7 @@ Rules (pure, `detect_*`), for a record that just changed (`prev` = mirror row be
   after it was opened is not "new").
 - TicketEscalated / TicketOverdue: open and escalated / past due, and the previous row was not — or the
   previous row is this very version (an /account lookup may have stored it before intake saw it).
-- InvoiceOverdue: overdue by `bot.health.is_overdue`, and the previous row was not (or is this version).
+- InvoiceOverdue: overdue by `bot.account.health.is_overdue`, and the previous row was not (or is this version).
 - InvoicePaid: status paid and the previous row was not (or is this version); a paid invoice never seen
   before counts only when it changed within `new_ticket_window`.
 The first sync of a stream (no watermark yet) stores a baseline and raises nothing.
@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from bot.account.health import is_open_ticket, is_overdue
 from bot.events import (
     EVENT_TYPES,
     AccountChanged,
@@ -40,7 +41,6 @@ from bot.events import (
     TicketOpened,
     TicketOverdue,
 )
-from bot.health import is_open_ticket, is_overdue
 from bot.intake.inbox import Inbox
 from bot.models import Account, Deal, Invoice, Ticket
 from bot.store import Store

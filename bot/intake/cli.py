@@ -113,7 +113,6 @@ def replay_failed() -> None:
 def process() -> None:
     """Process every entry due now in this process (re-reads Zoho, posts to Slack)."""
     from bot.deps import build_deps
-    from bot.intake.worker import intake_for
 
     async def run() -> None:
         settings = load_settings()
@@ -123,7 +122,7 @@ def process() -> None:
             from bot.db_identity import check_org, identity_of
 
             check_org(deps.store, identity_of(settings))
-            report = await intake_for(deps).drain()
+            report = await deps.intake.drain()
             typer.echo(f"{report.done} processed, {report.failed} failed (kept for retry with backoff).")
         finally:
             await deps.aclose()

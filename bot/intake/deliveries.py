@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import DeliveryError
+
 CRM_MODULES = {"Deals": "Deals", "Potentials": "Deals", "Accounts": "Accounts"}
 DESK_TICKET_EVENTS = frozenset({
     "Ticket_Add", "Ticket_Update", "Ticket_Thread_Add", "Ticket_Comment_Add", "Ticket_Comment_Update",
@@ -25,14 +27,6 @@ DESK_IGNORED_EVENTS = frozenset({  # known Desk events the feed has no use for: 
     "Call_Add", "Call_Update", "Call_Delete", "Event_Add", "Event_Update", "Event_Delete",
     "TimeEntry_Add", "TimeEntry_Update", "TimeEntry_Delete", "IM_Message_Add"})
 ID_KEYS = ("deal_id", "dealId", "Deal_Id", "potential_id", "id", "record_id", "recordId")
-
-
-class DeliveryError(ValueError):
-    """The delivery cannot be taken: `status` is the HTTP answer (400 malformed, 422 unknown type)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.events import Dispatcher
 from bot.intake.changes import EVENT_SOURCE, ChangeRecorder, ChangeRules, event_from_body
@@ -23,13 +23,9 @@ from bot.intake.inbox import Inbox, InboxEntry
 from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
-if TYPE_CHECKING:
-    from bot.deps import Deps
-
 log = logging.getLogger(__name__)
 IDLE_WAKE = timedelta(seconds=30)  # the worker looks at the inbox at least this often
 CONCURRENCY = 8  # entries processed at once (Zoho re-reads and Slack posts overlap; each channel keeps its pace)
-EXTRAS_KEY = "intake"
 
 
 @dataclass
@@ -159,6 +155,10 @@ class Intake:
 
     # ---- the background worker -------------------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def kick(self) -> None:
         """Wake the worker (starting it in the running loop if needed)."""
         if self._task is None or self._task.done():
@@ -199,10 +199,10 @@ class Intake:
                     await self._wake.wait()
 
 
-def intake_for(deps: Deps) -> Intake:
-    """The process's one Intake, created on first use and kept on `deps.extras`."""
-    intake = deps.extras.get(EXTRAS_KEY)
-    if not isinstance(intake, Intake):
-        intake = Intake(deps.store, deps.zoho, deps.events, deps.clock, tz=deps.structure.tz)
-        deps.extras[EXTRAS_KEY] = intake
-    return intake
+class _HasIntake(Protocol):
+    intake: Intake
+
+
+def intake_for(deps: _HasIntake) -> Intake:
+    """`deps.intake`, for callers written before Deps had typed fields (bot/scheduler.py)."""
+    return deps.intake

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks import HEADER_TEXT, Block, Message, clip, escape, fit
+from bot.blocks import SECTION_TEXT, Block, Message, clip, context, escape, fields, header, safe, section
 from bot.money import format_money
 from bot.reports.compute import (
     Flows,
@@ -23,37 +23,11 @@ from bot.reports.compute import (
 )
 from bot.reports.retention import RenewalsReport
 
-SECTION = 3000
-FIELD = 2000
+SECTION = SECTION_TEXT
 NAME = 28  # characters of a name in a table column
 
 
-# ---- small builders ------------------------------------------------------------------------------------------
-
-
-def safe(text: str, limit: int = 80) -> str:
-    return escape(clip(text, limit))
-
-
-def link(url: str | None, label: str) -> str:
-    """`label` must be escaped already."""
-    return f"<{url}|{label}>" if url else label
-
-
-def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT) or "—", "emoji": True}}
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION) or "—"}}
-
-
-def fields(*items: str) -> Block:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": fit(i, FIELD) or "—"} for i in items[:10]]}
-
-
-def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(t, SECTION)} for t in texts[:10] if t]}
+# ---- small builders (the Block Kit primitives are bot.blocks') -------------------------------------------------
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -265,8 +239,3 @@ def renewals_message(r: RenewalsReport, config: ReportConfig | None = None, *, l
                           "with no deal, invoice, payment or ticket activity · at risk: see README, Account health."))
     text = (f"Renewals: {len(r.due)} up for renewal, {len(r.quiet)} going quiet, {len(r.at_risk)} at risk.")
     return Message(text, blocks)
-
-
-def error_message(text: str) -> Message:
-    body = safe(text, 2000) or "Something went wrong."
-    return Message(body, [section(f"⚠️ {body}")])

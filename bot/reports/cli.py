@@ -37,7 +37,8 @@ def report_cmd(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every row to this CSV file")] = None,
 ) -> None:
     """Print a report from the local mirror (the same as /report in Slack); --csv writes its rows."""
-    from bot.reports.service import ReportUsageError, csv_rows, parse_request, render, run_report, usage_text
+    from bot.errors import ReportUsageError
+    from bot.reports.service import csv_rows, parse_request, render, run_report, usage_text
     from bot.store import Store
 
     settings, structure = _config()

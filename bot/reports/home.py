@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.blocks import HEALTH_BADGES, AppLinks, validate_message
+from bot.blocks import HEALTH_BADGES, context, header, safe, section, validate_message
 from bot.models import Deal
 from bot.money import format_money, format_time, relative_age
-from bot.reports.blocks import context, header, safe, section
 from bot.reports.compute import HandoffRow
 from bot.reports.retention import AccountHealth
+from bot.zoho.links import AppLinks
 
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_BYTES = 250_000

@@ -52,11 +52,3 @@ class ReportProcesses:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def report_processes(extras: dict[str, object]) -> ReportProcesses:
-    """The process's one pool, kept on `deps.extras` (closed by `Deps.aclose`)."""
-    pool = extras.get("report_processes")
-    if not isinstance(pool, ReportProcesses):
-        pool = extras["report_processes"] = ReportProcesses()
-    return pool

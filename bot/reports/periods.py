@@ -18,17 +18,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.errors import ThroughlineError
+from bot.errors import PeriodError
 
 MAX_DAYS = 3660
 EXAMPLES = "this month, last month, 2026-Q3, 2026-10, ytd, last 30 days, 2026-01-01..2026-03-31"
 _MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): n for n, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
-
-
-class PeriodError(ThroughlineError):
-    """The text does not name a period we understand."""
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks import Message
+from bot.blocks import Message, section
 from bot.config import OperatingStructure
-from bot.errors import ThroughlineError
-from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, section, support_message
+from bot.errors import ReportUsageError
+from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, support_message
 from bot.reports.compute import (
     InvoicingReport,
     MirrorData,
@@ -46,10 +46,6 @@ KINDS = ("revenue", "invoicing", "support", "renewals")
 SQL_COUNTED = frozenset({"revenue", "support"})  # counted by SQL, no record decoded: cheap enough to build anywhere
 DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
 Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
-
-
-class ReportUsageError(ThroughlineError):
-    """The request names no report we have, or a period we cannot read."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import ZohoAuthError, ZohoRateLimited, ZohoUnavailable
+from bot.errors import TokenEndpointUnavailable, ZohoAuthError, ZohoRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ THROTTLE_BACKOFF_MAX = 600.0
 
 
 _NO_AUTH = httpx.Auth()  # the token request must not carry (or wait for) a token
-
-
-class TokenEndpointUnavailable(ZohoUnavailable):
-    """The accounts server could not be reached or answered 5xx: safe to retry the whole call."""
 
 
 class TokenCache:

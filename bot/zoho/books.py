@@ -40,6 +40,7 @@ from bot.zoho.parse import (
     text,
 )
 from bot.zoho.transport import CallCounter, RetryPolicy, ZohoLimits, build_transport
+from bot.zoho.writes import NewBooksCustomer, NewBooksDocument
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -168,6 +169,10 @@ class BooksClient:
         body = await self.transport.request("POST", "/contacts", json=dict(payload))
         return customer_from_books(_resource(body, "contact"))
 
+    async def create_customer(self, new: NewBooksCustomer) -> BooksCustomer:
+        """A new Books customer from its typed description (`bot.zoho.writes`)."""
+        return await self.create_contact(new.body())
+
     async def import_crm_account(self, crm_account_id: str) -> str:
         """Create (or link) the Books customer for a CRM account through Books' CRM integration; its id."""
         body = await self.transport.request("POST", f"/crm/account/{quote(crm_account_id, safe='')}/import")
@@ -268,6 +273,11 @@ class BooksClient:
         """`POST /invoices` (`customer_id` required); Books answers it as a draft. Never retried on 5xx."""
         body = await self.transport.request("POST", "/invoices", json=dict(payload))
         return invoice_from_books(_resource(body, "invoice"), account_id=account_id)
+
+    async def create_document(self, new: NewBooksDocument, *, account_id: str = "") -> Invoice:
+        """A new draft invoice or estimate from its typed description (`bot.zoho.writes`)."""
+        create = self.create_invoice if new.kind == "invoice" else self.create_estimate
+        return await create(new.body(), account_id=account_id)
 
     async def create_estimate(self, payload: Mapping[str, Any], *, account_id: str = "") -> Invoice:
         body = await self.transport.request("POST", "/estimates", json=dict(payload))

@@ -32,6 +32,7 @@ from bot.zoho.auth import TokenCache
 from bot.zoho.endpoints import ZohoEndpoints
 from bot.zoho.parse import desk_account_from_desk, parse_datetime, ticket_from_desk
 from bot.zoho.transport import CallCounter, RetryPolicy, ZohoLimits, build_transport
+from bot.zoho.writes import NewDeskAccount, NewDeskContact
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,10 @@ class DeskClient:
         body = await self.transport.request("POST", "/accounts", json=dict(payload))
         return desk_account_from_desk(_created(body, "account"))
 
+    async def create_account_for(self, new: NewDeskAccount) -> DeskAccount:
+        """A new Desk account from its typed description (`bot.zoho.writes`)."""
+        return await self.create_account(new.body())
+
     async def account_contacts(self, desk_account_id: str) -> list[dict[str, Any]]:
         """Desk's contacts of one account (raw JSON rows), all pages. `from` is 1-based here as on the account
         routes Account.json documents the same way (Contact.json gives no default)."""
@@ -279,6 +284,10 @@ class DeskClient:
         """`POST /contacts` (`lastName` required); Desk's contact JSON."""
         body = await self.transport.request("POST", "/contacts", json=dict(payload))
         return dict(_created(body, "contact"))
+
+    async def create_contact_for(self, new: NewDeskContact) -> dict[str, Any]:
+        """A new Desk contact from its typed description (`bot.zoho.writes`)."""
+        return await self.create_contact(new.body())
 
     # --- tickets ------------------------------------------------------------------------------------------
 

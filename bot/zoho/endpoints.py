@@ -1,4 +1,4 @@
-"""Zoho data centres: which accounts, API and Desk hosts serve a tenant.
+"""Zoho data centres: which accounts, API and Desk hosts serve a tenant, and the apps' web host (web_host).
 
 One table, one place to fix when Zoho moves a host. Overrides (the sandbox, a proxy) always win.
 """
@@ -63,6 +63,12 @@ _DATA_CENTRES: dict[str, tuple[str, str, str]] = {
 }
 
 DATA_CENTRES: tuple[str, ...] = tuple(_DATA_CENTRES)
+
+
+def web_host(dc: str) -> str:
+    """The domain of the apps' web pages (crm.<host>, books.<host>, desk.<host>) in data centre `dc`."""
+    key = dc.strip().lower().lstrip(".")
+    return f"zohocloud.{key}" if key == "ca" else f"zoho.{key}"
 
 
 def _strip(url: str) -> str:

@@ -5,8 +5,8 @@
   sent twice. `Retry-After` is honoured (capped); otherwise exponential backoff with jitter.
 - Client-side limits: a sliding window (Books: at most 100 requests in any 60 s per org) and a semaphore on calls in
   flight (CRM 5, Books 5, Desk 5), all in `ZohoLimits`.
-- Errors: each app's error body (CRM `{code, details, message, status}`, Books `{code: int, message}`, Desk
-  `{errorCode, message}`) is mapped to `bot.errors` here and nowhere else.
+- Errors: each app's error body is read, and its codes mapped to `bot.errors`, by that app's table in
+  `bot/zoho/error_tables.py`; `map_error` here applies the table (status first) and words the message.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from bot.errors import (
+    TokenEndpointUnavailable,
     ZohoAuthError,
     ZohoError,
     ZohoNotFound,
@@ -32,7 +33,8 @@ from bot.errors import (
     ZohoRequestError,
     ZohoUnavailable,
 )
-from bot.zoho.auth import SCOPE_ERRORS, TokenCache, TokenEndpointUnavailable, ZohoAuth
+from bot.zoho.auth import SCOPE_ERRORS, TokenCache, ZohoAuth
+from bot.zoho.error_tables import table_for
 from bot.zoho.rate_window import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -121,19 +123,8 @@ def _body(response: httpx.Response) -> Any:
 
 
 def error_fields(app: str, body: Any) -> tuple[str | int | None, str, dict[str, Any]]:
-    """(code, message, details) from an app's error body; CRM bulk answers report their first error row."""
-    if not isinstance(body, Mapping):
-        return None, "", {}
-    if app == "desk":
-        details = {"errors": body["errors"]} if isinstance(body.get("errors"), list) else {}
-        return body.get("errorCode"), str(body.get("message") or ""), details
-    listed = next((body[k] for k in ("data", "watch") if isinstance(body.get(k), list)), None)
-    if app == "crm" and "code" not in body and listed is not None:  # bulk answers (records, watch channels)
-        rows = [r for r in listed if isinstance(r, Mapping) and r.get("status") == "error"]
-        if rows:
-            body = rows[0]
-    details = body.get("details")
-    return body.get("code"), str(body.get("message") or ""), dict(details) if isinstance(details, Mapping) else {}
+    """(code, message, details) from an app's error body, as its table reads it."""
+    return table_for(app).fields(body)
 
 
 def _api_name(details: Mapping[str, Any]) -> str:
@@ -179,22 +170,15 @@ def _request_message(code: str, message: str, details: Mapping[str, Any]) -> str
     return f"Zoho rejected the request ({code or 'HTTP 4xx'}): {message or 'no details given'}"
 
 
-def _is_not_found(app: str, status: int, code: str, message: str, details: Mapping[str, Any]) -> bool:
-    if status == 404 or code in {"RESOURCE_NOT_FOUND", "INVALID_URL_PATTERN"}:
-        return True
-    if app == "books" and (code == "1002" or message.lower().rstrip(".").endswith("does not exist")):
-        return True
-    # CRM answers an unknown record id with INVALID_DATA pointing at the id in the path.
-    return app == "crm" and code == "INVALID_DATA" and "resource_path_index" in details
-
-
 def map_error(app: str, response: httpx.Response, *, attempts: int = 1) -> ZohoError:
     """Turn any Zoho error answer into the error tree. The one place that reads error bodies."""
     status = response.status_code
     raw_code, message, details = error_fields(app, _body(response))
     code = "" if raw_code is None else str(raw_code)
     kw: dict[str, Any] = {"app": app, "status": status, "code": raw_code, "details": details}
-    if status == 429 or code == "TOO_MANY_REQUESTS":
+    table = table_for(app)
+    by_code = table.code_class(code)
+    if status == 429 or by_code is ZohoRateLimited:
         retry_after = retry_after_seconds(response)
         return ZohoRateLimited(
             f"Zoho is rate-limiting us (HTTP 429 after {_attempts(attempts)}); try again "
@@ -208,14 +192,9 @@ def map_error(app: str, response: httpx.Response, *, attempts: int = 1) -> ZohoE
             f"{_attempts(attempts)}): {message or 'server error'}; try again shortly",
             **kw,
         )
-    path = _request_path(response)
-    if code in SCOPE_ERRORS and (app == "books") == (code == "57"):
-        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
-    if status in (401, 403) or code in {"INVALID_TOKEN", "INVALID_OAUTH", "UNAUTHORIZED"}:
-        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
-    if code in {"OAUTH_ORG_MISMATCH", "NO_PERMISSION", "6041"}:
-        return ZohoAuthError(_auth_message(app, code, message, path), **kw)
-    if _is_not_found(app, status, code, message, details):
+    if by_code is ZohoAuthError or status in (401, 403):
+        return ZohoAuthError(_auth_message(app, code, message, _request_path(response)), **kw)
+    if by_code is ZohoNotFound or status == 404 or table.not_found(code, message, details):
         return ZohoNotFound(f"not found ({code or status}): {message or 'no such record'}", **kw)
     return ZohoRequestError(_request_message(code, message, details), **kw)
 
@@ -372,7 +351,7 @@ class ZohoTransport:
         if status >= 400:
             raise map_error(self.app, response, attempts=attempt)
         body = _body(response)
-        if self.app == "books" and isinstance(body, Mapping) and body.get("code") not in (0, None, "0"):
+        if table_for(self.app).error_in_ok_body(body):
             raise map_error(self.app, response, attempts=attempt)
         return body
 

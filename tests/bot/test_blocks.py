@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import account_card as cards
 from bot import blocks
-from bot.account_card import account_card
-from bot.blocks import AppLinks, Message, validate_message
-from bot.health import assess, figures
-from bot.lookup import Match
+from bot.account import card as cards
+from bot.account.card import account_card
+from bot.account.health import assess, figures
+from bot.account.lookup import Match
+from bot.blocks import Message, validate_message
 from bot.models import (
     Account,
     AccountSnapshot,
@@ -26,6 +26,7 @@ from bot.models import (
     Ticket,
 )
 from bot.money import format_money, relative_age
+from bot.zoho.links import AppLinks
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2025, 6, 30, 12, 5, tzinfo=UTC)  # 14:05 in Berlin

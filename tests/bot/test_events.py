@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from bot.events import DealChanged, Dispatcher, DispatchError, Event, TicketOpened
+from bot.errors import DispatchError
+from bot.events import DealChanged, Dispatcher, Event, TicketOpened
 from bot.models import Deal, Ticket
 
 

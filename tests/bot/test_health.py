@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bot.health import HealthRules, assess, figures, is_closed_deal, is_overdue
+from bot.account.health import HealthRules, assess, figures, is_closed_deal, is_overdue
 from bot.models import Account, AccountSnapshot, BooksCustomer, Deal, Invoice, Payment, Ticket
 
 TODAY = date(2025, 6, 30)

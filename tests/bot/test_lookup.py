@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from bot.lookup import (
+from bot.account.lookup import (
     FREE_MAIL_DOMAINS,
     MAX_PICK,
     Match,

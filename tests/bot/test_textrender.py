@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from bot import account_card
-from bot.lookup import Match
+from bot.account import card as account_card
+from bot.account.lookup import Match
 from bot.textrender import mrkdwn_to_text, render_text
 from tests.bot.test_blocks import card, empty_snapshot, huge_snapshot, rich_snapshot
 

@@ -12,7 +12,7 @@ from bot.config import OperatingStructure, parse_structure
 from bot.deps import build_deps
 from bot.events import DealChanged
 from bot.handoff.blocks import CREATE, EDIT, REJECT, RETRY
-from tests.conftest import FAST_RETRY
+from tests.conftest import FAST_RETRY, app_settled
 
 EXPANSION = "5725767000000100037"  # the demo account's open deal "Cold Chain Pilot" (nothing invoiced yet)
 APPROVER, OTHER_APPROVER, STRANGER = "U0APPROVER", "U0APPROVE2", "U0STRANGER"
@@ -64,11 +64,6 @@ def invoices_for(sandbox, deal_id: str) -> list[dict]:
     return [i for i in sandbox.state.books_invoices.values() if i.get("reference_number") == deal_id]
 
 
-async def settle() -> None:
-    for _ in range(50):
-        await asyncio.sleep(0.01)
-
-
 async def click(driver, action_id: str, deal_id: str, user: str):
     reply, url = await driver.click(action_id, deal_id, user_id=user, channel_id=FINANCE,
                                     container={"type": "message", "channel_id": FINANCE, "is_ephemeral": False})
@@ -87,7 +82,7 @@ async def test_ready_deal_is_posted_then_created_once_on_approval(deps, sandbox,
     assert {EDIT, REJECT} <= set(buttons(post))
 
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     done = latest_finance_view(slack)
     validate_message(done)
     assert not buttons(done), deps.handoffs.repo.get(EXPANSION).error  # buttons gone
@@ -151,7 +146,7 @@ async def test_non_approver_is_refused_privately_and_audited(deps, sandbox, slac
 async def test_group_member_may_approve(deps, sandbox, slack, driver):
     await close_deal(deps, sandbox)
     await click(driver, CREATE, EXPANSION, OTHER_APPROVER)
-    await settle()
+    await app_settled()
     assert len(invoices_for(sandbox, EXPANSION)) == 1
 
 
@@ -177,14 +172,14 @@ async def test_reject_tells_the_owner(deps, sandbox, slack, driver):
     slack.stub.users_by_email[owner.lower()] = "U0OWNER001"
     await close_deal(deps, sandbox)
     await click(driver, REJECT, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     [opened] = slack.stub.calls_to("views.open")
     view = opened["view"]
     body = _view_submission(view, APPROVER, {"reason": {"value": {"type": "plain_text_input",
                                                                   "value": "Wrong entity, bill the parent"}}})
     reply = await driver.post(body)
     assert reply.status_code == 200
-    await settle()
+    await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
     assert handoff.state == "rejected" and handoff.rejected_by == APPROVER
     assert "Rejected by <@U0APPROVER>" in json.dumps(latest_finance_view(slack))
@@ -205,7 +200,7 @@ async def test_reject_without_reason_is_refused_by_the_dialog(deps, sandbox, sla
 async def test_edit_changes_terms_lines_and_kind_before_creating(deps, sandbox, slack, driver):
     await close_deal(deps, sandbox)
     await click(driver, EDIT, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     [opened] = slack.stub.calls_to("views.open")
     values = {
         "terms": {"value": {"type": "static_select", "selected_option": {"value": "45"}}},
@@ -214,12 +209,12 @@ async def test_edit_changes_terms_lines_and_kind_before_creating(deps, sandbox, 
     }
     reply = await driver.post(_view_submission(opened["view"], APPROVER, values))
     assert reply.status_code == 200
-    await settle()
+    await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
     assert handoff.kind == "estimate" and handoff.plan.payment_terms == 45
     assert str(handoff.plan.total) == "3900.50"
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     estimates = [e for e in sandbox.state.books_estimates.values() if e.get("reference_number") == EXPANSION]
     assert len(estimates) == 1 and invoices_for(sandbox, EXPANSION) == []
 
@@ -250,7 +245,7 @@ async def test_crash_between_customer_and_invoice_then_restart_creates_one_invoi
     approving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await approving
-    await asyncio.sleep(0.4)  # the sandbox finishes handling the POST it already received
+    await app_settled()  # the sandbox finishes handling the POST it already received
     sandbox.faults.latency = 0
     assert deps.handoffs.repo.get(deal_id).state == "creating"
     customers = [c for c in sandbox.state.books_contacts.values() if c.get("zcrm_account_id") == account_id]
@@ -267,14 +262,14 @@ async def test_books_answer_lost_after_creating_is_retried_without_a_duplicate(d
     await close_deal(deps, sandbox)
     sandbox.faults.force("books", 500, path_contains="/invoices", method="POST", after=True)
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     failed = deps.handoffs.repo.get(EXPANSION)
     assert failed.state == "failed" and "Zoho Books" in failed.error
     view = latest_finance_view(slack)
     assert RETRY in buttons(view) and CREATE not in buttons(view)
     validate_message(view)
     await click(driver, RETRY, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     assert deps.handoffs.repo.get(EXPANSION).state == "done"
     assert len(invoices_for(sandbox, EXPANSION)) == 1  # found by reference number, not created again
 
@@ -283,7 +278,7 @@ async def test_books_rate_limit_during_creation_is_waited_out(deps, sandbox, sla
     await close_deal(deps, sandbox)
     sandbox.faults.force("books", 429, times=2, retry_after=0.01, path_contains="/invoices", method="POST")
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     assert deps.handoffs.repo.get(EXPANSION).state == "done"
     assert len(invoices_for(sandbox, EXPANSION)) == 1
 
@@ -312,7 +307,6 @@ def _view_submission(view: dict, user: str, values: dict) -> str:
 
 
 async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
-    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     delivery = {"server_time": 1764200000000, "module": "Deals", "ids": [EXPANSION], "operation": "update",
@@ -321,34 +315,32 @@ async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, s
     for _ in range(2):  # Zoho delivers it twice
         reply = await app_client.post("/zoho/crm", json=delivery)
         assert reply.status_code == 200
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
 
 
 async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, app_client, slack):
-    from bot.intake.worker import intake_for
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
     refused = await app_client.post("/zoho/crm?secret=wrong", data={"deal_id": EXPANSION})
     assert refused.status_code == 401
     reply = await app_client.post(f"/zoho/crm?secret={deps.settings.webhook_secret}", data={"deal_id": EXPANSION})
     assert reply.status_code == 200
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
 
 
 async def test_won_deal_found_only_by_sync_is_handed_off_once(deps, sandbox, slack):
-    from bot.intake.worker import intake_for
     from bot.sync import MirrorSync
 
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
     # Someone closes the deal in CRM (an API edit, so Modified_Time moves); no webhook arrives.
     await deps.zoho.crm.update("Deals", [{"id": EXPANSION, "Stage": "Closed Won"}])
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     await MirrorSync(deps.store, deps.zoho, deps.clock).run()  # the overlap window sees it again
-    await intake_for(deps).drain()
+    await deps.intake.drain()
     assert len(finance_posts(slack)) == 1
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
 
@@ -359,7 +351,7 @@ async def test_invoice_id_written_back_to_crm_and_owner_told(deps, sandbox, slac
     slack.stub.users_by_email[owner.lower()] = "U0OWNER001"
     await close_deal(deps, sandbox)
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
     assert handoff.state == "done"
     assert sandbox.state.crm["Deals"][EXPANSION]["Books_Invoice_ID"] == handoff.document_id
@@ -405,12 +397,12 @@ async def test_non_approver_cannot_even_open_the_edit_or_reject_dialog(deps, san
     url = await click(driver, button, EXPANSION, STRANGER)
     [answer] = await slack.wait_response(url)
     assert "Only configured approvers" in answer["text"] and answer["response_type"] == "ephemeral"
-    await settle()
+    await app_settled()
     assert slack.stub.calls_to("views.open") == []
     [entry] = deps.handoffs.audit.entries(action=f"handoff.{dialog}.open")
     assert entry.actor == STRANGER and entry.outcome == "refused"
     await click(driver, button, EXPANSION, OTHER_APPROVER)  # a member of the approvers' group may
-    await settle()
+    await app_settled()
     assert len(slack.stub.calls_to("views.open")) == 1
 
 
@@ -440,7 +432,7 @@ async def test_a_new_desk_account_is_created_without_a_crm_link_and_remembered(d
     st.touch()
     await close_deal(deps, sandbox)
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
     assert handoff.state == "done", handoff.error
     created = st.desk_accounts[handoff.desk_account_id]
@@ -449,7 +441,7 @@ async def test_a_new_desk_account_is_created_without_a_crm_link_and_remembered(d
     posts = [c for c in sandbox.calls if c[1] == "POST" and c[2] == "/api/v1/accounts"]
     assert len(posts) == 1
     sandbox.calls.clear()
-    found = await deps.handoffs._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
+    found = await deps.handoffs.writes._ensure_desk_account(handoff)  # a retry or a second deal: no search, no create
     assert found == handoff.desk_account_id
     assert [(m, p) for _, m, p in sandbox.calls if "/api/v1/" in p] == [("GET", f"/api/v1/accounts/{found}")]
 
@@ -479,7 +471,7 @@ async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sa
     assert asks == []  # only finance can fix this: the deal owner is not asked
 
     await click(driver, EDIT, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     [opened] = slack.stub.calls_to("views.open")
     prefilled = next(b for b in opened["view"]["blocks"] if b.get("block_id") == "lines")
     initial = prefilled["element"]["initial_value"]
@@ -495,11 +487,26 @@ async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sa
                                                {**kind, "lines": {"value": {"type": "plain_text_input",
                                                                             "value": entered}}}))
     assert reply.status_code == 200
-    await settle()
+    await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
     assert handoff.state == "ready" and handoff.plan.lines_source == "edited"
     await click(driver, CREATE, EXPANSION, APPROVER)
-    await settle()
+    await app_settled()
     [invoice] = invoices_for(sandbox, EXPANSION)
     quantities = [li["quantity"] for li in invoice["line_items"]]
     assert quantities[0] == 3 and len(quantities) == len(initial.splitlines())
+
+
+async def test_non_approver_submitting_a_dialog_is_refused_by_direct_message_and_audited(deps, sandbox, slack,
+                                                                                          driver):
+    await close_deal(deps, sandbox)
+    values = {"reason": {"value": {"type": "plain_text_input", "value": "not mine to reject"}}}
+    reply = await driver.post(_view_submission({"callback_id": "handoff_reject_view", "private_metadata": EXPANSION},
+                                               STRANGER, values))
+    assert reply.status_code == 200
+    refusal = await slack.wait_for(lambda: [c for c in slack.stub.calls_to("chat.postMessage")
+                                            if "Only configured approvers" in c.get("text", "")])
+    assert len(refusal) == 1
+    assert deps.handoffs.repo.get(EXPANSION).state == "ready"
+    [entry] = deps.handoffs.audit.entries(action="handoff.reject")
+    assert (entry.actor, entry.outcome, entry.subject) == (STRANGER, "refused", f"deal:{EXPANSION}")

@@ -11,6 +11,7 @@ import pytest
 from bot.reports.home import validate_view
 from bot.slack_requests import signed_headers
 from tests.bot.reports import fixtures as fx
+from tests.conftest import app_settled
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ async def test_an_approver_sees_what_waits_for_approval(app_client, signing_secr
 async def test_the_messages_tab_is_left_alone(app_client, signing_secret, slack, mirror):
     reply = await _open(app_client, signing_secret, _event("U0ANN0001", tab="messages"))
     assert reply.status_code == 200
-    await asyncio.sleep(0.1)
+    await app_settled()
     assert slack.stub.calls_to("views.publish") == []
 
 

@@ -11,6 +11,7 @@ import pytest
 from bot.blocks import validate_message
 from bot.feed.unfurls import parse_link
 from bot.slack_requests import signed_headers
+from tests.conftest import app_settled
 from tests.feed_helpers import FINANCE, feed_structure
 
 OTHER = "C0RANDOM01"
@@ -91,7 +92,7 @@ async def test_a_slack_retry_of_one_event_is_handled_once(app_client, slack, san
     assert retry.status_code == 200
     await _post(app_client, _event("Ev004", FINANCE, [links["ticket"]]), signing_secret)
     await _unfurls(slack, 2)
-    await asyncio.sleep(0.1)
+    await app_settled()
     assert len(slack.stub.calls_to("chat.unfurl")) == 2  # Ev003 once, Ev004 once
 
 

@@ -8,10 +8,11 @@ from typing import Any
 from bot.audit.blocks import details, summary
 from bot.audit.drift import KINDS, Finding, MirrorData, find_drift, won_deals_needing_products
 from bot.audit.service import AuditRun
-from bot.blocks import AppLinks, validate_message
+from bot.blocks import validate_message
 from bot.config import Handoff, OperatingStructure, parse_structure
 from bot.models import Account, Address, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Product
 from bot.vocabulary import Vocab
+from bot.zoho.links import AppLinks
 from bot.zoho.parse import (
     account_from_crm,
     contact_from_crm,

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import io
 
-from bot.demo.run import run_demo
-
-
-async def test_demo_prints_every_teams_digest():
-    out = io.StringIO()
-    assert await run_demo(json_out=False, out=out) == 0
-    text = out.getvalue()
+def test_demo_prints_every_teams_digest(demo_text: str):
+    text = demo_text
     digests = text[text.index("throughline digest <team> --dry-run"):]
     for title in ("Finance digest", "Sales digest", "Support digest", "Leadership digest"):
         assert title in digests

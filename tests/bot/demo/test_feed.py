@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import io
 
-from bot.demo.run import run_demo
-
-
-async def test_demo_shows_the_event_feed():
-    out = io.StringIO()
-    assert await run_demo(json_out=False, out=out) == 0
-    feed = out.getvalue().split("--- Zoho → Slack: the event feed ---", 1)[1]
+def test_demo_shows_the_event_feed(demo_text: str):
+    feed = demo_text.split("--- Zoho → Slack: the event feed ---", 1)[1]
     ticket, invoice, replay = feed.split("$ POST /zoho/")[1:]
     assert ticket.startswith("desk") and "→ DM to Maria Lopez (owner)" in ticket and "New ticket for" in ticket
     assert "→ #finance" in invoice and "→ DM to Maria Lopez (owner)" in invoice and "Invoice overdue" in invoice

@@ -8,10 +8,8 @@ import json
 from bot.demo.run import run_demo
 
 
-async def test_demo_prints_the_card_as_text():
-    out = io.StringIO()
-    assert await run_demo(json_out=False, out=out) == 0
-    text = out.getvalue()
+def test_demo_prints_the_card_as_text(demo_text: str):
+    text = demo_text
     assert "Northwind Logistics" in text
     assert "Deals" in text and "Invoices" in text and "Tickets" in text
     assert "answered inside the acknowledgement" in text  # the second lookup comes from the mirror

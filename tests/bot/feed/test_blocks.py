@@ -1,12 +1,13 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bot.blocks import AppLinks, validate_message
+from bot.blocks import validate_message
 from bot.events import DealChanged, InvoiceOverdue, InvoicePaid, TicketOpened
 from bot.feed.blocks import account_unfurl, deal_unfurl, invoice_unfurl, notice_message, ticket_unfurl
 from bot.feed.rules import Notice
 from bot.models import Account, Deal, Invoice, Owner, Ticket
 from bot.textrender import render_text
+from bot.zoho.links import AppLinks
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 LINKS = AppLinks.for_dc("com", books_org_id="700", desk_portal="acme")

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from bot.intake.deliveries import DeliveryError, books_items, crm_items, desk_items
+from bot.errors import DeliveryError
+from bot.intake.deliveries import books_items, crm_items, desk_items
 
 ORG = "800100200"
 

@@ -9,7 +9,6 @@ import pytest
 
 from bot.intake.inbox import Inbox
 from bot.intake.slack_dedupe import remember_event
-from bot.intake.worker import intake_for
 from bot.scheduler import create_scheduler, intake_job
 from bot.zoho.sandbox import webhooks as zw
 from tests.feed_helpers import deliver, feed_structure, posts
@@ -31,7 +30,7 @@ async def test_a_delivery_is_processed_in_the_background(app_client, deps, sandb
             break
         await asyncio.sleep(0.01)
     assert [p["text"] for p in posts(slack.stub)] == ["New ticket for Northwind Logistics Inc."]
-    await intake_for(deps).stop()
+    await deps.intake.stop()
 
 
 async def test_the_scheduler_drains_and_forgets_old_slack_event_ids(deps, clock):
@@ -48,7 +47,7 @@ async def test_the_scheduler_drains_and_forgets_old_slack_event_ids(deps, clock)
 
 
 async def test_stop_ends_the_worker_even_when_cancelled_as_it_wakes(deps):
-    intake = intake_for(deps)
+    intake = deps.intake
     intake.start()
     for _ in range(500):  # until the worker has drained the empty inbox and waits to be woken
         await asyncio.sleep(0.01)
@@ -66,7 +65,7 @@ async def test_stop_ends_the_worker_even_when_cancelled_as_it_wakes(deps):
 
 
 async def test_stop_during_a_wait_returns_and_a_kick_starts_it_again(deps):
-    intake = intake_for(deps)
+    intake = deps.intake
     intake.start()
     await asyncio.sleep(0.05)
     async with asyncio.timeout(10):

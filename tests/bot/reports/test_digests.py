@@ -9,13 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot.blocks import AppLinks, validate_message
+from bot.blocks import validate_message
 from bot.models import Invoice
 from bot.reports.compute import MirrorData, ReportConfig
 from bot.reports.data import load_mirror
 from bot.reports.digests import DigestContext, build, leadership_figures
 from bot.store import Store
 from bot.textrender import render_text
+from bot.zoho.links import AppLinks
 from tests.bot.reports import fixtures as fx
 
 LINKS = AppLinks.for_dc("eu", books_org_id="900")

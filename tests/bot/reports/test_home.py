@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from bot.blocks import AppLinks
 from bot.models import Account
 from bot.reports.data import load_mirror
 from bot.reports.home import MAX_VIEW_BLOCKS, HomeInput, home_view, validate_view
 from bot.reports.retention import AccountHealth, account_health
 from bot.store import Store
+from bot.zoho.links import AppLinks
 from tests.bot.reports import fixtures as fx
 
 LINKS = AppLinks.for_dc("com")

@@ -2,7 +2,8 @@ from datetime import date
 
 import pytest
 
-from bot.reports.periods import PeriodError, month_to_date, parse_period, same_days_last_month
+from bot.errors import PeriodError
+from bot.reports.periods import month_to_date, parse_period, same_days_last_month
 
 TODAY = date(2026, 10, 15)  # a Thursday in Q4
 

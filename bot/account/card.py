@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
+from bot.account.health import AccountFigures, Health, is_open_ticket
+from bot.account.lookup import Match
 from bot.blocks import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
@@ -23,8 +25,6 @@ from bot.blocks import (
     safe,
     section,
 )
-from bot.health import AccountFigures, Health, is_open_ticket
-from bot.lookup import Match
 from bot.models import AccountSnapshot, Deal, Invoice, Ticket
 from bot.money import format_date, format_money, format_time, relative_age
 

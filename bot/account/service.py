@@ -15,22 +15,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot import account_card, blocks, health
-from bot.blocks import AppLinks, Message
-from bot.config import OperatingStructure
-from bot.errors import ZohoError, with_advice
-from bot.lookup import (
+from bot import blocks
+from bot.account import card as account_card
+from bot.account import health
+from bot.account.lookup import (
     Query,
     Resolution,
     normalise_name,
     parse_query,
     resolve,
 )
+from bot.blocks import Message
+from bot.config import OperatingStructure
+from bot.errors import ZohoError, with_advice
 from bot.models import Account, AccountSnapshot, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
 from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.sync import COMPLETED
 from bot.zoho.clients import ZohoClients
+from bot.zoho.links import AppLinks
 
 # Typos rarely hit the first letters: the remote fallback asks CRM for names starting with these.
 PREFIX_LEN = 3

@@ -1,0 +1,252 @@
+"""Account health and the figures on the account card (pure).
+
+Health rule, evaluated on one `AccountSnapshot` and the date `today` (in the business time zone):
+
+Definitions
+- An *invoice* is a Books record with kind "invoice" whose status is not void or draft (estimates and
+  void/draft invoices count nowhere).
+- An invoice is *overdue* when its Books status is "overdue", or when its status is sent, viewed,
+  partially_paid or unpaid and `due_date < today` and `balance > 0`. Its *days overdue* are
+  `today - due_date` (0 if it has no due date). The *overdue amount* is the sum of overdue balances.
+- *Invoiced in the last 12 months* is the sum of totals of invoices dated within the 365 days up to today.
+- A ticket is *open* when its Desk status type is not Closed (so Open and On Hold both count); it is
+  *escalated* when open and `is_escalated`; *past due* when open and `is_overdue` (Desk's isOverDue).
+
+Levels (the first that applies)
+- **at_risk** if any of: an invoice more than 30 days overdue; at least one escalated ticket together with
+  any overdue invoice; an overdue amount ≥ 25 % of the amount invoiced in the last 12 months (when nothing
+  was invoiced in that window, any overdue amount counts); 3 or more escalated tickets.
+- **watch** if any of: an overdue invoice; an escalated ticket; a past-due ticket; 5 or more open tickets.
+- **healthy** otherwise.
+
+`reasons` are short phrases naming every condition found, worst first. Amounts are summed as Decimals in
+the snapshot's main invoice currency; records in other currencies are summed in too and flagged by
+`AccountFigures.mixed_currencies`. Labels compare case-insensitively. Stage and status vocabularies and
+thresholds live in `HealthRules` so configuration can replace them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from bot.models import AccountSnapshot, Deal, Invoice, Ticket
+from bot.money import format_money
+
+Level = Literal["healthy", "watch", "at_risk"]
+
+# Books invoice statuses
+OVERDUE_STATUSES = frozenset({"overdue"})
+DUE_STATUSES = frozenset({"sent", "viewed", "partially_paid", "unpaid"})
+EXCLUDED_INVOICE_STATUSES = frozenset({"void", "draft"})
+# CRM deal stages (besides these, any stage whose label starts with "Closed" is closed)
+WON_STAGES = frozenset({"closed won"})
+CLOSED_STAGES = frozenset(
+    {"closed won", "closed lost", "closed-lost to competition", "closed lost to competition"}
+)
+# Desk ticket status types
+CLOSED_TICKET_TYPES = frozenset({"closed"})
+ON_HOLD_TICKET_TYPES = frozenset({"on hold"})
+
+OVERDUE_DAYS_AT_RISK = 30
+OVERDUE_SHARE_AT_RISK = Decimal("0.25")
+ESCALATED_AT_RISK = 3
+OPEN_TICKETS_WATCH = 5
+INVOICED_WINDOW = timedelta(days=365)
+
+
+def _fold(labels: Iterable[str]) -> frozenset[str]:
+    return frozenset(label.strip().casefold() for label in labels)
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    """Vocabulary and thresholds; the defaults are the module constants."""
+
+    overdue_statuses: frozenset[str] = OVERDUE_STATUSES
+    due_statuses: frozenset[str] = DUE_STATUSES
+    excluded_invoice_statuses: frozenset[str] = EXCLUDED_INVOICE_STATUSES
+    won_stages: frozenset[str] = WON_STAGES
+    closed_stages: frozenset[str] = CLOSED_STAGES
+    closed_ticket_types: frozenset[str] = CLOSED_TICKET_TYPES
+    on_hold_ticket_types: frozenset[str] = ON_HOLD_TICKET_TYPES
+    overdue_days_at_risk: int = OVERDUE_DAYS_AT_RISK
+    overdue_share_at_risk: Decimal = OVERDUE_SHARE_AT_RISK
+    escalated_at_risk: int = ESCALATED_AT_RISK
+    open_tickets_watch: int = OPEN_TICKETS_WATCH
+
+    def __post_init__(self) -> None:
+        for name in (
+            "overdue_statuses", "due_statuses", "excluded_invoice_statuses", "won_stages", "closed_stages",
+            "closed_ticket_types", "on_hold_ticket_types",
+        ):  # fmt: skip
+            object.__setattr__(self, name, _fold(getattr(self, name)))
+
+
+DEFAULT_RULES = HealthRules()
+
+
+@dataclass(frozen=True)
+class Health:
+    level: Level
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AccountFigures:
+    currency: str  # main invoice currency ("" if nothing says)
+    deal_currency: str
+    open_deals: int
+    open_pipeline: Decimal
+    won_deals: int
+    won_to_date: Decimal
+    invoices: int
+    invoiced: Decimal
+    invoiced_12m: Decimal
+    collected: Decimal
+    outstanding: Decimal
+    overdue_count: int
+    overdue_amount: Decimal
+    oldest_overdue_days: int
+    open_tickets: int  # not closed, on hold included
+    on_hold_tickets: int
+    escalated_tickets: int
+    past_due_tickets: int
+    mixed_currencies: bool = False
+
+
+# ---- classification ------------------------------------------------------------------------------------
+
+
+def is_billed(invoice: Invoice, rules: HealthRules = DEFAULT_RULES) -> bool:
+    return invoice.kind == "invoice" and invoice.status.casefold() not in rules.excluded_invoice_statuses
+
+
+def is_overdue(invoice: Invoice, today: date, rules: HealthRules = DEFAULT_RULES) -> bool:
+    if not is_billed(invoice, rules):
+        return False
+    status = invoice.status.casefold()
+    if status in rules.overdue_statuses:
+        return True
+    return (
+        status in rules.due_statuses
+        and invoice.due_date is not None
+        and invoice.due_date < today
+        and invoice.balance > 0
+    )
+
+
+def days_overdue(invoice: Invoice, today: date) -> int:
+    return max((today - invoice.due_date).days, 0) if invoice.due_date else 0
+
+
+def is_closed_deal(deal: Deal, rules: HealthRules = DEFAULT_RULES) -> bool:
+    stage = deal.stage.strip().casefold()
+    return stage in rules.closed_stages or stage in rules.won_stages or stage.startswith("closed")
+
+
+def is_won_deal(deal: Deal, rules: HealthRules = DEFAULT_RULES) -> bool:
+    return deal.stage.strip().casefold() in rules.won_stages
+
+
+def _ticket_type(ticket: Ticket) -> str:
+    return (ticket.status_type or ticket.status).strip().casefold()
+
+
+def is_open_ticket(ticket: Ticket, rules: HealthRules = DEFAULT_RULES) -> bool:
+    return _ticket_type(ticket) not in rules.closed_ticket_types
+
+
+def is_on_hold_ticket(ticket: Ticket, rules: HealthRules = DEFAULT_RULES) -> bool:
+    return _ticket_type(ticket) in rules.on_hold_ticket_types
+
+
+def _main_currency(codes: Iterable[str]) -> tuple[str, bool]:
+    counts = Counter(c.upper() for c in codes if c)
+    if not counts:
+        return "", False
+    return counts.most_common(1)[0][0], len(counts) > 1
+
+
+# ---- figures -------------------------------------------------------------------------------------------
+
+
+def figures(snapshot: AccountSnapshot, today: date, rules: HealthRules | None = None) -> AccountFigures:
+    """The card's numbers; see the module docstring for the definitions."""
+    rules = rules or DEFAULT_RULES
+    billed = [i for i in snapshot.invoices if is_billed(i, rules)]
+    overdue = [i for i in billed if is_overdue(i, today, rules)]
+    open_deals = [d for d in snapshot.deals if not is_closed_deal(d, rules)]
+    won = [d for d in snapshot.deals if is_won_deal(d, rules)]
+    tickets = [t for t in snapshot.tickets if is_open_ticket(t, rules)]
+    customer_currency = snapshot.books_customer.currency if snapshot.books_customer else ""
+    currency, mixed = _main_currency([i.currency for i in billed] + [p.currency for p in snapshot.payments])
+    deal_currency, deals_mixed = _main_currency(d.currency for d in snapshot.deals)
+    since = today - INVOICED_WINDOW
+    return AccountFigures(
+        currency=currency or customer_currency or snapshot.account.currency,
+        deal_currency=deal_currency or snapshot.account.currency or currency or customer_currency,
+        open_deals=len(open_deals),
+        open_pipeline=sum((d.amount or Decimal(0) for d in open_deals), Decimal(0)),
+        won_deals=len(won),
+        won_to_date=sum((d.amount or Decimal(0) for d in won), Decimal(0)),
+        invoices=len(billed),
+        invoiced=sum((i.total for i in billed), Decimal(0)),
+        invoiced_12m=sum((i.total for i in billed if i.date and since <= i.date <= today), Decimal(0)),
+        collected=sum((i.total - i.balance for i in billed), Decimal(0)),  # paid against these invoices
+        outstanding=sum((i.balance for i in billed), Decimal(0)),
+        overdue_count=len(overdue),
+        overdue_amount=sum((i.balance for i in overdue), Decimal(0)),
+        oldest_overdue_days=max((days_overdue(i, today) for i in overdue), default=0),
+        open_tickets=len(tickets),
+        on_hold_tickets=sum(1 for t in tickets if is_on_hold_ticket(t, rules)),
+        escalated_tickets=sum(1 for t in tickets if t.is_escalated),
+        past_due_tickets=sum(1 for t in tickets if t.is_overdue),
+        mixed_currencies=mixed or deals_mixed,
+    )
+
+
+# ---- health --------------------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def assess(
+    snapshot: AccountSnapshot,
+    today: date,
+    rules: HealthRules | None = None,
+    *,
+    figs: AccountFigures | None = None,
+) -> Health:
+    """Apply the documented rule. Pass `figs` when already computed for the same snapshot and day."""
+    rules = rules or DEFAULT_RULES
+    f = figs or figures(snapshot, today, rules)
+    found: list[tuple[bool, str]] = []  # (puts the account at risk, phrase)
+    if f.overdue_count:
+        extras = []
+        if f.oldest_overdue_days > rules.overdue_days_at_risk:
+            extras.append(f"oldest {f.oldest_overdue_days} days")
+        if f.invoiced_12m <= 0:
+            extras.append("nothing billed in 12 months")
+        elif f.overdue_amount >= rules.overdue_share_at_risk * f.invoiced_12m:
+            extras.append(f"{f.overdue_amount / f.invoiced_12m:.0%} of 12-month billing")
+        amount = format_money(f.overdue_amount, f.currency)
+        phrase = f"{_plural(f.overdue_count, 'invoice')} overdue ({amount})"
+        found.append((bool(extras), ", ".join([phrase, *extras])))
+    if f.escalated_tickets:
+        severe = f.escalated_tickets >= rules.escalated_at_risk or f.overdue_count > 0
+        found.append((severe, _plural(f.escalated_tickets, "escalated ticket")))
+    if f.past_due_tickets:
+        found.append((False, f"{_plural(f.past_due_tickets, 'ticket')} past due"))
+    if f.open_tickets >= rules.open_tickets_watch:
+        found.append((False, f"{f.open_tickets} open tickets"))
+    reasons = [phrase for _, phrase in sorted(found, key=lambda r: not r[0])]
+    if any(severe for severe, _ in found):
+        return Health("at_risk", reasons)
+    return Health("watch", reasons) if reasons else Health("healthy", [])
