@@ -35,9 +35,6 @@ FALLBACK_TEXT = 3000  # our own cap for the top-level text
 
 NAME_CLIP = 80  # raw characters of a Zoho name in a list row
 
-# Moved to bot/zoho/links.py; still importable from here while bot/reports (changed on another branch) does.
-from bot.zoho.links import AppLinks as AppLinks  # noqa: E402
-
 HEALTH_BADGES = {"healthy": "🟢 Healthy", "watch": "🟡 Watch", "at_risk": "🔴 At risk"}
 
 

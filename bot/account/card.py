@@ -13,7 +13,6 @@ from bot.blocks import (
     HEADER_TEXT,
     HEALTH_BADGES,
     MAX_BLOCKS,
-    AppLinks,
     Block,
     Message,
     button,
@@ -27,6 +26,7 @@ from bot.blocks import (
 )
 from bot.models import AccountSnapshot, Deal, Invoice, Ticket
 from bot.money import format_date, format_money, format_time, relative_age
+from bot.zoho.links import AppLinks
 
 LATEST = 5  # rows per list on the card
 PICK_ACTION = "account_pick_{}"

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.health import (
+from bot.account.health import (
     DEFAULT_RULES,
     HealthRules,
     is_billed,

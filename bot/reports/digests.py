@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from bot.blocks import AppLinks, Message, escape
-from bot.health import is_open_ticket, is_overdue
+from bot.account.health import is_open_ticket, is_overdue
+from bot.blocks import Message, escape
 from bot.money import format_time, relative_age
 from bot.reports.blocks import (
     Listing,
@@ -50,6 +50,7 @@ from bot.reports.compute import (
     revenue,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
+from bot.zoho.links import AppLinks
 
 TEAMS = ("finance", "sales", "support", "leadership")
 TITLES = {"finance": "Finance digest", "sales": "Sales digest", "support": "Support digest",

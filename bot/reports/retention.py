@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.health import AccountFigures, Health, HealthRules, assess, figures, is_billed, is_closed_deal, is_won_deal
+from bot.account.health import (
+    AccountFigures,
+    Health,
+    HealthRules,
+    assess,
+    figures,
+    is_billed,
+    is_closed_deal,
+    is_won_deal,
+)
 from bot.models import Account, AccountSnapshot, Deal
 from bot.reports.compute import MirrorData, ReportConfig, local_date
 from bot.reports.periods import Period

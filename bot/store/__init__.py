@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from bot.account.lookup import NameIndex
 from bot.errors import StoreError
-from bot.lookup import NameIndex
 from bot.store.audit import AuditTables
 from bot.store.engine import Engine
 from bot.store.handoffs import HandoffTables

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from bot.account.lookup import FREE_MAIL_DOMAINS, NameIndex, domain_of
 from bot.errors import StoreError
-from bot.lookup import FREE_MAIL_DOMAINS, NameIndex, domain_of
 from bot.models import Account, AccountSnapshot, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
 from bot.store import rows as r
 from bot.store.engine import Engine, chunks, marks, upsert_sql

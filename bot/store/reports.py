@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.health import HealthRules
+from bot.account.health import HealthRules
 from bot.models import Account, Deal, Invoice, Payment, Ticket
 from bot.store.engine import Engine, chunks, marks
 from bot.store.mirror import MirrorRecords, paused_gc

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.lookup import domain_of, normalise_name
+from bot.account.lookup import domain_of, normalise_name
 from bot.models import Account, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
 
 

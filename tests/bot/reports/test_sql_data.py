@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks import AppLinks
 from bot.config import OperatingStructure
 from bot.reports.compute import config_from
 from bot.reports.data import digest_data, load_mirror, utc_bounds, with_org_currency
@@ -17,6 +16,7 @@ from bot.reports.digests import TEAMS, TIMING_DAYS, DigestContext, build
 from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, ReportRequest, run_report, run_report_on
 from bot.store import MIGRATIONS, Store
+from bot.zoho.links import AppLinks
 from tests.bot.reports import fixtures as fx
 
 STRUCTURE = OperatingStructure(timezone=fx.TZ.key)
