@@ -147,3 +147,13 @@ async def app_client(deps: Deps) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def driver(app_client: httpx.AsyncClient, slack: SlackEnv, signing_secret: str) -> SlackDriver:
     return SlackDriver(app_client, slack, signing_secret)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (tests/pg_cluster.py); `postgres.new_database()` per test."""
+    from tests.pg_cluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()

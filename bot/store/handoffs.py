@@ -44,7 +44,11 @@ class HandoffTables:
             where.append("owner_email = ?")
             params.append(owner_email.strip().lower())
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        return [dict(r) for r in self.engine.all(f"{sql} ORDER BY updated_at DESC, deal_id LIMIT ?", [*params, limit])]
+        sql += " ORDER BY updated_at DESC, deal_id"
+        if limit >= 0:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [dict(r) for r in self.engine.all(sql, params)]
 
     def thread_for(self, deal_id: str, account_id: str) -> dict[str, Any] | None:
         """The handoff whose Slack messages a notice about this deal (or else its account) belongs under."""

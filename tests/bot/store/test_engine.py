@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +16,6 @@ ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SQL = re.compile(r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b"
                  r"|\bCREATE (TABLE|INDEX)\b|PRAGMA ")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "t.db")
-    yield s
-    s.close()
 
 
 def test_no_sql_outside_the_store_package():
