@@ -36,7 +36,8 @@ class HandoffTables:
         self, *, state: str | None = None, owner_email: str | None = None, limit: int = -1
     ) -> list[dict[str, Any]]:
         """Most recently changed first, optionally one state or one deal owner's."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if state is not None:
             where.append("state = ?")
             params.append(state)
