@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from bot.errors import StoreError
 from bot.lookup import NameIndex
 from bot.store.audit import AuditTables
-from bot.store.engine import SqliteEngine, open_engine, safe_location
+from bot.store.engine import LeaderLock, SqliteEngine, open_engine, safe_location
 from bot.store.handoffs import HandoffTables
 from bot.store.inbox import InboxTable
 from bot.store.migrations import MIGRATIONS, Migration
@@ -114,6 +114,10 @@ class Store(MirrorTables, StateTables):
                 return 0
             row = conn.execute("SELECT version FROM schema_version").fetchone()
         return int(row[0]) if row else 0
+
+    def leader_lock(self, name: str) -> LeaderLock:
+        """Who among the replicas runs scheduled work `name` (SQLite: this one process, always)."""
+        return self.engine.leader_lock(name)
 
     def database_state(self) -> tuple[str, str, int, int]:
         """(engine, where without any password, schema version, migrations this code knows), read from the

@@ -64,6 +64,9 @@ class Engine(ABC):
     # Appended to a SELECT that picks rows to claim: other claimers skip rows one is taking (PostgreSQL);
     # SQLite has one writer at a time, so nothing to add.
     skip_locked: ClassVar[str] = ""
+    # Appended to a SELECT whose row is read, changed and written back in one transaction (PostgreSQL: lock it
+    # so a concurrent replica waits; SQLite: the one writer already excludes everyone).
+    for_update: ClassVar[str] = ""
 
     @abstractmethod
     def write(self) -> Any:
@@ -333,6 +336,7 @@ class PostgresEngine(Engine):
 
     name = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
     POOL = 8
 
     def __init__(self, url: str) -> None:

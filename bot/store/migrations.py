@@ -148,6 +148,13 @@ def _m_desk_links(db: Database) -> None:
              "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
 
 
+def _m_inbox_claims(db: Database) -> None:
+    """Several replicas drain one inbox: an entry is claimed (by whom, until when) before it is processed; a
+    claim that outlives its replica expires and another replica takes the entry."""
+    _run(db, "ALTER TABLE inbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''; "
+             "ALTER TABLE inbox ADD COLUMN claimed_until TEXT")
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -158,5 +165,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_digest_sends,
     _m_meta,
     _m_desk_links,
+    _m_inbox_claims,
 )
 
