@@ -1,9 +1,21 @@
-"""Scheduled jobs (APScheduler, in the serving event loop): the incremental mirror sync."""
+"""Scheduled jobs (APScheduler, in the serving event loop): the incremental mirror sync, digests, the CRM watch
+renewal and the inbox safety net.
+
+With several replicas on one PostgreSQL database every replica runs this scheduler, but only the leader (the one
+holding the store's leader lock, a PostgreSQL advisory lock) runs the scheduled work; every replica drains the
+inbox (its entries are claimed one replica at a time). A follower tries for the lock every LEADER_CHECK, so when
+the leader dies (its session ends and PostgreSQL frees the lock) another takes over within that time. On SQLite
+the one process is always the leader.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -12,10 +24,42 @@ from bot.errors import ThroughlineError
 from bot.intake import crm_watch
 from bot.intake.slack_dedupe import prune_event_ids
 from bot.intake.worker import intake_for
-from bot.reports.digest_runs import add_digest_jobs
+from bot.reports.digest_runs import add_digest_jobs, catch_up
 from bot.sync import MirrorSync
 
 log = logging.getLogger(__name__)
+LEADER_CHECK = timedelta(seconds=15)
+EVERY_REPLICA = frozenset({"inbox-drain", "leader-check"})  # the others run on the leader only
+
+
+class Leadership:
+    """Whether this replica leads now; the first check after another replica's leader died takes over."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.lock = deps.store.leader_lock("scheduler")
+        self.leading: bool | None = None  # not checked yet
+
+    async def check(self) -> bool:
+        was = self.leading
+        now = await self.deps.store.run(self.lock.check)
+        self.leading = now
+        if now != was:
+            log.info("scheduler: this replica %s", "leads (runs scheduled work)" if now else "follows")
+        if now and was is False:  # took over from a leader that went: send what it may have missed
+            with contextlib.suppress(Exception):
+                await catch_up(self.deps)
+        return now
+
+
+def leader_only(func: Callable[..., Awaitable[Any]], leadership: Leadership) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(func)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        if not await leadership.check():
+            return None
+        return await func(*args, **kwargs)
+
+    return run
 
 
 async def sync_job(deps: Deps) -> None:
@@ -63,4 +107,10 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
     scheduler.add_job(crm_watch_job, "interval", hours=1, args=[deps], id="crm-watch-renewal", max_instances=1,
                       coalesce=True, next_run_time=deps.clock() + timedelta(seconds=30))
     add_digest_jobs(scheduler, deps)  # each team's daily digest, and a catch-up of any missed while down
+    leadership = Leadership(deps)
+    for job in scheduler.get_jobs():
+        if job.id not in EVERY_REPLICA:
+            job.modify(func=leader_only(job.func, leadership))
+    scheduler.add_job(leadership.check, "interval", seconds=LEADER_CHECK.total_seconds(), id="leader-check",
+                      max_instances=1, coalesce=True)
     return scheduler
