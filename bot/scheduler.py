@@ -29,7 +29,7 @@ from bot.sync import MirrorSync
 
 log = logging.getLogger(__name__)
 LEADER_CHECK = timedelta(seconds=15)
-EVERY_REPLICA = frozenset({"inbox-drain", "leader-check"})  # the others run on the leader only
+EVERY_REPLICA = frozenset({"inbox-drain", "handoff-resume", "leader-check"})  # the others run on the leader only
 
 
 class Leadership:
@@ -85,6 +85,15 @@ async def intake_job(deps: Deps) -> None:
         log.exception("inbox drain failed; the next run retries")
 
 
+async def handoff_resume_job(deps: Deps) -> None:
+    """Finish handoffs whose writer stopped mid-way: another replica that died (its claim expired), or this
+    one's last start. Every replica runs it; each handoff is claimed by one (bot/handoff/repo.py)."""
+    try:
+        await deps.handoffs.resume()
+    except Exception:
+        log.exception("resuming handoffs failed; the next run retries")
+
+
 async def crm_watch_job(deps: Deps) -> None:
     """Renew the CRM notification channel a day before Zoho drops it."""
     try:
@@ -103,6 +112,8 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
                           max_instances=1, coalesce=True, next_run_time=deps.clock() + timedelta(seconds=5),
                           misfire_grace_time=minutes * 60)
     scheduler.add_job(intake_job, "interval", minutes=1, args=[deps], id="inbox-drain", max_instances=1,
+                      coalesce=True, misfire_grace_time=60)
+    scheduler.add_job(handoff_resume_job, "interval", minutes=1, args=[deps], id="handoff-resume", max_instances=1,
                       coalesce=True, misfire_grace_time=60)
     scheduler.add_job(crm_watch_job, "interval", hours=1, args=[deps], id="crm-watch-renewal", max_instances=1,
                       coalesce=True, next_run_time=deps.clock() + timedelta(seconds=30))

@@ -14,7 +14,7 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -83,7 +83,9 @@ class Inbox:
     def claim(self, limit: int = 100) -> list[InboxEntry]:
         """Due entries no other replica holds, now this one's for CLAIM_LEASE; oldest first."""
         now = self.clock()
-        return self.store.inbox.claim(self.owner, now, now + CLAIM_LEASE, limit)
+        # SQLite: one process, whose drains are serialised; a claim from an earlier start is a dead one's.
+        expired_by = now if self.store.shared else datetime.max.replace(tzinfo=UTC)
+        return self.store.inbox.claim(self.owner, now, now + CLAIM_LEASE, limit, expired_by=expired_by)
 
     def release(self, entry_ids: Sequence[int]) -> None:
         self.store.inbox.release(self.owner, entry_ids)

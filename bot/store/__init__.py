@@ -115,6 +115,12 @@ class Store(MirrorTables, StateTables):
             row = conn.execute("SELECT version FROM schema_version").fetchone()
         return int(row[0]) if row else 0
 
+    @property
+    def shared(self) -> bool:
+        """Several processes may use this database at once (PostgreSQL). On SQLite one process serves, so a claim
+        left by an earlier start belongs to a dead process and is free at once."""
+        return self.engine.name != "sqlite"
+
     def leader_lock(self, name: str) -> LeaderLock:
         """Who among the replicas runs scheduled work `name` (SQLite: this one process, always)."""
         return self.engine.leader_lock(name)

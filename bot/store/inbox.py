@@ -188,18 +188,19 @@ class InboxTable:
         )
         return [_entry(r) for r in rows]
 
-    def claim(self, owner: str, at: datetime, until: datetime, limit: int) -> list[InboxEntry]:
+    def claim(self, owner: str, at: datetime, until: datetime, limit: int, *,
+              expired_by: datetime | None = None) -> list[InboxEntry]:
         """Take up to `limit` due entries (as `due`) that nobody holds, or whose holder's claim ran out, for
         `owner` until `until`; oldest first. On PostgreSQL rows another replica is claiming are skipped, not
         waited for; the claim condition is repeated outside the subquery so two claimers never both get a row."""
-        now = at.isoformat()
+        now, expired = at.isoformat(), (expired_by or at).isoformat()
         free = ("(state = 'pending' OR (state = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?)) "
                 "AND (claimed_until IS NULL OR claimed_until <= ?)")
         with self.engine.write() as conn:
             rows = conn.execute(
                 f"UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (SELECT id FROM inbox WHERE {free} "
                 f"ORDER BY id LIMIT ?{self.engine.skip_locked}) AND {free} RETURNING {_COLUMNS}",
-                [owner, until.isoformat(), now, now, limit, now, now],
+                [owner, until.isoformat(), now, expired, limit, now, expired],
             ).fetchall()
         return sorted((_entry(r) for r in rows), key=lambda e: e.id)
 

@@ -155,6 +155,12 @@ def _m_inbox_claims(db: Database) -> None:
              "ALTER TABLE inbox ADD COLUMN claimed_until TEXT")
 
 
+def _m_handoff_claims(db: Database) -> None:
+    """The replica writing a handoff to Zoho holds it until `claimed_until` ('' : nobody); one that dies mid-way
+    leaves it to another after that."""
+    _run(db, "ALTER TABLE handoffs ADD COLUMN claimed_until TEXT NOT NULL DEFAULT ''")
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -166,5 +172,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_meta,
     _m_desk_links,
     _m_inbox_claims,
+    _m_handoff_claims,
 )
 

@@ -112,3 +112,20 @@ def test_one_leader_at_a_time_and_another_takes_over_when_it_goes(open_store: Ca
     assert second.check()
     assert not first.check()
     second.release()
+
+
+def test_a_handoff_being_written_is_taken_over_only_when_its_writers_claim_expires(open_store: Callable[[], Store]):
+    a, b = open_store(), open_store()
+    a.handoffs.create({"deal_id": "D1", "state": "approved", "created_at": T0.isoformat(),
+                       "updated_at": T0.isoformat()})
+
+    def claim(store: Store, at: datetime) -> dict | None:
+        return store.handoffs.claim("D1", {"state": "creating"}, expect=["approved"], expired_in=["creating"],
+                                    at=at, until=at + LEASE)
+
+    assert sum(r is not None for r in _together(6, lambda i: claim((a, b)[i % 2], T0))) == 1
+    assert claim(b, T0 + timedelta(minutes=1)) is None  # its writer is alive (the claim holds)
+    taken = claim(b, T0 + LEASE)  # the writer died: another replica finishes it
+    assert taken is not None and taken["state"] == "creating"
+    a.handoffs.update("D1", {"state": "done"}, expect=["creating"])
+    assert claim(a, T0 + 10 * LEASE) is None  # done is never written again
