@@ -97,7 +97,8 @@ class Store(MirrorTables, StateTables):
     def transaction(self) -> Iterator[Database]:
         """One atomic change on the writer, for tests that set up rows the features never write themselves."""
         with self.engine.write():
-            yield self.db
+            # sqlite-utils on SQLite; on PostgreSQL an object with `execute(sql, params)` only
+            yield self.db if isinstance(self.engine, SqliteEngine) else self.engine.migration_db()
 
     async def run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run store work off the event loop, on the store's threads."""

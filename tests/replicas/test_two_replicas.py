@@ -204,3 +204,29 @@ def test_2000_deliveries_over_both_replicas_are_each_processed_once(cluster: Clu
     told = [c for c in cluster.stub.calls_to("chat.postMessage") if c["channel"] == OWNER_DM]
     subjects = [json.dumps(c["blocks"]) for c in told if "stuck" in json.dumps(c["blocks"])]
     assert len(subjects) == len(set(subjects)) == 2000  # each new ticket told to its owner once
+
+
+def test_a_replica_killed_mid_handoff_leaves_it_to_the_other(cluster: Cluster):
+    st = cluster.sandbox.state
+    account_id = st.crm["Deals"][EXPANSION]["Account_Name"]["id"]
+    st.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
+    assert cluster.webhook(1, "crm", zw.crm_notification(st, "Deals", [EXPANSION], token=SECRET)).status_code == 200
+    with Store(cluster.db) as store:
+        _until("the handoff to be posted", lambda: (store.handoffs.get(EXPANSION) or {}).get("finance_ts"))
+        cluster.sandbox.faults.latency = 0.5  # Zoho answers slowly: the kill lands between the writes
+        calls_before = len(cluster.sandbox.calls)
+        assert cluster.click(0, CREATE, EXPANSION, APPROVER).status_code == 200
+        _until("replica 0 to start writing to Books", lambda: any(
+            m == "POST" for _, m, _ in cluster.sandbox.calls[calls_before:]))
+        cluster.replicas[0].proc.send_signal(signal.SIGKILL)
+        cluster.replicas[0].proc.wait(10)
+        row = store.handoffs.get(EXPANSION)
+        assert row is not None and row["state"] == "creating"
+        cluster.sandbox.faults.latency = 0
+        # Its claim would run out after the lease (2 minutes); the test lets that time pass at once.
+        with store.transaction() as db:
+            db.execute("UPDATE handoffs SET claimed_until = '' WHERE deal_id = ?", [EXPANSION])
+        _until("replica 1 to finish the handoff",
+               lambda: (store.handoffs.get(EXPANSION) or {}).get("state") == "done", 120)
+    assert len(_invoices(cluster.sandbox, EXPANSION)) == 1
+    assert len([c for c in st.books_contacts.values() if c.get("zcrm_account_id") == account_id]) == 1
