@@ -31,7 +31,9 @@ IN_CHUNK = 500  # ids per `IN (...)`, well under any engine's bound-parameter li
 
 
 def marks(n: int) -> str:
-    return ", ".join("?" * n)
+    """`n` placeholders for `IN (…)`; none gives `IN (NULL)`, which matches nothing on both engines (PostgreSQL
+    refuses an empty `IN ()`). Never use it in `NOT IN`."""
+    return ", ".join("?" * n) if n else "NULL"
 
 
 def chunks(ids: Sequence[str]) -> Iterator[list[str]]:
