@@ -4,9 +4,13 @@ Everything else in `bot.store` writes SQL both SQLite and PostgreSQL accept: `?`
 when another driver wants `%s`), `INSERT … ON CONFLICT (…) DO NOTHING`, `… DO UPDATE SET c = excluded.c`, no
 `INSERT OR IGNORE`/`REPLACE`, no `rowid`. Only the DDL in `migrations.py` and this module are engine-specific.
 
-Concurrency: WAL, one writer connection behind a lock (SQLite allows one writer at a time anyway) and one
-read-only connection per reader thread, so readers never wait for the writer or for each other. A read made
-while the same thread holds the writer (inside `write()`) uses the writer, so it sees its own changes.
+SQLite (`SqliteEngine`): WAL, one writer connection behind a lock (SQLite allows one writer at a time anyway)
+and one read-only connection per reader thread, so readers never wait for the writer or for each other. A read
+made while the same thread holds the writer (inside `write()`) uses the writer, so it sees its own changes.
+
+PostgreSQL (`PostgresEngine`, `THROUGHLINE_DATABASE_URL`): the same SQL text through psycopg 3 and a connection
+pool, so several replicas share one database. Claims use `skip_locked`/`for_update` (empty on SQLite), scheduled
+work a `leader_lock` (an advisory lock; SQLite: always the leader).
 """
 
 from __future__ import annotations
