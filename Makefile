@@ -5,7 +5,7 @@ PORT ?= 3000
 # The browser tests drive the OS Chromium (Playwright's own browser download is not available everywhere).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo run test check lint format-check typecheck bench clean serve browser
+.PHONY: install demo run test check lint format-check typecheck bench clean serve browser postgres
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -29,7 +29,11 @@ run: $(STAMP)
 browser:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
 
-test: $(STAMP) browser
+# The store's tests also run on a throwaway PostgreSQL cluster started from the OS server binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: $(STAMP) browser postgres
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

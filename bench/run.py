@@ -16,12 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk", "sync", "books_sync")
+PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk", "sync", "books_sync", "replicas")
 KEYS = {"handoff": "handoff", "account": "account_lookup", "contention": "contention", "reports": "reports",
         "intake": "intake", "intake_wrk": "intake_wrk", "sync": "sync_scale",
-        "books_sync": "books_sync"}
+        "books_sync": "books_sync", "replicas": "replicas"}
 DEADLINES = {"handoff": 300, "account": 900, "contention": 600, "reports": 900, "intake": 600,
-             "intake_wrk": 300, "sync": 900, "books_sync": 900}  # seconds, at 10,000 accounts
+             "intake_wrk": 300, "sync": 900, "books_sync": 900, "replicas": 900}  # seconds, at 10,000 accounts
 
 
 def run_part(part: str, args: argparse.Namespace) -> Any:
@@ -45,6 +45,10 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
         return asyncio.run(books_sync_bench.run(args.accounts))
     if part == "reports":
         return reports_bench.run(args.accounts)
+    if part == "replicas":
+        from bench import replicas
+
+        return asyncio.run(replicas.run(min(args.accounts, 1000)))
     return asyncio.run(intake_bench.run())
 
 

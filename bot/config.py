@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     zoho_desk_url: str = Field("", alias="ZOHO_DESK_URL")
 
     db_path: str = Field("throughline.db", alias="THROUGHLINE_DB")
+    database_url: str = Field("", alias="THROUGHLINE_DATABASE_URL")  # postgresql://…: replicas share it
     config_path: str = Field("throughline.toml", alias="THROUGHLINE_CONFIG")
     webhook_secret: str = Field("", alias="THROUGHLINE_WEBHOOK_SECRET")
 
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
         if value not in DATA_CENTRES:
             raise ValueError(f"unknown Zoho data centre {value!r}; use one of {', '.join(DATA_CENTRES)}")
         return value
+
+    @property
+    def store_location(self) -> str:
+        """PostgreSQL when THROUGHLINE_DATABASE_URL is set (several replicas), else the SQLite file."""
+        return self.database_url or self.db_path
 
     @property
     def socket_mode(self) -> bool:

@@ -125,7 +125,7 @@ def build_deps(
                          client_secret=settings.zoho_client_secret, refresh_token=settings.zoho_refresh_token,
                          books_org_id=settings.zoho_books_org_id, desk_org_id=settings.zoho_desk_org_id,
                          retry=retry or RetryPolicy(), limits=limits or ZohoLimits())
-    store = Store(settings.db_path)
+    store = Store(settings.store_location)
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)
     links = app_links(settings, structure)

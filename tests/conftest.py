@@ -4,6 +4,7 @@ SQLite file, and the real FastAPI + Bolt app receiving signed requests."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -110,9 +111,12 @@ def signing_secret() -> str:
 
 
 @pytest.fixture
-def settings(tmp_path, sandbox: Sandbox, slack: SlackEnv, signing_secret: str) -> Settings:
+def settings(tmp_path, sandbox: Sandbox, slack: SlackEnv, signing_secret: str, request: Any) -> Settings:
     creds = sandbox.credentials
-    return Settings(
+    # THROUGHLINE_TEST_ENGINE=postgresql runs every test that uses these settings on a fresh PostgreSQL database.
+    url = request.getfixturevalue("postgres").new_database() if os.environ.get("THROUGHLINE_TEST_ENGINE") == \
+        "postgresql" else ""
+    return Settings(THROUGHLINE_DATABASE_URL=url,
         SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=signing_secret, SLACK_API_URL=f"{slack.url}/api/",
         ZOHO_CLIENT_ID=creds.client_id, ZOHO_CLIENT_SECRET=creds.client_secret, ZOHO_REFRESH_TOKEN=creds.refresh_token,
         ZOHO_BOOKS_ORG_ID=creds.books_org_id, ZOHO_DESK_ORG_ID=creds.desk_org_id,
@@ -168,3 +172,13 @@ async def app_client(deps: Deps) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def driver(app_client: httpx.AsyncClient, slack: SlackEnv, signing_secret: str) -> SlackDriver:
     return SlackDriver(app_client, slack, signing_secret)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (tests/pg_cluster.py); `postgres.new_database()` per test."""
+    from tests.pg_cluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit.service import load_mirror
 from bot.config import OperatingStructure, Settings
-from bot.errors import ConfigError, ThroughlineError, ZohoError
+from bot.errors import ConfigError, StoreError, ThroughlineError, ZohoError
 from bot.manifest import manifest_scopes
 from bot.money import format_time
 from bot.store import Store
@@ -78,13 +78,24 @@ class Doctor:
 
     async def run(self) -> list[Check]:
         vocabulary = await asyncio.to_thread(self.vocabulary)  # reads the whole mirror
-        checks = [self.config_file(), vocabulary, self.webhook_secret(), self.signing_secret()]
+        checks = [self.database(), self.config_file(), vocabulary, self.webhook_secret(), self.signing_secret()]
         checks += await self.slack_checks()
         checks += await self.zoho_checks()
         checks.append(self.crm_watch())
         return checks
 
     # ---- the files and secrets -----------------------------------------------------------------------------
+
+    def database(self) -> Check:
+        """The connection (one query now) and the migration state: every migration this code knows has run."""
+        try:
+            engine, where, version, known = self.store.database_state()
+        except StoreError as exc:
+            return Check("Database", "fail", f"{exc.user_message()} — check THROUGHLINE_DATABASE_URL / THROUGHLINE_DB")
+        if version < known:
+            return Check("Database", "fail", f"{engine} at {where}: schema {version} of {known}; start "
+                                             "`throughline serve` once to migrate it")
+        return Check("Database", "pass", f"{engine} at {where}, schema {version} of {known} migrations")
 
     def config_file(self) -> Check:
         path = self.settings.config_path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -97,6 +97,18 @@ class HandoffRepo:
             changes["missing"] = json.dumps([m.model_dump() for m in changes["missing"]])
         changes["updated_at"] = self.clock().isoformat()
         row = self.store.handoffs.update(deal_id, changes, list(expect) if expect is not None else None)
+        return _from_row(row) if row else None
+
+    def claim_for_writing(self, deal_id: str, lease: timedelta) -> Handoff | None:
+        """approved → creating, or a creating one whose writer's claim ran out (its replica died): the handoff,
+        now this caller's to write for `lease`; None when another holds it or it is not to be written."""
+        now = self.clock()
+        # One process on SQLite: a claim from an earlier start is a dead one's (in-process, the service's lock
+        # already keeps two writers of one handoff apart), so a restart resumes at once.
+        expired_by = now if self.store.shared else datetime.max.replace(tzinfo=UTC)
+        row = self.store.handoffs.claim(deal_id, {"state": "creating", "updated_at": now.isoformat()},
+                                        expect=["approved"], expired_in=["creating"], at=expired_by,
+                                        until=now + lease)
         return _from_row(row) if row else None
 
     # ---- write-ahead log of Zoho writes -------------------------------------------------------------------

@@ -18,7 +18,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,6 +41,9 @@ from bot.zoho.links import AppLinks
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# How long a replica holds a handoff it is writing to Zoho; one that dies mid-way leaves it to another replica's
+# `resume` after this (the write-ahead log and the check-before-create keep a taken-over handoff from duplicating).
+WRITE_LEASE = timedelta(minutes=2)
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +231,7 @@ class HandoffService:
 
     async def execute(self, deal_id: str) -> Handoff | None:
         async with self._lock(deal_id):
-            handoff = await self._db(self.repo.update, deal_id, expect=RESUMABLE_STATES, state="creating")
+            handoff = await self._db(self.repo.claim_for_writing, deal_id, WRITE_LEASE)
             if handoff is None:
                 return await self._db(self.repo.get, deal_id)
             await self.posts.show(handoff)

@@ -20,7 +20,7 @@ inbox_cli = typer.Typer(help="The webhook inbox: list, show and replay deliverie
 def _inbox() -> Inbox:
     try:
         settings = load_settings()
-        return Inbox(Store(settings.db_path), lambda: datetime.now(UTC))
+        return Inbox(Store(settings.store_location), lambda: datetime.now(UTC))
     except (ConfigError, ThroughlineError) as exc:
         typer.secho(f"Cannot open the inbox: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc

@@ -9,10 +9,12 @@ never processed). `(source, identity)` is unique, so a replayed delivery is stor
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import socket
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -26,6 +28,9 @@ MAX_ATTEMPTS = 10
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 ERROR_CHARS = 2000
+# How long a replica holds the entries it claimed: one that dies mid-item leaves them to another after this. Well
+# above a batch's processing time (Zoho re-reads and Slack posts, retried), or a slow batch could run twice.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -73,6 +78,17 @@ class Inbox:
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"  # this replica's claims
+
+    def claim(self, limit: int = 100) -> list[InboxEntry]:
+        """Due entries no other replica holds, now this one's for CLAIM_LEASE; oldest first."""
+        now = self.clock()
+        # SQLite: one process, whose drains are serialised; a claim from an earlier start is a dead one's.
+        expired_by = now if self.store.shared else datetime.max.replace(tzinfo=UTC)
+        return self.store.inbox.claim(self.owner, now, now + CLAIM_LEASE, limit, expired_by=expired_by)
+
+    def release(self, entry_ids: Sequence[int]) -> None:
+        self.store.inbox.release(self.owner, entry_ids)
 
     def add(self, source: str, identity: str, body: str | bytes | Any) -> bool:
         """Store a delivery durably (committed when this returns). False when (source, identity) was already

@@ -126,12 +126,13 @@ class Intake:
         gate = asyncio.Semaphore(CONCURRENCY)
         store = self.store
 
-        async def one(entry: InboxEntry, done: list[int]) -> None:
+        async def one(entry: InboxEntry, done: list[int], failed_ids: list[int]) -> None:
             async with gate:
                 try:
                     await self.process(entry)
                 except Exception as exc:  # kept with its error; retried with backoff
                     log.warning("inbox entry %s (%s %s) failed: %s", entry.id, entry.source, entry.identity, exc)
+                    failed_ids.append(entry.id)
                     await store.run(self.inbox.mark_failed, entry.id, f"{type(exc).__name__}: {exc}")
                     report.failed += 1
                 else:
@@ -140,17 +141,23 @@ class Intake:
         async with self._lock:
             seen: set[int] = set()
             while report.done + report.failed < limit:
-                due = [e for e in await store.run(self.inbox.pending, self.clock(), 100) if e.id not in seen]
+                # Claimed, not just read: other replicas draining the same inbox skip these (bot/store/inbox.py).
+                claimed = await store.run(self.inbox.claim, 2 * CONCURRENCY)
+                due = [e for e in claimed if e.id not in seen]
                 if not due:
                     break
                 seen.update(e.id for e in due)
                 done: list[int] = []
+                failed_ids: list[int] = []
                 try:
-                    await asyncio.gather(*(one(e, done) for e in due))
+                    await asyncio.gather(*(one(e, done, failed_ids) for e in due))
                 finally:  # the batch's successes settle in one commit, even when the drain is cancelled
                     if done:
                         await asyncio.shield(store.run(store.inbox.mark_done, done, self.clock()))
                         report.done += len(done)
+                    untouched = [e.id for e in due if e.id not in done and e.id not in failed_ids]
+                    if untouched:  # cancelled mid-batch: give them back rather than wait out the lease
+                        await asyncio.shield(store.run(self.inbox.release, untouched))
         return report
 
     # ---- the background worker -------------------------------------------------------------------------------

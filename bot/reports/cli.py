@@ -24,7 +24,9 @@ def _config() -> tuple[Settings, OperatingStructure]:
         raise fail(f"Configuration error: {exc}") from exc
 
 
-def _mirror_path(settings: Settings) -> Path:
+def _mirror_path(settings: Settings) -> Path | str:
+    if settings.database_url:
+        return settings.database_url
     path = Path(settings.db_path)
     if not path.exists():
         raise fail(f"No local mirror at {path}: run `throughline sync` first (or set THROUGHLINE_DB).")

@@ -25,7 +25,7 @@ WORKERS = 1  # reports at once; more would only share the same two cores
 
 def build_report(db_path: str, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
     """In the child: open the database, build, close."""
-    with Store(Path(db_path)) as store:
+    with Store(db_path) as store:
         return run_report(store, structure, request, now)
 
 

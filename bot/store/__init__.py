@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from bot.account.lookup import NameIndex
 from bot.errors import StoreError
 from bot.store.audit import AuditTables
-from bot.store.engine import Engine
+from bot.store.engine import LeaderLock, SqliteEngine, open_engine, safe_location
 from bot.store.handoffs import HandoffTables
 from bot.store.inbox import InboxTable
 from bot.store.migrations import MIGRATIONS, Migration
@@ -50,8 +50,9 @@ class Store(MirrorTables, StateTables):
     """The SQLite store. Open once per process and share; `close()` when done."""
 
     def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
-        self.path = Path(path)
-        self.engine = Engine(path)
+        self.engine = open_engine(path)
+        # The SQLite file, or the PostgreSQL URL (what a report's child process opens again).
+        self.path: Path | str = path if self.engine.name == "postgresql" else Path(path)
         self._candidates: list[tuple[str, str]] | None = None
         self._name_index: NameIndex | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -67,7 +68,9 @@ class Store(MirrorTables, StateTables):
 
     @property
     def db(self) -> Database:
-        """sqlite-utils over the writer connection, for schema introspection in tests and tools only."""
+        """sqlite-utils over the writer connection, for schema introspection in tests and tools only (SQLite)."""
+        if not isinstance(self.engine, SqliteEngine):
+            raise StoreError("sqlite-utils introspection needs the SQLite engine")
         return self.engine.db
 
     def close(self) -> None:
@@ -94,7 +97,8 @@ class Store(MirrorTables, StateTables):
     def transaction(self) -> Iterator[Database]:
         """One atomic change on the writer, for tests that set up rows the features never write themselves."""
         with self.engine.write():
-            yield self.engine.db
+            # sqlite-utils on SQLite; on PostgreSQL an object with `execute(sql, params)` only
+            yield self.db if isinstance(self.engine, SqliteEngine) else self.engine.migration_db()
 
     async def run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run store work off the event loop, on the store's threads."""
@@ -112,18 +116,45 @@ class Store(MirrorTables, StateTables):
             row = conn.execute("SELECT version FROM schema_version").fetchone()
         return int(row[0]) if row else 0
 
+    @property
+    def shared(self) -> bool:
+        """Several processes may use this database at once (PostgreSQL). On SQLite one process serves, so a claim
+        left by an earlier start belongs to a dead process and is free at once."""
+        return self.engine.name != "sqlite"
+
+    def leader_lock(self, name: str) -> LeaderLock:
+        """Who among the replicas runs scheduled work `name` (SQLite: this one process, always)."""
+        return self.engine.leader_lock(name)
+
+    def database_state(self) -> tuple[str, str, int, int]:
+        """(engine, where without any password, schema version, migrations this code knows), read from the
+        database now: raises StoreError when it does not answer."""
+        try:
+            version = self.schema_version()
+        except StoreError:
+            raise
+        except Exception as exc:  # the driver's own error: a dropped connection, a missing table
+            raise StoreError(f"the database at {safe_location(self.engine.location)} does not answer: {exc}") from exc
+        return self.engine.name, safe_location(self.engine.location), version, len(MIGRATIONS)
+
     def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-        """Run the migrations this file has not seen yet, each atomically with its version bump."""
+        """Run the migrations this database has not seen yet, each atomically with its version bump (several
+        processes starting at once: the engine's schema lock lets one run each, the others see it done)."""
         with self.engine.write() as conn:
+            self.engine.lock_schema(conn)
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = self.schema_version()
         if current > len(migrations):
             raise StoreError(
-                f"{self.path} has schema version {current}, newer than this code knows ({len(migrations)})"
+                f"{self.engine.location} has schema version {current}, newer than this code knows ({len(migrations)})"
             )
         for number in range(current + 1, len(migrations) + 1):
             with self.engine.write() as conn:
-                migrations[number - 1](self.engine.db)
+                self.engine.lock_schema(conn)
+                row = conn.execute("SELECT version FROM schema_version").fetchone()
+                if row is not None and int(row[0]) >= number:
+                    continue  # another process ran it meanwhile
+                migrations[number - 1](self.engine.migration_db())
                 conn.execute("DELETE FROM schema_version")
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
         return len(migrations)

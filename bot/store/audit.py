@@ -97,7 +97,8 @@ class AuditTables:
     def claim_finding(self, run_id: int, finding_id: str, actor: str, at: datetime) -> dict[str, Any] | None:
         """Mark the finding as being applied; the existing mark instead when another click got there first."""
         with self.engine.write() as conn:
-            row = conn.execute("SELECT applied FROM drift_runs WHERE id = ?", [run_id]).fetchone()
+            sql = f"SELECT applied FROM drift_runs WHERE id = ?{self.engine.for_update}"
+            row = conn.execute(sql, [run_id]).fetchone()
             applied = json.loads(row[0]) if row else {}
             if finding_id in applied and applied[finding_id].get("state") != "failed":
                 return dict(applied[finding_id])
@@ -107,7 +108,8 @@ class AuditTables:
 
     def mark_finding(self, run_id: int, finding_id: str, state: str, actor: str, at: datetime, message: str) -> None:
         with self.engine.write() as conn:
-            row = conn.execute("SELECT applied FROM drift_runs WHERE id = ?", [run_id]).fetchone()
+            sql = f"SELECT applied FROM drift_runs WHERE id = ?{self.engine.for_update}"
+            row = conn.execute(sql, [run_id]).fetchone()
             applied = json.loads(row[0]) if row else {}
             applied[finding_id] = {"state": state, "by": actor, "at": at.isoformat(), "message": message}
             conn.execute("UPDATE drift_runs SET applied = ? WHERE id = ?", [json.dumps(applied), run_id])

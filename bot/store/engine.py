@@ -1,34 +1,43 @@
-"""The one place that knows the database engine (SQLite): connections, pragmas, transactions.
+"""The one place that knows the database engine (SQLite or PostgreSQL): connections, pragmas, transactions.
 
 Everything else in `bot.store` writes SQL both SQLite and PostgreSQL accept: `?` parameters (translated here
 when another driver wants `%s`), `INSERT … ON CONFLICT (…) DO NOTHING`, `… DO UPDATE SET c = excluded.c`, no
 `INSERT OR IGNORE`/`REPLACE`, no `rowid`. Only the DDL in `migrations.py` and this module are engine-specific.
 
-Concurrency: WAL, one writer connection behind a lock (SQLite allows one writer at a time anyway) and one
-read-only connection per reader thread, so readers never wait for the writer or for each other. A read made
-while the same thread holds the writer (inside `write()`) uses the writer, so it sees its own changes.
+SQLite (`SqliteEngine`): WAL, one writer connection behind a lock (SQLite allows one writer at a time anyway)
+and one read-only connection per reader thread, so readers never wait for the writer or for each other. A read
+made while the same thread holds the writer (inside `write()`) uses the writer, so it sees its own changes.
+
+PostgreSQL (`PostgresEngine`, `THROUGHLINE_DATABASE_URL`): the same SQL text through psycopg 3 and a connection
+pool, so several replicas share one database. Claims use `skip_locked`/`for_update` (empty on SQLite), scheduled
+work a `leader_lock` (an advisory lock; SQLite: always the leader).
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.errors import StoreError
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-Row = sqlite3.Row
+Row = Any  # sqlite3.Row or PgRow: by position and by column name (`dict(row)` works on both)
 IN_CHUNK = 500  # ids per `IN (...)`, well under any engine's bound-parameter limit
 
 
 def marks(n: int) -> str:
-    return ", ".join("?" * n)
+    """`n` placeholders for `IN (…)`; none gives `IN (NULL)`, which matches nothing on both engines (PostgreSQL
+    refuses an empty `IN ()`). Never use it in `NOT IN`."""
+    return ", ".join("?" * n) if n else "NULL"
 
 
 def chunks(ids: Sequence[str]) -> Iterator[list[str]]:
@@ -53,11 +62,84 @@ def insert_new_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> st
     )
 
 
-class Engine:
+class Engine(ABC):
+    """What the store's tables need from an engine; `open_engine` picks one from the location."""
+
+    name: ClassVar[str]
+    location: str
+    # Appended to a SELECT that picks rows to claim: other claimers skip rows one is taking (PostgreSQL);
+    # SQLite has one writer at a time, so nothing to add.
+    skip_locked: ClassVar[str] = ""
+    # Appended to a SELECT whose row is read, changed and written back in one transaction (PostgreSQL: lock it
+    # so a concurrent replica waits; SQLite: the one writer already excludes everyone).
+    for_update: ClassVar[str] = ""
+
+    @abstractmethod
+    def write(self) -> Any:
+        """Context manager: one atomic change; nested blocks (same thread) become savepoints."""
+
+    @abstractmethod
+    def read(self) -> Any:
+        """Context manager: a consistent snapshot for several SELECTs."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def table_exists(self, conn: Any, table: str) -> bool: ...
+
+    @abstractmethod
+    def migration_db(self) -> Any:
+        """What a migration is given: an object with `execute(sql)` (sqlite-utils' Database on SQLite)."""
+
+    def lock_schema(self, conn: Any) -> None:  # noqa: B027 (nothing to do on SQLite: BEGIN IMMEDIATE serialises)
+        """Inside a migration's transaction: keep other processes from migrating at the same time."""
+
+    def leader_lock(self, name: str) -> LeaderLock:
+        return AlwaysLeader()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.read() as conn:
+            return list(conn.execute(sql, list(params)).fetchall())
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with self.read() as conn:
+            return conn.execute(sql, list(params)).fetchone()
+
+
+class LeaderLock:
+    """Who runs scheduled work: `check()` answers whether this process leads now (taking the lead when free)."""
+
+    def check(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        pass
+
+
+class AlwaysLeader(LeaderLock):
+    """SQLite: one serving process, always the leader."""
+
+    def check(self) -> bool:
+        return True
+
+
+def open_engine(location: str | Path) -> Engine:
+    """`postgresql://…` (or `postgres://…`) opens PostgreSQL; anything else is a SQLite file path."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresEngine(text)
+    return SqliteEngine(location)
+
+
+class SqliteEngine(Engine):
     """SQLite in WAL mode: a writer connection (serialised) and per-thread reader connections."""
+
+    name = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.location = str(path)
         self.memory = str(path) == ":memory:"
         self._write_lock = threading.RLock()
         self._local = threading.local()
@@ -162,15 +244,228 @@ class Engine:
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.read() as conn:
-            return conn.execute(sql, list(params)).fetchall()
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with self.read() as conn:
-            row: Row | None = conn.execute(sql, list(params)).fetchone()
-            return row
-
     def table_exists(self, conn: sqlite3.Connection, table: str) -> bool:
         sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         return conn.execute(sql, [table]).fetchone() is not None
+
+    def migration_db(self) -> Database:
+        return self.db
+
+
+# ---- PostgreSQL ------------------------------------------------------------------------------------------------
+# The same SQL text as SQLite: `?` becomes psycopg's `%s` here (a literal `%` is doubled), rows answer by position
+# and by column name like sqlite3.Row, and the migrations' DDL is translated for the few types that differ.
+
+_DDL = (
+    (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.I), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),  # SQLite's INTEGER holds 64 bits
+    (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"),  # SQLite's REAL is 8 bytes; PostgreSQL's is 4
+    (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
+)
+_LEADER_CHECK_SECONDS = 15.0
+
+
+def pg_sql(sql: str) -> str:
+    return _pg_sql_cached(sql)
+
+
+@functools.lru_cache(maxsize=2048)
+def _pg_sql_cached(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def pg_ddl(sql: str) -> str:
+    for pattern, replacement in _DDL:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
+class PgRow(tuple):  # type: ignore[type-arg]
+    """A result row by position (`row[0]`) and by column name (`row["id"]`, `dict(row)`), as sqlite3.Row."""
+
+    _names: tuple[str, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:
+        return self._names
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._names.index(key))
+            except ValueError:
+                raise IndexError(f"no such column: {key}") from None
+        return tuple.__getitem__(self, key)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    names = tuple(c.name for c in cursor.description or ())
+
+    def make(values: Sequence[Any]) -> PgRow:
+        row = PgRow(values)
+        row._names = names
+        return row
+
+    return make
+
+
+class PgConnection:
+    """A psycopg connection that takes `?` parameters, as the store's SQL is written."""
+
+    def __init__(self, conn: Any) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self.raw.cursor(row_factory=_row_factory)
+        return cur.execute(pg_sql(sql), list(params) if params else None)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        cur = self.raw.cursor(row_factory=_row_factory)
+        cur.executemany(pg_sql(sql), [list(r) for r in rows])
+        return cur
+
+
+class _PgMigrationDb:
+    """What a migration gets on PostgreSQL: `execute(ddl)` on the migration's own transaction."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self.engine = engine
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        with self.engine.write() as conn:
+            return conn.execute(pg_ddl(sql), params)
+
+
+class PostgresEngine(Engine):
+    """PostgreSQL through a psycopg 3 connection pool: writes from many threads and processes at once (row
+    locks, not one writer), READ COMMITTED writes whose compare-and-set statements re-check their WHERE after a
+    lock wait, and REPEATABLE READ read-only snapshots for reads."""
+
+    name = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
+    POOL = 8
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.location = url
+        self.path = Path(url.split("?")[0].rsplit("/", 1)[-1] or "postgres")  # a name for messages only
+        self.memory = False
+        self.url = url
+        self._local = threading.local()
+        self._psycopg = psycopg
+        try:
+            self.pool = ConnectionPool(url, min_size=1, max_size=self.POOL, open=True, timeout=30,
+                                       kwargs={"autocommit": False})
+            self.pool.wait(timeout=30)
+        except Exception as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {safe_location(url)}: {exc}") from exc
+
+    def _conn(self) -> PgConnection | None:
+        return getattr(self._local, "conn", None)
+
+    @contextmanager
+    def write(self) -> Iterator[PgConnection]:
+        current = self._conn()
+        if current is not None:  # nested: a savepoint on this thread's transaction
+            with current.raw.transaction():
+                yield current
+            return
+        try:
+            with self.pool.connection() as raw:
+                conn = PgConnection(raw)
+                self._local.conn = conn
+                try:
+                    with raw.transaction():
+                        yield conn
+                finally:
+                    self._local.conn = None
+        except self._psycopg.OperationalError as exc:
+            raise StoreError(f"PostgreSQL at {safe_location(self.url)} failed: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[PgConnection]:
+        current = self._conn()
+        if current is not None:  # a read inside a write sees that write
+            yield current
+            return
+        with self.pool.connection() as raw:
+            conn = PgConnection(raw)
+            self._local.conn = conn
+            try:
+                with raw.transaction():
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    yield conn
+            finally:
+                self._local.conn = None
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def table_exists(self, conn: Any, table: str) -> bool:
+        return conn.execute("SELECT to_regclass(?) IS NOT NULL", [table]).fetchone()[0] is True
+
+    def migration_db(self) -> Any:
+        return _PgMigrationDb(self)
+
+    def lock_schema(self, conn: Any) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", [_lock_key("throughline:schema")])
+
+    def leader_lock(self, name: str) -> LeaderLock:
+        return PgLeaderLock(self.url, _lock_key(f"throughline:leader:{name}"))
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        self.one("SELECT 1")
+
+
+class PgLeaderLock(LeaderLock):
+    """A session-level advisory lock on a connection of its own: PostgreSQL releases it when that connection
+    ends, so a leader that dies (even `kill -9`) frees it at once, and one cut off from the network within the
+    TCP keepalive below; the others try again at every `check()`."""
+
+    def __init__(self, url: str, key: int) -> None:
+        self.url = url
+        self.key = key
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def check(self) -> bool:
+        import psycopg
+
+        with self._lock:
+            try:
+                if self._conn is not None and not self._conn.closed:
+                    self._conn.execute("SELECT 1")  # still connected, so still holding it
+                    return True
+                self._conn = psycopg.connect(self.url, autocommit=True, keepalives=1, keepalives_idle=10,
+                                             keepalives_interval=5, keepalives_count=3)
+                held = self._conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()[0]
+                if not held:
+                    self._conn.close()
+                    self._conn = None
+                return bool(held)
+            except psycopg.Error:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory lock key for a name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def safe_location(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

@@ -36,7 +36,8 @@ class HandoffTables:
         self, *, state: str | None = None, owner_email: str | None = None, limit: int = -1
     ) -> list[dict[str, Any]]:
         """Most recently changed first, optionally one state or one deal owner's."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if state is not None:
             where.append("state = ?")
             params.append(state)
@@ -44,7 +45,11 @@ class HandoffTables:
             where.append("owner_email = ?")
             params.append(owner_email.strip().lower())
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        return [dict(r) for r in self.engine.all(f"{sql} ORDER BY updated_at DESC, deal_id LIMIT ?", [*params, limit])]
+        sql += " ORDER BY updated_at DESC, deal_id"
+        if limit >= 0:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [dict(r) for r in self.engine.all(sql, params)]
 
     def thread_for(self, deal_id: str, account_id: str) -> dict[str, Any] | None:
         """The handoff whose Slack messages a notice about this deal (or else its account) belongs under."""
@@ -82,6 +87,23 @@ class HandoffTables:
         if expect is not None:
             sql += f" AND state IN ({marks(len(expect))})"
             params += list(expect)
+        with self.engine.write() as conn:
+            if conn.execute(sql, params).rowcount != 1:
+                return None
+            row = conn.execute(f"{_SELECT} WHERE deal_id = ?", [deal_id]).fetchone()
+        return dict(row)
+
+    def claim(self, deal_id: str, changes: Mapping[str, Any], expect: Sequence[str], expired_in: Sequence[str],
+              at: datetime, until: datetime) -> dict[str, Any] | None:
+        """As `update`, from a state in `expect`, or in `expired_in` when the last claim ran out by `at`; the
+        caller holds the handoff until `until`. One statement: of replicas claiming at once, one gets the row."""
+        unknown = set(changes) - set(HANDOFF_COLUMNS)
+        if unknown:
+            raise ValueError(f"not handoff columns: {sorted(unknown)}")
+        sets = ", ".join(f"{k} = ?" for k in changes) + ", claimed_until = ?, version = version + 1"
+        sql = (f"UPDATE handoffs SET {sets} WHERE deal_id = ? AND (state IN ({marks(len(expect))}) "
+               f"OR (state IN ({marks(len(expired_in))}) AND claimed_until <= ?))")
+        params = [*changes.values(), until.isoformat(), deal_id, *expect, *expired_in, at.isoformat()]
         with self.engine.write() as conn:
             if conn.execute(sql, params).rowcount != 1:
                 return None

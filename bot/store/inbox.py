@@ -188,6 +188,30 @@ class InboxTable:
         )
         return [_entry(r) for r in rows]
 
+    def claim(self, owner: str, at: datetime, until: datetime, limit: int, *,
+              expired_by: datetime | None = None) -> list[InboxEntry]:
+        """Take up to `limit` due entries (as `due`) that nobody holds, or whose holder's claim ran out, for
+        `owner` until `until`; oldest first. On PostgreSQL rows another replica is claiming are skipped, not
+        waited for; the claim condition is repeated outside the subquery so two claimers never both get a row."""
+        now, expired = at.isoformat(), (expired_by or at).isoformat()
+        free = ("(state = 'pending' OR (state = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?)) "
+                "AND (claimed_until IS NULL OR claimed_until <= ?)")
+        with self.engine.write() as conn:
+            rows = conn.execute(
+                f"UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (SELECT id FROM inbox WHERE {free} "
+                f"ORDER BY id LIMIT ?{self.engine.skip_locked}) AND {free} RETURNING {_COLUMNS}",
+                [owner, until.isoformat(), now, expired, limit, now, expired],
+            ).fetchall()
+        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
+
+    def release(self, owner: str, entry_ids: Sequence[int]) -> None:
+        """Give back claims not worked on (a stopping worker), so the next drain takes them at once."""
+        with self.engine.write() as conn:
+            conn.executemany(
+                "UPDATE inbox SET claimed_by = '', claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                [[i, owner] for i in entry_ids],
+            )
+
     def next_due(self) -> datetime | None:
         row = self.engine.one("SELECT min(next_attempt_at) FROM inbox WHERE state = 'failed'")
         return datetime.fromisoformat(row[0]) if row and row[0] else None
@@ -197,7 +221,7 @@ class InboxTable:
         with self.engine.write() as conn:
             conn.executemany(
                 "UPDATE inbox SET state = 'done', attempts = attempts + 1, error = NULL, "
-                "next_attempt_at = NULL, processed_at = ? WHERE id = ?",
+                "next_attempt_at = NULL, processed_at = ?, claimed_by = '', claimed_until = NULL WHERE id = ?",
                 [[at.isoformat(), i] for i in entry_ids],
             )
 
@@ -211,7 +235,7 @@ class InboxTable:
             retry = retry_at(attempts)
             conn.execute(
                 "UPDATE inbox SET state = 'failed', attempts = ?, error = ?, next_attempt_at = ?, "
-                "processed_at = ? WHERE id = ?",
+                "processed_at = ?, claimed_by = '', claimed_until = NULL WHERE id = ?",
                 [attempts, error, retry.isoformat() if retry else None, at.isoformat(), entry_id],
             )
         return attempts
@@ -232,14 +256,18 @@ class InboxTable:
     def replay(self, entry_id: int) -> bool:
         with self.engine.write() as conn:
             cur = conn.execute(
-                "UPDATE inbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state != 'rejected'",
+                "UPDATE inbox SET state = 'pending', next_attempt_at = NULL, claimed_until = NULL "
+                "WHERE id = ? AND state != 'rejected'",
                 [entry_id],
             )
             return cur.rowcount == 1
 
     def replay_failed(self) -> int:
         with self.engine.write() as conn:
-            cur = conn.execute("UPDATE inbox SET state = 'pending', next_attempt_at = NULL WHERE state = 'failed'")
+            cur = conn.execute(
+                "UPDATE inbox SET state = 'pending', next_attempt_at = NULL, claimed_until = NULL "
+                "WHERE state = 'failed'"
+            )
             return int(cur.rowcount)
 
     def counts(self) -> dict[str, int]:

@@ -198,8 +198,21 @@ def _m_report_columns(db: Database) -> None:
                 for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]
         if rows:
             sets = ", ".join(f"{name} = ?" for name in rows[0][1])
-            db.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?",
-                                [[*values.values(), record_id] for record_id, values in rows])
+            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
+                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+
+
+def _m_inbox_claims(db: Database) -> None:
+    """Several replicas drain one inbox: an entry is claimed (by whom, until when) before it is processed; a
+    claim that outlives its replica expires and another replica takes the entry."""
+    _run(db, "ALTER TABLE inbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''; "
+             "ALTER TABLE inbox ADD COLUMN claimed_until TEXT")
+
+
+def _m_handoff_claims(db: Database) -> None:
+    """The replica writing a handoff to Zoho holds it until `claimed_until` ('' : nobody); one that dies mid-way
+    leaves it to another after that."""
+    _run(db, "ALTER TABLE handoffs ADD COLUMN claimed_until TEXT NOT NULL DEFAULT ''")
 
 
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
@@ -213,5 +226,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_meta,
     _m_desk_links,
     _m_report_columns,
+    _m_inbox_claims,
+    _m_handoff_claims,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.store.engine import Engine, insert_new_sql, upsert_sql
+from bot.store.engine import Engine, insert_new_sql
 
 
 class NotificationTables:
@@ -36,21 +36,22 @@ class NotificationTables:
     # ---- digest ledger -------------------------------------------------------------------------------------
 
     def claim_digest(self, team: str, day: date, recipient: str, now: datetime) -> bool:
-        """True when this caller may send (never claimed, or the last try failed)."""
+        """True when this caller may send (never claimed, or the last try failed). Each branch is one statement
+        that checks and writes at once, so of replicas claiming together exactly one gets True."""
         with self.engine.write() as conn:
-            row = conn.execute(
-                "SELECT state FROM digest_sends WHERE team = ? AND day = ? AND recipient = ?",
-                [team, day.isoformat(), recipient],
-            ).fetchone()
-            if row is not None and row[0] != "failed":
-                return False
-            sql = upsert_sql(
-                "digest_sends",
-                ["team", "day", "recipient", "state", "claimed_at", "error"],
-                key=["team", "day", "recipient"],
+            new = conn.execute(
+                insert_new_sql("digest_sends", ["team", "day", "recipient", "state", "claimed_at", "error"],
+                               key=["team", "day", "recipient"]),
+                [team, day.isoformat(), recipient, "sending", now.isoformat(), ""],
             )
-            conn.execute(sql, [team, day.isoformat(), recipient, "sending", now.isoformat(), ""])
-            return True
+            if new.rowcount == 1:
+                return True
+            retry = conn.execute(
+                "UPDATE digest_sends SET state = 'sending', claimed_at = ?, error = '' "
+                "WHERE team = ? AND day = ? AND recipient = ? AND state = 'failed'",
+                [now.isoformat(), team, day.isoformat(), recipient],
+            )
+            return bool(retry.rowcount == 1)
 
     def finish_digest(
         self, team: str, day: date, recipient: str, *, state: str, now: datetime, channel: str, ts: str, error: str

@@ -91,7 +91,8 @@ async def test_a_good_setup_passes_every_check(make):
     checks = await doctor.run()
     assert [(c.name, c.status) for c in checks if c.status != "pass"] == []
     names = [c.name for c in checks]
-    assert names == ["Config file", "Vocabulary", "Webhook secret", "Slack signing", "Slack token", "Slack scopes",
+    assert names == ["Database", "Config file", "Vocabulary", "Webhook secret", "Slack signing", "Slack token",
+                     "Slack scopes",
                      "Channel channels.sales", "Channel channels.finance", "Channel digests.support.channel",
                      "Zoho credentials", "Books organisation", "Desk organisation", "CRM notifications"]
     assert not failed(checks)
@@ -237,3 +238,21 @@ def test_secrets_of_lists_every_secret_setting(settings):
     values = set(secrets_of(settings))
     assert {settings.slack_signing_secret, settings.zoho_client_secret, settings.zoho_refresh_token,
             settings.webhook_secret, settings.slack_bot_token} <= values
+
+
+async def test_the_database_check_names_the_engine_and_a_missing_migration(make):
+    doctor, deps = await make()
+    check = _by_name(await doctor.run())["Database"]
+    assert check.status == "pass" and check.detail.startswith(f"{deps.store.engine.name} at ")
+    assert "schema" in check.detail
+    with deps.store.transaction() as db:  # as if this database had been written by code one migration older
+        db.execute("UPDATE schema_version SET version = version - 1")
+    check = _by_name(await doctor.run())["Database"]
+    assert check.status == "fail" and "throughline serve" in check.detail
+
+
+async def test_the_database_check_fails_when_the_database_does_not_answer(make):
+    doctor, deps = await make()
+    deps.store.engine.close()
+    check = doctor.database()
+    assert check.status == "fail" and "THROUGHLINE_DATABASE_URL" in check.detail

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +16,6 @@ ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SQL = re.compile(r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b"
                  r"|\bCREATE (TABLE|INDEX)\b|PRAGMA ")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "t.db")
-    yield s
-    s.close()
 
 
 def test_no_sql_outside_the_store_package():
@@ -132,3 +124,11 @@ def test_handoff_rows_are_read_by_name(store: Store):
     assert moved is not None and moved["state"] == "approved" and moved["version"] == 1
     with pytest.raises(ValueError):
         store.handoffs.update("D1", {"state; DROP TABLE handoffs": "x"}, expect=None)
+
+
+def test_an_account_card_snapshot_with_nothing_linked_reads_on_both_engines(store: Store):
+    """An empty `IN ()` is SQLite-only: a snapshot of an account with no Books or Desk link must still read."""
+    store.upsert_accounts([_account("1", "Lonely Ltd")])
+    snapshot = store.snapshot("1", T0)
+    assert snapshot is not None and snapshot.account.name == "Lonely Ltd"
+    assert store.get_accounts([]) == [] and store.account_names([]) == {}
