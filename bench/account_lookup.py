@@ -29,8 +29,11 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
     rng = random.Random(seed)
     # Names that resolve to exactly one account (a generated org repeats some; those give a pick list).
     seen = Counter(normalise_name(a["Account_Name"]) for a in sandbox.state.crm["Accounts"].values())
-    names = [a["Account_Name"] for a in sandbox.state.crm["Accounts"].values()
-             if seen[normalise_name(a["Account_Name"])] == 1]
+    names = [
+        a["Account_Name"]
+        for a in sandbox.state.crm["Accounts"].values()
+        if seen[normalise_name(a["Account_Name"])] == 1
+    ]
 
     async with environment(sandbox) as env:
         with tempfile.TemporaryDirectory() as tmp:
@@ -45,8 +48,10 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
             results["sync_calls_by_app"] = dict(Counter(app for app, _, _ in sandbox.calls))
             results["mirror"] = report.counts
             assert report.counts["desk_tickets"] == len(sandbox.state.desk_tickets), "the Desk sync missed tickets"
-            print(f"initial sync: {results['sync_seconds']} s, {results['sync_calls']} Zoho calls "
-                  f"{results['sync_calls_by_app']}, {report.counts}")
+            print(
+                f"initial sync: {results['sync_seconds']} s, {results['sync_calls']} Zoho calls "
+                f"{results['sync_calls_by_app']}, {report.counts}"
+            )
             results["incremental"] = await _incremental_after_ticket_changes(sandbox, deps, clock, rng)
             caller = SlackCaller(deps, env)
             sample = rng.sample(names, min(warm_lookups, len(names)))
@@ -59,11 +64,17 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
                 message, ack_ms, answer_ms = await caller.command(name)
                 warm.append(ack_ms if answer_ms is None else answer_ms)
                 answered_in_ack += answer_ms is None
-            results["warm"] = {"p50_ms": percentile(warm, 50), "p95_ms": percentile(warm, 95), "n": len(warm),
-                               "answered_in_ack": answered_in_ack,
-                               "zoho_calls_per_lookup": len(sandbox.calls) / len(warm)}
-            print(f"warm /account (fresh mirror):    {summary(warm)}   answered in the ack: {answered_in_ack}/"
-                  f"{len(warm)}   Zoho calls per lookup: {results['warm']['zoho_calls_per_lookup']:.2f}")
+            results["warm"] = {
+                "p50_ms": percentile(warm, 50),
+                "p95_ms": percentile(warm, 95),
+                "n": len(warm),
+                "answered_in_ack": answered_in_ack,
+                "zoho_calls_per_lookup": len(sandbox.calls) / len(warm),
+            }
+            print(
+                f"warm /account (fresh mirror):    {summary(warm)}   answered in the ack: {answered_in_ack}/"
+                f"{len(warm)}   Zoho calls per lookup: {results['warm']['zoho_calls_per_lookup']:.2f}"
+            )
 
             # ---- cold detail: links mirrored, account data stale → one round trip per app, in parallel ------
             sandbox.faults.latency = LATENCY
@@ -76,10 +87,16 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
                 assert answer_ms is not None, "a stale account must be read from Zoho"
                 stale.append(answer_ms)
                 calls.append(len(sandbox.calls) - before)
-            results["stale"] = {"p50_ms": percentile(stale, 50), "p95_ms": percentile(stale, 95), "n": len(stale),
-                                "zoho_calls_per_lookup": sum(calls) / len(calls)}
-            print(f"stale account, links mirrored:   {summary(stale)}   Zoho calls per lookup: "
-                  f"{results['stale']['zoho_calls_per_lookup']:.1f}   (Zoho adds {LATENCY * 1000:.0f} ms a call)")
+            results["stale"] = {
+                "p50_ms": percentile(stale, 50),
+                "p95_ms": percentile(stale, 95),
+                "n": len(stale),
+                "zoho_calls_per_lookup": sum(calls) / len(calls),
+            }
+            print(
+                f"stale account, links mirrored:   {summary(stale)}   Zoho calls per lookup: "
+                f"{results['stale']['zoho_calls_per_lookup']:.1f}   (Zoho adds {LATENCY * 1000:.0f} ms a call)"
+            )
             await caller.aclose()
             await deps.aclose()
 
@@ -98,22 +115,30 @@ async def run(accounts: int = 10_000, warm_lookups: int = 300, cold_lookups: int
                 acks.append(ack_ms)
                 calls.append(len(sandbox.calls) - before)
                 desk_calls.append(sum(app == "desk" for app, _, _ in sandbox.calls[before:]))
-            results["cold"] = {"p50_ms": percentile(cold, 50), "p95_ms": percentile(cold, 95), "n": len(cold),
-                               "ack_p95_ms": percentile(acks, 95), "zoho_calls_per_lookup": sum(calls) / len(calls),
-                               "desk_calls_per_lookup": sum(desk_calls) / len(desk_calls),
-                               "desk_calls_max": max(desk_calls)}
+            results["cold"] = {
+                "p50_ms": percentile(cold, 50),
+                "p95_ms": percentile(cold, 95),
+                "n": len(cold),
+                "ack_p95_ms": percentile(acks, 95),
+                "zoho_calls_per_lookup": sum(calls) / len(calls),
+                "desk_calls_per_lookup": sum(desk_calls) / len(desk_calls),
+                "desk_calls_max": max(desk_calls),
+            }
             c = results["cold"]
-            print(f"cold account, empty mirror:      {summary(cold)}   Zoho calls per lookup: "
-                  f"{c['zoho_calls_per_lookup']:.1f} (Desk {c['desk_calls_per_lookup']:.1f}, at most {max(desk_calls)})"
-                  f"   ack p95 {c['ack_p95_ms']:.1f} ms")
+            print(
+                f"cold account, empty mirror:      {summary(cold)}   Zoho calls per lookup: "
+                f"{c['zoho_calls_per_lookup']:.1f} (Desk {c['desk_calls_per_lookup']:.1f}, at most {max(desk_calls)})"
+                f"   ack p95 {c['ack_p95_ms']:.1f} ms"
+            )
             await cold_caller.aclose()
             await cold_deps.aclose()
             sandbox.faults.latency = 0
     return results
 
 
-async def _incremental_after_ticket_changes(sandbox: Sandbox, deps: Any, clock: Clock, rng: random.Random,
-                                            changes: int = 100) -> dict[str, Any]:
+async def _incremental_after_ticket_changes(
+    sandbox: Sandbox, deps: Any, clock: Clock, rng: random.Random, changes: int = 100
+) -> dict[str, Any]:
     """100 tickets change in Desk (status and escalation, as agents do), then the scheduled sync runs."""
     st = sandbox.state
     for tid in rng.sample(sorted(st.desk_tickets), changes):
@@ -124,10 +149,15 @@ async def _incremental_after_ticket_changes(sandbox: Sandbox, deps: Any, clock: 
     sandbox.calls.clear()
     started = time.perf_counter()
     report = await MirrorSync(deps.store, deps.zoho, clock).run()
-    out = {"seconds": round(time.perf_counter() - started, 2), "calls": len(sandbox.calls),
-           "calls_by_app": dict(Counter(app for app, _, _ in sandbox.calls)),
-           "desk_tickets_read": report.counts.get("desk_tickets", 0)}
+    out = {
+        "seconds": round(time.perf_counter() - started, 2),
+        "calls": len(sandbox.calls),
+        "calls_by_app": dict(Counter(app for app, _, _ in sandbox.calls)),
+        "desk_tickets_read": report.counts.get("desk_tickets", 0),
+    }
     assert out["desk_tickets_read"] >= changes, out
-    print(f"incremental sync after {changes} ticket changes: {out['seconds']} s, {out['calls']} Zoho calls "
-          f"{out['calls_by_app']}, {out['desk_tickets_read']} tickets read")
+    print(
+        f"incremental sync after {changes} ticket changes: {out['seconds']} s, {out['calls']} Zoho calls "
+        f"{out['calls_by_app']}, {out['desk_tickets_read']} tickets read"
+    )
     return out

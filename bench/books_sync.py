@@ -43,8 +43,11 @@ def _change_invoices(sandbox: Sandbox, count: int) -> None:
 
 async def run(accounts: int = 10_000, seed: int = 7, changes: int = 100) -> dict[str, Any]:
     sandbox = Sandbox.seeded(accounts=accounts, seed=seed)
-    results: dict[str, Any] = {"accounts": accounts, "invoices": len(sandbox.state.books_invoices),
-                               "payments": len(sandbox.state.books_payments)}
+    results: dict[str, Any] = {
+        "accounts": accounts,
+        "invoices": len(sandbox.state.books_invoices),
+        "payments": len(sandbox.state.books_payments),
+    }
     async with environment(sandbox) as env:
         with tempfile.TemporaryDirectory() as tmp:
             clock = Clock()
@@ -53,24 +56,30 @@ async def run(accounts: int = 10_000, seed: int = 7, changes: int = 100) -> dict
             sandbox.calls.clear()
             started = time.perf_counter()
             await sync.run()
-            results["full"] = {"seconds": round(time.perf_counter() - started, 1),
-                               "books_calls": dict(_books_calls(sandbox))}
+            results["full"] = {
+                "seconds": round(time.perf_counter() - started, 1),
+                "books_calls": dict(_books_calls(sandbox)),
+            }
             print(f"books, first full sync: {results['full']}")
             clock.offset += timedelta(minutes=15)
             _change_invoices(sandbox, changes)
             sandbox.calls.clear()
             started = time.perf_counter()
             report = await sync.run()
-            results["incremental"] = {"seconds": round(time.perf_counter() - started, 1),
-                                      "books_calls": dict(_books_calls(sandbox)),
-                                      "stored": {k: report.counts.get(k, 0) for k in BOOKS_STREAMS}}
+            results["incremental"] = {
+                "seconds": round(time.perf_counter() - started, 1),
+                "books_calls": dict(_books_calls(sandbox)),
+                "stored": {k: report.counts.get(k, 0) for k in BOOKS_STREAMS},
+            }
             print(f"books, incremental sync after {changes} invoice changes: {results['incremental']}")
             clock.offset += timedelta(hours=6)  # the open-invoice sweep is due
             sandbox.calls.clear()
             started = time.perf_counter()
             report = await sync.run()
-            results["sweep"] = {"seconds": round(time.perf_counter() - started, 1),
-                                "books_calls": dict(_books_calls(sandbox)),
-                                "stored": {k: report.counts.get(k, 0) for k in BOOKS_STREAMS}}
+            results["sweep"] = {
+                "seconds": round(time.perf_counter() - started, 1),
+                "books_calls": dict(_books_calls(sandbox)),
+                "stored": {k: report.counts.get(k, 0) for k in BOOKS_STREAMS},
+            }
             print(f"books, six-hourly sweep: {results['sweep']}")
     return results

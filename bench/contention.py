@@ -76,8 +76,11 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
     seen: dict[str, int] = {}
     for a in sandbox.state.crm["Accounts"].values():
         seen[normalise_name(a["Account_Name"])] = seen.get(normalise_name(a["Account_Name"]), 0) + 1
-    names = [a["Account_Name"] for a in sandbox.state.crm["Accounts"].values()
-             if seen[normalise_name(a["Account_Name"])] == 1]
+    names = [
+        a["Account_Name"]
+        for a in sandbox.state.crm["Accounts"].values()
+        if seen[normalise_name(a["Account_Name"])] == 1
+    ]
     async with environment(sandbox) as env:
         with tempfile.TemporaryDirectory() as tmp:
             clock = Clock()
@@ -93,7 +96,9 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             out["rss_after_fill_mb"] = _rss_mb()
             caller = SlackCaller(deps, env)
             bare_secret = secrets.token_hex(16)
-            bare = httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(bare_secret, env.slack_url)), base_url="http://bare")
+            bare = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=bare_app(bare_secret, env.slack_url)), base_url="http://bare"
+            )
 
             async def measure(n: int) -> tuple[list[float], list[float]]:
                 mine: list[float] = []
@@ -108,8 +113,9 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             await measure(20)  # warm-up: imports, caches, first connections
             idle, bare_idle = await measure(lookups)
             today = clock().date()
-            requests = [ReportRequest(k, None if k == "renewals" else parse_period("last 3 months", today))
-                        for k in KINDS]
+            requests = [
+                ReportRequest(k, None if k == "renewals" else parse_period("last 3 months", today)) for k in KINDS
+            ]
             processes = ReportProcesses()
             by_kind: dict[str, list[float]] = {}
 
@@ -149,24 +155,39 @@ async def run(accounts: int = 10_000, lookups: int = 200, seed: int = 7) -> dict
             out["rss_peak_mb"] = _rss_mb()
             out["report_ms_by_kind_p50"] = {k: round(percentile(v, 50), 1) for k, v in by_kind.items()}
             thread_busy, _, thread_built = await while_reports_build(in_thread=True)
-            out["in_thread"] = {"p50_ms": round(percentile(thread_busy, 50), 2),
-                                "p95_ms": round(percentile(thread_busy, 95), 2),
-                                "busy_over_idle_p95": round(percentile(thread_busy, 95) / percentile(idle, 95), 2),
-                                "reports_built_meanwhile": len(thread_built), "rss_peak_mb": _rss_mb()}
-            for key, values in (("account_idle", idle), ("bare_idle", bare_idle), ("account_busy", busy),
-                                ("bare_busy", bare_busy)):
+            out["in_thread"] = {
+                "p50_ms": round(percentile(thread_busy, 50), 2),
+                "p95_ms": round(percentile(thread_busy, 95), 2),
+                "busy_over_idle_p95": round(percentile(thread_busy, 95) / percentile(idle, 95), 2),
+                "reports_built_meanwhile": len(thread_built),
+                "rss_peak_mb": _rss_mb(),
+            }
+            for key, values in (
+                ("account_idle", idle),
+                ("bare_idle", bare_idle),
+                ("account_busy", busy),
+                ("bare_busy", bare_busy),
+            ):
                 out[key] = {"p50_ms": round(percentile(values, 50), 2), "p95_ms": round(percentile(values, 95), 2)}
             out["busy_over_idle_p95"] = round(out["account_busy"]["p95_ms"] / out["account_idle"]["p95_ms"], 2)
             out["account_over_bare_p95"] = round(out["account_idle"]["p95_ms"] / out["bare_idle"]["p95_ms"], 2)
-            print(f"/account idle   p50 {out['account_idle']['p50_ms']} ms  p95 {out['account_idle']['p95_ms']} ms;"
-                  f"  bare Bolt ack p95 {out['bare_idle']['p95_ms']} ms  → ratio {out['account_over_bare_p95']}")
-            print(f"/account while reports build  p50 {out['account_busy']['p50_ms']} ms  "
-                  f"p95 {out['account_busy']['p95_ms']} ms  → busy/idle p95 {out['busy_over_idle_p95']}  "
-                  f"({len(built)} reports built meanwhile, p50 {out['report_ms_p50']} ms each)")
-            print(f"  reports in a thread of this process instead: p95 {out['in_thread']['p95_ms']} ms → busy/idle "
-                  f"{out['in_thread']['busy_over_idle_p95']}")
-            print(f"peak RSS {out['rss_peak_mb']} MB with reports in a child (after the mirror fill: "
-                  f"{out['rss_after_fill_mb']} MB; {out['in_thread']['rss_peak_mb']} MB once built in a thread)")
+            print(
+                f"/account idle   p50 {out['account_idle']['p50_ms']} ms  p95 {out['account_idle']['p95_ms']} ms;"
+                f"  bare Bolt ack p95 {out['bare_idle']['p95_ms']} ms  → ratio {out['account_over_bare_p95']}"
+            )
+            print(
+                f"/account while reports build  p50 {out['account_busy']['p50_ms']} ms  "
+                f"p95 {out['account_busy']['p95_ms']} ms  → busy/idle p95 {out['busy_over_idle_p95']}  "
+                f"({len(built)} reports built meanwhile, p50 {out['report_ms_p50']} ms each)"
+            )
+            print(
+                f"  reports in a thread of this process instead: p95 {out['in_thread']['p95_ms']} ms → busy/idle "
+                f"{out['in_thread']['busy_over_idle_p95']}"
+            )
+            print(
+                f"peak RSS {out['rss_peak_mb']} MB with reports in a child (after the mirror fill: "
+                f"{out['rss_after_fill_mb']} MB; {out['in_thread']['rss_peak_mb']} MB once built in a thread)"
+            )
             await bare.aclose()
             await caller.aclose()
             await deps.aclose()

@@ -61,16 +61,31 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
                     sandbox.state.update_crm("Deals", deal_id, {"Stage": "Closed Won"})
                     before_calls, posts = len(sandbox.calls), len(env.stub.calls_to("chat.postMessage"))
                     started = time.perf_counter()
-                    delivery = {"module": "Deals", "ids": [deal_id], "operation": "update", "token": WEBHOOK_SECRET,
-                                "channel_id": "1000000068001", "server_time": int(time.time() * 1000)}
+                    delivery = {
+                        "module": "Deals",
+                        "ids": [deal_id],
+                        "operation": "update",
+                        "token": WEBHOOK_SECRET,
+                        "channel_id": "1000000068001",
+                        "server_time": int(time.time() * 1000),
+                    }
                     assert (await http.post("/zoho/crm", json=delivery)).status_code == 200
-                    await _until(lambda n=posts: any(c.get("channel") == FINANCE  # type: ignore[misc]
-                                                     for c in env.stub.calls_to("chat.postMessage")[n:]))
+                    await _until(
+                        lambda n=posts: any(
+                            c.get("channel") == FINANCE  # type: ignore[misc]
+                            for c in env.stub.calls_to("chat.postMessage")[n:]
+                        )
+                    )
                     to_message.append((time.perf_counter() - started) * 1000)
                     if deps.handoffs.repo.get(deal_id).state != "ready":
                         continue
-                    body = block_action_body("handoff_create", deal_id, user_id=APPROVER, channel_id=FINANCE,
-                                             response_url=f"{env.slack_url}/response/h{deal_id}")
+                    body = block_action_body(
+                        "handoff_create",
+                        deal_id,
+                        user_id=APPROVER,
+                        channel_id=FINANCE,
+                        response_url=f"{env.slack_url}/response/h{deal_id}",
+                    )
                     started = time.perf_counter()
                     await http.post("/slack/events", content=body, headers=signed_headers(body, env.secret))
                     await _until(lambda d=deal_id: deps.handoffs.repo.get(d).state in ("done", "failed"))
@@ -80,12 +95,17 @@ async def run(handoffs: int = 10, seed: int = 7) -> dict[str, Any]:
             await deps.intake.stop()
             await deps.aclose()
     results = {
-        "delivery_to_finance_ms": {"p50": percentile(to_message, 50), "p95": percentile(to_message, 95),
-                                   "n": len(to_message)},
+        "delivery_to_finance_ms": {
+            "p50": percentile(to_message, 50),
+            "p95": percentile(to_message, 95),
+            "n": len(to_message),
+        },
         "click_to_update_ms": {"p50": percentile(to_update, 50), "p95": percentile(to_update, 95), "n": len(to_update)},
         "zoho_calls_per_handoff": sum(calls) / len(calls) if calls else None,
     }
     print(f"CRM delivery → #finance message: {summary(to_message)}   (Zoho adds {LATENCY * 1000:.0f} ms a call)")
-    print(f"click → message updated (done):  {summary(to_update)}   Zoho calls per handoff: "
-          f"{results['zoho_calls_per_handoff']:.1f}")
+    print(
+        f"click → message updated (done):  {summary(to_update)}   Zoho calls per handoff: "
+        f"{results['zoho_calls_per_handoff']:.1f}"
+    )
     return results

@@ -59,19 +59,33 @@ async def environment(sandbox: Sandbox) -> AsyncIterator[Env]:
 WEBHOOK_SECRET = "bench-webhook-secret"
 
 
-def make_deps(env: Env, db: Path, clock: Clock, structure: OperatingStructure | None = None, *,
-              database_url: str = "") -> Deps:
+def make_deps(
+    env: Env, db: Path, clock: Clock, structure: OperatingStructure | None = None, *, database_url: str = ""
+) -> Deps:
     creds = env.sandbox.credentials
     settings = Settings(
-        SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=env.secret, SLACK_API_URL=f"{env.slack_url}/api/",
-        ZOHO_CLIENT_ID=creds.client_id, ZOHO_CLIENT_SECRET=creds.client_secret, ZOHO_REFRESH_TOKEN=creds.refresh_token,
-        ZOHO_BOOKS_ORG_ID=creds.books_org_id, ZOHO_DESK_ORG_ID=creds.desk_org_id,
-        ZOHO_ACCOUNTS_URL=env.zoho_url, ZOHO_API_URL=env.zoho_url, ZOHO_DESK_URL=env.zoho_url,
-        THROUGHLINE_DB=str(db), THROUGHLINE_WEBHOOK_SECRET=WEBHOOK_SECRET, THROUGHLINE_DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=env.secret,
+        SLACK_API_URL=f"{env.slack_url}/api/",
+        ZOHO_CLIENT_ID=creds.client_id,
+        ZOHO_CLIENT_SECRET=creds.client_secret,
+        ZOHO_REFRESH_TOKEN=creds.refresh_token,
+        ZOHO_BOOKS_ORG_ID=creds.books_org_id,
+        ZOHO_DESK_ORG_ID=creds.desk_org_id,
+        ZOHO_ACCOUNTS_URL=env.zoho_url,
+        ZOHO_API_URL=env.zoho_url,
+        ZOHO_DESK_URL=env.zoho_url,
+        THROUGHLINE_DB=str(db),
+        THROUGHLINE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        THROUGHLINE_DATABASE_URL=database_url,
     )
-    return build_deps(settings, structure or OperatingStructure(timezone="Europe/Berlin"), clock=clock,
-                      limits=BENCH_LIMITS,
-                      http=httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)))
+    return build_deps(
+        settings,
+        structure or OperatingStructure(timezone="Europe/Berlin"),
+        clock=clock,
+        limits=BENCH_LIMITS,
+        http=httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)),
+    )
 
 
 class SlackCaller:

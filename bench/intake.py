@@ -25,8 +25,9 @@ from bot.zoho.sandbox import webhooks as zw
 
 
 def _structure() -> OperatingStructure:
-    return OperatingStructure(timezone="Europe/Berlin",
-                              channels=Channels(sales="C0SALES001", finance="C0FINANCE1", support="C0SUPPORT1"))
+    return OperatingStructure(
+        timezone="Europe/Berlin", channels=Channels(sales="C0SALES001", finance="C0FINANCE1", support="C0SUPPORT1")
+    )
 
 
 def _bodies(sandbox: Sandbox, n: int, offset: int) -> list[str]:
@@ -53,25 +54,35 @@ async def _intake(http: httpx.AsyncClient, url: str, bodies: list[str], concurre
         while not queue.empty():
             body = queue.get_nowait()
             started = time.perf_counter()
-            reply = await http.post(f"{url}/zoho/desk?secret={WEBHOOK_SECRET}", content=body,
-                                    headers={"Content-Type": "application/json"})
+            reply = await http.post(
+                f"{url}/zoho/desk?secret={WEBHOOK_SECRET}", content=body, headers={"Content-Type": "application/json"}
+            )
             times.append((time.perf_counter() - started) * 1000)
             statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
-    return {"deliveries": len(bodies), "concurrency": concurrency, "seconds": round(seconds, 2),
-            "per_second": round(len(bodies) / seconds, 1), "p50_ms": round(percentile(times, 50), 2),
-            "p95_ms": round(percentile(times, 95), 2), "statuses": statuses, "_times": times}
+    return {
+        "deliveries": len(bodies),
+        "concurrency": concurrency,
+        "seconds": round(seconds, 2),
+        "per_second": round(len(bodies) / seconds, 1),
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+        "statuses": statuses,
+        "_times": times,
+    }
 
 
 async def _latency(http: httpx.AsyncClient, url: str, env: Any, samples: int) -> list[float]:
     """Ticket_Add for a new ticket on an active account, one at a time, until its post reaches Slack."""
     st = env.sandbox.state
-    active = [a for a, deals in st.crm_deals_by_account.items()
-              if any(not str(st.crm["Deals"][d]["Stage"]).startswith("Closed") for d in deals)
-              and a in st.desk_account_by_crm]
+    active = [
+        a
+        for a, deals in st.crm_deals_by_account.items()
+        if any(not str(st.crm["Deals"][d]["Stage"]).startswith("Closed") for d in deals) and a in st.desk_account_by_crm
+    ]
     out: list[float] = []
     for i in range(samples):
         account = active[i % len(active)]
@@ -81,8 +92,11 @@ async def _latency(http: httpx.AsyncClient, url: str, env: Any, samples: int) ->
         started = time.perf_counter()
         reply = await http.post(f"{url}/zoho/desk?secret={WEBHOOK_SECRET}", content=body)
         reply.raise_for_status()
-        while not any(subject in json.dumps(c.args.get("blocks") or []) for c in env.stub.calls[-20:]
-                      if c.method in ("chat.postMessage", "chat.update")):
+        while not any(
+            subject in json.dumps(c.args.get("blocks") or [])
+            for c in env.stub.calls[-20:]
+            if c.method in ("chat.postMessage", "chat.update")
+        ):
             if time.perf_counter() - started > 30:
                 raise RuntimeError(f"no Slack post for {subject}")
             await asyncio.sleep(0.001)
@@ -111,8 +125,10 @@ async def run(accounts: int = 200, deliveries: int = 2000, concurrency: int = 16
             app = create_app(deps)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
                 inproc = await _intake(http, "http://bench", _bodies(sandbox, deliveries, 0), 1)
-            print(f"durable intake, server side (in-process, sequential): {inproc['per_second']} deliveries/s   "
-                  f"{summary(inproc.pop('_times'))}")
+            print(
+                f"durable intake, server side (in-process, sequential): {inproc['per_second']} deliveries/s   "
+                f"{summary(inproc.pop('_times'))}"
+            )
             results["intake_server_side"] = inproc
             await _drained(deps, clock)
             await deps.aclose()
@@ -128,15 +144,20 @@ async def run(accounts: int = 200, deliveries: int = 2000, concurrency: int = 16
                     results["loopback_healthz_p50_ms"] = round(percentile(idle, 50), 1)
                     over = await _intake(http, server.url, _bodies(sandbox, deliveries, 10**6), concurrency)
                     stored = sum(Inbox(deps.store, clock).counts().values())
-                    print(f"durable intake over HTTP ({concurrency} in flight): {over['per_second']} deliveries/s   "
-                          f"{summary(over.pop('_times'))}   (GET /healthz alone: "
-                          f"{results['loopback_healthz_p50_ms']} ms on this loopback)")
+                    print(
+                        f"durable intake over HTTP ({concurrency} in flight): {over['per_second']} deliveries/s   "
+                        f"{summary(over.pop('_times'))}   (GET /healthz alone: "
+                        f"{results['loopback_healthz_p50_ms']} ms on this loopback)"
+                    )
                     results["intake_http"] = over | {"inbox_rows": stored}
                     await _drained(deps, clock)
                     latency = await _latency(http, server.url, env, samples)
                     print(f"delivery → Slack post (Zoho re-read, feed, post):  {summary(latency)}")
-                    results["delivery_to_post"] = {"p50_ms": round(percentile(latency, 50), 1),
-                                                   "p95_ms": round(percentile(latency, 95), 1), "n": len(latency)}
+                    results["delivery_to_post"] = {
+                        "p50_ms": round(percentile(latency, 50), 1),
+                        "p95_ms": round(percentile(latency, 95), 1),
+                        "n": len(latency),
+                    }
     return results
 
 

@@ -58,14 +58,22 @@ def bare_endpoint() -> FastAPI:
 
 
 def _wrk(url: str, script: Path) -> dict[str, Any]:
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, timeout=SECONDS + 60, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 60,
+        check=True,
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    return {"per_second": rate, "non_2xx": int(errors.group(1)) if errors else 0,
-            "p50_ms": round(float(p50.group(1)) * scale[p50.group(2)], 2) if p50 else None}
+    return {
+        "per_second": rate,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "p50_ms": round(float(p50.group(1)) * scale[p50.group(2)], 2) if p50 else None,
+    }
 
 
 async def run(accounts: int = 200) -> dict[str, Any]:
@@ -92,7 +100,9 @@ async def run(accounts: int = 200) -> dict[str, Any]:
             # The worker and its HTTP connections lived on the server's loop, gone with it: nothing to close there.
             deps.store.close()
     results["ratio"] = round(results["durable"]["per_second"] / results["bare"]["per_second"], 2)
-    print(f"wrk, {CONNECTIONS} connections: bare endpoint {results['bare']['per_second']:.0f}/s, durable intake "
-          f"{results['durable']['per_second']:.0f}/s (non-2xx {results['durable']['non_2xx']}) → ratio "
-          f"{results['ratio']}; {results['inbox_rows']} deliveries stored in {results['group_commits']} commits")
+    print(
+        f"wrk, {CONNECTIONS} connections: bare endpoint {results['bare']['per_second']:.0f}/s, durable intake "
+        f"{results['durable']['per_second']:.0f}/s (non-2xx {results['durable']['non_2xx']}) → ratio "
+        f"{results['ratio']}; {results['inbox_rows']} deliveries stored in {results['group_commits']} commits"
+    )
     return results

@@ -43,8 +43,9 @@ def _port() -> int:
 
 def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
-    proc = subprocess.Popen([str(THROUGHLINE), "serve", "--port", str(port)], env=env, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(THROUGHLINE), "serve", "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -71,8 +72,11 @@ async def _deliver(urls: list[str], bodies: list[str]) -> dict[str, Any]:
                 i, body = queue.get_nowait()
                 for _attempt in range(3):  # a dropped keep-alive connection is retried, as Zoho would
                     try:
-                        reply = await http.post(f"{urls[i % len(urls)]}/zoho/desk?secret={WEBHOOK_SECRET}",
-                                                content=body, headers={"Content-Type": "application/json"})
+                        reply = await http.post(
+                            f"{urls[i % len(urls)]}/zoho/desk?secret={WEBHOOK_SECRET}",
+                            content=body,
+                            headers={"Content-Type": "application/json"},
+                        )
                     except httpx.TransportError:
                         statuses[0] = statuses.get(0, 0) + 1  # 0: a transport error, retried
                         continue
@@ -82,23 +86,39 @@ async def _deliver(urls: list[str], bodies: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         seconds = time.perf_counter() - started
-    return {"deliveries": len(bodies), "seconds": round(seconds, 2), "per_second": round(len(bodies) / seconds, 1),
-            "statuses": statuses}
+    return {
+        "deliveries": len(bodies),
+        "seconds": round(seconds, 2),
+        "per_second": round(len(bodies) / seconds, 1),
+        "statuses": statuses,
+    }
 
 
-async def intake(cluster: Cluster | None, sandbox: Sandbox, env_urls: tuple[str, str], replicas: int,
-                 tmp: Path, offset: int) -> dict[str, Any]:
+async def intake(
+    cluster: Cluster | None, sandbox: Sandbox, env_urls: tuple[str, str], replicas: int, tmp: Path, offset: int
+) -> dict[str, Any]:
     """Deliveries spread over `replicas` serve processes on PostgreSQL (`cluster`), or one on SQLite (None)."""
     zoho_url, slack_url = env_urls
     db = cluster.new_database() if cluster is not None else str(tmp / f"intake-{offset}.db")
     creds = sandbox.credentials
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench-signing",
-           "SLACK_API_URL": f"{slack_url}/api/", "ZOHO_CLIENT_ID": creds.client_id,
-           "ZOHO_CLIENT_SECRET": creds.client_secret, "ZOHO_REFRESH_TOKEN": creds.refresh_token,
-           "ZOHO_BOOKS_ORG_ID": creds.books_org_id, "ZOHO_DESK_ORG_ID": creds.desk_org_id,
-           "ZOHO_ACCOUNTS_URL": zoho_url, "ZOHO_API_URL": zoho_url, "ZOHO_DESK_URL": zoho_url,
-           "THROUGHLINE_DATABASE_URL": db if cluster is not None else "", "THROUGHLINE_DB": db,
-           "THROUGHLINE_CONFIG": str(tmp / "none.toml"), "THROUGHLINE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": "bench-signing",
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "ZOHO_CLIENT_ID": creds.client_id,
+        "ZOHO_CLIENT_SECRET": creds.client_secret,
+        "ZOHO_REFRESH_TOKEN": creds.refresh_token,
+        "ZOHO_BOOKS_ORG_ID": creds.books_org_id,
+        "ZOHO_DESK_ORG_ID": creds.desk_org_id,
+        "ZOHO_ACCOUNTS_URL": zoho_url,
+        "ZOHO_API_URL": zoho_url,
+        "ZOHO_DESK_URL": zoho_url,
+        "THROUGHLINE_DATABASE_URL": db if cluster is not None else "",
+        "THROUGHLINE_DB": db,
+        "THROUGHLINE_CONFIG": str(tmp / "none.toml"),
+        "THROUGHLINE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
     env.pop("SLACK_APP_TOKEN", None)
     logs = Path(tempfile.gettempdir()) / "throughline-bench-replicas"  # kept: a replica's log after the run
     logs.mkdir(exist_ok=True)
@@ -126,8 +146,7 @@ async def intake(cluster: Cluster | None, sandbox: Sandbox, env_urls: tuple[str,
 
 
 async def account(sandbox: Sandbox, env: Any, tmp: Path, database_url: str, n: int) -> dict[str, Any]:
-    deps = make_deps(env, tmp / f"account-{'pg' if database_url else 'sqlite'}.db", Clock(),
-                     database_url=database_url)
+    deps = make_deps(env, tmp / f"account-{'pg' if database_url else 'sqlite'}.db", Clock(), database_url=database_url)
     caller = SlackCaller(deps, env)
     try:
         await MirrorSync(deps.store, deps.zoho, deps.clock).run()
@@ -139,8 +158,12 @@ async def account(sandbox: Sandbox, env: Any, tmp: Path, database_url: str, n: i
     finally:
         await caller.aclose()
         await deps.aclose()
-    return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1), "n": n,
-            "summary": summary(times)}
+    return {
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "n": n,
+        "summary": summary(times),
+    }
 
 
 async def run(accounts: int = 1000, lookups: int = 300) -> dict[str, Any]:
@@ -163,8 +186,14 @@ async def run(accounts: int = 1000, lookups: int = 300) -> dict[str, Any]:
                 print(f"/account on PostgreSQL: {pg['summary']}")
     finally:
         cluster.stop()
-    return {"accounts": accounts, "intake_sqlite": lite, "intake_1_replica": one, "intake_2_replicas": two,
-            "account_sqlite": sqlite, "account_postgresql": pg}
+    return {
+        "accounts": accounts,
+        "intake_sqlite": lite,
+        "intake_1_replica": one,
+        "intake_2_replicas": two,
+        "account_sqlite": sqlite,
+        "account_postgresql": pg,
+    }
 
 
 if __name__ == "__main__":

@@ -48,10 +48,14 @@ def fill_mirror(store: Store, sandbox: Sandbox) -> dict[str, int]:
     store.upsert_contacts(parse.contact_from_crm(r) for r in st.crm["Contacts"].values())
     store.upsert_deals(parse.deal_from_crm(r) for r in st.crm["Deals"].values())
     store.upsert_books_customers(parse.customer_from_books(r) for r in st.books_contacts.values())
-    store.upsert_invoices(parse.invoice_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
-                          for r in st.books_invoices.values())
-    store.upsert_payments(parse.payment_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
-                          for r in st.books_payments.values())
+    store.upsert_invoices(
+        parse.invoice_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
+        for r in st.books_invoices.values()
+    )
+    store.upsert_payments(
+        parse.payment_from_books(r, account_id=crm_of_customer.get(r["customer_id"], ""))
+        for r in st.books_payments.values()
+    )
     store.upsert_desk_accounts(parse.desk_account_from_desk(r) for r in st.desk_accounts.values())
     tickets = [parse.ticket_from_desk(r) for r in st.desk_tickets.values()]
     for t in tickets:
@@ -68,12 +72,21 @@ def add_handoffs(store: Store, sandbox: Sandbox, now: datetime, count: int = 300
     for n, deal in enumerate(won):
         state = states[n % len(states)]
         at = (now - timedelta(hours=n % 40)).isoformat()
-        rows.append({
-            "deal_id": deal["id"], "account_id": deal["Account_Name"]["id"], "state": state, "kind": "invoice",
-            "plan": "{}", "missing": json.dumps(["billing_address", "payment_terms"] if state == "waiting" else []),
-            "owner_email": deal["Owner"]["email"], "finance_channel": "C0FINANCE1",
-            "finance_ts": f"{1700000000 + n}.000100", "created_at": at, "updated_at": at,
-        })
+        rows.append(
+            {
+                "deal_id": deal["id"],
+                "account_id": deal["Account_Name"]["id"],
+                "state": state,
+                "kind": "invoice",
+                "plan": "{}",
+                "missing": json.dumps(["billing_address", "payment_terms"] if state == "waiting" else []),
+                "owner_email": deal["Owner"]["email"],
+                "finance_channel": "C0FINANCE1",
+                "finance_ts": f"{1700000000 + n}.000100",
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
     store.handoffs.insert_many(rows)
 
 
@@ -113,8 +126,10 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
                 return digests.build(team, picked, ctx)
 
         one("revenue")  # warm the reader connection and the page cache, as a running bot has them
-        messages = {kind: _timed(ms, f"report_{kind}", lambda kind=kind: one(kind))  # type: ignore[misc]
-                    for kind in KINDS}
+        messages = {
+            kind: _timed(ms, f"report_{kind}", lambda kind=kind: one(kind))  # type: ignore[misc]
+            for kind in KINDS
+        }
         for message in messages.values():
             validate_message(message)
         sent: dict[str, int] = {}
@@ -141,8 +156,11 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
                 raise AssertionError(f"{team} digest: from SQL differs from the one over the whole mirror")
         out["same_as_whole_mirror"] = True
         figures = digests.leadership_figures(data, ctx)
-        _timed(ms, "chart_png_first_call_imports_matplotlib",
-               lambda: charts.revenue_chart(figures.chart_series(), figures.currency))
+        _timed(
+            ms,
+            "chart_png_first_call_imports_matplotlib",
+            lambda: charts.revenue_chart(figures.chart_series(), figures.currency),
+        )
         png = _timed(ms, "chart_png", lambda: charts.revenue_chart(figures.chart_series(), figures.currency))
         out["chart_bytes"] = len(png)
         out["digest_messages"] = sent
@@ -155,8 +173,18 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
                 mine = load_mirror(store, account_ids=owned, handoffs=False)
             waiting, recent = handoffs_for(store, owner, True, 10)
             rows = retention.account_health(mine, today, config)
-            view = home.home_view(home.HomeInput(email=owner, accounts=rows, approvals=waiting, recent=recent,
-                                                 deals={}, now=now, tz=TZ, links=AppLinks()))
+            view = home.home_view(
+                home.HomeInput(
+                    email=owner,
+                    accounts=rows,
+                    approvals=waiting,
+                    recent=recent,
+                    deals={},
+                    now=now,
+                    tz=TZ,
+                    links=AppLinks(),
+                )
+            )
             home.validate_view(view)
             return view
 
@@ -167,8 +195,10 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
     print(f"reports over {accounts:,} accounts: {out['mirror']}")
     for name, value in ms.items():
         print(f"  {name:36s} {value:9.1f} ms   cpu {CPU.get(name, 0):9.1f} ms")
-    print(f"  digest messages: {sent}; chart {out['chart_bytes']:,} bytes; "
-          f"home tab for an owner of {out['home_owned_accounts']:,} accounts")
+    print(
+        f"  digest messages: {sent}; chart {out['chart_bytes']:,} bytes; "
+        f"home tab for an owner of {out['home_owned_accounts']:,} accounts"
+    )
     return out
 
 

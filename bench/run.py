@@ -17,11 +17,28 @@ from pathlib import Path
 from typing import Any
 
 PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk", "sync", "books_sync", "replicas")
-KEYS = {"handoff": "handoff", "account": "account_lookup", "contention": "contention", "reports": "reports",
-        "intake": "intake", "intake_wrk": "intake_wrk", "sync": "sync_scale",
-        "books_sync": "books_sync", "replicas": "replicas"}
-DEADLINES = {"handoff": 300, "account": 900, "contention": 600, "reports": 900, "intake": 600,
-             "intake_wrk": 300, "sync": 900, "books_sync": 900, "replicas": 900}  # seconds, at 10,000 accounts
+KEYS = {
+    "handoff": "handoff",
+    "account": "account_lookup",
+    "contention": "contention",
+    "reports": "reports",
+    "intake": "intake",
+    "intake_wrk": "intake_wrk",
+    "sync": "sync_scale",
+    "books_sync": "books_sync",
+    "replicas": "replicas",
+}
+DEADLINES = {
+    "handoff": 300,
+    "account": 900,
+    "contention": 600,
+    "reports": 900,
+    "intake": 600,
+    "intake_wrk": 300,
+    "sync": 900,
+    "books_sync": 900,
+    "replicas": 900,
+}  # seconds, at 10,000 accounts
 
 
 def run_part(part: str, args: argparse.Namespace) -> Any:
@@ -57,8 +74,21 @@ def run_isolated(part: str, args: argparse.Namespace) -> Any:
     deadline = args.deadline or DEADLINES[part]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
-        command = [sys.executable, "-m", "bench.run", "--only", part, "--out", str(out), "--accounts",
-                   str(args.accounts), "--warm", str(args.warm), "--cold", str(args.cold)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--only",
+            part,
+            "--out",
+            str(out),
+            "--accounts",
+            str(args.accounts),
+            "--warm",
+            str(args.warm),
+            "--cold",
+            str(args.cold),
+        ]
         try:
             subprocess.run(command, check=False, timeout=deadline)
         except subprocess.TimeoutExpired:

@@ -24,10 +24,15 @@ async def run(sizes: tuple[int, ...] = (1_000, 10_000), seed: int = 7) -> dict[s
                 report = await MirrorSync(deps.store, deps.zoho, clock).run()
                 seconds = time.perf_counter() - started
                 rows = sum(report.counts.values())
-                out[str(accounts)] = {"seconds": round(seconds, 1), "rows": rows,
-                                      "rows_per_second": round(rows / seconds)}
-                print(f"full sync, {accounts:,} accounts: {seconds:.1f} s for {rows:,} rows "
-                      f"({rows / seconds:,.0f} rows/s)")
+                out[str(accounts)] = {
+                    "seconds": round(seconds, 1),
+                    "rows": rows,
+                    "rows_per_second": round(rows / seconds),
+                }
+                print(
+                    f"full sync, {accounts:,} accounts: {seconds:.1f} s for {rows:,} rows "
+                    f"({rows / seconds:,.0f} rows/s)"
+                )
                 await deps.aclose()
                 deps.store.close()
     small, large = out[str(sizes[0])], out[str(sizes[-1])]

@@ -25,8 +25,9 @@ Group = Literal["invoice", "audit"]
 class ApprovalCheck:
     """`allowed(user, "invoice")`: is the user one of `[approvers] invoice`, directly or through a user group."""
 
-    def __init__(self, slack: AsyncWebClient, approvers: Approvers,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, slack: AsyncWebClient, approvers: Approvers, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.slack = slack
         self.approvers = approvers
         self.monotonic = monotonic

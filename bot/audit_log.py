@@ -17,8 +17,9 @@ class AuditLog:
         self.store = store
         self.clock = clock
 
-    def record(self, actor: str, action: str, subject: str = "", outcome: str = "ok",
-               detail: dict[str, Any] | None = None) -> None:
+    def record(
+        self, actor: str, action: str, subject: str = "", outcome: str = "ok", detail: dict[str, Any] | None = None
+    ) -> None:
         """`actor` is a Slack user id or "system"; `subject` names the record ("deal:123")."""
         self.store.audit.record(self.clock(), actor, action, subject, outcome, detail or {})
 

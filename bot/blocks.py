@@ -135,12 +135,9 @@ def button(text: str, action_id: str, value: str = "", *, style: str = "", url: 
     return element
 
 
-
-
 def error_message(text: str) -> Message:
     body = safe(text, 2000) or "Something went wrong."
     return Message(body, [section(f"⚠️ {body}")])
-
 
 
 # ---- validation ----------------------------------------------------------------------------------------
@@ -152,9 +149,7 @@ def _check(ok: bool, where: str, what: str) -> None:
 
 
 def _check_text(obj: Any, where: str, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> int:
-    _check(
-        isinstance(obj, Mapping) and obj.get("type") in kinds, where, f"must be a {' or '.join(kinds)} object"
-    )
+    _check(isinstance(obj, Mapping) and obj.get("type") in kinds, where, f"must be a {' or '.join(kinds)} object")
     text = obj.get("text")
     _check(isinstance(text, str) and len(text) > 0, where, "text must be a non-empty string")
     _check(len(text) <= limit, where, f"text is {len(text)} characters, limit {limit}")
@@ -195,9 +190,7 @@ def validate_message(message: Message | Mapping[str, Any]) -> None:
         where = f"blocks[{n}] ({block.get('type')})"
         bid = block.get("block_id")
         if bid is not None:
-            _check(
-                isinstance(bid, str) and 0 < len(bid) <= ID_LENGTH, where, f"block_id over {ID_LENGTH} chars"
-            )
+            _check(isinstance(bid, str) and 0 < len(bid) <= ID_LENGTH, where, f"block_id over {ID_LENGTH} chars")
             _check(bid not in block_ids, where, f"duplicate block_id {bid!r}")
             block_ids.add(bid)
         kind = block.get("type")
@@ -234,6 +227,4 @@ def validate_message(message: Message | Mapping[str, Any]) -> None:
                 total += _check_element(el, f"{where}.elements[{i}]", action_ids)
         elif kind != "divider":
             _check(kind is not None, where, "block without a type")
-    _check(
-        total <= MESSAGE_TEXT_BUDGET, "blocks", f"{total} characters of text, budget {MESSAGE_TEXT_BUDGET}"
-    )
+    _check(total <= MESSAGE_TEXT_BUDGET, "blocks", f"{total} characters of text, budget {MESSAGE_TEXT_BUDGET}")

@@ -14,8 +14,11 @@ from bot.cli_support import fail, opened_deps, run_async, settings_or_exit
 from bot.config import load_structure
 from bot.errors import ConfigError
 
-cli = typer.Typer(help="Throughline: Zoho CRM, Books and Desk as one system, through Slack.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Throughline: Zoho CRM, Books and Desk as one system, through Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @cli.command()
@@ -94,12 +97,20 @@ def sandbox_cmd(
     sb.faults.latency = latency
     creds = sb.credentials
     base = f"http://127.0.0.1:{port}"
-    typer.echo(f"# Zoho sandbox on {base} ({accounts} accounts, seed {seed}). Paste these lines into the shell "
-               "that runs the bot:")
-    for name, value in (("ZOHO_ACCOUNTS_URL", base), ("ZOHO_API_URL", base), ("ZOHO_DESK_URL", base),
-                        ("ZOHO_CLIENT_ID", creds.client_id), ("ZOHO_CLIENT_SECRET", creds.client_secret),
-                        ("ZOHO_REFRESH_TOKEN", creds.refresh_token), ("ZOHO_BOOKS_ORG_ID", creds.books_org_id),
-                        ("ZOHO_DESK_ORG_ID", creds.desk_org_id)):
+    typer.echo(
+        f"# Zoho sandbox on {base} ({accounts} accounts, seed {seed}). Paste these lines into the shell "
+        "that runs the bot:"
+    )
+    for name, value in (
+        ("ZOHO_ACCOUNTS_URL", base),
+        ("ZOHO_API_URL", base),
+        ("ZOHO_DESK_URL", base),
+        ("ZOHO_CLIENT_ID", creds.client_id),
+        ("ZOHO_CLIENT_SECRET", creds.client_secret),
+        ("ZOHO_REFRESH_TOKEN", creds.refresh_token),
+        ("ZOHO_BOOKS_ORG_ID", creds.books_org_id),
+        ("ZOHO_DESK_ORG_ID", creds.desk_org_id),
+    ):
         typer.echo(f"export {name}={value}")
     try:
         asyncio.run(serve_sandbox(sb, "127.0.0.1", port))
@@ -116,6 +127,7 @@ def sync() -> None:
 
     async def run() -> None:
         async with opened_deps(settings) as deps:
+
             def progress(name: str, total: int) -> None:
                 typer.echo(f"\r  {name.replace('_', ' ')}: {total}", nl=False)
 
@@ -124,8 +136,10 @@ def sync() -> None:
             for line in summarise(report):
                 typer.echo(f"  {line}")
             if report.events:
-                typer.echo(f"  {report.events} change(s) to tell people about, queued in the inbox "
-                           "(`throughline serve` posts them; or run `throughline inbox process`)")
+                typer.echo(
+                    f"  {report.events} change(s) to tell people about, queued in the inbox "
+                    "(`throughline serve` posts them; or run `throughline inbox process`)"
+                )
 
     run_async(run, "Sync")
 
@@ -150,10 +164,17 @@ def zoho_watch(
                 stopped = await crm_watch.stop(deps.zoho.crm, deps.store)
                 typer.echo("Unsubscribed." if stopped else "There was no subscription to stop.")
                 return
-            state = await crm_watch.subscribe(deps.zoho.crm, deps.store, settings.webhook_secret, deps.clock,
-                                              crm_watch.notify_url_for(url) if url else None)
-            typer.echo(f"CRM Deals notifications go to {state.notify_url} until {state.expiry:%Y-%m-%d %H:%M} UTC; "
-                       "`throughline serve` renews the channel a day before it expires.")
+            state = await crm_watch.subscribe(
+                deps.zoho.crm,
+                deps.store,
+                settings.webhook_secret,
+                deps.clock,
+                crm_watch.notify_url_for(url) if url else None,
+            )
+            typer.echo(
+                f"CRM Deals notifications go to {state.notify_url} until {state.expiry:%Y-%m-%d %H:%M} UTC; "
+                "`throughline serve` renews the channel a day before it expires."
+            )
 
     run_async(run, "Subscribing")
 
@@ -163,8 +184,10 @@ def audit(
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the findings to this CSV file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the findings as JSON instead of a table")] = False,
     sync_mode: Annotated[str, typer.Option("--sync", help="auto (when the mirror is stale), always or never")] = "auto",
-    kinds: Annotated[list[str] | None, typer.Option("--kind", help="Only findings of this kind (repeatable), "
-                                                    "e.g. --kind won_no_books")] = None,
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="Only findings of this kind (repeatable), e.g. --kind won_no_books"),
+    ] = None,
 ) -> None:
     """Drift between CRM, Books and Desk, from the local mirror: what is wrong, where, and the fix."""
     import dataclasses
@@ -185,8 +208,11 @@ def audit(
         structure = load_structure(settings.config_path)
         async with opened_deps(settings, structure, need_zoho=sync_mode != "never") as deps:
             service = AuditService(deps.store, deps.zoho, structure, app_links(settings, structure), deps.clock)
-            result = await service.run("cli", sync=sync_mode,  # type: ignore[arg-type]
-                                       check_products=settings.has_zoho_credentials())
+            result = await service.run(
+                "cli",
+                sync=sync_mode,  # type: ignore[arg-type]
+                check_products=settings.has_zoho_credentials(),
+            )
         if kinds:
             result = dataclasses.replace(result, findings=[f for f in result.findings if f.kind in kinds])
         if csv_path is not None:
@@ -217,8 +243,15 @@ def doctor() -> None:
 
     async def run() -> bool:
         async with opened_deps(settings, structure, need_zoho=False) as deps:
-            checks = await Doctor(settings, structure, config_error=config_error, store=deps.store, zoho=deps.zoho,
-                                  slack=deps.slack, clock=deps.clock).run()
+            checks = await Doctor(
+                settings,
+                structure,
+                config_error=config_error,
+                store=deps.store,
+                zoho=deps.zoho,
+                slack=deps.slack,
+                clock=deps.clock,
+            ).run()
         typer.echo(render(checks, secrets_of(settings)), nl=False)
         return failed(checks)
 

@@ -41,8 +41,9 @@ def run_async(work: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
 
 
 @asynccontextmanager
-async def opened_deps(settings: Settings, structure: OperatingStructure | None = None, *,
-                      need_zoho: bool = True) -> AsyncIterator[Any]:
+async def opened_deps(
+    settings: Settings, structure: OperatingStructure | None = None, *, need_zoho: bool = True
+) -> AsyncIterator[Any]:
     """The real dependencies for one command, closed afterwards."""
     from bot.deps import build_deps
 

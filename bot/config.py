@@ -75,10 +75,17 @@ class Settings(BaseSettings):
         return [f"{name} must be set (see README: Slack app)" for name in missing]
 
     def missing_zoho(self) -> list[str]:
-        missing = [name for name, value in (
-            ("ZOHO_CLIENT_ID", self.zoho_client_id), ("ZOHO_CLIENT_SECRET", self.zoho_client_secret),
-            ("ZOHO_REFRESH_TOKEN", self.zoho_refresh_token), ("ZOHO_BOOKS_ORG_ID", self.zoho_books_org_id),
-            ("ZOHO_DESK_ORG_ID", self.zoho_desk_org_id)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("ZOHO_CLIENT_ID", self.zoho_client_id),
+                ("ZOHO_CLIENT_SECRET", self.zoho_client_secret),
+                ("ZOHO_REFRESH_TOKEN", self.zoho_refresh_token),
+                ("ZOHO_BOOKS_ORG_ID", self.zoho_books_org_id),
+                ("ZOHO_DESK_ORG_ID", self.zoho_desk_org_id),
+            )
+            if not value
+        ]
         return [f"{name} must be set, or run with --sandbox (see README: Zoho self-client)" for name in missing]
 
     def require_slack(self) -> None:
@@ -94,8 +101,12 @@ def _raise_all(problems: list[str], source: str = "environment") -> None:
         return
     key = problems[0].split(" ", 1)[0].rstrip(":")
     if len(problems) == 1:
-        raise ConfigError(problems[0].split(" ", 1)[1] if " " in problems[0] else problems[0], source=source, key=key,
-                          problems=problems)
+        raise ConfigError(
+            problems[0].split(" ", 1)[1] if " " in problems[0] else problems[0],
+            source=source,
+            key=key,
+            problems=problems,
+        )
     raise _many(problems)
 
 
@@ -111,7 +122,8 @@ def _settings_problems(exc: ValidationError) -> tuple[list[str], dict[str, Any]]
     for err in exc.errors():
         key = str(err["loc"][0]) if err.get("loc") else ""
         field = Settings.model_fields.get(key) or next(
-            (f for f in Settings.model_fields.values() if f.alias == key), None)
+            (f for f in Settings.model_fields.values() if f.alias == key), None
+        )
         problems.append(f"{(field.alias if field else '') or key}: {err['msg'].removeprefix('Value error, ')}")
         if field is not None:
             defaults[field.alias or key] = field.default  # by alias: the environment is read by alias too
@@ -178,8 +190,10 @@ def check_channel_id(value: str) -> str:
     """Channels are named by id (C…/G…), which survives renames; a name such as "#sales" is refused with the fix."""
     value = value.strip()
     if value and not (len(value) >= 9 and value[0] in "CG" and value.isalnum() and value.isupper()):
-        raise ValueError(f"{value!r} is not a channel id: use the id (C… or G…), not the name. In Slack, open the "
-                         "channel's details; the id is at the bottom of the About tab")
+        raise ValueError(
+            f"{value!r} is not a channel id: use the id (C… or G…), not the name. In Slack, open the "
+            "channel's details; the id is at the bottom of the About tab"
+        )
     return value
 
 
@@ -198,7 +212,14 @@ class Approvers(Section):
 
 HandoffField = Literal["account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms"]
 HANDOFF_FIELDS: tuple[HandoffField, ...] = (
-    "account", "contact", "contact_email", "billing_address", "amount", "products", "payment_terms")
+    "account",
+    "contact",
+    "contact_email",
+    "billing_address",
+    "amount",
+    "products",
+    "payment_terms",
+)
 
 
 class Handoff(Section):
@@ -336,8 +357,9 @@ class Routing(Section):
     # Slack allows about one message a second per channel.
     per_channel_per_second: Annotated[float, Field(gt=0, le=50)] = 1.0
 
-    @field_validator("new_ticket", "ticket_escalated", "ticket_overdue", "invoice_overdue", "invoice_paid",
-                     "deal_won", "deal_lost")
+    @field_validator(
+        "new_ticket", "ticket_escalated", "ticket_overdue", "invoice_overdue", "invoice_paid", "deal_won", "deal_lost"
+    )
     @classmethod
     def _targets(cls, targets: list[str]) -> list[str]:
         for target in targets:
@@ -408,10 +430,11 @@ class OperatingStructure(Section):
         won = self.handoff.won_stage
         mapped = self.vocabulary.canonical("crm_stages", won)
         if mapped is None:
-            return "handoff.won_stage", (f"{won!r} is not a stage in the vocabulary: add "
-                                         f'"{won}" = "won" under [vocabulary.crm_stages]')
+            return "handoff.won_stage", (
+                f'{won!r} is not a stage in the vocabulary: add "{won}" = "won" under [vocabulary.crm_stages]'
+            )
         if mapped != "won":
-            return "handoff.won_stage", f"{won!r} is mapped to {mapped!r} in [vocabulary.crm_stages], not to \"won\""
+            return "handoff.won_stage", f'{won!r} is mapped to {mapped!r} in [vocabulary.crm_stages], not to "won"'
         return None
 
 

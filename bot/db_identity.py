@@ -35,8 +35,11 @@ def points_at_a_sandbox(settings: Settings) -> bool:
 
 
 def identity_of(settings: Settings, *, sandbox: bool | None = None) -> OrgIdentity:
-    return OrgIdentity(settings.zoho_books_org_id, settings.zoho_desk_org_id,
-                       points_at_a_sandbox(settings) if sandbox is None else sandbox)
+    return OrgIdentity(
+        settings.zoho_books_org_id,
+        settings.zoho_desk_org_id,
+        points_at_a_sandbox(settings) if sandbox is None else sandbox,
+    )
 
 
 def recorded(store: Store) -> OrgIdentity | None:
@@ -54,8 +57,10 @@ def check_org(store: Store, identity: OrgIdentity) -> None:
         problems = []
         if held.sandbox != identity.sandbox:
             problems.append("sandbox and real data must not mix")
-        for name, old, new in (("Books", held.books_org_id, identity.books_org_id),
-                               ("Desk", held.desk_org_id, identity.desk_org_id)):
+        for name, old, new in (
+            ("Books", held.books_org_id, identity.books_org_id),
+            ("Desk", held.desk_org_id, identity.desk_org_id),
+        ):
             if old and new and old != new:
                 problems.append(f"it mirrors {name} org {old}, not {new}")
         if problems:
@@ -64,8 +69,11 @@ def check_org(store: Store, identity: OrgIdentity) -> None:
                 f"({'; '.join(problems)}). Point THROUGHLINE_DB at another file (for example "
                 f"{SANDBOX_DB if identity.sandbox else f'throughline-{identity.books_org_id or 1}.db'}), or move "
                 f"{store.path} aside to start a fresh mirror (see README: The local database)",
-                source="environment", key="THROUGHLINE_DB")
-        identity = OrgIdentity(held.books_org_id or identity.books_org_id, held.desk_org_id or identity.desk_org_id,
-                               held.sandbox)
+                source="environment",
+                key="THROUGHLINE_DB",
+            )
+        identity = OrgIdentity(
+            held.books_org_id or identity.books_org_id, held.desk_org_id or identity.desk_org_id, held.sandbox
+        )
     values = (identity.books_org_id, identity.desk_org_id, "1" if identity.sandbox else "0")
     store.set_meta(dict(zip(_KEYS, values, strict=True)))

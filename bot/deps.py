@@ -102,8 +102,13 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 def app_links(settings: Settings, structure: OperatingStructure) -> AppLinks:
     """The Zoho web links for this tenant: its data centre, or the addresses `[zoho]` gives."""
     z = structure.zoho
-    return AppLinks.for_dc(settings.zoho_dc, books_org_id=settings.zoho_books_org_id, crm_url=z.crm_url,
-                           books_url=z.books_url, desk_url=z.desk_url)
+    return AppLinks.for_dc(
+        settings.zoho_dc,
+        books_org_id=settings.zoho_books_org_id,
+        crm_url=z.crm_url,
+        books_url=z.books_url,
+        desk_url=z.desk_url,
+    )
 
 
 def build_deps(
@@ -119,12 +124,23 @@ def build_deps(
     """Wire the real dependencies. `http` is the one transport every Zoho client shares (tests and the
     sandbox hand in their own)."""
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-    endpoints = endpoints_for(settings.zoho_dc, accounts_url=settings.zoho_accounts_url or None,
-                              api_url=settings.zoho_api_url or None, desk_url=settings.zoho_desk_url or None)
-    zoho = build_clients(http=http, endpoints=endpoints, client_id=settings.zoho_client_id,
-                         client_secret=settings.zoho_client_secret, refresh_token=settings.zoho_refresh_token,
-                         books_org_id=settings.zoho_books_org_id, desk_org_id=settings.zoho_desk_org_id,
-                         retry=retry or RetryPolicy(), limits=limits or ZohoLimits())
+    endpoints = endpoints_for(
+        settings.zoho_dc,
+        accounts_url=settings.zoho_accounts_url or None,
+        api_url=settings.zoho_api_url or None,
+        desk_url=settings.zoho_desk_url or None,
+    )
+    zoho = build_clients(
+        http=http,
+        endpoints=endpoints,
+        client_id=settings.zoho_client_id,
+        client_secret=settings.zoho_client_secret,
+        refresh_token=settings.zoho_refresh_token,
+        books_org_id=settings.zoho_books_org_id,
+        desk_org_id=settings.zoho_desk_org_id,
+        retry=retry or RetryPolicy(),
+        limits=limits or ZohoLimits(),
+    )
     store = Store(settings.store_location)
     slack = slack or slack_client(settings)
     directory = SlackDirectory(slack, store, clock)
@@ -132,24 +148,56 @@ def build_deps(
     audit_log = AuditLog(store, clock)  # the one audit log every service and listener writes to
     events = Dispatcher()
     announcer = OwnerAnnouncer(slack, directory)  # "DM the owner, else #sales", for the feed and the handoff
-    handoffs = HandoffService(store=store, zoho=zoho, slack=slack, structure=structure, links=links,
-                              directory=directory, announcer=announcer, audit=audit_log, clock=clock)
+    handoffs = HandoffService(
+        store=store,
+        zoho=zoho,
+        slack=slack,
+        structure=structure,
+        links=links,
+        directory=directory,
+        announcer=announcer,
+        audit=audit_log,
+        clock=clock,
+    )
     events.subscribe(DealChanged, handoffs.on_deal_changed)
     routing = structure.routing
-    notifier = Notifier(slack, store, directory, clock, links, structure.tz,
-                        window=timedelta(seconds=routing.group_window_seconds),
-                        per_second=routing.per_channel_per_second, announcer=announcer)
+    notifier = Notifier(
+        slack,
+        store,
+        directory,
+        clock,
+        links,
+        structure.tz,
+        window=timedelta(seconds=routing.group_window_seconds),
+        per_second=routing.per_channel_per_second,
+        announcer=announcer,
+    )
     feed = FeedService(store, structure, notifier, clock, zoho)
     feed.subscribe(events)
     return Deps(
-        settings=settings, structure=structure, store=store, zoho=zoho, slack=slack, http=http, links=links,
-        directory=directory, approval=ApprovalCheck(slack, structure.approvers),  # one group-membership cache
-        audit_log=audit_log, events=events,
-        accounts=AccountService(store=store, zoho=zoho, structure=structure, directory=directory, links=links,
-                                clock=clock),
-        handoffs=handoffs, audit=AuditService(store, zoho, structure, links, clock), feed=feed,
-        intake=Intake(store, zoho, events, clock, tz=structure.tz), reports=ReportProcesses(),
-        unfurler=Unfurler(store, zoho, structure, links, clock), clock=clock)
+        settings=settings,
+        structure=structure,
+        store=store,
+        zoho=zoho,
+        slack=slack,
+        http=http,
+        links=links,
+        directory=directory,
+        approval=ApprovalCheck(slack, structure.approvers),  # one group-membership cache
+        audit_log=audit_log,
+        events=events,
+        accounts=AccountService(
+            store=store, zoho=zoho, structure=structure, directory=directory, links=links, clock=clock
+        ),
+        handoffs=handoffs,
+        audit=AuditService(store, zoho, structure, links, clock),
+        feed=feed,
+        intake=Intake(store, zoho, events, clock, tz=structure.tz),
+        reports=ReportProcesses(),
+        unfurler=Unfurler(store, zoho, structure, links, clock),
+        clock=clock,
+    )
+
 
 def deps_of(context: Mapping[str, Any]) -> Deps:
     """The listener's typed view of what `bot.app.create_bolt` put in the Bolt context (mypy checks the calls)."""

@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
 LINES_PER_MINUTE = 20
 # Loggers whose lines come from handling a caller's request.
-REQUEST_LOGGERS = ("bot.edges", "handlers.zoho_webhooks", "handlers.slack_events", "throughline.slack",
-                   "slack_bolt", "uvicorn.error", "uvicorn.access")
+REQUEST_LOGGERS = (
+    "bot.edges",
+    "handlers.zoho_webhooks",
+    "handlers.slack_events",
+    "throughline.slack",
+    "slack_bolt",
+    "uvicorn.error",
+    "uvicorn.access",
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,16 +100,26 @@ def install_quiet_logs(per_minute: int = LINES_PER_MINUTE) -> QuietPerSource:
 
 async def _answer(send: Send, status: int, error: str) -> None:
     body = json.dumps({"ok": False, "error": error}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 class EdgeGuard:
     """ASGI middleware: size cap and no unhandled exception reaching the server (see the module docstring)."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *, max_body: int = MAX_BODY,
-                 on_too_large: Callable[[Scope], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        *,
+        max_body: int = MAX_BODY,
+        on_too_large: Callable[[Scope], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.on_too_large = on_too_large  # e.g. record a refused Zoho delivery
@@ -124,8 +141,12 @@ class EdgeGuard:
         try:
             body = await self._read_capped(scope, receive)
             if body is None:
-                log.warning("refused %s %s: body over the %s byte limit", scope.get("method"), scope.get("path"),
-                            f"{self.max_body:,}")
+                log.warning(
+                    "refused %s %s: body over the %s byte limit",
+                    scope.get("method"),
+                    scope.get("path"),
+                    f"{self.max_body:,}",
+                )
                 await _answer(send, 413, f"body over the {self.max_body:,} byte limit")
                 started = True
                 if self.on_too_large is not None:

@@ -112,7 +112,14 @@ class InvoicePaid(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    DealChanged, AccountChanged, TicketOpened, TicketEscalated, TicketOverdue, InvoiceOverdue, InvoicePaid)
+    DealChanged,
+    AccountChanged,
+    TicketOpened,
+    TicketEscalated,
+    TicketOverdue,
+    InvoiceOverdue,
+    InvoicePaid,
+)
 
 Handler = Callable[[Event], Awaitable[None]]
 

@@ -100,28 +100,65 @@ async def crm_watch_job(deps: Deps) -> None:
         if await crm_watch.renew_if_due(deps.zoho.crm, deps.store, deps.settings.webhook_secret, deps.clock):
             log.info("CRM notification channel renewed")
     except ThroughlineError as exc:
-        log.warning("could not renew the CRM notification channel (retrying within the hour): %s",
-                    exc.user_message())
+        log.warning("could not renew the CRM notification channel (retrying within the hour): %s", exc.user_message())
 
 
 def create_scheduler(deps: Deps) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=deps.structure.tz)
     minutes = deps.structure.sync.interval_minutes
     if minutes:
-        scheduler.add_job(sync_job, "interval", minutes=minutes, args=[deps], id="mirror-sync",
-                          max_instances=1, coalesce=True, next_run_time=deps.clock() + timedelta(seconds=5),
-                          misfire_grace_time=minutes * 60)
-    scheduler.add_job(intake_job, "interval", minutes=1, args=[deps], id="inbox-drain", max_instances=1,
-                      coalesce=True, misfire_grace_time=60)
-    scheduler.add_job(handoff_resume_job, "interval", minutes=1, args=[deps], id="handoff-resume", max_instances=1,
-                      coalesce=True, misfire_grace_time=60)
-    scheduler.add_job(crm_watch_job, "interval", hours=1, args=[deps], id="crm-watch-renewal", max_instances=1,
-                      coalesce=True, next_run_time=deps.clock() + timedelta(seconds=30))
+        scheduler.add_job(
+            sync_job,
+            "interval",
+            minutes=minutes,
+            args=[deps],
+            id="mirror-sync",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=deps.clock() + timedelta(seconds=5),
+            misfire_grace_time=minutes * 60,
+        )
+    scheduler.add_job(
+        intake_job,
+        "interval",
+        minutes=1,
+        args=[deps],
+        id="inbox-drain",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        handoff_resume_job,
+        "interval",
+        minutes=1,
+        args=[deps],
+        id="handoff-resume",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        crm_watch_job,
+        "interval",
+        hours=1,
+        args=[deps],
+        id="crm-watch-renewal",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=deps.clock() + timedelta(seconds=30),
+    )
     add_digest_jobs(scheduler, deps)  # each team's daily digest, and a catch-up of any missed while down
     leadership = Leadership(deps)
     for job in scheduler.get_jobs():
         if job.id not in EVERY_REPLICA:
             job.modify(func=leader_only(job.func, leadership))
-    scheduler.add_job(leadership.check, "interval", seconds=LEADER_CHECK.total_seconds(), id="leader-check",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(
+        leadership.check,
+        "interval",
+        seconds=LEADER_CHECK.total_seconds(),
+        id="leader-check",
+        max_instances=1,
+        coalesce=True,
+    )
     return scheduler

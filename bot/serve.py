@@ -25,23 +25,30 @@ log = logging.getLogger(__name__)
 
 def sandbox_settings(settings: Settings, base_url: str, credentials: object) -> Settings:
     """The same settings with every Zoho value pointed at a sandbox."""
-    return settings.model_copy(update={
-        "zoho_accounts_url": base_url, "zoho_api_url": base_url, "zoho_desk_url": base_url,
-        "zoho_client_id": credentials.client_id,  # type: ignore[attr-defined]
-        "zoho_client_secret": credentials.client_secret,  # type: ignore[attr-defined]
-        "zoho_refresh_token": credentials.refresh_token,  # type: ignore[attr-defined]
-        "zoho_books_org_id": credentials.books_org_id,  # type: ignore[attr-defined]
-        "zoho_desk_org_id": credentials.desk_org_id,  # type: ignore[attr-defined]
-    })
+    return settings.model_copy(
+        update={
+            "zoho_accounts_url": base_url,
+            "zoho_api_url": base_url,
+            "zoho_desk_url": base_url,
+            "zoho_client_id": credentials.client_id,  # type: ignore[attr-defined]
+            "zoho_client_secret": credentials.client_secret,  # type: ignore[attr-defined]
+            "zoho_refresh_token": credentials.refresh_token,  # type: ignore[attr-defined]
+            "zoho_books_org_id": credentials.books_org_id,  # type: ignore[attr-defined]
+            "zoho_desk_org_id": credentials.desk_org_id,  # type: ignore[attr-defined]
+        }
+    )
 
 
 def _open(settings: Settings, structure: OperatingStructure) -> Deps:
     try:
         return build_deps(settings, structure)
     except (StoreError, sqlite3.Error, OSError) as exc:
-        raise ConfigError(f"{settings.db_path} cannot be used as the database ({str(exc).splitlines()[0]}); point it "
-                          "at a writable file (see README: Environment)", source="environment",
-                          key="THROUGHLINE_DB") from exc
+        raise ConfigError(
+            f"{settings.db_path} cannot be used as the database ({str(exc).splitlines()[0]}); point it "
+            "at a writable file (see README: Environment)",
+            source="environment",
+            key="THROUGHLINE_DB",
+        ) from exc
 
 
 async def check_slack_token(slack: AsyncWebClient) -> None:
@@ -49,16 +56,23 @@ async def check_slack_token(slack: AsyncWebClient) -> None:
     try:
         await slack.auth_test()
     except SlackApiError as exc:
-        raise ConfigError(f"Slack refused the bot token ({exc.response.get('error')}): copy the Bot User OAuth Token "
-                          "(xoxb-…) from the Slack app's OAuth & Permissions page (see README: Slack app)",
-                          source="environment", key="SLACK_BOT_TOKEN") from exc
+        raise ConfigError(
+            f"Slack refused the bot token ({exc.response.get('error')}): copy the Bot User OAuth Token "
+            "(xoxb-…) from the Slack app's OAuth & Permissions page (see README: Slack app)",
+            source="environment",
+            key="SLACK_BOT_TOKEN",
+        ) from exc
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        raise ConfigError(f"Slack did not answer auth.test ({type(exc).__name__}); check the network and "
-                          "SLACK_API_URL", source="environment", key="SLACK_API_URL") from exc
+        raise ConfigError(
+            f"Slack did not answer auth.test ({type(exc).__name__}); check the network and SLACK_API_URL",
+            source="environment",
+            key="SLACK_API_URL",
+        ) from exc
 
 
-async def run_server(settings: Settings, structure: OperatingStructure, *, host: str, port: int,
-                     sandbox_accounts: int = 0) -> None:
+async def run_server(
+    settings: Settings, structure: OperatingStructure, *, host: str, port: int, sandbox_accounts: int = 0
+) -> None:
     log_redaction.install()
     servers: list[LocalServer] = []
     try:
@@ -77,11 +91,18 @@ async def run_server(settings: Settings, structure: OperatingStructure, *, host:
                 slack_server = LocalServer(SlackStub().asgi_app())
                 servers.append(slack_server)
                 secret = settings.slack_signing_secret or secrets.token_hex(16)
-                settings = settings.model_copy(update={
-                    "slack_bot_token": "xoxb-local-stand-in", "slack_signing_secret": secret,
-                    "slack_api_url": f"{slack_server.start()}/api/"})
-                log.warning("No SLACK_BOT_TOKEN: using a local Slack stand-in on %s (set SLACK_SIGNING_SECRET to "
-                            "sign requests to it yourself)", slack_server.url)
+                settings = settings.model_copy(
+                    update={
+                        "slack_bot_token": "xoxb-local-stand-in",
+                        "slack_signing_secret": secret,
+                        "slack_api_url": f"{slack_server.start()}/api/",
+                    }
+                )
+                log.warning(
+                    "No SLACK_BOT_TOKEN: using a local Slack stand-in on %s (set SLACK_SIGNING_SECRET to "
+                    "sign requests to it yourself)",
+                    slack_server.url,
+                )
         else:
             settings.require_zoho()
         settings.require_slack()

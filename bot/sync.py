@@ -44,8 +44,15 @@ class SyncReport:
 
 
 class MirrorSync:
-    def __init__(self, store: Store, zoho: ZohoClients, clock: Callable[[], datetime], *, tz: Any = None,
-                 raise_events: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        zoho: ZohoClients,
+        clock: Callable[[], datetime],
+        *,
+        tz: Any = None,
+        raise_events: bool = True,
+    ) -> None:
         self.store = store
         self.zoho = zoho
         self.clock = clock
@@ -81,8 +88,11 @@ class MirrorSync:
         first_ever = self.store.get_watermark(COMPLETED) is None
         crm, books, desk = self.zoho.crm, self.zoho.books, self.zoho.desk
         last_sweep = self.store.get_watermark(BOOKS_SWEEP)
-        sweep = (not last_sweep or self.clock() - datetime.fromisoformat(last_sweep) >= OPEN_SWEEP_EVERY
-                 or len(self._open_invoice_ids()) <= SWEEP_ALWAYS_UNDER)
+        sweep = (
+            not last_sweep
+            or self.clock() - datetime.fromisoformat(last_sweep) >= OPEN_SWEEP_EVERY
+            or len(self._open_invoice_ids()) <= SWEEP_ALWAYS_UNDER
+        )
         self._paid_invoices = set()
         streams: list[tuple[str, Callable[[datetime | None], AsyncIterator[list[Any]]], Callable[[list[Any]], None]]]
         streams = [
@@ -90,15 +100,28 @@ class MirrorSync:
             ("crm_contacts", lambda s: crm.iter_contacts(modified_since=s), self.store.upsert_contacts),
             ("crm_deals", lambda s: crm.iter_deals(modified_since=s), self.store.upsert_deals),
             ("books_customers", lambda s: books.iter_customers(modified_since=s), self.store.upsert_books_customers),
-            ("books_invoices", lambda s: books.iter_invoices(
-                modified_since=s, open_ids=self._open_invoice_ids() if sweep else (), sweep=sweep),
-             self.store.upsert_invoices),
-            ("books_payments", lambda s: books.iter_payments(modified_since=s, resolve=self._invoice_numbers(),
-                                                             lookback=SWEEP_LOOKBACK if sweep else PAYMENT_LOOKBACK),
-             self._save_payments),
+            (
+                "books_invoices",
+                lambda s: books.iter_invoices(
+                    modified_since=s, open_ids=self._open_invoice_ids() if sweep else (), sweep=sweep
+                ),
+                self.store.upsert_invoices,
+            ),
+            (
+                "books_payments",
+                lambda s: books.iter_payments(
+                    modified_since=s,
+                    resolve=self._invoice_numbers(),
+                    lookback=SWEEP_LOOKBACK if sweep else PAYMENT_LOOKBACK,
+                ),
+                self._save_payments,
+            ),
             # The invoices new payments were applied to, read again (a watermark-less first sync read them all).
-            ("books_paid_invoices", lambda s: books.read_invoices(sorted(self._paid_invoices) if s else []),
-             self.store.upsert_invoices),
+            (
+                "books_paid_invoices",
+                lambda s: books.read_invoices(sorted(self._paid_invoices) if s else []),
+                self.store.upsert_invoices,
+            ),
             ("desk_accounts", lambda s: desk.iter_accounts(modified_since=s), self.store.upsert_desk_accounts),
             ("desk_tickets", lambda s: desk.iter_tickets(modified_since=s), self.store.upsert_tickets),
         ]

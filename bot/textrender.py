@@ -91,9 +91,7 @@ def _render_block(block: Mapping[str, Any], show_urls: bool, color: bool) -> Ite
     elif kind == "divider":
         yield "─" * 40
     elif kind == "context":
-        parts = [
-            _text_of(e, show_urls, color) for e in block.get("elements") or [] if e.get("type") != "image"
-        ]
+        parts = [_text_of(e, show_urls, color) for e in block.get("elements") or [] if e.get("type") != "image"]
         line = "  " + "  ·  ".join(p for p in parts if p)
         yield f"{DIM}{line}{RESET}" if color else line
     elif kind == "actions":

@@ -29,8 +29,9 @@ def register(app: AsyncApp) -> None:
     app.action(SHARE_ACTION)(account_share)
 
 
-async def account_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                          context: AsyncBoltContext) -> None:
+async def account_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     service = deps.accounts
     text = str(command.get("text") or "")[:500]
@@ -43,20 +44,21 @@ async def account_command(ack: AsyncAck, command: dict[str, Any], respond: Async
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
-async def account_pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond,
-                       context: AsyncBoltContext) -> None:
+async def account_pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
     account_id = str(action.get("value") or "")
     if not account_id.isdigit():
-        await respond(replace_original=True, **blocks.error_message("That button is out of date: run /account again.")
-                      .as_kwargs())
+        await respond(
+            replace_original=True, **blocks.error_message("That button is out of date: run /account again.").as_kwargs()
+        )
         return
     answer = await deps_of(context).accounts.card(account_id, late=_replace_with(respond))
     await respond(response_type="ephemeral", replace_original=True, **answer.message.as_kwargs())
 
 
-async def account_share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                        context: AsyncBoltContext) -> None:
+async def account_share(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await ack()
     account_id = str(action.get("value") or "")
     if not account_id.isdigit():

@@ -46,8 +46,9 @@ class ApproversOnly:
     subject: Subject = no_subject
     working: Callable[[], Message] | None = None  # a command's first answer, which the refusal then replaces
 
-    async def __call__(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext,
-                       next: Callable[[], Awaitable[Any]]) -> BoltResponse | None:
+    async def __call__(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+    ) -> BoltResponse | None:
         deps = deps_of(context)
         user = user_of(body)
         if await deps.approval.allowed(user, self.group):
@@ -61,8 +62,9 @@ class ApproversOnly:
         else:
             await ack()
         if context.response_url and context.respond is not None:
-            await context.respond(response_type="ephemeral", replace_original=self.working is not None,
-                                  **message.as_kwargs())
+            await context.respond(
+                response_type="ephemeral", replace_original=self.working is not None, **message.as_kwargs()
+            )
         else:
             await _direct_message(context, user, message)
         return ack.response

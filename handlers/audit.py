@@ -34,8 +34,9 @@ USAGE = "Use `/audit` to check CRM, Books and Desk for drift, or `/audit sync` t
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/audit", middleware=[ApproversOnly("audit", "drift.audit", WHY, _refusal,
-                                                    working=audit_blocks.working)])(audit_command)
+    app.command(
+        "/audit", middleware=[ApproversOnly("audit", "drift.audit", WHY, _refusal, working=audit_blocks.working)]
+    )(audit_command)
     app.action(DETAILS_ACTION, middleware=[_approvers("drift.details", _run_subject)])(audit_details)
     app.action(PAGE_ACTION, middleware=[_approvers("drift.details", _run_subject)])(audit_page)
     app.action(APPLY_ACTION, middleware=[_approvers("drift.link", _link_subject)])(audit_apply)
@@ -73,18 +74,22 @@ def _service(deps: Deps) -> AuditService:
 
 def _refusal(deps: Deps) -> blocks.Message:
     if not deps.structure.approvers.audit:
-        return blocks.error_message("No one may run the drift audit yet: add Slack user or user-group ids to "
-                                    "`[approvers] audit` in throughline.toml.")
-    return blocks.error_message("Only the ops people in `[approvers] audit` may run the drift audit or apply its "
-                                "suggestions. Ask one of them.")
+        return blocks.error_message(
+            "No one may run the drift audit yet: add Slack user or user-group ids to "
+            "`[approvers] audit` in throughline.toml."
+        )
+    return blocks.error_message(
+        "Only the ops people in `[approvers] audit` may run the drift audit or apply its suggestions. Ask one of them."
+    )
 
 
 def _user(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id") or "")
 
 
-async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                        context: AsyncBoltContext) -> None:
+async def audit_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     text = str(command.get("text") or "").strip().lower()
     if text not in ("", "sync"):
         await ack(response_type="ephemeral", **blocks.error_message(USAGE).as_kwargs())
@@ -94,8 +99,13 @@ async def audit_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
     user = str(command.get("user_id") or "")
     # A failure reaches the one Bolt error handler (handlers/slack_events.py), which replaces "Auditing…".
     run = await _service(deps).run(user, sync="always" if text == "sync" else "auto")
-    await deps.store.run(deps.audit_log.record, user, "drift.audit", f"drift_run:{run.id}",
-                         detail={"counts": counts(run.findings), "notes": run.notes})
+    await deps.store.run(
+        deps.audit_log.record,
+        user,
+        "drift.audit",
+        f"drift_run:{run.id}",
+        detail={"counts": counts(run.findings), "notes": run.notes},
+    )
     message = audit_blocks.summary(run, tz=deps.structure.tz, now=deps.clock())
     await respond(response_type="ephemeral", replace_original=True, **message.as_kwargs())
 
@@ -111,8 +121,15 @@ async def _load(deps: Deps, run_id: int) -> AuditRun | None:
     return await asyncio.to_thread(_service(deps).runs.load, run_id)
 
 
-async def _show_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                     context: AsyncBoltContext, *, replace: bool) -> None:
+async def _show_page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+    *,
+    replace: bool,
+) -> None:
     await ack()
     deps = deps_of(context)
     parsed = _parse_position(str(action.get("value") or ""))
@@ -124,18 +141,21 @@ async def _show_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
     await respond(response_type="ephemeral", replace_original=replace, **message.as_kwargs())
 
 
-async def audit_details(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                        context: AsyncBoltContext) -> None:
+async def audit_details(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await _show_page(ack, action, body, respond, context, replace=False)
 
 
-async def audit_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                     context: AsyncBoltContext) -> None:
+async def audit_page(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await _show_page(ack, action, body, respond, context, replace=True)
 
 
-async def audit_apply(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                      context: AsyncBoltContext) -> None:
+async def audit_apply(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await ack()
     deps = deps_of(context)
     user = _user(body)
@@ -163,8 +183,9 @@ async def audit_apply(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any
     else:
         outcome, message = result.outcome, result.message
     await asyncio.to_thread(_service(deps).runs.mark, run.id, finding.id, outcome, user, deps.clock(), message)
-    await deps.store.run(deps.audit_log.record, user, "drift.link", subject, outcome=outcome,
-                         detail={**detail, "message": message})
+    await deps.store.run(
+        deps.audit_log.record, user, "drift.link", subject, outcome=outcome, detail={**detail, "message": message}
+    )
     await _rerender(deps, respond, run.id, finding.id, ("✅ " if outcome in ("applied", "already") else "⚠️ ") + message)
 
 

@@ -39,17 +39,22 @@ def _approvers(action: str, verb: str, may: str, subject: Subject = _clicked_dea
 
 
 def register(app: AsyncApp) -> None:
-    app.action(hb.CREATE, middleware=[_approvers("handoff.approve", "create invoices",
-                                                 "create invoices or estimates")])(create_clicked)
+    app.action(
+        hb.CREATE, middleware=[_approvers("handoff.approve", "create invoices", "create invoices or estimates")]
+    )(create_clicked)
     app.action(hb.RETRY, middleware=[_approvers("handoff.retry", "retry", "retry a handoff")])(retry_clicked)
-    app.action(hb.EDIT, middleware=[_approvers("handoff.edit.open", "open the edit dialog",
-                                               "edit handoffs")])(edit_clicked)
-    app.action(hb.REJECT, middleware=[_approvers("handoff.reject.open", "open the reject dialog",
-                                                 "reject handoffs")])(reject_clicked)
-    app.view(hb.EDIT_VIEW, middleware=[_approvers("handoff.edit", "edit", "edit handoffs",
-                                                  _dialog_deal)])(edit_submitted)
-    app.view(hb.REJECT_VIEW, middleware=[_approvers("handoff.reject", "reject", "reject handoffs",
-                                                    _dialog_deal)])(reject_submitted)
+    app.action(hb.EDIT, middleware=[_approvers("handoff.edit.open", "open the edit dialog", "edit handoffs")])(
+        edit_clicked
+    )
+    app.action(hb.REJECT, middleware=[_approvers("handoff.reject.open", "open the reject dialog", "reject handoffs")])(
+        reject_clicked
+    )
+    app.view(hb.EDIT_VIEW, middleware=[_approvers("handoff.edit", "edit", "edit handoffs", _dialog_deal)])(
+        edit_submitted
+    )
+    app.view(hb.REJECT_VIEW, middleware=[_approvers("handoff.reject", "reject", "reject handoffs", _dialog_deal)])(
+        reject_submitted
+    )
 
 
 def _service(context: AsyncBoltContext) -> HandoffService:
@@ -66,8 +71,9 @@ async def _tell(respond: AsyncRespond, outcome: Outcome) -> None:
         await respond(response_type="ephemeral", replace_original=False, text=outcome.note)
 
 
-async def create_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                         context: AsyncBoltContext) -> None:
+async def create_clicked(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await ack()
     deal_id = _deal_id(action)
     if not deal_id:
@@ -76,8 +82,9 @@ async def create_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, 
     await _tell(respond, await _service(context).approve(deal_id, body["user"]["id"]))
 
 
-async def retry_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond,
-                        context: AsyncBoltContext) -> None:
+async def retry_clicked(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     await ack()
     deal_id = _deal_id(action)
     if deal_id:
@@ -89,12 +96,21 @@ async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, An
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error"))
-        await respond(response_type="ephemeral", replace_original=False,
-                      text="Slack did not open the dialog in time; please click again.")
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text="Slack did not open the dialog in time; please click again.",
+        )
 
 
-async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
-                       respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def edit_clicked(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
     await ack()
     handoff = _service(context).repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready"):
@@ -103,8 +119,14 @@ async def edit_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, An
     await _open(client, body, hb.edit_modal(handoff.plan), respond)
 
 
-async def reject_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
-                         respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def reject_clicked(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
     await ack()
     handoff = _service(context).repo.get(_deal_id(action))
     if handoff is None or handoff.state not in ("waiting", "ready", "failed"):
@@ -113,8 +135,9 @@ async def reject_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, 
     await _open(client, body, hb.reject_modal(handoff.plan), respond)
 
 
-async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                         context: AsyncBoltContext) -> None:
+async def edit_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     try:
         billing, terms, kind, lines = hb.read_edit(view["state"]["values"])
     except InputError as exc:
@@ -126,8 +149,9 @@ async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
     await _dm(client, user, outcome)
 
 
-async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                           context: AsyncBoltContext) -> None:
+async def reject_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     reason = str(((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or "").strip()
     if not reason:
         await ack(response_action="errors", errors={"reason": "Say why, so the deal owner can act on it."})

@@ -24,8 +24,9 @@ def working(kind: str) -> Message:
     return Message(text, [{**context(f"⏳ {text}"), "block_id": "working"}])
 
 
-async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                         context: AsyncBoltContext) -> None:
+async def report_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     text = str(command.get("text") or "")[:300]
     if not text.strip() or text.strip().lower() == "help":

@@ -36,8 +36,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
-async def dedupe_slack_events(body: dict[str, Any], context: AsyncBoltContext,
-                              next: Callable[[], Awaitable[Any]]) -> Any:
+async def dedupe_slack_events(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+) -> Any:
     event_id = body.get("event_id") if isinstance(body, dict) and body.get("type") == "event_callback" else None
     if isinstance(event_id, str) and event_id:
         deps = deps_of(context)
@@ -81,15 +82,24 @@ def parse_signed(raw: bytes, content_type: str) -> dict[str, Any]:
             raise Refused(400, f"{kind} without actions")
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")
-        if not (isinstance(view, dict) and isinstance(view.get("type"), str)
-                and isinstance(view.get("callback_id", ""), str)):
+        if not (
+            isinstance(view, dict)
+            and isinstance(view.get("type"), str)
+            and isinstance(view.get("callback_id", ""), str)
+        ):
             raise Refused(400, f"{kind} without a view type")
     if kind == "event_callback":
         event = body.get("event")
         if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
             raise Refused(400, "event_callback without an event")
-    if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut",
-                "message_action") and not isinstance(body.get("user"), dict):
+    if kind in (
+        "block_actions",
+        "interactive_message",
+        "view_submission",
+        "view_closed",
+        "shortcut",
+        "message_action",
+    ) and not isinstance(body.get("user"), dict):
         raise Refused(400, f"{kind} without a user")
     for key in ("user", "team", "channel", "container", "view", "message", "enterprise"):
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
@@ -134,8 +144,9 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
 UNEXPECTED = "Something went wrong on our side. It has been logged; try again."
 
 
-async def listener_failed(error: Exception, body: dict[str, Any], response: BoltResponse | None,
-                          context: AsyncBoltContext) -> BoltResponse | None:
+async def listener_failed(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, context: AsyncBoltContext
+) -> BoltResponse | None:
     """Bolt's one error handler (`app.error`): whatever a listener lets escape becomes one log line naming the
     error (never the body or a traceback) and, where there is someone to tell, the user-facing message: our own
     errors' `user_message()`, anything else a plain "went wrong on our side". Not yet acknowledged: a slash
@@ -149,8 +160,11 @@ async def listener_failed(error: Exception, body: dict[str, Any], response: Bolt
     command = isinstance(body, dict) and "command" in body
     if response is not None:  # not acknowledged yet
         if command and ours:
-            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", **message.as_kwargs()}),
-                                headers={"content-type": "application/json;charset=utf-8"})
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", **message.as_kwargs()}),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
         return BoltResponse(status=400, body="")
     if context.response_url and context.respond is not None:
         try:

@@ -76,8 +76,11 @@ def _parse(request: Request, raw: bytes) -> Any:
 def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: bool) -> None:
     expected = deps.settings.webhook_secret
     if not expected:
-        raise Refused(503, "Zoho webhooks are off: set THROUGHLINE_WEBHOOK_SECRET and give the same value to "
-                           "Zoho as ?secret=… in the webhook URL (see README: Webhooks)")
+        raise Refused(
+            503,
+            "Zoho webhooks are off: set THROUGHLINE_WEBHOOK_SECRET and give the same value to "
+            "Zoho as ?secret=… in the webhook URL (see README: Webhooks)",
+        )
     offered = request.query_params.get("secret") or request.headers.get(SECRET_HEADER) or ""
     if not offered and token_in_body and isinstance(body, dict):
         offered = str(body.get("token") or body.get("secret") or "")
@@ -90,8 +93,13 @@ def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: boo
 async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int, message: str) -> JSONResponse:
     log.warning("refused %s webhook: %s %s", source, status, message)
     authenticated = status not in (401, 503)  # no valid secret: anyone's request, nothing of it is kept
-    await asyncio.to_thread(inbox.reject, source, raw if not isinstance(raw, bytes) else raw[:20_000],
-                            f"{status}: {message}", authenticated=authenticated)
+    await asyncio.to_thread(
+        inbox.reject,
+        source,
+        raw if not isinstance(raw, bytes) else raw[:20_000],
+        f"{status}: {message}",
+        authenticated=authenticated,
+    )
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
@@ -109,8 +117,9 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
     try:
         raw = await _read(request)
         # CRM notifications may carry the secret as `token` inside the body; otherwise check before parsing.
-        secret_first = not token_in_body or bool(request.query_params.get("secret")
-                                                 or request.headers.get(SECRET_HEADER))
+        secret_first = not token_in_body or bool(
+            request.query_params.get("secret") or request.headers.get(SECRET_HEADER)
+        )
         if secret_first:
             _check_secret(deps, request, None, token_in_body=False)
         if source == "desk" and not raw.lstrip().startswith(b"["):  # Desk's validation POST: no events in it
@@ -127,14 +136,16 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
         return await _reject(inbox, source, _unsecret(raw, deps), 400, "body nested too deeply")
     try:
         # Durable before the 200, in one commit shared with the deliveries arriving meanwhile (group commit).
-        stored = await inbox.add_delivery(source, [(identity, json.dumps(item)) for identity, item in parsed.items],
-                                          parsed.rejected)
+        stored = await inbox.add_delivery(
+            source, [(identity, json.dumps(item)) for identity, item in parsed.items], parsed.rejected
+        )
     except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)
         log.exception("could not store a %s webhook", source)
         return JSONResponse({"ok": False, "error": "could not store the delivery; retry later"}, status_code=503)
     intake.kick()
-    return JSONResponse({"ok": True, "stored": stored, "duplicates": len(parsed.items) - stored,
-                         "rejected": len(parsed.rejected)})
+    return JSONResponse(
+        {"ok": True, "stored": stored, "duplicates": len(parsed.items) - stored, "rejected": len(parsed.rejected)}
+    )
 
 
 async def refuse_oversized(deps: Deps, request: Request) -> None:
@@ -145,8 +156,9 @@ async def refuse_oversized(deps: Deps, request: Request) -> None:
         authenticated = True
     except Refused:
         authenticated = False
-    await asyncio.to_thread(deps.intake.inbox.reject, source, "",
-                            f"413: body over the {MAX_BODY:,} byte limit", authenticated=authenticated)
+    await asyncio.to_thread(
+        deps.intake.inbox.reject, source, "", f"413: body over the {MAX_BODY:,} byte limit", authenticated=authenticated
+    )
 
 
 def _items(source: str, body: Any, deps: Deps) -> Parsed:

@@ -114,14 +114,26 @@ def signing_secret() -> str:
 def settings(tmp_path, sandbox: Sandbox, slack: SlackEnv, signing_secret: str, request: Any) -> Settings:
     creds = sandbox.credentials
     # THROUGHLINE_TEST_ENGINE=postgresql runs every test that uses these settings on a fresh PostgreSQL database.
-    url = request.getfixturevalue("postgres").new_database() if os.environ.get("THROUGHLINE_TEST_ENGINE") == \
-        "postgresql" else ""
-    return Settings(THROUGHLINE_DATABASE_URL=url,
-        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=signing_secret, SLACK_API_URL=f"{slack.url}/api/",
-        ZOHO_CLIENT_ID=creds.client_id, ZOHO_CLIENT_SECRET=creds.client_secret, ZOHO_REFRESH_TOKEN=creds.refresh_token,
-        ZOHO_BOOKS_ORG_ID=creds.books_org_id, ZOHO_DESK_ORG_ID=creds.desk_org_id,
-        ZOHO_ACCOUNTS_URL=ZOHO, ZOHO_API_URL=ZOHO, ZOHO_DESK_URL=ZOHO,
-        THROUGHLINE_DB=str(tmp_path / "throughline.db"), THROUGHLINE_CONFIG=str(tmp_path / "throughline.toml"),
+    url = (
+        request.getfixturevalue("postgres").new_database()
+        if os.environ.get("THROUGHLINE_TEST_ENGINE") == "postgresql"
+        else ""
+    )
+    return Settings(
+        THROUGHLINE_DATABASE_URL=url,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=signing_secret,
+        SLACK_API_URL=f"{slack.url}/api/",
+        ZOHO_CLIENT_ID=creds.client_id,
+        ZOHO_CLIENT_SECRET=creds.client_secret,
+        ZOHO_REFRESH_TOKEN=creds.refresh_token,
+        ZOHO_BOOKS_ORG_ID=creds.books_org_id,
+        ZOHO_DESK_ORG_ID=creds.desk_org_id,
+        ZOHO_ACCOUNTS_URL=ZOHO,
+        ZOHO_API_URL=ZOHO,
+        ZOHO_DESK_URL=ZOHO,
+        THROUGHLINE_DB=str(tmp_path / "throughline.db"),
+        THROUGHLINE_CONFIG=str(tmp_path / "throughline.toml"),
         THROUGHLINE_WEBHOOK_SECRET="hook-secret-123",
     )
 

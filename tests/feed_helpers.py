@@ -19,13 +19,18 @@ def feed_structure(window: float = 0.0) -> OperatingStructure:
     return OperatingStructure(
         timezone="Europe/Berlin",
         channels=Channels(sales=SALES, finance=FINANCE, support=SUPPORT),
-        routing=Routing(group_window_seconds=window, per_channel_per_second=50))
+        routing=Routing(group_window_seconds=window, per_channel_per_second=50),
+    )
 
 
-async def deliver(client: httpx.AsyncClient, app: str, body: Any, *, secret: str = SECRET,
-                  **headers: str) -> httpx.Response:
-    return await client.post(f"/zoho/{app}?secret={secret}", content=json.dumps(body),
-                             headers={"Content-Type": "application/json", **headers})
+async def deliver(
+    client: httpx.AsyncClient, app: str, body: Any, *, secret: str = SECRET, **headers: str
+) -> httpx.Response:
+    return await client.post(
+        f"/zoho/{app}?secret={secret}",
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json", **headers},
+    )
 
 
 async def settle(deps: Deps) -> None:

@@ -23,8 +23,10 @@ PORT = 5432  # only names the socket file inside our own folder
 def server_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        raise RuntimeError("PostgreSQL server binaries not found: run `make test` (it installs the `postgresql` "
-                           "package) or `apt-get install -y postgresql`")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found: run `make test` (it installs the `postgresql` "
+            "package) or `apt-get install -y postgresql`"
+        )
     return Path(found[-1]).parent
 
 
@@ -37,10 +39,11 @@ class Cluster:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = (f"-k {self.dir} -p {PORT} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60",
-                  "start")
+        options = (
+            f"-k {self.dir} -p {PORT} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
         self.admin = f"postgresql://postgres@/postgres?host={self.dir}&port={PORT}"
 
     def _run(self, tool: str, *args: str) -> None:

@@ -78,7 +78,8 @@ def test_manifest_limits_and_urls():
 def test_scopes_cover_what_the_code_calls():
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     source = "\n".join(p.read_text() for p in Path("bot").rglob("*.py")) + "\n".join(
-        p.read_text() for p in Path("handlers").rglob("*.py"))
+        p.read_text() for p in Path("handlers").rglob("*.py")
+    )
     needs = {
         r"users_lookupByEmail": {"users:read", "users:read.email"},
         r"chat_postMessage|chat_update": {"chat:write"},

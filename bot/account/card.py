@@ -57,9 +57,7 @@ def _more(total: int, shown: int, url: str | None, app: str) -> str:
     return f"\n_and {total - shown} more in {link(url, app)}_"
 
 
-def _deals_section(
-    snap: AccountSnapshot, figs: AccountFigures, links: AppLinks, tz: tzinfo, cur: str
-) -> Block:
+def _deals_section(snap: AccountSnapshot, figs: AccountFigures, links: AppLinks, tz: tzinfo, cur: str) -> Block:
     money = figs.deal_currency or cur
     head = (
         f"*Deals* · open pipeline *{format_money(figs.open_pipeline, money)}* ({figs.open_deals} open)"
@@ -74,9 +72,7 @@ def _deals_section(
 
 
 def _deal_order(deal: Deal) -> tuple[float, int]:
-    return _ts(
-        deal.modified_time or deal.created_time
-    ), deal.closing_date.toordinal() if deal.closing_date else 0
+    return _ts(deal.modified_time or deal.created_time), deal.closing_date.toordinal() if deal.closing_date else 0
 
 
 def _deal_row(deal: Deal, links: AppLinks, tz: tzinfo, currency: str) -> str:
@@ -90,24 +86,18 @@ def _deal_row(deal: Deal, links: AppLinks, tz: tzinfo, currency: str) -> str:
     return "• " + " · ".join(parts)
 
 
-def _invoice_blocks(
-    snap: AccountSnapshot, figs: AccountFigures, links: AppLinks, tz: tzinfo, cur: str
-) -> list[Block]:
+def _invoice_blocks(snap: AccountSnapshot, figs: AccountFigures, links: AppLinks, tz: tzinfo, cur: str) -> list[Block]:
     money = figs.currency or cur
     if snap.books_customer is None and not snap.invoices:
         return [section("*Invoices*\n_No customer in Zoho Books yet._")]
-    overdue = f"{figs.overdue_count}" + (
-        f" · {format_money(figs.overdue_amount, money)}" if figs.overdue_count else ""
-    )
+    overdue = f"{figs.overdue_count}" + (f" · {format_money(figs.overdue_amount, money)}" if figs.overdue_count else "")
     fields = [
         f"*Invoiced*\n{format_money(figs.invoiced, money)}",
         f"*Collected*\n{format_money(figs.collected, money)}",
         f"*Outstanding*\n{format_money(figs.outstanding, money)}",
         f"*Overdue*\n{'⚠️ ' if figs.overdue_count else ''}{overdue}",
     ]
-    latest = sorted(
-        snap.invoices, key=lambda i: (i.date.toordinal() if i.date else 0, i.number), reverse=True
-    )
+    latest = sorted(snap.invoices, key=lambda i: (i.date.toordinal() if i.date else 0, i.number), reverse=True)
     rows = [_invoice_row(i, links, tz, money) for i in latest[:LATEST]]
     customer_url = links.books_customer(snap.books_customer.id) if snap.books_customer else None
     body = "\n".join(rows) if rows else "_No invoices yet._"
@@ -139,9 +129,7 @@ def _ticket_section(snap: AccountSnapshot, figs: AccountFigures, links: AppLinks
         return section(f"{head}\n_No account in Zoho Desk._")
     if not snap.tickets:
         return section(f"{head}\n_No tickets._")
-    latest = sorted(snap.tickets, key=lambda t: (is_open_ticket(t), _ts(t.created_time)), reverse=True)[
-        :LATEST
-    ]
+    latest = sorted(snap.tickets, key=lambda t: (is_open_ticket(t), _ts(t.created_time)), reverse=True)[:LATEST]
     rows = [_ticket_row(t, links, now) for t in latest]
     desk = snap.desk_account
     desk_url = links.desk_account(desk.id, desk.web_url) if desk else None
@@ -234,9 +222,7 @@ def account_card(
 
 def shared_by(card: Message, user_id: str) -> Message:
     """The card as posted to the channel: no Share button, plus who shared it."""
-    kept = [
-        b for b in card.blocks if not (b.get("type") == "actions" and b.get("block_id") == "account_actions")
-    ]
+    kept = [b for b in card.blocks if not (b.get("type") == "actions" and b.get("block_id") == "account_actions")]
     if user_id:
         kept.append(context(f"Shared by <@{user_id}>"))
     return Message(card.text, kept[:MAX_BLOCKS])
@@ -270,11 +256,7 @@ def not_found(query: str, suggestions: Sequence[Match]) -> Message:
     if suggestions:
         blocks = [section(f"{text} Did you mean:"), _pick_buttons(suggestions[:3])]
     else:
-        blocks = [
-            section(
-                f"{text}\nTry part of the name, a contact's email address, the web domain or the CRM id."
-            )
-        ]
+        blocks = [section(f"{text}\nTry part of the name, a contact's email address, the web domain or the CRM id.")]
     return Message(escape(clip(f"No account matches “{query}” in Zoho CRM.", FALLBACK_TEXT)), blocks)
 
 

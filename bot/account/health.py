@@ -45,9 +45,7 @@ DUE_STATUSES = frozenset({"sent", "viewed", "partially_paid", "unpaid"})
 EXCLUDED_INVOICE_STATUSES = frozenset({"void", "draft"})
 # CRM deal stages (besides these, any stage whose label starts with "Closed" is closed)
 WON_STAGES = frozenset({"closed won"})
-CLOSED_STAGES = frozenset(
-    {"closed won", "closed lost", "closed-lost to competition", "closed lost to competition"}
-)
+CLOSED_STAGES = frozenset({"closed won", "closed lost", "closed-lost to competition", "closed lost to competition"})
 # Desk ticket status types
 CLOSED_TICKET_TYPES = frozenset({"closed"})
 ON_HOLD_TICKET_TYPES = frozenset({"on hold"})

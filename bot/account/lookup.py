@@ -188,7 +188,7 @@ class NameIndex:
 
     def _prefixed(self, q: str) -> list[int]:
         hits = []
-        for name, idx in self._sorted[bisect_left(self._sorted, (q, -1)):]:
+        for name, idx in self._sorted[bisect_left(self._sorted, (q, -1)) :]:
             if not name.startswith(q):
                 break
             hits.append(idx)
@@ -206,8 +206,9 @@ class NameIndex:
         prefixed = self._prefixed(q)
         picked = {idx: _score(q, self.norm[idx]) for idx in prefixed}
         if not any(exact for _, exact in picked.values()) and (len(q) < PREFIX_MIN_LEN or not picked):
-            for _, _, idx in process.extract(q, self.norm, scorer=fuzz.WRatio, limit=max(limit * 4, 20),
-                                             score_cutoff=SUGGEST_MIN_SCORE):
+            for _, _, idx in process.extract(
+                q, self.norm, scorer=fuzz.WRatio, limit=max(limit * 4, 20), score_cutoff=SUGGEST_MIN_SCORE
+            ):
                 picked.setdefault(idx, _score(q, self.norm[idx]))
         ranked = sorted(picked.items(), key=lambda kv: (-kv[1][0], not kv[1][1], self.candidates[kv[0]][1].casefold()))
         return [

@@ -129,8 +129,12 @@ class AccountService:
                 searched = {a.id: a for a in await self._search_zoho(query)}
             except ZohoError as exc:
                 if not resolution.matches:
-                    return AccountAnswer("error", blocks.error_message(
-                        with_advice(f"Could not search Zoho for “{query.value}”: {exc.user_message()}")))
+                    return AccountAnswer(
+                        "error",
+                        blocks.error_message(
+                            with_advice(f"Could not search Zoho for “{query.value}”: {exc.user_message()}")
+                        ),
+                    )
             else:
                 resolution = await self.store.run(resolve, query, self.store)  # what CRM found is mirrored now
         answer = self._answer_for(query, resolution)
@@ -139,8 +143,9 @@ class AccountService:
         assert answer.account_id
         return await self.card(answer.account_id, late=late, just_read=searched.get(answer.account_id))
 
-    async def card(self, account_id: str, *, shareable: bool = True, late: Late | None = None,
-                   just_read: Account | None = None) -> AccountAnswer:
+    async def card(
+        self, account_id: str, *, shareable: bool = True, late: Late | None = None, just_read: Account | None = None
+    ) -> AccountAnswer:
         """The card for one account: from the mirror if fresh, else read from Zoho first (`just_read`: the
         account as CRM's search returned it a moment ago, not asked for again).
 
@@ -163,31 +168,47 @@ class AccountService:
     async def _card_now(self, account_id: str, shareable: bool) -> AccountAnswer:
         failure = self._failures.get(account_id)
         if failure and not failure.partial and not self._ever_read(account_id):
-            return AccountAnswer("error", blocks.error_message(
-                with_advice("Zoho did not answer, and Throughline has not read this account before: "
-                            f"{failure.reason}")))
+            return AccountAnswer(
+                "error",
+                blocks.error_message(
+                    with_advice(
+                        f"Zoho did not answer, and Throughline has not read this account before: {failure.reason}"
+                    )
+                ),
+            )
         account = self.store.get_account(account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)
-        answer = await self.store.run(self._card_from_mirror, account_id, require_cached_owner=False,
-                                      shareable=shareable)
+        answer = await self.store.run(
+            self._card_from_mirror, account_id, require_cached_owner=False, shareable=shareable
+        )
         if answer is None:
-            return AccountAnswer("error", blocks.error_message(
-                "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."))
+            return AccountAnswer(
+                "error",
+                blocks.error_message(
+                    "That account is no longer in Zoho CRM, or Zoho did not answer. Try `/account` with its name."
+                ),
+            )
         return answer
 
     def _slow_answer(self, account_id: str, shareable: bool) -> AccountAnswer:
         note = "Zoho is slow to answer: showing what Throughline last read; this card updates when Zoho answers."
         if self._ever_read(account_id):
-            answer = self._card_from_mirror(account_id, require_cached_owner=False, shareable=shareable,
-                                            stale_reason=note)
+            answer = self._card_from_mirror(
+                account_id, require_cached_owner=False, shareable=shareable, stale_reason=note
+            )
             if answer is not None:
                 return answer
-        return AccountAnswer("error", blocks.error_message(
-            "Zoho is slow to answer. The card will appear here as soon as CRM, Books and Desk reply."))
+        return AccountAnswer(
+            "error",
+            blocks.error_message(
+                "Zoho is slow to answer. The card will appear here as soon as CRM, Books and Desk reply."
+            ),
+        )
 
-    async def _follow_up(self, reading: asyncio.Future[list[str]], account_id: str, shareable: bool,
-                         late: Late | None) -> None:
+    async def _follow_up(
+        self, reading: asyncio.Future[list[str]], account_id: str, shareable: bool, late: Late | None
+    ) -> None:
         await asyncio.wait({reading})
         try:
             reading.result()
@@ -275,8 +296,9 @@ class AccountService:
         await self.store.run(self._save, account_id, fetched)
         return fetched.failures
 
-    async def _fetch(self, account_id: str, known: Account | None, mirror: AccountSnapshot | None,
-                     just_read: Account | None = None) -> _Fetched:
+    async def _fetch(
+        self, account_id: str, known: Account | None, mirror: AccountSnapshot | None, just_read: Account | None = None
+    ) -> _Fetched:
         """One round trip per app where the mirror already knows the cross-app links, all three in parallel.
         Only what the card shows is read: invoices, not payments (collected = invoiced − outstanding), and no
         contacts; payments and contacts are left to the sync (and Books' payment webhooks), and the mirror's are
@@ -293,10 +315,14 @@ class AccountService:
             got.account, got.deals = await asyncio.gather(crm.get_account(account_id), crm.account_deals(account_id))
 
         async def from_books() -> None:
-            customers = ([mirror.books_customer] if mirror and mirror.books_customer else
-                         await books.find_customers(zcrm_account_id=account_id))
-            invoice_lists = await asyncio.gather(*(books.list_invoices(customer_id=c.id, account_id=account_id)
-                                                   for c in customers))
+            customers = (
+                [mirror.books_customer]
+                if mirror and mirror.books_customer
+                else await books.find_customers(zcrm_account_id=account_id)
+            )
+            invoice_lists = await asyncio.gather(
+                *(books.list_invoices(customer_id=c.id, account_id=account_id) for c in customers)
+            )
             got.customers = customers
             got.invoices = [i for chunk in invoice_lists for i in chunk]
             got.payments = list(mirror.payments) if mirror else []  # kept, not read (see above)
@@ -309,12 +335,14 @@ class AccountService:
             created = None if desk_account else self.store.desk_link(account_id)
             if created:
                 desk_account, got.tickets = await asyncio.gather(
-                    desk.get_account(created), desk.account_tickets(created, account_id=account_id))
+                    desk.get_account(created), desk.account_tickets(created, account_id=account_id)
+                )
             elif desk_account:
                 got.tickets = await desk.account_tickets(desk_account.id, account_id=account_id)
             else:
                 desk_account, got.tickets = await desk.find_account_with_tickets(
-                    account_id, known.name if known else "", account_id=account_id)
+                    account_id, known.name if known else "", account_id=account_id
+                )
             got.desk_account = desk_account
 
         async def guarded(read: Callable[[], Awaitable[None]]) -> None:
@@ -331,11 +359,19 @@ class AccountService:
         if f.account is not None:
             self.store.upsert_accounts([f.account])
         if not f.failures and f.account is not None:
-            self.store.replace_account_snapshot(AccountSnapshot(
-                account=f.account, contacts=f.contacts or [], deals=f.deals or [],
-                books_customer=f.customers[0] if f.customers else None,
-                invoices=f.invoices or [], payments=f.payments or [],
-                desk_account=f.desk_account, tickets=f.tickets or [], read_at=now))
+            self.store.replace_account_snapshot(
+                AccountSnapshot(
+                    account=f.account,
+                    contacts=f.contacts or [],
+                    deals=f.deals or [],
+                    books_customer=f.customers[0] if f.customers else None,
+                    invoices=f.invoices or [],
+                    payments=f.payments or [],
+                    desk_account=f.desk_account,
+                    tickets=f.tickets or [],
+                    read_at=now,
+                )
+            )
             if f.customers and len(f.customers) > 1:
                 self.store.upsert_books_customers(f.customers)
             return
@@ -384,6 +420,14 @@ class AccountService:
         today = now.astimezone(self.structure.tz).date()
         figures = health.figures(snapshot, today, self.rules)
         verdict = health.assess(snapshot, today, self.rules, figs=figures)
-        message = account_card.account_card(snapshot, verdict, figures, owner_mention=mention, tz=self.structure.tz,
-                                      now=now, links=self.links, shareable=shareable)
+        message = account_card.account_card(
+            snapshot,
+            verdict,
+            figures,
+            owner_mention=mention,
+            tz=self.structure.tz,
+            now=now,
+            links=self.links,
+            shareable=shareable,
+        )
         return AccountAnswer("card", message, account_id)

@@ -33,8 +33,9 @@ class ApplyResult:
 
 
 async def link_books_customer(zoho: ZohoClients, contact_id: str, crm_account_id: str) -> None:
-    await zoho.books.transport.request("PUT", f"/contacts/{quote(contact_id, safe='')}",
-                                       json={"zcrm_account_id": crm_account_id}, idempotent=True)
+    await zoho.books.transport.request(
+        "PUT", f"/contacts/{quote(contact_id, safe='')}", json={"zcrm_account_id": crm_account_id}, idempotent=True
+    )
 
 
 def _still_matches(account: Account | None, names: list[str]) -> bool:
@@ -56,25 +57,39 @@ async def _books(zoho: ZohoClients, store: Store, s: Suggestion) -> ApplyResult:
         store.upsert_books_customers([customer])
         return ApplyResult("already", f'Books customer "{customer.name}" is already linked to "{s.crm_account_name}".')
     if customer.account_id:
-        return ApplyResult("stale", f'Books customer "{customer.name}" has been linked to another CRM account '
-                                    "since the audit: nothing was changed.")
+        return ApplyResult(
+            "stale",
+            f'Books customer "{customer.name}" has been linked to another CRM account '
+            "since the audit: nothing was changed.",
+        )
     account = await zoho.crm.get_account(s.crm_account_id)
     if not _still_matches(account, [customer.name, customer.company_name]):
-        return ApplyResult("stale", f'CRM account "{s.crm_account_name}" is gone or renamed since the audit: '
-                                    "nothing was changed; run the audit again.")
+        return ApplyResult(
+            "stale",
+            f'CRM account "{s.crm_account_name}" is gone or renamed since the audit: '
+            "nothing was changed; run the audit again.",
+        )
     others = [c for c in await zoho.books.find_customers(zcrm_account_id=s.crm_account_id) if c.id != customer.id]
     if others:
-        return ApplyResult("stale", f'CRM account "{s.crm_account_name}" already has Books customer '
-                                    f'"{others[0].name}": nothing was changed.')
+        return ApplyResult(
+            "stale",
+            f'CRM account "{s.crm_account_name}" already has Books customer "{others[0].name}": nothing was changed.',
+        )
     await link_books_customer(zoho, customer.id, s.crm_account_id)
     fresh = await zoho.books.get_customer(customer.id)
     if fresh is None or fresh.account_id != s.crm_account_id:
-        return ApplyResult("failed", "Books accepted the change but did not keep the link: link the customer in Books "
-                                     "(Zoho CRM integration) instead.")
+        return ApplyResult(
+            "failed",
+            "Books accepted the change but did not keep the link: link the customer in Books "
+            "(Zoho CRM integration) instead.",
+        )
     store.upsert_books_customers([fresh])
     return ApplyResult("applied", f'Linked Books customer "{fresh.name}" to CRM account "{s.crm_account_name}".')
 
 
 async def _desk(zoho: ZohoClients, store: Store, s: Suggestion) -> ApplyResult:
-    return ApplyResult("failed", f'Nothing was changed: {DESK_API_CANNOT_LINK}. Link Desk account "{s.record_name}" '
-                                 f'to CRM account "{s.crm_account_name}" in Desk, or enable the CRM–Desk integration.')
+    return ApplyResult(
+        "failed",
+        f'Nothing was changed: {DESK_API_CANNOT_LINK}. Link Desk account "{s.record_name}" '
+        f'to CRM account "{s.crm_account_name}" in Desk, or enable the CRM–Desk integration.',
+    )

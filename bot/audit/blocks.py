@@ -49,8 +49,9 @@ def summary(run: AuditRun, *, tz: tzinfo, now: datetime) -> Message:
     title = "Drift audit: no drift found" if not total else f"Drift audit: {total} finding{'s' * (total != 1)}"
     blocks: list[Block] = [{"type": "header", "text": plain(title, HEADER_TEXT)}]
     synced = " · mirror synced first" if run.synced else ""
-    blocks.append(context(f"CRM, Books and Desk as mirrored at {format_time(run.at, tz, now=now)}{synced} · "
-                          f"run {run.id}"))
+    blocks.append(
+        context(f"CRM, Books and Desk as mirrored at {format_time(run.at, tz, now=now)}{synced} · run {run.id}")
+    )
     for note in run.notes:
         blocks.append(section(f"⚠️ {safe(note, 500)}"))
     for kind in KINDS:
@@ -71,8 +72,10 @@ def _confirm(finding: Finding) -> dict[str, Any]:
     s = finding.suggestion
     assert s is not None
     record = "Books customer" if s.action == "link_books_customer" else "Desk account"
-    text = (f"Link {record} “{clip(s.record_name, 80)}” to CRM account “{clip(s.crm_account_name, 80)}”? "
-            "Only that link changes; it is re-checked first and recorded in the audit log.")
+    text = (
+        f"Link {record} “{clip(s.record_name, 80)}” to CRM account “{clip(s.crm_account_name, 80)}”? "
+        "Only that link changes; it is re-checked first and recorded in the audit log."
+    )
     return {
         "title": plain("Link these records?", CONFIRM_LIMITS["title"]),
         "text": {"type": "plain_text", "text": clip(text, CONFIRM_LIMITS["text"])},
@@ -97,10 +100,12 @@ def _state_line(state: dict[str, Any] | None, tz: tzinfo, now: datetime) -> str:
 def _finding_block(finding: Finding, n: int, run: AuditRun, tz: tzinfo, now: datetime) -> Block:
     where = " · ".join(_record(r) for r in finding.records[:6])
     state = run.applied.get(finding.id)
-    body = (f"*{safe(finding.what, 600)}*\n"
-            + (f"Where: {where}\n" if where else "")
-            + f"Fix: {safe(finding.fix, 600)}"
-            + _state_line(state, tz, now))
+    body = (
+        f"*{safe(finding.what, 600)}*\n"
+        + (f"Where: {where}\n" if where else "")
+        + f"Fix: {safe(finding.fix, 600)}"
+        + _state_line(state, tz, now)
+    )
     block = section(fit(body, SECTION_TEXT))
     if finding.suggestion and (not state or state.get("state") == "failed"):
         apply = button("Link", f"{APPLY_ACTION}_{n}", f"{run.id}:{finding.id}", style="primary")
@@ -121,7 +126,7 @@ def details(run: AuditRun, kind: FindingKind, start: int, *, tz: tzinfo, now: da
     if not found:
         blocks.append(section("_None in this run._"))
     end, used = start, 0
-    for finding in found[start:start + PAGE_SIZE]:
+    for finding in found[start : start + PAGE_SIZE]:
         block = _finding_block(finding, end - start, run, tz, now)
         size = len(block["text"]["text"])
         if end > start and used + size > MESSAGE_TEXT_BUDGET - 2000:

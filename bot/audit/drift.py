@@ -169,15 +169,24 @@ class _Audit:
 
     def run(self) -> list[Finding]:
         unlinked = self._unlinked_books() + self._unlinked_desk()  # first: the won findings name suggestions
-        found = [*self._won_without("books"), *self._won_without("desk"), *unlinked, *self._duplicates(),
-                 *self._names(), *self._handoff_fields(), *self._invoices(), *self._labels()]
+        found = [
+            *self._won_without("books"),
+            *self._won_without("desk"),
+            *unlinked,
+            *self._duplicates(),
+            *self._names(),
+            *self._handoff_fields(),
+            *self._invoices(),
+            *self._labels(),
+        ]
         return sorted(found, key=lambda f: KINDS.index(f.kind))
 
     # ---- records and links ---------------------------------------------------------------------------------
 
     def _account_ref(self, account: Account) -> RecordRef:
-        return RecordRef(app="crm", kind="account", id=account.id, name=account.name,
-                         url=self.links.crm_account(account.id) or "")
+        return RecordRef(
+            app="crm", kind="account", id=account.id, name=account.name, url=self.links.crm_account(account.id) or ""
+        )
 
     def _deal_ref(self, deal: Deal) -> RecordRef:
         return RecordRef(app="crm", kind="deal", id=deal.id, name=deal.name, url=self.links.crm_deal(deal.id) or "")
@@ -186,8 +195,9 @@ class _Audit:
         return RecordRef(app="books", kind="customer", id=c.id, name=c.name, url=self.links.books_customer(c.id) or "")
 
     def _desk_ref(self, a: DeskAccount) -> RecordRef:
-        return RecordRef(app="desk", kind="account", id=a.id, name=a.name,
-                         url=self.links.desk_account(a.id, a.web_url) or "")
+        return RecordRef(
+            app="desk", kind="account", id=a.id, name=a.name, url=self.links.desk_account(a.id, a.web_url) or ""
+        )
 
     # ---- accounts with won deals ---------------------------------------------------------------------------
 
@@ -198,26 +208,37 @@ class _Audit:
             account = self.accounts.get(account_id)
             if account is None or have.get(account_id) or (app == "desk" and self.ours_of.get(account_id)):
                 continue  # (a Desk account only Throughline knows has its own finding)
-            deals = ", ".join(f'"{d.name}"' for d in won[:EXAMPLES]) + (f" and {len(won) - EXAMPLES} more"
-                                                                        if len(won) > EXAMPLES else "")
+            deals = ", ".join(f'"{d.name}"' for d in won[:EXAMPLES]) + (
+                f" and {len(won) - EXAMPLES} more" if len(won) > EXAMPLES else ""
+            )
             hint = self.suggested_for.get((app, account_id))
             if hint and app == "desk":
-                fix = (f'Desk account "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
-                       f"{DESK_LINK_FIX}")
+                fix = (
+                    f'Desk account "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
+                    f"{DESK_LINK_FIX}"
+                )
             elif hint:
                 title = KIND_TITLES["books_not_linked"]
-                fix = (f'{record} "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
-                       f"link it (the Link button under “{title}”).")
+                fix = (
+                    f'{record} "{hint.record_name}" looks like this account (similarity {hint.score:.0f}): '
+                    f"link it (the Link button under “{title}”)."
+                )
             elif app == "books":
-                fix = ("Create the customer from the CRM account (Books: import it from Zoho CRM), or let the "
-                       "closed-won handoff create it; if it exists under another name, link that one.")
+                fix = (
+                    "Create the customer from the CRM account (Books: import it from Zoho CRM), or let the "
+                    "closed-won handoff create it; if it exists under another name, link that one."
+                )
             else:
-                fix = ("Create the Desk account (the closed-won handoff does), or link the existing one to this "
-                       "CRM account in Desk.")
+                fix = (
+                    "Create the Desk account (the closed-won handoff does), or link the existing one to this "
+                    "CRM account in Desk."
+                )
             yield Finding(
-                id=f"won_no_{app}:{account_id}", kind=f"won_no_{app}",  # type: ignore[arg-type]
+                id=f"won_no_{app}:{account_id}",
+                kind=f"won_no_{app}",  # type: ignore[arg-type]
                 what=f'CRM account "{account.name}" has won deals ({deals}) but no linked {record}.',
-                fix=fix, records=[self._account_ref(account), *(self._deal_ref(d) for d in won[:EXAMPLES])],
+                fix=fix,
+                records=[self._account_ref(account), *(self._deal_ref(d) for d in won[:EXAMPLES])],
             )
 
     # ---- records not linked to CRM -------------------------------------------------------------------------
@@ -227,14 +248,14 @@ class _Audit:
         best: dict[str, float] = {}
         choices = [n for _, n in self.norm_names]
         for name in {normalise_name(n) for n in names if n and normalise_name(n)}:
-            for _, score, index in process.extract(name, choices, scorer=fuzz.ratio, limit=3,
-                                                   score_cutoff=HINT_SCORE):
+            for _, score, index in process.extract(name, choices, scorer=fuzz.ratio, limit=3, score_cutoff=HINT_SCORE):
                 account_id = self.norm_names[index][0]
                 best[account_id] = max(best.get(account_id, 0.0), round(float(score), 1))
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _unlinked(self, app: Literal["books", "desk"], rid: str, name: str, names: Sequence[str],
-                  current: str, ref: RecordRef) -> Finding:
+    def _unlinked(
+        self, app: Literal["books", "desk"], rid: str, name: str, names: Sequence[str], current: str, ref: RecordRef
+    ) -> Finding:
         record = "Books customer" if app == "books" else "Desk account"
         have = self.customers_of if app == "books" else self.desks_of
         matches = self._best_accounts(names)
@@ -247,51 +268,79 @@ class _Audit:
         if len(strong) == 1 and not have.get(strong[0][0]):
             account = self.accounts[strong[0][0]]
             suggestion = Suggestion(
-                action="link_books_customer" if app == "books" else "link_desk_account", record_id=rid,
-                record_name=name, crm_account_id=account.id, crm_account_name=account.name, score=strong[0][1])
+                action="link_books_customer" if app == "books" else "link_desk_account",
+                record_id=rid,
+                record_name=name,
+                crm_account_id=account.id,
+                crm_account_name=account.name,
+                score=strong[0][1],
+            )
             self.suggested_for[(app, account.id)] = suggestion
             fix = f'Link it to CRM account "{account.name}" (similarity {suggestion.score:.0f}).'
         elif matches:
             shown = "; ".join(f'"{self.accounts[a].name}" ({s:.0f})' for a, s in matches[:3])
-            fix = (f"Likely CRM accounts: {shown}. Check which one it is and link it in "
-                   f"{'Books' if app == 'books' else 'Desk'}; no link is suggested when the match is not certain "
-                   "or the account already has one.")
+            fix = (
+                f"Likely CRM accounts: {shown}. Check which one it is and link it in "
+                f"{'Books' if app == 'books' else 'Desk'}; no link is suggested when the match is not certain "
+                "or the account already has one."
+            )
         else:
-            fix = (f"No CRM account has a similar name: create the account in CRM and link it, or delete the "
-                   f"{record} if it is a leftover.")
+            fix = (
+                f"No CRM account has a similar name: create the account in CRM and link it, or delete the "
+                f"{record} if it is a leftover."
+            )
         records = [ref] + ([self._account_ref(self.accounts[suggestion.crm_account_id])] if suggestion else [])
-        return Finding(id=f"{app}_not_linked:{rid}", kind=f"{app}_not_linked",  # type: ignore[arg-type]
-                       what=what, fix=fix, records=records, score=suggestion.score if suggestion else None,
-                       suggestion=suggestion)
+        return Finding(
+            id=f"{app}_not_linked:{rid}",
+            kind=f"{app}_not_linked",  # type: ignore[arg-type]
+            what=what,
+            fix=fix,
+            records=records,
+            score=suggestion.score if suggestion else None,
+            suggestion=suggestion,
+        )
 
     def _unlinked_books(self) -> list[Finding]:
-        return self._one_suggestion_per_account("books", [
-            self._unlinked("books", c.id, c.name, [c.name, c.company_name], c.account_id, self._customer_ref(c))
-            for c in sorted(self.d.customers, key=lambda c: (c.name.casefold(), c.id))
-            if not c.account_id or (self.accounts and c.account_id not in self.accounts)])
+        return self._one_suggestion_per_account(
+            "books",
+            [
+                self._unlinked("books", c.id, c.name, [c.name, c.company_name], c.account_id, self._customer_ref(c))
+                for c in sorted(self.d.customers, key=lambda c: (c.name.casefold(), c.id))
+                if not c.account_id or (self.accounts and c.account_id not in self.accounts)
+            ],
+        )
 
     def _unlinked_desk(self) -> list[Finding]:
         ours = {a.id for desks in self.ours_of.values() for a in desks}
-        found = self._one_suggestion_per_account("desk", [
-            self._unlinked("desk", a.id, a.name, [a.name], a.crm_account_id, self._desk_ref(a))
-            for a in sorted(self.d.desk_accounts, key=lambda a: (a.name.casefold(), a.id))
-            if a.id not in ours
-            and (not a.crm_account_id or (self.accounts and a.crm_account_id not in self.accounts))])
+        found = self._one_suggestion_per_account(
+            "desk",
+            [
+                self._unlinked("desk", a.id, a.name, [a.name], a.crm_account_id, self._desk_ref(a))
+                for a in sorted(self.d.desk_accounts, key=lambda a: (a.name.casefold(), a.id))
+                if a.id not in ours
+                and (not a.crm_account_id or (self.accounts and a.crm_account_id not in self.accounts))
+            ],
+        )
         for f in found:  # nothing to apply from Slack: Desk's API cannot write the link
             if f.suggestion:
-                f.fix = f'It looks like CRM account "{f.suggestion.crm_account_name}" (similarity ' \
-                        f"{f.suggestion.score:.0f}): {DESK_LINK_FIX}"
+                f.fix = (
+                    f'It looks like CRM account "{f.suggestion.crm_account_name}" (similarity '
+                    f"{f.suggestion.score:.0f}): {DESK_LINK_FIX}"
+                )
                 f.suggestion = None
-        return found + [self._ours(a, self.accounts[crm]) for crm, desks in sorted(self.ours_of.items())
-                        for a in desks]
+        return found + [self._ours(a, self.accounts[crm]) for crm, desks in sorted(self.ours_of.items()) for a in desks]
 
     def _ours(self, a: DeskAccount, account: Account) -> Finding:
         return Finding(
-            id=f"desk_not_linked:{a.id}", kind="desk_not_linked",
-            what=(f'Desk account "{a.name}" is known only to Throughline: it was created for CRM account '
-                  f'"{account.name}", but Zoho holds no link between them.'),
+            id=f"desk_not_linked:{a.id}",
+            kind="desk_not_linked",
+            what=(
+                f'Desk account "{a.name}" is known only to Throughline: it was created for CRM account '
+                f'"{account.name}", but Zoho holds no link between them.'
+            ),
             fix=f"Enable the CRM–Desk integration or link it in Desk ({DESK_API_CANNOT_LINK}).",
-            records=[self._desk_ref(a), self._account_ref(account)])
+            records=[self._desk_ref(a), self._account_ref(account)],
+        )
 
     def _one_suggestion_per_account(self, app: str, found: list[Finding]) -> list[Finding]:
         """Two records both matching one CRM account: linking either could be wrong, so suggest neither."""
@@ -305,8 +354,10 @@ class _Audit:
             self.suggested_for.pop((app, account_id), None)
             names = ", ".join(f'"{f.suggestion.record_name}"' for f in clashing if f.suggestion)
             for f in clashing:
-                f.fix = (f'{names} all match CRM account "{self.accounts[account_id].name}": link the right one '
-                         "by hand; the others are probably duplicates to merge.")
+                f.fix = (
+                    f'{names} all match CRM account "{self.accounts[account_id].name}": link the right one '
+                    "by hand; the others are probably duplicates to merge."
+                )
                 f.suggestion, f.score, f.records = None, None, f.records[:1]
         return found
 
@@ -319,11 +370,15 @@ class _Audit:
                 continue
             names = ", ".join(f'"{c.name}"' for c in customers)
             yield Finding(
-                id=f"duplicate_books:{account_id}", kind="duplicate_books",
+                id=f"duplicate_books:{account_id}",
+                kind="duplicate_books",
                 what=f'{len(customers)} Books customers are linked to CRM account "{account.name}": {names}.',
-                fix=("Keep one: merge the others into it in Books (Customers → More → Merge), or unlink the ones "
-                     "that belong to another account. Until then invoices may land on either."),
-                records=[self._account_ref(account), *(self._customer_ref(c) for c in customers)])
+                fix=(
+                    "Keep one: merge the others into it in Books (Customers → More → Merge), or unlink the ones "
+                    "that belong to another account. Until then invoices may land on either."
+                ),
+                records=[self._account_ref(account), *(self._customer_ref(c) for c in customers)],
+            )
 
     def _names(self) -> Iterable[Finding]:
         pairs: list[tuple[Account, RecordRef, list[str]]] = []
@@ -344,12 +399,18 @@ class _Audit:
             if score >= CLOSE_NAMES:
                 fix = f'Use one spelling: rename the {record} to "{account.name}" (or the CRM account to match).'
             else:
-                fix = (f"The names are far apart: check that the {record} really is this company; if it is, "
-                       "rename one, otherwise link it to the right CRM account.")
+                fix = (
+                    f"The names are far apart: check that the {record} really is this company; if it is, "
+                    "rename one, otherwise link it to the right CRM account."
+                )
             yield Finding(
-                id=f"name_mismatch:{ref.app}:{ref.id}", kind="name_mismatch",
+                id=f"name_mismatch:{ref.app}:{ref.id}",
+                kind="name_mismatch",
                 what=f'{record} "{ref.name}" is {linked} to CRM account "{account.name}" (similarity {score:.0f}).',
-                fix=fix, records=[self._account_ref(account), ref], score=score)
+                fix=fix,
+                records=[self._account_ref(account), ref],
+                score=score,
+            )
 
     # ---- won deals and invoices ----------------------------------------------------------------------------
 
@@ -360,19 +421,30 @@ class _Audit:
             customers = self.customers_of.get(account_id) or []
             for deal in won:
                 products = self.d.deal_products.get(deal.id)
-                plan = build_plan(deal, account, self.contacts.get(deal.contact_id), products or [],
-                                  customers[0] if customers else None, self.handoff)
-                gaps = [m for m in missing(plan, required)
-                        if not (m.field == "products" and (products is None or m.where == "finance"))
-                        and not (m.field == "payment_terms" and not customers)]
+                plan = build_plan(
+                    deal,
+                    account,
+                    self.contacts.get(deal.contact_id),
+                    products or [],
+                    customers[0] if customers else None,
+                    self.handoff,
+                )
+                gaps = [
+                    m
+                    for m in missing(plan, required)
+                    if not (m.field == "products" and (products is None or m.where == "finance"))
+                    and not (m.field == "payment_terms" and not customers)
+                ]
                 if not gaps:
                     continue
                 labels = ", ".join(FIELD_LABELS[m.field] for m in gaps)
                 yield Finding(
-                    id=f"handoff_fields:{deal.id}", kind="handoff_fields",
+                    id=f"handoff_fields:{deal.id}",
+                    kind="handoff_fields",
                     what=f'Won deal "{deal.name}" is missing what the handoff needs: {labels}.',
                     fix=" ".join(m.what.replace("*", "") for m in gaps),
-                    records=[self._deal_ref(deal), *([self._account_ref(account)] if account else [])])
+                    records=[self._deal_ref(deal), *([self._account_ref(account)] if account else [])],
+                )
 
     def _invoices(self) -> Iterable[Finding]:
         customers = {c.id: c for c in self.d.customers}
@@ -390,29 +462,43 @@ class _Audit:
                 what = f"Invoice {label}{who}{amount} points at CRM deal {inv.deal_id}, which CRM does not have."
             else:
                 what = f"Invoice {label}{who}{amount} is not linked to a CRM deal."
-            records = [RecordRef(app="books", kind="invoice", id=inv.id, name=label,
-                                 url=self.links.books_invoice(inv.id) or "")]
+            records = [
+                RecordRef(
+                    app="books", kind="invoice", id=inv.id, name=label, url=self.links.books_invoice(inv.id) or ""
+                )
+            ]
             if customer:
                 records.append(self._customer_ref(customer))
             yield Finding(
-                id=f"invoice_no_deal:{inv.id}", kind="invoice_no_deal", what=what, records=records,
-                fix=("In Books, put the CRM deal id in the invoice's Reference# (invoices made by the closed-won "
-                     "handoff carry it); if the invoice is not from a deal, it can stay as it is."))
+                id=f"invoice_no_deal:{inv.id}",
+                kind="invoice_no_deal",
+                what=what,
+                records=records,
+                fix=(
+                    "In Books, put the CRM deal id in the invoice's Reference# (invoices made by the closed-won "
+                    "handoff carry it); if the invoice is not from a deal, it can stay as it is."
+                ),
+            )
 
     # ---- vocabulary ----------------------------------------------------------------------------------------
 
     def _labels(self) -> Iterable[Finding]:
-        found = unmapped_labels(self.vocab, accounts=self.d.accounts, deals=self.d.deals, invoices=self.d.invoices,
-                                tickets=self.d.tickets)
+        found = unmapped_labels(
+            self.vocab, accounts=self.d.accounts, deals=self.d.deals, invoices=self.d.invoices, tickets=self.d.tickets
+        )
         for u in found:
             records = [self._label_ref(u, rid) for rid in u.record_ids]
             plural = "" if u.count == 1 else "s"
             yield Finding(
-                id=f"unmapped_label:{u.key}:{u.label.casefold()}", kind="unmapped_label",
+                id=f"unmapped_label:{u.key}:{u.label.casefold()}",
+                kind="unmapped_label",
                 what=f'{u.description} "{u.label}" ({u.count} {u.record_kind}{plural}) is not in the vocabulary.',
-                fix=(f'Add "{u.label}" = "<{" | ".join(CANONICAL[u.key])}>" under [vocabulary.{u.key}] in '
-                     "throughline.toml, choosing what it means."),
-                records=records)
+                fix=(
+                    f'Add "{u.label}" = "<{" | ".join(CANONICAL[u.key])}>" under [vocabulary.{u.key}] in '
+                    "throughline.toml, choosing what it means."
+                ),
+                records=records,
+            )
 
     def _label_ref(self, u: UnmappedLabel, rid: str) -> RecordRef:
         if u.key == "crm_account_types" and rid in self.accounts:
@@ -424,8 +510,13 @@ class _Audit:
         if u.key == "books_estimate_statuses":
             return RecordRef(app="books", kind="estimate", id=rid)
         ticket = next((t for t in self.d.tickets if t.id == rid), None)
-        return RecordRef(app="desk", kind="ticket", id=rid, name=f"#{ticket.number}" if ticket else "",
-                         url=self.links.desk_ticket(rid, ticket.web_url if ticket else "") or "")
+        return RecordRef(
+            app="desk",
+            kind="ticket",
+            id=rid,
+            name=f"#{ticket.number}" if ticket else "",
+            url=self.links.desk_ticket(rid, ticket.web_url if ticket else "") or "",
+        )
 
 
 def counts(findings: Iterable[Finding]) -> dict[FindingKind, int]:

@@ -38,8 +38,10 @@ def table(run: AuditRun) -> str:
     """A count per kind, then each finding: what, where, fix (and the suggested link, if any)."""
     per_kind = counts(run.findings)
     width = max(len(t) for t in KIND_TITLES.values())
-    lines = [f"Drift audit (run {run.id}, {run.at:%Y-%m-%d %H:%M} UTC)" + (", mirror synced first" if run.synced
-                                                                           else ""), ""]
+    lines = [
+        f"Drift audit (run {run.id}, {run.at:%Y-%m-%d %H:%M} UTC)" + (", mirror synced first" if run.synced else ""),
+        "",
+    ]
     lines += [f"  {'kind'.ljust(width)}  findings", f"  {'-' * width}  --------"]
     lines += [f"  {KIND_TITLES[k].ljust(width)}  {per_kind[k]:>8}" for k in KINDS]
     lines += [f"  {'total'.ljust(width)}  {len(run.findings):>8}"]
@@ -64,14 +66,28 @@ def to_csv(findings: Iterable[Finding]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for f in findings:
-        writer.writerow([f.kind, KIND_TITLES[f.kind], f.id, f.what, f.fix, "" if f.score is None else f.score,
-                         _suggestion(f), "; ".join(_ref(r) for r in f.records)])
+        writer.writerow(
+            [
+                f.kind,
+                KIND_TITLES[f.kind],
+                f.id,
+                f.what,
+                f.fix,
+                "" if f.score is None else f.score,
+                _suggestion(f),
+                "; ".join(_ref(r) for r in f.records),
+            ]
+        )
     return out.getvalue()
 
 
 def to_json(run: AuditRun) -> str:
     payload: dict[str, Any] = {
-        "run": run.id, "at": run.at.isoformat(), "synced": run.synced is not None, "notes": run.notes,
-        "counts": counts(run.findings), "findings": [f.model_dump(mode="json") for f in run.findings],
+        "run": run.id,
+        "at": run.at.isoformat(),
+        "synced": run.synced is not None,
+        "notes": run.notes,
+        "counts": counts(run.findings),
+        "findings": [f.model_dump(mode="json") for f in run.findings],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

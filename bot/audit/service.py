@@ -48,9 +48,16 @@ class AuditRun:
 def load_mirror(store: Store) -> MirrorData:
     """Every mirrored record the audit looks at, as mirrored (links not resolved)."""
     got = store.load(_TABLES, resolve_links=False)
-    return MirrorData(accounts=got.accounts, contacts=got.contacts, deals=got.deals, customers=got.customers,
-                      invoices=got.invoices, desk_accounts=got.desk_accounts, tickets=got.tickets,
-                      desk_links=store.desk_links())
+    return MirrorData(
+        accounts=got.accounts,
+        contacts=got.contacts,
+        deals=got.deals,
+        customers=got.customers,
+        invoices=got.invoices,
+        desk_accounts=got.desk_accounts,
+        tickets=got.tickets,
+        desk_links=store.desk_links(),
+    )
 
 
 def mirror_age(store: Store, now: datetime) -> timedelta | None:
@@ -66,16 +73,22 @@ class AuditRuns:
         self.store = store
 
     def save(self, at: datetime, actor: str, findings: list[Finding], notes: list[str]) -> int:
-        return self.store.audit.save_drift_run(at, actor, [f.model_dump(mode="json") for f in findings], notes,
-                                               forget_before=at - KEEP_RUNS)
+        return self.store.audit.save_drift_run(
+            at, actor, [f.model_dump(mode="json") for f in findings], notes, forget_before=at - KEEP_RUNS
+        )
 
     def load(self, run_id: int) -> AuditRun | None:
         row = self.store.audit.drift_run(run_id)
         if row is None:
             return None
-        return AuditRun(id=row.id, at=row.at, actor=row.actor,
-                        findings=[Finding.model_validate(f) for f in row.findings], applied=row.applied,
-                        notes=row.notes)
+        return AuditRun(
+            id=row.id,
+            at=row.at,
+            actor=row.actor,
+            findings=[Finding.model_validate(f) for f in row.findings],
+            applied=row.applied,
+            notes=row.notes,
+        )
 
     def claim(self, run_id: int, finding_id: str, actor: str, at: datetime) -> dict[str, Any] | None:
         """Mark the finding as being applied; the existing mark instead when another click got there first."""
@@ -103,8 +116,14 @@ async def read_products(zoho: ZohoClients, deal_ids: list[str]) -> tuple[dict[st
 
 
 class AuditService:
-    def __init__(self, store: Store, zoho: ZohoClients, structure: OperatingStructure, links: AppLinks,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        zoho: ZohoClients,
+        structure: OperatingStructure,
+        links: AppLinks,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.store, self.zoho, self.structure, self.links, self.clock = store, zoho, structure, links, clock
         self.runs = AuditRuns(store)
 
@@ -133,8 +152,10 @@ class AuditService:
         if "products" in self.structure.handoff.required and check_products:
             data.deal_products, failed = await read_products(self.zoho, won_deals_needing_products(data, vocab))
             if failed:
-                notes.append(f"Product lines of {len(failed)} won deal(s) could not be read from CRM; their "
-                             "products were not checked.")
+                notes.append(
+                    f"Product lines of {len(failed)} won deal(s) could not be read from CRM; their "
+                    "products were not checked."
+                )
         findings = find_drift(data, vocab=vocab, handoff=self.structure.handoff, links=self.links)
         at = self.clock()
         run_id = await asyncio.to_thread(self.runs.save, at, actor, findings, notes)

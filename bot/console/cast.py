@@ -20,11 +20,13 @@ APPROVER, AGENT, LEADER, NON_APPROVER = "U0FINANCE1", "U0SUPPORT1", "U0LEADER01"
 
 def structure_toml(tz: str) -> str:
     """The operating structure the console runs with (see throughline.example.toml)."""
-    return (f'timezone = "{tz}"\n'
-            f'[channels]\nsales = "{SALES}"\nfinance = "{FINANCE}"\nsupport = "{SUPPORT}"\n'
-            f'leadership = "{LEADERSHIP}"\n'
-            f'[approvers]\ninvoice = ["{APPROVER}"]\naudit = ["{LEADER}"]\n'
-            f'[handoff]\ndefault_payment_terms = 30\n')
+    return (
+        f'timezone = "{tz}"\n'
+        f'[channels]\nsales = "{SALES}"\nfinance = "{FINANCE}"\nsupport = "{SUPPORT}"\n'
+        f'leadership = "{LEADERSHIP}"\n'
+        f'[approvers]\ninvoice = ["{APPROVER}"]\naudit = ["{LEADER}"]\n'
+        f"[handoff]\ndefault_payment_terms = 30\n"
+    )
 
 
 def _user_id(name: str) -> str:
@@ -36,8 +38,7 @@ def populate(emulator: SlackEmulator, sandbox: Sandbox) -> str:
     """Channels and people, with Zoho's CRM users as Slack users of the same email; answers the user the
     console starts as (the owner of the sandbox's demo account)."""
     st = sandbox.state
-    for channel_id, name in ((SALES, "sales"), (FINANCE, "finance"), (SUPPORT, "support"),
-                             (LEADERSHIP, "leadership")):
+    for channel_id, name in ((SALES, "sales"), (FINANCE, "finance"), (SUPPORT, "support"), (LEADERSHIP, "leadership")):
         emulator.add_channel(channel_id, name)
     emulator.add_user(User(BOT_USER_ID, "Throughline", "Throughline", is_bot=True))
     demo = st.crm["Accounts"].get(st.demo_account_id) or {}
@@ -57,12 +58,29 @@ def populate(emulator: SlackEmulator, sandbox: Sandbox) -> str:
         emulator.add_user(User(user_id, name, name, email, "Account Executive", role))
     agent = next(iter(st.desk_agents), {})
     agent_name = f"{agent.get('firstName', 'Sam')} {agent.get('lastName', 'Ortiz')}".strip()
-    emulator.add_user(User(AGENT, agent_name, agent_name, str(agent.get("emailId") or "support@example.com"),
-                           "Support Engineer", "Support agent"))
-    emulator.add_user(User(APPROVER, "Fatima Rahman", "Fatima Rahman", "fatima.rahman@example.com",
-                           "Finance Manager", "Finance · invoice approver"))
-    emulator.add_user(User(LEADER, "Grace Kim", "Grace Kim", "grace.kim@example.com", "VP Revenue",
-                           "Leadership · may run /audit"))
+    emulator.add_user(
+        User(
+            AGENT,
+            agent_name,
+            agent_name,
+            str(agent.get("emailId") or "support@example.com"),
+            "Support Engineer",
+            "Support agent",
+        )
+    )
+    emulator.add_user(
+        User(
+            APPROVER,
+            "Fatima Rahman",
+            "Fatima Rahman",
+            "fatima.rahman@example.com",
+            "Finance Manager",
+            "Finance · invoice approver",
+        )
+    )
+    emulator.add_user(
+        User(LEADER, "Grace Kim", "Grace Kim", "grace.kim@example.com", "VP Revenue", "Leadership · may run /audit")
+    )
     return starter or NON_APPROVER
 
 
@@ -82,8 +100,15 @@ def read_manifest(path: Path = MANIFEST) -> dict[str, Any]:
 
 def manifest_commands(manifest: dict[str, Any]) -> list[dict[str, str]]:
     commands = ((manifest.get("features") or {}).get("slash_commands")) or []
-    return [{"command": str(c.get("command")), "description": str(c.get("description") or ""),
-             "usage_hint": str(c.get("usage_hint") or "")} for c in commands if c.get("command")]
+    return [
+        {
+            "command": str(c.get("command")),
+            "description": str(c.get("description") or ""),
+            "usage_hint": str(c.get("usage_hint") or ""),
+        }
+        for c in commands
+        if c.get("command")
+    ]
 
 
 def messages_tab_read_only(manifest: dict[str, Any]) -> bool:

@@ -15,8 +15,19 @@ MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 MAX_TEXT = 40_000  # chat.postMessage truncates past this; longer is refused as msg_too_long
 VIEW_TITLE = 24
-MESSAGE_BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "file", "header", "video",
-                       "rich_text", "markdown"}
+MESSAGE_BLOCK_TYPES = {
+    "section",
+    "divider",
+    "image",
+    "actions",
+    "context",
+    "input",
+    "file",
+    "header",
+    "video",
+    "rich_text",
+    "markdown",
+}
 VIEW_BLOCK_TYPES = MESSAGE_BLOCK_TYPES - {"file", "markdown"}
 
 
@@ -48,8 +59,9 @@ def _check_blocks(blocks: list[dict[str, Any]], pointer: str, limit: int, kinds:
         raise SlackError("invalid_blocks", f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}]")
     for n, block in enumerate(blocks):
         if block.get("type") not in kinds:
-            raise SlackError("invalid_blocks", f"[ERROR] unsupported type: {block.get('type')!r} "
-                                               f"[json-pointer:{pointer}/{n}/type]")
+            raise SlackError(
+                "invalid_blocks", f"[ERROR] unsupported type: {block.get('type')!r} [json-pointer:{pointer}/{n}/type]"
+            )
     seen: set[str] = set()
     for n, block in enumerate(blocks):
         bid = block.get("block_id")
@@ -60,7 +72,7 @@ def _check_blocks(blocks: list[dict[str, Any]], pointer: str, limit: int, kinds:
     # validate_message checks at most 50 blocks at a time; a view's 100 go in two halves
     for start in range(0, len(blocks), MESSAGE_BLOCKS):
         try:
-            validate_message({"text": "fallback", "blocks": blocks[start:start + MESSAGE_BLOCKS]})
+            validate_message({"text": "fallback", "blocks": blocks[start : start + MESSAGE_BLOCKS]})
         except ValueError as exc:
             name = "msg_blocks_too_long" if "budget" in str(exc) else "invalid_blocks"
             raise SlackError(name, f"[ERROR] {exc} [json-pointer:{pointer}]") from exc
@@ -87,17 +99,24 @@ def check_view(view: Any, *, kind: str | None = None) -> dict[str, Any]:
         raise SlackError("invalid_arguments", "[ERROR] view must be an object [json-pointer:/view]")
     view_type = view.get("type")
     if view_type not in ("modal", "home") or (kind and view_type != kind):
-        raise SlackError("invalid_arguments", f"[ERROR] view type must be {kind or 'modal or home'} "
-                                              "[json-pointer:/view/type]")
+        raise SlackError(
+            "invalid_arguments", f"[ERROR] view type must be {kind or 'modal or home'} [json-pointer:/view/type]"
+        )
     if view_type == "modal":
         for key, required in (("title", True), ("submit", False), ("close", False)):
             value = view.get(key)
             if value is None and not required:
                 continue
-            if not (isinstance(value, Mapping) and value.get("type") == "plain_text"
-                    and isinstance(value.get("text"), str) and 0 < len(value["text"]) <= VIEW_TITLE):
-                raise SlackError("invalid_arguments", f"[ERROR] must be plain_text of 1..{VIEW_TITLE} characters "
-                                                      f"[json-pointer:/view/{key}]")
+            if not (
+                isinstance(value, Mapping)
+                and value.get("type") == "plain_text"
+                and isinstance(value.get("text"), str)
+                and 0 < len(value["text"]) <= VIEW_TITLE
+            ):
+                raise SlackError(
+                    "invalid_arguments",
+                    f"[ERROR] must be plain_text of 1..{VIEW_TITLE} characters [json-pointer:/view/{key}]",
+                )
     blocks = _blocks_of(view.get("blocks"), "/view/blocks")
     _check_blocks(blocks, "/view/blocks", VIEW_BLOCKS, VIEW_BLOCK_TYPES)
     has_input = False
@@ -106,13 +125,16 @@ def check_view(view: Any, *, kind: str | None = None) -> dict[str, Any]:
             has_input = True
             label = block.get("label")
             if not (isinstance(label, Mapping) and label.get("text")) or not isinstance(block.get("element"), Mapping):
-                raise SlackError("invalid_arguments", f"[ERROR] an input needs a label and an element "
-                                                      f"[json-pointer:/view/blocks/{n}]")
+                raise SlackError(
+                    "invalid_arguments",
+                    f"[ERROR] an input needs a label and an element [json-pointer:/view/blocks/{n}]",
+                )
     if view_type == "modal" and has_input and view.get("submit") is None:
         raise SlackError("invalid_arguments", "[ERROR] a modal with inputs needs submit [json-pointer:/view/submit]")
     if len(str(view.get("private_metadata") or "")) > 3000:
-        raise SlackError("invalid_arguments", "[ERROR] private_metadata over 3000 characters "
-                                              "[json-pointer:/view/private_metadata]")
+        raise SlackError(
+            "invalid_arguments", "[ERROR] private_metadata over 3000 characters [json-pointer:/view/private_metadata]"
+        )
     return dict(view)
 
 
@@ -124,8 +146,12 @@ def check_unfurls(unfurls: Any) -> dict[str, Any]:
     for url, unfurl in unfurls.items():
         if not isinstance(unfurl, Mapping):
             raise SlackError("invalid_unfurls_format", f"[ERROR] unfurl for {url} must be an object")
-        _check_blocks(_blocks_of(unfurl.get("blocks"), f"/unfurls/{url}/blocks"), f"/unfurls/{url}/blocks",
-                      MESSAGE_BLOCKS, MESSAGE_BLOCK_TYPES)
+        _check_blocks(
+            _blocks_of(unfurl.get("blocks"), f"/unfurls/{url}/blocks"),
+            f"/unfurls/{url}/blocks",
+            MESSAGE_BLOCKS,
+            MESSAGE_BLOCK_TYPES,
+        )
     return dict(unfurls)
 
 

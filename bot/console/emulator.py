@@ -83,7 +83,8 @@ class SlackEmulator:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     web_api: WebApi = field(init=False, repr=False)
     _subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = field(
-        default_factory=list, repr=False)
+        default_factory=list, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.web_api = WebApi(self)
@@ -149,7 +150,7 @@ class SlackEmulator:
     def close_views(self, user: str, *, all_of_them: bool = False) -> None:
         with self.lock:
             stack = self.view_stacks.get(user, [])
-            for view_id in (list(stack) if all_of_them else stack[-1:]):
+            for view_id in list(stack) if all_of_them else stack[-1:]:
                 stack.remove(view_id)
                 self.views.pop(view_id, None)
         self.publish({"type": "views", "user": user})
@@ -185,8 +186,10 @@ class SlackEmulator:
                 "conversations": [c.to_json() for c in self.conversations.values()],
                 "messages": {cid: [m.to_json() for m in msgs] for cid, msgs in self.messages.items()},
                 "homes": {user: v.view for user, v in self.homes.items()},
-                "views": {user: [self.views[v].to_slack(TEAM_ID, APP_ID) for v in stack if v in self.views]
-                          for user, stack in self.view_stacks.items()},
+                "views": {
+                    user: [self.views[v].to_slack(TEAM_ID, APP_ID) for v in stack if v in self.views]
+                    for user, stack in self.view_stacks.items()
+                },
             }
 
     def new_view(self, user: str, view: dict[str, Any], root: str = "", previous: str = "") -> OpenView:
@@ -221,12 +224,14 @@ class SlackEmulator:
     # ---- HTTP ---------------------------------------------------------------------------------------------
 
     def asgi_app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/api/{method}", self._api, methods=["GET", "POST"]),
-            Route("/response/{token}", self._response, methods=["POST"]),
-            Route("/upload/{file_id}", self._upload, methods=["POST"]),
-            Route("/files/{file_id}", self._file, methods=["GET"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/response/{token}", self._response, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/files/{file_id}", self._file, methods=["GET"]),
+            ]
+        )
 
     async def _upload(self, request: Request) -> Response:
         """The upload URL files.getUploadURLExternal hands out (step 2 of files_upload_v2)."""
@@ -285,14 +290,25 @@ class SlackEmulator:
             self.replace(original, str(payload.get("text") or ""), blocks, payload.get("attachments") or [])
             return
         public = payload.get("response_type") == "in_channel"
-        message = self.post(Message(self.new_ts(), ctx.channel, BOT_USER_ID, str(payload.get("text") or ""), blocks,
-                                    payload.get("attachments") or [], thread_ts=payload.get("thread_ts"),
-                                    ephemeral_for=None if public else ctx.user, bot=True))
+        message = self.post(
+            Message(
+                self.new_ts(),
+                ctx.channel,
+                BOT_USER_ID,
+                str(payload.get("text") or ""),
+                blocks,
+                payload.get("attachments") or [],
+                thread_ts=payload.get("thread_ts"),
+                ephemeral_for=None if public else ctx.user,
+                bot=True,
+            )
+        )
         if ctx.kind == "command" and ctx.ts is None:
             ctx.ts = message.ts
 
-    def replace(self, message: Message, text: str, blocks: list[dict[str, Any]],
-                 attachments: list[dict[str, Any]]) -> None:
+    def replace(
+        self, message: Message, text: str, blocks: list[dict[str, Any]], attachments: list[dict[str, Any]]
+    ) -> None:
         with self.lock:
             message.text, message.blocks, message.attachments = text, blocks, attachments
             message.edited = message.ephemeral_for is None
@@ -352,5 +368,3 @@ class SlackEmulator:
 
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
-
-

@@ -37,9 +37,15 @@ class ConsoleInfo:
     teams: list[str] = field(default_factory=list)  # digests the page may send now
 
 
-def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho: ZohoPanel, info: ConsoleInfo,
-                  send_digest: Callable[[str], Awaitable[str]] | None = None,
-                  closing: threading.Event | None = None) -> None:
+def mount_console(
+    api: FastAPI,
+    emulator: SlackEmulator,
+    slack: SlackSide,
+    zoho: ZohoPanel,
+    info: ConsoleInfo,
+    send_digest: Callable[[str], Awaitable[str]] | None = None,
+    closing: threading.Event | None = None,
+) -> None:
     """`closing` is set when the server stops, so open event streams end and Ctrl-C stops at once."""
     closing = closing or threading.Event()
 
@@ -71,9 +77,18 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
     @router.get("/console/api/state")
     async def state() -> JSONResponse:
         snapshot = emulator.snapshot()
-        return JSONResponse({**snapshot, "bot_user": BOT_USER_ID, "starter": info.starter, "picker": info.picker,
-                             "commands": info.commands, "channels": info.channels, "stages": zoho.stages(),
-                             "digests": info.teams})
+        return JSONResponse(
+            {
+                **snapshot,
+                "bot_user": BOT_USER_ID,
+                "starter": info.starter,
+                "picker": info.picker,
+                "commands": info.commands,
+                "channels": info.channels,
+                "stages": zoho.stages(),
+                "digests": info.teams,
+            }
+        )
 
     @router.get("/console/api/stream")
     async def stream(request: Request) -> StreamingResponse:
@@ -97,8 +112,9 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
             finally:
                 emulator.unsubscribe(queue)
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
     @router.get("/console/files/{file_id}")
     async def file(file_id: str) -> Response:
@@ -112,8 +128,10 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
     async def compose(request: Request) -> JSONResponse:
         async def work() -> dict[str, Any]:
             b = await body_of(request)
-            return await slack.compose(str(b["user"]), str(b["channel"]), str(b.get("text") or ""),
-                                       b.get("thread_ts") or None)
+            return await slack.compose(
+                str(b["user"]), str(b["channel"]), str(b.get("text") or ""), b.get("thread_ts") or None
+            )
+
         return await guarded(work())
 
     @router.post("/console/api/act")
@@ -121,6 +139,7 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
         async def work() -> dict[str, Any]:
             b = await body_of(request)
             return await slack.act(str(b["user"]), b["source"], b["path"], b.get("selected") or {})
+
         return await guarded(work())
 
     @router.post("/console/api/submit")
@@ -128,6 +147,7 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
         async def work() -> dict[str, Any]:
             b = await body_of(request)
             return await slack.submit(str(b["user"]), str(b["view_id"]), b.get("values") or {})
+
         return await guarded(work())
 
     @router.post("/console/api/close")
@@ -135,6 +155,7 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
         async def work() -> dict[str, Any]:
             b = await body_of(request)
             return await slack.close(str(b["user"]), str(b["view_id"]))
+
         return await guarded(work())
 
     @router.post("/console/api/home")
@@ -142,6 +163,7 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
         async def work() -> dict[str, Any]:
             b = await body_of(request)
             return await slack.open_home(str(b["user"]))
+
         return await guarded(work())
 
     @router.get("/console/api/zoho/accounts")
@@ -165,8 +187,12 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
             else:
                 raise ConsoleError(f"unknown Zoho action {action!r}")
             account_id = str(b.get("account_id") or "")
-            return {"ok": 200 <= int(result.get("status", 200)) < 300, **result,
-                    "account": zoho.account(account_id) if account_id else None}
+            return {
+                "ok": 200 <= int(result.get("status", 200)) < 300,
+                **result,
+                "account": zoho.account(account_id) if account_id else None,
+            }
+
         return await guarded(work())
 
     @router.post("/console/api/digest")
@@ -177,6 +203,7 @@ def mount_console(api: FastAPI, emulator: SlackEmulator, slack: SlackSide, zoho:
             if send_digest is None or team not in info.teams:
                 raise ConsoleError(f"no digest for {team!r}")
             return {"ok": True, "summary": await send_digest(team)}
+
         return await guarded(work())
 
     api.include_router(router)

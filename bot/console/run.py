@@ -93,13 +93,22 @@ def build_console(data_dir: Path, *, accounts: int = 25) -> Console:
     signing_secret, webhook_secret = secrets.token_hex(16), secrets.token_hex(16)
     creds = sandbox.credentials
     settings = Settings(
-        SLACK_BOT_TOKEN="xoxb-console", SLACK_SIGNING_SECRET=signing_secret,
-        SLACK_API_URL=f"{emulator.base_url}/api/", SLACK_APP_TOKEN="",
-        ZOHO_CLIENT_ID=creds.client_id, ZOHO_CLIENT_SECRET=creds.client_secret, ZOHO_REFRESH_TOKEN=creds.refresh_token,
-        ZOHO_BOOKS_ORG_ID=creds.books_org_id, ZOHO_DESK_ORG_ID=creds.desk_org_id,
-        ZOHO_ACCOUNTS_URL=zoho_url, ZOHO_API_URL=zoho_url, ZOHO_DESK_URL=zoho_url,
-        THROUGHLINE_DB=str(data_dir / "console.db"), THROUGHLINE_CONFIG=str(data_dir / "none.toml"),
-        THROUGHLINE_WEBHOOK_SECRET=webhook_secret)
+        SLACK_BOT_TOKEN="xoxb-console",
+        SLACK_SIGNING_SECRET=signing_secret,
+        SLACK_API_URL=f"{emulator.base_url}/api/",
+        SLACK_APP_TOKEN="",
+        ZOHO_CLIENT_ID=creds.client_id,
+        ZOHO_CLIENT_SECRET=creds.client_secret,
+        ZOHO_REFRESH_TOKEN=creds.refresh_token,
+        ZOHO_BOOKS_ORG_ID=creds.books_org_id,
+        ZOHO_DESK_ORG_ID=creds.desk_org_id,
+        ZOHO_ACCOUNTS_URL=zoho_url,
+        ZOHO_API_URL=zoho_url,
+        ZOHO_DESK_URL=zoho_url,
+        THROUGHLINE_DB=str(data_dir / "console.db"),
+        THROUGHLINE_CONFIG=str(data_dir / "none.toml"),
+        THROUGHLINE_WEBHOOK_SECRET=webhook_secret,
+    )
     structure: OperatingStructure = parse_structure(cast.structure_toml(TZ), source="console")
     starter = cast.populate(emulator, sandbox)
     deps = build_deps(settings, structure)
@@ -108,12 +117,23 @@ def build_console(data_dir: Path, *, accounts: int = 25) -> Console:
     app_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://throughline", timeout=30)
     manifest = cast.read_manifest()
     commands = cast.manifest_commands(manifest)
-    slack = SlackSide(emulator, app_client, signing_secret, {c["command"]: c["usage_hint"] for c in commands},
-                      cast.unfurl_domains(manifest), read_only_dm=cast.messages_tab_read_only(manifest))
+    slack = SlackSide(
+        emulator,
+        app_client,
+        signing_secret,
+        {c["command"]: c["usage_hint"] for c in commands},
+        cast.unfurl_domains(manifest),
+        read_only_dm=cast.messages_tab_read_only(manifest),
+    )
     zoho = ZohoPanel(sandbox, app_client, webhook_secret, structure.handoff.won_stage)
     channels = {team: getattr(structure.channels, team) for team in ("sales", "finance", "support", "leadership")}
-    info = ConsoleInfo(starter=starter, picker=cast.picker_order(emulator, starter), commands=commands,
-                       channels=channels, teams=["leadership", "finance", "support"])
+    info = ConsoleInfo(
+        starter=starter,
+        picker=cast.picker_order(emulator, starter),
+        commands=commands,
+        channels=channels,
+        teams=["leadership", "finance", "support"],
+    )
 
     async def digest(team: str) -> str:
         from bot.reports.digest_runs import send_digest
@@ -136,8 +156,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_console(console: Console, sock: socket.socket, *, started: Callable[[str], None],
-                        stop: asyncio.Event | None = None) -> None:
+async def serve_console(
+    console: Console, sock: socket.socket, *, started: Callable[[str], None], stop: asyncio.Event | None = None
+) -> None:
     from bot.scheduler import create_scheduler
 
     await console.prime()
@@ -163,13 +184,15 @@ async def serve_console(console: Console, sock: socket.socket, *, started: Calla
         scheduler.shutdown(wait=False)
 
 
-def run_console(host: str = "127.0.0.1", port: int = 3000, *, accounts: int = 25,
-                echo: Callable[[str], None] = print) -> None:
+def run_console(
+    host: str = "127.0.0.1", port: int = 3000, *, accounts: int = 25, echo: Callable[[str], None] = print
+) -> None:
     """Serve in the foreground until Ctrl-C."""
     sock = _bind(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        echo(f"Warning: the console has no sign-in and lets anyone act as anyone; {host} exposes it beyond this "
-             "machine.")
+        echo(
+            f"Warning: the console has no sign-in and lets anyone act as anyone; {host} exposes it beyond this machine."
+        )
     with tempfile.TemporaryDirectory(prefix="throughline-console-") as tmp:
         echo("Starting Throughline on the embedded Zoho sandbox (no credentials, no network)…")
         console = build_console(Path(tmp), accounts=accounts)

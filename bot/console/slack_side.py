@@ -27,8 +27,16 @@ class ConsoleError(Exception):
 
 
 class SlackSide:
-    def __init__(self, emulator: SlackEmulator, app: httpx.AsyncClient, signing_secret: str,
-                 commands: Mapping[str, str], unfurl_domains: list[str], *, read_only_dm: bool = True) -> None:
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        app: httpx.AsyncClient,
+        signing_secret: str,
+        commands: Mapping[str, str],
+        unfurl_domains: list[str],
+        *,
+        read_only_dm: bool = True,
+    ) -> None:
         self.emulator = emulator
         self.app = app
         self.secret = signing_secret
@@ -46,18 +54,29 @@ class SlackSide:
         return await self._send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     async def _send_event(self, event: dict[str, Any]) -> httpx.Response:
-        envelope = {"token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
-                    "type": "event_callback", "event_id": f"Ev{secrets.token_hex(5).upper()}",
-                    "event_time": int(time.time()), "is_ext_shared_channel": False,
-                    "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}
+        envelope = {
+            "token": "legacy-unused",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "is_ext_shared_channel": False,
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
         return await self._send(json.dumps(envelope), "application/json")
 
     def _user(self, user_id: str) -> dict[str, Any]:
         user = self.emulator.users.get(user_id)
         if user is None:
             raise ConsoleError(f"no such user {user_id!r}")
-        return {"id": user.id, "username": user.name.lower().replace(" ", "."), "name": user.name.lower(),
-                "team_id": TEAM_ID}
+        return {
+            "id": user.id,
+            "username": user.name.lower().replace(" ", "."),
+            "name": user.name.lower(),
+            "team_id": TEAM_ID,
+        }
 
     def _conversation(self, channel: str) -> tuple[str, str]:
         conv = self.emulator.conversations.get(channel)
@@ -81,19 +100,32 @@ class SlackSide:
         self._user(user)
         if self.emulator.conversations[channel_id].is_im and self.read_only_dm:
             # manifest.yml: messages_tab_read_only_enabled — people may use commands there, not write
-            self._ephemeral(channel_id, user, "Sending messages to this app has been turned off. Try a slash "
-                                              "command such as `/account`.")
+            self._ephemeral(
+                channel_id,
+                user,
+                "Sending messages to this app has been turned off. Try a slash command such as `/account`.",
+            )
             return {"ok": False, "error": "read-only messages tab"}
-        slack_text = URL.sub(lambda m: f"<{m.group(0)}>", text.replace("&", "&amp;").replace("<", "&lt;")
-                             .replace(">", "&gt;"))
-        message = self.emulator.post(Message(self.emulator.new_ts(), channel_id, user, slack_text,
-                                             thread_ts=thread_ts or None))
+        slack_text = URL.sub(
+            lambda m: f"<{m.group(0)}>", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        )
+        message = self.emulator.post(
+            Message(self.emulator.new_ts(), channel_id, user, slack_text, thread_ts=thread_ts or None)
+        )
         links = [u for u in URL.findall(text) if self._unfurls(u)]
         if links:
-            event = {"type": "link_shared", "channel": channel_id, "is_bot_user_member": True, "user": user,
-                     "message_ts": message.ts, "thread_ts": thread_ts, "unfurl_id": f"C{secrets.token_hex(6)}",
-                     "source": "conversations_history", "event_ts": message.ts,
-                     "links": [{"domain": urlsplit(u).hostname or "", "url": u} for u in links[:5]]}
+            event = {
+                "type": "link_shared",
+                "channel": channel_id,
+                "is_bot_user_member": True,
+                "user": user,
+                "message_ts": message.ts,
+                "thread_ts": thread_ts,
+                "unfurl_id": f"C{secrets.token_hex(6)}",
+                "source": "conversations_history",
+                "event_ts": message.ts,
+                "links": [{"domain": urlsplit(u).hostname or "", "url": u} for u in links[:5]],
+            }
             reply = await self._send_event(event)
             if reply.status_code != 200:
                 self._ephemeral(channel_id, user, f"Throughline could not unfurl the link (HTTP {reply.status_code}).")
@@ -107,20 +139,36 @@ class SlackSide:
         channel_id, channel_name = self._conversation(channel)
         who = self._user(user)
         if command not in self.commands:
-            self._ephemeral(channel_id, user, f"`{command}` is not a valid command. In Slack, messages that start "
-                                              "with “/” are interpreted as commands.")
+            self._ephemeral(
+                channel_id,
+                user,
+                f"`{command}` is not a valid command. In Slack, messages that start "
+                "with “/” are interpreted as commands.",
+            )
             return {"ok": False, "error": "not a command"}
         context = ResponseContext(channel=channel_id, user=user, kind="command")
-        body = urlencode({
-            "token": "legacy-unused", "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN, "channel_id": channel_id,
-            "channel_name": channel_name, "user_id": user, "user_name": who["username"], "command": command,
-            "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
-            "response_url": self.emulator.response_url(context),
-            "trigger_id": self.emulator.issue_trigger(user)})
+        body = urlencode(
+            {
+                "token": "legacy-unused",
+                "team_id": TEAM_ID,
+                "team_domain": TEAM_DOMAIN,
+                "channel_id": channel_id,
+                "channel_name": channel_name,
+                "user_id": user,
+                "user_name": who["username"],
+                "command": command,
+                "text": text,
+                "api_app_id": APP_ID,
+                "is_enterprise_install": "false",
+                "response_url": self.emulator.response_url(context),
+                "trigger_id": self.emulator.issue_trigger(user),
+            }
+        )
         reply = await self._send(body, "application/x-www-form-urlencoded")
         if reply.status_code != 200:
-            self._ephemeral(channel_id, user, f"{command} failed with the error \"dispatch_failed\" "
-                                              f"(HTTP {reply.status_code})")
+            self._ephemeral(
+                channel_id, user, f'{command} failed with the error "dispatch_failed" (HTTP {reply.status_code})'
+            )
             return {"ok": False, "error": "dispatch_failed"}
         if reply.content.strip():
             try:
@@ -130,22 +178,28 @@ class SlackSide:
             try:
                 self.emulator.apply_response(context, answer)
             except SlackError as exc:
-                self._ephemeral(channel_id, user, f"{command} failed with the error \"{exc.error}\"")
+                self._ephemeral(channel_id, user, f'{command} failed with the error "{exc.error}"')
                 return {"ok": False, "error": exc.error}
         return {"ok": True}
 
     # ---- interactions ---------------------------------------------------------------------------------------
 
-    async def act(self, user: str, source: Mapping[str, Any], path: Mapping[str, Any],
-                  selected: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def act(
+        self, user: str, source: Mapping[str, Any], path: Mapping[str, Any], selected: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A click or choice on an interactive element. `source`: {"kind": "message", "channel", "ts"} or
         {"kind": "view", "view_id"} or {"kind": "home"}; `path`: {"attachment"?: i, "block": n, "action_id"}."""
         who = self._user(user)
         kind = source.get("kind")
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "user": who,
-            "api_app_id": APP_ID, "token": "legacy-unused", "is_enterprise_install": False,
-            "trigger_id": self.emulator.issue_trigger(user)}
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": who,
+            "api_app_id": APP_ID,
+            "token": "legacy-unused",
+            "is_enterprise_install": False,
+            "trigger_id": self.emulator.issue_trigger(user),
+        }
         if kind == "message":
             channel_id, channel_name = self._conversation(str(source.get("channel")))
             message = self.emulator.find(channel_id, str(source.get("ts")))
@@ -156,20 +210,27 @@ class SlackSide:
                 blocks = message.attachments[int(path["attachment"])].get("blocks") or []
             ephemeral = message.ephemeral_for is not None
             context = ResponseContext(channel=channel_id, user=user, ts=message.ts, kind="action")
-            payload.update(container={"type": "message", "message_ts": message.ts, "channel_id": channel_id,
-                                      "is_ephemeral": ephemeral},
-                           channel={"id": channel_id, "name": channel_name},
-                           response_url=self.emulator.response_url(context), state={"values": {}})
+            payload.update(
+                container={
+                    "type": "message",
+                    "message_ts": message.ts,
+                    "channel_id": channel_id,
+                    "is_ephemeral": ephemeral,
+                },
+                channel={"id": channel_id, "name": channel_name},
+                response_url=self.emulator.response_url(context),
+                state={"values": {}},
+            )
             if not ephemeral:
                 payload["message"] = message.to_slack()
         elif kind in ("view", "home"):
-            opened = (self.emulator.homes.get(user) if kind == "home"
-                      else self.emulator.views.get(str(source.get("view_id"))))
+            opened = (
+                self.emulator.homes.get(user) if kind == "home" else self.emulator.views.get(str(source.get("view_id")))
+            )
             if opened is None or opened.user != user:
                 raise ConsoleError("that view is closed")
             blocks = opened.view.get("blocks") or []
-            payload.update(container={"type": "view", "view_id": opened.id},
-                           view=opened.to_slack(TEAM_ID, APP_ID))
+            payload.update(container={"type": "view", "view_id": opened.id}, view=opened.to_slack(TEAM_ID, APP_ID))
         else:
             raise ConsoleError(f"unknown source {kind!r}")
         payload["actions"] = [_action(blocks, path, selected or {})]
@@ -184,10 +245,17 @@ class SlackSide:
             raise ConsoleError("that dialog is closed")
         view = opened.to_slack(TEAM_ID, APP_ID)
         view["state"] = {"values": dict(values)}
-        payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-                   "user": self._user(user), "api_app_id": APP_ID, "token": "legacy-unused",
-                   "trigger_id": self.emulator.issue_trigger(user), "view": view, "response_urls": [],
-                   "is_enterprise_install": False}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": self._user(user),
+            "api_app_id": APP_ID,
+            "token": "legacy-unused",
+            "trigger_id": self.emulator.issue_trigger(user),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
         reply = await self._send_payload(payload)
         if reply.status_code != 200:
             return {"ok": False, "error": "We had some trouble connecting. Try again?"}
@@ -212,16 +280,31 @@ class SlackSide:
             return {"ok": True}
         self.emulator.close_views(user, all_of_them=True)
         if opened.view.get("notify_on_close"):
-            await self._send_payload({"type": "view_closed", "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-                                      "user": self._user(user), "api_app_id": APP_ID, "token": "legacy-unused",
-                                      "view": opened.to_slack(TEAM_ID, APP_ID), "is_cleared": True})
+            await self._send_payload(
+                {
+                    "type": "view_closed",
+                    "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+                    "user": self._user(user),
+                    "api_app_id": APP_ID,
+                    "token": "legacy-unused",
+                    "view": opened.to_slack(TEAM_ID, APP_ID),
+                    "is_cleared": True,
+                }
+            )
         return {"ok": True}
 
     async def open_home(self, user: str) -> dict[str, Any]:
         self._user(user)
         channel = self.emulator.dm_with(user).id
-        reply = await self._send_event({"type": "app_home_opened", "user": user, "channel": channel, "tab": "home",
-                                        "event_ts": f"{time.time():.6f}"})
+        reply = await self._send_event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": channel,
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            }
+        )
         return {"ok": reply.status_code == 200}
 
 
@@ -239,8 +322,12 @@ def _action(blocks: list[dict[str, Any]], path: Mapping[str, Any], selected: Map
     element = next((e for e in candidates if isinstance(e, Mapping) and e.get("action_id") == action_id), None)
     if element is None:
         raise ConsoleError("that control is gone")
-    action: dict[str, Any] = {"action_id": action_id, "block_id": block.get("block_id") or f"b{index}",
-                              "type": element.get("type"), "action_ts": f"{time.time():.6f}"}
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block.get("block_id") or f"b{index}",
+        "type": element.get("type"),
+        "action_ts": f"{time.time():.6f}",
+    }
     kind = element.get("type")
     if kind == "button":
         action.update(text=element.get("text"), value=element.get("value", ""))

@@ -49,8 +49,15 @@ class WebApi:
         return user
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": "Demo", "user": "throughline",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "BTHROUGHL1"}
+        return {
+            "ok": True,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Demo",
+            "user": "throughline",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "BTHROUGHL1",
+        }
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
@@ -58,17 +65,37 @@ class WebApi:
         thread_ts = str(args.get("thread_ts") or "") or None
         if thread_ts and self.em.strict and self.em.find(channel, thread_ts) is None:
             raise SlackError("thread_not_found")
-        message = self.em.post(Message(self.em.new_ts(), channel, BOT_USER_ID, str(args.get("text") or ""), blocks,
-                                    args.get("attachments") or [], thread_ts=thread_ts, bot=True))
+        message = self.em.post(
+            Message(
+                self.em.new_ts(),
+                channel,
+                BOT_USER_ID,
+                str(args.get("text") or ""),
+                blocks,
+                args.get("attachments") or [],
+                thread_ts=thread_ts,
+                bot=True,
+            )
+        )
         return {"ok": True, "channel": channel, "ts": message.ts, "message": message.to_slack()}
 
     def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         user = self._user(args)
         blocks = check_message(args)
-        message = self.em.post(Message(self.em.new_ts(), channel, BOT_USER_ID, str(args.get("text") or ""), blocks,
-                                    args.get("attachments") or [], thread_ts=args.get("thread_ts") or None,
-                                    ephemeral_for=user, bot=True))
+        message = self.em.post(
+            Message(
+                self.em.new_ts(),
+                channel,
+                BOT_USER_ID,
+                str(args.get("text") or ""),
+                blocks,
+                args.get("attachments") or [],
+                thread_ts=args.get("thread_ts") or None,
+                ephemeral_for=user,
+                bot=True,
+            )
+        )
         return {"ok": True, "message_ts": message.ts}
 
     def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +106,12 @@ class WebApi:
         if message is None or message.ephemeral_for:  # chat.update cannot edit ephemeral messages
             if self.em.strict or message is not None:
                 raise SlackError("message_not_found")
-            return {"ok": True, "channel": channel, "ts": ts,
-                    "message": {"text": args.get("text", ""), "blocks": blocks}}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": args.get("text", ""), "blocks": blocks},
+            }
         if message.user != BOT_USER_ID:
             raise SlackError("cant_update_message")
         self.em.replace(message, str(args.get("text") or ""), blocks, args.get("attachments") or [])
@@ -108,8 +139,9 @@ class WebApi:
             if self.em.strict:
                 raise SlackError("cannot_find_message")
             return {"ok": True}
-        attachments = [{"is_app_unfurl": True, "app_unfurl_url": url, "from_url": url, **unfurl}
-                       for url, unfurl in unfurls.items()]
+        attachments = [
+            {"is_app_unfurl": True, "app_unfurl_url": url, "from_url": url, **unfurl} for url, unfurl in unfurls.items()
+        ]
         with self.em.lock:
             message.attachments = [a for a in message.attachments if a.get("app_unfurl_url") not in unfurls]
             message.attachments += attachments
@@ -121,8 +153,11 @@ class WebApi:
         ts = require(args, "message_ts", "message_not_found")
         if self.em.strict and self.em.find(channel, ts) is None:
             raise SlackError("message_not_found")
-        return {"ok": True, "channel": channel,
-                "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
     def m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = str(args.get("channel") or "")
@@ -186,8 +221,11 @@ class WebApi:
         return {"ok": True, "user": {"id": user_id, "profile": {"email": email}}}
 
     def m_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "members": [u.to_slack(TEAM_ID) for u in self.em.users.values()],
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "ok": True,
+            "members": [u.to_slack(TEAM_ID) for u in self.em.users.values()],
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = self.em.usergroups.get(str(args.get("usergroup") or ""))
@@ -225,8 +263,9 @@ class WebApi:
             raise SlackError("not_found")
         if len(stack) >= MAX_VIEW_STACK:
             raise SlackError("push_limit_reached")
-        opened = self.em.new_view(user, view, root=self.em.views[stack[0]].root_id if stack else "",
-                                previous=stack[-1] if stack else "")
+        opened = self.em.new_view(
+            user, view, root=self.em.views[stack[0]].root_id if stack else "", previous=stack[-1] if stack else ""
+        )
         with self.em.lock:
             self.em.view_stacks.setdefault(user, []).append(opened.id)
         self.em.publish({"type": "views", "user": user})
@@ -239,7 +278,8 @@ class WebApi:
         if not view_id and not external:
             raise SlackError("invalid_arguments", "[ERROR] view_id or external_id is required")
         current = self.em.views.get(view_id) or next(
-            (v for v in self.em.views.values() if external and v.view.get("external_id") == external), None)
+            (v for v in self.em.views.values() if external and v.view.get("external_id") == external), None
+        )
         if current is None:
             if self.em.strict:
                 raise SlackError("not_found")
@@ -274,8 +314,14 @@ class WebApi:
         file_id = f"F{self.em.next_number():09d}"
         mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         with self.em.lock:
-            self.em.files[file_id] = {"id": file_id, "name": filename, "title": filename, "mimetype": mimetype,
-                                   "size": int(length), "alt_txt": args.get("alt_txt") or ""}
+            self.em.files[file_id] = {
+                "id": file_id,
+                "name": filename,
+                "title": filename,
+                "mimetype": mimetype,
+                "size": int(length),
+                "alt_txt": args.get("alt_txt") or "",
+            }
         return {"ok": True, "file_id": file_id, "upload_url": f"{self.em.base_url}/upload/{file_id}"}
 
     def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -288,13 +334,25 @@ class WebApi:
         with self.em.lock:
             for f in files:
                 meta = self.em.files[f["id"]]
-                meta.update(title=f.get("title") or meta["name"], size=len(self.em.uploads[f["id"]]),
-                            url_private=f"{self.em.base_url}/files/{f['id']}")
+                meta.update(
+                    title=f.get("title") or meta["name"],
+                    size=len(self.em.uploads[f["id"]]),
+                    url_private=f"{self.em.base_url}/files/{f['id']}",
+                )
                 shared.append(dict(meta))
         channel_arg = args.get("channel_id") or args.get("channels")
         if channel_arg:
             channel = self._channel({"channel": str(channel_arg).split(",")[0]})
             thread_ts = str(args.get("thread_ts") or "") or None
-            self.em.post(Message(self.em.new_ts(), channel, BOT_USER_ID, str(args.get("initial_comment") or ""),
-                              thread_ts=thread_ts, files=shared, bot=True))
+            self.em.post(
+                Message(
+                    self.em.new_ts(),
+                    channel,
+                    BOT_USER_ID,
+                    str(args.get("initial_comment") or ""),
+                    thread_ts=thread_ts,
+                    files=shared,
+                    bot=True,
+                )
+            )
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"], "size": f["size"]} for f in shared]}

@@ -31,14 +31,32 @@ class User:
 
     def to_slack(self, team_id: str) -> dict[str, Any]:
         """The user object users.info / users.list answer."""
-        return {"id": self.id, "team_id": team_id, "name": self.name.lower().replace(" ", "."),
-                "real_name": self.real_name, "deleted": False, "is_bot": self.is_bot, "tz": "Europe/Berlin",
-                "profile": {"email": self.email, "real_name": self.real_name, "display_name": self.name,
-                            "title": self.title}}
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "name": self.name.lower().replace(" ", "."),
+            "real_name": self.real_name,
+            "deleted": False,
+            "is_bot": self.is_bot,
+            "tz": "Europe/Berlin",
+            "profile": {
+                "email": self.email,
+                "real_name": self.real_name,
+                "display_name": self.name,
+                "title": self.title,
+            },
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "real_name": self.real_name, "email": self.email,
-                "title": self.title, "role": self.role, "is_bot": self.is_bot}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "real_name": self.real_name,
+            "email": self.email,
+            "title": self.title,
+            "role": self.role,
+            "is_bot": self.is_bot,
+        }
 
 
 @dataclass
@@ -53,8 +71,14 @@ class Conversation:
         base: dict[str, Any] = {"id": self.id, "is_member": True, "is_archived": False}
         if self.is_im:
             return {**base, "is_im": True, "user": self.user}
-        return {**base, "name": self.name, "is_channel": not self.is_private, "is_group": self.is_private,
-                "is_private": self.is_private, "is_im": False}
+        return {
+            **base,
+            "name": self.name,
+            "is_channel": not self.is_private,
+            "is_group": self.is_private,
+            "is_private": self.is_private,
+            "is_im": False,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "is_im": self.is_im, "user": self.user}
@@ -105,9 +129,16 @@ class OpenView:
     previous_id: str = ""
 
     def to_slack(self, team_id: str, app_id: str) -> dict[str, Any]:
-        return {"id": self.id, "team_id": team_id, "app_id": app_id, "hash": self.hash,
-                "root_view_id": self.root_id, "previous_view_id": self.previous_id or None,
-                "state": {"values": {}}, **self.view}
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "app_id": app_id,
+            "hash": self.hash,
+            "root_view_id": self.root_id,
+            "previous_view_id": self.previous_id or None,
+            "state": {"values": {}},
+            **self.view,
+        }
 
 
 @dataclass

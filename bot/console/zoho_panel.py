@@ -51,26 +51,64 @@ class ZohoPanel:
             raise ConsoleError(f"no CRM account {account_id}")
         deals = [st.crm["Deals"][d] for d in st.crm_deals_by_account.get(account_id, []) if d in st.crm["Deals"]]
         customer = st.books_contact_by_crm_account.get(account_id)
-        invoices = [st.books_invoices[i] for i in st.books_invoices_by_customer.get(customer, [])
-                    if i in st.books_invoices] if customer else []
+        invoices = (
+            [st.books_invoices[i] for i in st.books_invoices_by_customer.get(customer, []) if i in st.books_invoices]
+            if customer
+            else []
+        )
         desk_account = st.desk_account_by_crm.get(account_id)
-        tickets = [st.desk_tickets[t] for t in st.desk_tickets_by_account.get(desk_account, [])
-                   if t in st.desk_tickets] if desk_account else []
+        tickets = (
+            [st.desk_tickets[t] for t in st.desk_tickets_by_account.get(desk_account, []) if t in st.desk_tickets]
+            if desk_account
+            else []
+        )
         return {
-            "id": account_id, "name": acc.get("Account_Name"), "owner": (acc.get("Owner") or {}).get("name"),
-            "billing": {k: acc.get(k) or "" for k in BILLING}, "desk_account": desk_account or "",
-            "deals": [{"id": d["id"], "name": d.get("Deal_Name"), "stage": d.get("Stage"), "amount": d.get("Amount"),
-                       "currency": d.get("Currency") or ""} for d in deals],
-            "invoices": [{"id": i["invoice_id"], "number": i.get("invoice_number"), "status": i.get("status"),
-                          "total": i.get("total"), "balance": i.get("balance"), "due_date": i.get("due_date"),
-                          "currency": i.get("currency_code") or ""} for i in invoices],
-            "tickets": [{"id": t["id"], "number": t.get("ticketNumber"), "subject": t.get("subject"),
-                         "status": t.get("status"), "escalated": bool(t.get("isEscalated"))} for t in tickets],
+            "id": account_id,
+            "name": acc.get("Account_Name"),
+            "owner": (acc.get("Owner") or {}).get("name"),
+            "billing": {k: acc.get(k) or "" for k in BILLING},
+            "desk_account": desk_account or "",
+            "deals": [
+                {
+                    "id": d["id"],
+                    "name": d.get("Deal_Name"),
+                    "stage": d.get("Stage"),
+                    "amount": d.get("Amount"),
+                    "currency": d.get("Currency") or "",
+                }
+                for d in deals
+            ],
+            "invoices": [
+                {
+                    "id": i["invoice_id"],
+                    "number": i.get("invoice_number"),
+                    "status": i.get("status"),
+                    "total": i.get("total"),
+                    "balance": i.get("balance"),
+                    "due_date": i.get("due_date"),
+                    "currency": i.get("currency_code") or "",
+                }
+                for i in invoices
+            ],
+            "tickets": [
+                {
+                    "id": t["id"],
+                    "number": t.get("ticketNumber"),
+                    "subject": t.get("subject"),
+                    "status": t.get("status"),
+                    "escalated": bool(t.get("isEscalated")),
+                }
+                for t in tickets
+            ],
         }
 
     async def _deliver(self, app: str, body: Any) -> dict[str, Any]:
-        reply = await self.app.post(f"/zoho/{app}", params={"secret": self.secret}, content=json.dumps(body),
-                                    headers={"Content-Type": "application/json"})
+        reply = await self.app.post(
+            f"/zoho/{app}",
+            params={"secret": self.secret},
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
         answer = reply.json() if reply.content else {}
         return {"status": reply.status_code, **answer}
 
@@ -121,5 +159,7 @@ class ZohoPanel:
             raise ConsoleError("an invoice can be marked overdue or paid")
         due = (self._st.now().date() - timedelta(days=12)).isoformat()
         zw.update_invoice(self._st, invoice_id, status="overdue", due_date=due)
-        return {"webhook": "POST /zoho/books (invoice)",
-                **await self._deliver("books", zw.books_invoice_body(self._st, invoice_id))}
+        return {
+            "webhook": "POST /zoho/books (invoice)",
+            **await self._deliver("books", zw.books_invoice_body(self._st, invoice_id)),
+        }

@@ -30,8 +30,9 @@ class _Slack:
         return token, f"{self.stub_url}/response/{token}"
 
     async def _send(self, body: str) -> None:
-        reply = await self.http.post(f"{self.app_url}/slack/events", content=body,
-                                     headers=signed_headers(body, self.secret))
+        reply = await self.http.post(
+            f"{self.app_url}/slack/events", content=body, headers=signed_headers(body, self.secret)
+        )
         reply.raise_for_status()
 
     async def _answer(self, token: str) -> dict[str, Any]:
@@ -63,14 +64,24 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-async def show_audit(http: httpx.AsyncClient, app_url: str, stub: SlackStub, stub_url: str, signing_secret: str,
-                     out: TextIO, json_out: bool, zoho_calls: Callable[[], int] = lambda: 0) -> None:
+async def show_audit(
+    http: httpx.AsyncClient,
+    app_url: str,
+    stub: SlackStub,
+    stub_url: str,
+    signing_secret: str,
+    out: TextIO,
+    json_out: bool,
+    zoho_calls: Callable[[], int] = lambda: 0,
+) -> None:
     slack = _Slack(http, app_url, stub, stub_url, signing_secret)
     out.write("\n--- Drift audit ---\n\n$ /audit\n  (an ops user in [approvers] audit)\n")
     before = zoho_calls()
     summary = await slack.command("")
-    out.write(f"  {zoho_calls() - before} Zoho calls: a sync of the mirror (incremental once it has run), then "
-              "product lines of won deals not invoiced yet; the rest is read from the mirror\n\n")
+    out.write(
+        f"  {zoho_calls() - before} Zoho calls: a sync of the mirror (incremental once it has run), then "
+        "product lines of won deals not invoiced yet; the rest is read from the mirror\n\n"
+    )
     write_message(out, summary, json_out=json_out)
     show = next((b for b in _buttons(summary) if b["action_id"] == "audit_details_books_not_linked"), None)
     if show is None:

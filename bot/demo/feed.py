@@ -27,40 +27,65 @@ async def _posts_after(stub: SlackStub, before: int, count: int, wait: float = 1
         await asyncio.sleep(0.02)
 
 
-async def run_feed_demo(out: TextIO, http: httpx.AsyncClient, app_url: str, sandbox: Sandbox, stub: SlackStub,
-                        channels: Channels, webhook_secret: str, owner_dm: str, *, json_out: bool) -> None:
+async def run_feed_demo(
+    out: TextIO,
+    http: httpx.AsyncClient,
+    app_url: str,
+    sandbox: Sandbox,
+    stub: SlackStub,
+    channels: Channels,
+    webhook_secret: str,
+    owner_dm: str,
+    *,
+    json_out: bool,
+) -> None:
     st = sandbox.state
     account = st.demo_account_id
     owner_name = st.crm["Accounts"][account]["Owner"]["name"]
-    where = {channels.sales: "#sales", channels.finance: "#finance", channels.support: "#support",
-             owner_dm: f"DM to {owner_name} (owner)"}
+    where = {
+        channels.sales: "#sales",
+        channels.finance: "#finance",
+        channels.support: "#support",
+        owner_dm: f"DM to {owner_name} (owner)",
+    }
 
     async def deliver(app: str, body: Any, what: str, expect: int) -> None:
         before = len(stub.calls)
         started = time.perf_counter()
-        reply = await http.post(f"{app_url}/zoho/{app}?secret={webhook_secret}", content=json.dumps(body),
-                                headers={"Content-Type": "application/json"})
+        reply = await http.post(
+            f"{app_url}/zoho/{app}?secret={webhook_secret}",
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
         ack_ms = (time.perf_counter() - started) * 1000
         answer = reply.json()
-        out.write(f"\n$ POST /zoho/{app}  ({what})\n  {reply.status_code} in {ack_ms:.0f} ms: stored "
-                  f"{answer.get('stored', 0)}, duplicates {answer.get('duplicates', 0)}\n")
+        out.write(
+            f"\n$ POST /zoho/{app}  ({what})\n  {reply.status_code} in {ack_ms:.0f} ms: stored "
+            f"{answer.get('stored', 0)}, duplicates {answer.get('duplicates', 0)}\n"
+        )
         posts = await _posts_after(stub, before, expect, wait=10.0 if expect else 1.0)
         if not posts:
             out.write("  nothing posted\n")
         for post in posts:
-            out.write(f"\n  → {where.get(post.get('channel', ''), post.get('channel'))}"
-                      f"{' (in thread)' if post.get('thread_ts') else ''}\n")
+            out.write(
+                f"\n  → {where.get(post.get('channel', ''), post.get('channel'))}"
+                f"{' (in thread)' if post.get('thread_ts') else ''}\n"
+            )
             write_message(out, post, json_out=json_out, indent="    ")
 
-    out.write("\n--- Zoho → Slack: the event feed ---\n\nDesk and Books send webhooks; each delivery is stored in the "
-              "inbox before the 200, then re-read through the API and routed (see [routing]).\n")
+    out.write(
+        "\n--- Zoho → Slack: the event feed ---\n\nDesk and Books send webhooks; each delivery is stored in the "
+        "inbox before the 200, then re-read through the API and routed (see [routing]).\n"
+    )
     desk_account = st.desk_account_by_crm[account]
     ticket = zw.open_ticket(st, desk_account, "Tracking portal shows no trucks since 6am")
     desk_body = [zw.desk_event(st, "Ticket_Add", ticket)]
     await deliver("desk", desk_body, "Desk: a new ticket on an account with an open deal", 1)
     customer = st.books_contact_by_crm_account[account]
-    invoice_id = next((i for i in st.books_invoices_by_customer[customer]
-                       if st.books_invoices[i]["status"] in ("sent", "viewed")), None)
+    invoice_id = next(
+        (i for i in st.books_invoices_by_customer[customer] if st.books_invoices[i]["status"] in ("sent", "viewed")),
+        None,
+    )
     if invoice_id:
         due = (st.now().date() - timedelta(days=12)).isoformat()
         zw.update_invoice(st, invoice_id, status="overdue", due_date=due)

@@ -71,15 +71,25 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
     stub = SlackStub()
     secret = secrets.token_hex(16)
     webhook_secret = secrets.token_hex(16)
-    with tempfile.TemporaryDirectory() as tmp, LocalServer(sandbox.asgi_app()) as zoho, \
-            LocalServer(stub.asgi_app()) as slack:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalServer(sandbox.asgi_app()) as zoho,
+        LocalServer(stub.asgi_app()) as slack,
+    ):
         settings = Settings(
-            SLACK_BOT_TOKEN="xoxb-demo", SLACK_SIGNING_SECRET=secret, SLACK_API_URL=f"{slack.url}/api/",
-            ZOHO_CLIENT_ID=sandbox.credentials.client_id, ZOHO_CLIENT_SECRET=sandbox.credentials.client_secret,
+            SLACK_BOT_TOKEN="xoxb-demo",
+            SLACK_SIGNING_SECRET=secret,
+            SLACK_API_URL=f"{slack.url}/api/",
+            ZOHO_CLIENT_ID=sandbox.credentials.client_id,
+            ZOHO_CLIENT_SECRET=sandbox.credentials.client_secret,
             ZOHO_REFRESH_TOKEN=sandbox.credentials.refresh_token,
-            ZOHO_BOOKS_ORG_ID=sandbox.credentials.books_org_id, ZOHO_DESK_ORG_ID=sandbox.credentials.desk_org_id,
-            ZOHO_ACCOUNTS_URL=zoho.url, ZOHO_API_URL=zoho.url, ZOHO_DESK_URL=zoho.url,
-            THROUGHLINE_DB=str(Path(tmp) / "demo.db"), THROUGHLINE_CONFIG=str(Path(tmp) / "none.toml"),
+            ZOHO_BOOKS_ORG_ID=sandbox.credentials.books_org_id,
+            ZOHO_DESK_ORG_ID=sandbox.credentials.desk_org_id,
+            ZOHO_ACCOUNTS_URL=zoho.url,
+            ZOHO_API_URL=zoho.url,
+            ZOHO_DESK_URL=zoho.url,
+            THROUGHLINE_DB=str(Path(tmp) / "demo.db"),
+            THROUGHLINE_CONFIG=str(Path(tmp) / "none.toml"),
             THROUGHLINE_WEBHOOK_SECRET=webhook_secret,
         )
         structure = parse_structure(demo_structure_toml(DEMO_TZ), source="demo")
@@ -94,8 +104,10 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
             user = DemoSlackUser(app_url, stub, slack.url, secret)
             async with httpx.AsyncClient(timeout=15) as http:
                 steps = [
-                    (name.split()[0].lower(),
-                     "part of a name, lower case, not yet mirrored: CRM, Books and Desk are read concurrently"),
+                    (
+                        name.split()[0].lower(),
+                        "part of a name, lower case, not yet mirrored: CRM, Books and Desk are read concurrently",
+                    ),
                     (name.upper(), "the same account again: answered from the mirror"),
                 ]
                 for text, what in steps:
@@ -106,20 +118,41 @@ async def run_demo(*, json_out: bool, out: TextIO, accounts: int = 25) -> int:
                 await show_handoff(http, app_url, sandbox, stub, slack.url, secret, webhook_secret, out, json_out)
                 await show_audit(http, app_url, stub, slack.url, secret, out, json_out, lambda: len(sandbox.calls))
                 await show_digests(deps, out, json_out)
-                await run_feed_demo(out, http, app_url, sandbox, stub, structure.channels, webhook_secret,
-                                    "D0OWNER001", json_out=json_out)
+                await run_feed_demo(
+                    out,
+                    http,
+                    app_url,
+                    sandbox,
+                    stub,
+                    structure.channels,
+                    webhook_secret,
+                    "D0OWNER001",
+                    json_out=json_out,
+                )
         await deps.aclose()
-    out.write("\n--- Try it yourself ---\n\n`make run` serves this same app on the sandbox with a Slack-like "
-              "console at http://127.0.0.1:3000: type /account, click Create invoice, move deals in the Zoho panel.\n")
+    out.write(
+        "\n--- Try it yourself ---\n\n`make run` serves this same app on the sandbox with a Slack-like "
+        "console at http://127.0.0.1:3000: type /account, click Create invoice, move deals in the Zoho panel.\n"
+    )
     return 0
 
 
-def _print_step(out: TextIO, text: str, what: str, message: dict[str, Any], ack_ms: float,
-                answer_ms: float | None, calls: int, json_out: bool) -> None:
+def _print_step(
+    out: TextIO,
+    text: str,
+    what: str,
+    message: dict[str, Any],
+    ack_ms: float,
+    answer_ms: float | None,
+    calls: int,
+    json_out: bool,
+) -> None:
     out.write(f"\n$ /account {text}\n  ({what})\n")
     if answer_ms is None:
         out.write(f"  answered inside the acknowledgement in {ack_ms:.0f} ms, {calls} Zoho calls\n\n")
     else:
-        out.write(f"  acknowledged in {ack_ms:.0f} ms; card through the response URL after {answer_ms:.0f} ms, "
-                  f"{calls} Zoho calls\n\n")
+        out.write(
+            f"  acknowledged in {ack_ms:.0f} ms; card through the response URL after {answer_ms:.0f} ms, "
+            f"{calls} Zoho calls\n\n"
+        )
     write_message(out, message, json_out=json_out)

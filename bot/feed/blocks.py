@@ -71,8 +71,9 @@ def _window(span: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 120 else f"{minutes // 60} hours"
 
 
-def notice_message(notices: Sequence[Notice], links: AppLinks, today: date, tz: tzinfo | None = None,
-                   span: timedelta | None = None) -> Message:
+def notice_message(
+    notices: Sequence[Notice], links: AppLinks, today: date, tz: tzinfo | None = None, span: timedelta | None = None
+) -> Message:
     """One notice, or several of one kind about one account ("3 new tickets for Acme in 10 minutes")."""
     first = notices[0]
     emoji, one, many = TITLES.get(first.kind, (":bell:", first.kind.replace("_", " "), first.kind))
@@ -104,26 +105,41 @@ def _money(show: bool, amount: object, currency: str) -> str:
     return format_money(amount, currency) if show else "_(amounts shown in finance channels)_"  # type: ignore[arg-type]
 
 
-def account_unfurl(account: Account, deals: Sequence[Deal], tickets: Sequence[Ticket], invoices: Sequence[Invoice],
-                   links: AppLinks, today: date, *, show_money: bool) -> dict[str, object]:
+def account_unfurl(
+    account: Account,
+    deals: Sequence[Deal],
+    tickets: Sequence[Ticket],
+    invoices: Sequence[Invoice],
+    links: AppLinks,
+    today: date,
+    *,
+    show_money: bool,
+) -> dict[str, object]:
     open_tickets = [t for t in tickets if is_open_ticket(t)]
     escalated = sum(1 for t in open_tickets if t.is_escalated)
     owner = safe(account.owner.name or account.owner.email or "no owner", 60)
-    lines = [f"*{link(links.crm_account(account.id), safe(account.name, 100))}* · owner {owner}",
-             f"{len(deals)} deal{'s' if len(deals) != 1 else ''} · {len(open_tickets)} open ticket"
-             f"{'s' if len(open_tickets) != 1 else ''}" + (f" ({escalated} escalated)" if escalated else "")]
+    lines = [
+        f"*{link(links.crm_account(account.id), safe(account.name, 100))}* · owner {owner}",
+        f"{len(deals)} deal{'s' if len(deals) != 1 else ''} · {len(open_tickets)} open ticket"
+        f"{'s' if len(open_tickets) != 1 else ''}" + (f" ({escalated} escalated)" if escalated else ""),
+    ]
     if show_money:
         outstanding = [i for i in invoices if i.kind == "invoice" and i.balance > 0]
         if outstanding:
             currency = outstanding[0].currency
-            lines.append(f"Outstanding {format_money(sum((i.balance for i in outstanding), start=0), currency)}"
-                         f" on {len(outstanding)} invoice{'s' if len(outstanding) != 1 else ''}")
+            lines.append(
+                f"Outstanding {format_money(sum((i.balance for i in outstanding), start=0), currency)}"
+                f" on {len(outstanding)} invoice{'s' if len(outstanding) != 1 else ''}"
+            )
     return {"blocks": [section("\n".join(lines)), context("Zoho CRM account · via Throughline")]}
 
 
 def deal_unfurl(deal: Deal, links: AppLinks, tz: tzinfo | None, *, show_money: bool) -> dict[str, object]:
-    fields = [f"*Stage*\n{safe(deal.stage or '—', 60)}", f"*Closing*\n{format_date(deal.closing_date, tz)}",
-              f"*Owner*\n{safe(deal.owner.name or deal.owner.email or '—', 60)}"]
+    fields = [
+        f"*Stage*\n{safe(deal.stage or '—', 60)}",
+        f"*Closing*\n{format_date(deal.closing_date, tz)}",
+        f"*Owner*\n{safe(deal.owner.name or deal.owner.email or '—', 60)}",
+    ]
     if show_money:
         fields.append(f"*Amount*\n{format_money(deal.amount, deal.currency)}")
     head = f"*{link(links.crm_deal(deal.id), safe(deal.name, 100))}*"
@@ -133,9 +149,12 @@ def deal_unfurl(deal: Deal, links: AppLinks, tz: tzinfo | None, *, show_money: b
 
 
 def invoice_unfurl(inv: Invoice, links: AppLinks, today: date, tz: tzinfo | None) -> dict[str, object]:
-    fields = [f"*Status*\n{safe(inv.status.replace('_', ' ') or '—', 40)}",
-              f"*Total*\n{format_money(inv.total, inv.currency)}",
-              f"*Balance*\n{format_money(inv.balance, inv.currency)}", f"*Due*\n{format_date(inv.due_date, tz)}"]
+    fields = [
+        f"*Status*\n{safe(inv.status.replace('_', ' ') or '—', 40)}",
+        f"*Total*\n{format_money(inv.total, inv.currency)}",
+        f"*Balance*\n{format_money(inv.balance, inv.currency)}",
+        f"*Due*\n{format_date(inv.due_date, tz)}",
+    ]
     head = f"*{link(links.books_invoice(inv.id), 'Invoice ' + safe(inv.number or inv.id, 40))}*"
     if inv.customer_name:
         head += f" · {safe(inv.customer_name, 80)}"
@@ -144,8 +163,11 @@ def invoice_unfurl(inv: Invoice, links: AppLinks, today: date, tz: tzinfo | None
 
 def ticket_unfurl(t: Ticket, links: AppLinks, now: datetime, tz: tzinfo | None) -> dict[str, object]:
     flags = " · ".join(f for f, on in (("escalated", t.is_escalated), ("past due", t.is_overdue)) if on)
-    fields = [f"*Status*\n{safe(t.status or '—', 40)}", f"*Priority*\n{safe(t.priority or '—', 30)}",
-              f"*Opened*\n{format_date(t.created_time, tz)}"]
+    fields = [
+        f"*Status*\n{safe(t.status or '—', 40)}",
+        f"*Priority*\n{safe(t.priority or '—', 30)}",
+        f"*Opened*\n{format_date(t.created_time, tz)}",
+    ]
     if flags:
         fields.append(f"*Flags*\n{flags}")
     head = f"*{_ticket_line(t, links)}*" if not t.web_url else _ticket_line(t, links)

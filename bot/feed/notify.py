@@ -51,9 +51,19 @@ class Sent:
 
 
 class Notifier:
-    def __init__(self, slack: AsyncWebClient, store: Store, directory: SlackDirectory, clock: Callable[[], datetime],
-                 links: AppLinks, tz: tzinfo | None = None, *, window: timedelta = timedelta(minutes=10),
-                 per_second: float = 1.0, announcer: OwnerAnnouncer | None = None) -> None:
+    def __init__(
+        self,
+        slack: AsyncWebClient,
+        store: Store,
+        directory: SlackDirectory,
+        clock: Callable[[], datetime],
+        links: AppLinks,
+        tz: tzinfo | None = None,
+        *,
+        window: timedelta = timedelta(minutes=10),
+        per_second: float = 1.0,
+        announcer: OwnerAnnouncer | None = None,
+    ) -> None:
         self.slack = slack
         self.store = store
         self.announcer = announcer or OwnerAnnouncer(slack, directory)  # the owner's DM, else the fallback
@@ -138,6 +148,7 @@ class Notifier:
         """chat.postMessage at the channel's pace; answers the message ts."""
         extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         async with self._limiter(channel):
-            answer = await self.slack.chat_postMessage(channel=channel, unfurl_links=False, **extra,
-                                                       **message.as_kwargs())
+            answer = await self.slack.chat_postMessage(
+                channel=channel, unfurl_links=False, **extra, **message.as_kwargs()
+            )
         return str(answer.get("ts") or "")

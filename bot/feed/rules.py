@@ -70,7 +70,7 @@ def _fold(labels: list[str]) -> set[str]:
 
 
 def deal_outcome(deal: Deal, structure: OperatingStructure) -> str:
-    """"won", "lost" or "" for a deal's stage, by `[handoff] won_stage`, the vocabulary and `[routing] lost_stages`."""
+    """ "won", "lost" or "" for a deal's stage, by `[handoff] won_stage`, the vocabulary and `[routing] lost_stages`."""
     stage = deal.stage.strip().casefold()
     canonical = structure.vocabulary.canonical("crm_stages", deal.stage) or ""
     if stage == structure.handoff.won_stage.strip().casefold() or canonical == "won":
@@ -131,16 +131,27 @@ def _fresh_outcome(event: DealChanged, now: datetime) -> bool:
 
 def _targets(kind: str, structure: OperatingStructure) -> list[str]:
     routing = structure.routing
-    return list({"new_ticket": routing.new_ticket, "ticket_escalated": routing.ticket_escalated,
-                 "ticket_overdue": routing.ticket_overdue, "invoice_overdue": routing.invoice_overdue,
-                 "invoice_paid": routing.invoice_paid, "deal_won": routing.deal_won,
-                 "deal_lost": routing.deal_lost}[kind])
+    return list(
+        {
+            "new_ticket": routing.new_ticket,
+            "ticket_escalated": routing.ticket_escalated,
+            "ticket_overdue": routing.ticket_overdue,
+            "invoice_overdue": routing.invoice_overdue,
+            "invoice_paid": routing.invoice_paid,
+            "deal_won": routing.deal_won,
+            "deal_lost": routing.deal_lost,
+        }[kind]
+    )
 
 
 def _channel(target: str, structure: OperatingStructure) -> str:
     teams = structure.channels
-    return {"sales": teams.sales, "finance": teams.finance, "support": teams.support,
-            "leadership": teams.leadership}.get(target, target if target[:1] in ("C", "G") else "")
+    return {
+        "sales": teams.sales,
+        "finance": teams.finance,
+        "support": teams.support,
+        "leadership": teams.leadership,
+    }.get(target, target if target[:1] in ("C", "G") else "")
 
 
 def _thread(channel: str, ctx: FeedContext, structure: OperatingStructure) -> str:
@@ -172,22 +183,43 @@ def route(event: Event, ctx: FeedContext, structure: OperatingStructure) -> list
         if target == OWNER:
             if not owner and not fallback:
                 continue
-            notice = Notice(f"{kind}:{record}>{OWNER}", kind, event, account_id, account_name,
-                            owner_email=owner.lower(), fallback_channel=fallback,
-                            thread_ts=_thread(fallback, ctx, structure) if not owner else "")
+            notice = Notice(
+                f"{kind}:{record}>{OWNER}",
+                kind,
+                event,
+                account_id,
+                account_name,
+                owner_email=owner.lower(),
+                fallback_channel=fallback,
+                thread_ts=_thread(fallback, ctx, structure) if not owner else "",
+            )
         elif target == "handoff":
             handoff = ctx.handoff
             channel = (handoff.finance_channel or structure.channels.finance) if handoff else ""
             if not (handoff and handoff.finance_ts and channel):
                 continue
-            notice = Notice(f"{kind}:{record}>{channel}", kind, event, account_id, account_name, channel=channel,
-                            thread_ts=handoff.finance_ts)
+            notice = Notice(
+                f"{kind}:{record}>{channel}",
+                kind,
+                event,
+                account_id,
+                account_name,
+                channel=channel,
+                thread_ts=handoff.finance_ts,
+            )
         else:
             channel = _channel(target, structure)
             if not channel:
                 continue
-            notice = Notice(f"{kind}:{record}>{channel}", kind, event, account_id, account_name, channel=channel,
-                            thread_ts=_thread(channel, ctx, structure))
+            notice = Notice(
+                f"{kind}:{record}>{channel}",
+                kind,
+                event,
+                account_id,
+                account_name,
+                channel=channel,
+                thread_ts=_thread(channel, ctx, structure),
+            )
         if (notice.destination, notice.thread_ts) in seen or notice.key in {n.key for n in notices}:
             continue
         seen.add((notice.destination, notice.thread_ts))

@@ -24,12 +24,24 @@ from bot.store import Store
 from bot.zoho.clients import ZohoClients
 
 FEED_EVENTS: tuple[type[Event], ...] = (
-    TicketOpened, TicketEscalated, TicketOverdue, InvoiceOverdue, InvoicePaid, DealChanged)
+    TicketOpened,
+    TicketEscalated,
+    TicketOverdue,
+    InvoiceOverdue,
+    InvoicePaid,
+    DealChanged,
+)
 
 
 class FeedService:
-    def __init__(self, store: Store, structure: OperatingStructure, notifier: Notifier,
-                 clock: Callable[[], datetime], zoho: ZohoClients | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        structure: OperatingStructure,
+        notifier: Notifier,
+        clock: Callable[[], datetime],
+        zoho: ZohoClients | None = None,
+    ) -> None:
         self.store = store
         self.zoho = zoho
         self.structure = structure
@@ -46,8 +58,9 @@ class FeedService:
         account = self.store.get_account(account_id) if account_id else None
         deals = self.store.deals_of_account(account_id) if account_id else []
         row = self.store.handoffs.thread_for(deal_id, account_id)
-        handoff = HandoffThread(row["deal_id"], row["finance_channel"], row["finance_ts"], row["support_ts"]) \
-            if row else None
+        handoff = (
+            HandoffThread(row["deal_id"], row["finance_channel"], row["finance_ts"], row["support_ts"]) if row else None
+        )
         return FeedContext(now=self.clock(), account=account, deals=deals, handoff=handoff)
 
     async def _mirror_account(self, account_id: str) -> None:

@@ -66,8 +66,14 @@ def may_see_money(channel: str, structure: OperatingStructure) -> bool:
 
 
 class Unfurler:
-    def __init__(self, store: Store, zoho: ZohoClients, structure: OperatingStructure, links: AppLinks,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        zoho: ZohoClients,
+        structure: OperatingStructure,
+        links: AppLinks,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.store = store
         self.zoho = zoho
         self.structure = structure
@@ -99,8 +105,7 @@ class Unfurler:
         if link.kind == "invoice":
             if not may_see_invoices(channel, self.structure):
                 return None
-            invoice = await self._one(Invoice, link.record_id) \
-                or await self.zoho.books.get_invoice(link.record_id)
+            invoice = await self._one(Invoice, link.record_id) or await self.zoho.books.get_invoice(link.record_id)
             return invoice_unfurl(invoice, self.links, today, tz) if invoice else None
         if link.kind == "ticket":
             ticket = await self._one(Ticket, link.record_id) or await self.zoho.desk.get_ticket(link.record_id)
@@ -112,8 +117,9 @@ class Unfurler:
         if snapshot is None:
             account: Account | None = await self.zoho.crm.get_account(account_id)
             return account_unfurl(account, [], [], [], self.links, today, show_money=money) if account else None
-        return account_unfurl(snapshot.account, snapshot.deals, snapshot.tickets, snapshot.invoices, self.links,
-                              today, show_money=money)
+        return account_unfurl(
+            snapshot.account, snapshot.deals, snapshot.tickets, snapshot.invoices, self.links, today, show_money=money
+        )
 
     async def _one(self, model: Any, record_id: str) -> Any:
         return await self.store.run(self.store.get_record, model, record_id)

@@ -102,8 +102,7 @@ def build_plan(
         if p.quantity is None:
             unpriced.append(Unpriced(name=p.name, code=p.code, list_price=p.unit_price))
         else:
-            lines.append(Line(name=p.name, rate=p.unit_price, quantity=p.quantity, product_id=p.id,
-                              description=p.code))
+            lines.append(Line(name=p.name, rate=p.unit_price, quantity=p.quantity, product_id=p.id, description=p.code))
     if unpriced:
         lines = []  # part-known lines would be an invoice for less than the deal: let finance enter them all
     elif lines:
@@ -184,10 +183,14 @@ def missing(plan: HandoffPlan, required: list[HandoffField]) -> list[Missing]:
             found.append(Missing(field=field, what=what, where=where))
     if plan.unpriced:  # never skipped: an invoice with guessed quantities is wrong money
         names = ", ".join(u.name for u in plan.unpriced[:5]) + (" …" if len(plan.unpriced) > 5 else "")
-        found.append(Missing(
-            field="products",
-            what=(f"Quantities and prices are unknown: the deal's products ({names}) have none in CRM and the deal "
-                  "has no quote. Enter the lines with *Edit*, or add a quote to the deal in CRM."),
-            where="finance",
-        ))
+        found.append(
+            Missing(
+                field="products",
+                what=(
+                    f"Quantities and prices are unknown: the deal's products ({names}) have none in CRM and the deal "
+                    "has no quote. Enter the lines with *Edit*, or add a quote to the deal in CRM."
+                ),
+                where="finance",
+            )
+        )
     return found

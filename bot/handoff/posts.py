@@ -28,9 +28,18 @@ log = logging.getLogger(__name__)
 
 
 class HandoffPoster:
-    def __init__(self, *, repo: HandoffRepo, store: Store, slack: AsyncWebClient, structure: OperatingStructure,
-                 links: AppLinks, directory: SlackDirectory, announcer: OwnerAnnouncer,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        repo: HandoffRepo,
+        store: Store,
+        slack: AsyncWebClient,
+        structure: OperatingStructure,
+        links: AppLinks,
+        directory: SlackDirectory,
+        announcer: OwnerAnnouncer,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.repo, self.store, self.slack, self.structure = repo, store, slack, structure
         self.links, self.directory, self.announcer, self.clock = links, directory, announcer, clock
         self.once = SentOnce(store, clock)
@@ -86,8 +95,9 @@ class HandoffPoster:
             return
         owner = await self.directory.mention_for(h.owner_email) if h.owner_email else None
         try:
-            posted = await self.slack.chat_postMessage(channel=channel, unfurl_links=False,
-                                                       **hb.support_handover(h, self.links, owner).as_kwargs())
+            posted = await self.slack.chat_postMessage(
+                channel=channel, unfurl_links=False, **hb.support_handover(h, self.links, owner).as_kwargs()
+            )
             await self._db(self.once.settle, key, str(posted["ts"]))
             await self._db(self.repo.update, h.deal_id, support_ts=str(posted["ts"]))
         except SlackApiError as exc:

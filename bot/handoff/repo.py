@@ -106,9 +106,14 @@ class HandoffRepo:
         # One process on SQLite: a claim from an earlier start is a dead one's (in-process, the service's lock
         # already keeps two writers of one handoff apart), so a restart resumes at once.
         expired_by = now if self.store.shared else datetime.max.replace(tzinfo=UTC)
-        row = self.store.handoffs.claim(deal_id, {"state": "creating", "updated_at": now.isoformat()},
-                                        expect=["approved"], expired_in=["creating"], at=expired_by,
-                                        until=now + lease)
+        row = self.store.handoffs.claim(
+            deal_id,
+            {"state": "creating", "updated_at": now.isoformat()},
+            expect=["approved"],
+            expired_in=["creating"],
+            at=expired_by,
+            until=now + lease,
+        )
         return _from_row(row) if row else None
 
     # ---- write-ahead log of Zoho writes -------------------------------------------------------------------

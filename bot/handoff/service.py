@@ -57,19 +57,38 @@ class Outcome:
 
 
 class HandoffService:
-    def __init__(self, *, store: Store, zoho: ZohoClients, slack: AsyncWebClient, structure: OperatingStructure,
-                 links: AppLinks, directory: SlackDirectory, announcer: OwnerAnnouncer, audit: AuditLog,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        zoho: ZohoClients,
+        slack: AsyncWebClient,
+        structure: OperatingStructure,
+        links: AppLinks,
+        directory: SlackDirectory,
+        announcer: OwnerAnnouncer,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.repo = HandoffRepo(store, clock)
         self.store = store
         self.zoho = zoho
         self.structure = structure
         self.links = links
         self.audit = audit
-        self.writes = HandoffWriter(repo=self.repo, store=store, zoho=zoho, structure=structure, audit=audit,
-                                    clock=clock)
-        self.posts = HandoffPoster(repo=self.repo, store=store, slack=slack, structure=structure, links=links,
-                                   directory=directory, announcer=announcer, clock=clock)
+        self.writes = HandoffWriter(
+            repo=self.repo, store=store, zoho=zoho, structure=structure, audit=audit, clock=clock
+        )
+        self.posts = HandoffPoster(
+            repo=self.repo,
+            store=store,
+            slack=slack,
+            structure=structure,
+            links=links,
+            directory=directory,
+            announcer=announcer,
+            clock=clock,
+        )
         self.clock = clock
         # One lock per deal while anyone holds or waits for it; forgotten (garbage) once nobody does.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -117,20 +136,35 @@ class HandoffService:
         state = "waiting" if gaps else "ready"
         now = self.clock().isoformat()
         if existing is None:
-            created = await self._db(self.repo.create, Handoff(
-                deal_id=deal_id, account_id=plan.account_id, state=state, kind=plan.kind, plan=plan, missing=gaps,
-                owner_email=plan.owner.email, books_customer_id=plan.books_customer_id, created_at=now, updated_at=now))
+            created = await self._db(
+                self.repo.create,
+                Handoff(
+                    deal_id=deal_id,
+                    account_id=plan.account_id,
+                    state=state,
+                    kind=plan.kind,
+                    plan=plan,
+                    missing=gaps,
+                    owner_email=plan.owner.email,
+                    books_customer_id=plan.books_customer_id,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
             if created:
-                await self._db(self.audit.record, "system", "handoff.opened", f"deal:{deal_id}", state,
-                               {"source": source})
+                await self._db(
+                    self.audit.record, "system", "handoff.opened", f"deal:{deal_id}", state, {"source": source}
+                )
         elif existing.plan == plan and existing.missing == gaps and existing.finance_ts:
             return existing  # a replayed or unrelated delivery: nothing to say
         else:
-            await self._db(self.repo.update, deal_id, expect=OPEN_STATES, state=state, kind=plan.kind, plan=plan,
-                           missing=gaps)
+            await self._db(
+                self.repo.update, deal_id, expect=OPEN_STATES, state=state, kind=plan.kind, plan=plan, missing=gaps
+            )
             if existing.state != state:
-                await self._db(self.audit.record, "system", f"handoff.{state}", f"deal:{deal_id}", "ok",
-                               {"source": source})
+                await self._db(
+                    self.audit.record, "system", f"handoff.{state}", f"deal:{deal_id}", "ok", {"source": source}
+                )
         handoff = await self._db(self.repo.get, deal_id)
         assert handoff is not None
         await self.posts.show(handoff)
@@ -142,8 +176,9 @@ class HandoffService:
         """The deal left the won stage before finance acted: nothing should be created from it any more."""
         now = stage or "without a stage"
         reason = f"The deal left {self.structure.handoff.won_stage} in Zoho CRM (it is now {now})."
-        withdrawn = await self._db(self.repo.update, h.deal_id, expect=OPEN_STATES, state="rejected", rejected_by="",
-                                   rejected_reason=reason)
+        withdrawn = await self._db(
+            self.repo.update, h.deal_id, expect=OPEN_STATES, state="rejected", rejected_by="", rejected_reason=reason
+        )
         if withdrawn is None:
             return await self._db(self.repo.get, h.deal_id)
         await self._db(self.audit.record, "system", "handoff.withdrawn", f"deal:{h.deal_id}", "ok", {"stage": stage})
@@ -157,9 +192,10 @@ class HandoffService:
             return None
         account_read = crm.get_account(deal.account_id) if deal.account_id else _none()
         contact_read = crm.get_contact(deal.contact_id) if deal.contact_id else _none()
-        customers_read = (books.find_customers(zcrm_account_id=deal.account_id) if deal.account_id else _empty())
+        customers_read = books.find_customers(zcrm_account_id=deal.account_id) if deal.account_id else _empty()
         account, contact, products, customers = await asyncio.gather(
-            account_read, contact_read, crm.deal_lines(deal_id), customers_read)
+            account_read, contact_read, crm.deal_lines(deal_id), customers_read
+        )
         customer = customers[0] if customers else None  # list rows carry payment_terms: no second read
         return build_plan(deal, account, contact, products, customer, self.structure.handoff, edits)
 
@@ -169,15 +205,28 @@ class HandoffService:
         handoff = await self._db(self.repo.get, deal_id)
         if handoff is None:
             return Outcome(False, "This handoff no longer exists.")
-        won = await self._db(self.repo.update, deal_id, expect=("ready",), state="approved", approved_by=user_id,
-                             approved_at=self.clock().isoformat())
+        won = await self._db(
+            self.repo.update,
+            deal_id,
+            expect=("ready",),
+            state="approved",
+            approved_by=user_id,
+            approved_at=self.clock().isoformat(),
+        )
         if won is None:
             current = await self._db(self.repo.get, deal_id)
-            await self._db(self.audit.record, user_id, "handoff.approve", f"deal:{deal_id}", "already",
-                           {"state": current.state if current else "gone"})
+            await self._db(
+                self.audit.record,
+                user_id,
+                "handoff.approve",
+                f"deal:{deal_id}",
+                "already",
+                {"state": current.state if current else "gone"},
+            )
             return Outcome(False, _already(current))
-        await self._db(self.audit.record, user_id, "handoff.approve", f"deal:{deal_id}", "ok",
-                       {"total": str(won.plan.total)})
+        await self._db(
+            self.audit.record, user_id, "handoff.approve", f"deal:{deal_id}", "ok", {"total": str(won.plan.total)}
+        )
         await self.execute(deal_id)
         return Outcome(True)
 
@@ -189,34 +238,49 @@ class HandoffService:
         return Outcome(True)
 
     async def reject(self, deal_id: str, user_id: str, reason: str) -> Outcome:
-        rejected = await self._db(self.repo.update, deal_id, expect=("waiting", "ready", "failed"), state="rejected",
-                                  rejected_by=user_id, rejected_reason=reason.strip()[:1500])
+        rejected = await self._db(
+            self.repo.update,
+            deal_id,
+            expect=("waiting", "ready", "failed"),
+            state="rejected",
+            rejected_by=user_id,
+            rejected_reason=reason.strip()[:1500],
+        )
         if rejected is None:
             return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
-        await self._db(self.audit.record, user_id, "handoff.reject", f"deal:{deal_id}", "ok",
-                       {"reason": reason[:500]})
+        await self._db(self.audit.record, user_id, "handoff.reject", f"deal:{deal_id}", "ok", {"reason": reason[:500]})
         await self.posts.show(rejected)
         await self.posts.tell_owner(rejected, hb.owner_outcome_note(rejected, self.links))
         return Outcome(True)
 
-    async def edit(self, deal_id: str, user_id: str, billing: Address, terms: int | None, kind: str,
-                   lines: list[Line] | None) -> Outcome:
+    async def edit(
+        self, deal_id: str, user_id: str, billing: Address, terms: int | None, kind: str, lines: list[Line] | None
+    ) -> Outcome:
         async with self._lock(deal_id):
             handoff = await self._db(self.repo.get, deal_id)
             if handoff is None or handoff.state not in OPEN_STATES:
                 return Outcome(False, _already(handoff))
-            edits = PlanEdits(billing=billing if billing.one_line() else None, payment_terms=terms, kind=kind,
-                              lines=lines)
+            edits = PlanEdits(
+                billing=billing if billing.one_line() else None, payment_terms=terms, kind=kind, lines=lines
+            )
             plan = await self._read_plan(deal_id, edits)
             if plan is None:
                 return Outcome(False, "The deal is no longer in Zoho CRM.")
             gaps = missing(plan, list(self.structure.handoff.required))
-            updated = await self._db(self.repo.update, deal_id, expect=OPEN_STATES,
-                                     state="waiting" if gaps else "ready", kind=plan.kind, plan=plan, missing=gaps)
+            updated = await self._db(
+                self.repo.update,
+                deal_id,
+                expect=OPEN_STATES,
+                state="waiting" if gaps else "ready",
+                kind=plan.kind,
+                plan=plan,
+                missing=gaps,
+            )
             if updated is None:
                 return Outcome(False, _already(await self._db(self.repo.get, deal_id)))
-            await self._db(self.audit.record, user_id, "handoff.edit", f"deal:{deal_id}", "ok",
-                           edits.model_dump(mode="json"))
+            await self._db(
+                self.audit.record, user_id, "handoff.edit", f"deal:{deal_id}", "ok", edits.model_dump(mode="json")
+            )
             await self.posts.show(updated)
         return Outcome(True)
 
@@ -239,20 +303,26 @@ class HandoffService:
                 handoff = await self.writes.write_all(handoff)
             except ZohoError as exc:
                 failed = await self._db(self.repo.update, deal_id, state="failed", error=exc.lasting_message())
-                await self._db(self.audit.record, "system", "handoff.failed", f"deal:{deal_id}", "error",
-                               {"error": str(exc)})
+                await self._db(
+                    self.audit.record, "system", "handoff.failed", f"deal:{deal_id}", "error", {"error": str(exc)}
+                )
                 if failed:
                     await self.posts.show(failed)
                 return failed
             done = await self._db(self.repo.update, deal_id, state="done", error="")
             assert done is not None
-            await self._db(self.audit.record, "system", "handoff.done", f"deal:{deal_id}", "ok",
-                           {"document": done.document_number, "customer": done.books_customer_id})
+            await self._db(
+                self.audit.record,
+                "system",
+                "handoff.done",
+                f"deal:{deal_id}",
+                "ok",
+                {"document": done.document_number, "customer": done.books_customer_id},
+            )
             await self.posts.show(done)
             await self.posts.hand_over_to_support(done)
             await self.posts.tell_owner(done, hb.owner_outcome_note(done, self.links))
             return done
-
 
 
 def _already(h: Handoff | None) -> str:
@@ -265,8 +335,11 @@ def _already(h: Handoff | None) -> str:
         "creating": f"Already approved by {who}; it is being created.",
         "done": f"Already created ({h.document_number}) by {who}.",
         "failed": "The last attempt failed; use Retry.",
-        "rejected": (f"Already rejected by <@{h.rejected_by}>." if h.rejected_by
-                     else f"This handoff was withdrawn: {h.rejected_reason}"),
+        "rejected": (
+            f"Already rejected by <@{h.rejected_by}>."
+            if h.rejected_by
+            else f"This handoff was withdrawn: {h.rejected_reason}"
+        ),
         "ready": "It is ready again; try once more.",
     }[h.state]
 

@@ -35,10 +35,24 @@ log = logging.getLogger(__name__)
 
 
 class HandoffWriter:
-    def __init__(self, *, repo: HandoffRepo, store: Store, zoho: ZohoClients, structure: OperatingStructure,
-                 audit: AuditLog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        repo: HandoffRepo,
+        store: Store,
+        zoho: ZohoClients,
+        structure: OperatingStructure,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.repo, self.store, self.zoho, self.structure, self.audit, self.clock = (
-            repo, store, zoho, structure, audit, clock)
+            repo,
+            store,
+            zoho,
+            structure,
+            audit,
+            clock,
+        )
 
     def _db(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
         """Store work off the event loop."""
@@ -51,8 +65,7 @@ class HandoffWriter:
         await self._db(self.repo.step_started, h.deal_id, name)
         result = await work()
         await self._db(self.repo.step_done, h.deal_id, name, result)
-        await self._db(self.audit.record, "system", f"handoff.write.{name}", f"deal:{h.deal_id}", "ok",
-                       {"id": result})
+        await self._db(self.audit.record, "system", f"handoff.write.{name}", f"deal:{h.deal_id}", "ok", {"id": result})
         return result
 
     async def write_all(self, h: Handoff) -> Handoff:
@@ -91,33 +104,60 @@ class HandoffWriter:
             log.info("Books could not import CRM account %s (%s); creating the customer", plan.account_id, exc)
         # Books keeps customer names unique: one by this exact name (ours from a create whose answer was lost, or
         # one made by hand) is the customer, unless it belongs to another CRM account.
-        same_name = [c for c in await books.find_customers(contact_name=plan.account_name)
-                     if c.name.casefold() == plan.account_name.casefold() and c.account_id in ("", plan.account_id)]
+        same_name = [
+            c
+            for c in await books.find_customers(contact_name=plan.account_name)
+            if c.name.casefold() == plan.account_name.casefold() and c.account_id in ("", plan.account_id)
+        ]
         if same_name:
             return same_name[0].id
-        return (await books.create_customer(NewBooksCustomer(
-            name=plan.account_name, billing=_address(plan.billing), first_name=plan.contact_first_name,
-            last_name=plan.contact_last_name or plan.contact_name, email=plan.contact_email,
-            phone=plan.contact_phone, has_contact=bool(plan.contact_name), terms=_terms(plan.payment_terms)))).id
+        return (
+            await books.create_customer(
+                NewBooksCustomer(
+                    name=plan.account_name,
+                    billing=_address(plan.billing),
+                    first_name=plan.contact_first_name,
+                    last_name=plan.contact_last_name or plan.contact_name,
+                    email=plan.contact_email,
+                    phone=plan.contact_phone,
+                    has_contact=bool(plan.contact_name),
+                    terms=_terms(plan.payment_terms),
+                )
+            )
+        ).id
 
     async def _ensure_document(self, h: Handoff, customer_id: str) -> str:
         """The invoice or estimate: the one Books already holds for this deal (a create whose answer we lost),
         else a new draft. Its id and number go on the handoff as soon as they are known."""
         books, plan = self.zoho.books, h.plan
         lister = books.list_invoices if plan.kind == "invoice" else books.list_estimates
-        found = [d for d in await lister(customer_id=customer_id, reference_number=plan.deal_id)
-                 if d.reference_number == plan.deal_id and d.status != "void"]
+        found = [
+            d
+            for d in await lister(customer_id=customer_id, reference_number=plan.deal_id)
+            if d.reference_number == plan.deal_id and d.status != "void"
+        ]
         if found:
             document = found[0]
         else:
-            document = await books.create_document(NewBooksDocument(
-                kind="invoice" if plan.kind == "invoice" else "estimate", customer_id=customer_id,
-                reference_number=plan.deal_id, day=self.clock().astimezone(self.structure.tz).date(),
-                lines=[DocumentLine(name=line.name, description=line.description, rate=line.rate,
-                                    quantity=line.quantity) for line in plan.lines],
-                notes=f"Zoho CRM deal: {plan.deal_name}", terms=_terms(plan.payment_terms)))
-        await self._db(self.repo.update, h.deal_id, document_id=document.id,
-                       document_number=document.number or document.id)
+            document = await books.create_document(
+                NewBooksDocument(
+                    kind="invoice" if plan.kind == "invoice" else "estimate",
+                    customer_id=customer_id,
+                    reference_number=plan.deal_id,
+                    day=self.clock().astimezone(self.structure.tz).date(),
+                    lines=[
+                        DocumentLine(
+                            name=line.name, description=line.description, rate=line.rate, quantity=line.quantity
+                        )
+                        for line in plan.lines
+                    ],
+                    notes=f"Zoho CRM deal: {plan.deal_name}",
+                    terms=_terms(plan.payment_terms),
+                )
+            )
+        await self._db(
+            self.repo.update, h.deal_id, document_id=document.id, document_number=document.number or document.id
+        )
         return document.id
 
     async def _ensure_desk_account(self, h: Handoff) -> str:
@@ -144,9 +184,15 @@ class HandoffWriter:
         for contact in await desk.account_contacts(desk_account_id):
             if str(contact.get("email") or "").lower() == plan.contact_email.lower():
                 return str(contact.get("id"))
-        created = await desk.create_contact_for(NewDeskContact(
-            last_name=plan.contact_last_name or plan.contact_name or "Contact", account_id=desk_account_id,
-            first_name=plan.contact_first_name, email=plan.contact_email, phone=plan.contact_phone))
+        created = await desk.create_contact_for(
+            NewDeskContact(
+                last_name=plan.contact_last_name or plan.contact_name or "Contact",
+                account_id=desk_account_id,
+                first_name=plan.contact_first_name,
+                email=plan.contact_email,
+                phone=plan.contact_phone,
+            )
+        )
         return str(created.get("id") or "")
 
     async def _write_back(self, h: Handoff, field: str, document_id: str) -> str:
@@ -155,8 +201,11 @@ class HandoffWriter:
         # The field is the org's own: re-read it, so a field that silently drops the value is named, not trusted.
         record = await self.zoho.crm.read_fields("Deals", h.deal_id, [field])
         if str((record or {}).get(field) or "") != document_id:
-            raise ZohoRequestError(f"CRM accepted the write but the deal's {field} does not hold the Books document "
-                                   f"id: check `[handoff] crm_invoice_field` names a single-line text field", app="crm")
+            raise ZohoRequestError(
+                f"CRM accepted the write but the deal's {field} does not hold the Books document "
+                f"id: check `[handoff] crm_invoice_field` names a single-line text field",
+                app="crm",
+            )
         return document_id
 
 

@@ -77,8 +77,9 @@ def detect_account(prev: Account | None, cur: Account, source: Source) -> list[E
     return [AccountChanged(account=cur, previous_owner_email=prev.owner.email if prev else None, source=source)]
 
 
-def detect_ticket(prev: Ticket | None, cur: Ticket, source: Source, now: datetime,
-                  rules: ChangeRules = ChangeRules()) -> list[Event]:
+def detect_ticket(
+    prev: Ticket | None, cur: Ticket, source: Source, now: datetime, rules: ChangeRules = ChangeRules()
+) -> list[Event]:
     if not is_open_ticket(cur):
         return []
     events: list[Event] = []
@@ -93,8 +94,9 @@ def detect_ticket(prev: Ticket | None, cur: Ticket, source: Source, now: datetim
     return events
 
 
-def detect_invoice(prev: Invoice | None, cur: Invoice, source: Source, today: date, now: datetime,
-                   rules: ChangeRules = ChangeRules()) -> list[Event]:
+def detect_invoice(
+    prev: Invoice | None, cur: Invoice, source: Source, today: date, now: datetime, rules: ChangeRules = ChangeRules()
+) -> list[Event]:
     if cur.kind != "invoice":
         return []
     fresh = prev is None or _same_version(prev, cur)
@@ -102,8 +104,9 @@ def detect_invoice(prev: Invoice | None, cur: Invoice, source: Source, today: da
         return [InvoiceOverdue(invoice=cur, source=source)]
     if cur.status.casefold() == "paid":
         if prev is None:
-            return [InvoicePaid(invoice=cur, source=source)] if _recent(cur.modified_time, now,
-                                                                          rules.new_window) else []
+            return (
+                [InvoicePaid(invoice=cur, source=source)] if _recent(cur.modified_time, now, rules.new_window) else []
+            )
         if fresh or prev.status.casefold() != "paid":
             return [InvoicePaid(invoice=cur, source=source)]
     return []
@@ -149,8 +152,9 @@ _TABLES = (Deal, Account, Ticket, Invoice)  # the kinds whose changes raise even
 
 
 class ChangeRecorder:
-    def __init__(self, store: Store, clock: Callable[[], datetime], tz: Any = None,
-                 rules: ChangeRules = ChangeRules()) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], tz: Any = None, rules: ChangeRules = ChangeRules()
+    ) -> None:
         self.store = store
         self.clock = clock
         self.tz = tz
@@ -191,8 +195,9 @@ class ChangeRecorder:
                 events += detect_invoice(prev, cur, source, today, now, self.rules)
         return events
 
-    def apply(self, records: Sequence[Any], save: Callable[[list[Any]], None], source: Source, *,
-              raise_events: bool = True) -> list[Event]:
+    def apply(
+        self, records: Sequence[Any], save: Callable[[list[Any]], None], source: Source, *, raise_events: bool = True
+    ) -> list[Event]:
         """Store `records` with `save` and record the events they raise, atomically. Answers the events."""
         records = list(records)
         if not records:
@@ -223,11 +228,17 @@ class ChangeRecorder:
         today = (now.astimezone(self.tz) if self.tz else now).date()
         since = today - timedelta(days=self.rules.overdue_scan_days)
         invoices = self.store.invoices_due_between(since, today)
-        tickets = [t for t in self.store.open_tickets()
-                   if t.due_date and now - timedelta(days=self.rules.overdue_scan_days) <= t.due_date < now]
+        tickets = [
+            t
+            for t in self.store.open_tickets()
+            if t.due_date and now - timedelta(days=self.rules.overdue_scan_days) <= t.due_date < now
+        ]
         self.link_accounts([*invoices, *tickets])
         events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
-        events += [TicketOverdue(ticket=t.model_copy(update={"is_overdue": True}), source="sync")
-                   for t in tickets if is_open_ticket(t)]
+        events += [
+            TicketOverdue(ticket=t.model_copy(update={"is_overdue": True}), source="sync")
+            for t in tickets
+            if is_open_ticket(t)
+        ]
         self.record(events, publish=publish)
         return events if publish else []

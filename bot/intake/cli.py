@@ -69,12 +69,22 @@ def show(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox list
     if entry is None:
         typer.secho(f"No inbox entry {entry_id}.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    for label, value in (("id", entry.id), ("source", entry.source), ("identity", entry.identity),
-                         ("state", entry.state if _state(entry) == entry.state else
-                          f"{entry.state} (baseline: recorded as already seen; nothing was processed or sent)"),
-                         ("attempts", entry.attempts),
-                         ("received", _when(entry.received_at)), ("processed", _when(entry.processed_at)),
-                         ("next try", _when(entry.next_attempt_at)), ("error", entry.error or "—")):
+    for label, value in (
+        ("id", entry.id),
+        ("source", entry.source),
+        ("identity", entry.identity),
+        (
+            "state",
+            entry.state
+            if _state(entry) == entry.state
+            else f"{entry.state} (baseline: recorded as already seen; nothing was processed or sent)",
+        ),
+        ("attempts", entry.attempts),
+        ("received", _when(entry.received_at)),
+        ("processed", _when(entry.processed_at)),
+        ("next try", _when(entry.next_attempt_at)),
+        ("error", entry.error or "—"),
+    ):
         typer.echo(f"{label:>9}: {value}")
     text = without_secrets(entry.body)  # rows stored before secrets were masked at rest are masked here
     secret = load_settings().webhook_secret
@@ -98,8 +108,10 @@ def replay(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox li
         typer.secho(f"Entry {entry_id} {why}.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     inbox.replay(entry_id)
-    typer.echo(f"Entry {entry_id} queued again; `throughline serve` processes it within a minute "
-               "(or run `throughline inbox process`).")
+    typer.echo(
+        f"Entry {entry_id} queued again; `throughline serve` processes it within a minute "
+        "(or run `throughline inbox process`)."
+    )
 
 
 @inbox_cli.command("replay-failed")

@@ -43,41 +43,54 @@ def current(store: Store) -> WatchState | None:
 def notify_url_for(public_url: str) -> str:
     url = public_url.strip().rstrip("/")
     if not url.startswith(("https://", "http://")):
-        raise ConfigError("must be the public base URL of `throughline serve`, e.g. https://bot.example.com",
-                          source="command line", key="--url")
+        raise ConfigError(
+            "must be the public base URL of `throughline serve`, e.g. https://bot.example.com",
+            source="command line",
+            key="--url",
+        )
     return url if url.endswith("/zoho/crm") else f"{url}/zoho/crm"
 
 
 def _token(secret: str) -> str:
     if not secret:
-        raise ConfigError("must be set: CRM notifications carry it as their token", source="environment",
-                          key="THROUGHLINE_WEBHOOK_SECRET")
+        raise ConfigError(
+            "must be set: CRM notifications carry it as their token",
+            source="environment",
+            key="THROUGHLINE_WEBHOOK_SECRET",
+        )
     if len(secret) > 50:
-        raise ConfigError("is longer than the 50 characters a CRM notification token may have",
-                          source="environment", key="THROUGHLINE_WEBHOOK_SECRET")
+        raise ConfigError(
+            "is longer than the 50 characters a CRM notification token may have",
+            source="environment",
+            key="THROUGHLINE_WEBHOOK_SECRET",
+        )
     return secret
 
 
-async def subscribe(crm: CrmClient, store: Store, secret: str, clock: Callable[[], datetime],
-                    notify_url: str | None = None) -> WatchState:
+async def subscribe(
+    crm: CrmClient, store: Store, secret: str, clock: Callable[[], datetime], notify_url: str | None = None
+) -> WatchState:
     """Subscribe (or renew: same channel id) Deals notifications to `notify_url` (or the one on record)."""
     previous = current(store)
     url = notify_url or (previous.notify_url if previous else "")
     if not url:
-        raise ConfigError("is needed the first time: where Zoho should send notifications",
-                          source="command line", key="--url")
+        raise ConfigError(
+            "is needed the first time: where Zoho should send notifications", source="command line", key="--url"
+        )
     channel_id = previous.channel_id if previous else str(10**12 + secrets.randbelow(9 * 10**12))
     expiry = clock() + LIFETIME
     token = _token(secret)
     renewed = False
     if previous is not None and previous.expiry > clock():
         try:
-            await crm.update_watch(channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token,
-                                   expiry=expiry)
+            await crm.update_watch(
+                channel_id=channel_id, events=list(EVENTS), notify_url=url, token=token, expiry=expiry
+            )
             renewed = await _expiry_moved(crm, channel_id, expiry)
             if not renewed:  # the update's body shape is our reading of the docs: start the channel over
-                log.warning("CRM accepted the renewal of channel %s but its expiry did not move; re-subscribing",
-                            channel_id)
+                log.warning(
+                    "CRM accepted the renewal of channel %s but its expiry did not move; re-subscribing", channel_id
+                )
                 await crm.unwatch([channel_id])
         except ZohoRequestError as exc:
             if exc.code != "INVALID_DATA":
@@ -117,5 +130,11 @@ def describe(state: WatchState | None, now: datetime) -> str:
     if state is None:
         return "not subscribed (run `throughline zoho watch --url https://…`)"
     left = state.expiry - now
-    return json.dumps({"channel_id": state.channel_id, "notify_url": state.notify_url,
-                       "expires": state.expiry.isoformat(), "hours_left": round(left.total_seconds() / 3600, 1)})
+    return json.dumps(
+        {
+            "channel_id": state.channel_id,
+            "notify_url": state.notify_url,
+            "expires": state.expiry.isoformat(),
+            "hours_left": round(left.total_seconds() / 3600, 1),
+        }
+    )

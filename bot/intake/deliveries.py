@@ -16,16 +16,50 @@ from typing import Any
 from bot.errors import DeliveryError
 
 CRM_MODULES = {"Deals": "Deals", "Potentials": "Deals", "Accounts": "Accounts"}
-DESK_TICKET_EVENTS = frozenset({
-    "Ticket_Add", "Ticket_Update", "Ticket_Thread_Add", "Ticket_Comment_Add", "Ticket_Comment_Update",
-    "Ticket_Approval_Add", "Ticket_Approval_Update", "Ticket_Attachment_Add", "Ticket_Attachment_Update"})
+DESK_TICKET_EVENTS = frozenset(
+    {
+        "Ticket_Add",
+        "Ticket_Update",
+        "Ticket_Thread_Add",
+        "Ticket_Comment_Add",
+        "Ticket_Comment_Update",
+        "Ticket_Approval_Add",
+        "Ticket_Approval_Update",
+        "Ticket_Attachment_Add",
+        "Ticket_Attachment_Update",
+    }
+)
 DESK_ACCOUNT_EVENTS = frozenset({"Account_Add", "Account_Update"})
-DESK_IGNORED_EVENTS = frozenset({  # known Desk events the feed has no use for: stored as done, never an error
-    "Ticket_Delete", "Ticket_Thread_Delete", "Ticket_Comment_Delete", "Ticket_Attachment_Delete",
-    "Contact_Add", "Contact_Update", "Contact_Delete", "Account_Delete", "Agent_Add", "Agent_Update",
-    "Agent_Delete", "Department_Add", "Department_Update", "Task_Add", "Task_Update", "Task_Delete",
-    "Call_Add", "Call_Update", "Call_Delete", "Event_Add", "Event_Update", "Event_Delete",
-    "TimeEntry_Add", "TimeEntry_Update", "TimeEntry_Delete", "IM_Message_Add"})
+DESK_IGNORED_EVENTS = frozenset(
+    {  # known Desk events the feed has no use for: stored as done, never an error
+        "Ticket_Delete",
+        "Ticket_Thread_Delete",
+        "Ticket_Comment_Delete",
+        "Ticket_Attachment_Delete",
+        "Contact_Add",
+        "Contact_Update",
+        "Contact_Delete",
+        "Account_Delete",
+        "Agent_Add",
+        "Agent_Update",
+        "Agent_Delete",
+        "Department_Add",
+        "Department_Update",
+        "Task_Add",
+        "Task_Update",
+        "Task_Delete",
+        "Call_Add",
+        "Call_Update",
+        "Call_Delete",
+        "Event_Add",
+        "Event_Update",
+        "Event_Delete",
+        "TimeEntry_Add",
+        "TimeEntry_Update",
+        "TimeEntry_Delete",
+        "IM_Message_Add",
+    }
+)
 ID_KEYS = ("deal_id", "dealId", "Deal_Id", "potential_id", "id", "record_id", "recordId")
 
 
@@ -63,8 +97,14 @@ def crm_items(body: Any) -> Parsed:
     if not record_id:
         raise DeliveryError(f"no record id in the CRM webhook: send one of {', '.join(ID_KEYS[:4])}", 422)
     clean = {k: v for k, v in body.items() if k not in ("secret", "token")}
-    return Parsed([(f"workflow:{module}:{record_id}:{_digest(clean)}",
-                    {"kind": "record", "module": module, "id": record_id, "operation": "update"})])
+    return Parsed(
+        [
+            (
+                f"workflow:{module}:{record_id}:{_digest(clean)}",
+                {"kind": "record", "module": module, "id": record_id, "operation": "update"},
+            )
+        ]
+    )
 
 
 def _crm_notification(body: Mapping[str, Any]) -> Parsed:
@@ -82,9 +122,18 @@ def _crm_notification(body: Mapping[str, Any]) -> Parsed:
         if not record_id:
             parsed.rejected.append(({"id": str(raw)[:60]}, "not a record id"))
             continue
-        parsed.items.append((f"notify:{module}:{record_id}:{operation}:{stamp}",
-                             {"kind": "record", "module": module, "id": record_id, "operation": operation,
-                              "channel_id": str(body.get("channel_id") or "")}))
+        parsed.items.append(
+            (
+                f"notify:{module}:{record_id}:{operation}:{stamp}",
+                {
+                    "kind": "record",
+                    "module": module,
+                    "id": record_id,
+                    "operation": operation,
+                    "channel_id": str(body.get("channel_id") or ""),
+                },
+            )
+        )
     if not parsed.items:
         raise DeliveryError("the CRM notification carries no usable record id")
     return parsed
@@ -112,8 +161,9 @@ def books_items(body: Any) -> Parsed:
         return _books_record("invoice", body)
     if body.get("payment_id"):
         return _books_record("payment", body)
-    raise DeliveryError("unknown Books event: expected an invoice or a customer payment "
-                        "(with invoice_id or payment_id)", 422)
+    raise DeliveryError(
+        "unknown Books event: expected an invoice or a customer payment (with invoice_id or payment_id)", 422
+    )
 
 
 def _books_record(kind: str, record: Mapping[str, Any]) -> Parsed:
@@ -162,9 +212,12 @@ def desk_items(body: Any, org_id: str = "") -> Parsed:
             continue
         stamp = str(event.get("eventTime") or payload.get("modifiedTime") or _digest(raw))[:40]
         what = "ticket" if kind in DESK_TICKET_EVENTS else "desk_account" if kind in DESK_ACCOUNT_EVENTS else "ignored"
-        parsed.items.append((f"{kind}:{record_id or _digest(raw)}:{stamp}",
-                             {"kind": what, "event_type": kind, "id": record_id,
-                              "prev_state": _prev_state(event)}))
+        parsed.items.append(
+            (
+                f"{kind}:{record_id or _digest(raw)}:{stamp}",
+                {"kind": what, "event_type": kind, "id": record_id, "prev_state": _prev_state(event)},
+            )
+        )
     return parsed
 
 

@@ -45,8 +45,9 @@ _SECRET_IN_TEXT = re.compile(r"""((?:token|secret)["']?\s*[:=]\s*["']?)[^"'&\s,}
 
 def _masked(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else _masked(v)
-                for k, v in value.items()}
+        return {
+            k: MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else _masked(v) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
@@ -96,16 +97,25 @@ class Inbox:
         [added], _ = self.store.inbox.add([NewEntry(source, identity, _text(body))], [], self.clock())
         return added
 
-    def add_many(self, source: str, items: Sequence[tuple[str, str | bytes | Any]], *,
-                 state: Literal["pending", "done"] = "pending") -> int:
+    def add_many(
+        self,
+        source: str,
+        items: Sequence[tuple[str, str | bytes | Any]],
+        *,
+        state: Literal["pending", "done"] = "pending",
+    ) -> int:
         """Several (identity, body) of one delivery in one transaction; answers how many were new. With
         state "done" the entries are only marked as seen (a baseline), never processed."""
         entries = [NewEntry(source, identity, _text(body), state) for identity, body in items]
         added, _ = self.store.inbox.add(entries, [], self.clock())
         return sum(added)
 
-    async def add_delivery(self, source: str, items: Sequence[tuple[str, str | bytes | Any]],
-                           refused: Sequence[tuple[str | bytes | Any, str]]) -> int:
+    async def add_delivery(
+        self,
+        source: str,
+        items: Sequence[tuple[str, str | bytes | Any]],
+        refused: Sequence[tuple[str | bytes | Any, str]],
+    ) -> int:
         """One webhook delivery: its items (identity, body) and the parts refused (body, reason), committed
         together with concurrent deliveries (group commit) before this returns. Answers how many items were new."""
         entries = [NewEntry(source, identity, _text(body)) for identity, body in items]
@@ -130,8 +140,9 @@ class Inbox:
         present the secret is anyone's: its body is not kept, and such refusals are
         counted in one row per source, status and minute (in `attempts`), so a flood cannot grow the database.
         """
-        _, [entry_id] = self.store.inbox.add([], [self.refusal(source, body, error, authenticated=authenticated)],
-                                             self.clock())
+        _, [entry_id] = self.store.inbox.add(
+            [], [self.refusal(source, body, error, authenticated=authenticated)], self.clock()
+        )
         return entry_id
 
     def pending(self, now: datetime | None = None, limit: int = 100) -> list[InboxEntry]:

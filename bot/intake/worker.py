@@ -35,8 +35,16 @@ class DrainReport:
 
 
 class Intake:
-    def __init__(self, store: Store, zoho: ZohoClients, events: Dispatcher, clock: Callable[[], datetime],
-                 *, tz: Any = None, rules: ChangeRules = ChangeRules()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        zoho: ZohoClients,
+        events: Dispatcher,
+        clock: Callable[[], datetime],
+        *,
+        tz: Any = None,
+        rules: ChangeRules = ChangeRules(),
+    ) -> None:
         self.store = store
         self.zoho = zoho
         self.events = events

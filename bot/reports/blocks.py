@@ -89,8 +89,9 @@ class Listing:
         return "\n".join(lines)
 
 
-def listing_blocks(listings: Sequence[Listing], limit: int, *, keep_empty: bool = False,
-                   empty: str = "_None._") -> list[Block]:
+def listing_blocks(
+    listings: Sequence[Listing], limit: int, *, keep_empty: bool = False, empty: str = "_None._"
+) -> list[Block]:
     out = []
     for item in listings:
         if item.total:
@@ -126,8 +127,17 @@ def _flows_fields(f: Flows, currency: str, counts: dict[str, int] | None = None)
 
 
 def _flow_rows(items: Sequence[tuple[str, Flows]], currency: str) -> list[list[str]]:
-    return [[clip(k, NAME), money(f.sold, currency), money(f.invoiced, currency), money(f.collected, currency),
-             money(f.not_invoiced, currency), money(f.not_collected, currency)] for k, f in items]
+    return [
+        [
+            clip(k, NAME),
+            money(f.sold, currency),
+            money(f.invoiced, currency),
+            money(f.collected, currency),
+            money(f.not_invoiced, currency),
+            money(f.not_collected, currency),
+        ]
+        for k, f in items
+    ]
 
 
 FLOW_HEAD = ("", "Sold", "Invoiced", "Collected", "Sold−invoiced", "Invoiced−collected")
@@ -136,21 +146,28 @@ FLOW_HEAD = ("", "Sold", "Invoiced", "Collected", "Sold−invoiced", "Invoiced�
 def revenue_message(r: RevenueReport, *, limit: int = 10) -> Message:
     cur = r.currency
     blocks: list[Block] = [header(f"Revenue · {r.period.label}"), _flows_fields(r.total, cur, r.counts)]
-    blocks.append(section("*By month*\n" + table(("Month", *FLOW_HEAD[1:]), _flow_rows(r.by_month, cur),
-                                                 right=range(1, 6))))
+    blocks.append(
+        section("*By month*\n" + table(("Month", *FLOW_HEAD[1:]), _flow_rows(r.by_month, cur), right=range(1, 6)))
+    )
     if r.by_owner:
         owners = _flow_rows(r.by_owner[:limit], cur)
         more = f"\n_… and {len(r.by_owner) - limit} more owners (all in the CSV)_" if len(r.by_owner) > limit else ""
         blocks.append(section("*By owner*\n" + table(("Owner", *FLOW_HEAD[1:]), owners, right=range(1, 6)) + more))
-    notes = [f"Amounts in {cur}. Sold: won deals by closing date · invoiced: invoices (not draft or void) by "
-             "invoice date · collected: payments by date."]
+    notes = [
+        f"Amounts in {cur}. Sold: won deals by closing date · invoiced: invoices (not draft or void) by "
+        "invoice date · collected: payments by date."
+    ]
     if r.other_currencies:
-        other = "; ".join(f"{c}: sold {money(f.sold, c)}, invoiced {money(f.invoiced, c)}, collected "
-                          f"{money(f.collected, c)}" for c, f in r.other_currencies.items())
+        other = "; ".join(
+            f"{c}: sold {money(f.sold, c)}, invoiced {money(f.invoiced, c)}, collected {money(f.collected, c)}"
+            for c, f in r.other_currencies.items()
+        )
         notes.append(f"Not added in (other currencies): {other}")
     blocks.append(context(*notes))
-    text = (f"Revenue, {r.period.label}: sold {money(r.total.sold, cur)}, invoiced {money(r.total.invoiced, cur)}, "
-            f"collected {money(r.total.collected, cur)}.")
+    text = (
+        f"Revenue, {r.period.label}: sold {money(r.total.sold, cur)}, invoiced {money(r.total.invoiced, cur)}, "
+        f"collected {money(r.total.collected, cur)}."
+    )
     return Message(escape(text), blocks)
 
 
@@ -160,31 +177,50 @@ def _spread_text(s: Spread) -> str:
 
 def _timing_row(t: Any, currency_fallback: str = "") -> str:
     amount = money(t.deal.amount, t.deal.currency or currency_fallback)
-    return (f"{safe(t.account_name, 50)} — {safe(t.deal.name, 60)} · {amount} · closed {t.waiting} days ago"
-            f" · {safe(t.owner, 40)}")
+    return (
+        f"{safe(t.account_name, 50)} — {safe(t.deal.name, 60)} · {amount} · closed {t.waiting} days ago"
+        f" · {safe(t.owner, 40)}"
+    )
 
 
 def not_invoiced_listing(r: InvoicingReport) -> Listing:
-    return Listing(f"Won, not invoiced after {r.after_days} days", [_timing_row(t) for t in r.not_invoiced],
-                   len(r.not_invoiced), more="`/report invoicing`")
+    return Listing(
+        f"Won, not invoiced after {r.after_days} days",
+        [_timing_row(t) for t in r.not_invoiced],
+        len(r.not_invoiced),
+        more="`/report invoicing`",
+    )
 
 
 def invoicing_message(r: InvoicingReport, *, limit: int = 10) -> Message:
     o = r.overall
     blocks: list[Block] = [
         header(f"Close → first invoice · {r.period.label}"),
-        fields(f"*Median*\n{days(o.median)}", f"*90th percentile*\n{days(o.p90)}",
-               f"*Won deals invoiced*\n{o.count:,}", f"*Not invoiced yet*\n{r.pending:,}"),
-        section("*By month closed*\n" + table(("Month", "Deals", "Median", "p90"),
-                                              [[k, str(s.count), days(s.median), days(s.p90)] for k, s in r.by_month],
-                                              right=(1, 2, 3))),
+        fields(
+            f"*Median*\n{days(o.median)}",
+            f"*90th percentile*\n{days(o.p90)}",
+            f"*Won deals invoiced*\n{o.count:,}",
+            f"*Not invoiced yet*\n{r.pending:,}",
+        ),
+        section(
+            "*By month closed*\n"
+            + table(
+                ("Month", "Deals", "Median", "p90"),
+                [[k, str(s.count), days(s.median), days(s.p90)] for k, s in r.by_month],
+                right=(1, 2, 3),
+            )
+        ),
     ]
     if r.by_owner:
         rows = [[clip(k, NAME), str(s.count), days(s.median), days(s.p90)] for k, s in r.by_owner[:limit]]
         blocks.append(section("*By owner*\n" + table(("Owner", "Deals", "Median", "p90"), rows, right=(1, 2, 3))))
     blocks += listing_blocks([not_invoiced_listing(r)], limit, keep_empty=True)
-    blocks.append(context("Days from a won deal's closing date to its first invoice (Books invoices linked to the "
-                          "deal; draft and void do not count). Deals closed in the period."))
+    blocks.append(
+        context(
+            "Days from a won deal's closing date to its first invoice (Books invoices linked to the "
+            "deal; draft and void do not count). Deals closed in the period."
+        )
+    )
     text = f"Close to first invoice, {r.period.label}: {_spread_text(o)}; {r.pending} not invoiced yet."
     return Message(escape(text), blocks)
 
@@ -193,22 +229,36 @@ def support_message(r: SupportReport, config: ReportConfig | None = None, *, lim
     t = r.total
     blocks: list[Block] = [
         header(f"Support · {r.period.label}"),
-        fields(f"*Tickets opened*\n{t.opened:,}", f"*Escalated*\n{t.escalated:,}", f"*Open now*\n{t.open_now:,}",
-               f"*Median time to close*\n{hours(t.median_hours_to_close)} ({plural(t.closed, 'ticket')})"),
+        fields(
+            f"*Tickets opened*\n{t.opened:,}",
+            f"*Escalated*\n{t.escalated:,}",
+            f"*Open now*\n{t.open_now:,}",
+            f"*Median time to close*\n{hours(t.median_hours_to_close)} ({plural(t.closed, 'ticket')})",
+        ),
     ]
     top = [row for row in r.rows if row.opened or row.open_now][:limit]
     if top:
-        rows = [[clip(x.name, NAME), str(x.opened), str(x.escalated), str(x.open_now), hours(x.median_hours_to_close)]
-                for x in top]
+        rows = [
+            [clip(x.name, NAME), str(x.opened), str(x.escalated), str(x.open_now), hours(x.median_hours_to_close)]
+            for x in top
+        ]
         more = f"\n_… and {len(r.rows) - len(top)} more customers (all in the CSV)_" if len(r.rows) > len(top) else ""
-        blocks.append(section("*Customers with the most tickets*\n"
-                              + table(("Customer", "Opened", "Escal.", "Open", "To close"), rows, right=(1, 2, 3, 4))
-                              + more))
+        blocks.append(
+            section(
+                "*Customers with the most tickets*\n"
+                + table(("Customer", "Opened", "Escal.", "Open", "To close"), rows, right=(1, 2, 3, 4))
+                + more
+            )
+        )
     else:
         blocks.append(section("_No tickets in this period._"))
-    blocks.append(context("Opened and escalated: tickets created in the period · open now: not closed, any age · "
-                          "time to close: median over tickets closed in the period."))
-    text = (f"Support, {r.period.label}: {t.opened} tickets opened, {t.escalated} escalated, {t.open_now} open now.")
+    blocks.append(
+        context(
+            "Opened and escalated: tickets created in the period · open now: not closed, any age · "
+            "time to close: median over tickets closed in the period."
+        )
+    )
+    text = f"Support, {r.period.label}: {t.opened} tickets opened, {t.escalated} escalated, {t.open_now} open now."
     return Message(escape(text), blocks)
 
 
@@ -216,18 +266,32 @@ def renewals_listings(r: RenewalsReport) -> list[Listing]:
     due = []
     for x in r.due:
         when = f"in {x.days} days" if x.days > 0 else ("today" if x.days == 0 else f"{-x.days} days ago")
-        due.append(f"{safe(x.account.name, 60)} · due {x.due:%d %b %Y} ({when}) · last won "
-                   f"{safe(x.last_won.name, 50)} {money(x.last_won.amount, x.last_won.currency)}"
-                   f" · {safe(x.account.owner.name or x.account.owner.email, 40)}")
-    quiet = [f"{safe(q.account.name, 60)} · last activity {q.last_activity:%d %b %Y} ({q.days} days)"
-             f" · {safe(q.account.owner.name or q.account.owner.email, 40)}" for q in r.quiet]
-    risk = [f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
-            f" · {safe(h.account.owner.name or h.account.owner.email, 40)}" for h in r.at_risk]
+        due.append(
+            f"{safe(x.account.name, 60)} · due {x.due:%d %b %Y} ({when}) · last won "
+            f"{safe(x.last_won.name, 50)} {money(x.last_won.amount, x.last_won.currency)}"
+            f" · {safe(x.account.owner.name or x.account.owner.email, 40)}"
+        )
+    quiet = [
+        f"{safe(q.account.name, 60)} · last activity {q.last_activity:%d %b %Y} ({q.days} days)"
+        f" · {safe(q.account.owner.name or q.account.owner.email, 40)}"
+        for q in r.quiet
+    ]
+    risk = [
+        f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
+        f" · {safe(h.account.owner.name or h.account.owner.email, 40)}"
+        for h in r.at_risk
+    ]
     return [
-        Listing("Up for renewal, no open renewal deal", due, len(due), more="`/report renewals`",
-                note=escape(r.window.label)),
-        Listing("Going quiet", quiet, len(quiet), more="`/report renewals`",
-                note=f"no activity for {r.quiet_days}+ days"),
+        Listing(
+            "Up for renewal, no open renewal deal",
+            due,
+            len(due),
+            more="`/report renewals`",
+            note=escape(r.window.label),
+        ),
+        Listing(
+            "Going quiet", quiet, len(quiet), more="`/report renewals`", note=f"no activity for {r.quiet_days}+ days"
+        ),
         Listing("At risk", risk, len(risk), more="`/report renewals`", note="by the health rule"),
     ]
 
@@ -235,7 +299,11 @@ def renewals_listings(r: RenewalsReport) -> list[Listing]:
 def renewals_message(r: RenewalsReport, config: ReportConfig | None = None, *, limit: int = 10) -> Message:
     blocks: list[Block] = [header(f"Renewals and retention · {r.today:%d %b %Y}")]
     blocks += listing_blocks(renewals_listings(r), limit, keep_empty=True)
-    blocks.append(context("Renewal: the last won deal's closing date plus the renewal term · going quiet: customers "
-                          "with no deal, invoice, payment or ticket activity · at risk: see README, Account health."))
-    text = (f"Renewals: {len(r.due)} up for renewal, {len(r.quiet)} going quiet, {len(r.at_risk)} at risk.")
+    blocks.append(
+        context(
+            "Renewal: the last won deal's closing date plus the renewal term · going quiet: customers "
+            "with no deal, invoice, payment or ticket activity · at risk: see README, Account health."
+        )
+    )
+    text = f"Renewals: {len(r.due)} up for renewal, {len(r.quiet)} going quiet, {len(r.at_risk)} at risk."
     return Message(text, blocks)

@@ -32,8 +32,9 @@ def _short(value: float, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}".strip()
 
 
-def revenue_chart(chart: ChartSeries, currency: str, *, width: float = 7.0, height: float = 3.6,
-                  dpi: int = 110) -> bytes:
+def revenue_chart(
+    chart: ChartSeries, currency: str, *, width: float = 7.0, height: float = 3.6, dpi: int = 110
+) -> bytes:
     """A PNG of grouped bars with each bar's value written above it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -100,14 +100,17 @@ def digest_cmd(
                     typer.echo(f"No {team} digest for {day}: nobody has anything to see.")
                 return 0
             if not now_flag and last_slot(now, schedule.at, schedule.tz).astimezone(schedule.tz).date() != today:
-                typer.echo(f"The {team} digest is due at {schedule.at:%H:%M} ({schedule.tz.key}); that has not come "
-                           "yet today. Use --now to send it now, or --dry-run to see it.")
+                typer.echo(
+                    f"The {team} digest is due at {schedule.at:%H:%M} ({schedule.tz.key}); that has not come "
+                    "yet today. Use --now to send it now, or --dry-run to see it."
+                )
                 return 1
             settings.require_slack()
             result = await send_digest(deps, team, now=now, day=today)
             typer.echo(result.summary())
-            for problem in result.failed + [f"{u}: no channel configured and no Slack user"
-                                            for u in result.undeliverable]:
+            for problem in result.failed + [
+                f"{u}: no channel configured and no Slack user" for u in result.undeliverable
+            ]:
                 typer.echo(f"  {problem}")
             return 1 if result.failed or (result.undeliverable and not result.sent) else 0
         finally:

@@ -111,18 +111,30 @@ def config_from(structure: Any, rules: HealthRules | None = None) -> ReportConfi
         open_tickets_watch=structure.health.open_tickets_watch,
         escalated_at_risk=structure.health.escalations_at_risk,
     )
-    won = set(base.won_stages) | {structure.handoff.won_stage} | {
-        label for label, canon in stages.items() if canon in WON_CANONICAL}
+    won = (
+        set(base.won_stages)
+        | {structure.handoff.won_stage}
+        | {label for label, canon in stages.items() if canon in WON_CANONICAL}
+    )
     closed = set(base.closed_stages) | won | {label for label, canon in stages.items() if canon in ("lost", "churned")}
     excluded = set(base.excluded_invoice_statuses) | {
-        label for label, canon in statuses.items() if canon in ("draft", "void")}
+        label for label, canon in statuses.items() if canon in ("draft", "void")
+    }
     return ReportConfig(
-        currency=r.currency, renewal_term_days=r.renewal_term_days, renewal_window_days=r.renewal_window_days,
-        renewal_deal_types=frozenset(t.strip().casefold() for t in r.renewal_deal_types), quiet_days=r.quiet_days,
-        not_invoiced_after_days=r.not_invoiced_after_days, not_invoiced_lookback_days=r.not_invoiced_lookback_days,
+        currency=r.currency,
+        renewal_term_days=r.renewal_term_days,
+        renewal_window_days=r.renewal_window_days,
+        renewal_deal_types=frozenset(t.strip().casefold() for t in r.renewal_deal_types),
+        quiet_days=r.quiet_days,
+        not_invoiced_after_days=r.not_invoiced_after_days,
+        not_invoiced_lookback_days=r.not_invoiced_lookback_days,
         list_limit=r.list_limit,
-        rules=replace(base, won_stages=frozenset(won), closed_stages=frozenset(closed),
-                      excluded_invoice_statuses=frozenset(excluded)),
+        rules=replace(
+            base,
+            won_stages=frozenset(won),
+            closed_stages=frozenset(closed),
+            excluded_invoice_statuses=frozenset(excluded),
+        ),
     )
 
 
@@ -247,10 +259,19 @@ def revenue_bookings(data: MirrorData, period: Period, config: ReportConfig, cur
     """The amounts of the period (the SQL path, bot.reports.data.revenue_bookings, yields the same)."""
     deals = data.deals_by_id()
     for d in data.deals:
-        if d.closing_date is not None and d.closing_date in period and is_won_deal(d, config.rules) \
-                and d.amount is not None:
-            yield Booking("sold", d.closing_date, d.amount,
-                          _currency(d.currency, data.accounts.get(d.account_id), currency), deal_owner(d))
+        if (
+            d.closing_date is not None
+            and d.closing_date in period
+            and is_won_deal(d, config.rules)
+            and d.amount is not None
+        ):
+            yield Booking(
+                "sold",
+                d.closing_date,
+                d.amount,
+                _currency(d.currency, data.accounts.get(d.account_id), currency),
+                deal_owner(d),
+            )
     for i in data.invoices:
         if i.date is not None and i.date in period and is_billed(i, config.rules):
             account = data.accounts.get(i.account_id)
@@ -259,8 +280,9 @@ def revenue_bookings(data: MirrorData, period: Period, config: ReportConfig, cur
     for p in data.payments:
         if p.date is not None and p.date in period:
             account = data.accounts.get(p.account_id)
-            yield Booking("collected", p.date, p.amount, _currency(p.currency, account, currency),
-                          account_owner(account))
+            yield Booking(
+                "collected", p.date, p.amount, _currency(p.currency, account, currency), account_owner(account)
+            )
 
 
 def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfig()) -> RevenueReport:
@@ -286,8 +308,12 @@ def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> Re
         names.setdefault(b.owner.key, b.owner.name)
     by_owner = sorted(owners.items(), key=lambda kv: (-kv[1].sold, -kv[1].invoiced, names[kv[0]].casefold()))
     return RevenueReport(
-        period=period, currency=currency, total=total, by_month=list(months.items()),
-        by_owner=[(names[k], f) for k, f in by_owner], other_currencies=dict(sorted(other.items())),
+        period=period,
+        currency=currency,
+        total=total,
+        by_month=list(months.items()),
+        by_owner=[(names[k], f) for k, f in by_owner],
+        other_currencies=dict(sorted(other.items())),
         counts={"won_deals": counts["sold"], "invoices": counts["invoiced"], "payments": counts["collected"]},
     )
 
@@ -349,8 +375,17 @@ def deal_timings(data: MirrorData, today: date, config: ReportConfig = ReportCon
             continue
         invoiced = first.get(d.id)
         days = max((invoiced - d.closing_date).days, 0) if invoiced else None
-        out.append(DealTiming(d, account_name(data, d.account_id, d.account_name), deal_owner(d).name,
-                              d.closing_date, invoiced, days, (today - d.closing_date).days))
+        out.append(
+            DealTiming(
+                d,
+                account_name(data, d.account_id, d.account_name),
+                deal_owner(d).name,
+                d.closing_date,
+                invoiced,
+                days,
+                (today - d.closing_date).days,
+            )
+        )
     return sorted(out, key=lambda t: (t.closed, t.deal.id))
 
 
@@ -358,8 +393,11 @@ def not_invoiced(timings: Iterable[DealTiming], today: date, config: ReportConfi
     """Won deals with no invoice `not_invoiced_after_days` after closing (closed within the lookback), the
     longest waiting first."""
     oldest = today - timedelta(days=config.not_invoiced_lookback_days)
-    late = [t for t in timings if t.first_invoice is None and oldest <= t.closed
-            and t.waiting >= config.not_invoiced_after_days]
+    late = [
+        t
+        for t in timings
+        if t.first_invoice is None and oldest <= t.closed and t.waiting >= config.not_invoiced_after_days
+    ]
     return sorted(late, key=lambda t: (-t.waiting, t.deal.id))
 
 
@@ -374,9 +412,14 @@ def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfi
         owners[t.owner].append(float(t.days or 0))
     by_owner = sorted(((o, Spread.of(v)) for o, v in owners.items()), key=lambda kv: (-kv[1].count, kv[0].casefold()))
     return InvoicingReport(
-        period=period, today=today, overall=Spread.of([float(t.days or 0) for t in done]),
-        by_month=[(k, Spread.of(v)) for k, v in months.items()], by_owner=by_owner, deals=in_period,
-        pending=len(in_period) - len(done), after_days=config.not_invoiced_after_days,
+        period=period,
+        today=today,
+        overall=Spread.of([float(t.days or 0) for t in done]),
+        by_month=[(k, Spread.of(v)) for k, v in months.items()],
+        by_owner=by_owner,
+        deals=in_period,
+        pending=len(in_period) - len(done),
+        after_days=config.not_invoiced_after_days,
         not_invoiced=not_invoiced(timings, today, config),
     )
 
@@ -421,8 +464,9 @@ class TicketStats:
     hours: list[float] = field(default_factory=list)  # created → closed, of tickets closed in the period
 
 
-def support(data: MirrorData, period: Period, tz: tzinfo | None,
-            config: ReportConfig = ReportConfig()) -> SupportReport:
+def support(
+    data: MirrorData, period: Period, tz: tzinfo | None, config: ReportConfig = ReportConfig()
+) -> SupportReport:
     stats: dict[str, TicketStats] = {}
     for t in data.tickets:
         key, name = _ticket_key(data, t)
@@ -444,12 +488,20 @@ def hours_between(created: datetime, closed: datetime) -> float:
 def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
     rows = [
         SupportRow(key, s.name, s.opened, s.escalated, s.open_now, len(s.hours), percentile(s.hours, 0.5))
-        for key, s in stats.items() if s.opened or s.open_now or s.hours
+        for key, s in stats.items()
+        if s.opened or s.open_now or s.hours
     ]
     rows.sort(key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
     hours = [h for s in stats.values() for h in s.hours]
-    total = SupportRow("", "All customers", sum(r.opened for r in rows), sum(r.escalated for r in rows),
-                       sum(r.open_now for r in rows), len(hours), percentile(hours, 0.5))
+    total = SupportRow(
+        "",
+        "All customers",
+        sum(r.opened for r in rows),
+        sum(r.escalated for r in rows),
+        sum(r.open_now for r in rows),
+        len(hours),
+        percentile(hours, 0.5),
+    )
     return SupportReport(period, rows, total)
 
 

@@ -65,12 +65,19 @@ def handoff_from_row(row: Mapping[str, Any]) -> HandoffRow:
     """A `handoffs` row, read by column name."""
     missing = _json(row["missing"], [])
     return HandoffRow(
-        deal_id=row["deal_id"], account_id=row["account_id"] or "", state=row["state"] or "",
-        kind=row["kind"] or "invoice", missing=tuple(_missing_label(m) for m in missing),
-        owner_email=(row["owner_email"] or "").strip().lower(), plan=_json(row["plan"], {}),
-        finance_channel=row["finance_channel"] or "", finance_ts=row["finance_ts"] or "",
-        document_number=row["document_number"] or "", approved_by=row["approved_by"] or "",
-        approved_at=_when(row["approved_at"]), created_at=_when(row["created_at"]),
+        deal_id=row["deal_id"],
+        account_id=row["account_id"] or "",
+        state=row["state"] or "",
+        kind=row["kind"] or "invoice",
+        missing=tuple(_missing_label(m) for m in missing),
+        owner_email=(row["owner_email"] or "").strip().lower(),
+        plan=_json(row["plan"], {}),
+        finance_channel=row["finance_channel"] or "",
+        finance_ts=row["finance_ts"] or "",
+        document_number=row["document_number"] or "",
+        approved_by=row["approved_by"] or "",
+        approved_at=_when(row["approved_at"]),
+        created_at=_when(row["created_at"]),
         updated_at=_when(row["updated_at"]),
     )
 
@@ -83,15 +90,25 @@ def load_mirror(store: Store, *, account_ids: Sequence[str] | None = None, hando
         wanted = set(account_ids)
         rows = [h for h in rows if h.account_id in wanted]
     return MirrorData(
-        accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
-        tickets=got.tickets, handoffs=rows, desk_names={d: name for d, (_, name) in got.desk_links.items()},
+        accounts={a.id: a for a in got.accounts},
+        deals=got.deals,
+        invoices=got.invoices,
+        payments=got.payments,
+        tickets=got.tickets,
+        handoffs=rows,
+        desk_names={d: name for d, (_, name) in got.desk_links.items()},
     )
 
 
 def _mirror(got: MirrorRecords, handoffs: list[HandoffRow] | None = None) -> MirrorData:
     return MirrorData(
-        accounts={a.id: a for a in got.accounts}, deals=got.deals, invoices=got.invoices, payments=got.payments,
-        tickets=got.tickets, handoffs=handoffs or [], desk_names={d: name for d, (_, name) in got.desk_links.items()},
+        accounts={a.id: a for a in got.accounts},
+        deals=got.deals,
+        invoices=got.invoices,
+        payments=got.payments,
+        tickets=got.tickets,
+        handoffs=handoffs or [],
+        desk_names={d: name for d, (_, name) in got.desk_links.items()},
     )
 
 
@@ -104,8 +121,9 @@ def with_org_currency(store: Store, config: ReportConfig) -> ReportConfig:
     """The config with its org currency settled over the whole mirror (a subset would count differently)."""
     if config.currency:
         return config
-    counts = q.ReportQueries(store.engine).currency_counts(config.rules.won_stages,
-                                                        config.rules.excluded_invoice_statuses)
+    counts = q.ReportQueries(store.engine).currency_counts(
+        config.rules.won_stages, config.rules.excluded_invoice_statuses
+    )
     return replace(config, currency=most_common_currency(counts))
 
 
@@ -132,8 +150,9 @@ def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
 def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
     """The records `wants` selects (and the accounts and linked deals they need), as reports see them."""
     rows = [handoff_from_row(r) for r in store.handoffs.rows()] if handoffs else []
-    got = q.ReportQueries(store.engine).select(wants, deal_ids=[h.deal_id for h in rows],
-                                               account_ids=[h.account_id for h in rows])
+    got = q.ReportQueries(store.engine).select(
+        wants, deal_ids=[h.deal_id for h in rows], account_ids=[h.account_id for h in rows]
+    )
     return _mirror(got, rows)
 
 
@@ -179,17 +198,29 @@ def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list
         found = accounts.get(account_id)
         return owner(found[1], found[2]) if found else none
 
-    out = [Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""),
-                   owner(name, email)) for day, amount, code, account_id, name, email in got["sold"]]
+    out = [
+        Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""), owner(name, email))
+        for day, amount, code, account_id, name, email in got["sold"]
+    ]
     for day, total, code, account_id, customer_id, deal_id in got["invoiced"]:
         account = account_of(account_id, customer_id)
         deal = deal_owners.get(deal_id or "")
-        out.append(Booking("invoiced", date.fromisoformat(day), Decimal(total), currency(code, account),
-                           owner(*deal) if deal else account_owner(account)))
+        out.append(
+            Booking(
+                "invoiced",
+                date.fromisoformat(day),
+                Decimal(total),
+                currency(code, account),
+                owner(*deal) if deal else account_owner(account),
+            )
+        )
     for day, amount, code, account_id, customer_id in got["collected"]:
         account = account_of(account_id, customer_id)
-        out.append(Booking("collected", date.fromisoformat(day), Decimal(amount), currency(code, account),
-                           account_owner(account)))
+        out.append(
+            Booking(
+                "collected", date.fromisoformat(day), Decimal(amount), currency(code, account), account_owner(account)
+            )
+        )
     return out
 
 
@@ -218,8 +249,9 @@ def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: Report
         s.escalated += escalated or 0
         s.open_now += open_now or 0
     for account_id, desk_id, created, closed in got["closed"]:
-        row(account_id, desk_id).hours.append(hours_between(datetime.fromisoformat(created),
-                                                            datetime.fromisoformat(closed)))
+        row(account_id, desk_id).hours.append(
+            hours_between(datetime.fromisoformat(created), datetime.fromisoformat(closed))
+        )
     return stats
 
 
@@ -228,32 +260,43 @@ def renewals_data(store: Store, today: date, config: ReportConfig, window: Perio
     r = config.rules
     term = timedelta(days=config.renewal_term_days)
     ids = q.ReportQueries(store.engine).renewal_candidates(
-        won=r.won_stages, closed=r.closed_stages | r.won_stages, closed_from=(window.start - term).isoformat(),
+        won=r.won_stages,
+        closed=r.closed_stages | r.won_stages,
+        closed_from=(window.start - term).isoformat(),
         closed_to=(window.end - term).isoformat(),
         quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
-        excluded=r.excluded_invoice_statuses, overdue=r.overdue_statuses, due=r.due_statuses,
-        today=today.isoformat(), open_not=r.closed_ticket_types, escalated_at_risk=max(r.escalated_at_risk, 1))
+        excluded=r.excluded_invoice_statuses,
+        overdue=r.overdue_statuses,
+        due=r.due_statuses,
+        today=today.isoformat(),
+        open_not=r.closed_ticket_types,
+        escalated_at_risk=max(r.escalated_at_risk, 1),
+    )
     return load_mirror(store, account_ids=ids, handoffs=False)
 
 
-def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig,
-                timing_days: int) -> MirrorData:
+def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> MirrorData:
     """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
     (`with_org_currency`)."""
     yesterday = today - timedelta(days=1)
     rules, day = config.rules, today.isoformat()
     if team == "finance":
-        wants = q.merge(_invoicing(Period(today, today, "today"), today, config),
-                        q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
-                        q.payments_wants(yesterday.isoformat()))
+        wants = q.merge(
+            _invoicing(Period(today, today, "today"), today, config),
+            q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
+            q.payments_wants(yesterday.isoformat()),
+        )
     elif team == "sales":
         wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
     elif team == "support":
         wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
     elif team == "leadership":
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
-        wants = q.merge(_revenue(month_to_date(today), config), _revenue(same_days_last_month(today), config),
-                        _invoicing(recent, today, config))
+        wants = q.merge(
+            _revenue(month_to_date(today), config),
+            _revenue(same_days_last_month(today), config),
+            _invoicing(recent, today, config),
+        )
     else:
         raise ValueError(f"unknown digest team {team!r}")
     data = report_data(store, wants, handoffs=team != "leadership")
@@ -264,8 +307,9 @@ def accounts_owned_by(store: Store, email: str) -> list[str]:
     return store.account_ids_owned_by(email)
 
 
-def handoffs_for(store: Store, email: str, approver: bool, recent: int) -> tuple[list[HandoffRow] | None,
-                                                                                 list[HandoffRow]]:
+def handoffs_for(
+    store: Store, email: str, approver: bool, recent: int
+) -> tuple[list[HandoffRow] | None, list[HandoffRow]]:
     """(handoffs waiting for approval if `approver` else None, the most recent ones: every handoff for an
     approver, else those on deals the user owns)."""
     waiting = [handoff_from_row(r) for r in store.handoffs.rows(state="ready")] if approver else None

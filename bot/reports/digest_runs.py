@@ -118,10 +118,21 @@ class DigestLedger:
         """True when this caller may send; a failed send may be claimed again."""
         return self.store.notifications.claim_digest(team, day, recipient, now)
 
-    def finish(self, team: str, day: date, recipient: str, *, state: str, now: datetime, channel: str = "",
-               ts: str = "", error: str = "") -> None:
-        self.store.notifications.finish_digest(team, day, recipient, state=state, now=now, channel=channel, ts=ts,
-                                               error=error)
+    def finish(
+        self,
+        team: str,
+        day: date,
+        recipient: str,
+        *,
+        state: str,
+        now: datetime,
+        channel: str = "",
+        ts: str = "",
+        error: str = "",
+    ) -> None:
+        self.store.notifications.finish_digest(
+            team, day, recipient, state=state, now=now, channel=channel, ts=ts, error=error
+        )
 
     def states(self, team: str, day: date) -> dict[str, str]:
         return self.store.notifications.digest_states(team, day)
@@ -130,16 +141,18 @@ class DigestLedger:
 # ---- building and sending ------------------------------------------------------------------------------------
 
 
-def build_outgoing(deps: Deps, team: str, now: datetime | None = None,
-                   day: date | None = None) -> tuple[date, list[Outgoing]]:
+def build_outgoing(
+    deps: Deps, team: str, now: datetime | None = None, day: date | None = None
+) -> tuple[date, list[Outgoing]]:
     """(the local day, the team's digests) from the mirror as it is now (blocking: run it in a thread). `day`
     is the digest's local day, by default today's."""
     schedule = schedule_for(deps.structure, team)
     now = now or deps.clock()
     today = day or now.astimezone(schedule.tz).date()
     config = with_org_currency(deps.store, config_from(deps.structure))
-    ctx = DigestContext(today=today, now=now, tz=schedule.tz, config=config,
-                        links=app_links(deps.settings, deps.structure))
+    ctx = DigestContext(
+        today=today, now=now, tz=schedule.tz, config=config, links=app_links(deps.settings, deps.structure)
+    )
     with paused_gc():
         data = digest_data(deps.store, team, today, schedule.tz, config, TIMING_DAYS)
         return today, build(team, data, ctx)
@@ -156,8 +169,11 @@ class DigestRun:
 
     def summary(self) -> str:
         parts = [f"{len(self.sent)} sent"]
-        for name, items in (("already sent", self.skipped), ("failed", self.failed),
-                            ("nowhere to send", self.undeliverable)):
+        for name, items in (
+            ("already sent", self.skipped),
+            ("failed", self.failed),
+            ("nowhere to send", self.undeliverable),
+        ):
             if items:
                 parts.append(f"{len(items)} {name}")
         return f"{self.team} digest for {self.day.isoformat()}: " + ", ".join(parts)
@@ -172,16 +188,22 @@ async def _destination(deps: Deps, schedule: TeamSchedule, out: Outgoing) -> str
 
 
 async def _post(deps: Deps, channel: str, out: Outgoing, day: date) -> tuple[str, str]:
-    answer = await deps.slack.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False,
-                                               **out.message.as_kwargs())
+    answer = await deps.slack.chat_postMessage(
+        channel=channel, unfurl_links=False, unfurl_media=False, **out.message.as_kwargs()
+    )
     posted_channel, ts = str(answer.get("channel") or channel), str(answer.get("ts") or "")
     if out.chart is not None:
         try:
             currency = out.chart.title.rsplit("(", 1)[-1].rstrip(")")
             png = await asyncio.to_thread(revenue_chart, out.chart, currency)
             await deps.slack.files_upload_v2(
-                channel=posted_channel, thread_ts=ts or None, file=png, filename=f"revenue-{day.isoformat()}.png",
-                title=out.chart.title, alt_txt="Sold, invoiced and collected: month to date against last month")
+                channel=posted_channel,
+                thread_ts=ts or None,
+                file=png,
+                filename=f"revenue-{day.isoformat()}.png",
+                title=out.chart.title,
+                alt_txt="Sold, invoiced and collected: month to date against last month",
+            )
         except (SlackApiError, SlackRequestError, OSError, ValueError) as exc:
             log.warning("%s digest posted, but its chart could not be uploaded: %s", out.team, exc)
     return posted_channel, ts
@@ -208,12 +230,14 @@ async def send_digest(deps: Deps, team: str, *, now: datetime | None = None, day
             posted, ts = await _post(deps, channel, out, day)
         except (SlackApiError, SlackRequestError) as exc:
             error = str(exc.response.get("error")) if isinstance(exc, SlackApiError) else str(exc)
-            await asyncio.to_thread(ledger.finish, team, day, out.recipient, state="failed", now=deps.clock(),
-                                    channel=channel, error=error)
+            await asyncio.to_thread(
+                ledger.finish, team, day, out.recipient, state="failed", now=deps.clock(), channel=channel, error=error
+            )
             run.failed.append(f"{who} ({error})")
             continue
-        await asyncio.to_thread(ledger.finish, team, day, out.recipient, state="sent", now=deps.clock(),
-                                channel=posted, ts=ts)
+        await asyncio.to_thread(
+            ledger.finish, team, day, out.recipient, state="sent", now=deps.clock(), channel=posted, ts=ts
+        )
         run.sent.append(who)
     log.info(run.summary())
     return run
@@ -246,8 +270,13 @@ async def catch_up(deps: Deps) -> list[DigestRun]:
             continue
         if now - slot > grace:
             if not states:
-                log.warning("%s digest of %s was missed (due %s, more than %s ago): not sent late", schedule.team,
-                            day, slot.isoformat(), grace)
+                log.warning(
+                    "%s digest of %s was missed (due %s, more than %s ago): not sent late",
+                    schedule.team,
+                    day,
+                    slot.isoformat(),
+                    grace,
+                )
             continue
         try:
             runs.append(await send_digest(deps, schedule.team, now=now, day=day))
@@ -264,10 +293,23 @@ def add_digest_jobs(scheduler: Any, deps: Deps) -> list[str]:
         if not schedule.enabled:
             continue
         job_id = f"digest-{schedule.team}"
-        scheduler.add_job(digest_job, DailyTrigger(schedule.at, schedule.tz), args=[deps, schedule.team], id=job_id,
-                          max_instances=1, coalesce=True, misfire_grace_time=grace)
+        scheduler.add_job(
+            digest_job,
+            DailyTrigger(schedule.at, schedule.tz),
+            args=[deps, schedule.team],
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+        )
         ids.append(job_id)
     if ids:
-        scheduler.add_job(catch_up, "date", run_date=deps.clock() + timedelta(seconds=2), args=[deps],
-                          id="digest-catch-up", misfire_grace_time=grace)
+        scheduler.add_job(
+            catch_up,
+            "date",
+            run_date=deps.clock() + timedelta(seconds=2),
+            args=[deps],
+            id="digest-catch-up",
+            misfire_grace_time=grace,
+        )
     return ids

@@ -53,8 +53,12 @@ from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.zoho.links import AppLinks
 
 TEAMS = ("finance", "sales", "support", "leadership")
-TITLES = {"finance": "Finance digest", "sales": "Sales digest", "support": "Support digest",
-          "leadership": "Leadership digest"}
+TITLES = {
+    "finance": "Finance digest",
+    "sales": "Sales digest",
+    "support": "Support digest",
+    "leadership": "Leadership digest",
+}
 TIMING_DAYS = 90  # leadership: close → first invoice over deals closed in this many days
 
 
@@ -82,8 +86,9 @@ class Outgoing:
     chart: ChartSeries | None = None
 
 
-def _message(team: str, ctx: DigestContext, listings: list[Listing], *, lead: list[dict] | None = None,
-             who: str = "") -> Message:
+def _message(
+    team: str, ctx: DigestContext, listings: list[Listing], *, lead: list[dict] | None = None, who: str = ""
+) -> Message:
     title = f"{TITLES[team]}{' · ' + who if who else ''} · {ctx.today:%a %d %b}"
     body = (lead or []) + listing_blocks(listings, ctx.config.list_limit)
     counts = ", ".join(f"{x.title.lower()}: {x.total}" for x in listings if x.total)
@@ -136,12 +141,18 @@ def _invoice_row(inv, data: MirrorData, ctx: DigestContext, *, due: bool = True)
 def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     deals = data.deals_by_id()
     ready = sorted((h for h in data.handoffs if h.state == "ready"), key=lambda h: h.updated_at or ctx.now)
-    approvals = [f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)} · waiting "
-                 f"{relative_age(h.updated_at or h.created_at, ctx.now)}"
-                 + (f" · <{_finance_link(h)}|review>" if _finance_link(h) else "") for h in ready]
+    approvals = [
+        f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)} · waiting "
+        f"{relative_age(h.updated_at or h.created_at, ctx.now)}"
+        + (f" · <{_finance_link(h)}|review>" if _finance_link(h) else "")
+        for h in ready
+    ]
     report = invoicing(data, Period(ctx.today, ctx.today, "today"), ctx.today, ctx.config)
-    went = [i for i in overdue_invoices(data, ctx.today, ctx.config.rules)
-            if i.due_date is not None and ctx.yesterday <= i.due_date < ctx.today]
+    went = [
+        i
+        for i in overdue_invoices(data, ctx.today, ctx.config.rules)
+        if i.due_date is not None and ctx.yesterday <= i.due_date < ctx.today
+    ]
     paid = sorted((p for p in data.payments if p.date == ctx.yesterday), key=lambda p: -p.amount)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for p in paid:
@@ -151,8 +162,13 @@ def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
         Listing("Waiting for approval", approvals, len(approvals), more="see #finance"),
         not_invoiced_listing(report),
         Listing("Went overdue", [_invoice_row(i, data, ctx) for i in went], len(went), more=_books_invoices(ctx.links)),
-        Listing("Collected yesterday", collected, len(collected), more=_books_invoices(ctx.links),
-                note=" + ".join(money(v, c) for c, v in sorted(totals.items()))),
+        Listing(
+            "Collected yesterday",
+            collected,
+            len(collected),
+            more=_books_invoices(ctx.links),
+            note=" + ".join(money(v, c) for c, v in sorted(totals.items())),
+        ),
     ]
     return [Outgoing("finance", "", "", _message("finance", ctx, listings))]
 
@@ -166,14 +182,15 @@ def sales(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     names = {a.owner.email.strip().lower(): a.owner.name or a.owner.email for a in data.accounts.values()}
     deals = data.deals_by_id()
     tickets: dict[str, list[str]] = defaultdict(list)
-    for t in sorted(data.tickets, key=lambda t: (t.created_time or ctx.now), reverse=True):
+    for t in sorted(data.tickets, key=lambda t: t.created_time or ctx.now, reverse=True):
         if t.account_id in owner_of and local_date(t.created_time, ctx.tz) == ctx.yesterday:
             flag = " · 🔺 escalated" if t.is_escalated else ""
             label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
             url = ctx.links.desk_ticket(t.id, t.web_url)
             tickets[owner_of[t.account_id]].append(
                 f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
-                f"{' · ' + safe(t.priority, 20) if t.priority else ''}{flag}")
+                f"{' · ' + safe(t.priority, 20) if t.priority else ''}{flag}"
+            )
     overdue: dict[str, list[str]] = defaultdict(list)
     for i in overdue_invoices(data, ctx.today, ctx.config.rules):
         if i.account_id in owner_of:
@@ -192,8 +209,11 @@ def sales(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
             Listing("Overdue invoices", overdue[email], len(overdue[email]), more=_books_invoices(ctx.links)),
             Listing("Handoffs missing fields", missing[email], len(missing[email]), more="fix them in Zoho CRM"),
         ]
-        out.append(Outgoing("sales", email, names.get(email, email),
-                            _message("sales", ctx, listings, who=names.get(email, email))))
+        out.append(
+            Outgoing(
+                "sales", email, names.get(email, email), _message("sales", ctx, listings, who=names.get(email, email))
+            )
+        )
     return out
 
 
@@ -202,18 +222,25 @@ def sales(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
 
 def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     deals = data.deals_by_id()
-    handed = [h for h in data.handoffs
-              if h.state == "done" and local_date(h.updated_at, ctx.tz) == ctx.yesterday]
-    new_customers = [f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)}"
-                     + (f" · {safe(h.document_number, 30)}" if h.document_number else "") for h in handed]
-    escalated = sorted((t for t in data.tickets if t.is_escalated and is_open_ticket(t, ctx.config.rules)),
-                       key=lambda t: t.created_time or ctx.now, reverse=True)
+    handed = [h for h in data.handoffs if h.state == "done" and local_date(h.updated_at, ctx.tz) == ctx.yesterday]
+    new_customers = [
+        f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)}"
+        + (f" · {safe(h.document_number, 30)}" if h.document_number else "")
+        for h in handed
+    ]
+    escalated = sorted(
+        (t for t in data.tickets if t.is_escalated and is_open_ticket(t, ctx.config.rules)),
+        key=lambda t: t.created_time or ctx.now,
+        reverse=True,
+    )
     esc_rows = []
     for t in escalated:
         label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
         url = ctx.links.desk_ticket(t.id, t.web_url)
-        esc_rows.append(f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
-                        f" · {relative_age(t.created_time, ctx.now)} old")
+        esc_rows.append(
+            f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
+            f" · {relative_age(t.created_time, ctx.now)} old"
+        )
     open_by: dict[str, int] = defaultdict(int)
     for t in data.tickets:
         if t.account_id and is_open_ticket(t, ctx.config.rules):
@@ -223,8 +250,12 @@ def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
         if i.account_id in open_by and is_overdue(i, ctx.today, ctx.config.rules):
             owed[i.account_id].append(i)
     both = sorted(owed, key=lambda a: (-open_by[a], account_name(data, a).casefold()))
-    both_rows = [f"{safe(account_name(data, a), 60)} · {plural(open_by[a], 'open ticket')} · "
-                 + " + ".join(money(v, c) for c, v in _sum_balance(owed[a]).items()) + " overdue" for a in both]
+    both_rows = [
+        f"{safe(account_name(data, a), 60)} · {plural(open_by[a], 'open ticket')} · "
+        + " + ".join(money(v, c) for c, v in _sum_balance(owed[a]).items())
+        + " overdue"
+        for a in both
+    ]
     listings = [
         Listing("New customers handed over", new_customers, len(new_customers), more="see #support"),
         Listing("Open escalations", esc_rows, len(esc_rows), more="Zoho Desk"),
@@ -258,9 +289,13 @@ class LeadershipFigures:
     def chart_series(self) -> ChartSeries:
         cats = ("Sold", "Invoiced", "Collected")
         return ChartSeries(
-            title=f"Month to date vs last month ({self.currency})", categories=cats,
-            series=((self.last_label, (self.last.sold, self.last.invoiced, self.last.collected)),
-                    (self.this_label, (self.this.sold, self.this.invoiced, self.this.collected))))
+            title=f"Month to date vs last month ({self.currency})",
+            categories=cats,
+            series=(
+                (self.last_label, (self.last.sold, self.last.invoiced, self.last.collected)),
+                (self.this_label, (self.this.sold, self.this.invoiced, self.this.collected)),
+            ),
+        )
 
 
 def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigures:
@@ -269,8 +304,17 @@ def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigure
     recent = Period(ctx.today - timedelta(days=TIMING_DAYS - 1), ctx.today, f"last {TIMING_DAYS} days")
     timing = invoicing(data, recent, ctx.today, ctx.config)
     other = tuple(sorted(set(now.other_currencies) | set(before.other_currencies)))
-    return LeadershipFigures(now.currency, now.total, before.total, mtd.label, last.label, timing.overall,
-                             len(timing.not_invoiced), timing.after_days, other)
+    return LeadershipFigures(
+        now.currency,
+        now.total,
+        before.total,
+        mtd.label,
+        last.label,
+        timing.overall,
+        len(timing.not_invoiced),
+        timing.after_days,
+        other,
+    )
 
 
 def _change(now: Decimal, before: Decimal) -> str:
@@ -289,11 +333,14 @@ def leadership(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
 
     lead = [
         context(f"{escape(f.this_label)} against {escape(f.last_label)}, in {cur}"),
-        fields(cell("Sold", f.this.sold, f.last.sold), cell("Invoiced", f.this.invoiced, f.last.invoiced),
-               cell("Collected", f.this.collected, f.last.collected),
-               f"*Close → first invoice* (last {TIMING_DAYS} days)\nmedian {days(f.timing.median)}, "
-               f"p90 {days(f.timing.p90)} over {f.timing.count} deals\n"
-               f"{f.not_invoiced} won deals not invoiced after {f.after_days} days"),
+        fields(
+            cell("Sold", f.this.sold, f.last.sold),
+            cell("Invoiced", f.this.invoiced, f.last.invoiced),
+            cell("Collected", f.this.collected, f.last.collected),
+            f"*Close → first invoice* (last {TIMING_DAYS} days)\nmedian {days(f.timing.median)}, "
+            f"p90 {days(f.timing.p90)} over {f.timing.count} deals\n"
+            f"{f.not_invoiced} won deals not invoiced after {f.after_days} days",
+        ),
     ]
     if f.other:
         lead.append(context(f"Amounts in {', '.join(f.other)} are not added in: `/report revenue` lists them."))
@@ -302,7 +349,10 @@ def leadership(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
 
 
 BUILDERS: dict[str, Callable[[MirrorData, DigestContext], list[Outgoing]]] = {
-    "finance": finance, "sales": sales, "support": support, "leadership": leadership,
+    "finance": finance,
+    "sales": sales,
+    "support": support,
+    "leadership": leadership,
 }
 
 

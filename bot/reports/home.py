@@ -25,8 +25,13 @@ ROWS_PER_SECTION = 10
 HANDOFFS_SHOWN = 10
 LEVEL_ORDER = {"at_risk": 0, "watch": 1, "healthy": 2}
 STATE_LABELS = {
-    "waiting": "⏳ waiting for fields", "ready": "🟡 ready for approval", "approved": "✅ approved",
-    "creating": "⚙️ creating", "done": "✅ invoiced", "failed": "⚠️ failed", "rejected": "⛔ rejected",
+    "waiting": "⏳ waiting for fields",
+    "ready": "🟡 ready for approval",
+    "approved": "✅ approved",
+    "creating": "⚙️ creating",
+    "done": "✅ invoiced",
+    "failed": "⚠️ failed",
+    "rejected": "⛔ rejected",
 }
 
 
@@ -90,14 +95,21 @@ def home_view(inp: HomeInput) -> dict[str, Any]:
     as_of = f"Updated {format_time(inp.now, inp.tz, now=inp.now)} ({getattr(inp.tz, 'key', inp.tz)})"
     blocks.append(context(f"{as_of} · `/account <name>` for one account · `/report` for figures"))
     if inp.approvals is not None:
-        waiting = sorted(inp.approvals, key=lambda h: (h.updated_at or inp.now))
+        waiting = sorted(inp.approvals, key=lambda h: h.updated_at or inp.now)
         blocks.append(header(f"Waiting for your approval ({len(waiting)})"))
         lines = [_handoff_line(h, inp, with_state=False) for h in waiting[:HANDOFFS_SHOWN]]
         blocks += _rows(lines) if lines else [section("_Nothing is waiting for you._")]
         if len(waiting) > HANDOFFS_SHOWN:
             blocks.append(context(f"… and {len(waiting) - HANDOFFS_SHOWN} more in the finance channel"))
-    ordered = sorted(inp.accounts, key=lambda r: (LEVEL_ORDER[r.health.level], -r.figures.overdue_amount,
-                                                  (r.account.name or "").casefold(), r.account.id))
+    ordered = sorted(
+        inp.accounts,
+        key=lambda r: (
+            LEVEL_ORDER[r.health.level],
+            -r.figures.overdue_amount,
+            (r.account.name or "").casefold(),
+            r.account.id,
+        ),
+    )
     blocks.append(header(f"Your accounts ({len(ordered)})"))
     if not inp.email:
         blocks.append(section("_Slack did not tell us your email address, so we cannot match you to a Zoho owner._"))
@@ -131,8 +143,9 @@ def validate_view(view: Mapping[str, Any]) -> None:
         raise ValueError(f"view: {size} bytes, limit {MAX_VIEW_BYTES}")
     seen: set[str] = set()
     for n, block in enumerate(blocks):
-        ids = [block.get("block_id")] + [e.get("action_id") for e in block.get("elements") or []
-                                         if isinstance(e, Mapping)]
+        ids = [block.get("block_id")] + [
+            e.get("action_id") for e in block.get("elements") or [] if isinstance(e, Mapping)
+        ]
         for i in ids:
             if i:
                 if i in seen:

@@ -23,8 +23,16 @@ def build_home(deps: Deps, email: str, approver: bool) -> dict[str, Any]:
     waiting, recent = handoffs_for(deps.store, email, approver, RECENT)
     mentioned = [*(waiting or []), *recent]
     rows = account_health(mine, now.astimezone(tz).date(), config_from(deps.structure))
-    return home_view(HomeInput(
-        email=email, accounts=rows, approvals=waiting, recent=recent,
-        deals=deals_by_id(deps.store, [h.deal_id for h in mentioned]), now=now, tz=tz,
-        links=app_links(deps.settings, deps.structure),
-        account_names=account_names(deps.store, [h.account_id for h in mentioned])))
+    return home_view(
+        HomeInput(
+            email=email,
+            accounts=rows,
+            approvals=waiting,
+            recent=recent,
+            deals=deals_by_id(deps.store, [h.deal_id for h in mentioned]),
+            now=now,
+            tz=tz,
+            links=app_links(deps.settings, deps.structure),
+            account_names=account_names(deps.store, [h.account_id for h in mentioned]),
+        )
+    )

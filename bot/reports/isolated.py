@@ -43,8 +43,9 @@ class ReportProcesses:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context, max_tasks_per_child=1)
         return self._pool
 
-    async def run(self, db_path: str | Path, structure: OperatingStructure, request: ReportRequest,
-                  now: datetime) -> Report:
+    async def run(
+        self, db_path: str | Path, structure: OperatingStructure, request: ReportRequest, now: datetime
+    ) -> Report:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor(), build_report, str(db_path), structure, request, now)
 

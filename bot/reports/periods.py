@@ -109,10 +109,13 @@ def _relative(text: str, today: date) -> Period | None:
     quarter = (today.month - 1) // 3 + 1
     fixed = {
         "today": lambda: Period(today, today, f"today ({day_label(today)})"),
-        "yesterday": lambda: Period(today - timedelta(1), today - timedelta(1), f"yesterday ({day_label(today - timedelta(1))})"),  # noqa: E501
+        "yesterday": lambda: Period(
+            today - timedelta(1), today - timedelta(1), f"yesterday ({day_label(today - timedelta(1))})"
+        ),  # noqa: E501
         "this week": lambda: Period(week_start, week_start + timedelta(6), f"week of {day_label(week_start)}"),
-        "last week": lambda: Period(week_start - timedelta(7), week_start - timedelta(1),
-                                    f"week of {day_label(week_start - timedelta(7))}"),
+        "last week": lambda: Period(
+            week_start - timedelta(7), week_start - timedelta(1), f"week of {day_label(week_start - timedelta(7))}"
+        ),
         "this month": lambda: month_period(today.year, today.month),
         "last month": lambda: month_period(*_add_months(today.year, today.month, -1)),
         "previous month": lambda: month_period(*_add_months(today.year, today.month, -1)),
@@ -139,7 +142,9 @@ def _relative(text: str, today: date) -> Period | None:
         return Period(start, today, f"last {n} days ({range_label(start, today)})")
     if unit == "week":
         start = week_start - timedelta(weeks=n)
-        return Period(start, week_start - timedelta(1), f"last {n} weeks ({range_label(start, week_start - timedelta(1))})")  # noqa: E501
+        return Period(
+            start, week_start - timedelta(1), f"last {n} weeks ({range_label(start, week_start - timedelta(1))})"
+        )  # noqa: E501
     y, m = _add_months(today.year, today.month, -n)
     ey, em = _add_months(today.year, today.month, -1)
     start, end = date(y, m, 1), _month_end(ey, em)
@@ -194,4 +199,3 @@ def parse_period(text: str, today: date, *, default: str = "this month") -> Peri
     if period.days > MAX_DAYS:
         raise PeriodError(f"“{_span(text)}” spans {period.days} days; the limit is {MAX_DAYS} (about ten years)")
     return period
-

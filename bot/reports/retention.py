@@ -42,22 +42,40 @@ class AccountHealth:
 
 def group_by_account(data: MirrorData) -> dict[str, AccountSnapshot]:
     """One in-memory snapshot per mirrored account (records without a CRM account are left out)."""
-    snaps: dict[str, dict[str, list[Any]]] = {a: {"deals": [], "invoices": [], "payments": [], "tickets": []}
-                                              for a in data.accounts}
-    for kind, records in (("deals", data.deals), ("invoices", data.invoices), ("payments", data.payments),
-                          ("tickets", data.tickets)):
+    snaps: dict[str, dict[str, list[Any]]] = {
+        a: {"deals": [], "invoices": [], "payments": [], "tickets": []} for a in data.accounts
+    }
+    for kind, records in (
+        ("deals", data.deals),
+        ("invoices", data.invoices),
+        ("payments", data.payments),
+        ("tickets", data.tickets),
+    ):
         for r in records:
             if r.account_id in snaps:
                 snaps[r.account_id][kind].append(r)
     epoch = datetime(1970, 1, 1)
-    return {a: AccountSnapshot.model_construct(
-        account=data.accounts[a], contacts=[], books_customer=None, desk_account=None, read_at=epoch, stale=False,
-        stale_reason="", deals=s["deals"], invoices=s["invoices"], payments=s["payments"], tickets=s["tickets"])
-        for a, s in snaps.items()}
+    return {
+        a: AccountSnapshot.model_construct(
+            account=data.accounts[a],
+            contacts=[],
+            books_customer=None,
+            desk_account=None,
+            read_at=epoch,
+            stale=False,
+            stale_reason="",
+            deals=s["deals"],
+            invoices=s["invoices"],
+            payments=s["payments"],
+            tickets=s["tickets"],
+        )
+        for a, s in snaps.items()
+    }
 
 
-def account_health(data: MirrorData, today: date, config: ReportConfig = ReportConfig(),
-                   only: Callable[[Account], bool] | None = None) -> list[AccountHealth]:
+def account_health(
+    data: MirrorData, today: date, config: ReportConfig = ReportConfig(), only: Callable[[Account], bool] | None = None
+) -> list[AccountHealth]:
     out = []
     for snap in group_by_account(data).values():
         if only is not None and not only(snap.account):
@@ -122,8 +140,13 @@ def _last_activity(snap: AccountSnapshot, tz: tzinfo | None, rules: HealthRules)
     return max(known) if known else None
 
 
-def renewals(data: MirrorData, today: date, tz: tzinfo | None, config: ReportConfig = ReportConfig(),
-             window: Period | None = None) -> RenewalsReport:
+def renewals(
+    data: MirrorData,
+    today: date,
+    tz: tzinfo | None,
+    config: ReportConfig = ReportConfig(),
+    window: Period | None = None,
+) -> RenewalsReport:
     window = window or renewal_window(today, config)
     term = timedelta(days=config.renewal_term_days)
     due: list[RenewalDue] = []

@@ -1,9 +1,9 @@
 """`/report` and `throughline report`: read the request, run the report over the mirror, render it or its CSV.
 
-    revenue [period]     sold, invoiced, collected by month and owner (default: this month)
-    invoicing [period]   close → first invoice, and won deals not invoiced (default: last 3 months)
-    support [period]     tickets per customer (default: last 30 days)
-    renewals [period]    renewals due (default: the renewal window around today), quiet and at-risk accounts
+revenue [period]     sold, invoiced, collected by month and owner (default: this month)
+invoicing [period]   close → first invoice, and won deals not invoiced (default: last 3 months)
+support [period]     tickets per customer (default: last 30 days)
+renewals [period]    renewals due (default: the renewal window around today), quiet and at-risk accounts
 """
 
 from __future__ import annotations
@@ -55,18 +55,21 @@ class ReportRequest:
 
 
 def usage_text() -> str:
-    return ("*Reports* from the local mirror of Zoho CRM, Books and Desk:\n"
-            "• `/report revenue [period]` — sold, invoiced, collected by month and owner\n"
-            "• `/report invoicing [period]` — close → first invoice; won deals not invoiced\n"
-            "• `/report support [period]` — tickets per customer\n"
-            "• `/report renewals [period]` — renewals due, accounts going quiet, accounts at risk\n"
-            "Periods: `this month`, `last month`, `2026-Q3`, `2026-10`, `ytd`, `last 30 days`, "
-            "`2026-01-01..2026-03-31`")
+    return (
+        "*Reports* from the local mirror of Zoho CRM, Books and Desk:\n"
+        "• `/report revenue [period]` — sold, invoiced, collected by month and owner\n"
+        "• `/report invoicing [period]` — close → first invoice; won deals not invoiced\n"
+        "• `/report support [period]` — tickets per customer\n"
+        "• `/report renewals [period]` — renewals due, accounts going quiet, accounts at risk\n"
+        "Periods: `this month`, `last month`, `2026-Q3`, `2026-10`, `ytd`, `last 30 days`, "
+        "`2026-01-01..2026-03-31`"
+    )
 
 
 def usage() -> Message:
-    return Message("Use /report revenue, invoicing, support or renewals, with an optional period.",
-                   [section(usage_text())])
+    return Message(
+        "Use /report revenue, invoicing, support or renewals, with an optional period.", [section(usage_text())]
+    )
 
 
 def parse_request(text: str, now: datetime, structure: OperatingStructure) -> ReportRequest:
@@ -104,8 +107,13 @@ def run_report(store: Store, structure: OperatingStructure, request: ReportReque
         return run_report_on(data, structure, request, now, config)
 
 
-def run_report_on(data: MirrorData, structure: OperatingStructure, request: ReportRequest, now: datetime,
-                  config: ReportConfig | None = None) -> Report:
+def run_report_on(
+    data: MirrorData,
+    structure: OperatingStructure,
+    request: ReportRequest,
+    now: datetime,
+    config: ReportConfig | None = None,
+) -> Report:
     config = config or config_from(structure)
     tz = structure.tz
     today = now.astimezone(tz).date()
@@ -150,35 +158,106 @@ def csv_rows(report: Report) -> list[list[str]]:
     if isinstance(report, RevenueReport):
         head = ["section", "key", "currency", "sold", "invoiced", "collected", "not_invoiced", "not_collected"]
         rows = [head]
-        groups: list[tuple[str, list[Any]]] = [("month", report.by_month), ("owner", report.by_owner),
-                                               ("total", [("all", report.total)])]
+        groups: list[tuple[str, list[Any]]] = [
+            ("month", report.by_month),
+            ("owner", report.by_owner),
+            ("total", [("all", report.total)]),
+        ]
         for name, items in groups:
-            rows += [[name, k, report.currency, *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced,
-                                                                     f.not_collected))] for k, f in items]
-        rows += [["other_currency", code, code, *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced,
-                                                                     f.not_collected))]
-                 for code, f in report.other_currencies.items()]
+            rows += [
+                [
+                    name,
+                    k,
+                    report.currency,
+                    *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced, f.not_collected)),
+                ]
+                for k, f in items
+            ]
+        rows += [
+            [
+                "other_currency",
+                code,
+                code,
+                *(_num(v) for v in (f.sold, f.invoiced, f.collected, f.not_invoiced, f.not_collected)),
+            ]
+            for code, f in report.other_currencies.items()
+        ]
         return rows
     if isinstance(report, InvoicingReport):
-        head = ["deal_id", "deal", "account", "owner", "amount", "currency", "closed", "first_invoice",
-                "days_to_invoice", "days_since_close", "flagged_not_invoiced"]
+        head = [
+            "deal_id",
+            "deal",
+            "account",
+            "owner",
+            "amount",
+            "currency",
+            "closed",
+            "first_invoice",
+            "days_to_invoice",
+            "days_since_close",
+            "flagged_not_invoiced",
+        ]
         flagged = {t.deal.id for t in report.not_invoiced}
         seen: dict[str, Any] = {t.deal.id: t for t in report.deals}
         seen.update({t.deal.id: t for t in report.not_invoiced})
-        return [head] + [[t.deal.id, t.deal.name, t.account_name, t.owner, _num(t.deal.amount), t.deal.currency,
-                          t.closed.isoformat(), t.first_invoice.isoformat() if t.first_invoice else "",
-                          _num(t.days), str(t.waiting), "yes" if t.deal.id in flagged else ""]
-                         for t in seen.values()]
+        return [head] + [
+            [
+                t.deal.id,
+                t.deal.name,
+                t.account_name,
+                t.owner,
+                _num(t.deal.amount),
+                t.deal.currency,
+                t.closed.isoformat(),
+                t.first_invoice.isoformat() if t.first_invoice else "",
+                _num(t.days),
+                str(t.waiting),
+                "yes" if t.deal.id in flagged else "",
+            ]
+            for t in seen.values()
+        ]
     if isinstance(report, SupportReport):
         head = ["account_id", "customer", "opened", "escalated", "open_now", "closed", "median_hours_to_close"]
-        return [head] + [[r.key, r.name, str(r.opened), str(r.escalated), str(r.open_now), str(r.closed),
-                          _num(r.median_hours_to_close)] for r in [*report.rows, report.total]]
+        return [head] + [
+            [
+                r.key,
+                r.name,
+                str(r.opened),
+                str(r.escalated),
+                str(r.open_now),
+                str(r.closed),
+                _num(r.median_hours_to_close),
+            ]
+            for r in [*report.rows, report.total]
+        ]
     head = ["list", "account_id", "account", "owner", "date", "days", "detail"]
     rows = [head]
-    rows += [["renewal_due", x.account.id, x.account.name, x.account.owner.email, x.due.isoformat(), str(x.days),
-              f"last won: {x.last_won.name} {_num(x.last_won.amount)} {x.last_won.currency}"] for x in report.due]
-    rows += [["going_quiet", q.account.id, q.account.name, q.account.owner.email, q.last_activity.isoformat(),
-              str(q.days), ""] for q in report.quiet]
-    rows += [["at_risk", h.account.id, h.account.name, h.account.owner.email, "", "", "; ".join(h.health.reasons)]
-             for h in report.at_risk]
+    rows += [
+        [
+            "renewal_due",
+            x.account.id,
+            x.account.name,
+            x.account.owner.email,
+            x.due.isoformat(),
+            str(x.days),
+            f"last won: {x.last_won.name} {_num(x.last_won.amount)} {x.last_won.currency}",
+        ]
+        for x in report.due
+    ]
+    rows += [
+        [
+            "going_quiet",
+            q.account.id,
+            q.account.name,
+            q.account.owner.email,
+            q.last_activity.isoformat(),
+            str(q.days),
+            "",
+        ]
+        for q in report.quiet
+    ]
+    rows += [
+        ["at_risk", h.account.id, h.account.name, h.account.owner.email, "", "", "; ".join(h.health.reasons)]
+        for h in report.at_risk
+    ]
     return rows

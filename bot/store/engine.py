@@ -356,8 +356,9 @@ class PostgresEngine(Engine):
         self._local = threading.local()
         self._psycopg = psycopg
         try:
-            self.pool = ConnectionPool(url, min_size=1, max_size=self.POOL, open=True, timeout=30,
-                                       kwargs={"autocommit": False})
+            self.pool = ConnectionPool(
+                url, min_size=1, max_size=self.POOL, open=True, timeout=30, kwargs={"autocommit": False}
+            )
             self.pool.wait(timeout=30)
         except Exception as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {safe_location(url)}: {exc}") from exc
@@ -439,8 +440,14 @@ class PgLeaderLock(LeaderLock):
                 if self._conn is not None and not self._conn.closed:
                     self._conn.execute("SELECT 1")  # still connected, so still holding it
                     return True
-                self._conn = psycopg.connect(self.url, autocommit=True, keepalives=1, keepalives_idle=10,
-                                             keepalives_interval=5, keepalives_count=3)
+                self._conn = psycopg.connect(
+                    self.url,
+                    autocommit=True,
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                )
                 held = self._conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()[0]
                 if not held:
                     self._conn.close()

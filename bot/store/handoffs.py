@@ -93,16 +93,25 @@ class HandoffTables:
             row = conn.execute(f"{_SELECT} WHERE deal_id = ?", [deal_id]).fetchone()
         return dict(row)
 
-    def claim(self, deal_id: str, changes: Mapping[str, Any], expect: Sequence[str], expired_in: Sequence[str],
-              at: datetime, until: datetime) -> dict[str, Any] | None:
+    def claim(
+        self,
+        deal_id: str,
+        changes: Mapping[str, Any],
+        expect: Sequence[str],
+        expired_in: Sequence[str],
+        at: datetime,
+        until: datetime,
+    ) -> dict[str, Any] | None:
         """As `update`, from a state in `expect`, or in `expired_in` when the last claim ran out by `at`; the
         caller holds the handoff until `until`. One statement: of replicas claiming at once, one gets the row."""
         unknown = set(changes) - set(HANDOFF_COLUMNS)
         if unknown:
             raise ValueError(f"not handoff columns: {sorted(unknown)}")
         sets = ", ".join(f"{k} = ?" for k in changes) + ", claimed_until = ?, version = version + 1"
-        sql = (f"UPDATE handoffs SET {sets} WHERE deal_id = ? AND (state IN ({marks(len(expect))}) "
-               f"OR (state IN ({marks(len(expired_in))}) AND claimed_until <= ?))")
+        sql = (
+            f"UPDATE handoffs SET {sets} WHERE deal_id = ? AND (state IN ({marks(len(expect))}) "
+            f"OR (state IN ({marks(len(expired_in))}) AND claimed_until <= ?))"
+        )
         params = [*changes.values(), until.isoformat(), deal_id, *expect, *expired_in, at.isoformat()]
         with self.engine.write() as conn:
             if conn.execute(sql, params).rowcount != 1:

@@ -120,8 +120,9 @@ class InboxTable:
                 else:
                     waiter.set_result(result)
 
-    def _add_batch(self, batch: Sequence[tuple[Sequence[NewEntry], Sequence[Refusal], datetime]]
-                   ) -> list[Added | Exception]:
+    def _add_batch(
+        self, batch: Sequence[tuple[Sequence[NewEntry], Sequence[Refusal], datetime]]
+    ) -> list[Added | Exception]:
         """Every delivery of the batch in one transaction; each in its own savepoint, so one that fails (and is
         answered with an error) does not undo the others."""
         out: list[Added | Exception] = []
@@ -188,14 +189,17 @@ class InboxTable:
         )
         return [_entry(r) for r in rows]
 
-    def claim(self, owner: str, at: datetime, until: datetime, limit: int, *,
-              expired_by: datetime | None = None) -> list[InboxEntry]:
+    def claim(
+        self, owner: str, at: datetime, until: datetime, limit: int, *, expired_by: datetime | None = None
+    ) -> list[InboxEntry]:
         """Take up to `limit` due entries (as `due`) that nobody holds, or whose holder's claim ran out, for
         `owner` until `until`; oldest first. On PostgreSQL rows another replica is claiming are skipped, not
         waited for; the claim condition is repeated outside the subquery so two claimers never both get a row."""
         now, expired = at.isoformat(), (expired_by or at).isoformat()
-        free = ("(state = 'pending' OR (state = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?)) "
-                "AND (claimed_until IS NULL OR claimed_until <= ?)")
+        free = (
+            "(state = 'pending' OR (state = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?)) "
+            "AND (claimed_until IS NULL OR claimed_until <= ?)"
+        )
         with self.engine.write() as conn:
             rows = conn.execute(
                 f"UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (SELECT id FROM inbox WHERE {free} "

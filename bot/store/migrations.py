@@ -144,8 +144,11 @@ def _m_meta(db: Database) -> None:
 def _m_desk_links(db: Database) -> None:
     """Desk accounts Throughline created, per CRM account: Desk's API cannot set `zohoCRMAccount`, so this is
     our own record of the link (the drift audit tells it apart from a link Zoho holds)."""
-    _run(db, "CREATE TABLE desk_links (crm_account_id TEXT PRIMARY KEY, desk_account_id TEXT NOT NULL, "
-             "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);")
+    _run(
+        db,
+        "CREATE TABLE desk_links (crm_account_id TEXT PRIMARY KEY, desk_account_id TEXT NOT NULL, "
+        "created_at TEXT NOT NULL); CREATE INDEX desk_links_desk ON desk_links (desk_account_id);",
+    )
 
 
 def _m_report_columns(db: Database) -> None:
@@ -194,8 +197,10 @@ def _m_report_columns(db: Database) -> None:
         """,
     )
     for table, (model, columns_of) in REPORT_COLUMNS.items():
-        rows = [(record_id, columns_of(model.model_validate_json(data)))
-                for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()]
+        rows = [
+            (record_id, columns_of(model.model_validate_json(data)))
+            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
+        ]
         if rows:
             sets = ", ".join(f"{name} = ?" for name in rows[0][1])
             for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
@@ -205,8 +210,11 @@ def _m_report_columns(db: Database) -> None:
 def _m_inbox_claims(db: Database) -> None:
     """Several replicas drain one inbox: an entry is claimed (by whom, until when) before it is processed; a
     claim that outlives its replica expires and another replica takes the entry."""
-    _run(db, "ALTER TABLE inbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''; "
-             "ALTER TABLE inbox ADD COLUMN claimed_until TEXT")
+    _run(
+        db,
+        "ALTER TABLE inbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''; "
+        "ALTER TABLE inbox ADD COLUMN claimed_until TEXT",
+    )
 
 
 def _m_handoff_claims(db: Database) -> None:
@@ -229,4 +237,3 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_inbox_claims,
     _m_handoff_claims,
 )
-

@@ -291,8 +291,10 @@ class MirrorTables:
                     out.update((row[0], row[1]) for row in conn.execute(sql, chunk).fetchall())
             # A Desk account Zoho does not link: the CRM account Throughline created it for (desk_links).
             for chunk in chunks(sorted(set(desk_account_ids) - set(desk))):
-                sql = ("SELECT desk_account_id, crm_account_id FROM desk_links "
-                       f"WHERE desk_account_id IN ({marks(len(chunk))})")
+                sql = (
+                    "SELECT desk_account_id, crm_account_id FROM desk_links "
+                    f"WHERE desk_account_id IN ({marks(len(chunk))})"
+                )
                 desk.update((row[0], row[1]) for row in conn.execute(sql, chunk).fetchall())
         return books, desk
 

@@ -40,8 +40,11 @@ class NotificationTables:
         that checks and writes at once, so of replicas claiming together exactly one gets True."""
         with self.engine.write() as conn:
             new = conn.execute(
-                insert_new_sql("digest_sends", ["team", "day", "recipient", "state", "claimed_at", "error"],
-                               key=["team", "day", "recipient"]),
+                insert_new_sql(
+                    "digest_sends",
+                    ["team", "day", "recipient", "state", "claimed_at", "error"],
+                    key=["team", "day", "recipient"],
+                ),
                 [team, day.isoformat(), recipient, "sending", now.isoformat(), ""],
             )
             if new.rowcount == 1:

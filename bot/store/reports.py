@@ -45,8 +45,9 @@ def billed(excluded: Collection[str]) -> tuple[str, list[str]]:
     return f"x.kind = 'invoice' AND {sql}", params
 
 
-def overdue_candidates(today: str, excluded: Collection[str], overdue: Collection[str],
-                       due: Collection[str]) -> tuple[str, list[str]]:
+def overdue_candidates(
+    today: str, excluded: Collection[str], overdue: Collection[str], due: Collection[str]
+) -> tuple[str, list[str]]:
     """Invoices bot.health.is_overdue may call overdue (it checks the balance itself)."""
     bill, p1 = billed(excluded)
     late, p2 = _in("x.status_key", overdue)
@@ -79,9 +80,11 @@ def _open(rules: HealthRules) -> tuple[str, list[Any]]:
 def revenue_wants(rules: HealthRules, first: str, last: str) -> Wants:
     """Won deals closed, counting invoices dated and payments made from `first` to `last`."""
     bill, params = billed(rules.excluded_invoice_statuses)
-    return {"deals": [_won(rules, first, last)],
-            "invoices": [(f"{bill} AND x.date BETWEEN ? AND ?", [*params, first, last])],
-            "payments": [("x.date BETWEEN ? AND ?", [first, last])]}
+    return {
+        "deals": [_won(rules, first, last)],
+        "invoices": [(f"{bill} AND x.date BETWEEN ? AND ?", [*params, first, last])],
+        "payments": [("x.date BETWEEN ? AND ?", [first, last])],
+    }
 
 
 def won_deals_wants(rules: HealthRules, first: str, last: str) -> Wants:
@@ -101,8 +104,7 @@ def tickets_wants(start: str, end: str, *, closed_too: bool = False, open_rules:
 
 def overdue_wants(rules: HealthRules, today: str, *, due_from: str = "") -> Wants:
     """Invoices that may be overdue today (only those falling due from `due_from` on, when given)."""
-    sql, params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses,
-                                     rules.due_statuses)
+    sql, params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses)
     if due_from:
         sql, params = f"{sql} AND x.due_date >= ? AND x.due_date < ?", [*params, due_from, today]
     return {"invoices": [(sql, params)]}
@@ -115,10 +117,13 @@ def payments_wants(day: str) -> Wants:
 def escalated_or_owing_wants(rules: HealthRules, today: str) -> Wants:
     """Open tickets that are escalated, or of an account with an invoice that may be overdue."""
     open_sql, open_params = _open(rules)
-    owed_sql, owed_params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses,
-                                               rules.due_statuses)
-    owing = (f"{DESK_ACCOUNT} IN (SELECT {BOOKS_ACCOUNT} FROM invoices x "
-             f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {owed_sql})")
+    owed_sql, owed_params = overdue_candidates(
+        today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
+    )
+    owing = (
+        f"{DESK_ACCOUNT} IN (SELECT {BOOKS_ACCOUNT} FROM invoices x "
+        f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {owed_sql})"
+    )
     return {"tickets": [(f"{open_sql} AND (x.escalated = 1 OR {owing})", [*open_params, *owed_params])]}
 
 
@@ -155,8 +160,7 @@ class ReportQueries:
             out += [Account.model_validate_json(row[0]) for row in conn.execute(sql, chunk).fetchall()]
         return out
 
-    def select(self, wanted: Wants, *, deal_ids: Iterable[str] = (),
-               account_ids: Iterable[str] = ()) -> MirrorRecords:
+    def select(self, wanted: Wants, *, deal_ids: Iterable[str] = (), account_ids: Iterable[str] = ()) -> MirrorRecords:
         """The records of each table matching any of its `(where, params)` conditions (on `x`, the table), the
         deals with `deal_ids` or linked to a selected invoice, and every account those records (or
         `account_ids`) belong to, in one snapshot."""
@@ -172,8 +176,10 @@ class ReportQueries:
             out.deals += self._by_ids(conn, "deals", "id", linked - known)
             owners = {r.account_id for table in _MODEL for r in getattr(out, table)}
             out.accounts = self._accounts(conn, owners | set(account_ids))
-            out.desk_links = {row[0]: (row[1] or "", row[2] or "") for row in
-                              conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()}
+            out.desk_links = {
+                row[0]: (row[1] or "", row[2] or "")
+                for row in conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()
+            }
         return out
 
     # ---- figures ----------------------------------------------------------------------------------------
@@ -185,15 +191,28 @@ class ReportQueries:
         counts: Counter[str] = Counter()
         with self.engine.read() as conn:
             for table, where, params in (("deals", won_sql, p1), ("invoices", bill_sql, p2), ("payments", "1 = 1", [])):
-                sql = (f"SELECT x.currency, COUNT(*) FROM {table} x WHERE {where} AND COALESCE(x.currency, '') <> '' "
-                       "GROUP BY x.currency")
+                sql = (
+                    f"SELECT x.currency, COUNT(*) FROM {table} x WHERE {where} AND COALESCE(x.currency, '') <> '' "
+                    "GROUP BY x.currency"
+                )
                 counts.update({row[0]: int(row[1]) for row in conn.execute(sql, params).fetchall()})
         return counts
 
-    def renewal_candidates(self, *, won: Collection[str], closed: Collection[str], closed_from: str, closed_to: str,
-                           quiet_before: str, excluded: Collection[str], overdue: Collection[str],
-                           due: Collection[str], today: str, open_not: Collection[str],
-                           escalated_at_risk: int) -> list[str]:
+    def renewal_candidates(
+        self,
+        *,
+        won: Collection[str],
+        closed: Collection[str],
+        closed_from: str,
+        closed_to: str,
+        quiet_before: str,
+        excluded: Collection[str],
+        overdue: Collection[str],
+        due: Collection[str],
+        today: str,
+        open_not: Collection[str],
+        escalated_at_risk: int,
+    ) -> list[str]:
         """Accounts the renewals report may list: last won deal closed in [closed_from, closed_to] (renewal due),
         no activity since `quiet_before` (going quiet), or an invoice that may be overdue or `escalated_at_risk`
         open escalated tickets (at risk: fewer escalations put an account at risk only beside an overdue invoice)."""
@@ -203,23 +222,31 @@ class ReportQueries:
         bill_sql, p_bill = billed(excluded)
         shut_sql, p_shut = _in("x.stage_key", closed)
         inv, pay, tic = _FROM["invoices"], _FROM["payments"], _FROM["tickets"]
-        activity = " UNION ALL ".join([
-            "SELECT x.account_id AS a, MAX(x.created_utc) AS v FROM deals x GROUP BY x.account_id",
-            "SELECT x.account_id AS a, MAX(x.modified_utc) AS v FROM deals x GROUP BY x.account_id",
-            "SELECT x.account_id AS a, MAX(x.closing_date) AS v FROM deals x "
-            f"WHERE {shut_sql} OR x.stage_key LIKE 'closed%' GROUP BY x.account_id",
-            f"SELECT {inv[1]} AS a, MAX(x.date) AS v FROM {inv[0]} WHERE {bill_sql} GROUP BY {inv[1]}",
-            f"SELECT {pay[1]} AS a, MAX(x.date) AS v FROM {pay[0]} GROUP BY {pay[1]}",
-            f"SELECT {tic[1]} AS a, MAX(x.created_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
-            f"SELECT {tic[1]} AS a, MAX(x.modified_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
-        ])
+        activity = " UNION ALL ".join(
+            [
+                "SELECT x.account_id AS a, MAX(x.created_utc) AS v FROM deals x GROUP BY x.account_id",
+                "SELECT x.account_id AS a, MAX(x.modified_utc) AS v FROM deals x GROUP BY x.account_id",
+                "SELECT x.account_id AS a, MAX(x.closing_date) AS v FROM deals x "
+                f"WHERE {shut_sql} OR x.stage_key LIKE 'closed%' GROUP BY x.account_id",
+                f"SELECT {inv[1]} AS a, MAX(x.date) AS v FROM {inv[0]} WHERE {bill_sql} GROUP BY {inv[1]}",
+                f"SELECT {pay[1]} AS a, MAX(x.date) AS v FROM {pay[0]} GROUP BY {pay[1]}",
+                f"SELECT {tic[1]} AS a, MAX(x.created_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
+                f"SELECT {tic[1]} AS a, MAX(x.modified_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
+            ]
+        )
         queries: list[tuple[str, list[Any]]] = [
-            (f"SELECT x.account_id FROM deals x WHERE {won_sql} AND x.closing_date IS NOT NULL "
-             "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?", [*p_won, closed_from, closed_to]),
+            (
+                f"SELECT x.account_id FROM deals x WHERE {won_sql} AND x.closing_date IS NOT NULL "
+                "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?",
+                [*p_won, closed_from, closed_to],
+            ),
             (f"SELECT a FROM ({activity}) activity GROUP BY a HAVING MAX(v) < ?", [*p_shut, *p_bill, quiet_before]),
             (f"SELECT DISTINCT {inv[1]} FROM {inv[0]} WHERE {late_sql}", p_late),
-            (f"SELECT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql} GROUP BY {tic[1]} "
-             "HAVING COUNT(*) >= ?", [*p_open, escalated_at_risk]),
+            (
+                f"SELECT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql} GROUP BY {tic[1]} "
+                "HAVING COUNT(*) >= ?",
+                [*p_open, escalated_at_risk],
+            ),
         ]
         found: set[str] = set()
         with self.engine.read() as conn:
@@ -243,13 +270,18 @@ class ReportQueries:
                 "sold": conn.execute(
                     "SELECT x.closing_date, x.amount, x.currency, x.account_id, x.owner_name, x.owner_email "
                     f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND x.amount IS NOT NULL",
-                    [*p_won, first, last]).fetchall(),
+                    [*p_won, first, last],
+                ).fetchall(),
                 "invoiced": conn.execute(
                     "SELECT x.date, x.total, x.currency, x.account_id, x.customer_id, x.deal_id FROM invoices x "
-                    f"WHERE {bill_sql} AND x.date BETWEEN ? AND ?", [*p_bill, first, last]).fetchall(),
+                    f"WHERE {bill_sql} AND x.date BETWEEN ? AND ?",
+                    [*p_bill, first, last],
+                ).fetchall(),
                 "collected": conn.execute(
                     "SELECT x.date, x.amount, x.currency, x.account_id, x.customer_id FROM payments x "
-                    "WHERE x.date BETWEEN ? AND ?", [first, last]).fetchall(),
+                    "WHERE x.date BETWEEN ? AND ?",
+                    [first, last],
+                ).fetchall(),
                 "accounts": self._map(conn, "SELECT id, currency, owner_name, owner_email FROM accounts"),
                 "customers": self._map(conn, "SELECT id, account_id FROM books_customers"),
                 "deal_owners": self._map(conn, "SELECT id, owner_name, owner_email FROM deals"),
@@ -270,11 +302,13 @@ class ReportQueries:
                     f"SUM(CASE WHEN {created} AND x.escalated = 1 THEN 1 ELSE 0 END), "
                     f"SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) "
                     "FROM tickets x GROUP BY x.account_id, x.desk_account_id",
-                    [start, end, start, end, *p_open]).fetchall(),
+                    [start, end, start, end, *p_open],
+                ).fetchall(),
                 "closed": conn.execute(
                     "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
                     f"WHERE NOT ({open_sql}) AND x.closed_utc >= ? AND x.closed_utc < ? AND x.created_utc IS NOT NULL",
-                    [*p_open, start, end]).fetchall(),
+                    [*p_open, start, end],
+                ).fetchall(),
                 "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
                 "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
             }
@@ -282,7 +316,9 @@ class ReportQueries:
     def first_invoices(self, rules: HealthRules) -> dict[str, str]:
         """Deal id → date of its earliest counting invoice, over every invoice (one covering index scan)."""
         bill_sql, params = billed(rules.excluded_invoice_statuses)
-        sql = (f"SELECT x.deal_id, MIN(x.date) FROM invoices x WHERE {bill_sql} AND x.deal_id <> '' "
-               "AND x.date IS NOT NULL GROUP BY x.deal_id")
+        sql = (
+            f"SELECT x.deal_id, MIN(x.date) FROM invoices x WHERE {bill_sql} AND x.deal_id <> '' "
+            "AND x.date IS NOT NULL GROUP BY x.deal_id"
+        )
         with self.engine.read() as conn:
             return {row[0]: row[1] for row in conn.execute(sql, params).fetchall()}

@@ -38,14 +38,24 @@ def account_report_columns(a: Account) -> dict[str, Any]:
 
 
 def deal_report_columns(d: Deal) -> dict[str, Any]:
-    return {"stage_key": label_key(d.stage), "currency": d.currency.upper(), "created_utc": utc_key(d.created_time),
-            "modified_utc": utc_key(d.modified_time), "amount": _amount(d.amount), "owner_name": d.owner.name,
-            "owner_email": d.owner.email}
+    return {
+        "stage_key": label_key(d.stage),
+        "currency": d.currency.upper(),
+        "created_utc": utc_key(d.created_time),
+        "modified_utc": utc_key(d.modified_time),
+        "amount": _amount(d.amount),
+        "owner_name": d.owner.name,
+        "owner_email": d.owner.email,
+    }
 
 
 def invoice_report_columns(i: Invoice) -> dict[str, Any]:
-    return {"kind": i.kind, "status_key": i.status.casefold(), "currency": i.currency.upper(),
-            "total": _amount(i.total)}
+    return {
+        "kind": i.kind,
+        "status_key": i.status.casefold(),
+        "currency": i.currency.upper(),
+        "total": _amount(i.total),
+    }
 
 
 def payment_report_columns(p: Payment) -> dict[str, Any]:
@@ -53,15 +63,21 @@ def payment_report_columns(p: Payment) -> dict[str, Any]:
 
 
 def ticket_report_columns(t: Ticket) -> dict[str, Any]:
-    return {"status_key": label_key(t.status_type or t.status), "escalated": int(t.is_escalated),
-            "created_utc": utc_key(t.created_time), "closed_utc": utc_key(t.closed_time),
-            "modified_utc": utc_key(t.modified_time)}
+    return {
+        "status_key": label_key(t.status_type or t.status),
+        "escalated": int(t.is_escalated),
+        "created_utc": utc_key(t.created_time),
+        "closed_utc": utc_key(t.closed_time),
+        "modified_utc": utc_key(t.modified_time),
+    }
 
 
 # table → (its model, its report columns): what the migration that added them fills from `data`
 REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
-    "accounts": (Account, account_report_columns), "deals": (Deal, deal_report_columns),
-    "invoices": (Invoice, invoice_report_columns), "payments": (Payment, payment_report_columns),
+    "accounts": (Account, account_report_columns),
+    "deals": (Deal, deal_report_columns),
+    "invoices": (Invoice, invoice_report_columns),
+    "payments": (Payment, payment_report_columns),
     "tickets": (Ticket, ticket_report_columns),
 }
 

@@ -72,8 +72,10 @@ class StateTables:
     # ---- what the database is (bot/db_identity.py) --------------------------------------------------------------
     def meta_values(self, keys: Sequence[str]) -> dict[str, str]:
         marks = ", ".join("?" for _ in keys)
-        return {str(k): str(v) for k, v in self.engine.all(f"SELECT key, value FROM meta WHERE key IN ({marks})",
-                                                            list(keys))}
+        return {
+            str(k): str(v)
+            for k, v in self.engine.all(f"SELECT key, value FROM meta WHERE key IN ({marks})", list(keys))
+        }
 
     def set_meta(self, values: dict[str, str]) -> None:
         with self.engine.write() as conn:
@@ -83,8 +85,10 @@ class StateTables:
     # ---- Desk accounts Throughline created (desk_links) ----------------------------------------------------------
     def record_desk_link(self, crm_account_id: str, desk_account_id: str, at: datetime) -> None:
         with self.engine.write() as conn:
-            conn.execute(upsert_sql("desk_links", ["crm_account_id", "desk_account_id", "created_at"],
-                                    key=["crm_account_id"]), [crm_account_id, desk_account_id, at.isoformat()])
+            conn.execute(
+                upsert_sql("desk_links", ["crm_account_id", "desk_account_id", "created_at"], key=["crm_account_id"]),
+                [crm_account_id, desk_account_id, at.isoformat()],
+            )
 
     def desk_link(self, crm_account_id: str) -> str | None:
         """The Desk account id Throughline created for this CRM account, or None."""

@@ -36,10 +36,18 @@ NOT_A_TOKEN_PROBLEM = SCOPE_ERRORS | {"OAUTH_ORG_MISMATCH", "NO_PERMISSION", "60
 # text>, "status": "failure"}`; 429 is treated the same. Errors about the credentials themselves (these codes) are
 # not throttling even when `status: failure` comes with them.
 THROTTLE_ERRORS = frozenset({"Access Denied", "access_denied"})
-CREDENTIAL_ERRORS = frozenset({
-    "invalid_client", "invalid_code", "invalid_grant", "invalid_client_secret", "unsupported_grant_type",
-    "invalid_redirect_uri", "invalid_request", "unauthorized_client",
-})
+CREDENTIAL_ERRORS = frozenset(
+    {
+        "invalid_client",
+        "invalid_code",
+        "invalid_grant",
+        "invalid_client_secret",
+        "unsupported_grant_type",
+        "invalid_redirect_uri",
+        "invalid_request",
+        "unauthorized_client",
+    }
+)
 # Zoho allows 10 token requests per 10 minutes: back off 1, 2, 4, 8 then 10 minutes.
 THROTTLE_BACKOFF = 60.0
 THROTTLE_BACKOFF_MAX = 600.0

@@ -139,9 +139,15 @@ class BooksClient:
         rows = await self._all("/contacts", "contacts", params, lambda r: r)
         return [customer_from_books(r) for r in rows if r.get("contact_type") in (None, "", "customer")]
 
-    async def newest_first(self, path: str, key: str, column: str, since: datetime,
-                           stamp: Callable[[Mapping[str, Any]], datetime | None],
-                           params: Mapping[str, Any] | None = None) -> AsyncIterator[list[dict]]:
+    async def newest_first(
+        self,
+        path: str,
+        key: str,
+        column: str,
+        since: datetime,
+        stamp: Callable[[Mapping[str, Any]], datetime | None],
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[list[dict]]:
         """Pages sorted by `column` descending, down to the first row stamped before `since` (then stops)."""
         since = _aware(since)
         query = {**(params or {}), "sort_column": column, "sort_order": "D"}
@@ -153,9 +159,17 @@ class BooksClient:
                 return  # sorted newest first: everything after this row is older still
 
     async def iter_customers(self, modified_since: datetime | None = None) -> AsyncIterator[list[BooksCustomer]]:
-        rows_of = (self.pages("/contacts", "contacts") if modified_since is None else
-                   self.newest_first("/contacts", "contacts", "last_modified_time", modified_since,
-                                     lambda r: parse_datetime(r.get("last_modified_time"))))
+        rows_of = (
+            self.pages("/contacts", "contacts")
+            if modified_since is None
+            else self.newest_first(
+                "/contacts",
+                "contacts",
+                "last_modified_time",
+                modified_since,
+                lambda r: parse_datetime(r.get("last_modified_time")),
+            )
+        )
         async for rows in rows_of:
             if customers := [customer_from_books(r) for r in rows if r.get("contact_type") in (None, "", "customer")]:
                 yield customers
@@ -205,11 +219,17 @@ class BooksClient:
         *,
         account_id: str = "",
     ) -> list[Invoice]:
-        return await self._documents("estimate", customer_id, status, reference_number, zcrm_potential_id,
-                                     account_id)
+        return await self._documents("estimate", customer_id, status, reference_number, zcrm_potential_id, account_id)
 
-    async def _documents(self, kind: str, customer_id: str | None, status: str | None, reference_number: str | None,
-                         zcrm_potential_id: str | None, account_id: str) -> list[Invoice]:
+    async def _documents(
+        self,
+        kind: str,
+        customer_id: str | None,
+        status: str | None,
+        reference_number: str | None,
+        zcrm_potential_id: str | None,
+        account_id: str,
+    ) -> list[Invoice]:
         """Invoices or estimates (same filters, same paging) as `Invoice` models of that kind."""
         params = {
             "customer_id": customer_id,
@@ -220,8 +240,9 @@ class BooksClient:
         parse = invoice_from_books if kind == "invoice" else estimate_from_books
         return await self._all(f"/{kind}s", f"{kind}s", params, lambda r: parse(r, account_id=account_id))
 
-    async def iter_invoices(self, modified_since: datetime | None = None, open_ids: Collection[str] = (), *,
-                            sweep: bool = True) -> AsyncIterator[list[Invoice]]:
+    async def iter_invoices(
+        self, modified_since: datetime | None = None, open_ids: Collection[str] = (), *, sweep: bool = True
+    ) -> AsyncIterator[list[Invoice]]:
         """Every invoice (no watermark), or what changed since `modified_since`: invoices created since; with
         `sweep`, the draft and unpaid ones modified since (the open lists are read whole: Books cannot sort or
         filter invoices by modification, so callers sweep now and then, not every time) and a fresh read of each of
@@ -232,8 +253,9 @@ class BooksClient:
                 yield [invoice_from_books(r) for r in rows]
             return
         seen: set[str] = set()
-        created = self.newest_first("/invoices", "invoices", "created_time", modified_since,
-                                    lambda r: parse_datetime(r.get("created_time")))
+        created = self.newest_first(
+            "/invoices", "invoices", "created_time", modified_since, lambda r: parse_datetime(r.get("created_time"))
+        )
         async for rows in created:
             seen.update(text(r.get("invoice_id")) for r in rows)
             yield [invoice_from_books(r) for r in rows]
@@ -241,8 +263,12 @@ class BooksClient:
         for status in OPEN_INVOICE_FILTERS if sweep else ():
             async for rows in self.pages("/invoices", "invoices", {"status": status}):
                 # Only what changed since the watermark (a row without a modification time counts as changed).
-                fresh = [r for r in rows if text(r.get("invoice_id")) not in seen
-                         and ((t := parse_datetime(r.get("last_modified_time"))) is None or _aware(t) >= since)]
+                fresh = [
+                    r
+                    for r in rows
+                    if text(r.get("invoice_id")) not in seen
+                    and ((t := parse_datetime(r.get("last_modified_time"))) is None or _aware(t) >= since)
+                ]
                 seen.update(text(r.get("invoice_id")) for r in rows)
                 if fresh:
                     yield [invoice_from_books(r) for r in fresh]
@@ -303,8 +329,12 @@ class BooksClient:
         record = await self._get(f"/customerpayments/{quote(payment_id, safe='')}", "payment")
         return payment_from_books(record, account_id=account_id) if record else None
 
-    async def iter_payments(self, modified_since: datetime | None = None, resolve: NumberResolver | None = None,
-                            lookback: timedelta = PAYMENT_LOOKBACK) -> AsyncIterator[list[Payment]]:
+    async def iter_payments(
+        self,
+        modified_since: datetime | None = None,
+        resolve: NumberResolver | None = None,
+        lookback: timedelta = PAYMENT_LOOKBACK,
+    ) -> AsyncIterator[list[Payment]]:
         """Every payment, or those dated from `lookback` before `modified_since`, newest first, with their
         applied invoices (from `invoice_numbers` through `resolve`, else from the payment's detail)."""
         if modified_since is None:
@@ -316,8 +346,13 @@ class BooksClient:
                 when = parse_date(r.get("date"))
                 return datetime(when.year, when.month, when.day, tzinfo=UTC) if when else None
 
-            rows_of = self.newest_first("/customerpayments", "customerpayments", "date",
-                                        floor.replace(hour=0, minute=0, second=0, microsecond=0), day)
+            rows_of = self.newest_first(
+                "/customerpayments",
+                "customerpayments",
+                "date",
+                floor.replace(hour=0, minute=0, second=0, microsecond=0),
+                day,
+            )
         async for rows in rows_of:
             yield [payment_from_books(r) for r in await self._with_applied(rows, resolve)]
 

@@ -211,9 +211,11 @@ class CrmClient:
         """The deal's lines with quantities and prices when CRM has them: the line items of its quote (the newest
         confirmed one, else the newest that is not lost). Without a quote, the product association with
         quantities unknown; never an invented quantity."""
-        quotes = [q for q in await self.deal_quotes(deal_id)
-                  if text(q.get("Quote_Stage")).casefold() not in DEAD_QUOTE_STAGES]
+        quotes = [
+            q for q in await self.deal_quotes(deal_id) if text(q.get("Quote_Stage")).casefold() not in DEAD_QUOTE_STAGES
+        ]
         if quotes:
+
             def rank(q: dict[str, Any]) -> tuple[bool, datetime]:
                 stage = text(q.get("Quote_Stage")).casefold()
                 modified = parse_datetime(q.get("Modified_Time")) or datetime.min.replace(tzinfo=UTC)
@@ -223,9 +225,14 @@ class CrmClient:
             record = await self.get_quote(text(chosen.get("id")))
             lines = quote_lines_from_crm(record) if record else []
             if lines and all(line.quantity is not None for line in lines):
-                return DealLines(source="quote", lines=lines, quote_id=text(chosen.get("id")),
-                                 quote_name=text(chosen.get("Subject")), quote_stage=text(chosen.get("Quote_Stage")),
-                                 quotes=len(quotes))
+                return DealLines(
+                    source="quote",
+                    lines=lines,
+                    quote_id=text(chosen.get("id")),
+                    quote_name=text(chosen.get("Subject")),
+                    quote_stage=text(chosen.get("Quote_Stage")),
+                    quotes=len(quotes),
+                )
         products = await self.deal_products(deal_id)
         return DealLines(source="products" if products else "none", lines=products, quotes=len(quotes))
 
@@ -332,8 +339,14 @@ class CrmClient:
         return list((body or {}).get("watch") or [])
 
 
-def _channel(channel_id: int | str, events: Sequence[str], notify_url: str, token: str, expiry: datetime | None,
-             return_affected_field_values: bool) -> dict[str, Any]:
+def _channel(
+    channel_id: int | str,
+    events: Sequence[str],
+    notify_url: str,
+    token: str,
+    expiry: datetime | None,
+    return_affected_field_values: bool,
+) -> dict[str, Any]:
     if len(token) > 50:
         raise ValueError("the CRM notification token may be at most 50 characters")
     channel: dict[str, Any] = {

@@ -43,9 +43,28 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # Search.json's time pattern accept
 LATEST = datetime(2099, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 DETAIL_CANDIDATES = 2  # name-search hits read in detail (for the CRM link) per cold lookup
 CHANGED_ACCOUNTS_IN_DETAIL = 100  # more changed accounts than this: one full list is cheaper than details
-ACCOUNT_WRITE_KEYS = frozenset({"accountName", "website", "phone", "email", "country", "code", "cf", "city",
-                                "customFields", "street", "annualrevenue", "description", "industry", "state",
-                                "ownerId", "fax", "associatedSLAIds", "layoutId"})  # Account.json accountjson
+ACCOUNT_WRITE_KEYS = frozenset(
+    {
+        "accountName",
+        "website",
+        "phone",
+        "email",
+        "country",
+        "code",
+        "cf",
+        "city",
+        "customFields",
+        "street",
+        "annualrevenue",
+        "description",
+        "industry",
+        "state",
+        "ownerId",
+        "fax",
+        "associatedSLAIds",
+        "layoutId",
+    }
+)  # Account.json accountjson
 
 
 def desk_time(dt: datetime) -> str:
@@ -104,8 +123,9 @@ class DeskClient:
                 return
             start += len(rows)
 
-    async def _search_page(self, path: str, params: Mapping[str, Any], start: int,
-                           size: int) -> tuple[list[dict[str, Any]], int]:
+    async def _search_page(
+        self, path: str, params: Mapping[str, Any], start: int, size: int
+    ) -> tuple[list[dict[str, Any]], int]:
         body = await self.transport.get(path, params={**params, "from": start, "limit": size})
         rows = list((body or {}).get("data") or [])
         try:
@@ -114,8 +134,9 @@ class DeskClient:
             count = 0
         return rows, max(count, len(rows))
 
-    async def search(self, path: str, params: Mapping[str, Any], *,
-                     limit: int = SEARCH_REACH) -> AsyncIterator[list[dict[str, Any]]]:
+    async def search(
+        self, path: str, params: Mapping[str, Any], *, limit: int = SEARCH_REACH
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of one search query (`from` 0..999): at most its first `limit` (≤ 1,000) results."""
         start, limit = 0, min(limit, SEARCH_REACH)
         while start < limit:
@@ -127,8 +148,9 @@ class DeskClient:
                 return
             start += len(rows)
 
-    async def modified_between(self, path: str, lo: datetime, hi: datetime,
-                               params: Mapping[str, Any] | None = None) -> AsyncGenerator[list[dict[str, Any]]]:
+    async def modified_between(
+        self, path: str, lo: datetime, hi: datetime, params: Mapping[str, Any] | None = None
+    ) -> AsyncGenerator[list[dict[str, Any]]]:
         """Every record of a search `path` modified in [lo, hi], newest first, however many there are.
 
         One query reaches 1,000 results; a window holding more is cut into sub-windows of about `SPLIT_TARGET`
@@ -151,8 +173,13 @@ class DeskClient:
         lo, hi = max(lo, _ms(oldest)), min(hi, _ms(newest))
         span_ms = int((hi - lo) / timedelta(milliseconds=1))
         if span_ms <= 0:  # more than 1,000 changes in one millisecond: nothing can reach the rest
-            log.warning("Desk search %s: %d records modified at %s, only %d are reachable", path, count,
-                        desk_time(lo), SEARCH_REACH)
+            log.warning(
+                "Desk search %s: %d records modified at %s, only %d are reachable",
+                path,
+                count,
+                desk_time(lo),
+                SEARCH_REACH,
+            )
             yield rows
             async for page in self._rest(path, query, start=len(rows), limit=SEARCH_REACH):
                 yield page
@@ -166,8 +193,9 @@ class DeskClient:
             async for page in self.modified_between(path, start, edges[i + 1], params):
                 yield page
 
-    async def _rest(self, path: str, query: Mapping[str, Any], *, start: int,
-                    limit: int) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _rest(
+        self, path: str, query: Mapping[str, Any], *, start: int, limit: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         limit = min(limit, SEARCH_REACH)
         while start < limit:
             size = min(self.page_size, limit - start)
@@ -203,7 +231,7 @@ class DeskClient:
                         break
             if len(changed) <= CHANGED_ACCOUNTS_IN_DETAIL:
                 for chunk in range(0, len(changed), 10):
-                    found = await asyncio.gather(*(self.get_account(i) for i in changed[chunk:chunk + 10]))
+                    found = await asyncio.gather(*(self.get_account(i) for i in changed[chunk : chunk + 10]))
                     accounts = [a for a in found if a is not None]
                     if accounts:
                         yield accounts
@@ -239,8 +267,9 @@ class DeskClient:
         details = await asyncio.gather(*(self.get_account(a.id) for a in candidates[:DETAIL_CANDIDATES]))
         return _choose(crm_account_id, name_hint, candidates, [d for d in details if d is not None])
 
-    async def find_account_with_tickets(self, crm_account_id: str, name_hint: str, *, account_id: str = "",
-                                        limit: int = 200) -> tuple[DeskAccount | None, list[Ticket]]:
+    async def find_account_with_tickets(
+        self, crm_account_id: str, name_hint: str, *, account_id: str = "", limit: int = 200
+    ) -> tuple[DeskAccount | None, list[Ticket]]:
         """`find_account_for_crm` and that account's tickets, with the best hit's tickets read alongside its
         detail: a cold lookup costs one search plus one round trip (search, detail, ticket search)."""
         candidates = await self._candidates(name_hint)
@@ -249,7 +278,8 @@ class DeskClient:
         guess = candidates[0]
         details, tickets = await asyncio.gather(
             asyncio.gather(*(self.get_account(a.id) for a in candidates[:DETAIL_CANDIDATES])),
-            self.account_tickets(guess.id, account_id=account_id, limit=limit))
+            self.account_tickets(guess.id, account_id=account_id, limit=limit),
+        )
         chosen = _choose(crm_account_id, name_hint, candidates, [d for d in details if d is not None])
         if chosen is None:
             return None, []
@@ -322,8 +352,9 @@ class DeskClient:
         return ticket_from_desk(record, account_id=account_id) if record else None
 
 
-def _choose(crm_account_id: str, name_hint: str, candidates: list[DeskAccount],
-            details: list[DeskAccount]) -> DeskAccount | None:
+def _choose(
+    crm_account_id: str, name_hint: str, candidates: list[DeskAccount], details: list[DeskAccount]
+) -> DeskAccount | None:
     """The detail whose CRM link is this account; else the one exact-name candidate, when Zoho links it to none."""
     for account in details:
         if account.crm_account_id == crm_account_id:

@@ -30,15 +30,23 @@ class AppLinks:
 
     @classmethod
     def for_dc(
-        cls, dc: str = "com", *, crm_org: str = "", books_org_id: str = "", desk_portal: str = "",
-        crm_url: str = "", books_url: str = "", desk_url: str = "",
+        cls,
+        dc: str = "com",
+        *,
+        crm_org: str = "",
+        books_org_id: str = "",
+        desk_portal: str = "",
+        crm_url: str = "",
+        books_url: str = "",
+        desk_url: str = "",
     ) -> AppLinks:
         """The web addresses of data centre `dc` (hosts from `bot.zoho.endpoints.web_host`); a given
         `crm_url`/`books_url`/`desk_url` (an org-specific or proxied address) wins."""
         host = web_host(dc)
         crm = crm_url or f"https://crm.{host}/crm" + (f"/{crm_org}" if crm_org else "")
-        return cls(crm, books_url or f"https://books.{host}", books_org_id, desk_url or f"https://desk.{host}",
-                   desk_portal)
+        return cls(
+            crm, books_url or f"https://books.{host}", books_org_id, desk_url or f"https://desk.{host}", desk_portal
+        )
 
     def crm_account(self, account_id: str) -> str | None:
         return _url(self.crm_base, f"/tab/Accounts/{quote(account_id, safe='')}") if account_id else None

@@ -19,8 +19,14 @@ from types import TracebackType
 
 
 class SlidingWindowLimiter:
-    def __init__(self, max_rate: int, period: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        max_rate: int,
+        period: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         if max_rate < 1 or period <= 0:
             raise ValueError("a sliding window needs max_rate ≥ 1 and period > 0")
         self.max_rate = int(max_rate)
@@ -53,6 +59,7 @@ class SlidingWindowLimiter:
     async def __aenter__(self) -> None:
         await self.acquire()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         return None

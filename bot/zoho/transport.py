@@ -50,15 +50,31 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # The scope each call needs, by the first matching path fragment (the scope names of SCOPES above); the last
 # entry of each app is its default. A scope error names the one to add rather than the whole list.
 _SCOPE_BY_PATH: dict[str, tuple[tuple[str, str], ...]] = {
-    "crm": (("/coql", "ZohoCRM.coql.READ"), ("/search", "ZohoSearch.securesearch.READ"),
-            ("/actions/watch", "ZohoCRM.notifications.ALL"), ("/settings/fields", "ZohoCRM.settings.fields.READ"),
-            ("/users", "ZohoCRM.users.READ"), ("", "ZohoCRM.modules.ALL")),
-    "books": (("/customerpayments", "ZohoBooks.customerpayments.READ"), ("/estimates", "ZohoBooks.estimates.ALL"),
-              ("/invoices", "ZohoBooks.invoices.ALL"), ("/organizations", "ZohoBooks.settings.READ"),
-              ("/items", "ZohoBooks.settings.READ"), ("", "ZohoBooks.contacts.ALL")),
-    "desk": (("/search", "Desk.search.READ"), ("/tickets", "Desk.tickets.READ"), ("/accounts", "Desk.contacts.ALL"),
-             ("/contacts", "Desk.contacts.ALL"), ("", "Desk.basic.READ")),
+    "crm": (
+        ("/coql", "ZohoCRM.coql.READ"),
+        ("/search", "ZohoSearch.securesearch.READ"),
+        ("/actions/watch", "ZohoCRM.notifications.ALL"),
+        ("/settings/fields", "ZohoCRM.settings.fields.READ"),
+        ("/users", "ZohoCRM.users.READ"),
+        ("", "ZohoCRM.modules.ALL"),
+    ),
+    "books": (
+        ("/customerpayments", "ZohoBooks.customerpayments.READ"),
+        ("/estimates", "ZohoBooks.estimates.ALL"),
+        ("/invoices", "ZohoBooks.invoices.ALL"),
+        ("/organizations", "ZohoBooks.settings.READ"),
+        ("/items", "ZohoBooks.settings.READ"),
+        ("", "ZohoBooks.contacts.ALL"),
+    ),
+    "desk": (
+        ("/search", "Desk.search.READ"),
+        ("/tickets", "Desk.tickets.READ"),
+        ("/accounts", "Desk.contacts.ALL"),
+        ("/contacts", "Desk.contacts.ALL"),
+        ("", "Desk.basic.READ"),
+    ),
 }
+
 
 def scope_for(app: str, path: str) -> str:
     """The OAuth scope a call to `path` needs (see `_SCOPE_BY_PATH`)."""

@@ -39,14 +39,27 @@ class NewBooksCustomer:
     terms: PaymentTerms | None = None
 
     def body(self) -> dict[str, Any]:
-        person = {"first_name": self.first_name, "last_name": self.last_name, "email": self.email,
-                  "phone": self.phone, "is_primary_contact": True}
+        person = {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone": self.phone,
+            "is_primary_contact": True,
+        }
         b = self.billing
         out: dict[str, Any] = {
-            "contact_name": self.name, "company_name": self.name, "contact_type": "customer",
-            "billing_address": {"address": b.street, "city": b.city, "state": b.state, "zip": b.code,
-                                "country": b.country},
-            "contact_persons": [person] if self.has_contact else []}
+            "contact_name": self.name,
+            "company_name": self.name,
+            "contact_type": "customer",
+            "billing_address": {
+                "address": b.street,
+                "city": b.city,
+                "state": b.state,
+                "zip": b.code,
+                "country": b.country,
+            },
+            "contact_persons": [person] if self.has_contact else [],
+        }
         if self.terms is not None:
             out["payment_terms"] = self.terms.days
             out["payment_terms_label"] = self.terms.label
@@ -75,9 +88,18 @@ class NewBooksDocument:
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "customer_id": self.customer_id, "reference_number": self.reference_number, "date": self.day.isoformat(),
-            "line_items": [{"name": line.name[:100], "description": line.description, "rate": float(line.rate),
-                            "quantity": float(line.quantity)} for line in self.lines],
+            "customer_id": self.customer_id,
+            "reference_number": self.reference_number,
+            "date": self.day.isoformat(),
+            "line_items": [
+                {
+                    "name": line.name[:100],
+                    "description": line.description,
+                    "rate": float(line.rate),
+                    "quantity": float(line.quantity),
+                }
+                for line in self.lines
+            ],
             "notes": self.notes[:500],
         }
         if self.terms is not None and self.kind == "invoice":  # estimates have no payment terms
@@ -95,8 +117,18 @@ class NewDeskAccount:
 
     def body(self) -> dict[str, Any]:
         a = self.address
-        return {k: v for k, v in {"accountName": self.name, "street": a.street, "city": a.city, "state": a.state,
-                                  "country": a.country, "code": a.code}.items() if v}
+        return {
+            k: v
+            for k, v in {
+                "accountName": self.name,
+                "street": a.street,
+                "city": a.city,
+                "state": a.state,
+                "country": a.country,
+                "code": a.code,
+            }.items()
+            if v
+        }
 
 
 @dataclass(frozen=True)
@@ -108,5 +140,10 @@ class NewDeskContact:
     phone: str = ""
 
     def body(self) -> dict[str, Any]:
-        return {"lastName": self.last_name, "firstName": self.first_name, "email": self.email, "phone": self.phone,
-                "accountId": self.account_id}
+        return {
+            "lastName": self.last_name,
+            "firstName": self.first_name,
+            "email": self.email,
+            "phone": self.phone,
+            "accountId": self.account_id,
+        }

@@ -21,9 +21,15 @@ async def test_partial_mirror_does_not_answer_with_the_wrong_accounts(deps, sand
 
 
 def _add_account(sandbox, name):
-    return sandbox.state.add_crm("Accounts", {"Account_Name": name, "Owner": None,
-                                              "Created_Time": "2026-01-05T10:00:00+00:00",
-                                              "Modified_Time": "2026-01-05T10:00:00+00:00"})
+    return sandbox.state.add_crm(
+        "Accounts",
+        {
+            "Account_Name": name,
+            "Owner": None,
+            "Created_Time": "2026-01-05T10:00:00+00:00",
+            "Modified_Time": "2026-01-05T10:00:00+00:00",
+        },
+    )
 
 
 async def test_complete_mirror_answers_locally(deps, sandbox):
@@ -86,8 +92,9 @@ async def test_a_cold_read_keeps_the_mirrored_payments(deps, sandbox, clock):
 async def test_deleted_records_leave_the_mirror_on_a_full_read(deps, sandbox, clock):
     demo = sandbox.state.demo_account_id
     first = await deps.accounts.card(demo)
-    ticket_id = next(t["id"] for t in sandbox.state.desk_tickets.values()
-                     if t.get("subject", "").startswith("Onboarding"))
+    ticket_id = next(
+        t["id"] for t in sandbox.state.desk_tickets.values() if t.get("subject", "").startswith("Onboarding")
+    )
     del sandbox.state.desk_tickets[ticket_id]
     sandbox.state.touch()
     clock.advance(hours=1)
@@ -101,8 +108,11 @@ async def test_cold_card_counts_escalations_from_ticket_search(deps, sandbox):
     from /tickets/search, so its escalated ticket shows and counts in health."""
     demo = sandbox.state.demo_account_id
     desk_id = sandbox.state.desk_account_by_crm[demo]
-    escalated = [t for t in sandbox.state.desk_tickets.values() if t["accountId"] == desk_id and t["isEscalated"]
-                 and t["statusType"] != "Closed"]
+    escalated = [
+        t
+        for t in sandbox.state.desk_tickets.values()
+        if t["accountId"] == desk_id and t["isEscalated"] and t["statusType"] != "Closed"
+    ]
     assert escalated
     sandbox.calls.clear()
     card = await deps.accounts.card(demo)

@@ -44,9 +44,7 @@ D = Decimal
 
 def rich_snapshot() -> AccountSnapshot:
     return AccountSnapshot(
-        account=Account(
-            id=ACC, name="Acme Inc", owner=Owner(name="Ann Owner", email="ann@x.com"), currency="EUR"
-        ),
+        account=Account(id=ACC, name="Acme Inc", owner=Owner(name="Ann Owner", email="ann@x.com"), currency="EUR"),
         deals=[
             Deal(
                 id="d1",
@@ -95,9 +93,7 @@ def rich_snapshot() -> AccountSnapshot:
             ),
         ],
         payments=[Payment(id="p1", customer_id="b1", amount=D("3000"), currency="EUR")],
-        desk_account=DeskAccount(
-            id="k1", name="Acme", crm_account_id=ACC, web_url="https://desk.zoho.eu/x/k1"
-        ),
+        desk_account=DeskAccount(id="k1", name="Acme", crm_account_id=ACC, web_url="https://desk.zoho.eu/x/k1"),
         tickets=[
             Ticket(
                 id="t1",

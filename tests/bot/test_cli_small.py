@@ -59,5 +59,5 @@ def test_baseline_rows_do_not_look_like_sent_notices(tmp_path, clock, monkeypatc
 
 def test_make_says_what_it_is_doing_on_first_install():
     makefile = (ROOT / "Makefile").read_text()
-    install = makefile[makefile.index("$(STAMP):"):makefile.index("install: $(STAMP)")]
+    install = makefile[makefile.index("$(STAMP):") : makefile.index("install: $(STAMP)")]
     assert "--quiet" not in install and install.count("@echo") >= 3

@@ -37,7 +37,7 @@ def test_required_file_missing_names_the_file(tmp_path):
         ('[chanels]\nsales = "C1"', r"x\.toml: chanels: unknown key"),
         ('[approvers]\ninvoice = ["bob"]', r"approvers\.invoice: 'bob' is not a Slack user id"),
         ("timezone =", r"x\.toml: not valid TOML"),
-        ('[lookup]\nfreshness_minutes = -1', r"lookup\.freshness_minutes: Input should be greater than or equal"),
+        ("[lookup]\nfreshness_minutes = -1", r"lookup\.freshness_minutes: Input should be greater than or equal"),
         ('[digests.finance]\ntime = "nine"', r"digests\.finance\.time"),
     ],
 )

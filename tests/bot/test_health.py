@@ -130,9 +130,7 @@ def test_at_risk_invoice_over_30_days() -> None:
     h = assess(s, TODAY)
     assert h.level == "at_risk"
     assert h.reasons == ["1 invoice overdue ($100.00), oldest 31 days"]
-    exactly_30 = snap(
-        invoices=[inv("1", "paid", "10000", "0"), inv("2", "sent", "100", "100", due_days_ago=30)]
-    )
+    exactly_30 = snap(invoices=[inv("1", "paid", "10000", "0"), inv("2", "sent", "100", "100", due_days_ago=30)])
     assert assess(exactly_30, TODAY).level == "watch"
 
 

@@ -4,7 +4,7 @@ from bot.log_redaction import RedactSecrets, install, redact
 
 
 def test_query_secrets_are_redacted():
-    assert redact('POST /zoho/desk?secret=abc123&x=1 HTTP/1.1') == "POST /zoho/desk?secret=***&x=1 HTTP/1.1"
+    assert redact("POST /zoho/desk?secret=abc123&x=1 HTTP/1.1") == "POST /zoho/desk?secret=***&x=1 HTTP/1.1"
     assert redact("/zoho/crm?token=s3cr3t") == "/zoho/crm?token=***"
     assert redact("/healthz") == "/healthz"
 

@@ -9,8 +9,9 @@ from bot.zoho.transport import map_error
 
 
 def _response(status: int, body: dict, headers: dict | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=headers or {},
-                          request=httpx.Request("GET", "http://zoho/crm/v8/Deals"))
+    return httpx.Response(
+        status, json=body, headers=headers or {}, request=httpx.Request("GET", "http://zoho/crm/v8/Deals")
+    )
 
 
 def test_server_error_names_status_code_and_attempts_readably():

@@ -22,8 +22,9 @@ async def test_sync_job_survives_zoho_failure_and_catches_up_after(deps, sandbox
     assert deps.store.counts()["accounts"] == accounts
     account_id = next(iter(sandbox.state.crm["Accounts"]))
     changed_at = (clock.now + timedelta(seconds=1)).replace(microsecond=0).isoformat()
-    sandbox.state.update_crm("Accounts", account_id, {"Account_Name": "Renamed During Outage",
-                                                      "Modified_Time": changed_at})
+    sandbox.state.update_crm(
+        "Accounts", account_id, {"Account_Name": "Renamed During Outage", "Modified_Time": changed_at}
+    )
     sandbox.faults.force("crm", 500, times=100)
     with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
         await sync_job(deps)  # logs, does not raise

@@ -18,10 +18,24 @@ from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
-ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "ZOHO_CLIENT_ID",
-       "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_BOOKS_ORG_ID", "ZOHO_DESK_ORG_ID", "ZOHO_DC",
-       "ZOHO_ACCOUNTS_URL", "ZOHO_API_URL", "ZOHO_DESK_URL", "THROUGHLINE_DB", "THROUGHLINE_CONFIG",
-       "THROUGHLINE_WEBHOOK_SECRET")
+ENV = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "ZOHO_CLIENT_ID",
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_BOOKS_ORG_ID",
+    "ZOHO_DESK_ORG_ID",
+    "ZOHO_DC",
+    "ZOHO_ACCOUNTS_URL",
+    "ZOHO_API_URL",
+    "ZOHO_DESK_URL",
+    "THROUGHLINE_DB",
+    "THROUGHLINE_CONFIG",
+    "THROUGHLINE_WEBHOOK_SECRET",
+)
 
 
 @pytest.fixture
@@ -37,8 +51,16 @@ def test_every_problem_is_named_in_one_message(clean_env, tmp_path):
     clean_env.setenv("ZOHO_DC", "mars")
     result = runner.invoke(cli, ["serve"])
     assert result.exit_code == 2
-    for name in ("ZOHO_DC", "ZOHO_CLIENT_ID", "ZOHO_REFRESH_TOKEN", "ZOHO_DESK_ORG_ID", "SLACK_BOT_TOKEN",
-                 "SLACK_SIGNING_SECRET", "throughline.toml: timezone", "throughline.toml: channels.sales"):
+    for name in (
+        "ZOHO_DC",
+        "ZOHO_CLIENT_ID",
+        "ZOHO_REFRESH_TOKEN",
+        "ZOHO_DESK_ORG_ID",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "throughline.toml: timezone",
+        "throughline.toml: channels.sales",
+    ):
         assert name in result.output, name
     assert "Traceback" not in result.output
 
@@ -53,12 +75,16 @@ def test_channel_names_are_refused_with_the_fix():
 
 
 def test_readme_sections_named_in_messages_exist():
-    headings = [line.lstrip("#").strip().lower() for line in (ROOT / "README.md").read_text().splitlines()
-                if line.startswith("#")]
+    headings = [
+        line.lstrip("#").strip().lower()
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("#")
+    ]
     named = set()
     for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
-        named |= {m.strip().rstrip(".,").lower() for m in re.findall(r"README: ([A-Za-z`() -]+?)(?:[,)]|$)",
-                                                                        path.read_text())}
+        named |= {
+            m.strip().rstrip(".,").lower() for m in re.findall(r"README: ([A-Za-z`() -]+?)(?:[,)]|$)", path.read_text())
+        }
     assert named
     missing = {n for n in named if not any(h.startswith(n) or n in h for h in headings)}
     assert not missing, f"README sections named but not found: {sorted(missing)}"
@@ -69,8 +95,10 @@ def test_check_startup_reads_the_good_values_past_a_bad_one(clean_env):
     clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     with pytest.raises(ConfigError) as err:
         check_startup(zoho=False, slack=True)
-    assert err.value.problems == ["ZOHO_DC: unknown Zoho data centre 'mars'; use one of com, eu, in, com.au, jp, ca, "
-                                  "sa, com.cn", "SLACK_SIGNING_SECRET must be set (see README: Slack app)"]
+    assert err.value.problems == [
+        "ZOHO_DC: unknown Zoho data centre 'mars'; use one of com, eu, in, com.au, jp, ca, sa, com.cn",
+        "SLACK_SIGNING_SECRET must be set (see README: Slack app)",
+    ]
 
 
 def test_an_unusable_database_is_one_line_naming_the_variable(clean_env, tmp_path):
@@ -127,8 +155,13 @@ def test_commands_refuse_a_mirror_of_another_org(clean_env, tmp_path):
     store = Store(tmp_path / "throughline.db")
     check_org(store, OrgIdentity("111", "222", sandbox=False))
     store.close()
-    for name, value in (("ZOHO_CLIENT_ID", "a"), ("ZOHO_CLIENT_SECRET", "b"), ("ZOHO_REFRESH_TOKEN", "c"),
-                        ("ZOHO_BOOKS_ORG_ID", "333"), ("ZOHO_DESK_ORG_ID", "222")):
+    for name, value in (
+        ("ZOHO_CLIENT_ID", "a"),
+        ("ZOHO_CLIENT_SECRET", "b"),
+        ("ZOHO_REFRESH_TOKEN", "c"),
+        ("ZOHO_BOOKS_ORG_ID", "333"),
+        ("ZOHO_DESK_ORG_ID", "222"),
+    ):
         clean_env.setenv(name, value)
     result = runner.invoke(cli, ["sync"])
     assert result.exit_code == 2 and "Books org 111" in result.output and "not 333" in result.output

@@ -37,9 +37,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def account(
-    id: str = ACC, name: str = "Acme Inc", website: str = "https://www.acme.com/", **kw: object
-) -> Account:
+def account(id: str = ACC, name: str = "Acme Inc", website: str = "https://www.acme.com/", **kw: object) -> Account:
     return Account(
         id=id,
         name=name,
@@ -86,9 +84,7 @@ def full_snapshot() -> AccountSnapshot:
         ],
         payments=[Payment(id="p1", customer_id="b1", amount=Decimal("100.5"), date=date(2025, 2, 10))],
         desk_account=DeskAccount(id="k1", name="Acme", crm_account_id=ACC),
-        tickets=[
-            Ticket(id="t1", subject="Broken", desk_account_id="k1", status_type="Open", created_time=T0)
-        ],
+        tickets=[Ticket(id="t1", subject="Broken", desk_account_id="k1", status_type="Open", created_time=T0)],
         read_at=T0,
     )
 
@@ -138,8 +134,10 @@ def test_migration_upgrades_older_version(tmp_path: Path) -> None:
     assert "watermarks" not in old.db.table_names()
     with old.transaction() as db:  # a row as version 1 wrote it (today's upsert writes columns added since)
         a = account()
-        db.execute("INSERT INTO accounts (id, name, name_norm, owner_email, data) VALUES (?, ?, ?, ?, ?)",
-                   [a.id, a.name, a.name.lower(), a.owner.email, a.model_dump_json()])
+        db.execute(
+            "INSERT INTO accounts (id, name, name_norm, owner_email, data) VALUES (?, ?, ?, ?, ?)",
+            [a.id, a.name, a.name.lower(), a.owner.email, a.model_dump_json()],
+        )
     old.close()
 
     calls: list[int] = []
@@ -278,9 +276,7 @@ def test_ten_thousand_accounts_in_one_batch(store: Store) -> None:
 
 
 def test_accounts_by_contact_email_and_domain(store: Store) -> None:
-    store.upsert_accounts(
-        [account(), account(id="2", name="Beta", website="beta.io"), account(id="3", name="G")]
-    )
+    store.upsert_accounts([account(), account(id="2", name="Beta", website="beta.io"), account(id="3", name="G")])
     store.upsert_contacts(
         [
             Contact(id="c1", account_id=ACC, email="Jo@Acme.com"),

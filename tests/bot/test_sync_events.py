@@ -37,15 +37,22 @@ async def test_changes_without_webhooks_are_posted_once(deps, sandbox, slack, ap
     customer = st.books_contact_by_crm_account[st.demo_account_id]
     invoice_id = next(i for i in st.books_invoices_by_customer[customer] if st.books_invoices[i]["status"] == "sent")
     zw.update_invoice(st, invoice_id, status="overdue", due_date="2020-01-01")
-    deal_id = next(d for d in st.crm_deals_by_account[st.demo_account_id]
-                   if st.crm["Deals"][d]["Stage"] == "Proposal/Price Quote")
+    deal_id = next(
+        d for d in st.crm_deals_by_account[st.demo_account_id] if st.crm["Deals"][d]["Stage"] == "Proposal/Price Quote"
+    )
     zw.update_deal(st, deal_id, Stage="Closed Lost")
 
     assert await _sync(deps) >= 3
     texts = sorted(p["text"] for p in posts(slack.stub))
     name = "Northwind Logistics Inc."
-    assert texts == sorted([f"New ticket for {name}", f"Invoice overdue for {name}", f"Invoice overdue for {name}",
-                            f"Deal lost for {name}"])
+    assert texts == sorted(
+        [
+            f"New ticket for {name}",
+            f"Invoice overdue for {name}",
+            f"Invoice overdue for {name}",
+            f"Deal lost for {name}",
+        ]
+    )
     assert [p["channel"] for p in posts(slack.stub) if p["text"].startswith("Deal lost")] == [SALES]
     assert {p["channel"] for p in posts(slack.stub) if p["text"].startswith("Invoice")} == {FINANCE, OWNER_DM}
     assert all(b["elements"][0]["text"] == "_found by sync_" for p in posts(slack.stub) for b in p["blocks"][1:])
@@ -63,8 +70,11 @@ async def test_an_invoice_that_falls_overdue_by_the_calendar_is_found(deps, sand
     st = sandbox.state
     await _sync(deps)
     customer = st.books_contact_by_crm_account[st.demo_account_id]
-    invoice = next(st.books_invoices[i] for i in st.books_invoices_by_customer[customer]
-                   if st.books_invoices[i]["status"] == "sent")
+    invoice = next(
+        st.books_invoices[i]
+        for i in st.books_invoices_by_customer[customer]
+        if st.books_invoices[i]["status"] == "sent"
+    )
     days = (date.fromisoformat(invoice["due_date"]) - clock.now.date()).days + 2
     clock.advance(days=days)  # nothing changed in Books; the due date simply passed
     await _sync(deps)

@@ -8,14 +8,9 @@ from tests.bot.test_blocks import card, empty_snapshot, huge_snapshot, rich_snap
 
 def test_mrkdwn_conversion() -> None:
     assert mrkdwn_to_text("*Deals* · _none_ ~old~ `code`") == "Deals · none old code"
-    assert (
-        mrkdwn_to_text("<https://x.com/a|Acme> and <https://y.com>")
-        == "Acme (https://x.com/a) and https://y.com"
-    )
+    assert mrkdwn_to_text("<https://x.com/a|Acme> and <https://y.com>") == "Acme (https://x.com/a) and https://y.com"
     assert mrkdwn_to_text("<https://x.com/a|Acme>", show_urls=False) == "Acme"
-    assert (
-        mrkdwn_to_text("owner <@U123> in <#C1|general> <!here>") == "owner <@U123> in <#C1|general> <!here>"
-    )
+    assert mrkdwn_to_text("owner <@U123> in <#C1|general> <!here>") == "owner <@U123> in <#C1|general> <!here>"
     assert mrkdwn_to_text("<mailto:a@b.com|a@b.com>") == "a@b.com"
     assert mrkdwn_to_text("a &lt;b&gt; &amp;amp; c") == "a <b> &amp; c"
     assert mrkdwn_to_text("snake_case_name and 2*3*4") == "snake_case_name and 2*3*4"

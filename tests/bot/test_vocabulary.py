@@ -43,13 +43,18 @@ def test_default_structure_maps_zoho_labels_case_insensitively() -> None:
 
 
 def test_file_entries_add_to_and_override_the_defaults(tmp_path: Path) -> None:
-    structure = load_structure(_write(tmp_path, """
+    structure = load_structure(
+        _write(
+            tmp_path,
+            """
 [vocabulary.crm_stages]
 "Verbal Commit" = "opportunity"
 "Closed Lost" = "churned"
 [vocabulary.crm_account_types]
 Client = "customer"
-"""))
+""",
+        )
+    )
     vocab = structure.vocabulary.effective()
     assert vocab.canonical("crm_stages", "verbal commit") == "opportunity"
     assert vocab.canonical("crm_stages", "Closed Lost") == "churned"
@@ -58,31 +63,47 @@ Client = "customer"
 
 
 def test_defaults_can_be_switched_off(tmp_path: Path) -> None:
-    structure = load_structure(_write(tmp_path, """
+    structure = load_structure(
+        _write(
+            tmp_path,
+            """
 [vocabulary]
 zoho_defaults = false
 [vocabulary.crm_stages]
 Gewonnen = "won"
 [handoff]
 won_stage = "Gewonnen"
-"""))
+""",
+        )
+    )
     assert structure.vocabulary.canonical("crm_stages", "Closed Won") is None
     assert structure.vocabulary.canonical("crm_stages", "gewonnen") == "won"
 
 
-@pytest.mark.parametrize(("text", "key", "says"), [
-    ('[vocabulary.crm_stages]\n"Closed Won" = "winning"\n', "vocabulary.crm_stages",
-     "use one of lead, opportunity, won, invoiced, paid, supported, lost, churned"),
-    ('[vocabulary.desk_ticket_statuses]\nWaiting = "on_hold"\nwaiting = "open"\n', "vocabulary.desk_ticket_statuses",
-     "'Waiting' and 'waiting' are the same label"),
-    ('[vocabulary.crm_stage]\nWon = "won"\n', "vocabulary.crm_stage", "unknown key"),
-    ('[vocabulary.books_invoice_statuses]\nsent = 3\n', "vocabulary.books_invoice_statuses.sent",
-     "valid string"),
-    ('[vocabulary.crm_account_types]\n" " = "customer"\n', "vocabulary.crm_account_types", "must not be empty"),
-    ('[handoff]\nwon_stage = "Gewonnen"\n', "handoff.won_stage",
-     'add "Gewonnen" = "won" under [vocabulary.crm_stages]'),
-    ('[vocabulary.crm_stages]\n"Closed Won" = "lost"\n', "handoff.won_stage", "mapped to 'lost'"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "says"),
+    [
+        (
+            '[vocabulary.crm_stages]\n"Closed Won" = "winning"\n',
+            "vocabulary.crm_stages",
+            "use one of lead, opportunity, won, invoiced, paid, supported, lost, churned",
+        ),
+        (
+            '[vocabulary.desk_ticket_statuses]\nWaiting = "on_hold"\nwaiting = "open"\n',
+            "vocabulary.desk_ticket_statuses",
+            "'Waiting' and 'waiting' are the same label",
+        ),
+        ('[vocabulary.crm_stage]\nWon = "won"\n', "vocabulary.crm_stage", "unknown key"),
+        ("[vocabulary.books_invoice_statuses]\nsent = 3\n", "vocabulary.books_invoice_statuses.sent", "valid string"),
+        ('[vocabulary.crm_account_types]\n" " = "customer"\n', "vocabulary.crm_account_types", "must not be empty"),
+        (
+            '[handoff]\nwon_stage = "Gewonnen"\n',
+            "handoff.won_stage",
+            'add "Gewonnen" = "won" under [vocabulary.crm_stages]',
+        ),
+        ('[vocabulary.crm_stages]\n"Closed Won" = "lost"\n', "handoff.won_stage", "mapped to 'lost'"),
+    ],
+)
 def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, key: str, says: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
@@ -96,13 +117,21 @@ def test_unmapped_labels_are_collected_with_counts_and_examples() -> None:
     vocab = Vocab.build({"desk_ticket_statuses": {"Waiting on Customer": "on_hold"}})
     found = unmapped_labels(
         vocab,
-        accounts=[Account(id="a1", name="A", account_type="Client"), Account(id="a2", name="B", account_type="client"),
-                  Account(id="a3", name="C", account_type="")],
+        accounts=[
+            Account(id="a1", name="A", account_type="Client"),
+            Account(id="a2", name="B", account_type="client"),
+            Account(id="a3", name="C", account_type=""),
+        ],
         deals=[Deal(id="d1", name="D", stage="Verbal Commit"), Deal(id="d2", name="E", stage="Closed Won")],
-        invoices=[Invoice(id="i1", status="on_hold"), Invoice(id="e1", kind="estimate", status="sent"),
-                  Invoice(id="e2", kind="estimate", status="revised")],
-        tickets=[Ticket(id="t1", status="Waiting on Customer", priority=""), Ticket(id="t2", status="Open",
-                                                                                     priority="P1")],
+        invoices=[
+            Invoice(id="i1", status="on_hold"),
+            Invoice(id="e1", kind="estimate", status="sent"),
+            Invoice(id="e2", kind="estimate", status="revised"),
+        ],
+        tickets=[
+            Ticket(id="t1", status="Waiting on Customer", priority=""),
+            Ticket(id="t2", status="Open", priority="P1"),
+        ],
     )
     assert [(u.key, u.label, u.count, u.record_ids) for u in found] == [
         ("crm_stages", "Verbal Commit", 1, ["d1"]),
@@ -124,7 +153,8 @@ def test_the_seeded_sandbox_has_exactly_one_unmapped_label(sandbox: Sandbox) -> 
         tickets=[ticket_from_desk(t) for t in st.desk_tickets.values()],
     )
     assert [(u.key, u.label, u.record_ids) for u in found] == [
-        ("crm_account_types", "Client", st.untidy["unmapped_account_type"])]
+        ("crm_account_types", "Client", st.untidy["unmapped_account_type"])
+    ]
 
 
 def test_won_is_whatever_the_vocabulary_says() -> None:

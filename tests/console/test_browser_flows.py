@@ -136,8 +136,9 @@ def test_a_field_error_in_a_dialog_shows_at_the_field(page: Any, handoff_in_fina
     expect(page.locator("#modal-backdrop")).to_be_hidden()
 
 
-def test_the_approver_creates_the_invoice_and_support_gets_the_handover(page: Any, handoff_in_finance: Any,
-                                                                        console: tuple[str, Console]) -> None:
+def test_the_approver_creates_the_invoice_and_support_gets_the_handover(
+    page: Any, handoff_in_finance: Any, console: tuple[str, Console]
+) -> None:
     act_as(page, APPROVER)
     open_channel(page, FINANCE)
     finance_message(page).get_by_role("button", name="Create invoice").click()
@@ -174,7 +175,9 @@ def test_a_pasted_zoho_link_unfurls(page: Any, console: tuple[str, Console]) -> 
     send(page, f"Renewal prep: https://crm.zoho.com/crm/tab/Accounts/{account_id}")
     posted = page.locator(f"#messages .msg[data-channel='{SALES}']:not(.ephemeral)", has_text="Renewal prep").last
     expect(posted.locator(".attachment")).to_contain_text("Northwind Logistics")
-    expect(posted.locator(".msg-text a")).to_have_attribute("href", f"https://crm.zoho.com/crm/tab/Accounts/{account_id}")
+    expect(posted.locator(".msg-text a")).to_have_attribute(
+        "href", f"https://crm.zoho.com/crm/tab/Accounts/{account_id}"
+    )
     shot(page, "link-unfurl")
     posted.hover()
     posted.get_by_role("button", name="Reply in thread").click()
@@ -190,10 +193,12 @@ def test_an_invoice_marked_overdue_in_zoho_reaches_finance(page: Any, console: t
     st = console[1].sandbox.state
     # an account with no handoff (notices about one with a handoff go in its #finance thread)
     account_id, invoice = next(
-        (a, st.books_invoices[i]) for a, customer in st.books_contact_by_crm_account.items()
+        (a, st.books_invoices[i])
+        for a, customer in st.books_contact_by_crm_account.items()
         if a != st.demo_account_id and st.crm["Accounts"].get(a)
         for i in st.books_invoices_by_customer.get(customer, [])
-        if st.books_invoices[i]["status"] in ("sent", "viewed"))
+        if st.books_invoices[i]["status"] in ("sent", "viewed")
+    )
     page.fill("#zoho-search", st.crm["Accounts"][account_id]["Account_Name"])
     row = page.locator(f".zoho-card[data-account-id='{account_id}'] [data-invoice-id='{invoice['invoice_id']}']")
     row.get_by_role("button", name="Mark overdue").click()
@@ -214,13 +219,17 @@ def test_the_leadership_digest_shows_its_chart_inline(page: Any, console: tuple[
     digest.locator(".replies").click()
     chart = page.locator("#thread img.file-image")
     expect(chart).to_be_visible()
-    page.wait_for_function("() => { const i = document.querySelector('#thread img.file-image');"
-                           " return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#thread img.file-image');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     shot(page, "leadership-chart")
 
 
-PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
-         "RU5ErkJggg==")
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+    "RU5ErkJggg=="
+)
 
 
 def test_block_kit_renders_faithfully_and_refusals_show(page: Any, console: tuple[str, Console]) -> None:
@@ -233,29 +242,67 @@ def test_block_kit_renders_faithfully_and_refusals_show(page: Any, console: tupl
     option = {"text": {"type": "plain_text", "text": "Snooze"}, "value": "snooze"}
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Block Kit gallery :tada:", "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*bold* _italic_ ~strike~ `code` "
-                                     "<https://example.com|a link> <@U0FINANCE1> <#C0FINANCE1> :white_check_mark:"},
-         "fields": [{"type": "mrkdwn", "text": "*Left*\none"}, {"type": "mrkdwn", "text": "*Right*\ntwo"}],
-         "accessory": {"type": "overflow", "action_id": "more", "options": [option]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Due"},
-         "accessory": {"type": "datepicker", "action_id": "due", "initial_date": "2026-12-01"}},
-        {"type": "context", "elements": [{"type": "image", "image_url": PIXEL, "alt_text": "dot"},
-                                         {"type": "mrkdwn", "text": "context _line_"}]},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*bold* _italic_ ~strike~ `code` "
+                "<https://example.com|a link> <@U0FINANCE1> <#C0FINANCE1> :white_check_mark:",
+            },
+            "fields": [{"type": "mrkdwn", "text": "*Left*\none"}, {"type": "mrkdwn", "text": "*Right*\ntwo"}],
+            "accessory": {"type": "overflow", "action_id": "more", "options": [option]},
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "Due"},
+            "accessory": {"type": "datepicker", "action_id": "due", "initial_date": "2026-12-01"},
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "image", "image_url": PIXEL, "alt_text": "dot"},
+                {"type": "mrkdwn", "text": "context _line_"},
+            ],
+        },
         {"type": "divider"},
-        {"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go", "style": "primary"},
-            {"type": "button", "text": {"type": "plain_text", "text": "Drop"}, "action_id": "drop", "style": "danger",
-             "confirm": {"title": {"type": "plain_text", "text": "Really drop?"},
-                         "text": {"type": "mrkdwn", "text": "It cannot be *undone*."},
-                         "confirm": {"type": "plain_text", "text": "Drop"},
-                         "deny": {"type": "plain_text", "text": "Keep"}}},
-            {"type": "static_select", "action_id": "pick", "options": [option],
-             "placeholder": {"type": "plain_text", "text": "Choose"}}]},
-        {"type": "rich_text", "elements": [
-            {"type": "rich_text_section", "elements": [{"type": "text", "text": "rich ", "style": {"bold": True}}]},
-            {"type": "rich_text_list", "style": "bullet", "elements": [
-                {"type": "rich_text_section", "elements": [{"type": "text", "text": "first"}]},
-                {"type": "rich_text_section", "elements": [{"type": "text", "text": "second"}]}]}]},
+        {
+            "type": "actions",
+            "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go", "style": "primary"},
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Drop"},
+                    "action_id": "drop",
+                    "style": "danger",
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Really drop?"},
+                        "text": {"type": "mrkdwn", "text": "It cannot be *undone*."},
+                        "confirm": {"type": "plain_text", "text": "Drop"},
+                        "deny": {"type": "plain_text", "text": "Keep"},
+                    },
+                },
+                {
+                    "type": "static_select",
+                    "action_id": "pick",
+                    "options": [option],
+                    "placeholder": {"type": "plain_text", "text": "Choose"},
+                },
+            ],
+        },
+        {
+            "type": "rich_text",
+            "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "rich ", "style": {"bold": True}}]},
+                {
+                    "type": "rich_text_list",
+                    "style": "bullet",
+                    "elements": [
+                        {"type": "rich_text_section", "elements": [{"type": "text", "text": "first"}]},
+                        {"type": "rich_text_section", "elements": [{"type": "text", "text": "second"}]},
+                    ],
+                },
+            ],
+        },
         {"type": "image", "image_url": PIXEL, "alt_text": "a pixel", "title": {"type": "plain_text", "text": "Pic"}},
     ]
     api = f"{emulator.base_url}/api/chat.postMessage"
@@ -269,9 +316,15 @@ def test_block_kit_renders_faithfully_and_refusals_show(page: Any, console: tupl
     expect(gallery.locator(".bk-header")).to_have_text("Block Kit gallery 🎉")
     section = gallery.locator(".bk-section").first
     text = section.locator(".bk-text")
-    for selector, content in (("b", "bold"), ("i", "italic"), ("s", "strike"), ("code", "code"),
-                              ("a[href='https://example.com']", "a link"), (".mention >> nth=0", "@Fatima Rahman"),
-                              (".mention.channel", "#finance")):
+    for selector, content in (
+        ("b", "bold"),
+        ("i", "italic"),
+        ("s", "strike"),
+        ("code", "code"),
+        ("a[href='https://example.com']", "a link"),
+        (".mention >> nth=0", "@Fatima Rahman"),
+        (".mention.channel", "#finance"),
+    ):
         expect(text.locator(selector)).to_have_text(content)
     expect(text).to_contain_text("✅")
     expect(section.locator(".bk-field")).to_have_count(2)

@@ -56,25 +56,45 @@ def test_a_token_is_required(api: Api) -> None:
     assert api("no.such.method")["error"] == "unknown_method"
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    ({"text": "hi"}, "channel_not_found"),
-    ({"channel": "C0NOWHERE1", "text": "hi"}, "channel_not_found"),
-    ({"channel": CHANNEL}, "no_text"),
-    ({"channel": CHANNEL, "text": "x" * 40_001}, "msg_too_long"),
-    ({"channel": CHANNEL, "text": "t", "blocks": [section("b")] * 51}, "invalid_blocks"),
-    ({"channel": CHANNEL, "text": "t", "blocks": [section("x" * 3001)]}, "invalid_blocks"),
-    ({"channel": CHANNEL, "text": "t", "blocks": [{"type": "carousel"}]}, "invalid_blocks"),
-    ({"channel": CHANNEL, "text": "t", "blocks": {"type": "section"}}, "invalid_blocks_format"),
-    ({"channel": CHANNEL, "text": "t", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]},
-     "invalid_blocks"),
-    ({"channel": CHANNEL, "text": "t", "blocks": [
-        {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x" * 76},
-                                          "action_id": "a"}]}]}, "invalid_blocks"),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"text": "hi"}, "channel_not_found"),
+        ({"channel": "C0NOWHERE1", "text": "hi"}, "channel_not_found"),
+        ({"channel": CHANNEL}, "no_text"),
+        ({"channel": CHANNEL, "text": "x" * 40_001}, "msg_too_long"),
+        ({"channel": CHANNEL, "text": "t", "blocks": [section("b")] * 51}, "invalid_blocks"),
+        ({"channel": CHANNEL, "text": "t", "blocks": [section("x" * 3001)]}, "invalid_blocks"),
+        ({"channel": CHANNEL, "text": "t", "blocks": [{"type": "carousel"}]}, "invalid_blocks"),
+        ({"channel": CHANNEL, "text": "t", "blocks": {"type": "section"}}, "invalid_blocks_format"),
+        (
+            {"channel": CHANNEL, "text": "t", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]},
+            "invalid_blocks",
+        ),
+        (
+            {
+                "channel": CHANNEL,
+                "text": "t",
+                "blocks": [
+                    {
+                        "type": "actions",
+                        "elements": [
+                            {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}, "action_id": "a"}
+                        ],
+                    }
+                ],
+            },
+            "invalid_blocks",
+        ),
+    ],
+)
 def test_post_message_is_checked_as_slack_checks_it(api: Api, args: dict[str, Any], error: str) -> None:
     answer = api("chat.postMessage", **args)
-    assert answer == {"ok": False, "error": error, **({"response_metadata": answer["response_metadata"]}
-                                                        if "response_metadata" in answer else {})}
+    assert answer == {
+        "ok": False,
+        "error": error,
+        **({"response_metadata": answer["response_metadata"]} if "response_metadata" in answer else {}),
+    }
     assert api.emulator.messages[CHANNEL] == []
 
 
@@ -137,18 +157,28 @@ def test_users_and_groups(api: Api) -> None:
 
 
 def modal(blocks: int = 1, title: str = "Edit handoff") -> dict[str, Any]:
-    return {"type": "modal", "title": {"type": "plain_text", "text": title},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": [section(f"b{n}") for n in range(blocks)]}
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [section(f"b{n}") for n in range(blocks)],
+    }
 
 
 def test_views_need_a_fresh_trigger_and_respect_their_limits(api: Api) -> None:
     em = api.emulator
     assert api("views.open", trigger_id="made.up", view=modal())["error"] == "invalid_trigger_id"
     assert api("views.open", trigger_id=em.issue_trigger(USER), view=modal(101))["error"] == "invalid_blocks"
-    assert api("views.open", trigger_id=em.issue_trigger(USER),
-               view=modal(title="A title longer than twenty-four"))["error"] == "invalid_arguments"
-    assert api("views.open", trigger_id=em.issue_trigger(USER), view={**modal(), "type": "home"})["error"] \
+    assert (
+        api("views.open", trigger_id=em.issue_trigger(USER), view=modal(title="A title longer than twenty-four"))[
+            "error"
+        ]
         == "invalid_arguments"
+    )
+    assert (
+        api("views.open", trigger_id=em.issue_trigger(USER), view={**modal(), "type": "home"})["error"]
+        == "invalid_arguments"
+    )
     trigger = em.issue_trigger(USER)
     opened = api("views.open", trigger_id=trigger, view=modal(100))
     assert opened["ok"] and [v.id for v in em.view_stack(USER)] == [opened["view"]["id"]]
@@ -194,8 +224,9 @@ async def test_the_files_upload_flow_through_slack_sdk(api: Api) -> None:
     posted = api("chat.postMessage", channel=CHANNEL, text="digest")
     client = AsyncWebClient(token="xoxb-test", base_url=f"{api.url}/api/")
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
-    await client.files_upload_v2(channel=CHANNEL, thread_ts=posted["ts"], file=png, filename="chart.png",
-                                 title="Revenue", alt_txt="a chart")
+    await client.files_upload_v2(
+        channel=CHANNEL, thread_ts=posted["ts"], file=png, filename="chart.png", title="Revenue", alt_txt="a chart"
+    )
     reply = api("conversations.replies", channel=CHANNEL, ts=posted["ts"])["messages"][1]
     shared = reply["files"][0]
     assert shared["title"] == "Revenue" and shared["mimetype"] == "image/png" and shared["size"] == len(png)
@@ -210,8 +241,10 @@ def test_unfurls_attach_to_their_message(api: Api) -> None:
     assert api("chat.unfurl", channel=CHANNEL, ts=posted["ts"])["error"] == "missing_unfurls"
     assert api("chat.unfurl", channel=CHANNEL, ts=posted["ts"], unfurls=["x"])["error"] == "invalid_unfurls_format"
     url = "https://crm.zoho.com/crm/tab/Accounts/1"
-    assert api("chat.unfurl", channel=CHANNEL, ts="1.1", unfurls={url: {"blocks": [section("card")]}})["error"] \
+    assert (
+        api("chat.unfurl", channel=CHANNEL, ts="1.1", unfurls={url: {"blocks": [section("card")]}})["error"]
         == "cannot_find_message"
+    )
     assert api("chat.unfurl", channel=CHANNEL, ts=posted["ts"], unfurls={url: {"blocks": [section("card")]}})["ok"]
     assert api.emulator.find(CHANNEL, posted["ts"]).attachments[0]["app_unfurl_url"] == url
 

@@ -105,8 +105,11 @@ def fill(path: str, values: Mapping[str, str]) -> str:
 def matches(endpoint: Endpoint, method: str, path: str) -> bool:
     """Whether a concrete request (method, path) is this endpoint's (each {placeholder} is one path segment)."""
     want, got = endpoint.path.strip("/").split("/"), path.strip("/").split("/")
-    return method.upper() == endpoint.method and len(want) == len(got) and all(
-        w == g or (w.startswith("{") and w.endswith("}") and g) for w, g in zip(want, got, strict=True))
+    return (
+        method.upper() == endpoint.method
+        and len(want) == len(got)
+        and all(w == g or (w.startswith("{") and w.endswith("}") and g) for w, g in zip(want, got, strict=True))
+    )
 
 
 def request_problems(endpoints: Iterable[Endpoint], method: str, path: str, query: Mapping[str, str]) -> list[str]:

@@ -40,9 +40,16 @@ async def recorded(sb: Sandbox) -> AsyncIterator[tuple[ZohoClients, Recording]]:
     recording = Recording(httpx.ASGITransport(app=sb.asgi_app()))
     c = sb.credentials
     clients = build_clients(
-        http=httpx.AsyncClient(transport=recording), endpoints=endpoints_for("com", URL, URL, URL),
-        client_id=c.client_id, client_secret=c.client_secret, refresh_token=c.refresh_token,
-        books_org_id=c.books_org_id, desk_org_id=c.desk_org_id, retry=RetryPolicy(attempts=1), owns_http=True)
+        http=httpx.AsyncClient(transport=recording),
+        endpoints=endpoints_for("com", URL, URL, URL),
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        refresh_token=c.refresh_token,
+        books_org_id=c.books_org_id,
+        desk_org_id=c.desk_org_id,
+        retry=RetryPolicy(attempts=1),
+        owns_http=True,
+    )
     yield clients, recording
     await clients.aclose()
 
@@ -50,11 +57,20 @@ async def recorded(sb: Sandbox) -> AsyncIterator[tuple[ZohoClients, Recording]]:
 @pytest.fixture
 async def api(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     c = sb.credentials
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.asgi_app()), base_url=URL,
-                                 params={"organization_id": c.books_org_id}) as client:
-        token = (await client.post("/oauth/v2/token", data={
-            "grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret,
-            "refresh_token": c.refresh_token})).json()["access_token"]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sb.asgi_app()), base_url=URL, params={"organization_id": c.books_org_id}
+    ) as client:
+        token = (
+            await client.post(
+                "/oauth/v2/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": c.client_id,
+                    "client_secret": c.client_secret,
+                    "refresh_token": c.refresh_token,
+                },
+            )
+        ).json()["access_token"]
         client.headers["Authorization"] = f"Zoho-oauthtoken {token}"
         yield client
 
@@ -72,9 +88,13 @@ async def test_the_client_sends_only_documented_parameters(sb, recorded):
     since = datetime.now(UTC) - timedelta(days=3)
     mirrored = [i async for page in books.iter_invoices() for i in page]
     open_ids = [i.id for i in mirrored if i.status not in ("paid", "void")][:3]
-    for stream in (books.iter_customers(), books.iter_customers(modified_since=since),
-                   books.iter_invoices(modified_since=since, open_ids=open_ids),
-                   books.iter_payments(), books.iter_payments(modified_since=since)):
+    for stream in (
+        books.iter_customers(),
+        books.iter_customers(modified_since=since),
+        books.iter_invoices(modified_since=since, open_ids=open_ids),
+        books.iter_payments(),
+        books.iter_payments(modified_since=since),
+    ):
         async for _ in stream:
             pass
     await books.get_customer(customer.id)
@@ -139,12 +159,15 @@ async def test_undocumented_create_keys_are_refused(api, sb):
     for path, body in attempts:
         r = await api.post(path, json=body)
         assert r.status_code == 400 and set(r.json()) == spec.ERROR_KEYS and r.json()["code"] == 2, (path, body)
-    for path, body, allowed in (("/books/v3/contacts", {"contact_name": "Keyed Co", "contact_type": "customer"},
-                                 spec.CONTACT_CREATE_KEYS),
-                                ("/books/v3/invoices", {"customer_id": customer_id, "line_items": [line],
-                                                        "payment_terms": 30}, spec.INVOICE_CREATE_KEYS),
-                                ("/books/v3/estimates", {"customer_id": customer_id, "line_items": [line]},
-                                 spec.ESTIMATE_CREATE_KEYS)):
+    for path, body, allowed in (
+        ("/books/v3/contacts", {"contact_name": "Keyed Co", "contact_type": "customer"}, spec.CONTACT_CREATE_KEYS),
+        (
+            "/books/v3/invoices",
+            {"customer_id": customer_id, "line_items": [line], "payment_terms": 30},
+            spec.INVOICE_CREATE_KEYS,
+        ),
+        ("/books/v3/estimates", {"customer_id": customer_id, "line_items": [line]}, spec.ESTIMATE_CREATE_KEYS),
+    ):
         assert set(body) <= allowed and set(line) <= spec.LINE_ITEM_KEYS
         r = await api.post(path, json=body)
         assert r.status_code == 201 and r.json()["code"] == 0, r.json()

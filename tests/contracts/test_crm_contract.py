@@ -42,9 +42,16 @@ async def recorded(sb: Sandbox) -> AsyncIterator[tuple[ZohoClients, Recording]]:
     recording = Recording(httpx.ASGITransport(app=sb.asgi_app()))
     c = sb.credentials
     clients = build_clients(
-        http=httpx.AsyncClient(transport=recording), endpoints=endpoints_for("com", URL, URL, URL),
-        client_id=c.client_id, client_secret=c.client_secret, refresh_token=c.refresh_token,
-        books_org_id=c.books_org_id, desk_org_id=c.desk_org_id, retry=RetryPolicy(attempts=1), owns_http=True)
+        http=httpx.AsyncClient(transport=recording),
+        endpoints=endpoints_for("com", URL, URL, URL),
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        refresh_token=c.refresh_token,
+        books_org_id=c.books_org_id,
+        desk_org_id=c.desk_org_id,
+        retry=RetryPolicy(attempts=1),
+        owns_http=True,
+    )
     yield clients, recording
     await clients.aclose()
 
@@ -53,9 +60,17 @@ async def recorded(sb: Sandbox) -> AsyncIterator[tuple[ZohoClients, Recording]]:
 async def api(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     c = sb.credentials
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.asgi_app()), base_url=URL) as client:
-        token = (await client.post("/oauth/v2/token", data={
-            "grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret,
-            "refresh_token": c.refresh_token})).json()["access_token"]
+        token = (
+            await client.post(
+                "/oauth/v2/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": c.client_id,
+                    "client_secret": c.client_secret,
+                    "refresh_token": c.refresh_token,
+                },
+            )
+        ).json()["access_token"]
         client.headers["Authorization"] = f"Zoho-oauthtoken {token}"
         yield client
 
@@ -102,10 +117,20 @@ async def test_the_client_sends_only_documented_parameters_and_keys(sb, recorded
     deal_id = sb.state.crm_deals_by_account[account_id][0]
     await crm.update("Deals", [{"id": deal_id, "Description": "checked"}])
     expiry = datetime.now(UTC) + timedelta(days=2)
-    await crm.watch(channel_id=1000000068001, events=["Deals.edit"], notify_url="https://x.example/zoho/crm",
-                    token="t0ken", expiry=expiry)
-    await crm.update_watch(channel_id=1000000068001, events=["Deals.edit"], notify_url="https://x.example/zoho/crm",
-                           token="t0ken", expiry=expiry + timedelta(days=1))
+    await crm.watch(
+        channel_id=1000000068001,
+        events=["Deals.edit"],
+        notify_url="https://x.example/zoho/crm",
+        token="t0ken",
+        expiry=expiry,
+    )
+    await crm.update_watch(
+        channel_id=1000000068001,
+        events=["Deals.edit"],
+        notify_url="https://x.example/zoho/crm",
+        token="t0ken",
+        expiry=expiry + timedelta(days=1),
+    )
     assert (await crm.watch_channel(1000000068001)) is not None
     await crm.unwatch([1000000068001])
 
@@ -126,15 +151,18 @@ async def test_the_client_sends_only_documented_parameters_and_keys(sb, recorded
                 assert set(item) <= endpoint.body_keys, f"{endpoint.source}: {set(item) - endpoint.body_keys}"
 
 
-@pytest.mark.parametrize("path, fields", [
-    ("/crm/v8/Accounts", "Account_Name,Billing_Code"),
-    ("/crm/v8/Accounts/{account}", "Account_Name,Owner"),
-    ("/crm/v8/Accounts/{account}/Deals", "Deal_Name,Stage,Amount"),
-    ("/crm/v8/Accounts/{account}/Contacts", "Full_Name,Email"),
-    ("/crm/v8/Deals/{quoted}/Products", "Product_Name,Product_Code,Unit_Price"),
-    ("/crm/v8/Deals/{quoted}/Quotes", "Subject,Quote_Stage,Grand_Total,Modified_Time"),
-    ("/crm/v8/Accounts/search", "Account_Name"),
-])
+@pytest.mark.parametrize(
+    "path, fields",
+    [
+        ("/crm/v8/Accounts", "Account_Name,Billing_Code"),
+        ("/crm/v8/Accounts/{account}", "Account_Name,Owner"),
+        ("/crm/v8/Accounts/{account}/Deals", "Deal_Name,Stage,Amount"),
+        ("/crm/v8/Accounts/{account}/Contacts", "Full_Name,Email"),
+        ("/crm/v8/Deals/{quoted}/Products", "Product_Name,Product_Code,Unit_Price"),
+        ("/crm/v8/Deals/{quoted}/Quotes", "Subject,Quote_Stage,Grand_Total,Modified_Time"),
+        ("/crm/v8/Accounts/search", "Account_Name"),
+    ],
+)
 async def test_answers_carry_exactly_the_requested_fields(sb, api, path, fields):
     url = path.format(account=sb.state.demo_account_id, quoted=quoted_deal(sb))
     params = {"fields": fields, **({"word": "North"} if url.endswith("search") else {})}
@@ -166,12 +194,15 @@ async def test_quote_line_items_are_the_documented_ones(sb, api):
             assert spec.QUOTED_ITEM_REQUIRED <= set(item) <= spec.QUOTED_ITEM_KEYS
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/crm/v8/Deals", {"fields": "Deal_Name"}),
-    ("/crm/v8/Deals/{deal}", {"fields": "Deal_Name"}),
-    ("/crm/v8/Deals/{deal}/Products", {"fields": "Product_Name"}),
-    ("/crm/v8/Deals/search", {"word": "North"}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/crm/v8/Deals", {"fields": "Deal_Name"}),
+        ("/crm/v8/Deals/{deal}", {"fields": "Deal_Name"}),
+        ("/crm/v8/Deals/{deal}/Products", {"fields": "Product_Name"}),
+        ("/crm/v8/Deals/search", {"word": "North"}),
+    ],
+)
 async def test_undocumented_parameters_are_refused_in_crm_shape(sb, api, path, params):
     url = path.format(deal=quoted_deal(sb))
     r = await api.get(url, params={**params, "modified_since": "2026-01-01T00:00:00+00:00"})

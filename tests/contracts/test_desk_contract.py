@@ -42,8 +42,15 @@ async def client(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def headers(client: httpx.AsyncClient, sb: Sandbox) -> dict[str, str]:
     c = sb.credentials
-    r = await client.post("/oauth/v2/token", data={"grant_type": "refresh_token", "client_id": c.client_id,
-                                                   "client_secret": c.client_secret, "refresh_token": c.refresh_token})
+    r = await client.post(
+        "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "refresh_token": c.refresh_token,
+        },
+    )
     return {"Authorization": f"Zoho-oauthtoken {r.json()['access_token']}", "orgId": c.desk_org_id}
 
 
@@ -53,8 +60,9 @@ def _ids(sb: Sandbox) -> dict[str, str]:
     return {"account_id": desk_id, "ticket_id": ticket["id"]}
 
 
-async def _get(client: httpx.AsyncClient, headers: dict[str, str], e: Endpoint, ids: dict[str, str],
-               **params: str) -> httpx.Response:
+async def _get(
+    client: httpx.AsyncClient, headers: dict[str, str], e: Endpoint, ids: dict[str, str], **params: str
+) -> httpx.Response:
     return await client.get(fill(e.path, ids), params={**e.used_params, **params}, headers=headers)
 
 
@@ -91,8 +99,16 @@ async def test_include_nests_only_documented_objects(client, headers, sb):
     assert bad.status_code == 422
 
 
-@pytest.mark.parametrize(("name", "first"), [("tickets/search", 0), ("accounts/search", 0), ("accounts", 1),
-                                             ("accounts/{id}/tickets", 1), ("accounts/{id}/contacts", 1)])
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("tickets/search", 0),
+        ("accounts/search", 0),
+        ("accounts", 1),
+        ("accounts/{id}/tickets", 1),
+        ("accounts/{id}/contacts", 1),
+    ],
+)
 async def test_from_starts_where_the_spec_says_and_search_stops_at_999(client, headers, sb, name, first):
     e = endpoint(name)
     params = {k: v for k, v in e.used_params.items() if k not in ("from", "accountName")}
@@ -104,8 +120,9 @@ async def test_from_starts_where_the_spec_says_and_search_stops_at_999(client, h
     else:
         beyond = await client.get(fill(e.path, _ids(sb)), params={**params, "from": 1000}, headers=headers)
         assert beyond.status_code == 422 and beyond.json()["errors"][0]["fieldName"] == "/from"
-    assert (await client.get(fill(e.path, _ids(sb)), params={**params, "limit": 101},
-                             headers=headers)).status_code == 422
+    assert (
+        await client.get(fill(e.path, _ids(sb)), params={**params, "limit": 101}, headers=headers)
+    ).status_code == 422
 
 
 async def test_account_create_takes_the_documented_keys_and_nothing_else(client, headers, sb):
@@ -138,8 +155,9 @@ async def test_search_answers_count_and_204_when_nothing_matches(client, headers
     e = endpoint("tickets/search")
     reply = await _get(client, headers, e, _ids(sb))
     assert set(reply.json()) == {"data", "count"}
-    none = await client.get(e.path, params={"modifiedTimeRange": "2001-01-01T00:00:00.000Z,2001-01-02T00:00:00.000Z"},
-                            headers=headers)
+    none = await client.get(
+        e.path, params={"modifiedTimeRange": "2001-01-01T00:00:00.000Z,2001-01-02T00:00:00.000Z"}, headers=headers
+    )
     assert none.status_code == 204 and none.content == b""
 
 
@@ -169,15 +187,17 @@ async def test_the_client_sends_only_documented_parameters(sb):
         await desk.get_ticket(ids["ticket_id"])
         made = await desk.create_account({"accountName": "Contract Client Co", "city": "Austin"})
         await desk.account_contacts(ids["account_id"])
-        await desk.create_contact({"lastName": "Ng", "firstName": "Ada", "email": "ada@example.com", "phone": "1",
-                                   "accountId": made.id})
+        await desk.create_contact(
+            {"lastName": "Ng", "firstName": "Ada", "email": "ada@example.com", "phone": "1", "accountId": made.id}
+        )
         with pytest.raises(ValueError, match="zohoCRMAccount"):
             await desk.create_account({"accountName": "x", "zohoCRMAccount": {"id": "1"}})
     finally:
         await zoho.aclose()
     assert sent
-    unpinned = [(m, p) for m, p, _ in sent
-                if any(matches(Endpoint("desk", "", um, up, ""), m, p) for um, up in UNPINNED)]
+    unpinned = [
+        (m, p) for m, p, _ in sent if any(matches(Endpoint("desk", "", um, up, ""), m, p) for um, up in UNPINNED)
+    ]
     problems = [p for m, path, q in sent if (m, path) not in unpinned for p in request_problems(ENDPOINTS, m, path, q)]
     assert problems == []
     assert not any(path == "/api/v1/tickets" for _, path, _ in sent)  # list rows never feed flags or changes

@@ -72,8 +72,11 @@ async def test_misspelt_name_still_finds_the_account(driver, slack):
 
 async def test_contact_email_and_domain_find_the_account(driver, slack, sandbox):
     account = _crm_account(sandbox, "Zylker Corporation")
-    contact = next(c for c in sandbox.state.crm["Contacts"].values()
-                   if (c.get("Account_Name") or {}).get("id") == account["id"] and c.get("Email"))
+    contact = next(
+        c
+        for c in sandbox.state.crm["Contacts"].values()
+        if (c.get("Account_Name") or {}).get("id") == account["id"] and c.get("Email")
+    )
     _, url = await driver.command(f"<mailto:{contact['Email']}|{contact['Email']}>")
     card = (await slack.wait_response(url))[-1]
     assert "Zylker" in card["text"]
@@ -94,8 +97,11 @@ async def test_ambiguous_name_gives_a_pick_list_and_a_pick_gives_the_card(driver
     first_words: dict[str, list[str]] = {}
     for name in names:
         first_words.setdefault(name.split()[0], []).append(name)
-    word, group = next((w, g) for w, g in first_words.items() if len(g) > 1) if any(
-        len(g) > 1 for g in first_words.values()) else (None, None)
+    word, group = (
+        next((w, g) for w, g in first_words.items() if len(g) > 1)
+        if any(len(g) > 1 for g in first_words.values())
+        else (None, None)
+    )
     if word is None:
         pytest.skip("seed has no two accounts sharing a first word")
     reply, _ = await driver.command(word)
@@ -181,14 +187,16 @@ async def test_zoho_rate_limit_is_retried(driver, slack, sandbox):
 async def test_share_posts_in_channel_and_removes_the_private_card(driver, slack, sandbox):
     _, url = await driver.command("Northwind Logistics")
     card = (await slack.wait_response(url))[-1]
-    share = next(e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
-                 if e["action_id"] == "account_share")
+    share = next(
+        e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "account_share"
+    )
     _, url = await driver.click("account_share", share["value"], user_id="U0SHARER1")
     posts = await slack.wait_response(url, count=2)
     public = next(p for p in posts if p.get("response_type") == "in_channel")
     assert "<@U0SHARER1>" in _all_text(public)
-    assert not any(e.get("action_id") == "account_share" for b in public["blocks"] if b["type"] == "actions"
-                   for e in b["elements"])
+    assert not any(
+        e.get("action_id") == "account_share" for b in public["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
     assert any(p.get("delete_original") for p in posts)
 
 
@@ -217,8 +225,11 @@ async def test_stale_signature_is_refused(app_client, signing_secret):
 
 
 async def test_unsigned_request_is_refused(app_client):
-    reply = await app_client.post("/slack/events", content="command=/account&text=x",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = await app_client.post(
+        "/slack/events",
+        content="command=/account&text=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert reply.status_code == 401
 
 
@@ -269,7 +280,10 @@ async def test_socket_mode_serves_no_unsigned_http_route(deps):
     deps.settings = deps.settings.model_copy(update={"slack_app_token": "xapp-1-test"})
     app = create_app(deps)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        reply = await client.post("/slack/events", content="command=/account&text=x",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        reply = await client.post(
+            "/slack/events",
+            content="command=/account&text=x",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert reply.status_code in (404, 405)
         assert (await client.get("/healthz")).status_code == 200

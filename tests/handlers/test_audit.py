@@ -18,9 +18,21 @@ OPS = "U0OPS00001"
 GROUP = "S0OPSGROUP"
 MEMBER = "U0GROUPMEM"
 OUTSIDER = "U0SALES001"
-STATE_PARTS = ("crm", "crm_contacts_by_account", "crm_deals_by_account", "deal_products", "books_contacts",
-               "books_contact_by_crm_account", "books_invoices", "books_estimates", "books_payments", "desk_accounts",
-               "desk_account_by_crm", "desk_contacts", "desk_tickets")
+STATE_PARTS = (
+    "crm",
+    "crm_contacts_by_account",
+    "crm_deals_by_account",
+    "deal_products",
+    "books_contacts",
+    "books_contact_by_crm_account",
+    "books_invoices",
+    "books_estimates",
+    "books_payments",
+    "desk_accounts",
+    "desk_account_by_crm",
+    "desk_contacts",
+    "desk_tickets",
+)
 
 
 @pytest.fixture

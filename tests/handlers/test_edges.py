@@ -14,9 +14,16 @@ from tests.feed_helpers import SECRET
 
 ROUTES = ("/slack/events", "/zoho/crm", "/zoho/books", "/zoho/desk")
 FORM = "application/x-www-form-urlencoded"
-UNSIGNED_BODIES = [("payload=", FORM), ("payload=%ZZ", FORM), ("payload=null", FORM), ("payload=1", FORM),
-                   ("{", "application/json"), ("[]", "application/json"), ("1", "application/json"),
-                   ("null", "application/json")]
+UNSIGNED_BODIES = [
+    ("payload=", FORM),
+    ("payload=%ZZ", FORM),
+    ("payload=null", FORM),
+    ("payload=1", FORM),
+    ("{", "application/json"),
+    ("[]", "application/json"),
+    ("1", "application/json"),
+    ("null", "application/json"),
+]
 
 
 def _ok(status: int) -> bool:
@@ -59,8 +66,10 @@ SIGNED_MALFORMED = [
     (json.dumps({"type": "event_callback", "event": None, "event_id": "Ev1"}), "application/json"),
     (_payload({"type": "block_actions", "user": None, "actions": [{"action_id": "handoff_create"}]}), FORM),
     (_payload({"type": "view_submission", "user": {"id": "U1"}, "view": {"type": "modal", "callback_id": 3}}), FORM),
-    (json.dumps({"type": "event_callback", "event": {"type": "app_home_opened"}, "event_id": "Ev2"}),
-     "application/json"),
+    (
+        json.dumps({"type": "event_callback", "event": {"type": "app_home_opened"}, "event_id": "Ev2"}),
+        "application/json",
+    ),
 ]
 
 
@@ -176,8 +185,15 @@ def test_quiet_logs_count_refused_access_lines_only():
     quiet = QuietPerSource(per_minute=3, clock=lambda: 0.0)
 
     def access(status: int) -> logging.LogRecord:
-        return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                                 ("1.2.3.4:5", "POST", "/slack/events", "1.1", status), None)
+        return logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("1.2.3.4:5", "POST", "/slack/events", "1.1", status),
+            None,
+        )
 
     token = caller.set("1.2.3.4")
     try:

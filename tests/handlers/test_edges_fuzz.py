@@ -34,34 +34,97 @@ ASCII = st.characters(min_codepoint=32, max_codepoint=126)
 header_text = st.text(alphabet=ASCII, max_size=30)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=15)
-ids = st.sampled_from(["handoff_create", "handoff_edit", "handoff_reject", "handoff_retry", "account_share",
-                       "audit_apply", "x", "", "123", "4876876000000350001"])
+    max_leaves=15,
+)
+ids = st.sampled_from(
+    [
+        "handoff_create",
+        "handoff_edit",
+        "handoff_reject",
+        "handoff_retry",
+        "account_share",
+        "audit_apply",
+        "x",
+        "",
+        "123",
+        "4876876000000350001",
+    ]
+)
 slack_payload = st.fixed_dictionaries(
-    {"type": st.sampled_from(["block_actions", "view_submission", "view_closed", "event_callback",
-                              "url_verification", "shortcut", "message_action", "interactive_message",
-                              "app_rate_limited", "nonsense"])},
+    {
+        "type": st.sampled_from(
+            [
+                "block_actions",
+                "view_submission",
+                "view_closed",
+                "event_callback",
+                "url_verification",
+                "shortcut",
+                "message_action",
+                "interactive_message",
+                "app_rate_limited",
+                "nonsense",
+            ]
+        )
+    },
     optional={
         "user": st.none() | st.fixed_dictionaries({"id": st.sampled_from(["U0DEMOUSER", "", "U1"])}) | json_values,
-        "actions": st.lists(st.dictionaries(st.sampled_from(["action_id", "value", "block_id", "type"]), ids,
-                                            max_size=4), max_size=2) | json_values,
-        "view": st.fixed_dictionaries({}, optional={"type": st.sampled_from(["modal", "home", ""]) | json_values,
-                                                    "callback_id": ids | json_values,
-                                                    "private_metadata": ids,
-                                                    "state": json_values}) | json_values,
-        "event": st.none() | st.fixed_dictionaries({}, optional={
-            "type": st.sampled_from(["app_home_opened", "link_shared", "message"]) | json_values,
-            "user": st.text(max_size=12), "links": json_values}) | json_values,
-        "event_id": st.text(max_size=12), "trigger_id": st.text(max_size=12), "challenge": st.text(max_size=12),
+        "actions": st.lists(
+            st.dictionaries(st.sampled_from(["action_id", "value", "block_id", "type"]), ids, max_size=4), max_size=2
+        )
+        | json_values,
+        "view": st.fixed_dictionaries(
+            {},
+            optional={
+                "type": st.sampled_from(["modal", "home", ""]) | json_values,
+                "callback_id": ids | json_values,
+                "private_metadata": ids,
+                "state": json_values,
+            },
+        )
+        | json_values,
+        "event": st.none()
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "type": st.sampled_from(["app_home_opened", "link_shared", "message"]) | json_values,
+                "user": st.text(max_size=12),
+                "links": json_values,
+            },
+        )
+        | json_values,
+        "event_id": st.text(max_size=12),
+        "trigger_id": st.text(max_size=12),
+        "challenge": st.text(max_size=12),
         "response_url": st.sampled_from(["", "http://127.0.0.1:9/r", "not a url"]),
-        "team": json_values, "channel": json_values, "container": json_values, "message": json_values,
-    })
-forms = st.dictionaries(st.sampled_from(["command", "text", "user_id", "response_url", "trigger_id", "payload",
-                                         "token", "secret", "ids", "module", "JSONString", "deal_id"]),
-                        st.text(max_size=30), max_size=5).map(urlencode)
+        "team": json_values,
+        "channel": json_values,
+        "container": json_values,
+        "message": json_values,
+    },
+)
+forms = st.dictionaries(
+    st.sampled_from(
+        [
+            "command",
+            "text",
+            "user_id",
+            "response_url",
+            "trigger_id",
+            "payload",
+            "token",
+            "secret",
+            "ids",
+            "module",
+            "JSONString",
+            "deal_id",
+        ]
+    ),
+    st.text(max_size=30),
+    max_size=5,
+).map(urlencode)
 bodies = st.one_of(
     st.binary(max_size=300),
     st.text(max_size=300).map(str.encode),
@@ -71,23 +134,52 @@ bodies = st.one_of(
     forms.map(str.encode),
     st.integers(1, 3000).map(lambda n: ("[" * n + "]" * n).encode()),
     st.integers(1, 3000).map(lambda n: ('{"a":' * n + "1" + "}" * n).encode()),
-    st.sampled_from([b"payload=", b"payload=%ZZ", b"payload=null", b"payload=1", b"{", b"[]", b"1", b"null",
-                     b'{"ids": [], "module": "Leads", "token": "t"}', b"\xff\xfe", b""]),
+    st.sampled_from(
+        [
+            b"payload=",
+            b"payload=%ZZ",
+            b"payload=null",
+            b"payload=1",
+            b"{",
+            b"[]",
+            b"1",
+            b"null",
+            b'{"ids": [], "module": "Leads", "token": "t"}',
+            b"\xff\xfe",
+            b"",
+        ]
+    ),
     st.just(b"x" * 1_000_001),
 )
-requests = st.fixed_dictionaries({
-    "method": st.sampled_from(["POST"] * 12 + ["GET", "PUT", "DELETE"]),
-    "route": st.sampled_from((ROUTES[0],) * 4 + ROUTES),
-    "body": bodies,
-    "ctype": st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", "",
-                              "multipart/form-data; boundary=x", "application/json; charset=latin-1"]) | header_text,
-    "secret": st.sampled_from(["none", "query", "header", "wrong"]),
-    "signed": st.booleans(),
-    "timestamp": st.none() | header_text | st.integers(-10**12, 10**13).map(str),
-    "headers": st.dictionaries(st.sampled_from(["X-Slack-Retry-Num", "Content-Encoding", "X-Forwarded-For",
-                                                "Accept", "X-Slack-Signature"]), header_text, max_size=2),
-    "query": st.dictionaries(st.text(alphabet=ASCII, max_size=8), st.text(max_size=20), max_size=2),
-})
+requests = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["POST"] * 12 + ["GET", "PUT", "DELETE"]),
+        "route": st.sampled_from((ROUTES[0],) * 4 + ROUTES),
+        "body": bodies,
+        "ctype": st.sampled_from(
+            [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "text/plain",
+                "",
+                "multipart/form-data; boundary=x",
+                "application/json; charset=latin-1",
+            ]
+        )
+        | header_text,
+        "secret": st.sampled_from(["none", "query", "header", "wrong"]),
+        "signed": st.booleans(),
+        "timestamp": st.none() | header_text | st.integers(-(10**12), 10**13).map(str),
+        "headers": st.dictionaries(
+            st.sampled_from(
+                ["X-Slack-Retry-Num", "Content-Encoding", "X-Forwarded-For", "Accept", "X-Slack-Signature"]
+            ),
+            header_text,
+            max_size=2,
+        ),
+        "query": st.dictionaries(st.text(alphabet=ASCII, max_size=8), st.text(max_size=20), max_size=2),
+    }
+)
 
 
 def _send(client: httpx.AsyncClient, signing_secret: str, req: dict[str, Any]) -> Any:
@@ -123,8 +215,9 @@ def test_no_input_gets_a_5xx(settings, structure, sandbox, clock, signing_secret
     five_hundreds: list[dict[str, Any]] = []
 
     @seed(20261129)
-    @hsettings(max_examples=BUDGET, deadline=None, database=None, derandomize=False,
-               suppress_health_check=list(HealthCheck))
+    @hsettings(
+        max_examples=BUDGET, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck)
+    )
     @given(req=requests)
     def one(req: dict[str, Any]) -> None:
         reply = loop.run_until_complete(_send(client, signing_secret, req))
@@ -145,8 +238,10 @@ def test_no_input_gets_a_5xx(settings, structure, sandbox, clock, signing_secret
         loop.run_until_complete(deps.aclose())
         loop.close()
     tried = sum(answers.values())
-    print(f"\nfuzz: {tried} inputs tried, {len(five_hundreds)} answered 5xx; answers by status: "
-          f"{dict(sorted(answers.items()))}")
+    print(
+        f"\nfuzz: {tried} inputs tried, {len(five_hundreds)} answered 5xx; answers by status: "
+        f"{dict(sorted(answers.items()))}"
+    )
     assert tried >= BUDGET // 2 and not five_hundreds
     assert len(answers) >= 4  # the budget reached past the first door: 200s, 400s, 401s, 413s …
     tracebacks = [r for r in caplog.records if r.exc_info or r.exc_text or "Traceback" in r.getMessage()]

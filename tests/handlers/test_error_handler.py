@@ -20,8 +20,7 @@ def _driver(deps: Any, slack: Any, signing_secret: str, bolt: Any) -> SlackDrive
     return SlackDriver(http, slack, signing_secret)
 
 
-async def test_an_unexpected_failure_after_ack_tells_the_user_and_logs_one_line(deps, slack, signing_secret,
-                                                                                caplog):
+async def test_an_unexpected_failure_after_ack_tells_the_user_and_logs_one_line(deps, slack, signing_secret, caplog):
     bolt = create_bolt(deps)
     acknowledged = asyncio.Event()
 

@@ -51,8 +51,11 @@ def finance_posts(slack) -> list[dict]:
 
 
 def latest_finance_view(slack) -> dict:
-    calls = [c for c in slack.stub.calls if c.method in ("chat.postMessage", "chat.update")
-             and c.args.get("channel") == FINANCE]
+    calls = [
+        c
+        for c in slack.stub.calls
+        if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == FINANCE
+    ]
     return calls[-1].args
 
 
@@ -65,8 +68,13 @@ def invoices_for(sandbox, deal_id: str) -> list[dict]:
 
 
 async def click(driver, action_id: str, deal_id: str, user: str):
-    reply, url = await driver.click(action_id, deal_id, user_id=user, channel_id=FINANCE,
-                                    container={"type": "message", "channel_id": FINANCE, "is_ephemeral": False})
+    reply, url = await driver.click(
+        action_id,
+        deal_id,
+        user_id=user,
+        channel_id=FINANCE,
+        container={"type": "message", "channel_id": FINANCE, "is_ephemeral": False},
+    )
     assert reply.status_code == 200
     return url
 
@@ -175,8 +183,9 @@ async def test_reject_tells_the_owner(deps, sandbox, slack, driver):
     await app_settled()
     [opened] = slack.stub.calls_to("views.open")
     view = opened["view"]
-    body = _view_submission(view, APPROVER, {"reason": {"value": {"type": "plain_text_input",
-                                                                  "value": "Wrong entity, bill the parent"}}})
+    body = _view_submission(
+        view, APPROVER, {"reason": {"value": {"type": "plain_text_input", "value": "Wrong entity, bill the parent"}}}
+    )
     reply = await driver.post(body)
     assert reply.status_code == 200
     await app_settled()
@@ -190,8 +199,11 @@ async def test_reject_tells_the_owner(deps, sandbox, slack, driver):
 
 async def test_reject_without_reason_is_refused_by_the_dialog(deps, sandbox, slack, driver):
     await close_deal(deps, sandbox)
-    body = _view_submission({"callback_id": "handoff_reject_view", "private_metadata": EXPANSION}, APPROVER,
-                            {"reason": {"value": {"type": "plain_text_input", "value": "  "}}})
+    body = _view_submission(
+        {"callback_id": "handoff_reject_view", "private_metadata": EXPANSION},
+        APPROVER,
+        {"reason": {"value": {"type": "plain_text_input", "value": "  "}}},
+    )
     reply = await driver.post(body)
     assert reply.json()["response_action"] == "errors"
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
@@ -221,16 +233,20 @@ async def test_edit_changes_terms_lines_and_kind_before_creating(deps, sandbox, 
 
 async def test_bad_lines_in_edit_are_named(deps, sandbox, slack, driver):
     await close_deal(deps, sandbox)
-    values = {"kind": {"value": {"type": "radio_buttons", "selected_option": {"value": "invoice"}}},
-              "lines": {"value": {"type": "plain_text_input", "value": "two x Widget @ cheap"}}}
-    reply = await driver.post(_view_submission({"callback_id": "handoff_edit_view", "private_metadata": EXPANSION},
-                                               APPROVER, values))
+    values = {
+        "kind": {"value": {"type": "radio_buttons", "selected_option": {"value": "invoice"}}},
+        "lines": {"value": {"type": "plain_text_input", "value": "two x Widget @ cheap"}},
+    }
+    reply = await driver.post(
+        _view_submission({"callback_id": "handoff_edit_view", "private_metadata": EXPANSION}, APPROVER, values)
+    )
     assert reply.json()["response_action"] == "errors"
     assert "line 1" in reply.json()["errors"]["lines"]
 
 
-async def test_crash_between_customer_and_invoice_then_restart_creates_one_invoice(deps, sandbox, slack, settings,
-                                                                                  structure, clock):
+async def test_crash_between_customer_and_invoice_then_restart_creates_one_invoice(
+    deps, sandbox, slack, settings, structure, clock
+):
     deal_id = sandbox.state.untidy["missing_from_books_won_deal"][0]  # no Books customer yet: one is created
     account_id = sandbox.state.crm["Deals"][deal_id]["Account_Name"]["id"]
     await deps.handoffs.consider(deal_id)
@@ -299,19 +315,35 @@ async def test_stale_button_values_are_harmless(deps, driver, slack):
 def _view_submission(view: dict, user: str, values: dict) -> str:
     from urllib.parse import urlencode
 
-    payload = {"type": "view_submission", "team": {"id": "T0DEMO0001"}, "user": {"id": user},
-               "api_app_id": "A0THROUGHL", "trigger_id": "1.2.x",
-               "view": {"id": "V1", "type": "modal", "callback_id": view["callback_id"],
-                        "private_metadata": view.get("private_metadata", ""), "state": {"values": values}}}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0DEMO0001"},
+        "user": {"id": user},
+        "api_app_id": "A0THROUGHL",
+        "trigger_id": "1.2.x",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "state": {"values": values},
+        },
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 
 async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
-    delivery = {"server_time": 1764200000000, "module": "Deals", "ids": [EXPANSION], "operation": "update",
-                "channel_id": "1000000068001", "token": deps.settings.webhook_secret,
-                "resource_uri": "https://www.zohoapis.com/crm/v8/Deals"}
+    delivery = {
+        "server_time": 1764200000000,
+        "module": "Deals",
+        "ids": [EXPANSION],
+        "operation": "update",
+        "channel_id": "1000000068001",
+        "token": deps.settings.webhook_secret,
+        "resource_uri": "https://www.zohoapis.com/crm/v8/Deals",
+    }
     for _ in range(2):  # Zoho delivers it twice
         reply = await app_client.post("/zoho/crm", json=delivery)
         assert reply.status_code == 200
@@ -452,7 +484,8 @@ async def test_lines_come_from_the_deals_quote(deps, sandbox, slack):
     plan = deps.handoffs.repo.get(EXPANSION).plan
     assert plan.lines_source == "quote" and quote["Subject"] in plan.lines_note
     assert [(line.name, line.quantity) for line in plan.lines] == [
-        (i["Product_Name"]["name"], i["Quantity"]) for i in quote["Quoted_Items"]]
+        (i["Product_Name"]["name"], i["Quantity"]) for i in quote["Quoted_Items"]
+    ]
     assert CREATE in buttons(finance_posts(slack)[-1])
 
 
@@ -483,9 +516,11 @@ async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sa
     assert invoices_for(sandbox, EXPANSION) == []
 
     entered = initial.replace("QTY", "3", 1).replace("QTY", "1")
-    reply = await driver.post(_view_submission(opened["view"], APPROVER,
-                                               {**kind, "lines": {"value": {"type": "plain_text_input",
-                                                                            "value": entered}}}))
+    reply = await driver.post(
+        _view_submission(
+            opened["view"], APPROVER, {**kind, "lines": {"value": {"type": "plain_text_input", "value": entered}}}
+        )
+    )
     assert reply.status_code == 200
     await app_settled()
     handoff = deps.handoffs.repo.get(EXPANSION)
@@ -497,15 +532,16 @@ async def test_deal_without_quote_waits_for_finance_to_enter_quantities(deps, sa
     assert quantities[0] == 3 and len(quantities) == len(initial.splitlines())
 
 
-async def test_non_approver_submitting_a_dialog_is_refused_by_direct_message_and_audited(deps, sandbox, slack,
-                                                                                          driver):
+async def test_non_approver_submitting_a_dialog_is_refused_by_direct_message_and_audited(deps, sandbox, slack, driver):
     await close_deal(deps, sandbox)
     values = {"reason": {"value": {"type": "plain_text_input", "value": "not mine to reject"}}}
-    reply = await driver.post(_view_submission({"callback_id": "handoff_reject_view", "private_metadata": EXPANSION},
-                                               STRANGER, values))
+    reply = await driver.post(
+        _view_submission({"callback_id": "handoff_reject_view", "private_metadata": EXPANSION}, STRANGER, values)
+    )
     assert reply.status_code == 200
-    refusal = await slack.wait_for(lambda: [c for c in slack.stub.calls_to("chat.postMessage")
-                                            if "Only configured approvers" in c.get("text", "")])
+    refusal = await slack.wait_for(
+        lambda: [c for c in slack.stub.calls_to("chat.postMessage") if "Only configured approvers" in c.get("text", "")]
+    )
     assert len(refusal) == 1
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
     [entry] = deps.handoffs.audit.entries(action="handoff.reject")

@@ -32,16 +32,29 @@ def mirror(deps, clock, slack):  # type: ignore[no-untyped-def]
 
 
 def _event(user: str, tab: str = "home", event_id: str = "Ev0HOME0001") -> str:
-    return json.dumps({
-        "token": "legacy", "team_id": "T0DEMO0001", "api_app_id": "A0THROUGHL", "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME0001", "tab": tab,
-                  "event_ts": f"{time.time():.6f}"}})
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0DEMO0001",
+            "api_app_id": "A0THROUGHL",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME0001",
+                "tab": tab,
+                "event_ts": f"{time.time():.6f}",
+            },
+        }
+    )
 
 
 async def _open(app_client, secret: str, body: str):  # type: ignore[no-untyped-def]
-    return await app_client.post("/slack/events", content=body,
-                                 headers=signed_headers(body, secret, content_type="application/json"))
+    return await app_client.post(
+        "/slack/events", content=body, headers=signed_headers(body, secret, content_type="application/json")
+    )
 
 
 async def _published(slack, count: int = 1) -> list[dict]:  # type: ignore[type-arg]

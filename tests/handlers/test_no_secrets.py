@@ -19,9 +19,13 @@ from tests.feed_helpers import SECRET, deliver, settle
 
 
 def _secrets(settings, sandbox) -> dict[str, str]:
-    found = {"webhook secret": settings.webhook_secret, "signing secret": settings.slack_signing_secret,
-             "bot token": settings.slack_bot_token, "Zoho client secret": settings.zoho_client_secret,
-             "Zoho refresh token": settings.zoho_refresh_token}
+    found = {
+        "webhook secret": settings.webhook_secret,
+        "signing secret": settings.slack_signing_secret,
+        "bot token": settings.slack_bot_token,
+        "Zoho client secret": settings.zoho_client_secret,
+        "Zoho refresh token": settings.zoho_refresh_token,
+    }
     found |= {f"Zoho access token {i}": token for i, token in enumerate(sandbox.tokens.issued)}
     return found
 
@@ -30,24 +34,27 @@ def _files(db_path: str) -> bytes:
     return b"".join(p.read_bytes() for p in Path(db_path).parent.glob(Path(db_path).name + "*"))
 
 
-async def test_nothing_stores_or_prints_a_secret(app_client, driver, slack, sandbox, deps, settings, caplog,
-                                                 monkeypatch):
+async def test_nothing_stores_or_prints_a_secret(
+    app_client, driver, slack, sandbox, deps, settings, caplog, monkeypatch
+):
     log_redaction.install()  # as `throughline serve` does
     caplog.set_level(logging.DEBUG)
     st = sandbox.state
     deal_id = next(iter(st.crm["Deals"]))
     # CRM notifications carry the secret as `token` in the body: accepted, and refused for other reasons
     crm = "/zoho/crm"
-    for body in (zw.crm_notification(st, "Deals", [deal_id], token=SECRET),
-                 zw.crm_notification(st, "Leads", [deal_id], token=SECRET),
-                 zw.crm_notification(st, "Deals", [], token=SECRET),
-                 {"token": SECRET, "module": "Deals", "note": f"copy of {SECRET}"},
-                 {"token": "guess", "ids": [deal_id], "module": "Deals"}):
+    for body in (
+        zw.crm_notification(st, "Deals", [deal_id], token=SECRET),
+        zw.crm_notification(st, "Leads", [deal_id], token=SECRET),
+        zw.crm_notification(st, "Deals", [], token=SECRET),
+        {"token": SECRET, "module": "Deals", "note": f"copy of {SECRET}"},
+        {"token": "guess", "ids": [deal_id], "module": "Deals"},
+    ):
         await app_client.post(crm, content=json.dumps(body), headers={"Content-Type": "application/json"})
-    await app_client.post(crm, content=f"token={SECRET}&module=Leads&id=1",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
-    await app_client.post(crm, content=f'{{"token": "{SECRET}", broken',
-                          headers={"Content-Type": "application/json"})
+    await app_client.post(
+        crm, content=f"token={SECRET}&module=Leads&id=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    await app_client.post(crm, content=f'{{"token": "{SECRET}", broken', headers={"Content-Type": "application/json"})
     # Books and Desk with the secret in the query and the header; wrong secrets; odd bodies
     await deliver(app_client, "books", {"nothing": "known"})
     await deliver(app_client, "desk", [{"eventType": "Unknown_Event", "payload": {"secret": SECRET}}])
@@ -85,9 +92,11 @@ def test_inbox_show_masks_rows_stored_before_masking(tmp_path, monkeypatch):
     db = tmp_path / "old.db"
     store = Store(db)
     with store.transaction() as conn:  # a row as an older version stored it: the token in clear
-        conn.execute("INSERT INTO inbox (source, identity, received_at, body, state) VALUES "
-                     "('crm', 'rejected:old', ?, ?, 'rejected')",
-                     [datetime.now(UTC).isoformat(), json.dumps({"token": "s3cret-value", "ids": []})])
+        conn.execute(
+            "INSERT INTO inbox (source, identity, received_at, body, state) VALUES "
+            "('crm', 'rejected:old', ?, ?, 'rejected')",
+            [datetime.now(UTC).isoformat(), json.dumps({"token": "s3cret-value", "ids": []})],
+        )
     store.close()
     monkeypatch.setenv("THROUGHLINE_DB", str(db))
     monkeypatch.setenv("THROUGHLINE_WEBHOOK_SECRET", "s3cret-value")
@@ -97,7 +106,10 @@ def test_inbox_show_masks_rows_stored_before_masking(tmp_path, monkeypatch):
 
 def test_without_secrets_masks_fields_in_json_forms_and_text():
     assert json.loads(without_secrets('{"token": "a", "x": [{"secret": "b"}], "id": "1"}')) == {
-        "token": "***", "x": [{"secret": "***"}], "id": "1"}
+        "token": "***",
+        "x": [{"secret": "***"}],
+        "id": "1",
+    }
     assert without_secrets("token=abc&ids=1") == "token=%2A%2A%2A&ids=1"
     assert "abc" not in without_secrets('{"token": "abc", broken')
     assert without_secrets('{"eventType": "Ticket_Add"}') == '{"eventType": "Ticket_Add"}'

@@ -30,12 +30,15 @@ async def test_revenue_report_arrives_through_the_response_url(driver, slack, mi
     assert sandbox.calls == []  # reports read the mirror only
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("invoicing 2026-09..2026-10", "Won, not invoiced after 14 days (1)"),
-    ("support sep 2026", "Customers with the most tickets"),
-    ("renewals", "Up for renewal, no open renewal deal (2)"),
-    ("ren last quarter", "Up for renewal"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("invoicing 2026-09..2026-10", "Won, not invoiced after 14 days (1)"),
+        ("support sep 2026", "Customers with the most tickets"),
+        ("renewals", "Up for renewal, no open renewal deal (2)"),
+        ("ren last quarter", "Up for renewal"),
+    ],
+)
 async def test_each_report_answers(driver, slack, mirror, text, expected):
     _, url = await driver.command(text, command="/report")
     [answer] = await slack.wait_response(url)
@@ -43,12 +46,15 @@ async def test_each_report_answers(driver, slack, mirror, text, expected):
     assert expected in render_text(answer)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", "/report revenue"),
-    ("help", "/report revenue"),
-    ("profits", "There is no “profits” report"),
-    ("revenue next century", "can't read “next century” as a period"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "/report revenue"),
+        ("help", "/report revenue"),
+        ("profits", "There is no “profits” report"),
+        ("revenue next century", "can't read “next century” as a period"),
+    ],
+)
 async def test_usage_and_mistakes_are_answered_in_the_acknowledgement(driver, slack, mirror, text, expected):
     reply, url = await driver.command(text, command="/report")
     body = reply.json()

@@ -23,17 +23,34 @@ def structure():
 
 
 def _event(event_id: str, channel: str, urls: list[str]) -> str:
-    return json.dumps({
-        "token": "legacy", "team_id": "T0DEMO0001", "api_app_id": "A0THROUGHL", "type": "event_callback",
-        "event_id": event_id, "event_time": 1717000000,
-        "event": {"type": "link_shared", "channel": channel, "is_bot_user_member": True, "user": "U0DEMOUSER",
-                  "message_ts": "1717000000.000100", "unfurl_id": "C123456.1717000000.000100",
-                  "source": "conversations_history", "links": [{"domain": "zoho.com", "url": u} for u in urls]}})
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0DEMO0001",
+            "api_app_id": "A0THROUGHL",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": 1717000000,
+            "event": {
+                "type": "link_shared",
+                "channel": channel,
+                "is_bot_user_member": True,
+                "user": "U0DEMOUSER",
+                "message_ts": "1717000000.000100",
+                "unfurl_id": "C123456.1717000000.000100",
+                "source": "conversations_history",
+                "links": [{"domain": "zoho.com", "url": u} for u in urls],
+            },
+        }
+    )
 
 
 async def _post(app_client, body: str, secret: str, **headers: str):
-    return await app_client.post("/slack/events", content=body,
-                                 headers={**signed_headers(body, secret, content_type="application/json"), **headers})
+    return await app_client.post(
+        "/slack/events",
+        content=body,
+        headers={**signed_headers(body, secret, content_type="application/json"), **headers},
+    )
 
 
 async def _unfurls(slack, count: int) -> list[dict]:
@@ -52,9 +69,12 @@ def _links(sandbox) -> dict[str, str]:
     invoice = st.books_invoices[st.books_invoices_by_customer[customer][0]]
     ticket = next(t for t in st.desk_tickets.values() if t["accountId"] == st.desk_account_by_crm[account])
     deal = st.crm_deals_by_account[account][0]
-    return {"account": f"https://crm.zoho.com/crm/org7000/tab/Accounts/{account}",
-            "deal": f"https://crm.zoho.com/crm/tab/Potentials/{deal}",
-            "invoice": invoice["invoice_url"], "ticket": ticket["webUrl"]}
+    return {
+        "account": f"https://crm.zoho.com/crm/org7000/tab/Accounts/{account}",
+        "deal": f"https://crm.zoho.com/crm/tab/Potentials/{deal}",
+        "invoice": invoice["invoice_url"],
+        "ticket": ticket["webUrl"],
+    }
 
 
 async def test_links_unfurl_with_what_the_finance_channel_may_see(app_client, slack, sandbox, signing_secret):
@@ -83,12 +103,14 @@ async def test_a_slack_retry_of_one_event_is_handled_once(app_client, slack, san
     links = _links(sandbox)
     body = _event("Ev003", FINANCE, [links["ticket"]])
     # the first delivery may itself carry a retry header (Slack timed out waiting for us the first time)
-    first = await _post(app_client, body, signing_secret, **{"X-Slack-Retry-Num": "1",
-                                                              "X-Slack-Retry-Reason": "http_timeout"})
+    first = await _post(
+        app_client, body, signing_secret, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     assert first.status_code == 200
     await _unfurls(slack, 1)
-    retry = await _post(app_client, body, signing_secret, **{"X-Slack-Retry-Num": "2",
-                                                              "X-Slack-Retry-Reason": "http_timeout"})
+    retry = await _post(
+        app_client, body, signing_secret, **{"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     assert retry.status_code == 200
     await _post(app_client, _event("Ev004", FINANCE, [links["ticket"]]), signing_secret)
     await _unfurls(slack, 2)

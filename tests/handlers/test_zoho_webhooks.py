@@ -32,17 +32,24 @@ def _inbox(deps) -> Inbox:
 
 
 def _open_ticket_of(st, desk_account_id):
-    return next(t for t in st.desk_tickets.values()
-                if t["accountId"] == desk_account_id and t["statusType"] == "Open" and not t["isEscalated"])
+    return next(
+        t
+        for t in st.desk_tickets.values()
+        if t["accountId"] == desk_account_id and t["statusType"] == "Open" and not t["isEscalated"]
+    )
 
 
 async def test_desk_array_with_several_events_reaches_the_right_people(app_client, deps, world, slack):
     st, desk_account = world
     new = zw.open_ticket(st, desk_account, "Trucks offline since 6am")
-    escalated, prev = zw.update_ticket(st, _open_ticket_of(st, desk_account)["id"], isEscalated=True,
-                                       status="Escalated")
-    body = [zw.desk_event(st, "Ticket_Add", new), zw.desk_event(st, "Ticket_Update", escalated, prev),
-            zw.desk_event(st, "Ticket_Teleport", new)]
+    escalated, prev = zw.update_ticket(
+        st, _open_ticket_of(st, desk_account)["id"], isEscalated=True, status="Escalated"
+    )
+    body = [
+        zw.desk_event(st, "Ticket_Add", new),
+        zw.desk_event(st, "Ticket_Update", escalated, prev),
+        zw.desk_event(st, "Ticket_Teleport", new),
+    ]
     reply = await deliver(app_client, "desk", body)
     assert reply.status_code == 200
     assert reply.json() == {"ok": True, "stored": 2, "duplicates": 0, "rejected": 1}
@@ -76,9 +83,11 @@ async def test_books_invoice_overdue_and_paid(app_client, deps, sandbox, world, 
 
     # paid, with a handoff message in #finance for the invoice's deal: the notice goes in that thread
     with deps.store.transaction() as db:
-        db.execute("INSERT INTO handoffs (deal_id, account_id, state, finance_channel, finance_ts, created_at, "
-                   "updated_at) VALUES (?, ?, 'done', ?, '1700000000.000100', '', '')",
-                   [invoice["zcrm_potential_id"], st.demo_account_id, FINANCE])
+        db.execute(
+            "INSERT INTO handoffs (deal_id, account_id, state, finance_channel, finance_ts, created_at, "
+            "updated_at) VALUES (?, ?, 'done', ?, '1700000000.000100', '', '')",
+            [invoice["zcrm_potential_id"], st.demo_account_id, FINANCE],
+        )
     _, payment = zw.pay_invoice(st, invoice_id)
     reply = await deliver(app_client, "books", zw.books_payment_body(payment))
     assert reply.status_code == 200
@@ -95,8 +104,9 @@ async def test_crm_notification_raises_deal_changed_from_a_fresh_read(app_client
         seen.append(event)
 
     deps.events.subscribe(DealChanged, record)
-    deal_id = next(d for d in st.crm_deals_by_account[st.demo_account_id]
-                   if st.crm["Deals"][d]["Stage"] == "Negotiation/Review")
+    deal_id = next(
+        d for d in st.crm_deals_by_account[st.demo_account_id] if st.crm["Deals"][d]["Stage"] == "Negotiation/Review"
+    )
     zw.update_deal(st, deal_id, Stage="Closed Lost")
     # the body says nothing about the stage; the secret travels as the notification's token
     note = zw.crm_notification(st, "Deals", [deal_id], token="hook-secret-123")
@@ -107,15 +117,19 @@ async def test_crm_notification_raises_deal_changed_from_a_fresh_read(app_client
     assert [p["text"] for p in posts(slack.stub, SALES)] == ["Deal lost for Northwind Logistics Inc."]
 
     # a CRM workflow-rule webhook for the same deal, form-encoded, secret in the header: no second post
-    reply = await app_client.post("/zoho/crm", data={"deal_id": deal_id, "stage": "Closed Lost"},
-                                  headers={"X-Throughline-Secret": "hook-secret-123"})
+    reply = await app_client.post(
+        "/zoho/crm",
+        data={"deal_id": deal_id, "stage": "Closed Lost"},
+        headers={"X-Throughline-Secret": "hook-secret-123"},
+    )
     assert reply.status_code == 200 and reply.json()["stored"] == 1
     await settle(deps)
     assert len(posts(slack.stub, SALES)) == 1
 
 
-async def test_a_processing_failure_stays_in_the_inbox_and_succeeds_on_retry(app_client, deps, sandbox, world,
-                                                                               slack, clock):
+async def test_a_processing_failure_stays_in_the_inbox_and_succeeds_on_retry(
+    app_client, deps, sandbox, world, slack, clock
+):
     st, desk_account = world
     ticket = zw.open_ticket(st, desk_account, "Portal down")
     sandbox.faults.force("desk", 503, times=50)
@@ -142,16 +156,20 @@ async def test_a_processing_failure_stays_in_the_inbox_and_succeeds_on_retry(app
     assert _inbox(deps).counts()["failed"] == 0
 
 
-@pytest.mark.parametrize(("app", "content", "ctype", "status", "says"), [
-    ("desk", "[{not json", "application/json", 400, "malformed JSON"),
-    ("books", "", "application/json", 400, "empty body"),
-    ("crm", "stage=Closed+Won", "application/x-www-form-urlencoded", 422, "no record id"),
-    ("books", json.dumps({"estimate": {"estimate_id": "1"}}), "application/json", 422, "unknown Books event"),
-    ("crm", json.dumps({"module": "Leads", "ids": ["1"]}), "application/json", 422, "unknown CRM module"),
-])
+@pytest.mark.parametrize(
+    ("app", "content", "ctype", "status", "says"),
+    [
+        ("desk", "[{not json", "application/json", 400, "malformed JSON"),
+        ("books", "", "application/json", 400, "empty body"),
+        ("crm", "stage=Closed+Won", "application/x-www-form-urlencoded", 422, "no record id"),
+        ("books", json.dumps({"estimate": {"estimate_id": "1"}}), "application/json", 422, "unknown Books event"),
+        ("crm", json.dumps({"module": "Leads", "ids": ["1"]}), "application/json", 422, "unknown CRM module"),
+    ],
+)
 async def test_bad_bodies_get_a_clear_answer_and_are_recorded(app_client, deps, app, content, ctype, status, says):
-    reply = await app_client.post(f"/zoho/{app}?secret=hook-secret-123", content=content,
-                                  headers={"Content-Type": ctype})
+    reply = await app_client.post(
+        f"/zoho/{app}?secret=hook-secret-123", content=content, headers={"Content-Type": ctype}
+    )
     assert reply.status_code == status
     if status != 200:
         assert says in reply.json()["error"]
@@ -166,10 +184,16 @@ async def test_desk_webhook_validation_get_and_post(app_client, deps):
     assert header.status_code == 200
     assert (await app_client.get("/zoho/desk")).status_code == 401
     assert (await app_client.get("/zoho/desk?secret=guess")).status_code == 401
-    for content, ctype in (("", "application/json"), ("{}", "application/json"), ('{"validate": true}', ""),
-                           ("a=b", "application/x-www-form-urlencoded"), ("ping", "text/plain")):
-        reply = await app_client.post("/zoho/desk?secret=hook-secret-123", content=content,
-                                      headers={"Content-Type": ctype} if ctype else {})
+    for content, ctype in (
+        ("", "application/json"),
+        ("{}", "application/json"),
+        ('{"validate": true}', ""),
+        ("a=b", "application/x-www-form-urlencoded"),
+        ("ping", "text/plain"),
+    ):
+        reply = await app_client.post(
+            "/zoho/desk?secret=hook-secret-123", content=content, headers={"Content-Type": ctype} if ctype else {}
+        )
         assert reply.status_code == 200 and reply.json()["stored"] == 0, content
     assert sum(_inbox(deps).counts().values()) == 0  # a validation stores nothing
     refused = await app_client.post("/zoho/desk?secret=guess", content="{}")

@@ -70,8 +70,12 @@ class Replica:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self.proc = subprocess.Popen([str(THROUGHLINE), "serve", "--port", str(self.port)], env=env,
-                                     stdout=log.open("w"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(THROUGHLINE), "serve", "--port", str(self.port)],
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
 
     def ready(self) -> bool:
         if self.proc.poll() is not None:
@@ -97,15 +101,24 @@ class Cluster:
         self.http = httpx.Client(timeout=30)
 
     def webhook(self, replica: int, app: str, body: Any) -> httpx.Response:
-        return self.http.post(f"{self.replicas[replica].url}/zoho/{app}?secret={SECRET}", content=json.dumps(body),
-                              headers={"Content-Type": "application/json"})
+        return self.http.post(
+            f"{self.replicas[replica].url}/zoho/{app}?secret={SECRET}",
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
 
     def click(self, replica: int, action_id: str, value: str, user: str) -> httpx.Response:
-        body = block_action_body(action_id, value, response_url=f"{self.stub_url}/response/r", user_id=user,
-                                 channel_id=FINANCE,
-                                 container={"type": "message", "channel_id": FINANCE, "is_ephemeral": False})
-        return self.http.post(f"{self.replicas[replica].url}/slack/events", content=body,
-                              headers=signed_headers(body, SIGNING))
+        body = block_action_body(
+            action_id,
+            value,
+            response_url=f"{self.stub_url}/response/r",
+            user_id=user,
+            channel_id=FINANCE,
+            container={"type": "message", "channel_id": FINANCE, "is_ephemeral": False},
+        )
+        return self.http.post(
+            f"{self.replicas[replica].url}/slack/events", content=body, headers=signed_headers(body, SIGNING)
+        )
 
     stub_url = ""
 
@@ -119,13 +132,24 @@ def cluster(postgres: Any, tmp_path: Path) -> Iterator[Cluster]:
     (tmp_path / "throughline.toml").write_text(CONFIG)
     with LocalServer(sandbox.asgi_app()) as zoho, LocalServer(stub.asgi_app()) as slack:
         creds = sandbox.credentials
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING,
-               "SLACK_API_URL": f"{slack.url}/api/", "ZOHO_CLIENT_ID": creds.client_id,
-               "ZOHO_CLIENT_SECRET": creds.client_secret, "ZOHO_REFRESH_TOKEN": creds.refresh_token,
-               "ZOHO_BOOKS_ORG_ID": creds.books_org_id, "ZOHO_DESK_ORG_ID": creds.desk_org_id,
-               "ZOHO_ACCOUNTS_URL": zoho.url, "ZOHO_API_URL": zoho.url, "ZOHO_DESK_URL": zoho.url,
-               "THROUGHLINE_DATABASE_URL": db, "THROUGHLINE_DB": str(tmp_path / "unused.db"),
-               "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"), "THROUGHLINE_WEBHOOK_SECRET": SECRET}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SIGNING,
+            "SLACK_API_URL": f"{slack.url}/api/",
+            "ZOHO_CLIENT_ID": creds.client_id,
+            "ZOHO_CLIENT_SECRET": creds.client_secret,
+            "ZOHO_REFRESH_TOKEN": creds.refresh_token,
+            "ZOHO_BOOKS_ORG_ID": creds.books_org_id,
+            "ZOHO_DESK_ORG_ID": creds.desk_org_id,
+            "ZOHO_ACCOUNTS_URL": zoho.url,
+            "ZOHO_API_URL": zoho.url,
+            "ZOHO_DESK_URL": zoho.url,
+            "THROUGHLINE_DATABASE_URL": db,
+            "THROUGHLINE_DB": str(tmp_path / "unused.db"),
+            "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"),
+            "THROUGHLINE_WEBHOOK_SECRET": SECRET,
+        }
         env.pop("SLACK_APP_TOKEN", None)
         replicas = [Replica(env, tmp_path / f"replica{i}.log") for i in range(2)]
         try:
@@ -183,7 +207,7 @@ def test_2000_deliveries_over_both_replicas_are_each_processed_once(cluster: Clu
     st = cluster.sandbox.state
     desk_account = st.desk_account_by_crm[st.demo_account_id]
     tickets = [zw.open_ticket(st, desk_account, f"Load {n:04d} stuck") for n in range(2000)]
-    bodies = [[zw.desk_event(st, "Ticket_Add", t) for t in tickets[i:i + 20]] for i in range(0, 2000, 20)]
+    bodies = [[zw.desk_event(st, "Ticket_Add", t) for t in tickets[i : i + 20]] for i in range(0, 2000, 20)]
     with ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(lambda ib: cluster.webhook(ib[0] % 2, "desk", ib[1]), enumerate(bodies)))
     assert all(r.status_code == 200 and r.json()["stored"] == 20 for r in replies)
@@ -216,8 +240,10 @@ def test_a_replica_killed_mid_handoff_leaves_it_to_the_other(cluster: Cluster):
         cluster.sandbox.faults.latency = 0.5  # Zoho answers slowly: the kill lands between the writes
         calls_before = len(cluster.sandbox.calls)
         assert cluster.click(0, CREATE, EXPANSION, APPROVER).status_code == 200
-        _until("replica 0 to start writing to Books", lambda: any(
-            m == "POST" for _, m, _ in cluster.sandbox.calls[calls_before:]))
+        _until(
+            "replica 0 to start writing to Books",
+            lambda: any(m == "POST" for _, m, _ in cluster.sandbox.calls[calls_before:]),
+        )
         cluster.replicas[0].proc.send_signal(signal.SIGKILL)
         cluster.replicas[0].proc.wait(10)
         row = store.handoffs.get(EXPANSION)
@@ -226,7 +252,8 @@ def test_a_replica_killed_mid_handoff_leaves_it_to_the_other(cluster: Cluster):
         # Its claim would run out after the lease (2 minutes); the test lets that time pass at once.
         with store.transaction() as db:
             db.execute("UPDATE handoffs SET claimed_until = '' WHERE deal_id = ?", [EXPANSION])
-        _until("replica 1 to finish the handoff",
-               lambda: (store.handoffs.get(EXPANSION) or {}).get("state") == "done", 120)
+        _until(
+            "replica 1 to finish the handoff", lambda: (store.handoffs.get(EXPANSION) or {}).get("state") == "done", 120
+        )
     assert len(_invoices(cluster.sandbox, EXPANSION)) == 1
     assert len([c for c in st.books_contacts.values() if c.get("zcrm_account_id") == account_id]) == 1

@@ -50,8 +50,13 @@ async def dispatch(ctx: Ctx) -> Response:
     state = ctx.state
     if head == "contacts":
         if not rest:
-            return list_contacts(ctx) if method == "GET" else await create_contact(ctx) if method == "POST" \
+            return (
+                list_contacts(ctx)
+                if method == "GET"
+                else await create_contact(ctx)
+                if method == "POST"
                 else books_error(405)
+            )
         if len(rest) == 1 and method == "GET":
             found = state.books_contacts.get(rest[0])
             if not found:
@@ -140,8 +145,9 @@ def _answer(
         return (1, str(value or "").lower())
 
     offset = (page - 1) * per_page
-    chunk, total = ordered_page(ctx.state, f"books:{key}:{column}:{order}", store, sort_key, order == "D", rows,
-                                offset, per_page)
+    chunk, total = ordered_page(
+        ctx.state, f"books:{key}:{column}:{order}", store, sort_key, order == "D", rows, offset, per_page
+    )
     context = {
         "page": page,
         "per_page": per_page,
@@ -182,14 +188,30 @@ def list_contacts(ctx: Ctx) -> Response:
         rows = keep(rows, store, lambda r: part in str(r.get("contact_name", "")).lower())
     if q.get("email"):
         email = q["email"].lower()
-        rows = keep(rows, store, lambda r: str(r.get("email", "")).lower() == email
-                    or any(str(p.get("email", "")).lower() == email for p in r.get("contact_persons", [])))
+        rows = keep(
+            rows,
+            store,
+            lambda r: (
+                str(r.get("email", "")).lower() == email
+                or any(str(p.get("email", "")).lower() == email for p in r.get("contact_persons", []))
+            ),
+        )
     if q.get("search_text"):
         text = q["search_text"].lower()
-        rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
-                                               for k in ("contact_name", "company_name", "email")))
-    return _answer(ctx, "contacts", store, rows, lambda r: pick(r, CONTACT_LIST_KEYS), "Contacts",
-                   ("contact_name", "A", SORT_COLUMNS["contacts"]))
+        rows = keep(
+            rows,
+            store,
+            lambda r: any(text in str(r.get(k) or "").lower() for k in ("contact_name", "company_name", "email")),
+        )
+    return _answer(
+        ctx,
+        "contacts",
+        store,
+        rows,
+        lambda r: pick(r, CONTACT_LIST_KEYS),
+        "Contacts",
+        ("contact_name", "A", SORT_COLUMNS["contacts"]),
+    )
 
 
 async def create_contact(ctx: Ctx) -> Response:
@@ -281,13 +303,26 @@ def list_documents(ctx: Ctx, kind: str) -> Response:
         rows = keep(rows, store, lambda r: str(r.get("date") or "") <= q["date_end"])
     if q.get("search_text"):
         text = q["search_text"].lower()
-        rows = keep(rows, store, lambda r: any(text in str(r.get(k) or "").lower()
-                                               for k in (f"{kind}_number", "customer_name", "reference_number")))
+        rows = keep(
+            rows,
+            store,
+            lambda r: any(
+                text in str(r.get(k) or "").lower() for k in (f"{kind}_number", "customer_name", "reference_number")
+            ),
+        )
     keys = INVOICE_LIST_KEYS if kind == "invoice" else ESTIMATE_LIST_KEYS
     report = "Invoices" if kind == "invoice" else "Estimates"
     applied = f"Status.{status.capitalize()}" if status else "Status.All"
-    return _answer(ctx, f"{kind}s", store, rows, lambda r: pick(r, keys), report,
-                   ("created_time", "D", SORT_COLUMNS[f"{kind}s"]), applied)
+    return _answer(
+        ctx,
+        f"{kind}s",
+        store,
+        rows,
+        lambda r: pick(r, keys),
+        report,
+        ("created_time", "D", SORT_COLUMNS[f"{kind}s"]),
+        applied,
+    )
 
 
 def list_payments(ctx: Ctx) -> Response:
@@ -304,8 +339,15 @@ def list_payments(ctx: Ctx) -> Response:
         rows = keep(rows, store, lambda r: str(r.get("date") or "") <= q["date_end"])
     if q.get("invoice_id"):
         rows = keep(rows, store, lambda r: any(a.get("invoice_id") == q["invoice_id"] for a in r.get("invoices", [])))
-    return _answer(ctx, "customerpayments", store, rows, lambda r: _payment_row(r), "Customer Payments",
-                   ("date", "D", SORT_COLUMNS["customerpayments"]))
+    return _answer(
+        ctx,
+        "customerpayments",
+        store,
+        rows,
+        lambda r: _payment_row(r),
+        "Customer Payments",
+        ("date", "D", SORT_COLUMNS["customerpayments"]),
+    )
 
 
 def _payment_row(payment: Record) -> Record:

@@ -116,8 +116,13 @@ async def create_document(ctx: Ctx, kind: str) -> Response:
         return books_error(400, 4, "Invalid value passed for JSONString")  # GUESSED code
     allowed = INVOICE_CREATE_KEYS if kind == "invoice" else ESTIMATE_CREATE_KEYS
     extra = sorted(k for k in data if k not in allowed)
-    extra += sorted(f"line_items.{k}" for li in data.get("line_items") or [] if isinstance(li, dict)
-                    for k in li if k not in LINE_ITEM_KEYS)
+    extra += sorted(
+        f"line_items.{k}"
+        for li in data.get("line_items") or []
+        if isinstance(li, dict)
+        for k in li
+        if k not in LINE_ITEM_KEYS
+    )
     if extra:  # GUESSED code and wording: the stricter reading of keys the create docs do not list
         return books_error(400, 2, f"Invalid value passed for {extra[0]}")
     state = ctx.state
@@ -170,13 +175,21 @@ def import_crm_account(ctx: Ctx, crm_account_id: str) -> Response:
     if existing is None:
         name = str(account.get("Account_Name") or "")
         same = next(
-            (c for c in state.books_contacts.values()
-             if str(c.get("contact_name", "")).lower() == name.lower() and not c.get("zcrm_account_id")),
+            (
+                c
+                for c in state.books_contacts.values()
+                if str(c.get("contact_name", "")).lower() == name.lower() and not c.get("zcrm_account_id")
+            ),
             None,
         )
         if same is not None:  # link the unlinked customer of the same name
-            same.update({"zcrm_account_id": crm_account_id, "is_linked_with_zohocrm": True,
-                         "last_modified_time": books_ts(state.now())})
+            same.update(
+                {
+                    "zcrm_account_id": crm_account_id,
+                    "is_linked_with_zohocrm": True,
+                    "last_modified_time": books_ts(state.now()),
+                }
+            )
             state.books_contact_by_crm_account[crm_account_id] = same["contact_id"]
             existing = same["contact_id"]
         else:
@@ -187,8 +200,11 @@ def import_crm_account(ctx: Ctx, crm_account_id: str) -> Response:
 
 
 def _from_crm(state: SandboxState, account: Record) -> Record:
-    contacts = [state.crm["Contacts"][c] for c in state.crm_contacts_by_account.get(account["id"], [])
-                if c in state.crm["Contacts"]]
+    contacts = [
+        state.crm["Contacts"][c]
+        for c in state.crm_contacts_by_account.get(account["id"], [])
+        if c in state.crm["Contacts"]
+    ]
     return {
         "contact_name": account.get("Account_Name"),
         "company_name": account.get("Account_Name"),
@@ -207,8 +223,13 @@ def _from_crm(state: SandboxState, account: Record) -> Record:
             "phone": account.get("Phone") or "",
         },
         "contact_persons": [
-            {"first_name": c.get("First_Name") or "", "last_name": c.get("Last_Name") or "",
-             "email": c.get("Email") or "", "phone": c.get("Phone") or "", "is_primary_contact": i == 0}
+            {
+                "first_name": c.get("First_Name") or "",
+                "last_name": c.get("Last_Name") or "",
+                "email": c.get("Email") or "",
+                "phone": c.get("Phone") or "",
+                "is_primary_contact": i == 0,
+            }
             for i, c in enumerate(contacts)
         ],
     }

@@ -27,12 +27,27 @@ MAX_FIELDS = 50
 # Query parameters each read accepts (crm-oas v8.0: records getRecords / getRecord, related_records
 # getRelatedRecords, search searchRecords). Anything else is refused: GUESSED (the stricter reading; CRM's docs do
 # not say what an unknown parameter does), so a client leaning on an undocumented one fails here first.
-LIST_PARAMS = frozenset({"fields", "ids", "sort_by", "sort_order", "page", "per_page", "page_token", "cvid",
-                         "territory_id", "include_child", "converted", "approved"})
+LIST_PARAMS = frozenset(
+    {
+        "fields",
+        "ids",
+        "sort_by",
+        "sort_order",
+        "page",
+        "per_page",
+        "page_token",
+        "cvid",
+        "territory_id",
+        "include_child",
+        "converted",
+        "approved",
+    }
+)
 RECORD_PARAMS = frozenset({"fields"})
 RELATED_PARAMS = frozenset({"fields", "ids", "page", "per_page", "page_token"})
-SEARCH_PARAMS = frozenset({"criteria", "email", "phone", "word", "converted", "approved", "page", "per_page",
-                           "fields", "type"})
+SEARCH_PARAMS = frozenset(
+    {"criteria", "email", "phone", "word", "converted", "approved", "page", "per_page", "fields", "type"}
+)
 
 
 def undocumented_param(ctx: Ctx, allowed: frozenset[str]) -> Response | None:
@@ -83,8 +98,13 @@ def _fields(ctx: Ctx, required: bool) -> list[str] | None | Response:
         return None
     fields = [f.strip() for f in raw.split(",") if f.strip()]
     if len(fields) > MAX_FIELDS:
-        return crm_error(400, "LIMIT_EXCEEDED", "the number of fields exceeds the limit", param_name="fields",
-                         maximum_length=MAX_FIELDS)
+        return crm_error(
+            400,
+            "LIMIT_EXCEEDED",
+            "the number of fields exceeds the limit",
+            param_name="fields",
+            maximum_length=MAX_FIELDS,
+        )
     return fields
 
 
@@ -146,15 +166,18 @@ def list_records(ctx: Ctx, module: str) -> Response:
         if since is None:
             return crm_error(400, "INVALID_DATA", "invalid data", header_name="If-Modified-Since")
         cutoff = crm_ts(since)
-        records = [r for r in (records if records is not None else store.values())
-                   if time_key(r.get("Modified_Time")) > cutoff]
+        records = [
+            r for r in (records if records is not None else store.values()) if time_key(r.get("Modified_Time")) > cutoff
+        ]
         if not records:
             return no_content(304)
 
     if sort_by == "id":
+
         def key(r: Record) -> Any:
             return (len(r["id"]), r["id"])
     else:
+
         def key(r: Record) -> Any:
             return time_key(r.get(sort_by))
 
@@ -173,17 +196,24 @@ def list_records(ctx: Ctx, module: str) -> Response:
                 limit=DISCRETE_LIMIT,
             )
         offset = (page - 1) * per_page
-    chunk, total = ordered_page(ctx.state, f"crm:{module}:{sort_by}:{sort_order}", store, key, sort_order == "desc",
-                                records, offset, per_page)
+    chunk, total = ordered_page(
+        ctx.state, f"crm:{module}:{sort_by}:{sort_order}", store, key, sort_order == "desc", records, offset, per_page
+    )
     if not chunk:
         return no_content()
     more = offset + per_page < total
     next_token = _encode_token({"m": module, "o": offset + per_page}) if more else None
     expiry = crm_ts(ctx.state.now() + timedelta(days=1)) if more else None
     info = _info(
-        per_page, len(chunk), page if not token_in else offset // per_page + 1, more,
-        sort_by=sort_by, sort_order=sort_order, next_page_token=next_token,
-        previous_page_token=token_in if token_in else None, page_token_expiry=expiry,
+        per_page,
+        len(chunk),
+        page if not token_in else offset // per_page + 1,
+        more,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        next_page_token=next_token,
+        previous_page_token=token_in if token_in else None,
+        page_token_expiry=expiry,
     )
     return JSONResponse({"data": [project(r, module, fields) for r in chunk], "info": info})
 
@@ -219,11 +249,17 @@ def related(ctx: Ctx, module: str, record_id: str, related_name: str) -> Respons
     rows: list[Record]
     if child == "Products":
         # A plain association: the product records, with no quantity and no deal price (those are quote lines).
-        rows = [project(state.crm["Products"][line["product_id"]], "Products", fields)
-                for line in state.deal_products.get(record_id, []) if line["product_id"] in state.crm["Products"]]
+        rows = [
+            project(state.crm["Products"][line["product_id"]], "Products", fields)
+            for line in state.deal_products.get(record_id, [])
+            if line["product_id"] in state.crm["Products"]
+        ]
     elif child == "Quotes":
-        rows = [project(q, "Quotes", fields) for q in state.crm["Quotes"].values()
-                if (q.get("Deal_Name") or {}).get("id") == record_id]
+        rows = [
+            project(q, "Quotes", fields)
+            for q in state.crm["Quotes"].values()
+            if (q.get("Deal_Name") or {}).get("id") == record_id
+        ]
     else:
         index = state.crm_deals_by_account if child == "Deals" else state.crm_contacts_by_account
         if module == "Contacts":  # Contacts -> Deals: deals whose Contact_Name is this contact
@@ -260,16 +296,19 @@ def search(ctx: Ctx, module: str) -> Response:
         elif q.get("phone"):
             digits = "".join(ch for ch in q["phone"] if ch.isdigit())
             matches = [
-                r for r in records
-                if digits and any(digits in "".join(c for c in str(r.get(f) or "") if c.isdigit())
-                                  for f in ("Phone", "Mobile"))
+                r
+                for r in records
+                if digits
+                and any(digits in "".join(c for c in str(r.get(f) or "") if c.isdigit()) for f in ("Phone", "Mobile"))
             ]
         elif q.get("word"):
             word = q["word"].lower()
             matches = [r for r in records if any(word in str(v).lower() for v in r.values() if isinstance(v, str))]
         else:
             return crm_error(
-                400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                400,
+                "REQUIRED_PARAM_MISSING",
+                "One of the expected parameter is missing",
                 param_name="criteria/email/phone/word",
             )
     except QueryError as exc:

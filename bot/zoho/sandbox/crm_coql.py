@@ -21,8 +21,25 @@ _TOKEN = re.compile(
     r"|(?P<punct>[(),*])|(?P<word>[A-Za-z_$][\w$.]*))"
 )
 _KEYWORDS = {
-    "select", "from", "where", "and", "or", "order", "by", "asc", "desc", "limit", "offset", "is", "not",
-    "null", "in", "like", "between", "true", "false",
+    "select",
+    "from",
+    "where",
+    "and",
+    "or",
+    "order",
+    "by",
+    "asc",
+    "desc",
+    "limit",
+    "offset",
+    "is",
+    "not",
+    "null",
+    "in",
+    "like",
+    "between",
+    "true",
+    "false",
 }
 
 
@@ -200,9 +217,7 @@ class _Parser:
             return lambda r: any(compare(get(r), v, name) == 0 for v in values) != negate
         if self.take_kw("like"):
             pattern = str(self.value("where"))
-            rx = re.compile(
-                "^" + ".*".join(re.escape(p) for p in pattern.split("%")) + "$", re.IGNORECASE | re.DOTALL
-            )
+            rx = re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("%")) + "$", re.IGNORECASE | re.DOTALL)
             return lambda r: (get(r) is not None and bool(rx.match(str(get(r))))) != negate
         if self.take_kw("between"):
             lo = self.value("where")

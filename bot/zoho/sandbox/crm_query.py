@@ -89,8 +89,16 @@ def check_field(module: str, path: str) -> None:
 
 # ---- search criteria ------------------------------------------------------------------------------------------
 _CRITERIA_OPS = {
-    "equals", "not_equal", "starts_with", "in", "not_in", "greater_than", "greater_equal", "less_than",
-    "less_equal", "between",
+    "equals",
+    "not_equal",
+    "starts_with",
+    "in",
+    "not_in",
+    "greater_than",
+    "greater_equal",
+    "less_than",
+    "less_equal",
+    "between",
 }
 
 
@@ -153,8 +161,12 @@ def _criterion(module: str, field: str, op: str, raw: str) -> Predicate:
         if c is None:
             return op == "not_equal"
         return {
-            "equals": c == 0, "not_equal": c != 0, "greater_than": c > 0, "greater_equal": c >= 0,
-            "less_than": c < 0, "less_equal": c <= 0,
+            "equals": c == 0,
+            "not_equal": c != 0,
+            "greater_than": c > 0,
+            "greater_equal": c >= 0,
+            "less_than": c < 0,
+            "less_equal": c <= 0,
         }.get(op, False)
 
     return ordered

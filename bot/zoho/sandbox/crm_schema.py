@@ -12,22 +12,54 @@ FIELDS: dict[str, frozenset[str]] = {
     "Accounts": frozenset(
         _COMMON
         + (
-            "Account_Name", "Phone", "Website", "Industry", "Account_Type", "Billing_Street", "Billing_City",
-            "Billing_State", "Billing_Code", "Billing_Country", "Currency", "Employees", "Annual_Revenue",
+            "Account_Name",
+            "Phone",
+            "Website",
+            "Industry",
+            "Account_Type",
+            "Billing_Street",
+            "Billing_City",
+            "Billing_State",
+            "Billing_Code",
+            "Billing_Country",
+            "Currency",
+            "Employees",
+            "Annual_Revenue",
         )
     ),
     "Contacts": frozenset(
         _COMMON
         + (
-            "First_Name", "Last_Name", "Full_Name", "Email", "Phone", "Mobile", "Title", "Account_Name",
-            "Mailing_Street", "Mailing_City", "Mailing_State", "Mailing_Zip", "Mailing_Country",
+            "First_Name",
+            "Last_Name",
+            "Full_Name",
+            "Email",
+            "Phone",
+            "Mobile",
+            "Title",
+            "Account_Name",
+            "Mailing_Street",
+            "Mailing_City",
+            "Mailing_State",
+            "Mailing_Zip",
+            "Mailing_Country",
         )
     ),
     "Deals": frozenset(
         _COMMON
         + (
-            "Deal_Name", "Stage", "Amount", "Closing_Date", "Account_Name", "Contact_Name", "Pipeline",
-            "Probability", "Type", "Lead_Source", "Currency", "Expected_Revenue",
+            "Deal_Name",
+            "Stage",
+            "Amount",
+            "Closing_Date",
+            "Account_Name",
+            "Contact_Name",
+            "Pipeline",
+            "Probability",
+            "Type",
+            "Lead_Source",
+            "Currency",
+            "Expected_Revenue",
             # A custom field the sandbox org has added, as orgs do to hold the Books invoice id.
             "Books_Invoice_ID",
         )
@@ -39,14 +71,35 @@ FIELDS: dict[str, frozenset[str]] = {
     "Quotes": frozenset(
         _COMMON
         + (
-            "Subject", "Quote_Stage", "Deal_Name", "Account_Name", "Contact_Name", "Valid_Till", "Currency",
-            "Quoted_Items", "Sub_Total", "Discount", "Tax", "Adjustment", "Grand_Total",
+            "Subject",
+            "Quote_Stage",
+            "Deal_Name",
+            "Account_Name",
+            "Contact_Name",
+            "Valid_Till",
+            "Currency",
+            "Quoted_Items",
+            "Sub_Total",
+            "Discount",
+            "Tax",
+            "Adjustment",
+            "Grand_Total",
         )
     ),
 }
 # A Quoted_Items row: `Product_Name` lookup, quantity, list price, discount and the derived amounts.
-QUOTED_ITEM_KEYS = ("id", "Product_Name", "Quantity", "List_Price", "Discount", "Total", "Total_After_Discount",
-                    "Tax", "Net_Total", "Description")
+QUOTED_ITEM_KEYS = (
+    "id",
+    "Product_Name",
+    "Quantity",
+    "List_Price",
+    "Discount",
+    "Total",
+    "Total_After_Discount",
+    "Tax",
+    "Net_Total",
+    "Description",
+)
 
 # lookup field -> module it points at, per module
 LOOKUPS: dict[str, dict[str, str]] = {
@@ -56,12 +109,30 @@ LOOKUPS: dict[str, dict[str, str]] = {
     "Products": {},
     "Quotes": {"Deal_Name": "Deals", "Account_Name": "Accounts", "Contact_Name": "Contacts"},
 }
-NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Deals": "Deal_Name", "Products": "Product_Name",
-              "Quotes": "Subject"}
+NAME_FIELD = {
+    "Accounts": "Account_Name",
+    "Contacts": "Full_Name",
+    "Deals": "Deal_Name",
+    "Products": "Product_Name",
+    "Quotes": "Subject",
+}
 USER_FIELDS = ("Owner", "Created_By", "Modified_By")
 USER_SUBFIELDS = frozenset({"id", "name", "email", "first_name", "last_name", "full_name"})
-NUMERIC = frozenset({"Amount", "Probability", "Unit_Price", "Expected_Revenue", "Employees", "Annual_Revenue",
-                     "Sub_Total", "Discount", "Tax", "Adjustment", "Grand_Total"})
+NUMERIC = frozenset(
+    {
+        "Amount",
+        "Probability",
+        "Unit_Price",
+        "Expected_Revenue",
+        "Employees",
+        "Annual_Revenue",
+        "Sub_Total",
+        "Discount",
+        "Tax",
+        "Adjustment",
+        "Grand_Total",
+    }
+)
 DATES = frozenset({"Closing_Date", "Valid_Till"})
 DATETIMES = frozenset({"Created_Time", "Modified_Time"})
 READ_ONLY = frozenset({"id", "Created_Time", "Modified_Time", "Created_By", "Modified_By", "Full_Name"})

@@ -21,15 +21,29 @@ from bot.zoho.sandbox.state import Record
 from bot.zoho.sandbox.timefmt import crm_ts, parse_ts
 
 _OPERATIONS = ("create", "edit", "delete", "all")
-_MODULE_IDS = {"Accounts": "5725767000000002177", "Contacts": "5725767000000002179",
-               "Deals": "5725767000000002181", "Products": "5725767000000002185",
-               "Quotes": "5725767000000002187"}
+_MODULE_IDS = {
+    "Accounts": "5725767000000002177",
+    "Contacts": "5725767000000002179",
+    "Deals": "5725767000000002181",
+    "Products": "5725767000000002185",
+    "Quotes": "5725767000000002187",
+}
 MAX_EXPIRY = timedelta(days=7)
 DEFAULT_EXPIRY = timedelta(hours=1)
 
 
-CHANNEL_KEYS = frozenset({"channel_id", "events", "notify_url", "token", "channel_expiry",
-                          "return_affected_field_values", "notify_on_related_action", "notification_condition"})
+CHANNEL_KEYS = frozenset(
+    {
+        "channel_id",
+        "events",
+        "notify_url",
+        "token",
+        "channel_expiry",
+        "return_affected_field_values",
+        "notify_on_related_action",
+        "notification_condition",
+    }
+)
 
 
 async def handle(ctx: Ctx) -> Response:
@@ -86,12 +100,22 @@ async def subscribe(ctx: Ctx) -> Response:
         existing = ctx.state.watch_channels.get(str(item["channel_id"]))
         live = existing is not None and existing["channel_expiry"] > crm_ts(now)
         if ctx.method == "PATCH" and not live:
-            results.append(crm_body("INVALID_DATA", "the given channel_id is not subscribed",
-                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
+            results.append(
+                crm_body(
+                    "INVALID_DATA",
+                    "the given channel_id is not subscribed",
+                    {"api_name": "channel_id", "value": str(item["channel_id"])},
+                )
+            )
             continue
         if ctx.method == "POST" and live:  # GUESSED: a second subscribe of a live channel id is refused
-            results.append(crm_body("DUPLICATE_DATA", "the channel_id is already subscribed",
-                                    {"api_name": "channel_id", "value": str(item["channel_id"])}))
+            results.append(
+                crm_body(
+                    "DUPLICATE_DATA",
+                    "the channel_id is already subscribed",
+                    {"api_name": "channel_id", "value": str(item["channel_id"])},
+                )
+            )
             continue
         token = item.get("token")
         if token is not None and len(str(token)) > 50:
@@ -119,8 +143,11 @@ async def subscribe(ctx: Ctx) -> Response:
             {
                 "code": "SUCCESS",
                 "details": {"events": [_event(ctx, m, channel) for m in dict.fromkeys(modules)]},
-                "message": ("Successfully updated the subscribe details" if ctx.method == "PATCH"
-                            else "Successfully subscribed for actions-watch of the given module"),
+                "message": (
+                    "Successfully updated the subscribe details"
+                    if ctx.method == "PATCH"
+                    else "Successfully subscribed for actions-watch of the given module"
+                ),
                 "status": "success",
             }
         )
@@ -165,8 +192,9 @@ def listing(ctx: Ctx) -> Response:
 def unsubscribe(ctx: Ctx) -> Response:
     raw = ctx.query.get("channel_ids")
     if not raw:
-        return crm_error(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                         param_name="channel_ids")
+        return crm_error(
+            400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name="channel_ids"
+        )
     results = []
     for cid in [c.strip() for c in raw.split(",") if c.strip()]:
         channel = ctx.state.watch_channels.pop(cid, None)
@@ -203,8 +231,7 @@ def notify(ctx: Ctx, module: str, operation: str, changed: list[tuple[str, list[
             "module": module,
             "resource_uri": f"{ctx.base_url}/crm/v8/{module}",
             "ids": [rid for rid, _ in changed],
-            "affected_fields": [{rid: fields} for rid, fields in changed] if ch["return_affected_field_values"]
-            else [],
+            "affected_fields": [{rid: fields} for rid, fields in changed] if ch["return_affected_field_values"] else [],
             "operation": operation,
             "channel_id": ch["channel_id"],
             "token": ch["token"],

@@ -44,13 +44,49 @@ _CUSTOM = {f"customField{i}" for i in range(1, 11)}
 # Query parameters each route's spec lists (orgId travels as a header).
 _PARAMS: dict[str, set[str]] = {
     # Ticket.json getTickets
-    "tickets": {"from", "limit", "sortBy", "include", "departmentIds", "priority", "status", "assignee", "channel",
-                "receivedInDays", "viewId"},
+    "tickets": {
+        "from",
+        "limit",
+        "sortBy",
+        "include",
+        "departmentIds",
+        "priority",
+        "status",
+        "assignee",
+        "channel",
+        "receivedInDays",
+        "viewId",
+    },
     # Search.json searchTickets
-    "tickets/search": {"from", "limit", "sortBy", "email", "phone", "ticketNumber", "accountName", "subject",
-                       "departmentId", "productName", "_all", "dueDateRange", "id", "productId", "contactId",
-                       "createdTimeRange", "priority", "assigneeId", "accountId", "modifiedTimeRange", "status",
-                       "channel", "customerResponseTimeRange", "description", "tag", "contactName", "category"}
+    "tickets/search": {
+        "from",
+        "limit",
+        "sortBy",
+        "email",
+        "phone",
+        "ticketNumber",
+        "accountName",
+        "subject",
+        "departmentId",
+        "productName",
+        "_all",
+        "dueDateRange",
+        "id",
+        "productId",
+        "contactId",
+        "createdTimeRange",
+        "priority",
+        "assigneeId",
+        "accountId",
+        "modifiedTimeRange",
+        "status",
+        "channel",
+        "customerResponseTimeRange",
+        "description",
+        "tag",
+        "contactName",
+        "category",
+    }
     | _CUSTOM,
     # Ticket.json getTicket
     "ticket": {"include"},
@@ -59,8 +95,8 @@ _PARAMS: dict[str, set[str]] = {
     # Account.json getAccount
     "account": {"include"},
     # Search.json searchAccounts
-    "accounts/search": {"from", "limit", "sortBy", "accountName", "createdTimeRange", "modifiedTimeRange", "id",
-                        "_all"} | _CUSTOM,
+    "accounts/search": {"from", "limit", "sortBy", "accountName", "createdTimeRange", "modifiedTimeRange", "id", "_all"}
+    | _CUSTOM,
     # Account.json getTicketsByAccount
     "account tickets": {"from", "limit", "sortBy", "include", "departmentId", "dueDate", "isSpam"},
     # Contact.json getContacts
@@ -93,30 +129,112 @@ _SEARCH = {"tickets/search", "accounts/search"}
 _SORT_FIELD = {"recentThread": "modifiedTime", "customerResponseTime": "modifiedTime", "relevance": "modifiedTime"}
 
 # Keys of each answer (a subset of the documented schema; never a key outside it).
-TICKET_LIST_KEYS = ("id", "ticketNumber", "subject", "status", "statusType", "priority", "channel", "departmentId",
-                    "contactId", "accountId", "assigneeId", "email", "phone", "createdTime", "closedTime",
-                    "dueDate", "isSpam", "webUrl")  # Ticket.json listviewCommonJson
+TICKET_LIST_KEYS = (
+    "id",
+    "ticketNumber",
+    "subject",
+    "status",
+    "statusType",
+    "priority",
+    "channel",
+    "departmentId",
+    "contactId",
+    "accountId",
+    "assigneeId",
+    "email",
+    "phone",
+    "createdTime",
+    "closedTime",
+    "dueDate",
+    "isSpam",
+    "webUrl",
+)  # Ticket.json listviewCommonJson
 ACCOUNT_TICKET_KEYS = (*TICKET_LIST_KEYS, "category", "subCategory", "layoutId")  # + getTicketsByAccountListObject
 TICKET_SEARCH_KEYS = (*TICKET_LIST_KEYS, "modifiedTime", "isOverDue", "isEscalated", "cf")  # searchTicketResponseFields
 TICKET_DETAIL_KEYS = (*TICKET_LIST_KEYS, "description", "modifiedTime", "isOverDue", "isEscalated", "cf")  # ticket
 ACCOUNT_LIST_KEYS = ("id", "accountName", "email", "website", "phone", "webUrl", "createdTime", "zohoCRMAccount")
-_ACCOUNT_COMMON = ("id", "accountName", "email", "website", "phone", "street", "city", "state", "country", "code",
-                   "industry", "description", "cf", "webUrl", "createdTime", "modifiedTime")
+_ACCOUNT_COMMON = (
+    "id",
+    "accountName",
+    "email",
+    "website",
+    "phone",
+    "street",
+    "city",
+    "state",
+    "country",
+    "code",
+    "industry",
+    "description",
+    "cf",
+    "webUrl",
+    "createdTime",
+    "modifiedTime",
+)
 ACCOUNT_SEARCH_KEYS = _ACCOUNT_COMMON  # searchAccountResponseFields: no zohoCRMAccount
 ACCOUNT_DETAIL_KEYS = (*_ACCOUNT_COMMON, "zohoCRMAccount")  # accountResponse
-CONTACT_LIST_KEYS = ("id", "firstName", "lastName", "email", "phone", "mobile", "accountId", "zohoCRMContact",
-                     "createdTime", "webUrl")  # Contact.json listViewObject: no modifiedTime
+CONTACT_LIST_KEYS = (
+    "id",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "mobile",
+    "accountId",
+    "zohoCRMContact",
+    "createdTime",
+    "webUrl",
+)  # Contact.json listViewObject: no modifiedTime
 CONTACT_DETAIL_KEYS = (*CONTACT_LIST_KEYS, "title", "modifiedTime")  # GUESSED: contactResponse not read
 # Contact.json contactjson (createContact body, additionalProperties: false)
-CONTACT_WRITE_KEYS = frozenset({"lastName", "accountId", "firstName", "secondaryEmail", "phone", "mobile", "ownerId",
-                                "type", "email", "zip", "country", "twitter", "cf", "city", "customFields", "street",
-                                "facebook", "description", "state", "title"})
+CONTACT_WRITE_KEYS = frozenset(
+    {
+        "lastName",
+        "accountId",
+        "firstName",
+        "secondaryEmail",
+        "phone",
+        "mobile",
+        "ownerId",
+        "type",
+        "email",
+        "zip",
+        "country",
+        "twitter",
+        "cf",
+        "city",
+        "customFields",
+        "street",
+        "facebook",
+        "description",
+        "state",
+        "title",
+    }
+)
 # Account.json accountjson / updateAccount_accountjson (additionalProperties: false)
-ACCOUNT_WRITE_KEYS = frozenset({"accountName", "website", "phone", "email", "country", "code", "cf", "city",
-                                "customFields", "street", "annualrevenue", "description", "industry", "state",
-                                "ownerId", "fax", "associatedSLAIds", "layoutId"})
-_ACCOUNT_STORED = ("email", "website", "phone", "street", "city", "state", "country", "code", "description",
-                   "industry")
+ACCOUNT_WRITE_KEYS = frozenset(
+    {
+        "accountName",
+        "website",
+        "phone",
+        "email",
+        "country",
+        "code",
+        "cf",
+        "city",
+        "customFields",
+        "street",
+        "annualrevenue",
+        "description",
+        "industry",
+        "state",
+        "ownerId",
+        "fax",
+        "associatedSLAIds",
+        "layoutId",
+    }
+)
+_ACCOUNT_STORED = ("email", "website", "phone", "street", "city", "state", "country", "code", "description", "industry")
 
 # Search.json: yyyy-MM-ddThh:mm:ss.SSSZ,yyyy-MM-ddThh:mm:ss.SSSZ (both ends)
 _INSTANT = r"(19|20)\d\d-(0?[1-9]|1[012])-(0?[1-9]|[12]\d|3[01])T([01]?\d|2[0-3]):[0-5]?\d:[0-5]?\d([.]\d{0,3})?Z"
@@ -126,8 +244,18 @@ _RANGE = re.compile(rf"{_INSTANT},{_INSTANT}")
 async def dispatch(ctx: Ctx) -> Response:
     parts, method = ctx.parts, ctx.method
     if parts == ["organizations"] and method == "GET":
-        return JSONResponse({"data": [{"id": ctx.credentials.desk_org_id, "companyName": "Throughline Sandbox Co.",
-                                       "portalName": "throughline", "isDefault": True}]})
+        return JSONResponse(
+            {
+                "data": [
+                    {
+                        "id": ctx.credentials.desk_org_id,
+                        "companyName": "Throughline Sandbox Co.",
+                        "portalName": "throughline",
+                        "isDefault": True,
+                    }
+                ]
+            }
+        )
     org = ctx.request.headers.get("orgid")
     if not org:
         return desk_error(422, "UNPROCESSABLE_ENTITY", "The header 'orgId' is missing.")  # GUESSED
@@ -156,8 +284,9 @@ async def dispatch(ctx: Ctx) -> Response:
         if len(rest) == 2 and rest[1] == "tickets" and method == "GET":
             if rest[0] not in state.desk_accounts:
                 return desk_error(404, "RESOURCE_NOT_FOUND", "The requested resource does not exist.")
-            rows = [state.desk_tickets[t] for t in state.desk_tickets_by_account.get(rest[0], [])
-                    if t in state.desk_tickets]
+            rows = [
+                state.desk_tickets[t] for t in state.desk_tickets_by_account.get(rest[0], []) if t in state.desk_tickets
+            ]
             return _tickets(ctx, "account tickets", rows, ACCOUNT_TICKET_KEYS)
         if len(rest) == 2 and rest[1] == "contacts" and method == "GET":
             if rest[0] not in state.desk_accounts:
@@ -194,12 +323,20 @@ def _included(ctx: Ctx, row: Record) -> Record:
     if "contacts" in wanted:
         contact = state.desk_contacts.get(str(row.get("contactId")))
         account = state.desk_accounts.get(str(row.get("accountId")))
-        row["contact"] = None if contact is None else {
-            "id": contact["id"], "firstName": contact.get("firstName"), "lastName": contact.get("lastName"),
-            "email": contact.get("email"), "phone": contact.get("phone"),
-            "account": None if account is None else {"id": account["id"], "accountName": account["accountName"],
-                                                     "website": account.get("website")},
-        }
+        row["contact"] = (
+            None
+            if contact is None
+            else {
+                "id": contact["id"],
+                "firstName": contact.get("firstName"),
+                "lastName": contact.get("lastName"),
+                "email": contact.get("email"),
+                "phone": contact.get("phone"),
+                "account": None
+                if account is None
+                else {"id": account["id"], "accountName": account["accountName"], "website": account.get("website")},
+            }
+        )
     if "assignee" in wanted:
         agent = next((a for a in state.desk_agents if a["id"] == row.get("assigneeId")), None)
         row["assignee"] = dict(agent) if agent else None
@@ -234,11 +371,22 @@ def _ticket_filter(ctx: Ctx) -> Callable[[Record], bool] | None:
     checks: list[Callable[[Record], bool]] = []
     if q.get("status"):
         wanted = {s.strip().lower().replace(" ", "") for s in q["status"].split(",") if s.strip()}
-        checks.append(lambda t: str(t.get("status", "")).lower().replace(" ", "") in wanted
-                      or str(t.get("statusType", "")).lower().replace(" ", "") in wanted)
-    for param, key in (("departmentId", "departmentId"), ("departmentIds", "departmentId"), ("accountId", "accountId"),
-                       ("contactId", "contactId"), ("priority", "priority"), ("channel", "channel"),
-                       ("id", "id"), ("ticketNumber", "ticketNumber")):
+        checks.append(
+            lambda t: (
+                str(t.get("status", "")).lower().replace(" ", "") in wanted
+                or str(t.get("statusType", "")).lower().replace(" ", "") in wanted
+            )
+        )
+    for param, key in (
+        ("departmentId", "departmentId"),
+        ("departmentIds", "departmentId"),
+        ("accountId", "accountId"),
+        ("contactId", "contactId"),
+        ("priority", "priority"),
+        ("channel", "channel"),
+        ("id", "id"),
+        ("ticketNumber", "ticketNumber"),
+    ):
         if q.get(param):
             values = set(q[param].split(","))
             checks.append(lambda t, k=key, v=values: str(t.get(k)) in v)  # type: ignore[misc]
@@ -336,8 +484,9 @@ def _modified_between(ctx: Ctx, store: dict[str, Record], lo: str, hi: str) -> l
     return [store[k.partition("\0")[2]] for k in keys[i:j] if k.partition("\0")[2] in store]
 
 
-def _time_ranges(ctx: Ctx, store: dict[str, Record], rows: list[Record] | None,
-                 ranges: tuple[tuple[str, str], ...]) -> list[Record] | None | Response:
+def _time_ranges(
+    ctx: Ctx, store: dict[str, Record], rows: list[Record] | None, ranges: tuple[tuple[str, str], ...]
+) -> list[Record] | None | Response:
     q = ctx.query
     for param, field in ranges:
         if param not in q:
@@ -358,8 +507,12 @@ def ticket_search(ctx: Ctx) -> Response:
     refused = _refused(ctx, "tickets/search")
     if refused is not None:
         return refused
-    found = _time_ranges(ctx, store, None, (("modifiedTimeRange", "modifiedTime"), ("createdTimeRange", "createdTime"),
-                                            ("dueDateRange", "dueDate")))
+    found = _time_ranges(
+        ctx,
+        store,
+        None,
+        (("modifiedTimeRange", "modifiedTime"), ("createdTimeRange", "createdTime"), ("dueDateRange", "dueDate")),
+    )
     if isinstance(found, Response):
         return found
     rows = found
@@ -414,8 +567,16 @@ async def create_account(ctx: Ctx) -> Response:
     state = ctx.state
     now = desk_ts(state.now())
     account: Record = {k: data.get(k, "") for k in _ACCOUNT_STORED}
-    account.update({"id": state.new_id("desk"), "accountName": name, "createdTime": now, "modifiedTime": now,
-                    "zohoCRMAccount": None, "cf": data.get("cf") or {}})
+    account.update(
+        {
+            "id": state.new_id("desk"),
+            "accountName": name,
+            "createdTime": now,
+            "modifiedTime": now,
+            "zohoCRMAccount": None,
+            "cf": data.get("cf") or {},
+        }
+    )
     account["webUrl"] = f"https://desk.zoho.com/support/throughline/ShowHomePage.do#Accounts/dv/{account['id']}"
     state.add_desk_account(account)
     return JSONResponse(_project(account, ACCOUNT_DETAIL_KEYS))
@@ -455,8 +616,15 @@ async def create_contact(ctx: Ctx) -> Response:
         return desk_invalid_field("accountId")
     now = desk_ts(state.now())
     contact: Record = {k: data.get(k, "") for k in ("firstName", "lastName", "email", "phone", "mobile", "title")}
-    contact.update({"id": state.new_id("desk"), "accountId": str(data.get("accountId") or "") or None,
-                    "zohoCRMContact": None, "createdTime": now, "modifiedTime": now})
+    contact.update(
+        {
+            "id": state.new_id("desk"),
+            "accountId": str(data.get("accountId") or "") or None,
+            "zohoCRMContact": None,
+            "createdTime": now,
+            "modifiedTime": now,
+        }
+    )
     contact["webUrl"] = f"https://desk.zoho.com/support/throughline/ShowHomePage.do#Contacts/dv/{contact['id']}"
     state.add_desk_contact(contact)
     return JSONResponse(_project(contact, CONTACT_DETAIL_KEYS))

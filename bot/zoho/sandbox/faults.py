@@ -34,9 +34,13 @@ class ForcedFault:
     after: bool = False
 
     def matches(self, app: str, path: str, method: str = "", after: bool = False) -> bool:
-        return (self.app == app and self.times > 0 and self.after == after
-                and (not self.path_contains or self.path_contains in path)
-                and (not self.method or not method or self.method == method))
+        return (
+            self.app == app
+            and self.times > 0
+            and self.after == after
+            and (not self.path_contains or self.path_contains in path)
+            and (not self.method or not method or self.method == method)
+        )
 
 
 @dataclass

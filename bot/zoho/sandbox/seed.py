@@ -64,8 +64,9 @@ def _build(accounts: int, seed: int, today: date) -> SandboxState:
 def _users(gen: Gen) -> None:
     st = gen.state
     for first, last in D.REPS:
-        st.crm_users.append({"id": gen.crm_id(), "name": f"{first} {last}",
-                             "email": f"{first.lower()}.{last.lower()}@example.com"})
+        st.crm_users.append(
+            {"id": gen.crm_id(), "name": f"{first} {last}", "email": f"{first.lower()}.{last.lower()}@example.com"}
+        )
     st.api_user = {"id": gen.crm_id(), "name": "Throughline Integration", "email": "integration@example.com"}
 
 
@@ -74,14 +75,33 @@ def _products(gen: Gen) -> None:
     created = gen.crm(-1000 * DAY)
     for name, code, price, category in D.PRODUCTS:
         owner = st.crm_users[0]
-        product = st.add_crm("Products", {
-            "id": gen.crm_id(), "Product_Name": name, "Product_Code": code, "Unit_Price": price,
-            "Product_Active": True, "Product_Category": category, "Description": None, "Owner": owner,
-            "Created_Time": created, "Modified_Time": created, "Created_By": owner, "Modified_By": owner,
-        })
+        product = st.add_crm(
+            "Products",
+            {
+                "id": gen.crm_id(),
+                "Product_Name": name,
+                "Product_Code": code,
+                "Unit_Price": price,
+                "Product_Active": True,
+                "Product_Category": category,
+                "Description": None,
+                "Owner": owner,
+                "Created_Time": created,
+                "Modified_Time": created,
+                "Created_By": owner,
+                "Modified_By": owner,
+            },
+        )
         item_id = gen.books_id()
-        st.books_items[item_id] = {"item_id": item_id, "name": name, "sku": code, "rate": price, "status": "active",
-                                   "description": "", "zcrm_product_id": product["id"]}
+        st.books_items[item_id] = {
+            "item_id": item_id,
+            "name": name,
+            "sku": code,
+            "rate": price,
+            "status": "active",
+            "description": "",
+            "zcrm_product_id": product["id"],
+        }
 
 
 def _account_names(gen: Gen, count: int) -> list[tuple[str, str, str]]:
@@ -131,38 +151,46 @@ def _account(gen: Gen, name: str, currency: str, spec: str) -> tuple[Record, str
     industry = "Transportation" if spec == "demo" else D.INDUSTRY.get(words[1] if len(words) > 1 else "", "Services")
     created = gen.ago(200, 900)
     modified = gen.ago(1, 180)
-    account = st.add_crm("Accounts", {
-        "id": gen.crm_id(),
-        "Account_Name": name,
-        "Owner": owner,
-        "Phone": f"+1 555 {gen.ri(100, 999)} {gen.ri(1000, 9999)}",
-        "Website": f"www.{slug}.com",
-        "Industry": industry,
-        "Account_Type": "Customer" if spec else gen.pick(D.ACCOUNT_TYPES),
-        "Billing_Street": street,
-        "Billing_City": city,
-        "Billing_State": region,
-        "Billing_Code": code,
-        "Billing_Country": country,
-        "Currency": currency,
-        "Description": None,
-        "Created_Time": gen.crm(min(created, modified)),
-        "Modified_Time": gen.crm(modified),
-        "Created_By": owner,
-        "Modified_By": owner,
-    })
+    account = st.add_crm(
+        "Accounts",
+        {
+            "id": gen.crm_id(),
+            "Account_Name": name,
+            "Owner": owner,
+            "Phone": f"+1 555 {gen.ri(100, 999)} {gen.ri(1000, 9999)}",
+            "Website": f"www.{slug}.com",
+            "Industry": industry,
+            "Account_Type": "Customer" if spec else gen.pick(D.ACCOUNT_TYPES),
+            "Billing_Street": street,
+            "Billing_City": city,
+            "Billing_State": region,
+            "Billing_Code": code,
+            "Billing_Country": country,
+            "Currency": currency,
+            "Description": None,
+            "Created_Time": gen.crm(min(created, modified)),
+            "Modified_Time": gen.crm(modified),
+            "Created_By": owner,
+            "Modified_By": owner,
+        },
+    )
     return account, f"{slug}.com"
 
 
-_DEMO_CONTACTS = [("Dana", "Whitfield", "COO"), ("Marcus", "Reyes", "Head of Procurement"),
-                  ("Lena", "Novak", "IT Director")]
+_DEMO_CONTACTS = [
+    ("Dana", "Whitfield", "COO"),
+    ("Marcus", "Reyes", "Head of Procurement"),
+    ("Lena", "Novak", "IT Director"),
+]
 
 
 def _contacts(gen: Gen, account: Record, domain: str, spec: str) -> list[Record]:
     st = gen.state
-    people = _DEMO_CONTACTS if spec == "demo" else [
-        (gen.pick(D.FIRST_NAMES), gen.pick(D.LAST_NAMES), gen.pick(D.TITLES)) for _ in range(gen.ri(1, 4))
-    ]
+    people = (
+        _DEMO_CONTACTS
+        if spec == "demo"
+        else [(gen.pick(D.FIRST_NAMES), gen.pick(D.LAST_NAMES), gen.pick(D.TITLES)) for _ in range(gen.ri(1, 4))]
+    )
     out = []
     used: set[str] = set()
     owner = account["Owner"]
@@ -173,28 +201,33 @@ def _contacts(gen: Gen, account: Record, domain: str, spec: str) -> list[Record]
             local += str(gen.ri(2, 9))
         used.add(local)
         modified = gen.ago(1, 200)
-        out.append(st.add_crm("Contacts", {
-            "id": gen.crm_id(),
-            "First_Name": first,
-            "Last_Name": last,
-            "Full_Name": f"{first} {last}",
-            "Email": f"{local}@{domain}",
-            "Phone": f"+1 555 {gen.ri(100, 999)} {gen.ri(1000, 9999)}",
-            "Mobile": None,
-            "Title": title,
-            "Account_Name": dict(account_ref),
-            "Owner": owner,
-            "Mailing_Street": account["Billing_Street"],
-            "Mailing_City": account["Billing_City"],
-            "Mailing_State": account["Billing_State"],
-            "Mailing_Zip": account["Billing_Code"],
-            "Mailing_Country": account["Billing_Country"],
-            "Description": None,
-            "Created_Time": account["Created_Time"],
-            "Modified_Time": gen.crm(modified),
-            "Created_By": owner,
-            "Modified_By": owner,
-        }))
+        out.append(
+            st.add_crm(
+                "Contacts",
+                {
+                    "id": gen.crm_id(),
+                    "First_Name": first,
+                    "Last_Name": last,
+                    "Full_Name": f"{first} {last}",
+                    "Email": f"{local}@{domain}",
+                    "Phone": f"+1 555 {gen.ri(100, 999)} {gen.ri(1000, 9999)}",
+                    "Mobile": None,
+                    "Title": title,
+                    "Account_Name": dict(account_ref),
+                    "Owner": owner,
+                    "Mailing_Street": account["Billing_Street"],
+                    "Mailing_City": account["Billing_City"],
+                    "Mailing_State": account["Billing_State"],
+                    "Mailing_Zip": account["Billing_Code"],
+                    "Mailing_Country": account["Billing_Country"],
+                    "Description": None,
+                    "Created_Time": account["Created_Time"],
+                    "Modified_Time": gen.crm(modified),
+                    "Created_By": owner,
+                    "Modified_By": owner,
+                },
+            )
+        )
     return out
 
 
@@ -228,33 +261,38 @@ def _deals(gen: Gen, account: Record, contacts: list[Record], spec: str) -> list
     product_ids = list(products)
     owner = account["Owner"]
     for initiative, stage, amount, closing, lines in plans:
-        line_rows = [{"product_id": product_ids[p], "Quantity": q,
-                      "List_Price": products[product_ids[p]]["Unit_Price"]} for p, q in lines]
+        line_rows = [
+            {"product_id": product_ids[p], "Quantity": q, "List_Price": products[product_ids[p]]["Unit_Price"]}
+            for p, q in lines
+        ]
         total = amount or round(sum(r["Quantity"] * r["List_Price"] for r in line_rows), 2)
         created = gen.ago(max(30, -closing + 10) if closing < 0 else 10, 400 if closing < 0 else 200)
         modified = gen.ago(1, 60) if stage not in D.CLOSED else gen.ago(max(1, -closing), max(2, -closing + 5))
         contact = contacts[0] if spec == "demo" else gen.pick(contacts)
-        deal = st.add_crm("Deals", {
-            "id": gen.crm_id(),
-            "Deal_Name": f"{short} - {initiative}",
-            "Stage": stage,
-            "Amount": total,
-            "Closing_Date": gen.date(closing),
-            "Account_Name": {"id": account["id"], "name": account["Account_Name"]},
-            "Contact_Name": {"id": contact["id"], "name": contact["Full_Name"]},
-            "Owner": owner,
-            "Pipeline": "Standard (Standard)",
-            "Probability": D.PROBABILITY[stage],
-            "Expected_Revenue": round(total * D.PROBABILITY[stage] / 100, 2),
-            "Type": "Existing Business" if spec == "demo" else gen.pick(D.DEAL_TYPES),
-            "Lead_Source": "Partner" if spec == "demo" else gen.pick(D.LEAD_SOURCES),
-            "Description": None,
-            "Currency": account["Currency"],
-            "Created_Time": gen.crm(min(created, modified)),
-            "Modified_Time": gen.crm(modified),
-            "Created_By": owner,
-            "Modified_By": owner,
-        })
+        deal = st.add_crm(
+            "Deals",
+            {
+                "id": gen.crm_id(),
+                "Deal_Name": f"{short} - {initiative}",
+                "Stage": stage,
+                "Amount": total,
+                "Closing_Date": gen.date(closing),
+                "Account_Name": {"id": account["id"], "name": account["Account_Name"]},
+                "Contact_Name": {"id": contact["id"], "name": contact["Full_Name"]},
+                "Owner": owner,
+                "Pipeline": "Standard (Standard)",
+                "Probability": D.PROBABILITY[stage],
+                "Expected_Revenue": round(total * D.PROBABILITY[stage] / 100, 2),
+                "Type": "Existing Business" if spec == "demo" else gen.pick(D.DEAL_TYPES),
+                "Lead_Source": "Partner" if spec == "demo" else gen.pick(D.LEAD_SOURCES),
+                "Description": None,
+                "Currency": account["Currency"],
+                "Created_Time": gen.crm(min(created, modified)),
+                "Modified_Time": gen.crm(modified),
+                "Created_By": owner,
+                "Modified_By": owner,
+            },
+        )
         st.deal_products[deal["id"]] = line_rows
         out.append(deal)
     return out
@@ -293,8 +331,18 @@ def _extra_drift(gen: Gen) -> None:
     if crm_ids := st.untidy.get("desk_account_not_linked_crm"):
         crm_id = crm_ids[0]
         first = st.books_contacts[st.books_contact_by_crm_account[crm_id]]
-        data = {k: first[k] for k in ("company_name", "website", "contact_type", "currency_code", "payment_terms",
-                                      "zcrm_account_id", "billing_address")}
+        data = {
+            k: first[k]
+            for k in (
+                "company_name",
+                "website",
+                "contact_type",
+                "currency_code",
+                "payment_terms",
+                "zcrm_account_id",
+                "billing_address",
+            )
+        }
         data["contact_name"] = f"{first['contact_name']} (Billing)"  # Books keeps display names unique
         second = st.add_books_contact(new_contact(st, data, created=first["created_time"]))
         st.books_contact_by_crm_account[crm_id] = first["contact_id"]  # the index keeps one: the first
@@ -324,32 +372,50 @@ def _quotes(gen: Gen) -> None:
         for line in lines:
             product = products[line["product_id"]]
             total = round(line["Quantity"] * line["List_Price"], 2)
-            items.append({
-                "id": gen.crm_id(),
-                "Product_Name": {"id": product["id"], "name": product["Product_Name"],
-                                 "Product_Code": product.get("Product_Code")},
-                "Quantity": line["Quantity"], "List_Price": line["List_Price"], "Discount": 0, "Total": total,
-                "Total_After_Discount": total, "Tax": 0, "Net_Total": total, "Description": None,
-            })
+            items.append(
+                {
+                    "id": gen.crm_id(),
+                    "Product_Name": {
+                        "id": product["id"],
+                        "name": product["Product_Name"],
+                        "Product_Code": product.get("Product_Code"),
+                    },
+                    "Quantity": line["Quantity"],
+                    "List_Price": line["List_Price"],
+                    "Discount": 0,
+                    "Total": total,
+                    "Total_After_Discount": total,
+                    "Tax": 0,
+                    "Net_Total": total,
+                    "Description": None,
+                }
+            )
         grand = round(sum(i["Net_Total"] for i in items), 2)
-        st.add_crm("Quotes", {
-            "id": gen.crm_id(),
-            "Subject": f"Quote - {deal['Deal_Name']}"[:120],
-            "Quote_Stage": stage,
-            "Deal_Name": {"id": deal["id"], "name": deal["Deal_Name"]},
-            "Account_Name": deal.get("Account_Name"),
-            "Contact_Name": deal.get("Contact_Name"),
-            "Valid_Till": None,
-            "Currency": deal.get("Currency"),
-            "Quoted_Items": items,
-            "Sub_Total": grand, "Discount": 0, "Tax": 0, "Adjustment": 0, "Grand_Total": grand,
-            "Owner": deal["Owner"],
-            "Created_Time": deal["Created_Time"],
-            "Modified_Time": deal["Modified_Time"],
-            "Created_By": deal["Owner"],
-            "Modified_By": deal["Owner"],
-            "Description": None,
-        })
+        st.add_crm(
+            "Quotes",
+            {
+                "id": gen.crm_id(),
+                "Subject": f"Quote - {deal['Deal_Name']}"[:120],
+                "Quote_Stage": stage,
+                "Deal_Name": {"id": deal["id"], "name": deal["Deal_Name"]},
+                "Account_Name": deal.get("Account_Name"),
+                "Contact_Name": deal.get("Contact_Name"),
+                "Valid_Till": None,
+                "Currency": deal.get("Currency"),
+                "Quoted_Items": items,
+                "Sub_Total": grand,
+                "Discount": 0,
+                "Tax": 0,
+                "Adjustment": 0,
+                "Grand_Total": grand,
+                "Owner": deal["Owner"],
+                "Created_Time": deal["Created_Time"],
+                "Modified_Time": deal["Modified_Time"],
+                "Created_By": deal["Owner"],
+                "Modified_By": deal["Owner"],
+                "Description": None,
+            },
+        )
 
 
 def record_untidy(state: SandboxState, key: str, *ids: Any) -> None:

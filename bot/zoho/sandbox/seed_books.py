@@ -31,27 +31,39 @@ def seed_books_customer(gen: Gen, account: Record, contacts: list[Record], deals
     linked = spec != "books_not_linked"
     created = gen.ago(150, 800)
     terms = 30 if spec == "demo" else gen.pick(D.TERMS)
-    customer = new_contact(st, {
-        "contact_name": name,
-        "company_name": name,
-        "website": account["Website"],
-        "contact_type": "customer",
-        "currency_code": account["Currency"],
-        "payment_terms": terms,
-        "zcrm_account_id": account["id"] if linked else "",
-        "zcrm_contact_id": contacts[0]["id"] if linked and contacts else "",
-        "billing_address": {
-            "attention": contacts[0]["Full_Name"] if contacts else "",
-            "address": account["Billing_Street"] or "", "city": account["Billing_City"] or "",
-            "state": account["Billing_State"] or "", "zip": account["Billing_Code"] or "",
-            "country": account["Billing_Country"] or "", "phone": account["Phone"] or "",
+    customer = new_contact(
+        st,
+        {
+            "contact_name": name,
+            "company_name": name,
+            "website": account["Website"],
+            "contact_type": "customer",
+            "currency_code": account["Currency"],
+            "payment_terms": terms,
+            "zcrm_account_id": account["id"] if linked else "",
+            "zcrm_contact_id": contacts[0]["id"] if linked and contacts else "",
+            "billing_address": {
+                "attention": contacts[0]["Full_Name"] if contacts else "",
+                "address": account["Billing_Street"] or "",
+                "city": account["Billing_City"] or "",
+                "state": account["Billing_State"] or "",
+                "zip": account["Billing_Code"] or "",
+                "country": account["Billing_Country"] or "",
+                "phone": account["Phone"] or "",
+            },
+            "contact_persons": [
+                {
+                    "first_name": c["First_Name"],
+                    "last_name": c["Last_Name"],
+                    "email": c["Email"],
+                    "phone": c["Phone"],
+                    "is_primary_contact": i == 0,
+                }
+                for i, c in enumerate(contacts)
+            ],
         },
-        "contact_persons": [
-            {"first_name": c["First_Name"], "last_name": c["Last_Name"], "email": c["Email"], "phone": c["Phone"],
-             "is_primary_contact": i == 0}
-            for i, c in enumerate(contacts)
-        ],
-    }, created=gen.books(created))
+        created=gen.books(created),
+    )
     st.add_books_contact(customer)
     if spec == "name_mismatch":
         record_untidy(st, "name_mismatch_books", customer["contact_id"])
@@ -60,8 +72,10 @@ def seed_books_customer(gen: Gen, account: Record, contacts: list[Record], deals
 
     won = [d for d in deals if d["Stage"] == "Closed Won"]
     if spec == "demo":
-        plans = [(s, lines, d0, due, bal, deals[i]["id"] if i is not None else "")
-                 for s, lines, d0, due, bal, i in _DEMO_INVOICES]
+        plans = [
+            (s, lines, d0, due, bal, deals[i]["id"] if i is not None else "")
+            for s, lines, d0, due, bal, i in _DEMO_INVOICES
+        ]
     else:
         plans = []
         for _ in range(gen.ri(0, 9)):
@@ -100,14 +114,30 @@ def _line_items(gen: Gen, lines: list[tuple[int, int]]) -> list[Record]:
         items.extend(gen.state.books_items.values())
     new_id = gen.books_id
     return [
-        {"line_item_id": new_id(), "item_id": item["item_id"], "name": item["name"], "description": "",
-         "rate": item["rate"], "quantity": float(qty), "unit": "", "item_total": item["rate"] * qty}
+        {
+            "line_item_id": new_id(),
+            "item_id": item["item_id"],
+            "name": item["name"],
+            "description": "",
+            "rate": item["rate"],
+            "quantity": float(qty),
+            "unit": "",
+            "item_total": item["rate"] * qty,
+        }
         for item, qty in ((items[index], qty) for index, qty in lines)
     ]
 
 
-def _invoice(gen: Gen, customer: Record, status: str, lines: list[tuple[int, int]], d0: int, due: int,
-             balance: float | None, deal_id: str) -> Record:
+def _invoice(
+    gen: Gen,
+    customer: Record,
+    status: str,
+    lines: list[tuple[int, int]],
+    d0: int,
+    due: int,
+    balance: float | None,
+    deal_id: str,
+) -> Record:
     st = gen.state
     items = _line_items(gen, lines)
     total = float(sum(li["item_total"] for li in items))  # catalogue prices are whole: no rounding needed
@@ -166,16 +196,35 @@ def _invoice(gen: Gen, customer: Record, status: str, lines: list[tuple[int, int
     if paid_on:
         number = next(gen.payment_no)
         amount = round(total - balance, 2)
-        st.add_payment({
-            "payment_id": gen.books_id(), "payment_number": str(number), "payment_mode": gen.pick(D.PAYMENT_MODES),
-            "date": paid_on, "reference_number": f"TX-{gen.ri(100000, 999999)}", "amount": amount,
-            "unused_amount": 0.0, "customer_id": customer["contact_id"], "customer_name": customer["contact_name"],
-            "currency_code": customer["currency_code"], "invoice_numbers": invoice["invoice_number"],
-            "invoices": [{"invoice_id": invoice["invoice_id"], "invoice_number": invoice["invoice_number"],
-                          "invoice_payment_id": gen.books_id(), "amount_applied": amount,
-                          "date": invoice["date"], "total": total, "balance": balance}],
-            "description": "", "created_time": modified_at, "last_modified_time": modified_at,
-        })
+        st.add_payment(
+            {
+                "payment_id": gen.books_id(),
+                "payment_number": str(number),
+                "payment_mode": gen.pick(D.PAYMENT_MODES),
+                "date": paid_on,
+                "reference_number": f"TX-{gen.ri(100000, 999999)}",
+                "amount": amount,
+                "unused_amount": 0.0,
+                "customer_id": customer["contact_id"],
+                "customer_name": customer["contact_name"],
+                "currency_code": customer["currency_code"],
+                "invoice_numbers": invoice["invoice_number"],
+                "invoices": [
+                    {
+                        "invoice_id": invoice["invoice_id"],
+                        "invoice_number": invoice["invoice_number"],
+                        "invoice_payment_id": gen.books_id(),
+                        "amount_applied": amount,
+                        "date": invoice["date"],
+                        "total": total,
+                        "balance": balance,
+                    }
+                ],
+                "description": "",
+                "created_time": modified_at,
+                "last_modified_time": modified_at,
+            }
+        )
     return invoice
 
 
@@ -195,9 +244,20 @@ def _estimates(gen: Gen, customer: Record, deals: list[Record], spec: str) -> No
             plans.append((status, deal, d0, expiry, [(gen.ri(0, len(D.PRODUCTS) - 1), gen.ri(1, 10))]))
     for status, deal_id, d0, expiry, lines in plans:
         stamp = gen.books(d0 * DAY + 10 * 3600)
-        st.add_estimate(build_document(
-            st, "estimate", customer, org_id=gen.org_id, line_items=_line_items(gen, lines),
-            doc_date=gen.date(d0), due_or_expiry=gen.date(expiry), status=status,
-            reference_number=deal_id, zcrm_potential_id=deal_id, payment_terms=int(customer["payment_terms"]),
-            created=stamp, modified=stamp,
-        ))
+        st.add_estimate(
+            build_document(
+                st,
+                "estimate",
+                customer,
+                org_id=gen.org_id,
+                line_items=_line_items(gen, lines),
+                doc_date=gen.date(d0),
+                due_or_expiry=gen.date(expiry),
+                status=status,
+                reference_number=deal_id,
+                zcrm_potential_id=deal_id,
+                payment_terms=int(customer["payment_terms"]),
+                created=stamp,
+                modified=stamp,
+            )
+        )

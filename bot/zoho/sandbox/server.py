@@ -12,8 +12,9 @@ from bot.zoho.sandbox.app import Sandbox
 
 async def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve until cancelled or interrupted (what ``throughline sandbox`` runs)."""
-    config = uvicorn.Config(sandbox.asgi_app(), host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off")
+    config = uvicorn.Config(
+        sandbox.asgi_app(), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     await uvicorn.Server(config).serve()
 
 

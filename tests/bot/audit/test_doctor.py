@@ -52,8 +52,9 @@ async def make(settings: Settings, sandbox: Sandbox, clock: Any) -> AsyncIterato
     """A Doctor on its own Deps (so each test can vary the environment), over the sandbox and the Slack stub."""
     opened: list[Deps] = []
 
-    async def build(config: str | None = CONFIG, *, sync: bool = True, watch_days: float | None = 5,
-                    **env: str) -> tuple[Doctor, Deps]:
+    async def build(
+        config: str | None = CONFIG, *, sync: bool = True, watch_days: float | None = 5, **env: str
+    ) -> tuple[Doctor, Deps]:
         path = Path(settings.config_path)
         if config is not None:
             _write(path, config)
@@ -73,8 +74,9 @@ async def make(settings: Settings, sandbox: Sandbox, clock: Any) -> AsyncIterato
             expiry = clock() + timedelta(days=watch_days)
             watch = {"channel_id": "1000000068001", "expiry": expiry.isoformat(), "notify_url": "https://x.example/z"}
             deps.store.set_watermark("crm_watch", json.dumps(watch))
-        doctor = Doctor(s, structure, config_error=error, store=deps.store, zoho=deps.zoho, slack=deps.slack,
-                        clock=clock)
+        doctor = Doctor(
+            s, structure, config_error=error, store=deps.store, zoho=deps.zoho, slack=deps.slack, clock=clock
+        )
         return doctor, deps
 
     yield build
@@ -91,10 +93,22 @@ async def test_a_good_setup_passes_every_check(make):
     checks = await doctor.run()
     assert [(c.name, c.status) for c in checks if c.status != "pass"] == []
     names = [c.name for c in checks]
-    assert names == ["Database", "Config file", "Vocabulary", "Webhook secret", "Slack signing", "Slack token",
-                     "Slack scopes",
-                     "Channel channels.sales", "Channel channels.finance", "Channel digests.support.channel",
-                     "Zoho credentials", "Books organisation", "Desk organisation", "CRM notifications"]
+    assert names == [
+        "Database",
+        "Config file",
+        "Vocabulary",
+        "Webhook secret",
+        "Slack signing",
+        "Slack token",
+        "Slack scopes",
+        "Channel channels.sales",
+        "Channel channels.finance",
+        "Channel digests.support.channel",
+        "Zoho credentials",
+        "Books organisation",
+        "Desk organisation",
+        "CRM notifications",
+    ]
     assert not failed(checks)
     text = render(checks)
     assert text.endswith("All checks passed.\n") and "✓ Books organisation" in text
@@ -104,11 +118,13 @@ async def test_a_good_setup_passes_every_check(make):
 async def test_slack_problems_say_what_to_do(make, slack):
     wanted = manifest_scopes()
     slack.stub.granted_scopes = [s for s in wanted if s not in ("channels:read", "groups:read")]
-    slack.stub.channels.update({
-        "C0SALES001": "channel_not_found",
-        "C0FINANCE1": {"is_member": False, "is_private": True, "name": "finance"},
-        "C0SUPPORT1": {"is_member": False, "name": "support"},
-    })
+    slack.stub.channels.update(
+        {
+            "C0SALES001": "channel_not_found",
+            "C0FINANCE1": {"is_member": False, "is_private": True, "name": "finance"},
+            "C0SUPPORT1": {"is_member": False, "name": "support"},
+        }
+    )
     checks = _by_name(await (await make())[0].run())
     assert checks["Slack scopes"].status == "fail"
     assert "missing channels:read, groups:read" in checks["Slack scopes"].detail
@@ -151,12 +167,15 @@ async def test_zoho_problems_say_what_to_do(make):
     assert "ZOHO_CLIENT_ID not set" in checks["Zoho credentials"].detail
 
 
-@pytest.mark.parametrize(("days", "status", "says"), [
-    (None, "fail", "not subscribed: run `throughline zoho watch`"),
-    (-1, "fail", "expired"),
-    (0.01, "warn", "should renew it soon"),
-    (3, "pass", "is active until"),
-])
+@pytest.mark.parametrize(
+    ("days", "status", "says"),
+    [
+        (None, "fail", "not subscribed: run `throughline zoho watch`"),
+        (-1, "fail", "expired"),
+        (0.01, "warn", "should renew it soon"),
+        (3, "pass", "is active until"),
+    ],
+)
 async def test_crm_notification_channel(make, days, status, says):
     checks = _by_name(await (await make(sync=False, watch_days=days))[0].run())
     assert checks["CRM notifications"].status == status and says in checks["CRM notifications"].detail
@@ -196,19 +215,31 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: Any) -> Any:
     creds = sandbox.credentials
     with LocalServer(sandbox.asgi_app()) as server:
         yield {
-            "SLACK_BOT_TOKEN": "xoxb-1111-2222-topsecretbottoken", "SLACK_SIGNING_SECRET": "signing0secret0value0xyz",
-            "SLACK_API_URL": f"{slack.url}/api/", "ZOHO_CLIENT_ID": creds.client_id,
-            "ZOHO_CLIENT_SECRET": creds.client_secret, "ZOHO_REFRESH_TOKEN": creds.refresh_token,
-            "ZOHO_BOOKS_ORG_ID": creds.books_org_id, "ZOHO_DESK_ORG_ID": creds.desk_org_id,
-            "ZOHO_ACCOUNTS_URL": server.url, "ZOHO_API_URL": server.url, "ZOHO_DESK_URL": server.url,
-            "THROUGHLINE_DB": str(tmp_path / "t.db"), "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"),
+            "SLACK_BOT_TOKEN": "xoxb-1111-2222-topsecretbottoken",
+            "SLACK_SIGNING_SECRET": "signing0secret0value0xyz",
+            "SLACK_API_URL": f"{slack.url}/api/",
+            "ZOHO_CLIENT_ID": creds.client_id,
+            "ZOHO_CLIENT_SECRET": creds.client_secret,
+            "ZOHO_REFRESH_TOKEN": creds.refresh_token,
+            "ZOHO_BOOKS_ORG_ID": creds.books_org_id,
+            "ZOHO_DESK_ORG_ID": creds.desk_org_id,
+            "ZOHO_ACCOUNTS_URL": server.url,
+            "ZOHO_API_URL": server.url,
+            "ZOHO_DESK_URL": server.url,
+            "THROUGHLINE_DB": str(tmp_path / "t.db"),
+            "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"),
             "THROUGHLINE_WEBHOOK_SECRET": GOOD_SECRET,
         }
 
 
 def _no_secret(output: str, env: dict[str, str]) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN",
-                 "THROUGHLINE_WEBHOOK_SECRET"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "ZOHO_CLIENT_SECRET",
+        "ZOHO_REFRESH_TOKEN",
+        "THROUGHLINE_WEBHOOK_SECRET",
+    ):
         assert env[name] not in output, f"{name} printed"
         assert env[name][-8:] not in output, f"part of {name} printed"
 
@@ -236,8 +267,13 @@ def test_cli_exit_codes_and_never_a_secret(env, tmp_path):
 
 def test_secrets_of_lists_every_secret_setting(settings):
     values = set(secrets_of(settings))
-    assert {settings.slack_signing_secret, settings.zoho_client_secret, settings.zoho_refresh_token,
-            settings.webhook_secret, settings.slack_bot_token} <= values
+    assert {
+        settings.slack_signing_secret,
+        settings.zoho_client_secret,
+        settings.zoho_refresh_token,
+        settings.webhook_secret,
+        settings.slack_bot_token,
+    } <= values
 
 
 async def test_the_database_check_names_the_engine_and_a_missing_migration(make):

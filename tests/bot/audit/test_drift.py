@@ -57,8 +57,10 @@ def mirror_of(st: SandboxState) -> MirrorData:
         desk_accounts=[desk_account_from_desk(a) for a in st.desk_accounts.values()],
         tickets=[ticket_from_desk(t) for t in st.desk_tickets.values()],
     )
-    data.deal_products = {d: [Product(name=st.crm["Products"][p["product_id"]]["Product_Name"])
-                              for p in st.deal_products[d]] for d in won_deals_needing_products(data, VOCAB)}
+    data.deal_products = {
+        d: [Product(name=st.crm["Products"][p["product_id"]]["Product_Name"]) for p in st.deal_products[d]]
+        for d in won_deals_needing_products(data, VOCAB)
+    }
     return data
 
 
@@ -107,14 +109,20 @@ def _account(aid: str, name: str, **kw: Any) -> Account:
 
 
 def test_a_link_is_suggested_only_when_one_account_matches_and_has_none_yet() -> None:
-    accounts = [_account("1", "Acme Corporation"), _account("2", "Globex Inc."), _account("3", "Globex LLC"),
-                _account("4", "Initech")]
-    customers = [BooksCustomer(id="b1", name="ACME Corp"),  # one strong match → suggestion
-                 BooksCustomer(id="b2", name="Globex"),  # two accounts match → none
-                 BooksCustomer(id="b3", name="Initech Ltd"),  # Initech already has a customer → none
-                 BooksCustomer(id="b4", name="Initech", account_id="4"),
-                 BooksCustomer(id="b5", name="Umbrella"),  # nothing close
-                 BooksCustomer(id="b6", name="Vandelay", account_id="999")]  # links to an account CRM lacks
+    accounts = [
+        _account("1", "Acme Corporation"),
+        _account("2", "Globex Inc."),
+        _account("3", "Globex LLC"),
+        _account("4", "Initech"),
+    ]
+    customers = [
+        BooksCustomer(id="b1", name="ACME Corp"),  # one strong match → suggestion
+        BooksCustomer(id="b2", name="Globex"),  # two accounts match → none
+        BooksCustomer(id="b3", name="Initech Ltd"),  # Initech already has a customer → none
+        BooksCustomer(id="b4", name="Initech", account_id="4"),
+        BooksCustomer(id="b5", name="Umbrella"),  # nothing close
+        BooksCustomer(id="b6", name="Vandelay", account_id="999"),
+    ]  # links to an account CRM lacks
     found = by_id(_drift(MirrorData(accounts=accounts, customers=customers)))
     assert found["books_not_linked:b1"].suggestion is not None
     assert found["books_not_linked:b1"].suggestion.crm_account_id == "1"
@@ -136,8 +144,10 @@ def test_two_records_matching_one_account_get_no_suggestion() -> None:
 def test_a_desk_account_only_throughline_knows_is_told_apart_from_one_zoho_links() -> None:
     accounts = [_account("1", "Harbor Freight"), _account("2", "Blue Sky Foods")]
     deals = [Deal(id=f"d{i}", name=f"Deal {i}", stage="Closed Won", account_id=str(i)) for i in (1, 2)]
-    desks = [DeskAccount(id="ours", name="Harbor Freight"),  # created by the handoff, Zoho never linked it
-             DeskAccount(id="zoho", name="Blue Sky Foods Inc", crm_account_id="2")]  # linked by Zoho
+    desks = [
+        DeskAccount(id="ours", name="Harbor Freight"),  # created by the handoff, Zoho never linked it
+        DeskAccount(id="zoho", name="Blue Sky Foods Inc", crm_account_id="2"),
+    ]  # linked by Zoho
     found = by_id(_drift(MirrorData(accounts=accounts, deals=deals, desk_accounts=desks, desk_links={"ours": "1"})))
     ours = found["desk_not_linked:ours"]
     assert "known only to Throughline" in ours.what and '"Harbor Freight"' in ours.what
@@ -151,9 +161,11 @@ def test_a_desk_account_only_throughline_knows_is_told_apart_from_one_zoho_links
 
 def test_names_compare_ignoring_case_and_punctuation_and_report_similarity() -> None:
     accounts = [_account("1", "Acme, Inc."), _account("2", "Blue Sky Foods"), _account("3", "Zylker Corporation")]
-    customers = [BooksCustomer(id="b1", name="ACME Inc", account_id="1"),
-                 BooksCustomer(id="b2", name="Totally Different", account_id="2"),
-                 BooksCustomer(id="b3", name="Zylker Corp.", company_name="Zylker Corporation", account_id="3")]
+    customers = [
+        BooksCustomer(id="b1", name="ACME Inc", account_id="1"),
+        BooksCustomer(id="b2", name="Totally Different", account_id="2"),
+        BooksCustomer(id="b3", name="Zylker Corp.", company_name="Zylker Corporation", account_id="3"),
+    ]
     found = by_id(_drift(MirrorData(accounts=accounts, customers=customers)))
     assert "name_mismatch:books:b1" not in found and "name_mismatch:books:b3" not in found
     far = found["name_mismatch:books:b2"]
@@ -162,10 +174,13 @@ def test_names_compare_ignoring_case_and_punctuation_and_report_similarity() -> 
 
 def test_invoices_link_by_deal_id_or_reference_number() -> None:
     deals = [Deal(id="d1", name="One", stage="Qualification")]
-    invoices = [Invoice(id="i1", number="INV-1", deal_id="d1"), Invoice(id="i2", number="INV-2", reference_number="d1"),
-                Invoice(id="i3", number="INV-3", reference_number="PO-7", total=Decimal("12"), currency="EUR"),
-                Invoice(id="i4", number="INV-4", deal_id="d9"),
-                Invoice(id="e1", kind="estimate")]
+    invoices = [
+        Invoice(id="i1", number="INV-1", deal_id="d1"),
+        Invoice(id="i2", number="INV-2", reference_number="d1"),
+        Invoice(id="i3", number="INV-3", reference_number="PO-7", total=Decimal("12"), currency="EUR"),
+        Invoice(id="i4", number="INV-4", deal_id="d9"),
+        Invoice(id="e1", kind="estimate"),
+    ]
     found = by_id(_drift(MirrorData(deals=deals, invoices=invoices)))
     assert set(found) == {"invoice_no_deal:i3", "invoice_no_deal:i4"}
     assert "€12.00" in found["invoice_no_deal:i3"].what
@@ -173,17 +188,25 @@ def test_invoices_link_by_deal_id_or_reference_number() -> None:
 
 
 def test_handoff_fields_follow_the_configured_won_stage_and_required_fields() -> None:
-    structure = parse_structure('[vocabulary.crm_stages]\nSigned = "won"\n[handoff]\nwon_stage = "Signed"\n'
-                                'required = ["contact_email", "amount", "products"]\n')
+    structure = parse_structure(
+        '[vocabulary.crm_stages]\nSigned = "won"\n[handoff]\nwon_stage = "Signed"\n'
+        'required = ["contact_email", "amount", "products"]\n'
+    )
     account = _account("1", "Acme")
     contact = Contact(id="c1", account_id="1", first_name="Jo")  # no email
-    deals = [Deal(id="d1", name="Unread products", account_id="1", contact_id="c1", stage="Signed"),
-             Deal(id="d2", name="No lines", account_id="1", contact_id="c1", stage="Signed", amount=Decimal("5")),
-             Deal(id="d3", name="Not won", account_id="1", stage="Qualification")]
-    data = MirrorData(accounts=[account], contacts=[contact], deals=deals,
-                      customers=[BooksCustomer(id="b1", name="Acme", account_id="1")],
-                      desk_accounts=[DeskAccount(id="k1", name="Acme", crm_account_id="1")],
-                      deal_products={"d2": []})
+    deals = [
+        Deal(id="d1", name="Unread products", account_id="1", contact_id="c1", stage="Signed"),
+        Deal(id="d2", name="No lines", account_id="1", contact_id="c1", stage="Signed", amount=Decimal("5")),
+        Deal(id="d3", name="Not won", account_id="1", stage="Qualification"),
+    ]
+    data = MirrorData(
+        accounts=[account],
+        contacts=[contact],
+        deals=deals,
+        customers=[BooksCustomer(id="b1", name="Acme", account_id="1")],
+        desk_accounts=[DeskAccount(id="k1", name="Acme", crm_account_id="1")],
+        deal_products={"d2": []},
+    )
     found = by_id(_drift(data, structure.vocabulary.effective(), structure.handoff))
     assert set(found) == {"handoff_fields:d1", "handoff_fields:d2"}
     assert found["handoff_fields:d1"].what.endswith("contact email, amount.")  # products were not read: not asked
@@ -194,16 +217,25 @@ def test_handoff_fields_follow_the_configured_won_stage_and_required_fields() ->
 def test_payment_terms_are_not_asked_of_an_account_without_a_books_customer() -> None:
     account = _account("1", "Acme")
     deal = Deal(id="d1", name="Won", account_id="1", contact_id="c1", stage="Closed Won", amount=Decimal("5"))
-    data = MirrorData(accounts=[account], contacts=[Contact(id="c1", account_id="1", email="a@acme.com")],
-                      deals=[deal], deal_products={"d1": [Product(name="Thing")]})
+    data = MirrorData(
+        accounts=[account],
+        contacts=[Contact(id="c1", account_id="1", email="a@acme.com")],
+        deals=[deal],
+        deal_products={"d1": [Product(name="Thing")]},
+    )
     assert {f.id for f in _drift(data)} == {"won_no_books:1", "won_no_desk:1"}
 
 
 def _run(findings: list[Finding]) -> AuditRun:
     from datetime import UTC, datetime
 
-    return AuditRun(id=7, at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC), actor="U1", findings=findings,
-                    notes=["The mirror could not be refreshed (Zoho CRM: down); findings use what it holds."])
+    return AuditRun(
+        id=7,
+        at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        actor="U1",
+        findings=findings,
+        notes=["The mirror could not be refreshed (Zoho CRM: down); findings use what it holds."],
+    )
 
 
 def test_every_slack_page_fits_block_kit(sandbox: Sandbox) -> None:
@@ -212,8 +244,16 @@ def test_every_slack_page_fits_block_kit(sandbox: Sandbox) -> None:
 
     tz, now = ZoneInfo("Europe/Berlin"), datetime(2026, 3, 2, 10, tzinfo=UTC)
     long_name = "Ä & <Co> " * 40
-    many = [Finding(id=f"invoice_no_deal:{n}", kind="invoice_no_deal", what=f"Invoice {long_name} {n}",
-                    fix="x " * 400, records=[]) for n in range(500)]
+    many = [
+        Finding(
+            id=f"invoice_no_deal:{n}",
+            kind="invoice_no_deal",
+            what=f"Invoice {long_name} {n}",
+            fix="x " * 400,
+            records=[],
+        )
+        for n in range(500)
+    ]
     for run in (_run(_drift(mirror_of(sandbox.state))), _run(many), _run([])):
         validate_message(summary(run, tz=tz, now=now))
         for kind in KINDS:
@@ -223,8 +263,13 @@ def test_every_slack_page_fits_block_kit(sandbox: Sandbox) -> None:
                 message = details(run, kind, start, tz=tz, now=now, notice="✅ Linked")
                 validate_message(message)
                 seen += sum(1 for b in message.blocks if b.get("type") == "section" and "Fix:" in b["text"]["text"])
-                nxt = [e for b in message.blocks if b.get("type") == "actions" for e in b["elements"]
-                       if e["action_id"] == "audit_page_next"]
+                nxt = [
+                    e
+                    for b in message.blocks
+                    if b.get("type") == "actions"
+                    for e in b["elements"]
+                    if e["action_id"] == "audit_page_next"
+                ]
                 if not nxt:
                     break
                 start = int(nxt[0]["value"].rsplit(":", 1)[1])

@@ -73,13 +73,21 @@ def zoho_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     sandbox = Sandbox.seeded(accounts=25, seed=7)
     creds = sandbox.credentials
     with LocalServer(sandbox.asgi_app()) as server:
-        yield sandbox, {
-            "ZOHO_CLIENT_ID": creds.client_id, "ZOHO_CLIENT_SECRET": creds.client_secret,
-            "ZOHO_REFRESH_TOKEN": creds.refresh_token, "ZOHO_BOOKS_ORG_ID": creds.books_org_id,
-            "ZOHO_DESK_ORG_ID": creds.desk_org_id, "ZOHO_ACCOUNTS_URL": server.url, "ZOHO_API_URL": server.url,
-            "ZOHO_DESK_URL": server.url, "THROUGHLINE_DB": str(tmp_path / "t.db"),
-            "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"),
-        }
+        yield (
+            sandbox,
+            {
+                "ZOHO_CLIENT_ID": creds.client_id,
+                "ZOHO_CLIENT_SECRET": creds.client_secret,
+                "ZOHO_REFRESH_TOKEN": creds.refresh_token,
+                "ZOHO_BOOKS_ORG_ID": creds.books_org_id,
+                "ZOHO_DESK_ORG_ID": creds.desk_org_id,
+                "ZOHO_ACCOUNTS_URL": server.url,
+                "ZOHO_API_URL": server.url,
+                "ZOHO_DESK_URL": server.url,
+                "THROUGHLINE_DB": str(tmp_path / "t.db"),
+                "THROUGHLINE_CONFIG": str(tmp_path / "throughline.toml"),
+            },
+        )
 
 
 def test_cli_prints_a_table_writes_csv_and_json(zoho_env, tmp_path):

@@ -15,8 +15,15 @@ LONG = "A <very> & long " * 40
 
 
 def _ticket(n: int) -> Ticket:
-    return Ticket(id=f"T{n}", number=str(n), subject=LONG if n == 1 else f"Issue {n}", priority="High", status="Open",
-                  status_type="Open", account_id="A1")
+    return Ticket(
+        id=f"T{n}",
+        number=str(n),
+        subject=LONG if n == 1 else f"Issue {n}",
+        priority="High",
+        status="Open",
+        status_type="Open",
+        account_id="A1",
+    )
 
 
 def _notice(event, kind="new_ticket", name="Acme & Sons") -> Notice:
@@ -24,15 +31,39 @@ def _notice(event, kind="new_ticket", name="Acme & Sons") -> Notice:
 
 
 def test_single_notices_are_valid_and_escaped():
-    events = [(TicketOpened(ticket=_ticket(1)), "new_ticket"),
-              (InvoiceOverdue(invoice=Invoice(id="I1", number="INV-1", total=Decimal(900), balance=Decimal(400),
-                                              currency="EUR", due_date=date(2025, 3, 1), status="overdue")),
-               "invoice_overdue"),
-              (InvoicePaid(invoice=Invoice(id="I2", number="INV-2", total=Decimal(900), currency="USD")),
-               "invoice_paid"),
-              (DealChanged(deal=Deal(id="D1", name="Big", stage="Closed Won", amount=Decimal(12000), currency="USD",
-                                     owner=Owner(name="Maria")), previous_stage="Negotiation", source="sync"),
-               "deal_won")]
+    events = [
+        (TicketOpened(ticket=_ticket(1)), "new_ticket"),
+        (
+            InvoiceOverdue(
+                invoice=Invoice(
+                    id="I1",
+                    number="INV-1",
+                    total=Decimal(900),
+                    balance=Decimal(400),
+                    currency="EUR",
+                    due_date=date(2025, 3, 1),
+                    status="overdue",
+                )
+            ),
+            "invoice_overdue",
+        ),
+        (InvoicePaid(invoice=Invoice(id="I2", number="INV-2", total=Decimal(900), currency="USD")), "invoice_paid"),
+        (
+            DealChanged(
+                deal=Deal(
+                    id="D1",
+                    name="Big",
+                    stage="Closed Won",
+                    amount=Decimal(12000),
+                    currency="USD",
+                    owner=Owner(name="Maria"),
+                ),
+                previous_stage="Negotiation",
+                source="sync",
+            ),
+            "deal_won",
+        ),
+    ]
     for event, kind in events:
         message = notice_message([_notice(event, kind)], LINKS, NOW.date())
         validate_message(message)
@@ -54,13 +85,24 @@ def test_a_burst_is_one_grouped_message():
 
 def test_unfurl_cards_are_valid_and_hide_money_when_asked():
     account = Account(id="A1", name=LONG, owner=Owner(email="m@x.com"))
-    deal = Deal(id="D1", name="Big", stage="Closed Won", amount=Decimal(5000), currency="USD", account_id="A1",
-                account_name="Acme")
+    deal = Deal(
+        id="D1",
+        name="Big",
+        stage="Closed Won",
+        amount=Decimal(5000),
+        currency="USD",
+        account_id="A1",
+        account_name="Acme",
+    )
     invoice = Invoice(id="I1", number="INV-1", total=Decimal(5), balance=Decimal(5), currency="USD")
-    cards = [account_unfurl(account, [deal], [_ticket(2)], [invoice], LINKS, NOW.date(), show_money=True),
-             account_unfurl(account, [deal], [], [invoice], LINKS, NOW.date(), show_money=False),
-             deal_unfurl(deal, LINKS, UTC, show_money=True), deal_unfurl(deal, LINKS, UTC, show_money=False),
-             invoice_unfurl(invoice, LINKS, NOW.date(), UTC), ticket_unfurl(_ticket(1), LINKS, NOW, UTC)]
+    cards = [
+        account_unfurl(account, [deal], [_ticket(2)], [invoice], LINKS, NOW.date(), show_money=True),
+        account_unfurl(account, [deal], [], [invoice], LINKS, NOW.date(), show_money=False),
+        deal_unfurl(deal, LINKS, UTC, show_money=True),
+        deal_unfurl(deal, LINKS, UTC, show_money=False),
+        invoice_unfurl(invoice, LINKS, NOW.date(), UTC),
+        ticket_unfurl(_ticket(1), LINKS, NOW, UTC),
+    ]
     for card in cards:
         validate_message({"text": "unfurl", **card})
     assert "Outstanding $5.00" in str(cards[0]) and "Outstanding" not in str(cards[1])

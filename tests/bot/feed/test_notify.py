@@ -11,14 +11,30 @@ from bot.models import Ticket
 
 def _notice(n: int, *, channel: str = "C0SUPPORT1", owner: str = "", fallback: str = "", account: str = "A1") -> Notice:
     event = TicketOpened(ticket=Ticket(id=f"T{n}", number=str(n), subject=f"Issue {n}", account_id=account))
-    return Notice(f"new_ticket:ticket:T{n}>{channel or 'owner'}", "new_ticket", event, account, "Acme",
-                  channel=channel, owner_email=owner, fallback_channel=fallback)
+    return Notice(
+        f"new_ticket:ticket:T{n}>{channel or 'owner'}",
+        "new_ticket",
+        event,
+        account,
+        "Acme",
+        channel=channel,
+        owner_email=owner,
+        fallback_channel=fallback,
+    )
 
 
 @pytest.fixture
 def notifier(deps):
-    return Notifier(deps.slack, deps.store, deps.accounts.directory, deps.clock, deps.accounts.links,
-                    deps.structure.tz, window=timedelta(minutes=10), per_second=100)
+    return Notifier(
+        deps.slack,
+        deps.store,
+        deps.accounts.directory,
+        deps.clock,
+        deps.accounts.links,
+        deps.structure.tz,
+        window=timedelta(minutes=10),
+        per_second=100,
+    )
 
 
 async def test_each_key_is_posted_once(notifier, slack):
@@ -60,8 +76,7 @@ async def test_owner_dm_and_fallback(notifier, slack):
     dm = await notifier.send(_notice(1, channel="", owner="maria@example.com", fallback="C0SALES001"))
     assert dm.channel == "D0MARIA001"
     assert slack.stub.calls_to("conversations.open") == [{"users": "U0MARIA001"}]
-    nobody = await notifier.send(_notice(2, channel="", owner="ghost@example.com", fallback="C0SALES001",
-                                        account="A2"))
+    nobody = await notifier.send(_notice(2, channel="", owner="ghost@example.com", fallback="C0SALES001", account="A2"))
     assert nobody.channel == "C0SALES001"
     assert await notifier.send(_notice(3, channel="", owner="ghost@example.com", account="A3")) is None
     assert len(slack.stub.calls_to("chat.postMessage")) == 2

@@ -15,13 +15,22 @@ ACME = Account(id="A1", name="Acme", owner=Owner(name="Maria", email="Maria@Exam
 OPEN_DEAL = Deal(id="D1", name="Renewal", account_id="A1", stage="Negotiation/Review")
 WON_LONG_AGO = Deal(id="D2", name="Old", account_id="A1", stage="Closed Won", closing_date=date(2023, 1, 1))
 TICKET = Ticket(id="T1", number="7", subject="Down", account_id="A1", status_type="Open")
-INVOICE = Invoice(id="I1", number="INV-1", account_id="A1", deal_id="D1", status="overdue", total=Decimal(5),
-                  balance=Decimal(5), due_date=date(2025, 3, 1))
+INVOICE = Invoice(
+    id="I1",
+    number="INV-1",
+    account_id="A1",
+    deal_id="D1",
+    status="overdue",
+    total=Decimal(5),
+    balance=Decimal(5),
+    due_date=date(2025, 3, 1),
+)
 
 
 def structure(**routing) -> OperatingStructure:
-    return OperatingStructure(channels=Channels(sales=SALES, finance=FINANCE, support=SUPPORT),
-                              routing=Routing(**routing))
+    return OperatingStructure(
+        channels=Channels(sales=SALES, finance=FINANCE, support=SUPPORT), routing=Routing(**routing)
+    )
 
 
 def ctx(deals=(OPEN_DEAL,), handoff=None, account=ACME) -> FeedContext:
@@ -50,7 +59,9 @@ def test_escalated_and_overdue_tickets_go_to_support_and_the_owner():
 
 def test_invoice_overdue_to_owner_and_finance_paid_to_finance_and_the_handoff_thread():
     assert where(route(InvoiceOverdue(invoice=INVOICE), ctx(), structure())) == [
-        ("owner:maria@example.com", ""), (FINANCE, "")]
+        ("owner:maria@example.com", ""),
+        (FINANCE, ""),
+    ]
     paid = InvoicePaid(invoice=INVOICE.model_copy(update={"status": "paid"}))
     assert where(route(paid, ctx(), structure())) == [(FINANCE, "")]  # no handoff message: top level
     thread = HandoffThread("D1", FINANCE, "111.222", "333.444")
@@ -62,9 +73,13 @@ def test_invoice_overdue_to_owner_and_finance_paid_to_finance_and_the_handoff_th
 def test_notices_about_an_account_with_a_handoff_go_in_its_threads():
     thread = HandoffThread("D1", FINANCE, "111.222", "333.444")
     assert where(route(TicketEscalated(ticket=TICKET), ctx(handoff=thread), structure())) == [
-        (SUPPORT, "333.444"), ("owner:maria@example.com", "")]
-    assert where(route(TicketEscalated(ticket=TICKET), ctx(handoff=thread), structure(use_handoff_threads=False))) \
-        == [(SUPPORT, ""), ("owner:maria@example.com", "")]
+        (SUPPORT, "333.444"),
+        ("owner:maria@example.com", ""),
+    ]
+    assert where(route(TicketEscalated(ticket=TICKET), ctx(handoff=thread), structure(use_handoff_threads=False))) == [
+        (SUPPORT, ""),
+        ("owner:maria@example.com", ""),
+    ]
 
 
 def test_deal_won_or_lost_goes_to_sales_once_per_stage():

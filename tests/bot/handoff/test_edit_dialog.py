@@ -12,11 +12,14 @@ def _values(lines: str, kind: str = "invoice") -> dict:
     return {"lines": {"value": {"value": lines}}, "kind": {"value": {"selected_option": {"value": kind}}}}
 
 
-@pytest.mark.parametrize(("values", "block", "message"), [
-    (_values("2 x Setup 150"), "lines", "line 1: write it as"),
-    (_values("QTY x Setup @ 150"), "lines", "line 1: replace QTY"),
-    (_values("1 x Setup @ 1", kind="bribe"), "kind", "Choose invoice or estimate"),
-])
+@pytest.mark.parametrize(
+    ("values", "block", "message"),
+    [
+        (_values("2 x Setup 150"), "lines", "line 1: write it as"),
+        (_values("QTY x Setup @ 150"), "lines", "line 1: replace QTY"),
+        (_values("1 x Setup @ 1", kind="bribe"), "kind", "Choose invoice or estimate"),
+    ],
+)
 def test_bad_input_names_its_block(values, block, message):
     with pytest.raises(InputError) as err:
         read_edit(values)

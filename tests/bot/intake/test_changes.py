@@ -19,14 +19,27 @@ TODAY = NOW.date()
 
 
 def _ticket(**kw) -> Ticket:
-    base = dict(id="T1", subject="Broken", status="Open", status_type="Open", created_time=NOW - timedelta(hours=1),
-                modified_time=NOW - timedelta(minutes=5))
+    base = dict(
+        id="T1",
+        subject="Broken",
+        status="Open",
+        status_type="Open",
+        created_time=NOW - timedelta(hours=1),
+        modified_time=NOW - timedelta(minutes=5),
+    )
     return Ticket(**{**base, **kw})
 
 
 def _invoice(**kw) -> Invoice:
-    base = dict(id="I1", number="INV-1", status="sent", due_date=date(2025, 3, 20), total=Decimal(100),
-                balance=Decimal(100), modified_time=NOW - timedelta(hours=2))
+    base = dict(
+        id="I1",
+        number="INV-1",
+        status="sent",
+        due_date=date(2025, 3, 20),
+        total=Decimal(100),
+        balance=Decimal(100),
+        modified_time=NOW - timedelta(hours=2),
+    )
     return Invoice(**{**base, **kw})
 
 
@@ -57,12 +70,18 @@ def test_escalation_and_overdue_are_transitions():
 def test_invoice_overdue_and_paid():
     overdue = _invoice(status="overdue", due_date=date(2025, 3, 1))
     assert kinds(detect_invoice(_invoice(modified_time=NOW - timedelta(days=3)), overdue, "sync", TODAY, NOW)) == [
-        "InvoiceOverdue"]
-    assert detect_invoice(overdue.model_copy(update={"modified_time": NOW - timedelta(days=3)}), overdue, "sync",
-                          TODAY, NOW) == []
+        "InvoiceOverdue"
+    ]
+    assert (
+        detect_invoice(
+            overdue.model_copy(update={"modified_time": NOW - timedelta(days=3)}), overdue, "sync", TODAY, NOW
+        )
+        == []
+    )
     paid = _invoice(status="paid", balance=Decimal(0))
     assert kinds(detect_invoice(_invoice(modified_time=NOW - timedelta(days=3)), paid, "webhook", TODAY, NOW)) == [
-        "InvoicePaid"]
+        "InvoicePaid"
+    ]
     old_paid = paid.model_copy(update={"modified_time": NOW - timedelta(days=90)})
     assert detect_invoice(None, old_paid, "sync", TODAY, NOW) == []
     assert detect_invoice(None, _invoice(kind="estimate", status="overdue"), "sync", TODAY, NOW) == []
@@ -81,9 +100,14 @@ def test_deal_changed_always_from_webhook_and_from_sync_when_different():
 
 def test_identities_are_stable_and_bodies_round_trip():
     deal = Deal(id="D1", name="Big", stage="Closed Won", modified_time=NOW)
-    events = [DealChanged(deal=deal, previous_stage="x"), TicketOpened(ticket=_ticket()),
-              TicketEscalated(ticket=_ticket()), TicketOverdue(ticket=_ticket(due_date=NOW)),
-              InvoiceOverdue(invoice=_invoice()), InvoicePaid(invoice=_invoice(), source="sync")]
+    events = [
+        DealChanged(deal=deal, previous_stage="x"),
+        TicketOpened(ticket=_ticket()),
+        TicketEscalated(ticket=_ticket()),
+        TicketOverdue(ticket=_ticket(due_date=NOW)),
+        InvoiceOverdue(invoice=_invoice()),
+        InvoicePaid(invoice=_invoice(), source="sync"),
+    ]
     identities = [event_identity(e) for e in events]
     assert len(set(identities)) == len(events)
     assert event_identity(DealChanged(deal=deal, previous_stage="y", source="sync")) == identities[0]
@@ -106,11 +130,18 @@ def test_recorder_links_accounts_and_dedupes_events(tmp_path):
 
 def test_a_ticket_of_a_desk_account_only_throughline_links_gets_its_crm_account(tmp_path):
     store = Store(tmp_path / "links.db")
-    store.upsert_desk_accounts([DeskAccount(id="D-zoho", name="Linked", crm_account_id="C-1"),
-                                DeskAccount(id="D-ours", name="Created by the handoff")])
+    store.upsert_desk_accounts(
+        [
+            DeskAccount(id="D-zoho", name="Linked", crm_account_id="C-1"),
+            DeskAccount(id="D-ours", name="Created by the handoff"),
+        ]
+    )
     store.record_desk_link("C-2", "D-ours", NOW)
-    tickets = [_ticket(id="T1", desk_account_id="D-zoho"), _ticket(id="T2", desk_account_id="D-ours"),
-               _ticket(id="T3", desk_account_id="D-nobody")]
+    tickets = [
+        _ticket(id="T1", desk_account_id="D-zoho"),
+        _ticket(id="T2", desk_account_id="D-ours"),
+        _ticket(id="T3", desk_account_id="D-nobody"),
+    ]
     ChangeRecorder(store, lambda: NOW).link_accounts(tickets)
     assert [t.account_id for t in tickets] == ["C-1", "C-2", ""]
     store.close()

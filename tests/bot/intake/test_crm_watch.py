@@ -7,8 +7,9 @@ from bot.intake import crm_watch
 
 
 async def test_subscribe_renew_and_stop(deps, sandbox, clock):
-    state = await crm_watch.subscribe(deps.zoho.crm, deps.store, "hook-secret-123", clock,
-                                      crm_watch.notify_url_for("https://bot.example.com/"))
+    state = await crm_watch.subscribe(
+        deps.zoho.crm, deps.store, "hook-secret-123", clock, crm_watch.notify_url_for("https://bot.example.com/")
+    )
     assert state.notify_url == "https://bot.example.com/zoho/crm"
     [channel] = sandbox.state.watch_channels.values()
     assert set(channel["events"]) == {"Deals.create", "Deals.edit"} and channel["token"] == "hook-secret-123"
@@ -42,12 +43,12 @@ async def test_needs_a_url_and_a_short_secret(deps, clock):
 
 
 async def test_a_lapsed_channel_is_subscribed_again(deps, sandbox, clock):
-    state = await crm_watch.subscribe(deps.zoho.crm, deps.store, "hook-secret-123", clock,
-                                      crm_watch.notify_url_for("https://bot.example.com/"))
+    state = await crm_watch.subscribe(
+        deps.zoho.crm, deps.store, "hook-secret-123", clock, crm_watch.notify_url_for("https://bot.example.com/")
+    )
     sandbox.state.watch_channels.clear()  # Zoho dropped it (lapsed while the bot was down)
     nearly = state.model_copy(update={"expiry": clock() + timedelta(hours=1)})
     deps.store.set_watermark(crm_watch.WATCH_KEY, nearly.model_dump_json())
     assert await crm_watch.renew_if_due(deps.zoho.crm, deps.store, "hook-secret-123", clock)
     assert [m for _, m, path in sandbox.calls if path.endswith("/actions/watch")] == ["POST", "PATCH", "POST"]
     assert list(sandbox.state.watch_channels) == [state.channel_id]
-

@@ -13,10 +13,12 @@ def _desk(kind: str, ticket_id: str, at: str = "1717000000000", **extra):
 
 
 def test_desk_array_becomes_one_item_per_event():
-    body = [_desk("Ticket_Add", "11"), _desk("Ticket_Update", "12", prevState={"isEscalated": False}),
-            {"eventType": "Ticket_Thread_Add", "orgId": ORG, "eventTime": "1",
-             "payload": {"id": "99", "ticketId": "13"}},
-            _desk("Contact_Add", "14")]
+    body = [
+        _desk("Ticket_Add", "11"),
+        _desk("Ticket_Update", "12", prevState={"isEscalated": False}),
+        {"eventType": "Ticket_Thread_Add", "orgId": ORG, "eventTime": "1", "payload": {"id": "99", "ticketId": "13"}},
+        _desk("Contact_Add", "14"),
+    ]
     parsed = desk_items(body, org_id=ORG)
     ids = [item["id"] for _, item in parsed.items]
     assert ids == ["11", "12", "13", "14"]
@@ -31,8 +33,13 @@ def test_desk_array_becomes_one_item_per_event():
 
 
 def test_desk_unknown_types_other_orgs_and_junk_are_rejected_one_by_one():
-    body = [_desk("Ticket_Add", "11"), _desk("Ticket_Teleport", "12"), {**_desk("Ticket_Add", "13"), "orgId": "666"},
-            "junk", {"eventType": "Ticket_Add", "payload": {}}]
+    body = [
+        _desk("Ticket_Add", "11"),
+        _desk("Ticket_Teleport", "12"),
+        {**_desk("Ticket_Add", "13"), "orgId": "666"},
+        "junk",
+        {"eventType": "Ticket_Add", "payload": {}},
+    ]
     parsed = desk_items(body, org_id=ORG)
     assert [item["id"] for _, item in parsed.items] == ["11"]
     reasons = [reason for _, reason in parsed.rejected]
@@ -48,8 +55,15 @@ def test_desk_body_that_is_no_event_list_is_malformed(body):
 
 
 def test_crm_notification_one_item_per_id():
-    body = {"server_time": 1717000000000, "module": "Deals", "ids": ["111", "222"], "operation": "update",
-            "channel_id": "1000000068001", "token": "secret", "affected_fields": []}
+    body = {
+        "server_time": 1717000000000,
+        "module": "Deals",
+        "ids": ["111", "222"],
+        "operation": "update",
+        "channel_id": "1000000068001",
+        "token": "secret",
+        "affected_fields": [],
+    }
     parsed = crm_items(body)
     assert [(i["module"], i["id"]) for _, i in parsed.items] == [("Deals", "111"), ("Deals", "222")]
     assert crm_items(body).items == parsed.items  # a replay: same identities

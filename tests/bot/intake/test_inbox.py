@@ -74,10 +74,16 @@ def test_next_due(inbox, clock):
 async def test_concurrent_deliveries_share_a_commit_and_are_durable_when_answered(tmp_path, clock):
     store = Store(tmp_path / "group.db")
     inbox = Inbox(store, clock)
-    stored = await asyncio.gather(*(
-        inbox.add_delivery("desk", [(f"Ticket_Add:{n}:1", {"n": n}), (f"Ticket_Add:{n}:2", {"n": n})],
-                           [({"event": "junk"}, "not an event object")] if n % 5 == 0 else [])
-        for n in range(40)))
+    stored = await asyncio.gather(
+        *(
+            inbox.add_delivery(
+                "desk",
+                [(f"Ticket_Add:{n}:1", {"n": n}), (f"Ticket_Add:{n}:2", {"n": n})],
+                [({"event": "junk"}, "not an event object")] if n % 5 == 0 else [],
+            )
+            for n in range(40)
+        )
+    )
     assert stored == [2] * 40
     assert 1 <= store.inbox.group_commits < 40  # deliveries that waited together went in together
     other = Store(tmp_path / "group.db")  # another connection sees every delivery that was answered

@@ -37,11 +37,32 @@ def accounts() -> list[Account]:
     ]
 
 
-def _deal(id: str, account: str, owner: Owner, stage: str, amount: str, closing: str, *, currency: str = "EUR",
-          kind: str = "New Business", created: str = "2026-08-01T09:00Z", modified: str | None = None) -> Deal:
-    return Deal(id=id, name=f"{account} deal {id}", account_id=account, stage=stage, amount=Decimal(amount),
-                currency=currency, closing_date=d(closing), owner=owner, deal_type=kind, created_time=t(created),
-                modified_time=t(modified or created))
+def _deal(
+    id: str,
+    account: str,
+    owner: Owner,
+    stage: str,
+    amount: str,
+    closing: str,
+    *,
+    currency: str = "EUR",
+    kind: str = "New Business",
+    created: str = "2026-08-01T09:00Z",
+    modified: str | None = None,
+) -> Deal:
+    return Deal(
+        id=id,
+        name=f"{account} deal {id}",
+        account_id=account,
+        stage=stage,
+        amount=Decimal(amount),
+        currency=currency,
+        closing_date=d(closing),
+        owner=owner,
+        deal_type=kind,
+        created_time=t(created),
+        modified_time=t(modified or created),
+    )
 
 
 def deals() -> list[Deal]:
@@ -52,11 +73,28 @@ def deals() -> list[Deal]:
         _deal("D4", "A2", BEN, "Closed Lost", "3000", "2026-09-25"),
         _deal("D5", "A3", ANN, "Closed Won", "7000", "2026-10-05", currency="USD"),
         _deal("D6", "A2", BEN, "Qualification", "2000", "2026-11-30"),
-        _deal("D7", "A4", BEN, "Closed Won", "4000", "2025-11-01", created="2025-10-01T09:00Z",
-              modified="2025-11-01T09:00Z"),
+        _deal(
+            "D7",
+            "A4",
+            BEN,
+            "Closed Won",
+            "4000",
+            "2025-11-01",
+            created="2025-10-01T09:00Z",
+            modified="2025-11-01T09:00Z",
+        ),
         _deal("D8", "A5", ANN, "Closed Won", "3000", "2025-10-20", created="2025-09-01T09:00Z"),
-        _deal("D9", "A5", ANN, "Negotiation/Review", "3300", "2026-10-30", kind="Existing Business",
-              created="2026-09-01T09:00Z", modified="2026-10-01T09:00Z"),
+        _deal(
+            "D9",
+            "A5",
+            ANN,
+            "Negotiation/Review",
+            "3300",
+            "2026-10-30",
+            kind="Existing Business",
+            created="2026-09-01T09:00Z",
+            modified="2026-10-01T09:00Z",
+        ),
         _deal("D10", "A2", BEN, "Closed Won", "6000", "2026-09-25"),
         _deal("D11", "A1", ANN, "Closed Won", "1000", "2026-10-10"),
         _deal("D12", "A6", ANN, "Closed Won", "2500", "2025-09-01", created="2025-08-01T09:00Z"),
@@ -64,11 +102,34 @@ def deals() -> list[Deal]:
     ]
 
 
-def _inv(id: str, account: str, deal: str, status: str, total: str, on: str, due: str, balance: str, *,
-         currency: str = "EUR", customer: str = "", kind: str = "invoice") -> Invoice:
-    return Invoice(id=id, number=f"INV-{id}", kind=kind, customer_id=customer, account_id=account, deal_id=deal,
-                   status=status, date=d(on), due_date=d(due), currency=currency, total=Decimal(total),
-                   balance=Decimal(balance))
+def _inv(
+    id: str,
+    account: str,
+    deal: str,
+    status: str,
+    total: str,
+    on: str,
+    due: str,
+    balance: str,
+    *,
+    currency: str = "EUR",
+    customer: str = "",
+    kind: str = "invoice",
+) -> Invoice:
+    return Invoice(
+        id=id,
+        number=f"INV-{id}",
+        kind=kind,
+        customer_id=customer,
+        account_id=account,
+        deal_id=deal,
+        status=status,
+        date=d(on),
+        due_date=d(due),
+        currency=currency,
+        total=Decimal(total),
+        balance=Decimal(balance),
+    )
 
 
 def invoices() -> list[Invoice]:
@@ -95,11 +156,30 @@ def payments() -> list[Payment]:
     ]
 
 
-def _ticket(id: str, created: str, *, account: str = "", desk: str = "", closed: str | None = None,
-            kind: str = "Open", escalated: bool = False, subject: str = "Help") -> Ticket:
-    return Ticket(id=id, number=id[1:], subject=subject, status=kind, status_type=kind, account_id=account,
-                  desk_account_id=desk, is_escalated=escalated, created_time=t(created),
-                  modified_time=t(closed or created), closed_time=t(closed) if closed else None)
+def _ticket(
+    id: str,
+    created: str,
+    *,
+    account: str = "",
+    desk: str = "",
+    closed: str | None = None,
+    kind: str = "Open",
+    escalated: bool = False,
+    subject: str = "Help",
+) -> Ticket:
+    return Ticket(
+        id=id,
+        number=id[1:],
+        subject=subject,
+        status=kind,
+        status_type=kind,
+        account_id=account,
+        desk_account_id=desk,
+        is_escalated=escalated,
+        created_time=t(created),
+        modified_time=t(closed or created),
+        closed_time=t(closed) if closed else None,
+    )
 
 
 def tickets() -> list[Ticket]:
@@ -117,16 +197,37 @@ def tickets() -> list[Ticket]:
 
 def handoff_rows() -> list[dict[str, object]]:
     def row(deal: str, account: str, state: str, updated: str, **extra: object) -> dict[str, object]:
-        base: dict[str, object] = {"deal_id": deal, "account_id": account, "state": state, "kind": "invoice",
-                                   "plan": "{}", "missing": "[]", "owner_email": "", "created_at": updated,
-                                   "updated_at": updated}
+        base: dict[str, object] = {
+            "deal_id": deal,
+            "account_id": account,
+            "state": state,
+            "kind": "invoice",
+            "plan": "{}",
+            "missing": "[]",
+            "owner_email": "",
+            "created_at": updated,
+            "updated_at": updated,
+        }
         return base | extra
 
     return [
-        row("D10", "A2", "ready", "2026-10-14T08:00:00+00:00", owner_email="ben@example.com",
-            finance_channel="C0FINANCE1", finance_ts="1700000000.000100"),
-        row("D11", "A1", "waiting", "2026-10-13T08:00:00+00:00", owner_email="ann@example.com",
-            missing=json.dumps([{"field": "billing_address", "what": "No billing address", "where": "crm"}])),
+        row(
+            "D10",
+            "A2",
+            "ready",
+            "2026-10-14T08:00:00+00:00",
+            owner_email="ben@example.com",
+            finance_channel="C0FINANCE1",
+            finance_ts="1700000000.000100",
+        ),
+        row(
+            "D11",
+            "A1",
+            "waiting",
+            "2026-10-13T08:00:00+00:00",
+            owner_email="ann@example.com",
+            missing=json.dumps([{"field": "billing_address", "what": "No billing address", "where": "crm"}]),
+        ),
         row("D3", "A2", "done", "2026-10-14T12:00:00+00:00", owner_email="ben@example.com", document_number="INV-9"),
         row("D2", "A1", "done", "2026-10-10T12:00:00+00:00", owner_email="ann@example.com"),
     ]
@@ -138,7 +239,8 @@ def fill(store: Store) -> None:
     store.upsert_books_customers([BooksCustomer(id="C2", name="Bolt Ltd", account_id="A2")])
     store.upsert_invoices(invoices())
     store.upsert_payments(payments())
-    store.upsert_desk_accounts([DeskAccount(id="DA2", name="Bolt", crm_account_id="A2"),
-                                DeskAccount(id="DA9", name="Stray Desk Co")])
+    store.upsert_desk_accounts(
+        [DeskAccount(id="DA2", name="Bolt", crm_account_id="A2"), DeskAccount(id="DA9", name="Stray Desk Co")]
+    )
     store.upsert_tickets(tickets())
     store.handoffs.insert_many(handoff_rows())

@@ -4,9 +4,14 @@ from bot.reports.charts import ChartSeries, _short, revenue_chart
 
 
 def test_revenue_chart_is_a_png():
-    chart = ChartSeries("Month to date vs last month (EUR)", ("Sold", "Invoiced", "Collected"),
-                        (("1–15 Sep", (Decimal(10000), Decimal(10000), Decimal(0))),
-                         ("October to date", (Decimal(6000), Decimal(5000), Decimal(3000)))))
+    chart = ChartSeries(
+        "Month to date vs last month (EUR)",
+        ("Sold", "Invoiced", "Collected"),
+        (
+            ("1–15 Sep", (Decimal(10000), Decimal(10000), Decimal(0))),
+            ("October to date", (Decimal(6000), Decimal(5000), Decimal(3000))),
+        ),
+    )
     png = revenue_chart(chart, "EUR")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

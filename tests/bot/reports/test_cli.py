@@ -21,8 +21,9 @@ def env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     with Store(db) as store:
         fx.fill(store)
     config = tmp_path / "throughline.toml"
-    config.write_text('timezone = "Europe/Berlin"\n[channels]\nfinance = "C0FINANCE1"\n'
-                      '[digests.finance]\ntime = 08:30:00\n')
+    config.write_text(
+        'timezone = "Europe/Berlin"\n[channels]\nfinance = "C0FINANCE1"\n[digests.finance]\ntime = 08:30:00\n'
+    )
     monkeypatch.setenv("THROUGHLINE_DB", str(db))
     monkeypatch.setenv("THROUGHLINE_CONFIG", str(config))
     monkeypatch.chdir(tmp_path)

@@ -126,8 +126,10 @@ def test_renewals_quiet_and_at_risk(data):
     r = renewals(data, fx.TODAY, fx.TZ, ReportConfig())
     # window: 16 Aug – 14 Dec 2026. A6 (D12, 1 Sep 2025) is due 1 Sep 2026, its open deal is New Business;
     # A4 (D7, 1 Nov 2025) due 1 Nov 2026; A5 has an open Existing Business deal (D9): not listed.
-    assert [(x.account.id, x.due, x.days) for x in r.due] == [("A6", date(2026, 9, 1), -44),
-                                                              ("A4", date(2026, 11, 1), 17)]
+    assert [(x.account.id, x.due, x.days) for x in r.due] == [
+        ("A6", date(2026, 9, 1), -44),
+        ("A4", date(2026, 11, 1), 17),
+    ]
     # A4's last activity is payment P4 on 20 Nov 2025
     assert [(q.account.id, q.last_activity, q.days) for q in r.quiet] == [("A4", date(2025, 11, 20), 329)]
     # A2: €8,000 overdue is all it billed in 12 months · A1: €5,000 overdue and an escalated ticket
@@ -135,14 +137,21 @@ def test_renewals_quiet_and_at_risk(data):
 
 
 def test_renewals_with_a_period_and_any_open_deal_counting(data):
-    r = renewals(data, fx.TODAY, fx.TZ, ReportConfig(renewal_deal_types=frozenset()),
-                 window=parse_period("2026-09..2026-11", fx.TODAY))
+    r = renewals(
+        data,
+        fx.TODAY,
+        fx.TZ,
+        ReportConfig(renewal_deal_types=frozenset()),
+        window=parse_period("2026-09..2026-11", fx.TODAY),
+    )
     assert [x.account.id for x in r.due] == ["A4"]  # A6 now has a renewal deal: any open deal counts
 
 
 def test_config_reads_the_reports_section_and_the_vocabulary():
-    structure = parse_structure('[reports]\ncurrency = "gbp"\nquiet_days = 30\n[handoff]\nwon_stage = "Signed"\n'
-                                '[vocabulary.crm_stages]\n"Signed" = "won"\n"Paid Up" = "paid"\n"Gone" = "churned"\n')
+    structure = parse_structure(
+        '[reports]\ncurrency = "gbp"\nquiet_days = 30\n[handoff]\nwon_stage = "Signed"\n'
+        '[vocabulary.crm_stages]\n"Signed" = "won"\n"Paid Up" = "paid"\n"Gone" = "churned"\n'
+    )
     config = config_from(structure)
     assert config.currency == "GBP" and config.quiet_days == 30
     assert {"signed", "paid up", "closed won"} <= config.rules.won_stages
@@ -167,7 +176,12 @@ def test_every_report_renders_within_slack_limits(data):
 
 
 def test_a_large_report_still_fits(data):
-    many = MirrorData(accounts=dict(data.accounts), deals=list(data.deals) * 400, invoices=list(data.invoices) * 400,
-                      tickets=list(data.tickets) * 400, payments=list(data.payments))
+    many = MirrorData(
+        accounts=dict(data.accounts),
+        deals=list(data.deals) * 400,
+        invoices=list(data.invoices) * 400,
+        tickets=list(data.tickets) * 400,
+        payments=list(data.payments),
+    )
     validate_message(revenue_message(revenue(many, parse_period("2017..2026", fx.TODAY))))
     validate_message(support_message(support(many, SEP_OCT, fx.TZ)))

@@ -98,8 +98,7 @@ def test_the_trigger_walks_across_the_change_in_apscheduler(ready):
     for _ in range(4):
         fire = job.trigger.get_next_fire_time(fire, now)
         fired.append(fire.astimezone(UTC))
-    assert fired == [utc("2026-03-28T07:30"), utc("2026-03-29T06:30"), utc("2026-03-30T06:30"),
-                     utc("2026-03-31T06:30")]
+    assert fired == [utc("2026-03-28T07:30"), utc("2026-03-29T06:30"), utc("2026-03-30T06:30"), utc("2026-03-31T06:30")]
     assert all(f.astimezone(BERLIN).time() == time(8, 30) for f in fired)
     london = scheduler.get_job("digest-leadership").trigger
     assert london.get_next_fire_time(None, utc("2026-10-24T12:00")) == utc("2026-10-25T08:30")  # GMT again
@@ -147,10 +146,11 @@ async def test_sales_digests_go_to_each_owner_directly(ready, slack):
     slack.stub.users_by_email["ann@example.com"] = "U0ANN0001"
     run = await send_digest(ready, "sales")
     assert sorted(run.sent) == ["ann@example.com", "ben@example.com"]
-    assert {p["channel"]: "Sales digest" in p["text"] for p in posts(slack)} == {"U0ANN0001": True,
-                                                                                "C0SALES001": True}
-    assert DigestLedger(ready.store).states("sales", date(2026, 10, 15)) == {"ann@example.com": "sent",
-                                                                             "ben@example.com": "sent"}
+    assert {p["channel"]: "Sales digest" in p["text"] for p in posts(slack)} == {"U0ANN0001": True, "C0SALES001": True}
+    assert DigestLedger(ready.store).states("sales", date(2026, 10, 15)) == {
+        "ann@example.com": "sent",
+        "ben@example.com": "sent",
+    }
 
 
 async def test_the_leadership_chart_is_uploaded_with_the_message(ready, slack, clock):

@@ -53,8 +53,10 @@ def test_finance_digest(data, ctx):
 
 def test_sales_digest_per_owner(data, ctx):
     outs = build("sales", data, ctx)
-    assert [(o.recipient, o.recipient_name) for o in outs] == [("ann@example.com", "Ann Archer"),
-                                                               ("ben@example.com", "Ben Baker")]
+    assert [(o.recipient, o.recipient_name) for o in outs] == [
+        ("ann@example.com", "Ann Archer"),
+        ("ben@example.com", "Ben Baker"),
+    ]
     ann, ben = (_text(o.message) for o in outs)
     for o in outs:
         validate_message(o.message)
@@ -101,9 +103,21 @@ def test_an_empty_day_says_so_and_sales_sends_nothing(ctx):
 
 def test_long_lists_are_cut_with_a_count(data, ctx):
     due = fx.TODAY - timedelta(days=1)
-    extra = [Invoice(id=f"X{n}", number=f"INV-X{n}", account_id="A1", status="sent", date=date(2026, 10, 1),
-                     due_date=due, currency="EUR", total=Decimal(100), balance=Decimal(100), customer_name="x" * 200)
-             for n in range(40)]
+    extra = [
+        Invoice(
+            id=f"X{n}",
+            number=f"INV-X{n}",
+            account_id="A1",
+            status="sent",
+            date=date(2026, 10, 1),
+            due_date=due,
+            currency="EUR",
+            total=Decimal(100),
+            balance=Decimal(100),
+            customer_name="x" * 200,
+        )
+        for n in range(40)
+    ]
     data.invoices.extend(extra)
     [out] = build("finance", data, replace(ctx, config=ReportConfig(list_limit=5)))
     validate_message(out.message)

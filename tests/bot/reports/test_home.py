@@ -26,8 +26,17 @@ def rows(tmp_path) -> tuple[list[AccountHealth], list]:  # type: ignore[type-arg
 
 
 def _input(accounts, approvals=None, recent=(), email="ann@example.com"):  # type: ignore[no-untyped-def]
-    return HomeInput(email=email, accounts=accounts, approvals=approvals, recent=recent, deals={}, now=fx.NOW,
-                     tz=fx.TZ, links=LINKS, account_names={"A2": "Bolt Ltd"})
+    return HomeInput(
+        email=email,
+        accounts=accounts,
+        approvals=approvals,
+        recent=recent,
+        deals={},
+        now=fx.NOW,
+        tz=fx.TZ,
+        links=LINKS,
+        account_names={"A2": "Bolt Ltd"},
+    )
 
 
 def test_own_accounts_worst_first(rows):
@@ -60,8 +69,11 @@ def test_no_email_and_no_accounts_are_explained():
 
 def test_thousands_of_accounts_stay_within_the_view_limits(rows):
     accounts, handoffs = rows
-    many = [AccountHealth(Account(id=f"X{n}", name=f"Account {n} " + "&<>" * 40, owner=fx.ANN), a.health, a.figures)
-            for n in range(3000) for a in accounts[:1]]
+    many = [
+        AccountHealth(Account(id=f"X{n}", name=f"Account {n} " + "&<>" * 40, owner=fx.ANN), a.health, a.figures)
+        for n in range(3000)
+        for a in accounts[:1]
+    ]
     view = home_view(_input(many, approvals=list(handoffs) * 30, recent=list(handoffs) * 30))
     validate_view(view)
     assert len(view["blocks"]) <= MAX_VIEW_BLOCKS

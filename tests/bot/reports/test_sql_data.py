@@ -21,8 +21,16 @@ from bot.zoho.links import AppLinks
 from tests.bot.reports import fixtures as fx
 
 STRUCTURE = OperatingStructure(timezone=fx.TZ.key)
-PERIODS = ("this month", "last month", "last 3 months", "2026-09-01..2026-10-31", "2026-08", "ytd",
-           "last 30 days", "2025-01-01..2026-12-31")
+PERIODS = (
+    "this month",
+    "last month",
+    "last 3 months",
+    "2026-09-01..2026-10-31",
+    "2026-08",
+    "ytd",
+    "last 30 days",
+    "2025-01-01..2026-12-31",
+)
 DAYS = [fx.TODAY + timedelta(days=n) for n in (-400, -60, -30, -1, 0, 1, 20, 75, 300)]
 
 
@@ -75,23 +83,30 @@ def test_the_reports_read_only_what_they_need(store: Store):
 
 
 def test_local_days_become_utc_bounds_once():
-    assert utc_bounds(date(2026, 9, 1), date(2026, 9, 30), fx.TZ) == ("2026-08-31T22:00:00.000000",
-                                                                      "2026-09-30T22:00:00.000000")
-    assert utc_bounds(date(2026, 9, 1), date(2026, 9, 1), None) == ("2026-09-01T00:00:00.000000",
-                                                                    "2026-09-02T00:00:00.000000")
+    assert utc_bounds(date(2026, 9, 1), date(2026, 9, 30), fx.TZ) == (
+        "2026-08-31T22:00:00.000000",
+        "2026-09-30T22:00:00.000000",
+    )
+    assert utc_bounds(date(2026, 9, 1), date(2026, 9, 1), None) == (
+        "2026-09-01T00:00:00.000000",
+        "2026-09-02T00:00:00.000000",
+    )
 
 
 def test_the_migration_fills_the_typed_columns_of_rows_mirrored_before(tmp_path: Path):
     path = tmp_path / "old.db"
-    before = MIGRATIONS[:MIGRATIONS.index(_m_report_columns)]
+    before = MIGRATIONS[: MIGRATIONS.index(_m_report_columns)]
     with Store(path, migrations=before) as old, old.transaction() as db:
         for ticket in fx.tickets()[:2]:
-            db.execute("INSERT INTO tickets (id, desk_account_id, account_id, status_type, data) "
-                       "VALUES (?, ?, ?, ?, ?)", [ticket.id, ticket.desk_account_id, ticket.account_id,
-                                                  ticket.status_type, ticket.model_dump_json()])
+            db.execute(
+                "INSERT INTO tickets (id, desk_account_id, account_id, status_type, data) VALUES (?, ?, ?, ?, ?)",
+                [ticket.id, ticket.desk_account_id, ticket.account_id, ticket.status_type, ticket.model_dump_json()],
+            )
         deal = fx.deals()[0]
-        db.execute("INSERT INTO deals (id, account_id, stage, data) VALUES (?, ?, ?, ?)",
-                   [deal.id, deal.account_id, deal.stage, deal.model_dump_json()])
+        db.execute(
+            "INSERT INTO deals (id, account_id, stage, data) VALUES (?, ?, ?, ?)",
+            [deal.id, deal.account_id, deal.stage, deal.model_dump_json()],
+        )
     with Store(path) as new, new.transaction() as db:
         tickets = {r["id"]: r for r in db.query("SELECT * FROM tickets")}
         deals = list(db.query("SELECT * FROM deals"))

@@ -14,8 +14,10 @@ from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-SQL = re.compile(r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b"
-                 r"|\bCREATE (TABLE|INDEX)\b|PRAGMA ")
+SQL = re.compile(
+    r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b"
+    r"|\bCREATE (TABLE|INDEX)\b|PRAGMA "
+)
 
 
 def test_no_sql_outside_the_store_package():
@@ -36,8 +38,9 @@ def test_engine_specific_sql_stays_in_the_engine_and_the_migrations():
     for path in sorted((ROOT / "bot" / "store").glob("*.py")):
         if path.name in ("engine.py", "migrations.py"):
             continue
-        found += [f"{path.name}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
-                  if sqlite_only.search(line)]
+        found += [
+            f"{path.name}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1) if sqlite_only.search(line)
+        ]
     assert found == []
 
 
@@ -113,12 +116,25 @@ async def test_run_keeps_store_work_off_the_event_loop(store: Store):
 
 
 def test_handoff_rows_are_read_by_name(store: Store):
-    store.handoffs.insert_many([{"deal_id": "D1", "state": "ready", "owner_email": "ann@example.com",
-                                 "finance_ts": "1.2", "created_at": "2026-01-01T00:00:00+00:00",
-                                 "updated_at": "2026-01-02T00:00:00+00:00"}])
+    store.handoffs.insert_many(
+        [
+            {
+                "deal_id": "D1",
+                "state": "ready",
+                "owner_email": "ann@example.com",
+                "finance_ts": "1.2",
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "updated_at": "2026-01-02T00:00:00+00:00",
+            }
+        ]
+    )
     [row] = store.handoffs.rows(state="ready")
-    assert (row["deal_id"], row["owner_email"], row["finance_ts"], row["kind"]) == ("D1", "ann@example.com", "1.2",
-                                                                                    "invoice")
+    assert (row["deal_id"], row["owner_email"], row["finance_ts"], row["kind"]) == (
+        "D1",
+        "ann@example.com",
+        "1.2",
+        "invoice",
+    )
     assert store.handoffs.update("D1", {"state": "approved"}, expect=["waiting"]) is None
     moved = store.handoffs.update("D1", {"state": "approved"}, expect=["ready"])
     assert moved is not None and moved["state"] == "approved" and moved["version"] == 1

@@ -66,12 +66,16 @@ def test_a_failed_entry_is_claimed_again_only_after_its_backoff(store: Store):
 
 def test_only_one_of_many_concurrent_handoff_approvals_wins(open_store: Callable[[], Store]):
     a, b = open_store(), open_store()
-    assert a.handoffs.create({"deal_id": "D1", "state": "ready", "created_at": T0.isoformat(),
-                              "updated_at": T0.isoformat()})
-    assert not b.handoffs.create({"deal_id": "D1", "state": "ready", "created_at": T0.isoformat(),
-                                  "updated_at": T0.isoformat()})
-    results = _together(10, lambda i: (a, b)[i % 2].handoffs.update(
-        "D1", {"state": "approved", "approved_by": f"U{i}"}, expect=["ready"]))
+    assert a.handoffs.create(
+        {"deal_id": "D1", "state": "ready", "created_at": T0.isoformat(), "updated_at": T0.isoformat()}
+    )
+    assert not b.handoffs.create(
+        {"deal_id": "D1", "state": "ready", "created_at": T0.isoformat(), "updated_at": T0.isoformat()}
+    )
+    results = _together(
+        10,
+        lambda i: (a, b)[i % 2].handoffs.update("D1", {"state": "approved", "approved_by": f"U{i}"}, expect=["ready"]),
+    )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     row = a.handoffs.get("D1")
@@ -82,11 +86,15 @@ def test_a_notification_and_a_digest_are_claimed_once_across_replicas(open_store
     a, b = open_store(), open_store()
     assert sum(bool(r) for r in _together(8, lambda i: (a, b)[i % 2].notifications.claim("k1", "C1", T0))) == 1
     day = date(2026, 3, 1)
-    assert sum(bool(r) for r in _together(8, lambda i: (a, b)[i % 2].notifications.claim_digest(
-        "finance", day, "", T0))) == 1
+    assert (
+        sum(bool(r) for r in _together(8, lambda i: (a, b)[i % 2].notifications.claim_digest("finance", day, "", T0)))
+        == 1
+    )
     a.notifications.finish_digest("finance", day, "", state="failed", now=T0, channel="", ts="", error="boom")
-    assert sum(bool(r) for r in _together(8, lambda i: (a, b)[i % 2].notifications.claim_digest(
-        "finance", day, "", T0))) == 1  # a failed send is retried by one replica only
+    assert (
+        sum(bool(r) for r in _together(8, lambda i: (a, b)[i % 2].notifications.claim_digest("finance", day, "", T0)))
+        == 1
+    )  # a failed send is retried by one replica only
     assert a.notifications.digest_states("finance", day) == {"": "sending"}
 
 
@@ -116,12 +124,14 @@ def test_one_leader_at_a_time_and_another_takes_over_when_it_goes(open_store: Ca
 
 def test_a_handoff_being_written_is_taken_over_only_when_its_writers_claim_expires(open_store: Callable[[], Store]):
     a, b = open_store(), open_store()
-    a.handoffs.create({"deal_id": "D1", "state": "approved", "created_at": T0.isoformat(),
-                       "updated_at": T0.isoformat()})
+    a.handoffs.create(
+        {"deal_id": "D1", "state": "approved", "created_at": T0.isoformat(), "updated_at": T0.isoformat()}
+    )
 
     def claim(store: Store, at: datetime) -> dict | None:
-        return store.handoffs.claim("D1", {"state": "creating"}, expect=["approved"], expired_in=["creating"],
-                                    at=at, until=at + LEASE)
+        return store.handoffs.claim(
+            "D1", {"state": "creating"}, expect=["approved"], expired_in=["creating"], at=at, until=at + LEASE
+        )
 
     assert sum(r is not None for r in _together(6, lambda i: claim((a, b)[i % 2], T0))) == 1
     assert claim(b, T0 + timedelta(minutes=1)) is None  # its writer is alive (the claim holds)

@@ -13,8 +13,11 @@ from .fakes import FakeZoho, crm_error, fake_clients
 
 ACCOUNT = {"id": "42", "Account_Name": "Zylker"}
 # What the China data centre sends when throttling: the description is localised, the code is not.
-THROTTLED_CN = {"error_description": "您连续发出了太多请求。请稍后再试。", "error": "Access Denied",
-                "status": "failure"}
+THROTTLED_CN = {
+    "error_description": "您连续发出了太多请求。请稍后再试。",
+    "error": "Access Denied",
+    "status": "failure",
+}
 
 
 def ok_account() -> httpx.Response:
@@ -103,14 +106,24 @@ async def test_concurrent_callers_share_one_refresh_and_its_failure():
 @pytest.mark.parametrize(
     ("app", "path", "answer", "scope"),
     [
-        ("crm", "/crm/v8/coql", crm_error(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL"),
-         "ZohoCRM.coql.READ"),
-        ("books", "/books/v3/customerpayments",
-         httpx.Response(401, json={"code": 57, "message": "You are not authorized to perform this operation"}),
-         "ZohoBooks.customerpayments.READ"),
-        ("desk", "/api/v1/tickets/search",
-         httpx.Response(401, json={"errorCode": "SCOPE_MISMATCH", "message": "The scope is not valid."}),
-         "Desk.search.READ"),
+        (
+            "crm",
+            "/crm/v8/coql",
+            crm_error(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL"),
+            "ZohoCRM.coql.READ",
+        ),
+        (
+            "books",
+            "/books/v3/customerpayments",
+            httpx.Response(401, json={"code": 57, "message": "You are not authorized to perform this operation"}),
+            "ZohoBooks.customerpayments.READ",
+        ),
+        (
+            "desk",
+            "/api/v1/tickets/search",
+            httpx.Response(401, json={"errorCode": "SCOPE_MISMATCH", "message": "The scope is not valid."}),
+            "Desk.search.READ",
+        ),
     ],
 )
 async def test_scope_errors_never_refresh_and_name_the_scope(app, path, answer, scope):

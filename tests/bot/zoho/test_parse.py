@@ -107,11 +107,13 @@ def test_crm_product_association_has_no_quantity():
 
 
 def test_quote_line_items():
-    quote = {"Quoted_Items": [
-        {"Product_Name": {"id": "4", "name": "Gear"}, "Quantity": 3, "List_Price": 5.5, "Discount": 0},
-        {"Product_Name": {"id": "5", "name": "Setup"}, "Quantity": 2, "List_Price": 100, "Discount": 20},
-        {"Product_Name": {"id": "6", "name": "Odd"}, "List_Price": 1},  # no quantity: stays unknown
-    ]}
+    quote = {
+        "Quoted_Items": [
+            {"Product_Name": {"id": "4", "name": "Gear"}, "Quantity": 3, "List_Price": 5.5, "Discount": 0},
+            {"Product_Name": {"id": "5", "name": "Setup"}, "Quantity": 2, "List_Price": 100, "Discount": 20},
+            {"Product_Name": {"id": "6", "name": "Odd"}, "List_Price": 1},  # no quantity: stays unknown
+        ]
+    }
     gear, setup, odd = quote_lines_from_crm(quote)
     assert (gear.id, gear.name, gear.quantity, gear.unit_price) == ("4", "Gear", Decimal("3"), Decimal("5.5"))
     assert setup.quantity * setup.unit_price == Decimal("180")  # the discount spread over the quantity

@@ -71,8 +71,10 @@ def test_rejects_a_window_that_allows_nothing():
 async def test_books_calls_share_one_window_per_org():
     fake = FakeZoho()
     fake.route("/books/v3/contacts/1", lambda r: httpx.Response(200, json={"code": 0, "contact": {"contact_id": "1"}}))
-    fake.route("/books/v3/invoices", lambda r: httpx.Response(200, json={"code": 0, "invoices": [],
-                                                                          "page_context": {"has_more_page": False}}))
+    fake.route(
+        "/books/v3/invoices",
+        lambda r: httpx.Response(200, json={"code": 0, "invoices": [], "page_context": {"has_more_page": False}}),
+    )
     clients = fake_clients(fake, limits=ZohoLimits(books_rate=100, books_period=60))
     limiter = clients.books.transport.limiter
     assert isinstance(limiter, SlidingWindowLimiter) and (limiter.max_rate, limiter.time_period) == (100, 60)

@@ -74,11 +74,11 @@ async def test_iter_invoices_since_a_watermark(sb, zoho):
     everything = [i async for page in zoho.books.iter_invoices() for i in page]
     assert len(everything) == len(sb.state.books_invoices)
     cutoff = sb.state.now() - timedelta(hours=1)
-    new = await zoho.books.create_invoice({"customer_id": everything[0].customer_id,
-                                           "line_items": [{"name": "Extra", "rate": 10.0, "quantity": 1}]})
+    new = await zoho.books.create_invoice(
+        {"customer_id": everything[0].customer_id, "line_items": [{"name": "Extra", "rate": 10.0, "quantity": 1}]}
+    )
     closed = next(i for i in everything if i.status == "sent")
-    sb.state.books_invoices[closed.id].update(status="paid", balance=0.0,
-                                              last_modified_time=books_ts(sb.state.now()))
+    sb.state.books_invoices[closed.id].update(status="paid", balance=0.0, last_modified_time=books_ts(sb.state.now()))
     sb.calls.clear()
     changed = [i async for page in zoho.books.iter_invoices(modified_since=cutoff, open_ids=[closed.id]) for i in page]
     assert {new.id, closed.id} <= {i.id for i in changed}
@@ -111,9 +111,11 @@ async def test_iter_payments(sb, zoho):
     # With the mirror's invoice numbers, no detail read is needed.
     numbers = {i["invoice_number"]: i["invoice_id"] for i in sb.state.books_invoices.values()}
     sb.calls.clear()
-    resolved = [p async for page in zoho.books.iter_payments(resolve=lambda ns: {n: numbers[n] for n in ns
-                                                                                 if n in numbers})
-                for p in page]
+    resolved = [
+        p
+        async for page in zoho.books.iter_payments(resolve=lambda ns: {n: numbers[n] for n in ns if n in numbers})
+        for p in page
+    ]
     assert [p.invoice_ids for p in resolved] == [p.invoice_ids for p in payments]
     assert not [c for c in sb.calls if c[2].startswith("/books/v3/customerpayments/")]
     # Since a watermark: payments dated from the look-back before it, newest first, and no older.

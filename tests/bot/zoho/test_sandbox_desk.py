@@ -50,8 +50,9 @@ async def test_search_rows_carry_no_crm_link_so_the_detail_decides(sb, zoho):
     account, tickets = await zoho.desk.find_account_with_tickets(crm_id, name, account_id=crm_id)
     assert account is not None and account.id == demo_desk_id(sb) and account.crm_account_id == crm_id
     assert tickets and any(t.is_escalated for t in tickets) and all(t.account_id == crm_id for t in tickets)
-    assert sorted(p for _, _, p in sb.calls) == sorted(["/api/v1/accounts/search", f"/api/v1/accounts/{account.id}",
-                                                        "/api/v1/tickets/search"])
+    assert sorted(p for _, _, p in sb.calls) == sorted(
+        ["/api/v1/accounts/search", f"/api/v1/accounts/{account.id}", "/api/v1/tickets/search"]
+    )
     # a namesake Zoho links to another CRM account is not taken, and its tickets are dropped
     assert await zoho.desk.find_account_with_tickets("5725767999999999999", name) == (None, [])
 
@@ -72,8 +73,9 @@ async def test_iter_tickets_reads_changes_from_search(sb, zoho):
     assert len(everything) == len(sb.state.desk_tickets) == len({t.id for t in everything})
     times = [t.modified_time for t in everything]
     assert times == sorted(times, reverse=True)
-    assert {t.id for t in everything if t.is_escalated} == {i for i, t in sb.state.desk_tickets.items()
-                                                            if t["isEscalated"]}
+    assert {t.id for t in everything if t.is_escalated} == {
+        i for i, t in sb.state.desk_tickets.items() if t["isEscalated"]
+    }
     cutoff = times[15] + timedelta(seconds=1)
     sb.calls.clear()
     links = {v: k for k, v in sb.state.desk_account_by_crm.items()}
@@ -89,10 +91,19 @@ async def test_a_window_over_1000_results_is_split_until_everything_is_read(sb, 
     desk_id = st.desk_account_by_crm[st.demo_account_id]
     base = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     for i in range(2500):
-        st.add_ticket({"ticketNumber": str(900000 + i), "subject": f"Bulk {i}", "status": "Open",
-                       "statusType": "Open", "accountId": desk_id, "createdTime": desk_ts(base),
-                       "modifiedTime": desk_ts(base + timedelta(seconds=17 * i)), "isEscalated": i % 7 == 0,
-                       "isOverDue": False})
+        st.add_ticket(
+            {
+                "ticketNumber": str(900000 + i),
+                "subject": f"Bulk {i}",
+                "status": "Open",
+                "statusType": "Open",
+                "accountId": desk_id,
+                "createdTime": desk_ts(base),
+                "modifiedTime": desk_ts(base + timedelta(seconds=17 * i)),
+                "isEscalated": i % 7 == 0,
+                "isOverDue": False,
+            }
+        )
     since = base - timedelta(minutes=1)
     got = [t async for page in zoho.desk.iter_tickets(since) for t in page]
     ids = [t.id for t in got]
@@ -128,12 +139,20 @@ async def test_changed_accounts_come_from_search_and_their_detail(sb, zoho):
     assert sorted(a.id for a in got) == changed
     assert all(a.modified_time is not None for a in got)
     assert {a.id: a.crm_account_id for a in got} == {
-        aid: (st.desk_accounts[aid]["zohoCRMAccount"] or {}).get("id", "") for aid in changed}
-    assert sorted(p for _, _, p in sb.calls) == sorted(["/api/v1/accounts/search",
-                                                        *(f"/api/v1/accounts/{a}" for a in changed)])
+        aid: (st.desk_accounts[aid]["zohoCRMAccount"] or {}).get("id", "") for aid in changed
+    }
+    assert sorted(p for _, _, p in sb.calls) == sorted(
+        ["/api/v1/accounts/search", *(f"/api/v1/accounts/{a}" for a in changed)]
+    )
     for i in range(110):  # many changed: one walk of the list costs less than a detail read each
-        st.add_desk_account({"accountName": f"Bulk Account {i}", "createdTime": desk_ts(now),
-                             "modifiedTime": desk_ts(now), "zohoCRMAccount": None})
+        st.add_desk_account(
+            {
+                "accountName": f"Bulk Account {i}",
+                "createdTime": desk_ts(now),
+                "modifiedTime": desk_ts(now),
+                "zohoCRMAccount": None,
+            }
+        )
     sb.calls.clear()
     every = [a async for page in zoho.desk.iter_accounts(now - timedelta(minutes=1)) for a in page]
     assert len(every) == len(st.desk_accounts) > 110

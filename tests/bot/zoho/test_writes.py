@@ -32,14 +32,14 @@ def test_books_customer_lists_its_contact_person_only_when_known():
     address = PostalAddress(street="1 Quay", city="Leeds", code="LS1", country="UK")
     bare = NewBooksCustomer("Northwind", address).body()
     assert bare["contact_persons"] == [] and "payment_terms" not in bare
-    assert bare["billing_address"] == {"address": "1 Quay", "city": "Leeds", "state": "", "zip": "LS1",
-                                       "country": "UK"}
-    full = NewBooksCustomer("Northwind", address, "Ann", "Lee", "ann@nw.example", has_contact=True,
-                            terms=NET30).body()
+    assert bare["billing_address"] == {"address": "1 Quay", "city": "Leeds", "state": "", "zip": "LS1", "country": "UK"}
+    full = NewBooksCustomer("Northwind", address, "Ann", "Lee", "ann@nw.example", has_contact=True, terms=NET30).body()
     assert full["contact_persons"][0]["email"] == "ann@nw.example" and full["payment_terms"] == 30
 
 
 def test_desk_bodies_leave_out_empty_address_fields():
-    assert NewDeskAccount("Northwind", PostalAddress(city="Leeds")).body() == {"accountName": "Northwind",
-                                                                               "city": "Leeds"}
+    assert NewDeskAccount("Northwind", PostalAddress(city="Leeds")).body() == {
+        "accountName": "Northwind",
+        "city": "Leeds",
+    }
     assert NewDeskContact("Lee", "7", email="a@b.example").body()["accountId"] == "7"

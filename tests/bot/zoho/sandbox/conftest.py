@@ -26,8 +26,12 @@ async def fetch_token(client: httpx.AsyncClient, sb: Sandbox) -> str:
     c = sb.credentials
     r = await client.post(
         "/oauth/v2/token",
-        data={"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret,
-              "refresh_token": c.refresh_token},
+        data={
+            "grant_type": "refresh_token",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "refresh_token": c.refresh_token,
+        },
     )
     return str(r.json()["access_token"])
 

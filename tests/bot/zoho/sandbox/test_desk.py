@@ -49,10 +49,12 @@ async def test_ticket_list_sorts_only_as_documented(client: httpx.AsyncClient, d
     assert r.status_code == 422
 
 
-async def test_ticket_search_is_where_changes_and_flags_are(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                                            sb: Sandbox) -> None:
-    r = await client.get("/api/v1/tickets/search", params={"sortBy": "-modifiedTime", "limit": 100},
-                         headers=desk_headers)
+async def test_ticket_search_is_where_changes_and_flags_are(
+    client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox
+) -> None:
+    r = await client.get(
+        "/api/v1/tickets/search", params={"sortBy": "-modifiedTime", "limit": 100}, headers=desk_headers
+    )
     body = r.json()
     assert set(body) == {"data", "count"} and body["count"] == len(sb.state.desk_tickets)
     times = [t["modifiedTime"] for t in body["data"]]
@@ -67,17 +69,19 @@ async def test_ticket_search_is_where_changes_and_flags_are(client: httpx.AsyncC
     assert r.status_code == 422 and r.json()["errors"][0]["fieldName"] == "/from"
     r = await client.get("/api/v1/tickets/search", params={"include": "contacts"}, headers=desk_headers)
     assert r.status_code == 422 and "include" in r.json()["message"]
-    r = await client.get("/api/v1/tickets/search", params={"modifiedTimeRange": "2026-01-01T00:00:00.000Z"},
-                         headers=desk_headers)
+    r = await client.get(
+        "/api/v1/tickets/search", params={"modifiedTimeRange": "2026-01-01T00:00:00.000Z"}, headers=desk_headers
+    )
     assert r.status_code == 422  # Search.json: both ends of the range
-    r = await client.get("/api/v1/tickets/search", params={"modifiedTimeRange": "2001-01-01T00:00:00.000Z,"
-                                                                                "2001-01-02T00:00:00.000Z"},
-                         headers=desk_headers)
+    r = await client.get(
+        "/api/v1/tickets/search",
+        params={"modifiedTimeRange": "2001-01-01T00:00:00.000Z,2001-01-02T00:00:00.000Z"},
+        headers=desk_headers,
+    )
     assert r.status_code == 204
 
 
-async def test_account_tickets_and_detail(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                          sb: Sandbox) -> None:
+async def test_account_tickets_and_detail(client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox) -> None:
     desk_id = sb.state.desk_account_by_crm[sb.state.demo_account_id]
     r = await client.get(f"/api/v1/accounts/{desk_id}", headers=desk_headers)
     account = r.json()
@@ -102,16 +106,19 @@ async def test_account_tickets_and_detail(client: httpx.AsyncClient, desk_header
     assert r.status_code == 404 and r.json()["errorCode"] == "RESOURCE_NOT_FOUND"
 
 
-async def test_ticket_search_modified_range(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                            sb: Sandbox) -> None:
+async def test_ticket_search_modified_range(
+    client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox
+) -> None:
     stamps = sorted(t["modifiedTime"] for t in sb.state.desk_tickets.values())
-    r = await client.get("/api/v1/tickets/search", params={"modifiedTimeRange": f"{stamps[-3]},{stamps[-1]}",
-                                                           "limit": 100}, headers=desk_headers)
+    r = await client.get(
+        "/api/v1/tickets/search",
+        params={"modifiedTimeRange": f"{stamps[-3]},{stamps[-1]}", "limit": 100},
+        headers=desk_headers,
+    )
     assert r.json()["count"] == 3
 
 
-async def test_account_search_and_lists(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                        sb: Sandbox) -> None:
+async def test_account_search_and_lists(client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox) -> None:
     r = await client.get("/api/v1/accounts/search", params={"accountName": "*Zylker*"}, headers=desk_headers)
     assert [a["accountName"] for a in r.json()["data"]] == ["Zylker Corp"]
     r = await client.get("/api/v1/accounts/search", params={"accountName": "Nothing Here"}, headers=desk_headers)
@@ -123,36 +130,41 @@ async def test_account_search_and_lists(client: httpx.AsyncClient, desk_headers:
     assert len(r.json()["data"]) == 3
 
 
-async def test_create_account_and_contact(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                          sb: Sandbox) -> None:
+async def test_create_account_and_contact(client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox) -> None:
     crm_id = sb.state.untidy["missing_from_books"][0]
-    r = await client.post("/api/v1/accounts", json={"accountName": "Fresh Account", "website": "fresh.com",
-                                                    "zohoCRMAccount": {"id": crm_id}}, headers=desk_headers)
+    r = await client.post(
+        "/api/v1/accounts",
+        json={"accountName": "Fresh Account", "website": "fresh.com", "zohoCRMAccount": {"id": crm_id}},
+        headers=desk_headers,
+    )
     assert r.status_code == 422 and "zohoCRMAccount" in r.json()["message"]  # Account.json: no CRM link field
-    r = await client.post("/api/v1/accounts", json={"accountName": "Fresh Account", "website": "fresh.com"},
-                          headers=desk_headers)
+    r = await client.post(
+        "/api/v1/accounts", json={"accountName": "Fresh Account", "website": "fresh.com"}, headers=desk_headers
+    )
     assert r.status_code == 200
     account = r.json()
     before = dict(sb.state.desk_account_by_crm)
     assert account["zohoCRMAccount"] is None and sb.state.desk_account_by_crm == before
-    r = await client.patch(f"/api/v1/accounts/{account['id']}", json={"zohoCRMAccount": {"id": crm_id}},
-                           headers=desk_headers)
+    r = await client.patch(
+        f"/api/v1/accounts/{account['id']}", json={"zohoCRMAccount": {"id": crm_id}}, headers=desk_headers
+    )
     assert r.status_code == 422 and sb.state.desk_accounts[account["id"]]["zohoCRMAccount"] is None
     assert sb.state.desk_account_by_crm == before
     r = await client.post("/api/v1/accounts", json={"website": "x.com"}, headers=desk_headers)
     assert r.status_code == 422 and r.json()["errors"][0]["fieldName"] == "/accountName"
-    r = await client.post("/api/v1/contacts", json={"lastName": "Ng", "accountId": account["id"]},
-                          headers=desk_headers)
+    r = await client.post("/api/v1/contacts", json={"lastName": "Ng", "accountId": account["id"]}, headers=desk_headers)
     assert r.status_code == 200 and r.json()["accountId"] == account["id"]
     r = await client.post("/api/v1/contacts", json={"firstName": "No"}, headers=desk_headers)
     assert r.status_code == 422
 
 
-async def test_include_nests_contact_and_assignee(client: httpx.AsyncClient, desk_headers: dict[str, str],
-                                                  sb: Sandbox) -> None:
+async def test_include_nests_contact_and_assignee(
+    client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox
+) -> None:
     desk_id = sb.state.desk_account_by_crm[sb.state.demo_account_id]
-    r = await client.get(f"/api/v1/accounts/{desk_id}/tickets", params={"include": "contacts,assignee"},
-                         headers=desk_headers)
+    r = await client.get(
+        f"/api/v1/accounts/{desk_id}/tickets", params={"include": "contacts,assignee"}, headers=desk_headers
+    )
     ticket = r.json()["data"][0]
     assert ticket["contact"]["account"]["id"] == desk_id and ticket["assignee"]["id"] == ticket["assigneeId"]
     assert "contact" not in sb.state.desk_tickets[ticket["id"]]  # the stored record is untouched

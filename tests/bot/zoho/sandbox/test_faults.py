@@ -8,21 +8,30 @@ import pytest
 from bot.zoho.sandbox import Sandbox
 
 
-async def test_latency_applies_to_api_calls_not_tokens(client: httpx.AsyncClient, auth: dict[str, str],
-                                                       sb: Sandbox) -> None:
+async def test_latency_applies_to_api_calls_not_tokens(
+    client: httpx.AsyncClient, auth: dict[str, str], sb: Sandbox
+) -> None:
     sb.faults.latency = 0.2
     started = time.monotonic()
     await client.get("/crm/v8/Accounts", params={"fields": "Account_Name", "per_page": 1}, headers=auth)
     assert time.monotonic() - started >= 0.2
     c = sb.credentials
     started = time.monotonic()
-    await client.post("/oauth/v2/token", data={"grant_type": "refresh_token", "client_id": c.client_id,
-                                               "client_secret": c.client_secret, "refresh_token": c.refresh_token})
+    await client.post(
+        "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "refresh_token": c.refresh_token,
+        },
+    )
     assert time.monotonic() - started < 0.2
 
 
-async def test_forced_429_retry_after_per_app(client: httpx.AsyncClient, auth: dict[str, str],
-                                              books_params: dict[str, str], sb: Sandbox) -> None:
+async def test_forced_429_retry_after_per_app(
+    client: httpx.AsyncClient, auth: dict[str, str], books_params: dict[str, str], sb: Sandbox
+) -> None:
     sb.faults.force("books", 429, retry_after=3)
     r = await client.get("/books/v3/invoices", params=books_params, headers=auth)
     assert r.status_code == 429 and r.headers["Retry-After"] == "3" and isinstance(r.json()["code"], int)
@@ -41,11 +50,15 @@ async def test_forced_429_retry_after_per_app(client: httpx.AsyncClient, auth: d
 
 @pytest.mark.parametrize(
     ("app", "path", "key", "value"),
-    [("crm", "/crm/v8/Deals", "code", "INTERNAL_ERROR"), ("books", "/books/v3/invoices", "code", 1),
-     ("desk", "/api/v1/tickets", "errorCode", "INTERNAL_SERVER_ERROR")],
+    [
+        ("crm", "/crm/v8/Deals", "code", "INTERNAL_ERROR"),
+        ("books", "/books/v3/invoices", "code", 1),
+        ("desk", "/api/v1/tickets", "errorCode", "INTERNAL_SERVER_ERROR"),
+    ],
 )
-async def test_forced_500_bodies(client: httpx.AsyncClient, auth: dict[str, str], sb: Sandbox, app: str, path: str,
-                                 key: str, value: object) -> None:
+async def test_forced_500_bodies(
+    client: httpx.AsyncClient, auth: dict[str, str], sb: Sandbox, app: str, path: str, key: str, value: object
+) -> None:
     sb.faults.force(app, 500, times=2)
     for _ in range(2):
         r = await client.get(path, headers=auth)
@@ -53,8 +66,9 @@ async def test_forced_500_bodies(client: httpx.AsyncClient, auth: dict[str, str]
     assert (await client.get(path, headers=auth)).status_code != 500
 
 
-async def test_path_filter_oauth_fault_calls_and_clear(client: httpx.AsyncClient, auth: dict[str, str],
-                                                       sb: Sandbox) -> None:
+async def test_path_filter_oauth_fault_calls_and_clear(
+    client: httpx.AsyncClient, auth: dict[str, str], sb: Sandbox
+) -> None:
     sb.faults.force("crm", 503, path_contains="/Deals")
     r = await client.get("/crm/v8/Accounts", params={"fields": "Account_Name", "per_page": 1}, headers=auth)
     assert r.status_code == 200
@@ -64,8 +78,12 @@ async def test_path_filter_oauth_fault_calls_and_clear(client: httpx.AsyncClient
 
     sb.faults.force("oauth", 500)
     c = sb.credentials
-    form = {"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret,
-            "refresh_token": c.refresh_token}
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": c.client_id,
+        "client_secret": c.client_secret,
+        "refresh_token": c.refresh_token,
+    }
     assert (await client.post("/oauth/v2/token", data=form)).status_code == 500
     assert (await client.post("/oauth/v2/token", data=form)).status_code == 200
 

@@ -9,8 +9,15 @@ from .conftest import fetch_token
 
 async def test_refresh_answers_zoho_shape_with_own_base_url(client: httpx.AsyncClient, sb: Sandbox) -> None:
     c = sb.credentials
-    r = await client.post("/oauth/v2/token", data={"grant_type": "refresh_token", "client_id": c.client_id,
-                                                   "client_secret": c.client_secret, "refresh_token": c.refresh_token})
+    r = await client.post(
+        "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "refresh_token": c.refresh_token,
+        },
+    )
     body = r.json()
     assert r.status_code == 200
     assert set(body) == {"access_token", "expires_in", "api_domain", "token_type"}
@@ -23,8 +30,12 @@ async def test_refresh_answers_zoho_shape_with_own_base_url(client: httpx.AsyncC
 
 async def test_bad_credentials_answer_200_with_error(client: httpx.AsyncClient, sb: Sandbox) -> None:
     c = sb.credentials
-    base = {"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret,
-            "refresh_token": c.refresh_token}
+    base = {
+        "grant_type": "refresh_token",
+        "client_id": c.client_id,
+        "client_secret": c.client_secret,
+        "refresh_token": c.refresh_token,
+    }
     r = await client.post("/oauth/v2/token", data={**base, "client_secret": "nope"})
     assert r.status_code == 200 and r.json() == {"error": "invalid_client"}
     r = await client.post("/oauth/v2/token", data={**base, "refresh_token": "1000.revoked"})
@@ -49,8 +60,9 @@ async def test_missing_header_and_wrong_scheme(client: httpx.AsyncClient, sb: Sa
     r = await client.get("/api/v1/tickets", headers={"orgId": sb.credentials.desk_org_id})
     assert r.status_code == 401 and r.json()["errorCode"] == "UNAUTHORIZED"
     token = await fetch_token(client, sb)
-    r = await client.get("/crm/v8/Accounts", params={"fields": "Account_Name"},
-                         headers={"Authorization": f"Bearer {token}"})
+    r = await client.get(
+        "/crm/v8/Accounts", params={"fields": "Account_Name"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 401 and r.json()["code"] == "INVALID_TOKEN"
 
 
@@ -69,10 +81,12 @@ async def test_expired_tokens_refuse_until_refreshed(client: httpx.AsyncClient, 
 async def test_only_ten_live_tokens(client: httpx.AsyncClient, sb: Sandbox) -> None:
     tokens = [await fetch_token(client, sb) for _ in range(11)]
     params = {"fields": "Account_Name", "per_page": 1}
-    first = await client.get("/crm/v8/Accounts", params=params,
-                             headers={"Authorization": f"Zoho-oauthtoken {tokens[0]}"})
-    last = await client.get("/crm/v8/Accounts", params=params,
-                            headers={"Authorization": f"Zoho-oauthtoken {tokens[-1]}"})
+    first = await client.get(
+        "/crm/v8/Accounts", params=params, headers={"Authorization": f"Zoho-oauthtoken {tokens[0]}"}
+    )
+    last = await client.get(
+        "/crm/v8/Accounts", params=params, headers={"Authorization": f"Zoho-oauthtoken {tokens[-1]}"}
+    )
     assert first.status_code == 401 and last.status_code == 200
 
 
@@ -81,6 +95,13 @@ async def test_opt_in_token_rate_limit(client: httpx.AsyncClient, sb: Sandbox) -
     await fetch_token(client, sb)
     await fetch_token(client, sb)
     c = sb.credentials
-    r = await client.post("/oauth/v2/token", data={"grant_type": "refresh_token", "client_id": c.client_id,
-                                                   "client_secret": c.client_secret, "refresh_token": c.refresh_token})
+    r = await client.post(
+        "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "refresh_token": c.refresh_token,
+        },
+    )
     assert r.status_code == 400 and r.json()["error"] == "Access Denied"

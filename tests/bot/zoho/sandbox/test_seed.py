@@ -29,8 +29,15 @@ def test_coverage_of_stages_statuses_and_currencies(sb: Sandbox) -> None:
     st = sb.state
     assert len(st.crm["Accounts"]) == 25 and len(st.crm["Products"]) == 10
     assert {d["Stage"] for d in st.crm["Deals"].values()} == set(STAGES)
-    assert {i["status"] for i in st.books_invoices.values()} >= {"draft", "sent", "viewed", "overdue",
-                                                                  "partially_paid", "paid", "void"}
+    assert {i["status"] for i in st.books_invoices.values()} >= {
+        "draft",
+        "sent",
+        "viewed",
+        "overdue",
+        "partially_paid",
+        "paid",
+        "void",
+    }
     assert {t["statusType"] for t in st.desk_tickets.values()} == {"Open", "On Hold", "Closed"}
     assert any(t["isEscalated"] for t in st.desk_tickets.values())
     assert any(t["isOverDue"] for t in st.desk_tickets.values())
@@ -44,8 +51,9 @@ def test_coverage_of_stages_statuses_and_currencies(sb: Sandbox) -> None:
     for account in st.crm["Accounts"].values():
         assert 1 <= len(st.crm_contacts_by_account[account["id"]]) <= 4
         domain = account["Website"].removeprefix("www.")
-        assert all(st.crm["Contacts"][c]["Email"].endswith("@" + domain)
-                   for c in st.crm_contacts_by_account[account["id"]])
+        assert all(
+            st.crm["Contacts"][c]["Email"].endswith("@" + domain) for c in st.crm_contacts_by_account[account["id"]]
+        )
     owners = {a["Owner"]["email"] for a in st.crm["Accounts"].values()}
     assert "maria.lopez@example.com" in owners and len(owners) <= 5
 
@@ -71,8 +79,11 @@ def test_untidy_cases(sb: Sandbox) -> None:
     crm_name = st.crm["Accounts"][u["name_mismatch"][0]]["Account_Name"]
     books = st.books_contacts[u["name_mismatch_books"][0]]
     desk = st.desk_accounts[u["name_mismatch_desk"][0]]
-    assert (crm_name, books["contact_name"], desk["accountName"]) == ("Zylker Corporation", "Zylker Corp.",
-                                                                      "Zylker Corp")
+    assert (crm_name, books["contact_name"], desk["accountName"]) == (
+        "Zylker Corporation",
+        "Zylker Corp.",
+        "Zylker Corp",
+    )
     assert books["zcrm_account_id"] == u["name_mismatch"][0] and desk["zohoCRMAccount"]["id"] == u["name_mismatch"][0]
 
     no_address = st.crm["Accounts"][u["won_deal_no_billing_address"][0]]
