@@ -25,7 +25,6 @@ from bot.reports.data import (
     digest_data,
     handoffs_for,
     load_mirror,
-    paused_gc,
     with_org_currency,
 )
 from bot.reports.periods import parse_period
@@ -121,9 +120,8 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
             return render(run_report(store, structure, request, now), structure)
 
         def digest(team: str) -> list[digests.Outgoing]:
-            with paused_gc():
-                picked = digest_data(store, team, today, TZ, config, digests.TIMING_DAYS)
-                return digests.build(team, picked, ctx)
+            picked = digest_data(store, team, today, TZ, config, digests.TIMING_DAYS)
+            return digests.build(team, picked, ctx)
 
         one("revenue")  # warm the reader connection and the page cache, as a running bot has them
         messages = {
@@ -169,8 +167,7 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
 
         def home_tab() -> dict[str, Any]:
             owned = accounts_owned_by(store, owner)
-            with paused_gc():
-                mine = load_mirror(store, account_ids=owned, handoffs=False)
+            mine = load_mirror(store, account_ids=owned, handoffs=False)
             waiting, recent = handoffs_for(store, owner, True, 10)
             rows = retention.account_health(mine, today, config)
             view = home.home_view(

@@ -23,7 +23,6 @@ from bot.deps import Deps
 from bot.errors import ThroughlineError
 from bot.intake import crm_watch
 from bot.intake.slack_dedupe import prune_event_ids
-from bot.intake.worker import intake_for
 from bot.reports.digest_runs import add_digest_jobs, catch_up
 from bot.sync import MirrorSync
 
@@ -67,7 +66,7 @@ async def sync_job(deps: Deps) -> None:
         report = await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run()
         log.info("mirror sync: %s", report.counts)
         if report.events:
-            intake_for(deps).kick()  # publish what sync found (the feed, the handoff)
+            deps.intake.kick()  # publish what sync found (the feed, the handoff)
     except ThroughlineError as exc:
         # The next run starts from the same watermarks, so nothing is lost; say what failed.
         log.warning("mirror sync failed, will retry at the next interval: %s", exc.user_message())
@@ -77,7 +76,7 @@ async def intake_job(deps: Deps) -> None:
     """Safety net for the inbox worker: process whatever is due (retries after backoff, replays), and forget
     Slack event ids old enough that Slack no longer retries them."""
     try:
-        report = await intake_for(deps).drain()
+        report = await deps.intake.drain()
         if report.done or report.failed:
             log.info("inbox: %d processed, %d failed (kept for retry)", report.done, report.failed)
         prune_event_ids(deps.store, deps.clock())

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from bot.events import Dispatcher
 from bot.intake.changes import EVENT_SOURCE, ChangeRecorder, ChangeRules, event_from_body
@@ -212,12 +212,3 @@ class Intake:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(wait.total_seconds(), 0.05)):
                     await self._wake.wait()
-
-
-class _HasIntake(Protocol):
-    intake: Intake
-
-
-def intake_for(deps: _HasIntake) -> Intake:
-    """`deps.intake`, for callers written before Deps had typed fields (bot/scheduler.py)."""
-    return deps.intake

@@ -30,11 +30,11 @@ from bot.reports.compute import (
     resolve_currency,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
-from bot.store import MirrorRecords, Store, paused_gc
+from bot.store import MirrorRecords, Store
 from bot.store import reports as q
 from bot.store.rows import utc_key
 
-__all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror", "paused_gc"]
+__all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror"]
 _LOADED = ("accounts", "deals", "invoices", "payments", "tickets")
 
 

@@ -14,21 +14,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DIGEST_TEAMS, OperatingStructure
-from bot.deps import Deps, app_links
 from bot.reports.charts import revenue_chart
 from bot.reports.compute import config_from
-from bot.reports.data import digest_data, paused_gc, with_org_currency
+from bot.reports.data import digest_data, with_org_currency
 from bot.reports.digests import TIMING_DAYS, DigestContext, Outgoing, build
+from bot.slack_users import SlackDirectory
 from bot.store import Store
+from bot.zoho.links import AppLinks
+
+
+class DigestDeps(Protocol):
+    """What digests read and post with (the composition root's `Deps` has it; this module does not import it)."""
+
+    @property
+    def structure(self) -> OperatingStructure: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def links(self) -> AppLinks: ...
+    @property
+    def slack(self) -> AsyncWebClient: ...
+    @property
+    def directory(self) -> SlackDirectory: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +163,7 @@ class DigestLedger:
 
 
 def build_outgoing(
-    deps: Deps, team: str, now: datetime | None = None, day: date | None = None
+    deps: DigestDeps, team: str, now: datetime | None = None, day: date | None = None
 ) -> tuple[date, list[Outgoing]]:
     """(the local day, the team's digests) from the mirror as it is now (blocking: run it in a thread). `day`
     is the digest's local day, by default today's."""
@@ -150,12 +171,9 @@ def build_outgoing(
     now = now or deps.clock()
     today = day or now.astimezone(schedule.tz).date()
     config = with_org_currency(deps.store, config_from(deps.structure))
-    ctx = DigestContext(
-        today=today, now=now, tz=schedule.tz, config=config, links=app_links(deps.settings, deps.structure)
-    )
-    with paused_gc():
-        data = digest_data(deps.store, team, today, schedule.tz, config, TIMING_DAYS)
-        return today, build(team, data, ctx)
+    ctx = DigestContext(today=today, now=now, tz=schedule.tz, config=config, links=deps.links)
+    data = digest_data(deps.store, team, today, schedule.tz, config, TIMING_DAYS)
+    return today, build(team, data, ctx)
 
 
 @dataclass
@@ -179,7 +197,7 @@ class DigestRun:
         return f"{self.team} digest for {self.day.isoformat()}: " + ", ".join(parts)
 
 
-async def _destination(deps: Deps, schedule: TeamSchedule, out: Outgoing) -> str:
+async def _destination(deps: DigestDeps, schedule: TeamSchedule, out: Outgoing) -> str:
     if out.team == "sales" and out.recipient:
         user = await deps.directory.user_id_for(out.recipient)
         if user:
@@ -187,7 +205,7 @@ async def _destination(deps: Deps, schedule: TeamSchedule, out: Outgoing) -> str
     return schedule.channel
 
 
-async def _post(deps: Deps, channel: str, out: Outgoing, day: date) -> tuple[str, str]:
+async def _post(deps: DigestDeps, channel: str, out: Outgoing, day: date) -> tuple[str, str]:
     answer = await deps.slack.chat_postMessage(
         channel=channel, unfurl_links=False, unfurl_media=False, **out.message.as_kwargs()
     )
@@ -209,7 +227,9 @@ async def _post(deps: Deps, channel: str, out: Outgoing, day: date) -> tuple[str
     return posted_channel, ts
 
 
-async def send_digest(deps: Deps, team: str, *, now: datetime | None = None, day: date | None = None) -> DigestRun:
+async def send_digest(
+    deps: DigestDeps, team: str, *, now: datetime | None = None, day: date | None = None
+) -> DigestRun:
     """Build the team's digest for `day` (default: today, local) and send every part not sent yet."""
     schedule = schedule_for(deps.structure, team)
     now = now or deps.clock()
@@ -243,7 +263,7 @@ async def send_digest(deps: Deps, team: str, *, now: datetime | None = None, day
     return run
 
 
-async def digest_job(deps: Deps, team: str) -> None:
+async def digest_job(deps: DigestDeps, team: str) -> None:
     """The scheduled run: the digest of the slot that just came (its local day, even if run a little late)."""
     schedule = schedule_for(deps.structure, team)
     now = deps.clock()
@@ -254,7 +274,7 @@ async def digest_job(deps: Deps, team: str) -> None:
         log.exception("%s digest failed", team)
 
 
-async def catch_up(deps: Deps) -> list[DigestRun]:
+async def catch_up(deps: DigestDeps) -> list[DigestRun]:
     """Send each enabled digest whose latest slot passed while we were down, if within the grace window and
     not already sent; older misses are logged and dropped."""
     now = deps.clock()
@@ -285,7 +305,7 @@ async def catch_up(deps: Deps) -> list[DigestRun]:
     return runs
 
 
-def add_digest_jobs(scheduler: Any, deps: Deps) -> list[str]:
+def add_digest_jobs(scheduler: Any, deps: DigestDeps) -> list[str]:
     """One job per enabled team digest, plus a one-off catch-up at start. Returns the job ids."""
     ids = []
     grace = max(deps.structure.reports.digest_grace_minutes * 60, 60)

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
 
-from bot.deps import Deps, app_links
+from bot.config import OperatingStructure
 from bot.reports.compute import config_from
 from bot.reports.data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
 from bot.reports.home import HomeInput, home_view
 from bot.reports.retention import account_health
+from bot.store import Store
+from bot.zoho.links import AppLinks
+
+
+class HomeDeps(Protocol):
+    """What the Home tab reads (the composition root's `Deps` has it)."""
+
+    @property
+    def structure(self) -> OperatingStructure: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def links(self) -> AppLinks: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
 
 RECENT = 10
 
 
-def build_home(deps: Deps, email: str, approver: bool) -> dict[str, Any]:
+def build_home(deps: HomeDeps, email: str, approver: bool) -> dict[str, Any]:
     """The Home view for the Slack user with this email: their accounts with health, the handoffs waiting for
     them if they approve, and recent handoffs."""
     now = deps.clock()
@@ -32,7 +50,7 @@ def build_home(deps: Deps, email: str, approver: bool) -> dict[str, Any]:
             deals=deals_by_id(deps.store, [h.deal_id for h in mentioned]),
             now=now,
             tz=tz,
-            links=app_links(deps.settings, deps.structure),
+            links=deps.links,
             account_names=account_names(deps.store, [h.account_id for h in mentioned]),
         )
     )

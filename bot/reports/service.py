@@ -32,7 +32,6 @@ from bot.reports.compute import (
 )
 from bot.reports.data import (
     invoicing_data,
-    paused_gc,
     renewals_data,
     revenue_bookings,
     ticket_stats,
@@ -93,18 +92,17 @@ def run_report(store: Store, structure: OperatingStructure, request: ReportReque
     config = with_org_currency(store, config_from(structure))
     tz = structure.tz
     today = now.astimezone(tz).date()
-    with paused_gc():  # tens of thousands of short-lived rows: no cyclic collection over the process's heap
-        if request.kind == "revenue":
-            period = _period(request)
-            return revenue_of(revenue_bookings(store, period, config), period, config.currency)
-        if request.kind == "support":
-            period = _period(request)
-            return support_of(period, ticket_stats(store, period, tz, config))
-        if request.kind == "invoicing":
-            data = invoicing_data(store, _period(request), today, config)
-        else:
-            data = renewals_data(store, today, config, request.period or renewal_window(today, config))
-        return run_report_on(data, structure, request, now, config)
+    if request.kind == "revenue":
+        period = _period(request)
+        return revenue_of(revenue_bookings(store, period, config), period, config.currency)
+    if request.kind == "support":
+        period = _period(request)
+        return support_of(period, ticket_stats(store, period, tz, config))
+    if request.kind == "invoicing":
+        data = invoicing_data(store, _period(request), today, config)
+    else:
+        data = renewals_data(store, today, config, request.period or renewal_window(today, config))
+    return run_report_on(data, structure, request, now, config)
 
 
 def run_report_on(

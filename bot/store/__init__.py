@@ -32,14 +32,14 @@ from bot.store.engine import LeaderLock, SqliteEngine, open_engine, safe_locatio
 from bot.store.handoffs import HandoffTables
 from bot.store.inbox import InboxTable
 from bot.store.migrations import MIGRATIONS, Migration
-from bot.store.mirror import MIRROR_TABLES, MirrorRecords, MirrorTables, paused_gc
+from bot.store.mirror import MIRROR_TABLES, MirrorRecords, MirrorTables
 from bot.store.notifications import NotificationTables
 from bot.store.state import StateTables
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-__all__ = ["MIGRATIONS", "MIRROR_TABLES", "Migration", "MirrorRecords", "Store", "paused_gc"]
+__all__ = ["MIGRATIONS", "MIRROR_TABLES", "Migration", "MirrorRecords", "Store"]
 
 P = ParamSpec("P")
 R = TypeVar("R")

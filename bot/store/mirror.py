@@ -3,10 +3,8 @@ including the one loader that reports and the drift audit build their data from 
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -28,19 +26,6 @@ TABLE_OF: dict[type[BaseModel], str] = {
     Account: "accounts", Contact: "contacts", Deal: "deals", BooksCustomer: "books_customers", Invoice: "invoices",
     Payment: "payments", DeskAccount: "desk_accounts", Ticket: "tickets",
 }  # fmt: skip
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Reading the whole mirror makes ~200,000 objects with no cycles: the cyclic collector would rescan the
-    growing heap again and again (3× slower). Reference counting still frees everything."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass
@@ -378,7 +363,7 @@ class MirrorTables:
         customer or Desk account (the drift audit wants them as mirrored)."""
         wanted_tables = set(tables)
         out = MirrorRecords()
-        with paused_gc(), self.engine.read() as conn:
+        with self.engine.read() as conn:
             out.customer_accounts = {
                 row[0]: row[1] or "" for row in conn.execute("SELECT id, account_id FROM books_customers").fetchall()
             }

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from bot.account.health import HealthRules
 from bot.models import Account, Deal, Invoice, Payment, Ticket
 from bot.store.engine import Engine, chunks, marks
-from bot.store.mirror import MirrorRecords, paused_gc
+from bot.store.mirror import MirrorRecords
 
 # The CRM account a record belongs to: its own, else its Books customer's or Desk account's link.
 BOOKS_ACCOUNT = "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE COALESCE(c.account_id, '') END"
@@ -165,7 +165,7 @@ class ReportQueries:
         deals with `deal_ids` or linked to a selected invoice, and every account those records (or
         `account_ids`) belong to, in one snapshot."""
         out = MirrorRecords()
-        with paused_gc(), self.engine.read() as conn:
+        with self.engine.read() as conn:
             for table, conditions in wanted.items():
                 if conditions:
                     where = " OR ".join(f"({sql})" for sql, _ in conditions)
