@@ -29,11 +29,6 @@ READS = [e for e in ENDPOINTS if e.method == "GET"]
 
 
 @pytest.fixture
-def sb() -> Sandbox:
-    return Sandbox.seeded(accounts=25, seed=7)
-
-
-@pytest.fixture
 async def client(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.asgi_app()), base_url="http://sandbox") as c:
         yield c
