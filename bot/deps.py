@@ -24,7 +24,7 @@ from bot.approvers import ApprovalCheck
 from bot.audit.service import AuditService
 from bot.audit_log import AuditLog
 from bot.config import OperatingStructure, Settings
-from bot.events import DealChanged, Dispatcher
+from bot.events import AccountChanged, DealChanged, Dispatcher
 from bot.feed.notify import Notifier
 from bot.feed.service import FeedService
 from bot.feed.unfurls import Unfurler
@@ -160,6 +160,7 @@ def build_deps(
         clock=clock,
     )
     events.subscribe(DealChanged, handoffs.on_deal_changed)
+    events.subscribe(AccountChanged, handoffs.on_account_changed)
     routing = structure.routing
     notifier = Notifier(
         slack,

@@ -82,6 +82,10 @@ class HandoffRepo:
     def in_states(self, states: Iterable[State]) -> list[Handoff]:
         return [_from_row(r) for r in self.store.handoffs.in_states(states)]
 
+    def open_for_account(self, account_id: str) -> list[Handoff]:
+        """The account's handoffs still waiting or ready (a change to the account can change their plan)."""
+        return [_from_row(r) for r in self.store.handoffs.of_account(account_id, OPEN_STATES)]
+
     def create(self, handoff: Handoff) -> bool:
         """Insert unless one exists for the deal; True when this call created it."""
         return self.store.handoffs.create(_row(handoff))

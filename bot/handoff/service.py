@@ -27,7 +27,7 @@ from bot.announcer import OwnerAnnouncer
 from bot.audit_log import AuditLog
 from bot.config import OperatingStructure
 from bot.errors import ZohoError
-from bot.events import DealChanged, Event
+from bot.events import AccountChanged, DealChanged, Event
 from bot.handoff import blocks as hb
 from bot.handoff.plan import HandoffPlan, Line, PlanEdits, build_plan, missing
 from bot.handoff.posts import HandoffPoster
@@ -115,6 +115,14 @@ class HandoffService:
         if event.deal.stage == self.structure.handoff.won_stage or known:
             # The event's deal was just re-read from CRM by whoever raised it: no need to read it again.
             await self.consider(event.deal.id, source=event.source, deal=event.deal)
+
+    async def on_account_changed(self, event: Event) -> None:
+        """Subscriber for account events: the account carries the billing address a waiting handoff may lack, so
+        its open handoffs are planned again from CRM (a fix there turns "waiting" into "ready" in the same message)."""
+        if not isinstance(event, AccountChanged) or not event.account.id:
+            return
+        for handoff in await self._db(self.repo.open_for_account, event.account.id):
+            await self.consider(handoff.deal_id, source=event.source)
 
     async def consider(self, deal_id: str, *, source: str = "webhook", deal: Deal | None = None) -> Handoff | None:
         async with self._lock(deal_id):

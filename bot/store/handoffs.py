@@ -32,6 +32,16 @@ class HandoffTables:
             for r in self.engine.all(f"{_SELECT} WHERE state IN ({marks(len(states))}) ORDER BY created_at", states)
         ]
 
+    def of_account(self, account_id: str, states: Iterable[str]) -> list[dict[str, Any]]:
+        states = list(states)
+        return [
+            dict(r)
+            for r in self.engine.all(
+                f"{_SELECT} WHERE account_id = ? AND state IN ({marks(len(states))}) ORDER BY created_at",
+                [account_id, *states],
+            )
+        ]
+
     def rows(
         self, *, state: str | None = None, owner_email: str | None = None, limit: int = -1
     ) -> list[dict[str, Any]]:

@@ -352,6 +352,56 @@ async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, s
     assert deps.handoffs.repo.get(EXPANSION).state == "ready"
 
 
+async def test_billing_address_filled_in_crm_readies_the_waiting_handoff(deps, sandbox, slack, app_client):
+    """The fix is made on the account, not the deal: CRM's notification for the account re-plans the handoff."""
+    account = sandbox.state.crm["Accounts"][sandbox.state.demo_account_id]
+    street = account["Billing_Street"]
+    sandbox.state.update_crm("Accounts", account["id"], {"Billing_Street": None})
+    await close_deal(deps, sandbox)
+    assert deps.handoffs.repo.get(EXPANSION).state == "waiting"
+
+    sandbox.state.update_crm("Accounts", account["id"], {"Billing_Street": street})
+    delivery = {
+        "server_time": 1764200100000,
+        "module": "Accounts",
+        "ids": [account["id"]],
+        "operation": "update",
+        "channel_id": "1000000068001",
+        "token": deps.settings.webhook_secret,
+        "resource_uri": "https://www.zohoapis.com/crm/v8/Accounts",
+    }
+    reply = await app_client.post("/zoho/crm", json=delivery)
+    assert reply.status_code == 200
+    await deps.intake.drain()
+    handoff = deps.handoffs.repo.get(EXPANSION)
+    assert handoff.state == "ready"
+    assert len(finance_posts(slack)) == 1  # the same message, updated
+    assert slack.stub.calls_to("chat.update")[-1]["ts"] == handoff.finance_ts
+    assert CREATE in buttons(latest_finance_view(slack))
+
+
+async def test_account_change_leaves_settled_handoffs_alone(deps, sandbox, slack, app_client, driver):
+    await close_deal(deps, sandbox)
+    await click(driver, CREATE, EXPANSION, APPROVER)
+    await app_settled()
+    assert deps.handoffs.repo.get(EXPANSION).state == "done"
+    calls = len(slack.stub.calls)
+    account_id = sandbox.state.demo_account_id
+    sandbox.state.update_crm("Accounts", account_id, {"Billing_Street": "2 Other St"})
+    delivery = {
+        "server_time": 1764200200000,
+        "module": "Accounts",
+        "ids": [account_id],
+        "operation": "update",
+        "channel_id": "1000000068001",
+        "token": deps.settings.webhook_secret,
+    }
+    assert (await app_client.post("/zoho/crm", json=delivery)).status_code == 200
+    await deps.intake.drain()
+    assert deps.handoffs.repo.get(EXPANSION).state == "done"
+    assert not [c for c in slack.stub.calls[calls:] if c.args.get("channel") == FINANCE]
+
+
 async def test_workflow_webhook_with_a_deal_id_and_wrong_secret(deps, sandbox, app_client, slack):
 
     sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
