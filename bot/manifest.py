@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+# bot/manifest.yml links to the top-level manifest.yml, so an installed wheel carries the file as package data.
+MANIFEST = Path(__file__).with_name("manifest.yml")
 
 
 def manifest_scopes(path: Path = MANIFEST) -> list[str]:

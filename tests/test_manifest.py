@@ -91,3 +91,18 @@ def test_scopes_cover_what_the_code_calls():
         if re.search(pattern, source):
             assert wanted <= scopes, f"code calls {pattern} but the manifest lacks {wanted - scopes}"
     assert "commands" in scopes
+
+
+def test_the_package_carries_the_manifest():
+    """An installed wheel has no repository around it: the manifest travels as package data beside bot/manifest.py."""
+    import fnmatch
+    import tomllib
+
+    from bot import manifest
+
+    top = Path(__file__).resolve().parents[1]
+    assert manifest.MANIFEST.parent == Path(manifest.__file__).parent
+    assert manifest.MANIFEST.read_text() == (top / "manifest.yml").read_text()
+    globs = tomllib.loads((top / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bot"]
+    assert any(fnmatch.fnmatch("manifest.yml", g) for g in globs)
+    assert manifest.manifest_scopes() == MANIFEST["oauth_config"]["scopes"]["bot"]
