@@ -17,8 +17,9 @@ from typing import Any
 
 from bot.models import Deal
 from bot.reports.compute import (
-    NO_OWNER,
     Booking,
+    DealRef,
+    DealTiming,
     HandoffRow,
     MirrorData,
     Owner,
@@ -28,11 +29,13 @@ from bot.reports.compute import (
     most_common_currency,
     owner_of,
     resolve_currency,
+    timing_of,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.store import MirrorRecords, Store
 from bot.store import reports as q
-from bot.store.rows import utc_key
+from bot.store.reports_money import MoneyQueries
+from bot.store.rows import UNITS_SCALE, utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror"]
 _LOADED = ("accounts", "deals", "invoices", "payments", "tickets")
@@ -140,13 +143,6 @@ def _revenue(period: Period, config: ReportConfig) -> q.Wants:
     return q.revenue_wants(config.rules, period.start.isoformat(), period.end.isoformat())
 
 
-def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
-    """Won deals closed in the period, or within the not-invoiced lookback up to today (their first invoices
-    come from `with_first_invoices`)."""
-    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
-    return q.won_deals_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
-
-
 def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
     """The records `wants` selects (and the accounts and linked deals they need), as reports see them."""
     rows = [handoff_from_row(r) for r in store.handoffs.rows()] if handoffs else []
@@ -161,67 +157,63 @@ def revenue_data(store: Store, period: Period, config: ReportConfig) -> MirrorDa
 
 
 def invoicing_data(store: Store, period: Period, today: date, config: ReportConfig) -> MirrorData:
-    data = report_data(store, _invoicing(period, today, config))
-    return with_first_invoices(store, data, config)
-
-
-def with_first_invoices(store: Store, data: MirrorData, config: ReportConfig) -> MirrorData:
-    """`data` with each deal's first invoice date worked out by SQL (no invoice decoded for it)."""
-    found = q.ReportQueries(store.engine).first_invoices(config.rules)
-    data.first_invoices = {deal: date.fromisoformat(day) for deal, day in found.items()}
-    return data
+    """What the invoicing report uses: the won deals' timings, from SQL (no record decoded)."""
+    return MirrorData(timings=won_timings(store, period, today, config))
 
 
 def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list[Booking]:
-    """The period's amounts from SQL rows (as `compute.revenue_bookings` finds them in records); `config`
+    """The period's amounts summed by SQL (as `compute.revenue_bookings` finds them in records); `config`
     carries the org currency (`with_org_currency`)."""
-    got = q.ReportQueries(store.engine).revenue_rows(config.rules, period.start.isoformat(), period.end.isoformat())
-    accounts, customers, deal_owners = got["accounts"], got["customers"], got["deal_owners"]
+    return money_bookings(store, [period], config)
+
+
+def _exact(units: Any, exponent: int | None) -> Decimal:
+    """A sum of amounts from its units (bot/store/rows.py `amount_units`): the Decimal that adding the amounts
+    one by one from 0 gives (its exponent the smallest of theirs and 0's)."""
+    return (Decimal(units).scaleb(-UNITS_SCALE)).quantize(Decimal(1).scaleb(min(exponent or 0, 0)))
+
+
+def money_bookings(store: Store, periods: Sequence[Period], config: ReportConfig) -> list[Booking]:
+    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day, currency and owner, with
+    currencies and owners resolved as `compute.revenue_bookings` resolves them; `config` carries the org
+    currency (`with_org_currency`)."""
+    ranges = [(p.start.isoformat(), p.end.isoformat()) for p in periods]
+    got = MoneyQueries(store.engine).revenue(config.rules, ranges)
     org = config.currency
     owners: dict[tuple[str, str], Owner] = {}
-    none = Owner("", NO_OWNER)
-
-    def owner(name: str | None, email: str | None) -> Owner:
-        key = (name or "", email or "")
-        if key not in owners:
-            owners[key] = owner_of(*key)
-        return owners[key]
-
-    def account_of(account_id: str | None, customer_id: str | None) -> str:
-        return account_id or (customers.get(customer_id or "") or ("",))[0] or ""
-
-    def currency(code: str | None, account_id: str) -> str:
-        found = accounts.get(account_id)
-        return resolve_currency(code or "", (found[0] if found else "") or "", org)
-
-    def account_owner(account_id: str) -> Owner:
-        found = accounts.get(account_id)
-        return owner(found[1], found[2]) if found else none
-
-    out = [
-        Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""), owner(name, email))
-        for day, amount, code, account_id, name, email in got["sold"]
-    ]
-    for day, total, code, account_id, customer_id, deal_id in got["invoiced"]:
-        account = account_of(account_id, customer_id)
-        deal = deal_owners.get(deal_id or "")
-        out.append(
-            Booking(
-                "invoiced",
-                date.fromisoformat(day),
-                Decimal(total),
-                currency(code, account),
-                owner(*deal) if deal else account_owner(account),
-            )
-        )
-    for day, amount, code, account_id, customer_id in got["collected"]:
-        account = account_of(account_id, customer_id)
-        out.append(
-            Booking(
-                "collected", date.fromisoformat(day), Decimal(amount), currency(code, account), account_owner(account)
-            )
-        )
+    days: dict[str, date] = {}
+    out: list[Booking] = []
+    for kind, rows in got.items():
+        for day, code, account_currency, name, email, count, units, exponent, amount in rows:
+            key = (name or "", email or "")
+            owner = owners.get(key) or owners.setdefault(key, owner_of(*key))
+            when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+            value = Decimal(amount) if amount is not None else _exact(units, exponent)
+            code = resolve_currency(code or "", account_currency or "", org)
+            out.append(Booking(kind, when, value, code, owner, int(count)))
     return out
+
+
+def won_timings(store: Store, period: Period, today: date, config: ReportConfig) -> list[DealTiming]:
+    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced, with
+    their close → first invoice timings as of `today` (as `compute.deal_timings` works them out)."""
+    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
+    rows = MoneyQueries(store.engine).won_deals(
+        config.rules,
+        first.isoformat(),
+        max(period.end, today).isoformat(),
+        keep_from=period.start.isoformat(),
+        keep_to=period.end.isoformat(),
+    )
+    out = []
+    for row in rows:
+        deal_id, name, amount, currency, closed, o_name, o_email, account_id, known, known_name, own, invoiced = row
+        deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
+        account = (known_name or "") if known is not None else (own or account_id or "(unknown account)")
+        owner = owner_of(o_name or "", o_email or "").name
+        invoiced_on = date.fromisoformat(invoiced) if invoiced else None
+        out.append(timing_of(deal, account, owner, date.fromisoformat(closed), invoiced_on, today))
+    return sorted(out, key=lambda t: (t.closed, t.deal.id))
 
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
@@ -282,7 +274,6 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
     rules, day = config.rules, today.isoformat()
     if team == "finance":
         wants = q.merge(
-            _invoicing(Period(today, today, "today"), today, config),
             q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
             q.payments_wants(yesterday.isoformat()),
         )
@@ -290,17 +281,18 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
     elif team == "support":
         wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
-    elif team == "leadership":
+    elif team == "leadership":  # figures only: summed by SQL, no record read
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
-        wants = q.merge(
-            _revenue(month_to_date(today), config),
-            _revenue(same_days_last_month(today), config),
-            _invoicing(recent, today, config),
+        return MirrorData(
+            bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config),
+            timings=won_timings(store, recent, today, config),
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
-    data = report_data(store, wants, handoffs=team != "leadership")
-    return with_first_invoices(store, data, config) if team in ("finance", "leadership") else data
+    data = report_data(store, wants, handoffs=True)
+    if team == "finance":  # won, not invoiced: from SQL
+        data.timings = won_timings(store, Period(today, today, "today"), today, config)
+    return data
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

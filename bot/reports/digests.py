@@ -160,7 +160,7 @@ def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     collected = [f"{safe(account_name(data, p.account_id), 60)} · {money(p.amount, p.currency)}" for p in paid]
     listings = [
         Listing("Waiting for approval", approvals, len(approvals), more="see #finance"),
-        not_invoiced_listing(report),
+        not_invoiced_listing(report, ctx.config.list_limit),
         Listing("Went overdue", [_invoice_row(i, data, ctx) for i in went], len(went), more=_books_invoices(ctx.links)),
         Listing(
             "Collected yesterday",

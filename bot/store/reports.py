@@ -87,11 +87,6 @@ def revenue_wants(rules: HealthRules, first: str, last: str) -> Wants:
     }
 
 
-def won_deals_wants(rules: HealthRules, first: str, last: str) -> Wants:
-    """Won deals closed from `first` to `last` (their first invoices: `ReportQueries.first_invoices`)."""
-    return {"deals": [_won(rules, first, last)]}
-
-
 def tickets_wants(start: str, end: str, *, closed_too: bool = False, open_rules: HealthRules | None = None) -> Wants:
     """Tickets created from `start` to before `end` (UTC), or closed then (`closed_too`), or open now."""
     conditions: list[tuple[str, list[Any]]] = [("x.created_utc >= ? AND x.created_utc < ?", [start, end])]
@@ -312,13 +307,3 @@ class ReportQueries:
                 "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
                 "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
             }
-
-    def first_invoices(self, rules: HealthRules) -> dict[str, str]:
-        """Deal id → date of its earliest counting invoice, over every invoice (one covering index scan)."""
-        bill_sql, params = billed(rules.excluded_invoice_statuses)
-        sql = (
-            f"SELECT x.deal_id, MIN(x.date) FROM invoices x WHERE {bill_sql} AND x.deal_id <> '' "
-            "AND x.date IS NOT NULL GROUP BY x.deal_id"
-        )
-        with self.engine.read() as conn:
-            return {row[0]: row[1] for row in conn.execute(sql, params).fetchall()}
