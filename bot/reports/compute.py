@@ -84,6 +84,9 @@ class MirrorData:
     # Won deals' timings as SQL found them for one `today` (bot/reports/data.py `won_timings`): every deal the
     # invoicing rules of this data may list; None: work them out from `deals` and `invoices`.
     timings: list[DealTiming] | None = None
+    # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
+    # None: find them in `payments`.
+    paid: list[Paid] | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
         return {d.id: d for d in self.deals}
@@ -255,7 +258,7 @@ class Booking:
     day: date
     amount: Decimal
     code: str
-    owner: Owner
+    owner: Owner | None  # None: summed over owners (enough for `revenue_totals`, not for `revenue`)
     count: int = 1  # records whose amounts `amount` adds up (SQL sums a day's amounts per currency and owner)
 
 
@@ -306,6 +309,8 @@ def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> Re
     names: dict[str, str] = {}
     counts = Counter[str]()
     for b in bookings:
+        if b.owner is None:
+            raise ValueError("bookings summed over owners give totals only (revenue_totals)")
         counts[b.kind] += b.count
         if b.code != currency:
             other[b.code].add(b.kind, b.amount)
@@ -326,6 +331,16 @@ def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> Re
         other_currencies=dict(sorted(other.items())),
         counts={"won_deals": counts["sold"], "invoices": counts["invoiced"], "payments": counts["collected"]},
     )
+
+
+def revenue_totals(data: MirrorData, period: Period, config: ReportConfig) -> tuple[str, Flows, dict[str, Flows]]:
+    """(org currency, the period's total in it, the totals in every other currency), as `revenue` adds them up:
+    for figures that need no owner (the leadership digest)."""
+    currency = org_currency(data, config)
+    total, other = Flows(), defaultdict[str, Flows](Flows)
+    for b in revenue_bookings(data, period, config, currency):
+        (total if b.code == currency else other[b.code]).add(b.kind, b.amount)
+    return currency, total, dict(sorted(other.items()))
 
 
 # ---- close → first invoice -----------------------------------------------------------------------------------
@@ -529,6 +544,31 @@ def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
         percentile(hours, 0.5),
     )
     return SupportReport(period, rows, total)
+
+
+# ---- payments of a day (the finance digest) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paid:
+    """One payment as the finance digest lists it."""
+
+    id: str
+    amount: Decimal
+    currency: str  # upper case, as the store keeps it
+    account: str  # the account's name (`account_name`)
+
+
+def payments_on(data: MirrorData, day: date) -> list[Paid]:
+    """The payments made on `day`, the largest first (ties: by id), or those SQL found (`MirrorData.paid`)."""
+    if data.paid is not None:
+        return data.paid
+    paid = [
+        Paid(p.id, p.amount, p.currency.upper(), account_name(data, p.account_id))
+        for p in data.payments
+        if p.date == day
+    ]
+    return sorted(paid, key=lambda p: (-p.amount, p.id))
 
 
 # ---- overdue invoices (shared by digests and the home tab) ---------------------------------------------------

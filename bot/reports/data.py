@@ -23,6 +23,7 @@ from bot.reports.compute import (
     HandoffRow,
     MirrorData,
     Owner,
+    Paid,
     ReportConfig,
     TicketStats,
     hours_between,
@@ -173,20 +174,22 @@ def _exact(units: Any, exponent: int | None) -> Decimal:
     return (Decimal(units).scaleb(-UNITS_SCALE)).quantize(Decimal(1).scaleb(min(exponent or 0, 0)))
 
 
-def money_bookings(store: Store, periods: Sequence[Period], config: ReportConfig) -> list[Booking]:
-    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day, currency and owner, with
-    currencies and owners resolved as `compute.revenue_bookings` resolves them; `config` carries the org
-    currency (`with_org_currency`)."""
+def money_bookings(
+    store: Store, periods: Sequence[Period], config: ReportConfig, *, owners: bool = True
+) -> list[Booking]:
+    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day, currency and owner (or,
+    without `owners`, over owners: enough for `compute.revenue_totals`), with currencies and owners resolved as
+    `compute.revenue_bookings` resolves them; `config` carries the org currency (`with_org_currency`)."""
     ranges = [(p.start.isoformat(), p.end.isoformat()) for p in periods]
-    got = MoneyQueries(store.engine).revenue(config.rules, ranges)
+    got = MoneyQueries(store.engine).revenue(config.rules, ranges, owners=owners)
     org = config.currency
-    owners: dict[tuple[str, str], Owner] = {}
+    known: dict[tuple[str, str], Owner] = {}
     days: dict[str, date] = {}
     out: list[Booking] = []
     for kind, rows in got.items():
         for day, code, account_currency, name, email, count, units, exponent, amount in rows:
             key = (name or "", email or "")
-            owner = owners.get(key) or owners.setdefault(key, owner_of(*key))
+            owner = (known.get(key) or known.setdefault(key, owner_of(*key))) if owners else None
             when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
             value = Decimal(amount) if amount is not None else _exact(units, exponent)
             code = resolve_currency(code or "", account_currency or "", org)
@@ -214,6 +217,17 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
         invoiced_on = date.fromisoformat(invoiced) if invoiced else None
         out.append(timing_of(deal, account, owner, date.fromisoformat(closed), invoiced_on, today))
     return sorted(out, key=lambda t: (t.closed, t.deal.id))
+
+
+def paid_on(store: Store, day: date) -> list[Paid]:
+    """The payments made on `day`, as `compute.payments_on` lists them (no record decoded)."""
+    out = []
+    for payment_id, amount, currency, account_id, known, known_name in MoneyQueries(store.engine).payments_on(
+        day.isoformat()
+    ):
+        account = (known_name or "") if known is not None else (account_id or "(unknown account)")
+        out.append(Paid(payment_id, Decimal(amount), currency or "", account))
+    return sorted(out, key=lambda p: (-p.amount, p.id))
 
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
@@ -272,11 +286,17 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
     (`with_org_currency`)."""
     yesterday = today - timedelta(days=1)
     rules, day = config.rules, today.isoformat()
-    if team == "finance":
-        wants = q.merge(
+    if team == "finance":  # handoffs waiting for approval and invoices that went overdue: records; the rest: SQL
+        ready = [handoff_from_row(r) for r in store.handoffs.rows(state="ready")]
+        got = q.ReportQueries(store.engine).select(
             q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
-            q.payments_wants(yesterday.isoformat()),
+            deal_ids=[h.deal_id for h in ready],
+            account_ids=[h.account_id for h in ready],
         )
+        data = _mirror(got, ready)
+        data.timings = won_timings(store, Period(today, today, "today"), today, config)
+        data.paid = paid_on(store, yesterday)
+        return data
     elif team == "sales":
         wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
     elif team == "support":
@@ -284,15 +304,12 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
     elif team == "leadership":  # figures only: summed by SQL, no record read
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
         return MirrorData(
-            bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config),
+            bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config, owners=False),
             timings=won_timings(store, recent, today, config),
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
-    data = report_data(store, wants, handoffs=True)
-    if team == "finance":  # won, not invoiced: from SQL
-        data.timings = won_timings(store, Period(today, today, "today"), today, config)
-    return data
+    return report_data(store, wants, handoffs=True)
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

@@ -171,10 +171,11 @@ class ReportQueries:
             out.deals += self._by_ids(conn, "deals", "id", linked - known)
             owners = {r.account_id for table in _MODEL for r in getattr(out, table)}
             out.accounts = self._accounts(conn, owners | set(account_ids))
-            out.desk_links = {
-                row[0]: (row[1] or "", row[2] or "")
-                for row in conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()
-            }
+            if wanted.get("tickets"):  # Desk accounts name unlinked tickets; nothing else needs them
+                out.desk_links = {
+                    row[0]: (row[1] or "", row[2] or "")
+                    for row in conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()
+                }
         return out
 
     # ---- figures ----------------------------------------------------------------------------------------

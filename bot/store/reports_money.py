@@ -42,21 +42,40 @@ class MoneyQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def revenue(self, rules: HealthRules, ranges: Sequence[tuple[str, str]]) -> dict[str, list[tuple[Any, ...]]]:
+    def revenue(
+        self, rules: HealthRules, ranges: Sequence[tuple[str, str]], *, owners: bool = True
+    ) -> dict[str, list[tuple[Any, ...]]]:
         """Per kind (sold, invoiced, collected), rows of (day, currency, account currency when the record has
         none, owner name, owner email, count, units summed, smallest exponent, amount): summed rows carry no
         amount; a row with an amount (text) is one record whose amount has no exact units. Days in `ranges`
         (ISO, inclusive). Sold: won deals with an amount, by closing date; invoiced: counting invoices, owned by
-        the linked deal's owner when that deal is mirrored, else by the account's; collected: payments."""
+        the linked deal's owner when that deal is mirrored, else by the account's; collected: payments.
+        Without `owners`, owner name and email are NULL and nothing is joined but a record's account for its
+        currency when it has none."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
-        # (FROM, conditions, their parameters, day, units, exponent, amount, currency of the account, owner)
+        no_currency = "COALESCE(x.currency, '') = ''"
         # The account is joined only when it is used: for its currency when the record has none, for its owner
         # unless the invoice's deal is mirrored.
+        if owners:
+            invoice_source = (
+                f"invoices x LEFT JOIN deals d {deals} ON COALESCE(x.deal_id, '') <> '' AND d.id = x.deal_id "
+                f"LEFT JOIN accounts a {accounts} ON (d.id IS NULL OR {no_currency}) AND a.id = {BOOKS_ACCOUNT}"
+            )
+            invoice_owner = (
+                "CASE WHEN d.id IS NULL THEN a.owner_name ELSE d.owner_name END, "
+                "CASE WHEN d.id IS NULL THEN a.owner_email ELSE d.owner_email END"
+            )
+            payment_source = f"payments x LEFT JOIN accounts a {accounts} ON a.id = {BOOKS_ACCOUNT}"
+        else:
+            invoice_source = f"invoices x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = {BOOKS_ACCOUNT}"
+            payment_source = f"payments x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = {BOOKS_ACCOUNT}"
+            invoice_owner = ""
+        # (FROM, conditions, their parameters, day, units, exponent, amount, currency of the account, owner)
         kinds: dict[str, tuple[str, str, list[Any], str, str, str, str, str, str]] = {
             "sold": (
-                f"deals x LEFT JOIN accounts a {accounts} ON COALESCE(x.currency, '') = '' AND a.id = x.account_id",
+                f"deals x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = x.account_id",
                 f"{won_sql} AND x.amount IS NOT NULL",
                 p_won,
                 "x.closing_date",
@@ -67,9 +86,7 @@ class MoneyQueries:
                 "x.owner_name, x.owner_email",
             ),
             "invoiced": (
-                f"invoices x LEFT JOIN deals d {deals} ON COALESCE(x.deal_id, '') <> '' AND d.id = x.deal_id "
-                f"LEFT JOIN accounts a {accounts} ON (d.id IS NULL OR COALESCE(x.currency, '') = '') "
-                f"AND a.id = {BOOKS_ACCOUNT}",
+                invoice_source,
                 f"{bill_sql} AND x.total IS NOT NULL",
                 p_bill,
                 "x.date",
@@ -77,11 +94,10 @@ class MoneyQueries:
                 "x.total_exp",
                 "x.total",
                 "a.currency",
-                "CASE WHEN d.id IS NULL THEN a.owner_name ELSE d.owner_name END, "
-                "CASE WHEN d.id IS NULL THEN a.owner_email ELSE d.owner_email END",
+                invoice_owner,
             ),
             "collected": (
-                f"payments x LEFT JOIN accounts a {accounts} ON a.id = {BOOKS_ACCOUNT}",
+                payment_source,
                 "x.amount IS NOT NULL",
                 [],
                 "x.date",
@@ -95,19 +111,19 @@ class MoneyQueries:
         out: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in kinds}
         with self.engine.read() as conn:
             for kind, (source, where, params, day, units, exponent, amount, currency, owner) in kinds.items():
-                keys = (
-                    f"{day}, COALESCE(x.currency, ''), CASE WHEN COALESCE(x.currency, '') = '' THEN {currency} "
-                    f"ELSE '' END, {owner}"
+                keys = f"{day}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
+                    f", {owner}" if owners else ""
                 )
+                shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
                     picked = f"{where} AND {day} BETWEEN ? AND ?"
                     summed = conn.execute(
-                        f"SELECT {keys}, COUNT(*), SUM({units}), MIN({exponent}), NULL FROM {source} "
+                        f"SELECT {shown}, COUNT(*), SUM({units}), MIN({exponent}), NULL FROM {source} "
                         f"WHERE {picked} AND {units} IS NOT NULL GROUP BY {keys}",
                         [*params, *span],
                     ).fetchall()
                     single = conn.execute(  # amounts without exact units: one row each, summed by the caller
-                        f"SELECT {keys}, 1, NULL, NULL, {amount} FROM {source} WHERE {picked} AND {units} IS NULL",
+                        f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} WHERE {picked} AND {units} IS NULL",
                         [*params, *span],
                     ).fetchall()
                     out[kind] += [tuple(row) for row in summed] + [tuple(row) for row in single]
@@ -137,3 +153,14 @@ class MoneyQueries:
         with self.engine.read() as conn:
             rows = conn.execute(sql, [*p_bill, *p_won, first, last, keep_from, keep_to]).fetchall()
         return [tuple(row) for row in rows]
+
+    def payments_on(self, day: str) -> list[tuple[Any, ...]]:
+        """Payments made on `day`: (id, amount, currency, CRM account id, the mirrored account's id and name
+        (None when it is not mirrored))."""
+        sql = (
+            f"SELECT x.id, x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
+            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+            "WHERE x.date = ? AND x.amount IS NOT NULL"
+        )
+        with self.engine.read() as conn:
+            return [tuple(row) for row in conn.execute(sql, [day]).fetchall()]
