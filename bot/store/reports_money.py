@@ -117,16 +117,22 @@ class MoneyQueries:
                 shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
                     picked = f"{where} AND {day} BETWEEN ? AND ?"
+                    exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
                     summed = conn.execute(
-                        f"SELECT {shown}, COUNT(*), SUM({units}), MIN({exponent}), NULL FROM {source} "
-                        f"WHERE {picked} AND {units} IS NOT NULL GROUP BY {keys}",
+                        f"SELECT {shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
+                        f"FROM {source} WHERE {picked} GROUP BY {keys}",
                         [*params, *span],
                     ).fetchall()
-                    single = conn.execute(  # amounts without exact units: one row each, summed by the caller
-                        f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} WHERE {picked} AND {units} IS NULL",
-                        [*params, *span],
-                    ).fetchall()
-                    out[kind] += [tuple(row) for row in summed] + [tuple(row) for row in single]
+                    out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
+                    if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
+                        out[kind] += [
+                            tuple(row)
+                            for row in conn.execute(
+                                f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} "
+                                f"WHERE {picked} AND {units} IS NULL",
+                                [*params, *span],
+                            ).fetchall()
+                        ]
         return out
 
     def won_deals(
