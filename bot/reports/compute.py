@@ -255,7 +255,7 @@ class Booking:
     """One sold, invoiced or collected amount, with its day, currency (resolved) and owner."""
 
     kind: str  # sold, invoiced or collected
-    day: date
+    day: date  # SQL sums of a month: the month's first day in the period
     amount: Decimal
     code: str
     owner: Owner | None  # None: summed over owners (enough for `revenue_totals`, not for `revenue`)

@@ -174,14 +174,22 @@ def _exact(units: Any, exponent: int | None) -> Decimal:
     return (Decimal(units).scaleb(-UNITS_SCALE)).quantize(Decimal(1).scaleb(min(exponent or 0, 0)))
 
 
+def _day(month: str, first: date) -> date:
+    """The first day of `month` (`YYYY-MM`) from `first` on."""
+    return max(date(int(month[:4]), int(month[5:7]), 1), first)
+
+
 def money_bookings(
     store: Store, periods: Sequence[Period], config: ReportConfig, *, owners: bool = True
 ) -> list[Booking]:
-    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day, currency and owner (or,
+    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day (per month when there is one
+    period: all `revenue` shows), currency and owner (or,
     without `owners`, over owners: enough for `compute.revenue_totals`), with currencies and owners resolved as
     `compute.revenue_bookings` resolves them; `config` carries the org currency (`with_org_currency`)."""
     ranges = [(p.start.isoformat(), p.end.isoformat()) for p in periods]
-    got = MoneyQueries(store.engine).revenue(config.rules, ranges, owners=owners)
+    # One period: each month's sum is dated on the month's first day in the period.
+    monthly = len(periods) == 1
+    got = MoneyQueries(store.engine).revenue(config.rules, ranges, owners=owners, by_month=monthly)
     org = config.currency
     known: dict[tuple[str, str], Owner] = {}
     days: dict[str, date] = {}
@@ -190,10 +198,11 @@ def money_bookings(
         for day, code, account_currency, name, email, count, units, exponent, amount in rows:
             key = (name or "", email or "")
             owner = (known.get(key) or known.setdefault(key, owner_of(*key))) if owners else None
-            when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+            if day not in days:
+                days[day] = _day(day, periods[0].start) if monthly else date.fromisoformat(day)
             value = Decimal(amount) if amount is not None else _exact(units, exponent)
             code = resolve_currency(code or "", account_currency or "", org)
-            out.append(Booking(kind, when, value, code, owner, int(count)))
+            out.append(Booking(kind, days[day], value, code, owner, int(count)))
     return out
 
 

@@ -43,7 +43,7 @@ class MoneyQueries:
         self.engine = engine
 
     def revenue(
-        self, rules: HealthRules, ranges: Sequence[tuple[str, str]], *, owners: bool = True
+        self, rules: HealthRules, ranges: Sequence[tuple[str, str]], *, owners: bool = True, by_month: bool = False
     ) -> dict[str, list[tuple[Any, ...]]]:
         """Per kind (sold, invoiced, collected), rows of (day, currency, account currency when the record has
         none, owner name, owner email, count, units summed, smallest exponent, amount): summed rows carry no
@@ -51,7 +51,7 @@ class MoneyQueries:
         (ISO, inclusive). Sold: won deals with an amount, by closing date; invoiced: counting invoices, owned by
         the linked deal's owner when that deal is mirrored, else by the account's; collected: payments.
         Without `owners`, owner name and email are NULL and nothing is joined but a record's account for its
-        currency when it has none."""
+        currency when it has none. `by_month`: summed per month (`YYYY-MM` in place of the day)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
@@ -111,7 +111,8 @@ class MoneyQueries:
         out: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in kinds}
         with self.engine.read() as conn:
             for kind, (source, where, params, day, units, exponent, amount, currency, owner) in kinds.items():
-                keys = f"{day}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
+                when = f"substr({day}, 1, 7)" if by_month else day
+                keys = f"{when}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
                     f", {owner}" if owners else ""
                 )
                 shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
