@@ -56,12 +56,12 @@ class MoneyQueries:
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
         no_currency = "COALESCE(x.currency, '') = ''"
-        # The account is joined only when it is used: for its currency when the record has none, for its owner
-        # unless the invoice's deal is mirrored.
+        # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
+        # currency looks its account's up (few do).
         if owners:
             invoice_source = (
                 f"invoices x LEFT JOIN deals d {deals} ON COALESCE(x.deal_id, '') <> '' AND d.id = x.deal_id "
-                f"LEFT JOIN accounts a {accounts} ON (d.id IS NULL OR {no_currency}) AND a.id = {BOOKS_ACCOUNT}"
+                f"LEFT JOIN accounts a {accounts} ON d.id IS NULL AND a.id = {BOOKS_ACCOUNT}"
             )
             invoice_owner = (
                 "CASE WHEN d.id IS NULL THEN a.owner_name ELSE d.owner_name END, "
@@ -69,20 +69,18 @@ class MoneyQueries:
             )
             payment_source = f"payments x LEFT JOIN accounts a {accounts} ON a.id = {BOOKS_ACCOUNT}"
         else:
-            invoice_source = f"invoices x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = {BOOKS_ACCOUNT}"
-            payment_source = f"payments x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = {BOOKS_ACCOUNT}"
-            invoice_owner = ""
-        # (FROM, conditions, their parameters, day, units, exponent, amount, currency of the account, owner)
+            invoice_source, payment_source, invoice_owner = "invoices x", "payments x", ""
+        # (FROM, conditions, their parameters, day, units, exponent, amount, the record's account, owner)
         kinds: dict[str, tuple[str, str, list[Any], str, str, str, str, str, str]] = {
             "sold": (
-                f"deals x LEFT JOIN accounts a {accounts} ON {no_currency} AND a.id = x.account_id",
+                "deals x",
                 f"{won_sql} AND x.amount IS NOT NULL",
                 p_won,
                 "x.closing_date",
                 "x.amount_units",
                 "x.amount_exp",
                 "x.amount",
-                "a.currency",
+                "x.account_id",
                 "x.owner_name, x.owner_email",
             ),
             "invoiced": (
@@ -93,7 +91,7 @@ class MoneyQueries:
                 "x.total_units",
                 "x.total_exp",
                 "x.total",
-                "a.currency",
+                BOOKS_ACCOUNT,
                 invoice_owner,
             ),
             "collected": (
@@ -104,14 +102,15 @@ class MoneyQueries:
                 "x.amount_units",
                 "x.amount_exp",
                 "x.amount",
-                "a.currency",
+                BOOKS_ACCOUNT,
                 "a.owner_name, a.owner_email",
             ),
         }
         out: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in kinds}
         with self.engine.read() as conn:
-            for kind, (source, where, params, day, units, exponent, amount, currency, owner) in kinds.items():
+            for kind, (source, where, params, day, units, exponent, amount, account, owner) in kinds.items():
                 when = f"substr({day}, 1, 7)" if by_month else day
+                currency = f"(SELECT z.currency FROM accounts z {accounts} WHERE z.id = {account})"
                 keys = f"{when}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
                     f", {owner}" if owners else ""
                 )
@@ -136,13 +135,11 @@ class MoneyQueries:
                         ]
         return out
 
-    def won_deals(
-        self, rules: HealthRules, first: str, last: str, *, keep_from: str, keep_to: str
-    ) -> list[tuple[Any, ...]]:
-        """Won deals closed from `first` to `last` that were closed from `keep_from` to `keep_to` or have no
-        counting invoice (as bot.account.health.is_billed counts): (id, name, amount, currency, closing date,
-        owner name, owner email, account id, the mirrored account's id and name (None when it is not mirrored),
-        the deal's own account name, date of the first counting invoice linked to the deal or None)."""
+    def won_deals(self, rules: HealthRules, first: str, last: str) -> list[tuple[Any, ...]]:
+        """Won deals closed from `first` to `last`: (id, name, amount, currency, closing date, owner name, owner
+        email, account id, the mirrored account's id and name (None when it is not mirrored), the deal's own
+        account name, date of the first counting invoice linked to the deal (as bot.account.health.is_billed
+        counts) or None)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
         first_invoice = (
@@ -150,15 +147,13 @@ class MoneyQueries:
             f"{bill_sql} AND i.date IS NOT NULL)"
         )
         sql = (
-            "SELECT t.* FROM (SELECT x.id AS deal_id, x.name AS deal_name, x.amount, x.currency, x.closing_date, "
-            "x.owner_name, x.owner_email, x.account_id, a.id AS known_account, a.name AS known_name, "
-            f"x.account_name, {first_invoice} AS first_invoice "
+            "SELECT x.id, x.name, x.amount, x.currency, x.closing_date, x.owner_name, x.owner_email, x.account_id, "
+            f"a.id, a.name, x.account_name, {first_invoice} "
             f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?) t "
-            "WHERE t.closing_date BETWEEN ? AND ? OR t.first_invoice IS NULL"
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?"
         )
         with self.engine.read() as conn:
-            rows = conn.execute(sql, [*p_bill, *p_won, first, last, keep_from, keep_to]).fetchall()
+            rows = conn.execute(sql, [*p_bill, *p_won, first, last]).fetchall()
         return [tuple(row) for row in rows]
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
