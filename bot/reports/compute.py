@@ -553,22 +553,24 @@ def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
 class Paid:
     """One payment as the finance digest lists it."""
 
-    id: str
     amount: Decimal
     currency: str  # upper case, as the store keeps it
     account: str  # the account's name (`account_name`)
 
 
 def payments_on(data: MirrorData, day: date) -> list[Paid]:
-    """The payments made on `day`, the largest first (ties: by id), or those SQL found (`MirrorData.paid`)."""
+    """The payments made on `day`, the largest first, or those SQL found (`MirrorData.paid`)."""
     if data.paid is not None:
         return data.paid
     paid = [
-        Paid(p.id, p.amount, p.currency.upper(), account_name(data, p.account_id))
-        for p in data.payments
-        if p.date == day
+        Paid(p.amount, p.currency.upper(), account_name(data, p.account_id)) for p in data.payments if p.date == day
     ]
-    return sorted(paid, key=lambda p: (-p.amount, p.id))
+    return sorted(paid, key=paid_order)
+
+
+def paid_order(p: Paid) -> tuple[Decimal, str, str]:
+    """The largest first; equal amounts by account and currency (payments alike in all three read the same)."""
+    return -p.amount, p.account, p.currency
 
 
 # ---- overdue invoices (shared by digests and the home tab) ---------------------------------------------------

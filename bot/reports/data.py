@@ -29,6 +29,7 @@ from bot.reports.compute import (
     hours_between,
     most_common_currency,
     owner_of,
+    paid_order,
     resolve_currency,
     timing_of,
 )
@@ -210,13 +211,16 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
     """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced, with
     their close → first invoice timings as of `today` (as `compute.deal_timings` works them out)."""
     first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
-    rows = MoneyQueries(store.engine).won_deals(config.rules, first.isoformat(), max(period.end, today).isoformat())
-    keep_from, keep_to = period.start.isoformat(), period.end.isoformat()
+    rows = MoneyQueries(store.engine).won_deals(
+        config.rules,
+        first.isoformat(),
+        max(period.end, today).isoformat(),
+        keep_from=period.start.isoformat(),
+        keep_to=period.end.isoformat(),
+    )
     out = []
     for row in rows:
         deal_id, name, amount, currency, closed, o_name, o_email, account_id, known, known_name, own, invoiced = row
-        if invoiced and not keep_from <= closed <= keep_to:
-            continue  # invoiced, closed outside the period: neither listed nor timed
         deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
         account = (known_name or "") if known is not None else (own or account_id or "(unknown account)")
         owner = owner_of(o_name or "", o_email or "").name
@@ -228,12 +232,10 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
 def paid_on(store: Store, day: date) -> list[Paid]:
     """The payments made on `day`, as `compute.payments_on` lists them (no record decoded)."""
     out = []
-    for payment_id, amount, currency, account_id, known, known_name in MoneyQueries(store.engine).payments_on(
-        day.isoformat()
-    ):
+    for amount, currency, account_id, known, known_name in MoneyQueries(store.engine).payments_on(day.isoformat()):
         account = (known_name or "") if known is not None else (account_id or "(unknown account)")
-        out.append(Paid(payment_id, Decimal(amount), currency or "", account))
-    return sorted(out, key=lambda p: (-p.amount, p.id))
+        out.append(Paid(Decimal(amount), currency or "", account))
+    return sorted(out, key=paid_order)
 
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:

@@ -135,32 +135,34 @@ class MoneyQueries:
                         ]
         return out
 
-    def won_deals(self, rules: HealthRules, first: str, last: str) -> list[tuple[Any, ...]]:
-        """Won deals closed from `first` to `last`: (id, name, amount, currency, closing date, owner name, owner
-        email, account id, the mirrored account's id and name (None when it is not mirrored), the deal's own
-        account name, date of the first counting invoice linked to the deal (as bot.account.health.is_billed
-        counts) or None)."""
+    def won_deals(
+        self, rules: HealthRules, first: str, last: str, *, keep_from: str, keep_to: str
+    ) -> list[tuple[Any, ...]]:
+        """Won deals closed from `first` to `last`, those closed before `keep_from` or after `keep_to` only when
+        not invoiced: (id, name, amount, currency, closing date, owner name, owner email, account id, the mirrored
+        account's id and name (None when it is not mirrored), the deal's own account name, date of the first
+        counting invoice linked to the deal (as bot.account.health.is_billed counts) or None)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        first_invoice = (
-            "(SELECT MIN(i.date) FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND "
-            f"{bill_sql} AND i.date IS NOT NULL)"
+        counting = (
+            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
         )
         sql = (
             "SELECT x.id, x.name, x.amount, x.currency, x.closing_date, x.owner_name, x.owner_email, x.account_id, "
-            f"a.id, a.name, x.account_name, {first_invoice} "
+            f"a.id, a.name, x.account_name, (SELECT MIN(i.date) {counting}) "
             f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?"
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
+            f"AND (x.closing_date BETWEEN ? AND ? OR NOT EXISTS (SELECT 1 {counting}))"
         )
         with self.engine.read() as conn:
-            rows = conn.execute(sql, [*p_bill, *p_won, first, last]).fetchall()
+            rows = conn.execute(sql, [*p_bill, *p_won, first, last, keep_from, keep_to, *p_bill]).fetchall()
         return [tuple(row) for row in rows]
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
-        """Payments made on `day`: (id, amount, currency, CRM account id, the mirrored account's id and name
-        (None when it is not mirrored))."""
+        """Payments made on `day`: (amount, currency, CRM account id, the mirrored account's id and name (None
+        when it is not mirrored))."""
         sql = (
-            f"SELECT x.id, x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
+            f"SELECT x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
             f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
             "WHERE x.date = ? AND x.amount IS NOT NULL"
         )
