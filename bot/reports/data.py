@@ -1,6 +1,7 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
-the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`revenue_bookings`,
-`ticket_stats`, `invoicing_data`, `renewals_data`, `digest_data`).
+the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`ticket_stats`,
+`renewals_data`, `digest_data`) or summed by the SQL in bot/store/reports_money.py (`revenue_bookings`,
+`money_bookings`, `won_timings`, `invoicing_data`, `paid_on`: no record decoded).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.

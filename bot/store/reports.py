@@ -4,7 +4,7 @@ bot/health; each method here selects a superset of the records those rules would
 
 Label sets arrive folded as bot.health folds them (`stage_key`, `status_key` hold the folded labels); dates are
 ISO text and instants fixed-width UTC text (bot/store/rows.py), so comparisons are plain text comparisons on any
-engine. Amounts stay in `data` and are added up in Python as Decimal (a float SUM would lose cents).
+engine. Sums of money are in bot/store/reports_money.py (exact integer units; a float SUM would lose cents).
 """
 
 from __future__ import annotations
