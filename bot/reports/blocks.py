@@ -183,10 +183,11 @@ def _timing_row(t: Any, currency_fallback: str = "") -> str:
     )
 
 
-def not_invoiced_listing(r: InvoicingReport) -> Listing:
+def not_invoiced_listing(r: InvoicingReport, limit: int | None = None) -> Listing:
+    """The won deals not invoiced; only the first `limit` rows are formatted (a listing shows no more)."""
     return Listing(
         f"Won, not invoiced after {r.after_days} days",
-        [_timing_row(t) for t in r.not_invoiced],
+        [_timing_row(t) for t in r.not_invoiced[:limit]],
         len(r.not_invoiced),
         more="`/report invoicing`",
     )
@@ -214,7 +215,7 @@ def invoicing_message(r: InvoicingReport, *, limit: int = 10) -> Message:
     if r.by_owner:
         rows = [[clip(k, NAME), str(s.count), days(s.median), days(s.p90)] for k, s in r.by_owner[:limit]]
         blocks.append(section("*By owner*\n" + table(("Owner", "Deals", "Median", "p90"), rows, right=(1, 2, 3))))
-    blocks += listing_blocks([not_invoiced_listing(r)], limit, keep_empty=True)
+    blocks += listing_blocks([not_invoiced_listing(r, limit)], limit, keep_empty=True)
     blocks.append(
         context(
             "Days from a won deal's closing date to its first invoice (Books invoices linked to the "

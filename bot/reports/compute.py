@@ -78,9 +78,15 @@ class MirrorData:
     tickets: list[Ticket] = field(default_factory=list)
     handoffs: list[HandoffRow] = field(default_factory=list)
     desk_names: dict[str, str] = field(default_factory=dict)  # Desk account id → name, for unlinked tickets
-    # Deal id → date of its earliest counting invoice, when SQL worked it out over every invoice (then
-    # `invoices` need not hold the invoices linked to deals); None: work it out from `invoices`.
-    first_invoices: dict[str, date] | None = None
+    # The revenue amounts as SQL summed them (bot/reports/data.py `money_bookings`, resolved with the config's
+    # org currency), covering every period asked of this data; None: find them in the records.
+    bookings: list[Booking] | None = None
+    # Won deals' timings as SQL found them for one `today` (bot/reports/data.py `won_timings`): every deal the
+    # invoicing rules of this data may list; None: work them out from `deals` and `invoices`.
+    timings: list[DealTiming] | None = None
+    # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
+    # None: find them in `payments`.
+    paid: list[Paid] | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
         return {d.id: d for d in self.deals}
@@ -249,14 +255,18 @@ class Booking:
     """One sold, invoiced or collected amount, with its day, currency (resolved) and owner."""
 
     kind: str  # sold, invoiced or collected
-    day: date
+    day: date  # SQL sums of a month: the month's first day in the period
     amount: Decimal
     code: str
-    owner: Owner
+    owner: Owner | None  # None: summed over owners (enough for `revenue_totals`, not for `revenue`)
+    count: int = 1  # records whose amounts `amount` adds up (SQL sums a day's amounts per currency and owner)
 
 
 def revenue_bookings(data: MirrorData, period: Period, config: ReportConfig, currency: str) -> Iterator[Booking]:
-    """The amounts of the period (the SQL path, bot.reports.data.revenue_bookings, yields the same)."""
+    """The amounts of the period (the SQL path, bot.reports.data.revenue_bookings, yields the same sums)."""
+    if data.bookings is not None:
+        yield from (b for b in data.bookings if b.day in period)
+        return
     deals = data.deals_by_id()
     for d in data.deals:
         if (
@@ -291,21 +301,26 @@ def revenue(data: MirrorData, period: Period, config: ReportConfig = ReportConfi
 
 
 def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> RevenueReport:
-    """Add the period's bookings up: in `currency` in full, every other currency on its own."""
+    """Add the period's bookings up: in `currency` in full, every other currency on its own. An owner (keyed by
+    email) is shown under the alphabetically first name their records carry."""
     total, other = Flows(), defaultdict[str, Flows](Flows)
     months = {key: Flows() for key in period.months()}
     owners: dict[str, Flows] = defaultdict(Flows)
     names: dict[str, str] = {}
     counts = Counter[str]()
     for b in bookings:
-        counts[b.kind] += 1
+        if b.owner is None:
+            raise ValueError("bookings summed over owners give totals only (revenue_totals)")
+        counts[b.kind] += b.count
         if b.code != currency:
             other[b.code].add(b.kind, b.amount)
             continue
         total.add(b.kind, b.amount)
         months[month_key(b.day)].add(b.kind, b.amount)
         owners[b.owner.key].add(b.kind, b.amount)
-        names.setdefault(b.owner.key, b.owner.name)
+        known = names.get(b.owner.key)
+        if known is None or b.owner.name < known:
+            names[b.owner.key] = b.owner.name
     by_owner = sorted(owners.items(), key=lambda kv: (-kv[1].sold, -kv[1].invoiced, names[kv[0]].casefold()))
     return RevenueReport(
         period=period,
@@ -318,12 +333,36 @@ def revenue_of(bookings: Iterable[Booking], period: Period, currency: str) -> Re
     )
 
 
+def revenue_totals(data: MirrorData, period: Period, config: ReportConfig) -> tuple[str, Flows, dict[str, Flows]]:
+    """(org currency, the period's total in it, the totals in every other currency), as `revenue` adds them up:
+    for figures that need no owner (the leadership digest)."""
+    currency = org_currency(data, config)
+    total, other = Flows(), defaultdict[str, Flows](Flows)
+    for b in revenue_bookings(data, period, config, currency):
+        (total if b.code == currency else other[b.code]).add(b.kind, b.amount)
+    return currency, total, dict(sorted(other.items()))
+
+
 # ---- close → first invoice -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class DealRef:
+    """What the invoicing report shows of a deal (read from records or from typed columns alike)."""
+
+    id: str
+    name: str
+    amount: Decimal | None
+    currency: str  # upper case, as the store keeps it
+
+    @classmethod
+    def of(cls, deal: Deal) -> DealRef:
+        return cls(deal.id, deal.name, deal.amount, deal.currency.upper())
+
+
+@dataclass(frozen=True)
 class DealTiming:
-    deal: Deal
+    deal: DealRef
     account_name: str
     owner: str
     closed: date
@@ -358,8 +397,6 @@ class InvoicingReport:
 
 def first_invoices(data: MirrorData, rules: HealthRules = DEFAULT_RULES) -> dict[str, date]:
     """Deal id → date of its earliest counting invoice."""
-    if data.first_invoices is not None:
-        return data.first_invoices
     first: dict[str, date] = {}
     for i in data.invoices:
         if i.deal_id and i.date and is_billed(i, rules) and (i.deal_id not in first or i.date < first[i.deal_id]):
@@ -367,25 +404,29 @@ def first_invoices(data: MirrorData, rules: HealthRules = DEFAULT_RULES) -> dict
     return first
 
 
+def timing_of(deal: DealRef, account: str, owner: str, closed: date, invoiced: date | None, today: date) -> DealTiming:
+    """A won deal closed on `closed` and first invoiced on `invoiced` (None: not yet), as of `today`."""
+    days = max((invoiced - closed).days, 0) if invoiced else None
+    return DealTiming(deal, account, owner, closed, invoiced, days, (today - closed).days)
+
+
 def deal_timings(data: MirrorData, today: date, config: ReportConfig = ReportConfig()) -> list[DealTiming]:
+    """Every won deal with a closing date, by close date (or those SQL found: `MirrorData.timings`)."""
+    if data.timings is not None:
+        return data.timings
     first = first_invoices(data, config.rules)
-    out = []
-    for d in data.deals:
-        if d.closing_date is None or not is_won_deal(d, config.rules):
-            continue
-        invoiced = first.get(d.id)
-        days = max((invoiced - d.closing_date).days, 0) if invoiced else None
-        out.append(
-            DealTiming(
-                d,
-                account_name(data, d.account_id, d.account_name),
-                deal_owner(d).name,
-                d.closing_date,
-                invoiced,
-                days,
-                (today - d.closing_date).days,
-            )
+    out = [
+        timing_of(
+            DealRef.of(d),
+            account_name(data, d.account_id, d.account_name),
+            deal_owner(d).name,
+            d.closing_date,
+            first.get(d.id),
+            today,
         )
+        for d in data.deals
+        if d.closing_date is not None and is_won_deal(d, config.rules)
+    ]
     return sorted(out, key=lambda t: (t.closed, t.deal.id))
 
 
@@ -503,6 +544,33 @@ def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
         percentile(hours, 0.5),
     )
     return SupportReport(period, rows, total)
+
+
+# ---- payments of a day (the finance digest) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paid:
+    """One payment as the finance digest lists it."""
+
+    amount: Decimal
+    currency: str  # upper case, as the store keeps it
+    account: str  # the account's name (`account_name`)
+
+
+def payments_on(data: MirrorData, day: date) -> list[Paid]:
+    """The payments made on `day`, the largest first, or those SQL found (`MirrorData.paid`)."""
+    if data.paid is not None:
+        return data.paid
+    paid = [
+        Paid(p.amount, p.currency.upper(), account_name(data, p.account_id)) for p in data.payments if p.date == day
+    ]
+    return sorted(paid, key=paid_order)
+
+
+def paid_order(p: Paid) -> tuple[Decimal, str, str]:
+    """The largest first; equal amounts by account and currency (payments alike in all three read the same)."""
+    return -p.amount, p.account, p.currency
 
 
 # ---- overdue invoices (shared by digests and the home tab) ---------------------------------------------------

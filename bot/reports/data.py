@@ -1,6 +1,7 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
-the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`revenue_bookings`,
-`ticket_stats`, `invoicing_data`, `renewals_data`, `digest_data`).
+the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`ticket_stats`,
+`renewals_data`, `digest_data`) or summed by the SQL in bot/store/reports_money.py (`revenue_bookings`,
+`money_bookings`, `won_timings`, `invoicing_data`, `paid_on`: no record decoded).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
@@ -17,22 +18,27 @@ from typing import Any
 
 from bot.models import Deal
 from bot.reports.compute import (
-    NO_OWNER,
     Booking,
+    DealRef,
+    DealTiming,
     HandoffRow,
     MirrorData,
     Owner,
+    Paid,
     ReportConfig,
     TicketStats,
     hours_between,
     most_common_currency,
     owner_of,
+    paid_order,
     resolve_currency,
+    timing_of,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.store import MirrorRecords, Store
 from bot.store import reports as q
-from bot.store.rows import utc_key
+from bot.store.reports_money import MoneyQueries
+from bot.store.rows import UNITS_SCALE, utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror"]
 _LOADED = ("accounts", "deals", "invoices", "payments", "tickets")
@@ -140,13 +146,6 @@ def _revenue(period: Period, config: ReportConfig) -> q.Wants:
     return q.revenue_wants(config.rules, period.start.isoformat(), period.end.isoformat())
 
 
-def _invoicing(period: Period, today: date, config: ReportConfig) -> q.Wants:
-    """Won deals closed in the period, or within the not-invoiced lookback up to today (their first invoices
-    come from `with_first_invoices`)."""
-    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
-    return q.won_deals_wants(config.rules, first.isoformat(), max(period.end, today).isoformat())
-
-
 def report_data(store: Store, wants: q.Wants, *, handoffs: bool = False) -> MirrorData:
     """The records `wants` selects (and the accounts and linked deals they need), as reports see them."""
     rows = [handoff_from_row(r) for r in store.handoffs.rows()] if handoffs else []
@@ -161,67 +160,83 @@ def revenue_data(store: Store, period: Period, config: ReportConfig) -> MirrorDa
 
 
 def invoicing_data(store: Store, period: Period, today: date, config: ReportConfig) -> MirrorData:
-    data = report_data(store, _invoicing(period, today, config))
-    return with_first_invoices(store, data, config)
-
-
-def with_first_invoices(store: Store, data: MirrorData, config: ReportConfig) -> MirrorData:
-    """`data` with each deal's first invoice date worked out by SQL (no invoice decoded for it)."""
-    found = q.ReportQueries(store.engine).first_invoices(config.rules)
-    data.first_invoices = {deal: date.fromisoformat(day) for deal, day in found.items()}
-    return data
+    """What the invoicing report uses: the won deals' timings, from SQL (no record decoded)."""
+    return MirrorData(timings=won_timings(store, period, today, config))
 
 
 def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list[Booking]:
-    """The period's amounts from SQL rows (as `compute.revenue_bookings` finds them in records); `config`
+    """The period's amounts summed by SQL (as `compute.revenue_bookings` finds them in records); `config`
     carries the org currency (`with_org_currency`)."""
-    got = q.ReportQueries(store.engine).revenue_rows(config.rules, period.start.isoformat(), period.end.isoformat())
-    accounts, customers, deal_owners = got["accounts"], got["customers"], got["deal_owners"]
+    return money_bookings(store, [period], config)
+
+
+def _exact(units: Any, exponent: int | None) -> Decimal:
+    """A sum of amounts from its units (bot/store/rows.py `amount_units`): the Decimal that adding the amounts
+    one by one from 0 gives (its exponent the smallest of theirs and 0's)."""
+    return (Decimal(units).scaleb(-UNITS_SCALE)).quantize(Decimal(1).scaleb(min(exponent or 0, 0)))
+
+
+def _day(month: str, first: date) -> date:
+    """The first day of `month` (`YYYY-MM`) from `first` on."""
+    return max(date(int(month[:4]), int(month[5:7]), 1), first)
+
+
+def money_bookings(
+    store: Store, periods: Sequence[Period], config: ReportConfig, *, owners: bool = True
+) -> list[Booking]:
+    """The amounts of `periods` (sold, invoiced, collected), summed by SQL per day (per month when there is one
+    period: all `revenue` shows), currency and owner (or,
+    without `owners`, over owners: enough for `compute.revenue_totals`), with currencies and owners resolved as
+    `compute.revenue_bookings` resolves them; `config` carries the org currency (`with_org_currency`)."""
+    ranges = [(p.start.isoformat(), p.end.isoformat()) for p in periods]
+    # One period: each month's sum is dated on the month's first day in the period.
+    monthly = len(periods) == 1
+    got = MoneyQueries(store.engine).revenue(config.rules, ranges, owners=owners, by_month=monthly)
     org = config.currency
-    owners: dict[tuple[str, str], Owner] = {}
-    none = Owner("", NO_OWNER)
-
-    def owner(name: str | None, email: str | None) -> Owner:
-        key = (name or "", email or "")
-        if key not in owners:
-            owners[key] = owner_of(*key)
-        return owners[key]
-
-    def account_of(account_id: str | None, customer_id: str | None) -> str:
-        return account_id or (customers.get(customer_id or "") or ("",))[0] or ""
-
-    def currency(code: str | None, account_id: str) -> str:
-        found = accounts.get(account_id)
-        return resolve_currency(code or "", (found[0] if found else "") or "", org)
-
-    def account_owner(account_id: str) -> Owner:
-        found = accounts.get(account_id)
-        return owner(found[1], found[2]) if found else none
-
-    out = [
-        Booking("sold", date.fromisoformat(day), Decimal(amount), currency(code, account_id or ""), owner(name, email))
-        for day, amount, code, account_id, name, email in got["sold"]
-    ]
-    for day, total, code, account_id, customer_id, deal_id in got["invoiced"]:
-        account = account_of(account_id, customer_id)
-        deal = deal_owners.get(deal_id or "")
-        out.append(
-            Booking(
-                "invoiced",
-                date.fromisoformat(day),
-                Decimal(total),
-                currency(code, account),
-                owner(*deal) if deal else account_owner(account),
-            )
-        )
-    for day, amount, code, account_id, customer_id in got["collected"]:
-        account = account_of(account_id, customer_id)
-        out.append(
-            Booking(
-                "collected", date.fromisoformat(day), Decimal(amount), currency(code, account), account_owner(account)
-            )
-        )
+    known: dict[tuple[str, str], Owner] = {}
+    days: dict[str, date] = {}
+    out: list[Booking] = []
+    for kind, rows in got.items():
+        for day, code, account_currency, name, email, count, units, exponent, amount in rows:
+            key = (name or "", email or "")
+            owner = (known.get(key) or known.setdefault(key, owner_of(*key))) if owners else None
+            if day not in days:
+                days[day] = _day(day, periods[0].start) if monthly else date.fromisoformat(day)
+            value = Decimal(amount) if amount is not None else _exact(units, exponent)
+            code = resolve_currency(code or "", account_currency or "", org)
+            out.append(Booking(kind, days[day], value, code, owner, int(count)))
     return out
+
+
+def won_timings(store: Store, period: Period, today: date, config: ReportConfig) -> list[DealTiming]:
+    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced, with
+    their close → first invoice timings as of `today` (as `compute.deal_timings` works them out)."""
+    first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
+    rows = MoneyQueries(store.engine).won_deals(
+        config.rules,
+        first.isoformat(),
+        max(period.end, today).isoformat(),
+        keep_from=period.start.isoformat(),
+        keep_to=period.end.isoformat(),
+    )
+    out = []
+    for row in rows:
+        deal_id, name, amount, currency, closed, o_name, o_email, account_id, known, known_name, own, invoiced = row
+        deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
+        account = (known_name or "") if known is not None else (own or account_id or "(unknown account)")
+        owner = owner_of(o_name or "", o_email or "").name
+        invoiced_on = date.fromisoformat(invoiced) if invoiced else None
+        out.append(timing_of(deal, account, owner, date.fromisoformat(closed), invoiced_on, today))
+    return sorted(out, key=lambda t: (t.closed, t.deal.id))
+
+
+def paid_on(store: Store, day: date) -> list[Paid]:
+    """The payments made on `day`, as `compute.payments_on` lists them (no record decoded)."""
+    out = []
+    for amount, currency, account_id, known, known_name in MoneyQueries(store.engine).payments_on(day.isoformat()):
+        account = (known_name or "") if known is not None else (account_id or "(unknown account)")
+        out.append(Paid(Decimal(amount), currency or "", account))
+    return sorted(out, key=paid_order)
 
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
@@ -280,27 +295,30 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
     (`with_org_currency`)."""
     yesterday = today - timedelta(days=1)
     rules, day = config.rules, today.isoformat()
-    if team == "finance":
-        wants = q.merge(
-            _invoicing(Period(today, today, "today"), today, config),
+    if team == "finance":  # handoffs waiting for approval and invoices that went overdue: records; the rest: SQL
+        ready = [handoff_from_row(r) for r in store.handoffs.rows(state="ready")]
+        got = q.ReportQueries(store.engine).select(
             q.overdue_wants(rules, day, due_from=yesterday.isoformat()),
-            q.payments_wants(yesterday.isoformat()),
+            deal_ids=[h.deal_id for h in ready],
+            account_ids=[h.account_id for h in ready],
         )
+        data = _mirror(got, ready)
+        data.timings = won_timings(store, Period(today, today, "today"), today, config)
+        data.paid = paid_on(store, yesterday)
+        return data
     elif team == "sales":
         wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
     elif team == "support":
         wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
-    elif team == "leadership":
+    elif team == "leadership":  # figures only: summed by SQL, no record read
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
-        wants = q.merge(
-            _revenue(month_to_date(today), config),
-            _revenue(same_days_last_month(today), config),
-            _invoicing(recent, today, config),
+        return MirrorData(
+            bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config, owners=False),
+            timings=won_timings(store, recent, today, config),
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
-    data = report_data(store, wants, handoffs=team != "leadership")
-    return with_first_invoices(store, data, config) if team in ("finance", "leadership") else data
+    return report_data(store, wants, handoffs=True)
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

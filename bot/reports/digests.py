@@ -47,7 +47,8 @@ from bot.reports.compute import (
     invoicing,
     local_date,
     overdue_invoices,
-    revenue,
+    payments_on,
+    revenue_totals,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.zoho.links import AppLinks
@@ -153,19 +154,20 @@ def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
         for i in overdue_invoices(data, ctx.today, ctx.config.rules)
         if i.due_date is not None and ctx.yesterday <= i.due_date < ctx.today
     ]
-    paid = sorted((p for p in data.payments if p.date == ctx.yesterday), key=lambda p: -p.amount)
+    paid = payments_on(data, ctx.yesterday)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for p in paid:
-        totals[(p.currency or "").upper()] += p.amount
-    collected = [f"{safe(account_name(data, p.account_id), 60)} · {money(p.amount, p.currency)}" for p in paid]
+        totals[p.currency] += p.amount
+    shown = paid[: ctx.config.list_limit]  # a listing shows no more: the rest are only counted
+    collected = [f"{safe(p.account, 60)} · {money(p.amount, p.currency)}" for p in shown]
     listings = [
         Listing("Waiting for approval", approvals, len(approvals), more="see #finance"),
-        not_invoiced_listing(report),
+        not_invoiced_listing(report, ctx.config.list_limit),
         Listing("Went overdue", [_invoice_row(i, data, ctx) for i in went], len(went), more=_books_invoices(ctx.links)),
         Listing(
             "Collected yesterday",
             collected,
-            len(collected),
+            len(paid),
             more=_books_invoices(ctx.links),
             note=" + ".join(money(v, c) for c, v in sorted(totals.items())),
         ),
@@ -300,14 +302,15 @@ class LeadershipFigures:
 
 def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigures:
     mtd, last = month_to_date(ctx.today), same_days_last_month(ctx.today)
-    now, before = revenue(data, mtd, ctx.config), revenue(data, last, ctx.config)
+    currency, now, now_other = revenue_totals(data, mtd, ctx.config)
+    _, before, before_other = revenue_totals(data, last, ctx.config)
     recent = Period(ctx.today - timedelta(days=TIMING_DAYS - 1), ctx.today, f"last {TIMING_DAYS} days")
     timing = invoicing(data, recent, ctx.today, ctx.config)
-    other = tuple(sorted(set(now.other_currencies) | set(before.other_currencies)))
+    other = tuple(sorted(set(now_other) | set(before_other)))
     return LeadershipFigures(
-        now.currency,
-        now.total,
-        before.total,
+        currency,
+        now,
+        before,
         mtd.label,
         last.label,
         timing.overall,

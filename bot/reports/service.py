@@ -42,7 +42,7 @@ from bot.reports.retention import RenewalsReport, renewal_window, renewals
 from bot.store import Store
 
 KINDS = ("revenue", "invoicing", "support", "renewals")
-SQL_COUNTED = frozenset({"revenue", "support"})  # counted by SQL, no record decoded: cheap enough to build anywhere
+SQL_COUNTED = frozenset({"revenue", "support", "invoicing"})  # by SQL, no record decoded: built anywhere
 DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
 Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
 

@@ -223,6 +223,47 @@ def _m_handoff_claims(db: Database) -> None:
     _run(db, "ALTER TABLE handoffs ADD COLUMN claimed_until TEXT NOT NULL DEFAULT ''")
 
 
+def _m_rmoney_money_columns(db: Database) -> None:
+    """Amounts as exact integers (`*_units`, see bot/store/rows.py `amount_units`) so that revenue is summed in
+    SQL, and the deal's name and account name so that the invoicing report reads no `data`, filled from `data`;
+    covering indexes for the revenue and close → first invoice queries (bot/store/reports_money.py) and for
+    counting currencies (the org currency, bot/store/reports.py `currency_counts`)."""
+    from bot.store.rows import MONEY_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE deals ADD COLUMN name TEXT;
+        ALTER TABLE deals ADD COLUMN account_name TEXT;
+        ALTER TABLE deals ADD COLUMN amount_units BIGINT;
+        ALTER TABLE deals ADD COLUMN amount_exp INTEGER;
+        ALTER TABLE invoices ADD COLUMN total_units BIGINT;
+        ALTER TABLE invoices ADD COLUMN total_exp INTEGER;
+        ALTER TABLE payments ADD COLUMN amount_units BIGINT;
+        ALTER TABLE payments ADD COLUMN amount_exp INTEGER;
+        CREATE INDEX report_money_deals ON deals (stage_key, closing_date, currency, account_id, owner_name,
+            owner_email, amount_units, amount_exp, amount, id, name, account_name);
+        CREATE INDEX report_money_invoices ON invoices (date, kind, status_key, currency, account_id, customer_id,
+            deal_id, total_units, total_exp, total);
+        CREATE INDEX report_money_first_invoice ON invoices (deal_id, kind, status_key, date);
+        CREATE INDEX report_money_payments ON payments (date, currency, account_id, customer_id, amount_units,
+            amount_exp, amount);
+        CREATE INDEX report_money_deal_currency ON deals (stage_key, currency);
+        CREATE INDEX report_money_invoice_currency ON invoices (currency, kind, status_key);
+        CREATE INDEX report_money_payment_currency ON payments (currency);
+        """,
+    )
+    for table, (model, columns_of) in MONEY_COLUMNS.items():
+        rows = [
+            (record_id, columns_of(model.model_validate_json(data)))
+            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
+        ]
+        if rows:
+            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
+            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
+                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -236,4 +277,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_report_columns,
     _m_inbox_claims,
     _m_handoff_claims,
+    _m_rmoney_money_columns,
 )

@@ -4,7 +4,7 @@ bot/health; each method here selects a superset of the records those rules would
 
 Label sets arrive folded as bot.health folds them (`stage_key`, `status_key` hold the folded labels); dates are
 ISO text and instants fixed-width UTC text (bot/store/rows.py), so comparisons are plain text comparisons on any
-engine. Amounts stay in `data` and are added up in Python as Decimal (a float SUM would lose cents).
+engine. Sums of money are in bot/store/reports_money.py (exact integer units; a float SUM would lose cents).
 """
 
 from __future__ import annotations
@@ -85,11 +85,6 @@ def revenue_wants(rules: HealthRules, first: str, last: str) -> Wants:
         "invoices": [(f"{bill} AND x.date BETWEEN ? AND ?", [*params, first, last])],
         "payments": [("x.date BETWEEN ? AND ?", [first, last])],
     }
-
-
-def won_deals_wants(rules: HealthRules, first: str, last: str) -> Wants:
-    """Won deals closed from `first` to `last` (their first invoices: `ReportQueries.first_invoices`)."""
-    return {"deals": [_won(rules, first, last)]}
 
 
 def tickets_wants(start: str, end: str, *, closed_too: bool = False, open_rules: HealthRules | None = None) -> Wants:
@@ -176,10 +171,11 @@ class ReportQueries:
             out.deals += self._by_ids(conn, "deals", "id", linked - known)
             owners = {r.account_id for table in _MODEL for r in getattr(out, table)}
             out.accounts = self._accounts(conn, owners | set(account_ids))
-            out.desk_links = {
-                row[0]: (row[1] or "", row[2] or "")
-                for row in conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()
-            }
+            if wanted.get("tickets"):  # Desk accounts name unlinked tickets; nothing else needs them
+                out.desk_links = {
+                    row[0]: (row[1] or "", row[2] or "")
+                    for row in conn.execute("SELECT id, crm_account_id, name FROM desk_accounts").fetchall()
+                }
         return out
 
     # ---- figures ----------------------------------------------------------------------------------------
@@ -312,13 +308,3 @@ class ReportQueries:
                 "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
                 "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
             }
-
-    def first_invoices(self, rules: HealthRules) -> dict[str, str]:
-        """Deal id → date of its earliest counting invoice, over every invoice (one covering index scan)."""
-        bill_sql, params = billed(rules.excluded_invoice_statuses)
-        sql = (
-            f"SELECT x.deal_id, MIN(x.date) FROM invoices x WHERE {bill_sql} AND x.deal_id <> '' "
-            "AND x.date IS NOT NULL GROUP BY x.deal_id"
-        )
-        with self.engine.read() as conn:
-            return {row[0]: row[1] for row in conn.execute(sql, params).fetchall()}

@@ -72,6 +72,47 @@ def ticket_report_columns(t: Ticket) -> dict[str, Any]:
     }
 
 
+# ---- money columns (bot/store/reports_money.py): amounts as exact integers, the deal's labels --------------------
+
+UNITS_SCALE = 4  # `*_units` = amount × 10⁴ when that is a whole number below UNITS_LIMIT, else NULL
+UNITS_LIMIT = 10**15  # so that SQL sums thousands of them in 64 bits (SQLite raises on overflow, never wraps)
+
+
+def amount_units(value: Decimal | None) -> tuple[int | None, int | None]:
+    """(amount × 10⁴ as an integer, the amount's exponent), or (None, exponent) when that integer is not exact.
+    Summing units in SQL is then exact; the exponent restores what Decimal addition would give (its smallest)."""
+    if value is None or not value.is_finite():
+        return None, None
+    exponent = int(value.as_tuple().exponent)
+    scaled = value.scaleb(UNITS_SCALE)
+    if scaled != scaled.to_integral_value() or abs(scaled) >= UNITS_LIMIT:
+        return None, exponent
+    return int(scaled), exponent
+
+
+def deal_money_columns(d: Deal) -> dict[str, Any]:
+    units, exponent = amount_units(d.amount)
+    return {"name": d.name, "account_name": d.account_name, "amount_units": units, "amount_exp": exponent}
+
+
+def invoice_money_columns(i: Invoice) -> dict[str, Any]:
+    units, exponent = amount_units(i.total)
+    return {"total_units": units, "total_exp": exponent}
+
+
+def payment_money_columns(p: Payment) -> dict[str, Any]:
+    units, exponent = amount_units(p.amount)
+    return {"amount_units": units, "amount_exp": exponent}
+
+
+# table → (its model, its money columns): what the migration that added them fills from `data`
+MONEY_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    "deals": (Deal, deal_money_columns),
+    "invoices": (Invoice, invoice_money_columns),
+    "payments": (Payment, payment_money_columns),
+}
+
+
 # table → (its model, its report columns): what the migration that added them fills from `data`
 REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     "accounts": (Account, account_report_columns),
@@ -102,6 +143,7 @@ def deal_row(d: Deal) -> dict[str, Any]:
     return {
         "id": d.id, "account_id": d.account_id, "stage": d.stage, "closing_date": _iso(d.closing_date),
         "modified_time": _iso(d.modified_time), "data": d.model_dump_json(), **deal_report_columns(d),
+        **deal_money_columns(d),
     }  # fmt: skip
 
 
@@ -114,13 +156,14 @@ def invoice_row(i: Invoice) -> dict[str, Any]:
         "id": i.id, "customer_id": i.customer_id, "account_id": i.account_id, "deal_id": i.deal_id,
         "status": i.status, "date": _iso(i.date), "due_date": _iso(i.due_date),
         "modified_time": _iso(i.modified_time), "data": i.model_dump_json(), **invoice_report_columns(i),
+        **invoice_money_columns(i),
     }  # fmt: skip
 
 
 def payment_row(p: Payment) -> dict[str, Any]:
     return {
         "id": p.id, "customer_id": p.customer_id, "account_id": p.account_id, "date": _iso(p.date),
-        "data": p.model_dump_json(), **payment_report_columns(p),
+        "data": p.model_dump_json(), **payment_report_columns(p), **payment_money_columns(p),
     }  # fmt: skip
 
 

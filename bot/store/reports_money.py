@@ -1,0 +1,170 @@
+"""The money reports' queries (revenue, close → first invoice): figures over typed columns, no `data` decoded.
+
+Revenue comes back summed per (kind, day, currency, owner): amounts are added in SQL as exact integers
+(`*_units`, amount × 10⁴, bot/store/rows.py), with the smallest exponent of each group so that the caller rebuilds
+the very Decimal that adding the amounts one by one gives; the rare amount that is not a whole number of units
+comes back on its own row, as text. Currencies and owners are resolved here by join (a record's account: its own,
+else its Books customer's), folded and named by the pure rules in bot/reports/compute.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.account.health import HealthRules
+from bot.store.engine import Engine
+from bot.store.reports import _in, billed
+
+# A Books record's CRM account: its own, else its customer's link (looked up only for the few without their own).
+BOOKS_ACCOUNT = (
+    "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE "
+    "COALESCE((SELECT c.account_id FROM books_customers c WHERE c.id = x.customer_id), '') END"
+)
+ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
+DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
+
+
+def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """ISO day ranges (inclusive) with overlapping ones joined, so that no day is read twice."""
+    out: list[tuple[str, str]] = []
+    for first, last in sorted(ranges):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
+
+
+class MoneyQueries:
+    """Reads for the revenue and invoicing reports and the finance and leadership digests (one snapshot each)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def revenue(
+        self, rules: HealthRules, ranges: Sequence[tuple[str, str]], *, owners: bool = True, by_month: bool = False
+    ) -> dict[str, list[tuple[Any, ...]]]:
+        """Per kind (sold, invoiced, collected), rows of (day, currency, account currency when the record has
+        none, owner name, owner email, count, units summed, smallest exponent, amount): summed rows carry no
+        amount; a row with an amount (text) is one record whose amount has no exact units. Days in `ranges`
+        (ISO, inclusive). Sold: won deals with an amount, by closing date; invoiced: counting invoices, owned by
+        the linked deal's owner when that deal is mirrored, else by the account's; collected: payments.
+        Without `owners`, owner name and email are NULL and nothing is joined but a record's account for its
+        currency when it has none. `by_month`: summed per month (`YYYY-MM` in place of the day)."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
+        no_currency = "COALESCE(x.currency, '') = ''"
+        # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
+        # currency looks its account's up (few do).
+        if owners:
+            invoice_source = (
+                f"invoices x LEFT JOIN deals d {deals} ON COALESCE(x.deal_id, '') <> '' AND d.id = x.deal_id "
+                f"LEFT JOIN accounts a {accounts} ON d.id IS NULL AND a.id = {BOOKS_ACCOUNT}"
+            )
+            invoice_owner = (
+                "CASE WHEN d.id IS NULL THEN a.owner_name ELSE d.owner_name END, "
+                "CASE WHEN d.id IS NULL THEN a.owner_email ELSE d.owner_email END"
+            )
+            payment_source = f"payments x LEFT JOIN accounts a {accounts} ON a.id = {BOOKS_ACCOUNT}"
+        else:
+            invoice_source, payment_source, invoice_owner = "invoices x", "payments x", ""
+        # (FROM, conditions, their parameters, day, units, exponent, amount, the record's account, owner)
+        kinds: dict[str, tuple[str, str, list[Any], str, str, str, str, str, str]] = {
+            "sold": (
+                "deals x",
+                f"{won_sql} AND x.amount IS NOT NULL",
+                p_won,
+                "x.closing_date",
+                "x.amount_units",
+                "x.amount_exp",
+                "x.amount",
+                "x.account_id",
+                "x.owner_name, x.owner_email",
+            ),
+            "invoiced": (
+                invoice_source,
+                f"{bill_sql} AND x.total IS NOT NULL",
+                p_bill,
+                "x.date",
+                "x.total_units",
+                "x.total_exp",
+                "x.total",
+                BOOKS_ACCOUNT,
+                invoice_owner,
+            ),
+            "collected": (
+                payment_source,
+                "x.amount IS NOT NULL",
+                [],
+                "x.date",
+                "x.amount_units",
+                "x.amount_exp",
+                "x.amount",
+                BOOKS_ACCOUNT,
+                "a.owner_name, a.owner_email",
+            ),
+        }
+        out: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in kinds}
+        with self.engine.read() as conn:
+            for kind, (source, where, params, day, units, exponent, amount, account, owner) in kinds.items():
+                when = f"substr({day}, 1, 7)" if by_month else day
+                currency = f"(SELECT z.currency FROM accounts z {accounts} WHERE z.id = {account})"
+                keys = f"{when}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
+                    f", {owner}" if owners else ""
+                )
+                shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
+                for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
+                    picked = f"{where} AND {day} BETWEEN ? AND ?"
+                    exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
+                    summed = conn.execute(
+                        f"SELECT {shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
+                        f"FROM {source} WHERE {picked} GROUP BY {keys}",
+                        [*params, *span],
+                    ).fetchall()
+                    out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
+                    if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
+                        out[kind] += [
+                            tuple(row)
+                            for row in conn.execute(
+                                f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} "
+                                f"WHERE {picked} AND {units} IS NULL",
+                                [*params, *span],
+                            ).fetchall()
+                        ]
+        return out
+
+    def won_deals(
+        self, rules: HealthRules, first: str, last: str, *, keep_from: str, keep_to: str
+    ) -> list[tuple[Any, ...]]:
+        """Won deals closed from `first` to `last`, those closed before `keep_from` or after `keep_to` only when
+        not invoiced: (id, name, amount, currency, closing date, owner name, owner email, account id, the mirrored
+        account's id and name (None when it is not mirrored), the deal's own account name, date of the first
+        counting invoice linked to the deal (as bot.account.health.is_billed counts) or None)."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
+        counting = (
+            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
+        )
+        sql = (
+            "SELECT x.id, x.name, x.amount, x.currency, x.closing_date, x.owner_name, x.owner_email, x.account_id, "
+            f"a.id, a.name, x.account_name, (SELECT MIN(i.date) {counting}) "
+            f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
+            f"AND (x.closing_date BETWEEN ? AND ? OR NOT EXISTS (SELECT 1 {counting}))"
+        )
+        with self.engine.read() as conn:
+            rows = conn.execute(sql, [*p_bill, *p_won, first, last, keep_from, keep_to, *p_bill]).fetchall()
+        return [tuple(row) for row in rows]
+
+    def payments_on(self, day: str) -> list[tuple[Any, ...]]:
+        """Payments made on `day`: (amount, currency, CRM account id, the mirrored account's id and name (None
+        when it is not mirrored))."""
+        sql = (
+            f"SELECT x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
+            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+            "WHERE x.date = ? AND x.amount IS NOT NULL"
+        )
+        with self.engine.read() as conn:
+            return [tuple(row) for row in conn.execute(sql, [day]).fetchall()]
