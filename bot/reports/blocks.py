@@ -21,7 +21,8 @@ from bot.reports.compute import (
     Spread,
     SupportReport,
 )
-from bot.reports.retention import RenewalsReport
+from bot.models import Account
+from bot.reports.retention import AccountRef, RenewalsReport
 
 SECTION = SECTION_TEXT
 NAME = 28  # characters of a name in a table column
@@ -262,6 +263,12 @@ def support_message(r: SupportReport, config: ReportConfig | None = None, *, lim
     return Message(escape(text), blocks)
 
 
+def _owner(account: Account | AccountRef) -> str:
+    if isinstance(account, AccountRef):
+        return account.owner_name or account.owner_email
+    return account.owner.name or account.owner.email
+
+
 def renewals_listings(r: RenewalsReport) -> list[Listing]:
     due = []
     for x in r.due:
@@ -269,16 +276,16 @@ def renewals_listings(r: RenewalsReport) -> list[Listing]:
         due.append(
             f"{safe(x.account.name, 60)} · due {x.due:%d %b %Y} ({when}) · last won "
             f"{safe(x.last_won.name, 50)} {money(x.last_won.amount, x.last_won.currency)}"
-            f" · {safe(x.account.owner.name or x.account.owner.email, 40)}"
+            f" · {safe(x.account.owner_name or x.account.owner_email, 40)}"
         )
     quiet = [
         f"{safe(q.account.name, 60)} · last activity {q.last_activity:%d %b %Y} ({q.days} days)"
-        f" · {safe(q.account.owner.name or q.account.owner.email, 40)}"
+        f" · {safe(q.account.owner_name or q.account.owner_email, 40)}"
         for q in r.quiet
     ]
     risk = [
         f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
-        f" · {safe(h.account.owner.name or h.account.owner.email, 40)}"
+        f" · {safe(_owner(h.account), 40)}"
         for h in r.at_risk
     ]
     return [

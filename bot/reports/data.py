@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from bot.account.health import health_figures, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     NO_OWNER,
@@ -30,8 +31,18 @@ from bot.reports.compute import (
     resolve_currency,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
+from bot.reports.retention import (
+    AccountHealth,
+    AccountRef,
+    QuietAccount,
+    RenewalDue,
+    RenewalsReport,
+    last_activity_of,
+    renewals_of,
+)
 from bot.store import MirrorRecords, Store
 from bot.store import reports as q
+from bot.store.reports_accounts import AccountQueries
 from bot.store.rows import utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror"]
@@ -256,7 +267,8 @@ def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: Report
 
 
 def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:
-    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`)."""
+    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`): what
+    the report decoded before it was worked out by SQL (`renewals_report`); kept for comparisons."""
     r = config.rules
     term = timedelta(days=config.renewal_term_days)
     ids = q.ReportQueries(store.engine).renewal_candidates(
@@ -273,6 +285,68 @@ def renewals_data(store: Store, today: date, config: ReportConfig, window: Perio
         escalated_at_risk=max(r.escalated_at_risk, 1),
     )
     return load_mirror(store, account_ids=ids, handoffs=False)
+
+
+def health_of(store: Store, ids: Sequence[str], today: date, config: ReportConfig) -> dict[str, AccountHealth]:
+    """Health of the accounts `ids` (those mirrored), from per-account SQL rows: the rule of bot/account/health.py
+    applied to `HealthFigures`, no record decoded."""
+    queries = AccountQueries(store.engine)
+    refs = queries.accounts(ids)
+    wanted = sorted(refs)
+    rows = queries.health_rows(config.rules, wanted)
+    figs = health_figures(
+        wanted,
+        today,
+        config.rules,
+        billed=rows["billed"],
+        payment_codes=rows["payments"],
+        tickets=rows["tickets"],
+        account_currency=rows["currency"],
+    )
+    return {a: AccountHealth(AccountRef(*refs[a]), verdict(f, config.rules), f) for a, f in figs.items()}
+
+
+def renewals_report(
+    store: Store, today: date, tz: tzinfo | None, config: ReportConfig, window: Period
+) -> RenewalsReport:
+    """The renewals report (as `retention.renewals` finds it over records), from SQL: renewals due and accounts
+    going quiet are picked by queries, at-risk accounts are those with an invoice that may be overdue or enough
+    open escalations, judged by the health rule on their SQL figures. Only the last won deals listed are decoded."""
+    rules = config.rules
+    queries = AccountQueries(store.engine)
+    term = timedelta(days=config.renewal_term_days)
+    last: dict[str, tuple[str, str]] = {}
+    for account, deal, closed in queries.renewals_due(
+        rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
+    ):
+        last[account] = max(last.get(account, ("", "")), (closed, deal))
+    deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
+    cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
+    quiet_ids = queries.quiet_candidates(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
+    refs = queries.accounts([*last, *quiet_ids])
+    due = []
+    for account, (closed, deal) in last.items():
+        when = date.fromisoformat(closed) + term
+        due.append(RenewalDue(AccountRef(*refs[account]), deals[deal], when, (when - today).days))
+    quiet = []
+    for account, (days, instants) in queries.last_activity(rules, quiet_ids).items():
+        seen = last_activity_of(days, instants, tz)
+        if seen is not None and (today - seen).days >= config.quiet_days:
+            quiet.append(QuietAccount(AccountRef(*refs[account]), seen, (today - seen).days))
+    owing, escalated = queries.at_risk_candidates(rules, today.isoformat())
+    counts: dict[str, int] = {}
+    for account, n in escalated:
+        counts[account] = counts.get(account, 0) + n
+    enough = max(rules.escalated_at_risk, 1)
+    candidates = owing | {a for a, n in counts.items() if n >= enough}
+    at_risk = [h for h in health_of(store, sorted(candidates), today, config).values() if h.health.level == "at_risk"]
+    return renewals_of(today, window, config, due, quiet, at_risk)
+
+
+def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -> list[AccountHealth]:
+    """The health of every account `email` owns (the Home tab's list), from SQL."""
+    owned = [row[0] for row in AccountQueries(store.engine).owned_by(email)] if email else []
+    return list(health_of(store, owned, today, config).values())
 
 
 def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> MirrorData:

@@ -223,6 +223,47 @@ def _m_handoff_claims(db: Database) -> None:
     _run(db, "ALTER TABLE handoffs ADD COLUMN claimed_until TEXT NOT NULL DEFAULT ''")
 
 
+def _m_rcare_health_columns(db: Database) -> None:
+    """Typed columns and covering indexes for per-account health in SQL (renewals, the Home tab, the support and
+    sales digests; bot/store/reports_accounts.py), filled from `data` for rows mirrored before: the owner's email as
+    given, folded deal type and name (renewal deals), invoice balances as exact text, Desk's past-due flag."""
+    from bot.store.rows import HEALTH_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE accounts ADD COLUMN owner_address TEXT;
+        ALTER TABLE deals ADD COLUMN type_key TEXT;
+        ALTER TABLE deals ADD COLUMN name_key TEXT;
+        ALTER TABLE invoices ADD COLUMN balance TEXT;
+        ALTER TABLE tickets ADD COLUMN past_due INTEGER;
+        CREATE INDEX health_accounts_owner ON accounts (owner_email, id, name, owner_name, owner_address);
+        CREATE INDEX health_invoices_account ON invoices (account_id, kind, status_key, date, total, balance,
+            currency, customer_id);
+        CREATE INDEX health_invoices_status ON invoices (status_key, kind, due_date, balance, account_id,
+            customer_id, currency, id);
+        CREATE INDEX health_payments_account ON payments (account_id, currency, customer_id);
+        CREATE INDEX health_tickets_open ON tickets (status_key, account_id, escalated, past_due, desk_account_id,
+            created_utc, id);
+        CREATE INDEX health_tickets_created ON tickets (created_utc, account_id, desk_account_id);
+        CREATE INDEX health_tickets_modified ON tickets (modified_utc, account_id, desk_account_id);
+        CREATE INDEX health_deals_created ON deals (created_utc, account_id);
+        CREATE INDEX health_deals_modified ON deals (modified_utc, account_id);
+        CREATE INDEX health_deals_closing ON deals (closing_date, stage_key, account_id);
+        CREATE INDEX health_deals_account ON deals (account_id, stage_key, closing_date, type_key, name_key, id);
+        """,
+    )
+    for table, (model, columns_of) in HEALTH_COLUMNS.items():
+        rows = [
+            (record_id, columns_of(model.model_validate_json(data)))
+            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
+        ]
+        if rows:
+            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
+            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
+                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -236,4 +277,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_report_columns,
     _m_inbox_claims,
     _m_handoff_claims,
+    _m_rcare_health_columns,
 )

@@ -82,11 +82,39 @@ REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
 }
 
 
+# Typed columns added after REPORT_COLUMNS (migration `_m_rcare_health_columns`): what per-account health, renewals,
+# the support and sales digests and the Home tab compute on without decoding `data`.
+
+
+def account_health_columns(a: Account) -> dict[str, Any]:
+    return {"owner_address": a.owner.email}  # as given (owner_email is folded for lookups)
+
+
+def deal_health_columns(d: Deal) -> dict[str, Any]:
+    return {"type_key": d.deal_type.strip().casefold(), "name_key": d.name.casefold()}
+
+
+def invoice_health_columns(i: Invoice) -> dict[str, Any]:
+    return {"balance": _amount(i.balance)}
+
+
+def ticket_health_columns(t: Ticket) -> dict[str, Any]:
+    return {"past_due": int(t.is_overdue)}
+
+
+HEALTH_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    "accounts": (Account, account_health_columns),
+    "deals": (Deal, deal_health_columns),
+    "invoices": (Invoice, invoice_health_columns),
+    "tickets": (Ticket, ticket_health_columns),
+}
+
+
 def account_row(a: Account) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "name_norm": normalise_name(a.name), "owner_email": a.owner.email.lower(),
         "website_domain": domain_of(a.website), "modified_time": _iso(a.modified_time),
-        "data": a.model_dump_json(), **account_report_columns(a),
+        "data": a.model_dump_json(), **account_report_columns(a), **account_health_columns(a),
     }  # fmt: skip
 
 
@@ -102,6 +130,7 @@ def deal_row(d: Deal) -> dict[str, Any]:
     return {
         "id": d.id, "account_id": d.account_id, "stage": d.stage, "closing_date": _iso(d.closing_date),
         "modified_time": _iso(d.modified_time), "data": d.model_dump_json(), **deal_report_columns(d),
+        **deal_health_columns(d),
     }  # fmt: skip
 
 
@@ -114,6 +143,7 @@ def invoice_row(i: Invoice) -> dict[str, Any]:
         "id": i.id, "customer_id": i.customer_id, "account_id": i.account_id, "deal_id": i.deal_id,
         "status": i.status, "date": _iso(i.date), "due_date": _iso(i.due_date),
         "modified_time": _iso(i.modified_time), "data": i.model_dump_json(), **invoice_report_columns(i),
+        **invoice_health_columns(i),
     }  # fmt: skip
 
 
@@ -132,5 +162,5 @@ def ticket_row(t: Ticket) -> dict[str, Any]:
     return {
         "id": t.id, "desk_account_id": t.desk_account_id, "account_id": t.account_id,
         "status_type": t.status_type, "modified_time": _iso(t.modified_time), "data": t.model_dump_json(),
-        **ticket_report_columns(t),
+        **ticket_report_columns(t), **ticket_health_columns(t),
     }  # fmt: skip
