@@ -305,29 +305,31 @@ def health_figures(
     today: date,
     rules: HealthRules,
     *,
-    billed: Iterable[tuple[str, str | None, str | None, str | None, str, str | None, str | None]],
+    billed: Iterable[tuple[str, str | None, int, Decimal, Decimal]],
+    overdue: Iterable[tuple[str, str, str | None, str | None]],
     payment_codes: Iterable[tuple[str, str | None, int]],
     tickets: Iterable[tuple[str, int, int, int]],
     account_currency: Mapping[str, str | None] | None = None,
 ) -> dict[str, HealthFigures]:
-    """`HealthFigures` per account id, as `figures` defines them, from rows SQL picked: `billed` (account,
-    currency, date, due date, folded status, total, balance) per counting invoice, `payment_codes` (account,
-    currency, count) and `tickets` (account, then counts of its open, open escalated and open past-due tickets).
-    Rows of other accounts are ignored. The main currency is the most common; between equally common ones the
-    first A–Z (SQL rows have no order to break the tie by), else the account's."""
+    """`HealthFigures` per account id, as `figures` defines them, from rows SQL worked out: `billed` (account,
+    currency, count, total invoiced in the 12 months up to `today`, balance) of its counting invoices per currency,
+    `overdue` (account, folded status, due date, balance) of counting invoices that may be overdue, `payment_codes`
+    (account, currency, count) and `tickets` (account, then counts of its open, open escalated and open past-due
+    tickets). Rows of other accounts are ignored. The main currency is the most common; between equally common
+    ones the first A–Z (SQL rows have no order to break the tie by), else the account's own."""
     out: dict[str, _Tally] = {i: _Tally() for i in ids}
-    since, day = (today - INVOICED_WINDOW).isoformat(), today.isoformat()
-    for account, code, on, due, status, total, balance in billed:
+    for account, code, n, invoiced_12m, outstanding in billed:
+        t = out.get(account)
+        if t is not None:
+            if code:
+                t.codes[code.upper()] += n
+            t.invoiced_12m += invoiced_12m
+            t.outstanding += outstanding
+    for account, status, due, balance in overdue:
         t = out.get(account)
         if t is None:
             continue
-        if code:
-            t.codes[code.upper()] += 1
-        owed = Decimal(balance or 0)
-        t.outstanding += owed
-        if on is not None and since <= on <= day:
-            t.invoiced_12m += Decimal(total or 0)
-        due_on = date.fromisoformat(due) if due else None
+        owed, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
         if owes_overdue(status, due_on, owed, today, rules):
             t.overdue_count += 1
             t.overdue_amount += owed

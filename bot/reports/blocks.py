@@ -269,9 +269,10 @@ def _owner(account: Account | AccountRef) -> str:
     return account.owner.name or account.owner.email
 
 
-def renewals_listings(r: RenewalsReport) -> list[Listing]:
+def renewals_listings(r: RenewalsReport, limit: int | None = None) -> list[Listing]:
+    """The three lists, each with its first `limit` rows written out (all when None): no more can show."""
     due = []
-    for x in r.due:
+    for x in r.due[:limit]:
         when = f"in {x.days} days" if x.days > 0 else ("today" if x.days == 0 else f"{-x.days} days ago")
         due.append(
             f"{safe(x.account.name, 60)} · due {x.due:%d %b %Y} ({when}) · last won "
@@ -281,31 +282,31 @@ def renewals_listings(r: RenewalsReport) -> list[Listing]:
     quiet = [
         f"{safe(q.account.name, 60)} · last activity {q.last_activity:%d %b %Y} ({q.days} days)"
         f" · {safe(q.account.owner_name or q.account.owner_email, 40)}"
-        for q in r.quiet
+        for q in r.quiet[:limit]
     ]
     risk = [
         f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
         f" · {safe(_owner(h.account), 40)}"
-        for h in r.at_risk
+        for h in r.at_risk[:limit]
     ]
     return [
         Listing(
             "Up for renewal, no open renewal deal",
             due,
-            len(due),
+            len(r.due),
             more="`/report renewals`",
             note=escape(r.window.label),
         ),
         Listing(
-            "Going quiet", quiet, len(quiet), more="`/report renewals`", note=f"no activity for {r.quiet_days}+ days"
+            "Going quiet", quiet, len(r.quiet), more="`/report renewals`", note=f"no activity for {r.quiet_days}+ days"
         ),
-        Listing("At risk", risk, len(risk), more="`/report renewals`", note="by the health rule"),
+        Listing("At risk", risk, len(r.at_risk), more="`/report renewals`", note="by the health rule"),
     ]
 
 
 def renewals_message(r: RenewalsReport, config: ReportConfig | None = None, *, limit: int = 10) -> Message:
     blocks: list[Block] = [header(f"Renewals and retention · {r.today:%d %b %Y}")]
-    blocks += listing_blocks(renewals_listings(r), limit, keep_empty=True)
+    blocks += listing_blocks(renewals_listings(r, limit), limit, keep_empty=True)
     blocks.append(
         context(
             "Renewal: the last won deal's closing date plus the renewal term · going quiet: customers "

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import health_figures, verdict
+from bot.account.health import INVOICED_WINDOW, health_figures, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     NO_OWNER,
@@ -287,23 +287,27 @@ def renewals_data(store: Store, today: date, config: ReportConfig, window: Perio
     return load_mirror(store, account_ids=ids, handoffs=False)
 
 
-def health_of(store: Store, ids: Sequence[str], today: date, config: ReportConfig) -> dict[str, AccountHealth]:
+def health_of(
+    store: Store, ids: Sequence[str], today: date, config: ReportConfig, overdue: list[Any] | None = None
+) -> dict[str, AccountHealth]:
     """Health of the accounts `ids` (those mirrored), from per-account SQL rows: the rule of bot/account/health.py
     applied to `HealthFigures`, no record decoded."""
     queries = AccountQueries(store.engine)
     refs = queries.accounts(ids)
     wanted = sorted(refs)
-    rows = queries.health_rows(config.rules, wanted)
+    since = (today - INVOICED_WINDOW).isoformat()
+    rows = queries.health_rows(config.rules, wanted, today.isoformat(), since, overdue)
     figs = health_figures(
         wanted,
         today,
         config.rules,
         billed=rows["billed"],
+        overdue=rows["overdue"],
         payment_codes=rows["payments"],
         tickets=rows["tickets"],
-        account_currency=rows["currency"],
+        account_currency={a: row[4] for a, row in refs.items()},
     )
-    return {a: AccountHealth(AccountRef(*refs[a]), verdict(f, config.rules), f) for a, f in figs.items()}
+    return {a: AccountHealth(AccountRef(*refs[a][:4]), verdict(f, config.rules), f) for a, f in figs.items()}
 
 
 def renewals_report(
@@ -327,19 +331,20 @@ def renewals_report(
     due = []
     for account, (closed, deal) in last.items():
         when = date.fromisoformat(closed) + term
-        due.append(RenewalDue(AccountRef(*refs[account]), deals[deal], when, (when - today).days))
+        due.append(RenewalDue(AccountRef(*refs[account][:4]), deals[deal], when, (when - today).days))
     quiet = []
     for account, (days, instants) in queries.last_activity(rules, quiet_ids).items():
         seen = last_activity_of(days, instants, tz)
         if seen is not None and (today - seen).days >= config.quiet_days:
-            quiet.append(QuietAccount(AccountRef(*refs[account]), seen, (today - seen).days))
-    owing, escalated = queries.at_risk_candidates(rules, today.isoformat())
+            quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
+    overdue = queries.overdue_rows(rules, today.isoformat())
     counts: dict[str, int] = {}
-    for account, n in escalated:
+    for account, n in queries.escalations(rules):
         counts[account] = counts.get(account, 0) + n
-    enough = max(rules.escalated_at_risk, 1)
-    candidates = owing | {a for a, n in counts.items() if n >= enough}
-    at_risk = [h for h in health_of(store, sorted(candidates), today, config).values() if h.health.level == "at_risk"]
+    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
+    candidates = {row[0] for row in overdue if row[0]} | {a for a, n in counts.items() if n >= enough}
+    health = health_of(store, sorted(candidates), today, config, overdue)
+    at_risk = [h for h in health.values() if h.health.level == "at_risk"]
     return renewals_of(today, window, config, due, quiet, at_risk)
 
 

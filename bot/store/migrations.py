@@ -236,21 +236,23 @@ def _m_rcare_health_columns(db: Database) -> None:
         ALTER TABLE deals ADD COLUMN type_key TEXT;
         ALTER TABLE deals ADD COLUMN name_key TEXT;
         ALTER TABLE invoices ADD COLUMN balance TEXT;
+        ALTER TABLE invoices ADD COLUMN total_units INTEGER;
+        ALTER TABLE invoices ADD COLUMN balance_units INTEGER;
         ALTER TABLE tickets ADD COLUMN past_due INTEGER;
-        CREATE INDEX health_accounts_owner ON accounts (owner_email, id, name, owner_name, owner_address);
-        CREATE INDEX health_invoices_account ON invoices (account_id, kind, status_key, date, total, balance,
-            currency, customer_id);
+        CREATE INDEX health_accounts_owner ON accounts (owner_email, id, name, owner_name, owner_address, currency);
+        CREATE INDEX health_accounts_id ON accounts (id, name, owner_name, owner_address, currency);
+        CREATE INDEX health_invoices_account ON invoices (account_id, kind, currency, status_key, date, due_date,
+            total_units, balance_units, balance, customer_id);
         CREATE INDEX health_invoices_status ON invoices (status_key, kind, due_date, balance, account_id,
             customer_id, currency, id);
-        CREATE INDEX health_payments_account ON payments (account_id, currency, customer_id);
-        CREATE INDEX health_tickets_open ON tickets (status_key, account_id, escalated, past_due, desk_account_id,
-            created_utc, id);
+        CREATE INDEX health_payments_account ON payments (account_id, currency, date, customer_id);
+        CREATE INDEX health_tickets_account ON tickets (account_id, status_key, escalated, past_due, created_utc,
+            modified_utc, desk_account_id);
+        CREATE INDEX health_tickets_open ON tickets (escalated, status_key, created_utc, account_id,
+            desk_account_id, id);
         CREATE INDEX health_tickets_created ON tickets (created_utc, account_id, desk_account_id);
-        CREATE INDEX health_tickets_modified ON tickets (modified_utc, account_id, desk_account_id);
-        CREATE INDEX health_deals_created ON deals (created_utc, account_id);
-        CREATE INDEX health_deals_modified ON deals (modified_utc, account_id);
-        CREATE INDEX health_deals_closing ON deals (closing_date, stage_key, account_id);
-        CREATE INDEX health_deals_account ON deals (account_id, stage_key, closing_date, type_key, name_key, id);
+        CREATE INDEX health_deals_account ON deals (account_id, stage_key, closing_date, type_key, name_key,
+            created_utc, modified_utc, id);
         """,
     )
     for table, (model, columns_of) in HEALTH_COLUMNS.items():

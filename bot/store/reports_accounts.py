@@ -10,16 +10,20 @@ text (bot/store/rows.py), so every comparison is a text comparison on either eng
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from bot.account.health import HealthRules
 from bot.store.engine import Engine, chunks, marks
 from bot.store.reports import BOOKS_ACCOUNT, DESK_ACCOUNT, _in, billed, overdue_candidates
+from bot.store.rows import UNITS
 
-AccountRow = tuple[str, str, str, str]  # id, name, owner name, owner email as given
-_ACCOUNT = "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, '')"
-_UNLINKED = "COALESCE(x.account_id, '') = ''"
+AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
+_ACCOUNT = (
+    "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), COALESCE(a.currency, '')"
+)
+_UNLINKED = "x.account_id = ''"  # few rows: read from this index, then joined to their customer or Desk account
 
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
@@ -59,46 +63,88 @@ class AccountQueries:
 
     # ---- health --------------------------------------------------------------------------------------------
 
-    def health_rows(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, Any]:
-        """What `bot.account.health.health_figures` needs for the accounts `ids`: counting invoices (account,
-        currency, date, due date, folded status, total, balance), payment currencies (account, currency, count),
-        open-ticket counts (account, open, escalated, past due), and each account's own currency."""
+    def overdue_rows(self, rules: HealthRules, today: str, conn: Any = None) -> list[tuple[str, str, str, str]]:
+        """(account, folded status, due date, balance) of every counting invoice that may be overdue `today`
+        (few: one index range)."""
+        late_sql, p_late = overdue_candidates(
+            today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
+        )
+        sql = (
+            f"SELECT {BOOKS_ACCOUNT}, x.status_key, x.due_date, x.balance FROM invoices x "
+            f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {late_sql}"
+        )
+        if conn is not None:
+            return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]  # type: ignore[misc]
+        with self.engine.read() as own:
+            return [tuple(r) for r in own.execute(sql, p_late).fetchall()]  # type: ignore[misc]
+
+    def health_rows(
+        self, rules: HealthRules, ids: Sequence[str], today: str, since: str, overdue: list[Any] | None = None
+    ) -> dict[str, Any]:
+        """What `bot.account.health.health_figures` needs for the accounts `ids`: per account and currency of
+        its counting invoices (count, total of those dated from `since` to `today`, balance), exact Decimals;
+        invoices that may be overdue (account, folded status, due date, balance); payment currencies (account,
+        currency, count); open-ticket counts (account, open, escalated, past due). `overdue`: `overdue_rows`
+        when the caller has them."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         open_sql, p_open = _open_tickets(rules)
-        inv = "x.currency, x.date, x.due_date, x.status_key, x.total, x.balance"
+        sums = (
+            "x.currency, COUNT(*), SUM(CASE WHEN x.date >= ? AND x.date <= ? THEN x.total_units ELSE 0 END), "
+            "SUM(x.balance_units), SUM(CASE WHEN x.total_units IS NULL OR x.balance_units IS NULL THEN 1 ELSE 0 END)"
+        )
         tic = "COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0))"
-        out: dict[str, Any] = {"billed": [], "payments": [], "tickets": [], "currency": {}}
+        raw: list[Any] = []
+        out: dict[str, Any] = {"billed": [], "overdue": [], "payments": [], "tickets": []}
         with self.engine.read() as conn:
 
-            def linked(key: str, sql: Callable[[str], str], params: list[Any]) -> None:
+            def linked(_: str, sql: str, before: list[Any], after: list[Any]) -> list[Any]:
+                found: list[Any] = []
                 for chunk in chunks(list(ids)):
-                    out[key] += conn.execute(sql(marks(len(chunk))), [*chunk, *params]).fetchall()
+                    found += conn.execute(sql.replace("{m}", marks(len(chunk))), [*before, *chunk, *after]).fetchall()
+                return found
 
-            linked("billed", lambda m: f"SELECT x.account_id, {inv} FROM invoices x WHERE x.account_id IN ({m}) "
-                   f"AND {bill_sql}", p_bill)  # fmt: skip
-            linked("payments", lambda m: "SELECT x.account_id, x.currency, COUNT(*) FROM payments x "
-                   f"WHERE x.account_id IN ({m}) GROUP BY x.account_id, x.currency", [])  # fmt: skip
-            linked("tickets", lambda m: f"SELECT x.account_id, {tic} FROM tickets x WHERE x.account_id IN ({m}) "
-                   f"AND {open_sql} GROUP BY x.account_id", p_open)  # fmt: skip
-            # records mirrored without a CRM account: few; resolved through their Books customer or Desk account
-            out["billed"] += conn.execute(
-                f"SELECT c.account_id, {inv} FROM invoices x JOIN books_customers c ON c.id = x.customer_id "
-                f"WHERE {_UNLINKED} AND {bill_sql}",
-                p_bill,
-            ).fetchall()
-            out["payments"] += conn.execute(
-                "SELECT c.account_id, x.currency, COUNT(*) FROM payments x JOIN books_customers c "
-                f"ON c.id = x.customer_id WHERE {_UNLINKED} GROUP BY c.account_id, x.currency"
-            ).fetchall()
-            out["tickets"] += conn.execute(
-                f"SELECT l.crm_account_id, {tic} FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
-                f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
-                p_open,
-            ).fetchall()
-            for chunk in chunks(list(ids)):
-                sql = f"SELECT a.id, a.currency FROM accounts a WHERE a.id IN ({marks(len(chunk))})"
-                out["currency"].update((r[0], r[1]) for r in conn.execute(sql, chunk).fetchall())
+            def unlinked(sql: str, params: list[Any]) -> list[Any]:
+                wanted = set(ids)
+                return [r for r in conn.execute(sql, params).fetchall() if r[0] in wanted]
+
+            books = "JOIN books_customers c ON c.id = x.customer_id WHERE " + _UNLINKED
+            desk = "JOIN desk_accounts l ON l.id = x.desk_account_id WHERE " + _UNLINKED
+            span = [since, today]
+            raw += linked("billed", f"SELECT x.account_id, {sums} FROM invoices x WHERE x.account_id IN ({{m}}) "
+                          f"AND {bill_sql} GROUP BY x.account_id, x.currency", span, p_bill)  # fmt: skip
+            raw += unlinked(f"SELECT c.account_id, {sums} FROM invoices x {books} AND {bill_sql} "
+                            "GROUP BY c.account_id, x.currency", [*span, *p_bill])  # fmt: skip
+            wanted = set(ids)
+            out["overdue"] = [r for r in overdue or self.overdue_rows(rules, today, conn) if r[0] in wanted]
+            pay = "x.currency, COUNT(*) FROM payments x"
+            out["payments"] = linked("payments", f"SELECT x.account_id, {pay} WHERE x.account_id IN ({{m}}) "
+                                     "GROUP BY x.account_id, x.currency", [], [])  # fmt: skip
+            out["payments"] += unlinked(f"SELECT c.account_id, {pay} {books} GROUP BY c.account_id, x.currency", [])
+            out["tickets"] = linked("tickets", f"SELECT x.account_id, {tic} FROM tickets x WHERE x.account_id "
+                                    f"IN ({{m}}) AND {open_sql} GROUP BY x.account_id", [], p_open)  # fmt: skip
+            out["tickets"] += unlinked(f"SELECT l.crm_account_id, {tic} FROM tickets x {desk} AND {open_sql} "
+                                       "GROUP BY l.crm_account_id", p_open)  # fmt: skip
+            for account, code, n, units_12m, units_owed in self._exact(conn, raw, bill_sql, p_bill, since, today):
+                out["billed"].append((account, code, n, units_12m, units_owed))
         return out
+
+    def _exact(
+        self, conn: Any, raw: list[Any], bill_sql: str, p_bill: list[str], since: str, today: str
+    ) -> Iterable[tuple[str, str, int, Decimal, Decimal]]:
+        """(account, currency, count, total in the span, balance) as Decimals: from the integer sums, or, for the
+        rare group holding an amount too precise or too large for units, added up from the exact text."""
+        scale = Decimal(UNITS)
+        for account, code, n, units_12m, units_owed, inexact in raw:
+            if not inexact:
+                yield account, code, n, Decimal(units_12m or 0) / scale, Decimal(units_owed or 0) / scale
+                continue
+            rows = conn.execute(
+                f"SELECT x.date, x.total, x.balance FROM invoices x LEFT JOIN books_customers c "
+                f"ON c.id = x.customer_id WHERE {BOOKS_ACCOUNT} = ? AND COALESCE(x.currency, '') = ? AND {bill_sql}",
+                [account, code or "", *p_bill],
+            ).fetchall()
+            in_span = sum((Decimal(t or 0) for d, t, _ in rows if d is not None and since <= d <= today), Decimal(0))
+            yield account, code, n, in_span, sum((Decimal(b or 0) for _, _, b in rows), Decimal(0))
 
     # ---- renewals ------------------------------------------------------------------------------------------
 
@@ -201,23 +247,14 @@ class AccountQueries:
                         instants += [v for v in row[1 + dates :] if v]
         return out
 
-    def at_risk_candidates(self, rules: HealthRules, today: str) -> tuple[set[str], list[tuple[str, int]]]:
-        """(accounts with an invoice that may be overdue, (account, open escalated tickets) per account and
-        Desk account as mirrored): only these can be at risk."""
-        late, p_late = overdue_candidates(
-            today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
-        )
+    def escalations(self, rules: HealthRules) -> list[tuple[str, int]]:
+        """(account, open escalated tickets) per account and Desk account as mirrored (sum them per account)."""
         open_sql, p_open = _open_tickets(rules)
         with self.engine.read() as conn:
-            owing = conn.execute(
-                f"SELECT DISTINCT {BOOKS_ACCOUNT} FROM invoices x LEFT JOIN books_customers c "
-                f"ON c.id = x.customer_id WHERE {late}",
-                p_late,
-            ).fetchall()
             escalated = conn.execute(
                 f"SELECT MAX({DESK_ACCOUNT}), COUNT(*) FROM tickets x LEFT JOIN desk_accounts l "
                 f"ON l.id = x.desk_account_id WHERE x.escalated = 1 AND {open_sql} "
                 "GROUP BY x.account_id, x.desk_account_id",
                 p_open,
             ).fetchall()
-        return {r[0] for r in owing if r[0]}, [(r[0], int(r[1])) for r in escalated if r[0]]
+        return [(r[0], int(r[1])) for r in escalated if r[0]]

@@ -94,8 +94,22 @@ def deal_health_columns(d: Deal) -> dict[str, Any]:
     return {"type_key": d.deal_type.strip().casefold(), "name_key": d.name.casefold()}
 
 
+UNITS = 10_000  # amounts as whole ten-thousandths, so that SQL adds them up exactly (integer SUM)
+
+
+def amount_units(value: Decimal | None) -> int | None:
+    """`value` × UNITS when that is a whole number small enough that thousands of them add up without overflow;
+    else None (whoever sums then falls back to the exact text)."""
+    if value is None or not value.is_finite():
+        return None
+    scaled = value * UNITS
+    if scaled != scaled.to_integral_value() or abs(scaled) > 10**15:
+        return None
+    return int(scaled)
+
+
 def invoice_health_columns(i: Invoice) -> dict[str, Any]:
-    return {"balance": _amount(i.balance)}
+    return {"balance": _amount(i.balance), "total_units": amount_units(i.total), "balance_units": amount_units(i.balance)}
 
 
 def ticket_health_columns(t: Ticket) -> dict[str, Any]:
