@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, health_figures, verdict
+from bot.account.health import INVOICED_WINDOW, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     NO_OWNER,
@@ -26,10 +26,12 @@ from bot.reports.compute import (
     ReportConfig,
     TicketStats,
     hours_between,
+    local_date,
     most_common_currency,
     owner_of,
     resolve_currency,
 )
+from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.reports.retention import (
     AccountHealth,
@@ -354,7 +356,7 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
     return list(health_of(store, owned, today, config).values())
 
 
-def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> MirrorData:
+def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
     (`with_org_currency`)."""
     yesterday = today - timedelta(days=1)
@@ -366,9 +368,9 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
             q.payments_wants(yesterday.isoformat()),
         )
     elif team == "sales":
-        wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
+        return sales_digest_data(store, today, tz, config)
     elif team == "support":
-        wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
+        return support_digest_data(store, today, tz, config)
     elif team == "leadership":
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
         wants = q.merge(
@@ -380,6 +382,94 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         raise ValueError(f"unknown digest team {team!r}")
     data = report_data(store, wants, handoffs=team != "leadership")
     return with_first_invoices(store, data, config) if team in ("finance", "leadership") else data
+
+
+def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any, ...]]:
+    """The invoices overdue today (as `compute.overdue_invoices` finds them), longest overdue first: (account,
+    id, status, due date, balance, currency, owner email of the account)."""
+    rules, day = config.rules, today.isoformat()
+    rows = [
+        r
+        for r in AccountQueries(store.engine).overdue_invoices(rules, day)
+        if owes_overdue(r[2], date.fromisoformat(r[3]) if r[3] else None, Decimal(r[4] or 0), today, rules)
+    ]
+    return sorted(rows, key=lambda r: (r[3] or day, r[1]))
+
+
+def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SalesPicked:
+    """The sales digests' lists by SQL (as `digests.sales_picked` finds them in records): counted in full, only
+    the rows a message shows decoded."""
+    queries, limit = AccountQueries(store.engine), config.list_limit
+    yesterday = today - timedelta(days=1)
+    owners: dict[str, OwnerLists] = {}
+    shown: dict[str, tuple[list[str], list[str]]] = {}  # email → (ticket ids, invoice ids) a message shows
+
+    def count(email: str, kind: int, record_id: str) -> None:
+        lists = owners.setdefault(email, OwnerLists())
+        ids = shown.setdefault(email, ([], []))[kind]
+        if kind == 0:
+            lists.tickets_total += 1
+        else:
+            lists.overdue_total += 1
+        if len(ids) < limit:
+            ids.append(record_id)
+
+    created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
+    for _, ticket, _, email in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
+        if email:
+            count(email.strip(), 0, ticket)
+    for row in _overdue(store, today, config):
+        if row[6]:
+            count(row[6].strip(), 1, row[1])
+    waiting = [h for h in map(handoff_from_row, store.handoffs.rows()) if h.state == "waiting" and h.missing]
+    refs = queries.accounts([h.account_id for h in waiting])
+    for h in waiting:
+        email = h.owner_email or (refs[h.account_id][3].strip().lower() if h.account_id in refs else "")
+        if email:
+            owners.setdefault(email, OwnerLists()).missing.append(h)
+    tickets = {t.id: t for t in queries.records("tickets", [i for ids, _ in shown.values() for i in ids])}
+    invoices = {i.id: i for i in queries.records("invoices", [i for _, ids in shown.values() for i in ids])}
+    for email, (ticket_ids, invoice_ids) in shown.items():
+        owners[email].tickets = [tickets[i] for i in ticket_ids if i in tickets]
+        owners[email].overdue = [invoices[i] for i in invoice_ids if i in invoices]
+    names = queries.owner_names(list(owners))
+    linked = [r.account_id for r in [*tickets.values(), *invoices.values()]] + [h.account_id for h in waiting]
+    data = MirrorData(
+        accounts={a.id: a for a in queries.account_records(linked)},
+        deals=queries.records("deals", [h.deal_id for h in waiting]),
+    )
+    return SalesPicked(owners, {e: names.get(e, e) for e in owners}, data)
+
+
+def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SupportPicked:
+    """The support digest's lists by SQL (as `digests.support_picked` finds them in records): counted in full,
+    only the rows the message shows decoded."""
+    queries, limit = AccountQueries(store.engine), config.list_limit
+    yesterday = today - timedelta(days=1)
+    handed = [
+        h
+        for h in map(handoff_from_row, store.handoffs.rows(state="done"))
+        if local_date(h.updated_at, tz) == yesterday
+    ]
+    escalations, newest = queries.open_escalations(config.rules, limit)
+    escalated = queries.records("tickets", newest)
+    by_id = {t.id: t for t in escalated}
+    owed: dict[str, dict[str, Decimal]] = {}
+    for account, _, _, _, balance, code, _ in _overdue(store, today, config):
+        if account:
+            sums = owed.setdefault(account, {})
+            sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
+    open_by = queries.open_tickets(config.rules, sorted(owed))
+    both = [a for a in owed if open_by.get(a)]
+    names = {a: row[1] for a, row in queries.accounts(both).items()}
+    both.sort(key=lambda a: (-open_by[a], names.get(a, a).casefold(), a))
+    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in both[:limit]]
+    linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
+    data = MirrorData(
+        accounts={a.id: a for a in queries.account_records(linked)},
+        deals=queries.records("deals", [h.deal_id for h in handed]),
+    )
+    return SupportPicked(handed, [by_id[i] for i in newest if i in by_id], escalations, rows, len(both), data)
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.account.health import HealthRules
+from bot.models import Account
 from bot.store.engine import Engine, chunks, marks
-from bot.store.reports import BOOKS_ACCOUNT, DESK_ACCOUNT, _in, billed, overdue_candidates
+from bot.store.reports import BOOKS_ACCOUNT, DESK_ACCOUNT, ReportQueries, _in, billed, overdue_candidates
 from bot.store.rows import UNITS
 
 AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
@@ -258,3 +259,89 @@ class AccountQueries:
                 p_open,
             ).fetchall()
         return [(r[0], int(r[1])) for r in escalated if r[0]]
+
+    # ---- digests -------------------------------------------------------------------------------------------
+
+    def overdue_invoices(self, rules: HealthRules, today: str) -> list[tuple[Any, ...]]:
+        """(account, invoice id, folded status, due date, balance, currency, the account's owner email folded or
+        None when the account is not mirrored) of every counting invoice that may be overdue `today`."""
+        late_sql, p_late = overdue_candidates(
+            today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
+        )
+        sql = (
+            f"SELECT {BOOKS_ACCOUNT}, x.id, x.status_key, x.due_date, x.balance, x.currency, a.owner_email "
+            f"FROM invoices x LEFT JOIN books_customers c ON c.id = x.customer_id "
+            f"LEFT JOIN accounts a ON a.id = {BOOKS_ACCOUNT} WHERE {late_sql}"
+        )
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]
+
+    def tickets_created(self, start: str, end: str) -> list[tuple[Any, ...]]:
+        """(account, ticket id, created, the account's owner email folded or None) of tickets created from
+        `start` to before `end` (UTC)."""
+        sql = (
+            f"SELECT {DESK_ACCOUNT}, x.id, x.created_utc, a.owner_email FROM tickets x "
+            f"LEFT JOIN desk_accounts l ON l.id = x.desk_account_id LEFT JOIN accounts a ON a.id = {DESK_ACCOUNT} "
+            "WHERE x.created_utc >= ? AND x.created_utc < ?"
+        )
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, [start, end]).fetchall()]
+
+    def owner_names(self, emails: Sequence[str]) -> dict[str, str]:
+        """Folded owner email → the owner's name (else the email as given) on their accounts."""
+        out: dict[str, str] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(emails))):
+                sql = (
+                    "SELECT a.owner_email, MAX(COALESCE(a.owner_name, '')), MAX(COALESCE(a.owner_address, '')) "
+                    f"FROM accounts a WHERE a.owner_email IN ({marks(len(chunk))}) GROUP BY a.owner_email"
+                )
+                out.update((r[0], r[1] or r[2]) for r in conn.execute(sql, chunk).fetchall())
+        return out
+
+    def open_escalations(self, rules: HealthRules, limit: int) -> tuple[int, list[str]]:
+        """(how many open escalated tickets, the ids of the `limit` newest: no creation time counts as newest)."""
+        open_sql, p_open = _open_tickets(rules)
+        where = f"FROM tickets x WHERE x.escalated = 1 AND {open_sql}"
+        with self.engine.read() as conn:
+            total = conn.execute(f"SELECT COUNT(*) {where}", p_open).fetchone()[0]
+            newest = conn.execute(
+                f"SELECT x.id {where} ORDER BY CASE WHEN x.created_utc IS NULL THEN 1 ELSE 0 END DESC, "
+                "x.created_utc DESC, x.id LIMIT ?",
+                [*p_open, limit],
+            ).fetchall()
+        return int(total), [r[0] for r in newest]
+
+    def open_tickets(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, int]:
+        """Account → its open tickets (those mirrored without a CRM account through their Desk account)."""
+        open_sql, p_open = _open_tickets(rules)
+        wanted, out = set(ids), dict.fromkeys(ids, 0)
+        with self.engine.read() as conn:
+            rows: list[Any] = []
+            for chunk in chunks(list(ids)):
+                rows += conn.execute(
+                    f"SELECT x.account_id, COUNT(*) FROM tickets x WHERE x.account_id IN ({marks(len(chunk))}) "
+                    f"AND {open_sql} GROUP BY x.account_id",
+                    [*chunk, *p_open],
+                ).fetchall()
+            rows += conn.execute(
+                "SELECT l.crm_account_id, COUNT(*) FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
+                f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
+                p_open,
+            ).fetchall()
+        for account, n in rows:
+            if account in wanted:
+                out[account] += int(n)
+        return out
+
+    def records(self, table: str, ids: Iterable[str]) -> list[Any]:
+        """Decoded records of `table` (deals, invoices, payments, tickets) with these ids, their CRM account
+        resolved: only what a message shows."""
+        queries = ReportQueries(self.engine)
+        with self.engine.read() as conn:
+            return queries._by_ids(conn, table, "id", ids)
+
+    def account_records(self, ids: Iterable[str]) -> list[Account]:
+        queries = ReportQueries(self.engine)
+        with self.engine.read() as conn:
+            return queries._accounts(conn, ids)
