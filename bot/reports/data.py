@@ -239,32 +239,26 @@ def revenue_bookings(store: Store, period: Period, config: ReportConfig) -> list
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
     """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
-    become UTC bounds once."""
+    become UTC bounds once; tickets mirrored without a CRM account count for their Desk account's."""
     start, end = utc_bounds(period.start, period.end, tz)
-    got = q.ReportQueries(store.engine).ticket_counts(config.rules, start, end)
-    names, desk = got["names"], got["desk"]
-    stats: dict[str, TicketStats] = {}
-
-    def row(account_id: str | None, desk_id: str | None) -> TicketStats:
-        link = desk.get(desk_id or "")
-        account = account_id or (link[0] if link else "") or ""
+    got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
+    stats = {a: TicketStats(a if name is None else name, o, e, n) for a, name, o, e, n in got["linked"]}
+    keys: dict[str, str] = {}  # Desk account id → the key its unlinked tickets count under
+    for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
         if account:
-            key, name = account, names.get(account, account)
+            key, label = account, account if name is None else name
         elif desk_id:
-            key, name = f"desk:{desk_id}", (link[1] or "") if link else f"Desk account {desk_id}"
+            key, label = f"desk:{desk_id}", (desk_name or "") if link is not None else f"Desk account {desk_id}"
         else:
-            key, name = "", "(no account)"
-        return stats.setdefault(key, TicketStats(name))
-
-    for account_id, desk_id, opened, escalated, open_now in got["counts"]:
-        s = row(account_id, desk_id)
+            key, label = "", "(no account)"
+        keys[desk_id or ""] = key
+        s = stats.setdefault(key, TicketStats(label))
         s.opened += opened or 0
         s.escalated += escalated or 0
         s.open_now += open_now or 0
+    when = datetime.fromisoformat
     for account_id, desk_id, created, closed in got["closed"]:
-        row(account_id, desk_id).hours.append(
-            hours_between(datetime.fromisoformat(created), datetime.fromisoformat(closed))
-        )
+        stats[account_id or keys[desk_id or ""]].hours.append(hours_between(when(created), when(closed)))
     return stats
 
 

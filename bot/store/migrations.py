@@ -251,6 +251,8 @@ def _m_rcare_health_columns(db: Database) -> None:
         CREATE INDEX health_tickets_open ON tickets (escalated, status_key, created_utc, account_id,
             desk_account_id, id);
         CREATE INDEX health_tickets_created ON tickets (created_utc, account_id, desk_account_id);
+        CREATE INDEX health_tickets_closed ON tickets (closed_utc, status_key, created_utc, account_id,
+            desk_account_id);
         CREATE INDEX health_deals_account ON deals (account_id, stage_key, closing_date, type_key, name_key,
             created_utc, modified_utc, id);
         """,

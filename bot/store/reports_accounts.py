@@ -24,7 +24,8 @@ AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email
 _ACCOUNT = (
     "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), COALESCE(a.currency, '')"
 )
-_UNLINKED = "x.account_id = ''"  # few rows: read from this index, then joined to their customer or Desk account
+# few rows (read through the account_id index, then joined to their customer or Desk account)
+_UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
 
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
@@ -345,3 +346,39 @@ class AccountQueries:
         queries = ReportQueries(self.engine)
         with self.engine.read() as conn:
             return queries._accounts(conn, ids)
+
+    # ---- the support report --------------------------------------------------------------------------------
+
+    def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
+        """Tickets created from `start` to before `end` (UTC), those of them escalated, and tickets open now:
+        `linked` per CRM account (id, its name or None when not mirrored, counts); `unlinked` per Desk account
+        of tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name, that
+        account's name, counts); `closed`: (CRM account, Desk id, created, closed) of tickets closed in the span."""
+        open_sql, p_open = _open_tickets(rules)
+        created = "x.created_utc >= ? AND x.created_utc < ?"
+        counts = (
+            f"SUM(CASE WHEN {created} THEN 1 ELSE 0 END) AS opened, SUM(CASE WHEN {created} AND x.escalated = 1 "
+            f"THEN 1 ELSE 0 END) AS escalated, SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) AS open_now"
+        )
+        p_counts = [start, end, start, end, *p_open]
+        with self.engine.read() as conn:
+            return {
+                "linked": conn.execute(
+                    f"SELECT g.a, n.name, g.opened, g.escalated, g.open_now FROM (SELECT x.account_id AS a, {counts} "
+                    "FROM tickets x WHERE x.account_id <> '' GROUP BY x.account_id) g "
+                    "LEFT JOIN accounts n ON n.id = g.a",
+                    p_counts,
+                ).fetchall(),
+                "unlinked": conn.execute(
+                    f"SELECT x.desk_account_id, l.id, l.crm_account_id, l.name, n.name, {counts} FROM tickets x "
+                    "LEFT JOIN desk_accounts l ON l.id = x.desk_account_id LEFT JOIN accounts n "
+                    f"ON n.id = l.crm_account_id WHERE {_UNLINKED} "
+                    "GROUP BY x.desk_account_id, l.id, l.crm_account_id, l.name, n.name",
+                    p_counts,
+                ).fetchall(),
+                "closed": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
+                    f"WHERE x.closed_utc >= ? AND x.closed_utc < ? AND NOT ({open_sql}) AND x.created_utc IS NOT NULL",
+                    [start, end, *p_open],
+                ).fetchall(),
+            }
