@@ -112,9 +112,9 @@ class AccountQueries:
             books = "JOIN books_customers c ON c.id = x.customer_id WHERE " + _UNLINKED
             desk = "JOIN desk_accounts l ON l.id = x.desk_account_id WHERE " + _UNLINKED
             span = [since, today]
-            raw += linked("billed", f"SELECT x.account_id, {sums} FROM invoices x WHERE x.account_id IN ({{m}}) "
+            raw += linked("billed", f"SELECT x.account_id, {sums}, 0 FROM invoices x WHERE x.account_id IN ({{m}}) "
                           f"AND {bill_sql} GROUP BY x.account_id, x.currency", span, p_bill)  # fmt: skip
-            raw += unlinked(f"SELECT c.account_id, {sums} FROM invoices x {books} AND {bill_sql} "
+            raw += unlinked(f"SELECT c.account_id, {sums}, 1 FROM invoices x {books} AND {bill_sql} "
                             "GROUP BY c.account_id, x.currency", [*span, *p_bill])  # fmt: skip
             wanted = set(ids)
             out["overdue"] = [r for r in overdue or self.overdue_rows(rules, today, conn) if r[0] in wanted]
@@ -136,13 +136,14 @@ class AccountQueries:
         """(account, currency, count, total in the span, balance) as Decimals: from the integer sums, or, for the
         rare group holding an amount too precise or too large for units, added up from the exact text."""
         scale = Decimal(UNITS)
-        for account, code, n, units_12m, units_owed, inexact in raw:
+        for account, code, n, units_12m, units_owed, inexact, unlinked in raw:
             if not inexact:
                 yield account, code, n, Decimal(units_12m or 0) / scale, Decimal(units_owed or 0) / scale
                 continue
+            whose = f"{_UNLINKED} AND c.account_id = ?" if unlinked else "x.account_id = ?"
             rows = conn.execute(
-                f"SELECT x.date, x.total, x.balance FROM invoices x LEFT JOIN books_customers c "
-                f"ON c.id = x.customer_id WHERE {BOOKS_ACCOUNT} = ? AND COALESCE(x.currency, '') = ? AND {bill_sql}",
+                "SELECT x.date, x.total, x.balance FROM invoices x LEFT JOIN books_customers c ON c.id = x.customer_id "
+                f"WHERE {whose} AND COALESCE(x.currency, '') = ? AND {bill_sql}",
                 [account, code or "", *p_bill],
             ).fetchall()
             in_span = sum((Decimal(t or 0) for d, t, _ in rows if d is not None and since <= d <= today), Decimal(0))
