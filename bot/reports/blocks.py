@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.blocks import SECTION_TEXT, Block, Message, clip, context, escape, fields, header, safe, section
+from bot.models import Account
 from bot.money import format_money
 from bot.reports.compute import (
     Flows,
@@ -21,7 +22,6 @@ from bot.reports.compute import (
     Spread,
     SupportReport,
 )
-from bot.models import Account
 from bot.reports.retention import AccountRef, RenewalsReport
 
 SECTION = SECTION_TEXT
@@ -285,8 +285,7 @@ def renewals_listings(r: RenewalsReport, limit: int | None = None) -> list[Listi
         for q in r.quiet[:limit]
     ]
     risk = [
-        f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
-        f" · {safe(_owner(h.account), 40)}"
+        f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)} · {safe(_owner(h.account), 40)}"
         for h in r.at_risk[:limit]
     ]
     return [

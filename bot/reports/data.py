@@ -441,9 +441,7 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     queries, limit = AccountQueries(store.engine), config.list_limit
     yesterday = today - timedelta(days=1)
     handed = [
-        h
-        for h in map(handoff_from_row, store.handoffs.rows(state="done"))
-        if local_date(h.updated_at, tz) == yesterday
+        h for h in map(handoff_from_row, store.handoffs.rows(state="done")) if local_date(h.updated_at, tz) == yesterday
     ]
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
@@ -455,8 +453,8 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
             sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
     open_by = queries.open_tickets(config.rules, sorted(owed))
     both = [a for a in owed if open_by.get(a)]
-    names = {a: row[1] for a, row in queries.accounts(both).items()}
-    both.sort(key=lambda a: (-open_by[a], names.get(a, a).casefold(), a))
+    names: dict[str, str] = {a: row[1] for a, row in queries.accounts(both).items()}
+    both.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
     rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in both[:limit]]
     linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
     data = MirrorData(

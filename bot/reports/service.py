@@ -16,6 +16,7 @@ from typing import Any
 from bot.blocks import Message, section
 from bot.config import OperatingStructure
 from bot.errors import ReportUsageError
+from bot.models import Account
 from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, support_message
 from bot.reports.compute import (
     InvoicingReport,
@@ -38,7 +39,6 @@ from bot.reports.data import (
     with_org_currency,
 )
 from bot.reports.periods import Period, parse_period
-from bot.models import Account
 from bot.reports.retention import AccountRef, RenewalsReport, renewal_window, renewals
 from bot.store import Store
 

@@ -109,7 +109,11 @@ def amount_units(value: Decimal | None) -> int | None:
 
 
 def invoice_health_columns(i: Invoice) -> dict[str, Any]:
-    return {"balance": _amount(i.balance), "total_units": amount_units(i.total), "balance_units": amount_units(i.balance)}
+    return {
+        "balance": _amount(i.balance),
+        "total_units": amount_units(i.total),
+        "balance_units": amount_units(i.balance),
+    }
 
 
 def ticket_health_columns(t: Ticket) -> dict[str, Any]:

@@ -174,7 +174,9 @@ def test_the_migration_fills_the_health_columns_of_rows_mirrored_before(tmp_path
     invoice = Invoice(id="I9", status="sent", total=Decimal("10.25"), balance=Decimal("3.5"), currency="EUR")
     ticket = fx.tickets()[1]
     with Store(path, migrations=before) as old, old.transaction() as db:
-        db.execute("INSERT INTO invoices (id, status, data) VALUES (?, ?, ?)", ["I9", "sent", invoice.model_dump_json()])
+        db.execute(
+            "INSERT INTO invoices (id, status, data) VALUES (?, ?, ?)", ["I9", "sent", invoice.model_dump_json()]
+        )
         db.execute("INSERT INTO tickets (id, data) VALUES (?, ?)", [ticket.id, ticket.model_copy(
             update={"is_overdue": True}).model_dump_json()])  # fmt: skip
         account, deal = fx.accounts()[1], fx.deals()[8]
