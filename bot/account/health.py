@@ -257,7 +257,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
 # ---- many accounts at once (reports, digests, the Home tab) --------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: reports build thousands
 class HealthFigures:
     """The part of `AccountFigures` the health rule and the account lists read, worked out for many accounts at
     once from rows SQL picked (bot/store/reports_accounts.py) instead of from snapshots."""

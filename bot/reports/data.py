@@ -44,7 +44,7 @@ from bot.reports.retention import (
 )
 from bot.store import MirrorRecords, Store
 from bot.store import reports as q
-from bot.store.reports_accounts import AccountQueries
+from bot.store.reports_accounts import AccountQueries, AccountRow
 from bot.store.rows import utc_key
 
 __all__ = ["account_names", "accounts_owned_by", "deals_by_id", "handoffs_for", "load_mirror"]
@@ -284,12 +284,17 @@ def renewals_data(store: Store, today: date, config: ReportConfig, window: Perio
 
 
 def health_of(
-    store: Store, ids: Sequence[str], today: date, config: ReportConfig, overdue: list[Any] | None = None
+    store: Store,
+    ids: Sequence[str],
+    today: date,
+    config: ReportConfig,
+    overdue: list[Any] | None = None,
+    refs: dict[str, AccountRow] | None = None,
 ) -> dict[str, AccountHealth]:
-    """Health of the accounts `ids` (those mirrored), from per-account SQL rows: the rule of bot/account/health.py
-    applied to `HealthFigures`, no record decoded."""
+    """Health of the accounts `ids` (those mirrored; `refs`: their rows when the caller has them), from
+    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded."""
     queries = AccountQueries(store.engine)
-    refs = queries.accounts(ids)
+    refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
     rows = queries.health_rows(config.rules, wanted, today.isoformat(), since, overdue)
@@ -346,8 +351,8 @@ def renewals_report(
 
 def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -> list[AccountHealth]:
     """The health of every account `email` owns (the Home tab's list), from SQL."""
-    owned = [row[0] for row in AccountQueries(store.engine).owned_by(email)] if email else []
-    return list(health_of(store, owned, today, config).values())
+    owned = {row[0]: row for row in AccountQueries(store.engine).owned_by(email)} if email else {}
+    return list(health_of(store, list(owned), today, config, refs=owned).values())
 
 
 def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
@@ -380,7 +385,7 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
 
 def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any, ...]]:
     """The invoices overdue today (as `compute.overdue_invoices` finds them), longest overdue first: (account,
-    id, status, due date, balance, currency, owner email of the account)."""
+    id, status, due date, balance, currency)."""
     rules, day = config.rules, today.isoformat()
     rows = [
         r
@@ -408,17 +413,17 @@ def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfi
         if len(ids) < limit:
             ids.append(record_id)
 
+    owner_of = queries.owners()
     created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
-    for _, ticket, _, email in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
-        if email:
-            count(email.strip(), 0, ticket)
+    for account, ticket, _ in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
+        if account in owner_of:
+            count(owner_of[account].strip(), 0, ticket)
     for row in _overdue(store, today, config):
-        if row[6]:
-            count(row[6].strip(), 1, row[1])
+        if row[0] in owner_of:
+            count(owner_of[row[0]].strip(), 1, row[1])
     waiting = [h for h in map(handoff_from_row, store.handoffs.rows()) if h.state == "waiting" and h.missing]
-    refs = queries.accounts([h.account_id for h in waiting])
     for h in waiting:
-        email = h.owner_email or (refs[h.account_id][3].strip().lower() if h.account_id in refs else "")
+        email = h.owner_email or owner_of.get(h.account_id, "").strip()
         if email:
             owners.setdefault(email, OwnerLists()).missing.append(h)
     tickets = {t.id: t for t in queries.records("tickets", [i for ids, _ in shown.values() for i in ids])}
@@ -447,7 +452,7 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
     owed: dict[str, dict[str, Decimal]] = {}
-    for account, _, _, _, balance, code, _ in _overdue(store, today, config):
+    for account, _, _, _, balance, code in _overdue(store, today, config):
         if account:
             sums = owed.setdefault(account, {})
             sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)

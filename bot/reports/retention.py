@@ -34,7 +34,7 @@ from bot.reports.periods import Period
 # ---- account health over the whole mirror --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen (as AccountHealth): reports list thousands
 class AccountRef:
     """What account lists show of an account: read from typed columns, no record decoded."""
 
@@ -48,7 +48,7 @@ class AccountRef:
         return cls(account.id, account.name, account.owner.name, account.owner.email)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AccountHealth:
     account: Account | AccountRef
     health: Health

@@ -17,15 +17,26 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks
-from bot.store.reports import BOOKS_ACCOUNT, DESK_ACCOUNT, ReportQueries, _in, billed, overdue_candidates
+from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
 from bot.store.rows import UNITS
 
 AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
 _ACCOUNT = (
     "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), COALESCE(a.currency, '')"
 )
+# The CRM account of a record, as BOOKS_ACCOUNT / DESK_ACCOUNT in bot/store/reports.py, but looking the link up only
+# for the few records mirrored without one (a join would read the customer or Desk account of every row).
+_BOOKS = (
+    "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE "
+    "COALESCE((SELECT c.account_id FROM books_customers c WHERE c.id = x.customer_id), '') END"
+)
+_DESK = (
+    "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE "
+    "COALESCE((SELECT l.crm_account_id FROM desk_accounts l WHERE l.id = x.desk_account_id), '') END"
+)
 # few rows (read through the account_id index, then joined to their customer or Desk account)
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
+MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
 
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
@@ -53,11 +64,22 @@ class AccountQueries:
             return [tuple(r) for r in conn.execute(sql, [email.strip().lower()]).fetchall()]  # type: ignore[misc]
 
     def _refs(self, conn: Any, ids: Iterable[str]) -> dict[str, AccountRow]:
+        wanted = sorted({i for i in ids if i})
+        if len(wanted) > MANY:  # one scan of a covering index beats thousands of lookups into the wide rows
+            found = set(wanted)
+            rows = conn.execute(f"SELECT {_ACCOUNT} FROM accounts a").fetchall()
+            return {r[0]: tuple(r) for r in rows if r[0] in found}
         out: dict[str, AccountRow] = {}
-        for chunk in chunks(sorted({i for i in ids if i})):
+        for chunk in chunks(wanted):
             sql = f"SELECT {_ACCOUNT} FROM accounts a WHERE a.id IN ({marks(len(chunk))})"
             out.update((r[0], tuple(r)) for r in conn.execute(sql, chunk).fetchall())
         return out
+
+    def owners(self) -> dict[str, str]:
+        """Account id → its owner's email (folded), of accounts that have one."""
+        with self.engine.read() as conn:
+            rows = conn.execute("SELECT a.id, a.owner_email FROM accounts a WHERE a.owner_email <> ''").fetchall()
+        return {r[0]: r[1] for r in rows}
 
     def accounts(self, ids: Iterable[str]) -> dict[str, AccountRow]:
         with self.engine.read() as conn:
@@ -72,8 +94,7 @@ class AccountQueries:
             today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
         )
         sql = (
-            f"SELECT {BOOKS_ACCOUNT}, x.status_key, x.due_date, x.balance FROM invoices x "
-            f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {late_sql}"
+            f"SELECT {_BOOKS}, x.status_key, x.due_date, x.balance FROM invoices x WHERE {late_sql}"
         )
         if conn is not None:
             return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]  # type: ignore[misc]
@@ -256,8 +277,7 @@ class AccountQueries:
         open_sql, p_open = _open_tickets(rules)
         with self.engine.read() as conn:
             escalated = conn.execute(
-                f"SELECT MAX({DESK_ACCOUNT}), COUNT(*) FROM tickets x LEFT JOIN desk_accounts l "
-                f"ON l.id = x.desk_account_id WHERE x.escalated = 1 AND {open_sql} "
+                f"SELECT MAX({_DESK}), COUNT(*) FROM tickets x WHERE x.escalated = 1 AND {open_sql} "
                 "GROUP BY x.account_id, x.desk_account_id",
                 p_open,
             ).fetchall()
@@ -266,27 +286,20 @@ class AccountQueries:
     # ---- digests -------------------------------------------------------------------------------------------
 
     def overdue_invoices(self, rules: HealthRules, today: str) -> list[tuple[Any, ...]]:
-        """(account, invoice id, folded status, due date, balance, currency, the account's owner email folded or
-        None when the account is not mirrored) of every counting invoice that may be overdue `today`."""
+        """(account, invoice id, folded status, due date, balance, currency) of every counting invoice that may be
+        overdue `today`."""
         late_sql, p_late = overdue_candidates(
             today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
         )
         sql = (
-            f"SELECT {BOOKS_ACCOUNT}, x.id, x.status_key, x.due_date, x.balance, x.currency, a.owner_email "
-            f"FROM invoices x LEFT JOIN books_customers c ON c.id = x.customer_id "
-            f"LEFT JOIN accounts a ON a.id = {BOOKS_ACCOUNT} WHERE {late_sql}"
+            f"SELECT {_BOOKS}, x.id, x.status_key, x.due_date, x.balance, x.currency FROM invoices x WHERE {late_sql}"
         )
         with self.engine.read() as conn:
             return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]
 
     def tickets_created(self, start: str, end: str) -> list[tuple[Any, ...]]:
-        """(account, ticket id, created, the account's owner email folded or None) of tickets created from
-        `start` to before `end` (UTC)."""
-        sql = (
-            f"SELECT {DESK_ACCOUNT}, x.id, x.created_utc, a.owner_email FROM tickets x "
-            f"LEFT JOIN desk_accounts l ON l.id = x.desk_account_id LEFT JOIN accounts a ON a.id = {DESK_ACCOUNT} "
-            "WHERE x.created_utc >= ? AND x.created_utc < ?"
-        )
+        """(account, ticket id, created) of tickets created from `start` to before `end` (UTC)."""
+        sql = f"SELECT {_DESK}, x.id, x.created_utc FROM tickets x WHERE x.created_utc >= ? AND x.created_utc < ?"
         with self.engine.read() as conn:
             return [tuple(r) for r in conn.execute(sql, [start, end]).fetchall()]
 
