@@ -457,10 +457,12 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
             sums = owed.setdefault(account, {})
             sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
     open_by = queries.open_tickets(config.rules, sorted(owed))
-    both = [a for a in owed if open_by.get(a)]
-    names: dict[str, str] = {a: row[1] for a, row in queries.accounts(both).items()}
-    both.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
-    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in both[:limit]]
+    both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
+    least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
+    top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
+    names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
+    top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
+    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in top[:limit]]
     linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
     data = MirrorData(
         accounts={a.id: a for a in queries.account_records(linked)},
