@@ -1,6 +1,7 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
 the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`revenue_bookings`,
-`ticket_stats`, `invoicing_data`, `renewals_data`, `digest_data`).
+`invoicing_data`, the finance and leadership digests) and bot/store/reports_accounts.py (`ticket_stats`,
+`renewals_report`, `home_accounts`, the sales and support digests).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
@@ -260,27 +261,6 @@ def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: Report
     for account_id, desk_id, created, closed in got["closed"]:
         stats[account_id or keys[desk_id or ""]].hours.append(hours_between(when(created), when(closed)))
     return stats
-
-
-def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:
-    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`): what
-    the report decoded before it was worked out by SQL (`renewals_report`); kept for comparisons."""
-    r = config.rules
-    term = timedelta(days=config.renewal_term_days)
-    ids = q.ReportQueries(store.engine).renewal_candidates(
-        won=r.won_stages,
-        closed=r.closed_stages | r.won_stages,
-        closed_from=(window.start - term).isoformat(),
-        closed_to=(window.end - term).isoformat(),
-        quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
-        excluded=r.excluded_invoice_statuses,
-        overdue=r.overdue_statuses,
-        due=r.due_statuses,
-        today=today.isoformat(),
-        open_not=r.closed_ticket_types,
-        escalated_at_risk=max(r.escalated_at_risk, 1),
-    )
-    return load_mirror(store, account_ids=ids, handoffs=False)
 
 
 def health_of(
