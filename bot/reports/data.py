@@ -269,6 +269,7 @@ def health_of(
     today: date,
     config: ReportConfig,
     overdue: list[Any] | None = None,
+    tickets: list[Any] | None = None,
     refs: dict[str, AccountRow] | None = None,
 ) -> dict[str, AccountHealth]:
     """Health of the accounts `ids` (those mirrored; `refs`: their rows when the caller has them), from
@@ -277,7 +278,7 @@ def health_of(
     refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
-    rows = queries.health_rows(config.rules, wanted, today.isoformat(), since, overdue)
+    rows = queries.health_rows(config.rules, wanted, today.isoformat(), since, overdue, tickets)
     figs = health_figures(
         wanted,
         today,
@@ -318,13 +319,13 @@ def renewals_report(
         seen = last_activity_of(days, instants, tz)
         if seen is not None and (today - seen).days >= config.quiet_days:
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
-    overdue = queries.overdue_rows(rules, today.isoformat())
+    overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
-    for account, n in queries.escalations(rules):
-        counts[account] = counts.get(account, 0) + n
+    for account, _, escalated, _ in tickets:
+        counts[account] = counts.get(account, 0) + escalated
     enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
     candidates = {row[0] for row in overdue if row[0]} | {a for a, n in counts.items() if n >= enough}
-    health = health_of(store, sorted(candidates), today, config, overdue)
+    health = health_of(store, sorted(candidates), today, config, overdue, tickets)
     at_risk = [h for h in health.values() if h.health.level == "at_risk"]
     return renewals_of(today, window, config, due, quiet, at_risk)
 

@@ -93,22 +93,26 @@ class AccountQueries:
         late_sql, p_late = overdue_candidates(
             today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
         )
-        sql = (
-            f"SELECT {_BOOKS}, x.status_key, x.due_date, x.balance FROM invoices x WHERE {late_sql}"
-        )
+        sql = f"SELECT {_BOOKS}, x.status_key, x.due_date, x.balance FROM invoices x WHERE {late_sql}"
         if conn is not None:
             return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]  # type: ignore[misc]
         with self.engine.read() as own:
             return [tuple(r) for r in own.execute(sql, p_late).fetchall()]  # type: ignore[misc]
 
     def health_rows(
-        self, rules: HealthRules, ids: Sequence[str], today: str, since: str, overdue: list[Any] | None = None
+        self,
+        rules: HealthRules,
+        ids: Sequence[str],
+        today: str,
+        since: str,
+        overdue: list[Any] | None = None,
+        tickets: list[Any] | None = None,
     ) -> dict[str, Any]:
         """What `bot.account.health.health_figures` needs for the accounts `ids`: per account and currency of
         its counting invoices (count, total of those dated from `since` to `today`, balance), exact Decimals;
         invoices that may be overdue (account, folded status, due date, balance); payment currencies (account,
-        currency, count); open-ticket counts (account, open, escalated, past due). `overdue`: `overdue_rows`
-        when the caller has them."""
+        currency, count); open-ticket counts (account, open, escalated, past due). `overdue`, `tickets`:
+        `overdue_rows`, `open_ticket_rows` when the caller has them (for many accounts one scan beats lookups)."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         open_sql, p_open = _open_tickets(rules)
         sums = (
@@ -138,15 +142,20 @@ class AccountQueries:
             raw += unlinked(f"SELECT c.account_id, {sums}, 1 FROM invoices x {books} AND {bill_sql} "
                             "GROUP BY c.account_id, x.currency", [*span, *p_bill])  # fmt: skip
             wanted = set(ids)
-            out["overdue"] = [r for r in overdue or self.overdue_rows(rules, today, conn) if r[0] in wanted]
+            if overdue is None:
+                overdue = self.overdue_rows(rules, today, conn)
+            out["overdue"] = [r for r in overdue if r[0] in wanted]
             pay = "x.currency, COUNT(*) FROM payments x"
             out["payments"] = linked("payments", f"SELECT x.account_id, {pay} WHERE x.account_id IN ({{m}}) "
                                      "GROUP BY x.account_id, x.currency", [], [])  # fmt: skip
             out["payments"] += unlinked(f"SELECT c.account_id, {pay} {books} GROUP BY c.account_id, x.currency", [])
-            out["tickets"] = linked("tickets", f"SELECT x.account_id, {tic} FROM tickets x WHERE x.account_id "
-                                    f"IN ({{m}}) AND {open_sql} GROUP BY x.account_id", [], p_open)  # fmt: skip
-            out["tickets"] += unlinked(f"SELECT l.crm_account_id, {tic} FROM tickets x {desk} AND {open_sql} "
-                                       "GROUP BY l.crm_account_id", p_open)  # fmt: skip
+            if tickets is not None:
+                out["tickets"] = [r for r in tickets if r[0] in wanted]
+            else:
+                out["tickets"] = linked("tickets", f"SELECT x.account_id, {tic} FROM tickets x WHERE x.account_id "
+                                        f"IN ({{m}}) AND {open_sql} GROUP BY x.account_id", [], p_open)  # fmt: skip
+                out["tickets"] += unlinked(f"SELECT l.crm_account_id, {tic} FROM tickets x {desk} AND {open_sql} "
+                                           "GROUP BY l.crm_account_id", p_open)  # fmt: skip
             for account, code, n, units_12m, units_owed in self._exact(conn, raw, bill_sql, p_bill, since, today):
                 out["billed"].append((account, code, n, units_12m, units_owed))
         return out
@@ -272,16 +281,17 @@ class AccountQueries:
                         instants += [v for v in row[1 + dates :] if v]
         return out
 
-    def escalations(self, rules: HealthRules) -> list[tuple[str, int]]:
-        """(account, open escalated tickets) per account and Desk account as mirrored (sum them per account)."""
+    def open_ticket_rows(self, rules: HealthRules) -> list[tuple[str, int, int, int]]:
+        """(account, open, open escalated, open past-due tickets) per CRM account and Desk account as mirrored, of
+        every open ticket (one scan; several rows of an account add up)."""
         open_sql, p_open = _open_tickets(rules)
         with self.engine.read() as conn:
-            escalated = conn.execute(
-                f"SELECT MAX({_DESK}), COUNT(*) FROM tickets x WHERE x.escalated = 1 AND {open_sql} "
-                "GROUP BY x.account_id, x.desk_account_id",
+            rows = conn.execute(
+                f"SELECT MAX({_DESK}), COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0)) FROM tickets x "
+                f"WHERE {open_sql} GROUP BY x.account_id, x.desk_account_id",
                 p_open,
             ).fetchall()
-        return [(r[0], int(r[1])) for r in escalated if r[0]]
+        return [(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows if r[0]]
 
     # ---- digests -------------------------------------------------------------------------------------------
 
@@ -291,9 +301,7 @@ class AccountQueries:
         late_sql, p_late = overdue_candidates(
             today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
         )
-        sql = (
-            f"SELECT {_BOOKS}, x.id, x.status_key, x.due_date, x.balance, x.currency FROM invoices x WHERE {late_sql}"
-        )
+        sql = f"SELECT {_BOOKS}, x.id, x.status_key, x.due_date, x.balance, x.currency FROM invoices x WHERE {late_sql}"
         with self.engine.read() as conn:
             return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]
 
