@@ -282,13 +282,19 @@ class AccountQueries:
         return out
 
     def open_ticket_rows(self, rules: HealthRules) -> list[tuple[str, int, int, int]]:
-        """(account, open, open escalated, open past-due tickets) per CRM account and Desk account as mirrored, of
-        every open ticket (one scan; several rows of an account add up)."""
+        """(account, open, open escalated, open past-due tickets) of every open ticket: per CRM account, then
+        per CRM account of those mirrored without one (one scan; an account's rows add up)."""
         open_sql, p_open = _open_tickets(rules)
+        counts = "COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0))"
         with self.engine.read() as conn:
             rows = conn.execute(
-                f"SELECT MAX({_DESK}), COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0)) FROM tickets x "
-                f"WHERE {open_sql} GROUP BY x.account_id, x.desk_account_id",
+                f"SELECT x.account_id, {counts} FROM tickets x WHERE x.account_id <> '' AND {open_sql} "
+                "GROUP BY x.account_id",
+                p_open,
+            ).fetchall()
+            rows += conn.execute(
+                f"SELECT l.crm_account_id, {counts} FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
+                f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
                 p_open,
             ).fetchall()
         return [(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows if r[0]]
