@@ -28,7 +28,7 @@ thresholds live in `HealthRules` so configuration can replace them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -127,15 +127,14 @@ def is_billed(invoice: Invoice, rules: HealthRules = DEFAULT_RULES) -> bool:
 def is_overdue(invoice: Invoice, today: date, rules: HealthRules = DEFAULT_RULES) -> bool:
     if not is_billed(invoice, rules):
         return False
-    status = invoice.status.casefold()
+    return owes_overdue(invoice.status.casefold(), invoice.due_date, invoice.balance, today, rules)
+
+
+def owes_overdue(status: str, due: date | None, balance: Decimal, today: date, rules: HealthRules) -> bool:
+    """Whether a counting invoice with this folded status, due date and balance is overdue `today`."""
     if status in rules.overdue_statuses:
         return True
-    return (
-        status in rules.due_statuses
-        and invoice.due_date is not None
-        and invoice.due_date < today
-        and invoice.balance > 0
-    )
+    return status in rules.due_statuses and due is not None and due < today and balance > 0
 
 
 def days_overdue(invoice: Invoice, today: date) -> int:
@@ -224,7 +223,12 @@ def assess(
 ) -> Health:
     """Apply the documented rule. Pass `figs` when already computed for the same snapshot and day."""
     rules = rules or DEFAULT_RULES
-    f = figs or figures(snapshot, today, rules)
+    return verdict(figs or figures(snapshot, today, rules), rules)
+
+
+def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None) -> Health:
+    """The documented rule over an account's figures (the whole card's, or the part of them SQL works out)."""
+    rules = rules or DEFAULT_RULES
     found: list[tuple[bool, str]] = []  # (puts the account at risk, phrase)
     if f.overdue_count:
         extras = []
@@ -248,3 +252,114 @@ def assess(
     if any(severe for severe, _ in found):
         return Health("at_risk", reasons)
     return Health("watch", reasons) if reasons else Health("healthy", [])
+
+
+# ---- many accounts at once (reports, digests, the Home tab) --------------------------------------------
+
+
+@dataclass(slots=True)  # not frozen: reports build thousands
+class HealthFigures:
+    """The part of `AccountFigures` the health rule and the account lists read, worked out for many accounts at
+    once from rows SQL picked (bot/store/reports_accounts.py) instead of from snapshots."""
+
+    currency: str
+    invoiced_12m: Decimal
+    outstanding: Decimal
+    overdue_count: int
+    overdue_amount: Decimal
+    oldest_overdue_days: int
+    open_tickets: int
+    escalated_tickets: int
+    past_due_tickets: int
+
+    @classmethod
+    def of(cls, f: AccountFigures) -> HealthFigures:
+        return cls(
+            f.currency,
+            f.invoiced_12m,
+            f.outstanding,
+            f.overdue_count,
+            f.overdue_amount,
+            f.oldest_overdue_days,
+            f.open_tickets,
+            f.escalated_tickets,
+            f.past_due_tickets,
+        )
+
+
+@dataclass
+class _Tally:
+    codes: Counter[str] = field(default_factory=Counter)
+    invoiced_12m: Decimal = Decimal(0)
+    outstanding: Decimal = Decimal(0)
+    overdue_count: int = 0
+    overdue_amount: Decimal = Decimal(0)
+    oldest: int = 0
+    open_tickets: int = 0
+    escalated: int = 0
+    past_due: int = 0
+
+
+def health_figures(
+    ids: Iterable[str],
+    today: date,
+    rules: HealthRules,
+    *,
+    billed: Iterable[tuple[str, str | None, int, Decimal, Decimal]],
+    overdue: Iterable[tuple[str, str, str | None, str | None]],
+    payment_codes: Iterable[tuple[str, str | None, int]],
+    tickets: Iterable[tuple[str, int, int, int]],
+    account_currency: Mapping[str, str | None] | None = None,
+) -> dict[str, HealthFigures]:
+    """`HealthFigures` per account id, as `figures` defines them, from rows SQL worked out: `billed` (account,
+    currency, count, total invoiced in the 12 months up to `today`, balance) of its counting invoices per currency,
+    `overdue` (account, folded status, due date, balance) of counting invoices that may be overdue, `payment_codes`
+    (account, currency, count) and `tickets` (account, then counts of its open, open escalated and open past-due
+    tickets). Rows of other accounts are ignored. The main currency is the most common; between equally common
+    ones the first A–Z (SQL rows have no order to break the tie by), else the account's own."""
+    out: dict[str, _Tally] = {i: _Tally() for i in ids}
+    for account, code, n, invoiced_12m, outstanding in billed:
+        t = out.get(account)
+        if t is not None:
+            if code:
+                t.codes[code.upper()] += n
+            t.invoiced_12m += invoiced_12m
+            t.outstanding += outstanding
+    for account, status, due, balance in overdue:
+        t = out.get(account)
+        if t is None:
+            continue
+        owed, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
+        if owes_overdue(status, due_on, owed, today, rules):
+            t.overdue_count += 1
+            t.overdue_amount += owed
+            t.oldest = max(t.oldest, max((today - due_on).days, 0) if due_on else 0)
+    for account, code, n in payment_codes:
+        t = out.get(account)
+        if t is not None and code:
+            t.codes[code.upper()] += n
+    for account, open_now, escalated, past_due in tickets:
+        t = out.get(account)
+        if t is not None:
+            t.open_tickets += open_now
+            t.escalated += escalated
+            t.past_due += past_due
+    fallback = account_currency or {}
+    return {
+        account: HealthFigures(
+            _main_code(t.codes) or fallback.get(account) or "",
+            t.invoiced_12m,
+            t.outstanding,
+            t.overdue_count,
+            t.overdue_amount,
+            t.oldest,
+            t.open_tickets,
+            t.escalated,
+            t.past_due,
+        )
+        for account, t in out.items()
+    }
+
+
+def _main_code(counts: Counter[str]) -> str:
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] if counts else ""

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.blocks import SECTION_TEXT, Block, Message, clip, context, escape, fields, header, safe, section
+from bot.models import Account
 from bot.money import format_money
 from bot.reports.compute import (
     Flows,
@@ -21,7 +22,7 @@ from bot.reports.compute import (
     Spread,
     SupportReport,
 )
-from bot.reports.retention import RenewalsReport
+from bot.reports.retention import AccountRef, RenewalsReport
 
 SECTION = SECTION_TEXT
 NAME = 28  # characters of a name in a table column
@@ -263,43 +264,49 @@ def support_message(r: SupportReport, config: ReportConfig | None = None, *, lim
     return Message(escape(text), blocks)
 
 
-def renewals_listings(r: RenewalsReport) -> list[Listing]:
+def _owner(account: Account | AccountRef) -> str:
+    if isinstance(account, AccountRef):
+        return account.owner_name or account.owner_email
+    return account.owner.name or account.owner.email
+
+
+def renewals_listings(r: RenewalsReport, limit: int | None = None) -> list[Listing]:
+    """The three lists, each with its first `limit` rows written out (all when None): no more can show."""
     due = []
-    for x in r.due:
+    for x in r.due[:limit]:
         when = f"in {x.days} days" if x.days > 0 else ("today" if x.days == 0 else f"{-x.days} days ago")
         due.append(
             f"{safe(x.account.name, 60)} · due {x.due:%d %b %Y} ({when}) · last won "
             f"{safe(x.last_won.name, 50)} {money(x.last_won.amount, x.last_won.currency)}"
-            f" · {safe(x.account.owner.name or x.account.owner.email, 40)}"
+            f" · {safe(x.account.owner_name or x.account.owner_email, 40)}"
         )
     quiet = [
         f"{safe(q.account.name, 60)} · last activity {q.last_activity:%d %b %Y} ({q.days} days)"
-        f" · {safe(q.account.owner.name or q.account.owner.email, 40)}"
-        for q in r.quiet
+        f" · {safe(q.account.owner_name or q.account.owner_email, 40)}"
+        for q in r.quiet[:limit]
     ]
     risk = [
-        f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)}"
-        f" · {safe(h.account.owner.name or h.account.owner.email, 40)}"
-        for h in r.at_risk
+        f"{safe(h.account.name, 60)} · {safe('; '.join(h.health.reasons[:2]), 160)} · {safe(_owner(h.account), 40)}"
+        for h in r.at_risk[:limit]
     ]
     return [
         Listing(
             "Up for renewal, no open renewal deal",
             due,
-            len(due),
+            len(r.due),
             more="`/report renewals`",
             note=escape(r.window.label),
         ),
         Listing(
-            "Going quiet", quiet, len(quiet), more="`/report renewals`", note=f"no activity for {r.quiet_days}+ days"
+            "Going quiet", quiet, len(r.quiet), more="`/report renewals`", note=f"no activity for {r.quiet_days}+ days"
         ),
-        Listing("At risk", risk, len(risk), more="`/report renewals`", note="by the health rule"),
+        Listing("At risk", risk, len(r.at_risk), more="`/report renewals`", note="by the health rule"),
     ]
 
 
 def renewals_message(r: RenewalsReport, config: ReportConfig | None = None, *, limit: int = 10) -> Message:
     blocks: list[Block] = [header(f"Renewals and retention · {r.today:%d %b %Y}")]
-    blocks += listing_blocks(renewals_listings(r), limit, keep_empty=True)
+    blocks += listing_blocks(renewals_listings(r, limit), limit, keep_empty=True)
     blocks.append(
         context(
             "Renewal: the last won deal's closing date plus the renewal term · going quiet: customers "

@@ -468,7 +468,7 @@ def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfi
 # ---- support volume ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a report holds thousands, and a frozen dataclass is slow to build
 class SupportRow:
     key: str  # CRM account id, or "desk:<id>" for a Desk account not linked to CRM
     name: str

@@ -1,7 +1,8 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
-the records and figures a report or digest uses, picked by the SQL in bot/store/reports.py (`ticket_stats`,
-`renewals_data`, `digest_data`) or summed by the SQL in bot/store/reports_money.py (`revenue_bookings`,
-`money_bookings`, `won_timings`, `invoicing_data`, `paid_on`: no record decoded).
+the records and figures a report or digest uses: picked or counted by the SQL in bot/store/reports.py,
+bot/store/reports_accounts.py (`ticket_stats`, `renewals_report`, `home_accounts`, the sales and support digests)
+and bot/store/reports_money.py (`revenue_bookings`, `money_bookings`, `won_timings`, `invoicing_data`, `paid_on`,
+the finance and leadership digests: summed, no record decoded).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from bot.account.health import INVOICED_WINDOW, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -28,15 +30,27 @@ from bot.reports.compute import (
     ReportConfig,
     TicketStats,
     hours_between,
+    local_date,
     most_common_currency,
     owner_of,
     paid_order,
     resolve_currency,
     timing_of,
 )
+from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
 from bot.reports.periods import Period, month_to_date, same_days_last_month
+from bot.reports.retention import (
+    AccountHealth,
+    AccountRef,
+    QuietAccount,
+    RenewalDue,
+    RenewalsReport,
+    last_activity_of,
+    renewals_of,
+)
 from bot.store import MirrorRecords, Store
 from bot.store import reports as q
+from bot.store.reports_accounts import AccountQueries, AccountRow
 from bot.store.reports_money import MoneyQueries
 from bot.store.rows import UNITS_SCALE, utc_key
 
@@ -241,56 +255,103 @@ def paid_on(store: Store, day: date) -> list[Paid]:
 
 def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
     """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
-    become UTC bounds once."""
+    become UTC bounds once; tickets mirrored without a CRM account count for their Desk account's."""
     start, end = utc_bounds(period.start, period.end, tz)
-    got = q.ReportQueries(store.engine).ticket_counts(config.rules, start, end)
-    names, desk = got["names"], got["desk"]
-    stats: dict[str, TicketStats] = {}
-
-    def row(account_id: str | None, desk_id: str | None) -> TicketStats:
-        link = desk.get(desk_id or "")
-        account = account_id or (link[0] if link else "") or ""
+    got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
+    stats = {a: TicketStats(a if name is None else name, o, e, n) for a, name, o, e, n in got["linked"]}
+    keys: dict[str, str] = {}  # Desk account id → the key its unlinked tickets count under
+    for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
         if account:
-            key, name = account, names.get(account, account)
+            key, label = account, account if name is None else name
         elif desk_id:
-            key, name = f"desk:{desk_id}", (link[1] or "") if link else f"Desk account {desk_id}"
+            key, label = f"desk:{desk_id}", (desk_name or "") if link is not None else f"Desk account {desk_id}"
         else:
-            key, name = "", "(no account)"
-        return stats.setdefault(key, TicketStats(name))
-
-    for account_id, desk_id, opened, escalated, open_now in got["counts"]:
-        s = row(account_id, desk_id)
+            key, label = "", "(no account)"
+        keys[desk_id or ""] = key
+        s = stats.setdefault(key, TicketStats(label))
         s.opened += opened or 0
         s.escalated += escalated or 0
         s.open_now += open_now or 0
+    when = datetime.fromisoformat
     for account_id, desk_id, created, closed in got["closed"]:
-        row(account_id, desk_id).hours.append(
-            hours_between(datetime.fromisoformat(created), datetime.fromisoformat(closed))
-        )
+        stats[account_id or keys[desk_id or ""]].hours.append(hours_between(when(created), when(closed)))
     return stats
 
 
-def renewals_data(store: Store, today: date, config: ReportConfig, window: Period) -> MirrorData:
-    """Every record of the accounts the renewals report may list (see `ReportQueries.renewal_candidates`)."""
-    r = config.rules
-    term = timedelta(days=config.renewal_term_days)
-    ids = q.ReportQueries(store.engine).renewal_candidates(
-        won=r.won_stages,
-        closed=r.closed_stages | r.won_stages,
-        closed_from=(window.start - term).isoformat(),
-        closed_to=(window.end - term).isoformat(),
-        quiet_before=(today - timedelta(days=config.quiet_days - 2)).isoformat(),  # a local day is within ±14 h of UTC
-        excluded=r.excluded_invoice_statuses,
-        overdue=r.overdue_statuses,
-        due=r.due_statuses,
-        today=today.isoformat(),
-        open_not=r.closed_ticket_types,
-        escalated_at_risk=max(r.escalated_at_risk, 1),
+def health_of(
+    store: Store,
+    ids: Sequence[str],
+    today: date,
+    config: ReportConfig,
+    overdue: list[Any] | None = None,
+    tickets: list[Any] | None = None,
+    refs: dict[str, AccountRow] | None = None,
+) -> dict[str, AccountHealth]:
+    """Health of the accounts `ids` (those mirrored; `refs`: their rows when the caller has them), from
+    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded."""
+    queries = AccountQueries(store.engine)
+    refs = queries.accounts(ids) if refs is None else refs
+    wanted = sorted(refs)
+    since = (today - INVOICED_WINDOW).isoformat()
+    rows = queries.health_rows(config.rules, wanted, today.isoformat(), since, overdue, tickets)
+    figs = health_figures(
+        wanted,
+        today,
+        config.rules,
+        billed=rows["billed"],
+        overdue=rows["overdue"],
+        payment_codes=rows["payments"],
+        tickets=rows["tickets"],
+        account_currency={a: row[4] for a, row in refs.items()},
     )
-    return load_mirror(store, account_ids=ids, handoffs=False)
+    return {a: AccountHealth(AccountRef(*refs[a][:4]), verdict(f, config.rules), f) for a, f in figs.items()}
 
 
-def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> MirrorData:
+def renewals_report(
+    store: Store, today: date, tz: tzinfo | None, config: ReportConfig, window: Period
+) -> RenewalsReport:
+    """The renewals report (as `retention.renewals` finds it over records), from SQL: renewals due and accounts
+    going quiet are picked by queries, at-risk accounts are those with an invoice that may be overdue or enough
+    open escalations, judged by the health rule on their SQL figures. Only the last won deals listed are decoded."""
+    rules = config.rules
+    queries = AccountQueries(store.engine)
+    term = timedelta(days=config.renewal_term_days)
+    last: dict[str, tuple[str, str]] = {}
+    for account, deal, closed in queries.renewals_due(
+        rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
+    ):
+        last[account] = max(last.get(account, ("", "")), (closed, deal))
+    deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
+    cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
+    quiet_ids = queries.quiet_candidates(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
+    refs = queries.accounts([*last, *quiet_ids])
+    due = []
+    for account, (closed, deal) in last.items():
+        when = date.fromisoformat(closed) + term
+        due.append(RenewalDue(AccountRef(*refs[account][:4]), deals[deal], when, (when - today).days))
+    quiet = []
+    for account, (days, instants) in queries.last_activity(rules, quiet_ids).items():
+        seen = last_activity_of(days, instants, tz)
+        if seen is not None and (today - seen).days >= config.quiet_days:
+            quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
+    overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
+    counts: dict[str, int] = {}
+    for account, _, escalated, _ in tickets:
+        counts[account] = counts.get(account, 0) + escalated
+    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
+    candidates = {row[0] for row in overdue if row[0]} | {a for a, n in counts.items() if n >= enough}
+    health = health_of(store, sorted(candidates), today, config, overdue, tickets)
+    at_risk = [h for h in health.values() if h.health.level == "at_risk"]
+    return renewals_of(today, window, config, due, quiet, at_risk)
+
+
+def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -> list[AccountHealth]:
+    """The health of every account `email` owns (the Home tab's list), from SQL."""
+    owned = {row[0]: row for row in AccountQueries(store.engine).owned_by(email)} if email else {}
+    return list(health_of(store, list(owned), today, config, refs=owned).values())
+
+
+def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
     (`with_org_currency`)."""
     yesterday = today - timedelta(days=1)
@@ -307,9 +368,9 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         data.paid = paid_on(store, yesterday)
         return data
     elif team == "sales":
-        wants = q.merge(q.overdue_wants(rules, day), q.tickets_wants(*utc_bounds(yesterday, yesterday, tz)))
+        return sales_digest_data(store, today, tz, config)
     elif team == "support":
-        wants = q.merge(q.overdue_wants(rules, day), q.escalated_or_owing_wants(rules, day))
+        return support_digest_data(store, today, tz, config)
     elif team == "leadership":  # figures only: summed by SQL, no record read
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
         return MirrorData(
@@ -318,7 +379,94 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
-    return report_data(store, wants, handoffs=True)
+
+
+def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any, ...]]:
+    """The invoices overdue today (as `compute.overdue_invoices` finds them), longest overdue first: (account,
+    id, status, due date, balance, currency)."""
+    rules, day = config.rules, today.isoformat()
+    rows = [
+        r
+        for r in AccountQueries(store.engine).overdue_invoices(rules, day)
+        if owes_overdue(r[2], date.fromisoformat(r[3]) if r[3] else None, Decimal(r[4] or 0), today, rules)
+    ]
+    return sorted(rows, key=lambda r: (r[3] or day, r[1]))
+
+
+def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SalesPicked:
+    """The sales digests' lists by SQL (as `digests.sales_picked` finds them in records): counted in full, only
+    the rows a message shows decoded."""
+    queries, limit = AccountQueries(store.engine), config.list_limit
+    yesterday = today - timedelta(days=1)
+    owners: dict[str, OwnerLists] = {}
+    shown: dict[str, tuple[list[str], list[str]]] = {}  # email → (ticket ids, invoice ids) a message shows
+
+    def count(email: str, kind: int, record_id: str) -> None:
+        lists = owners.setdefault(email, OwnerLists())
+        ids = shown.setdefault(email, ([], []))[kind]
+        if kind == 0:
+            lists.tickets_total += 1
+        else:
+            lists.overdue_total += 1
+        if len(ids) < limit:
+            ids.append(record_id)
+
+    owner_of = queries.owners()
+    created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
+    for account, ticket, _ in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
+        if account in owner_of:
+            count(owner_of[account].strip(), 0, ticket)
+    for row in _overdue(store, today, config):
+        if row[0] in owner_of:
+            count(owner_of[row[0]].strip(), 1, row[1])
+    waiting = [h for h in map(handoff_from_row, store.handoffs.rows()) if h.state == "waiting" and h.missing]
+    for h in waiting:
+        email = h.owner_email or owner_of.get(h.account_id, "").strip()
+        if email:
+            owners.setdefault(email, OwnerLists()).missing.append(h)
+    tickets = {t.id: t for t in queries.records("tickets", [i for ids, _ in shown.values() for i in ids])}
+    invoices = {i.id: i for i in queries.records("invoices", [i for _, ids in shown.values() for i in ids])}
+    for email, (ticket_ids, invoice_ids) in shown.items():
+        owners[email].tickets = [tickets[i] for i in ticket_ids if i in tickets]
+        owners[email].overdue = [invoices[i] for i in invoice_ids if i in invoices]
+    names = queries.owner_names(list(owners))
+    linked = [r.account_id for r in [*tickets.values(), *invoices.values()]] + [h.account_id for h in waiting]
+    data = MirrorData(
+        accounts={a.id: a for a in queries.account_records(linked)},
+        deals=queries.records("deals", [h.deal_id for h in waiting]),
+    )
+    return SalesPicked(owners, {e: names.get(e, e) for e in owners}, data)
+
+
+def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SupportPicked:
+    """The support digest's lists by SQL (as `digests.support_picked` finds them in records): counted in full,
+    only the rows the message shows decoded."""
+    queries, limit = AccountQueries(store.engine), config.list_limit
+    yesterday = today - timedelta(days=1)
+    handed = [
+        h for h in map(handoff_from_row, store.handoffs.rows(state="done")) if local_date(h.updated_at, tz) == yesterday
+    ]
+    escalations, newest = queries.open_escalations(config.rules, limit)
+    escalated = queries.records("tickets", newest)
+    by_id = {t.id: t for t in escalated}
+    owed: dict[str, dict[str, Decimal]] = {}
+    for account, _, _, _, balance, code in _overdue(store, today, config):
+        if account:
+            sums = owed.setdefault(account, {})
+            sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
+    open_by = queries.open_tickets(config.rules, sorted(owed))
+    both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
+    least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
+    top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
+    names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
+    top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
+    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in top[:limit]]
+    linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
+    data = MirrorData(
+        accounts={a.id: a for a in queries.account_records(linked)},
+        deals=queries.records("deals", [h.deal_id for h in handed]),
+    )
+    return SupportPicked(handed, [by_id[i] for i in newest if i in by_id], escalations, rows, len(both), data)
 
 
 def accounts_owned_by(store: Store, email: str) -> list[str]:

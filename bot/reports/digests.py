@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from bot.account.health import is_open_ticket, is_overdue
 from bot.blocks import Message, escape
+from bot.models import Invoice, Ticket
 from bot.money import format_time, relative_age
 from bot.reports.blocks import (
     Listing,
@@ -175,74 +177,121 @@ def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     return [Outgoing("finance", "", "", _message("finance", ctx, listings))]
 
 
-# ---- sales -----------------------------------------------------------------------------------------------
+# ---- sales ----------------------------------------------------------------------------------------------
 
 
-def sales(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
-    """One digest per account owner with something to see; owners are keyed by lower-case email."""
+@dataclass
+class OwnerLists:
+    """One owner's sales digest: the first `list_limit` rows of each list, in order, and how many each holds."""
+
+    tickets: list[Ticket] = field(default_factory=list)  # created yesterday, newest first
+    tickets_total: int = 0
+    overdue: list[Invoice] = field(default_factory=list)  # longest overdue first
+    overdue_total: int = 0
+    missing: list[HandoffRow] = field(default_factory=list)  # every handoff waiting on missing fields
+
+
+@dataclass
+class SalesPicked:
+    """The sales digests before they are written: per owner (folded email) with something to see, the owners'
+    names, and in `data` the records the rows name (their accounts, the handoffs' deals). Worked out from records
+    (`sales_picked`) or by SQL (bot/reports/data.py `sales_digest_data`)."""
+
+    owners: dict[str, OwnerLists]
+    names: dict[str, str]
+    data: MirrorData
+
+
+def sales_picked(data: MirrorData, ctx: DigestContext) -> SalesPicked:
+    """What the sales digests list, from records."""
+    limit = ctx.config.list_limit
     owner_of = {a.id: a.owner.email.strip().lower() for a in data.accounts.values() if a.owner.email}
     names = {a.owner.email.strip().lower(): a.owner.name or a.owner.email for a in data.accounts.values()}
-    deals = data.deals_by_id()
-    tickets: dict[str, list[str]] = defaultdict(list)
+    owners: dict[str, OwnerLists] = defaultdict(OwnerLists)
     for t in sorted(data.tickets, key=lambda t: t.created_time or ctx.now, reverse=True):
         if t.account_id in owner_of and local_date(t.created_time, ctx.tz) == ctx.yesterday:
-            flag = " · 🔺 escalated" if t.is_escalated else ""
-            label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
-            url = ctx.links.desk_ticket(t.id, t.web_url)
-            tickets[owner_of[t.account_id]].append(
-                f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
-                f"{' · ' + safe(t.priority, 20) if t.priority else ''}{flag}"
-            )
-    overdue: dict[str, list[str]] = defaultdict(list)
+            lists = owners[owner_of[t.account_id]]
+            lists.tickets_total += 1
+            if len(lists.tickets) < limit:
+                lists.tickets.append(t)
     for i in overdue_invoices(data, ctx.today, ctx.config.rules):
         if i.account_id in owner_of:
-            overdue[owner_of[i.account_id]].append(_invoice_row(i, data, ctx))
-    missing: dict[str, list[str]] = defaultdict(list)
+            lists = owners[owner_of[i.account_id]]
+            lists.overdue_total += 1
+            if len(lists.overdue) < limit:
+                lists.overdue.append(i)
     for h in data.handoffs:
         if h.state == "waiting" and h.missing:
             email = h.owner_email or owner_of.get(h.account_id, "")
             if email:
-                missing[email].append(f"{_deal_label(h, data, deals)} · missing {safe(', '.join(h.missing), 200)}")
+                owners[email].missing.append(h)
                 names.setdefault(email, email)
+    return SalesPicked(dict(owners), {e: names.get(e, e) for e in owners}, data)
+
+
+def _ticket_row(t: Ticket, data: MirrorData, ctx: DigestContext) -> str:
+    label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
+    url = ctx.links.desk_ticket(t.id, t.web_url)
+    return f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
+
+
+def sales(data: MirrorData | SalesPicked, ctx: DigestContext) -> list[Outgoing]:
+    """One digest per account owner with something to see; owners are keyed by lower-case email."""
+    picked = data if isinstance(data, SalesPicked) else sales_picked(data, ctx)
+    records, deals = picked.data, picked.data.deals_by_id()
     out = []
-    for email in sorted(set(tickets) | set(overdue) | set(missing)):
-        listings = [
-            Listing("New tickets on your accounts", tickets[email], len(tickets[email]), more="Zoho Desk"),
-            Listing("Overdue invoices", overdue[email], len(overdue[email]), more=_books_invoices(ctx.links)),
-            Listing("Handoffs missing fields", missing[email], len(missing[email]), more="fix them in Zoho CRM"),
+    for email in sorted(picked.owners):
+        lists, name = picked.owners[email], picked.names.get(email, email)
+        tickets = [
+            _ticket_row(t, records, ctx)
+            + f"{' · ' + safe(t.priority, 20) if t.priority else ''}{' · 🔺 escalated' if t.is_escalated else ''}"
+            for t in lists.tickets
         ]
-        out.append(
-            Outgoing(
-                "sales", email, names.get(email, email), _message("sales", ctx, listings, who=names.get(email, email))
-            )
-        )
+        missing = [
+            f"{_deal_label(h, records, deals)} · missing {safe(', '.join(h.missing), 200)}" for h in lists.missing
+        ]
+        listings = [
+            Listing("New tickets on your accounts", tickets, lists.tickets_total, more="Zoho Desk"),
+            Listing(
+                "Overdue invoices",
+                [_invoice_row(i, records, ctx) for i in lists.overdue],
+                lists.overdue_total,
+                more=_books_invoices(ctx.links),
+            ),
+            Listing("Handoffs missing fields", missing, len(missing), more="fix them in Zoho CRM"),
+        ]
+        out.append(Outgoing("sales", email, name, _message("sales", ctx, listings, who=name)))
     return out
 
 
 # ---- support ---------------------------------------------------------------------------------------------
 
 
-def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
-    deals = data.deals_by_id()
+@dataclass
+class SupportPicked:
+    """The support digest before it is written: handoffs done yesterday, the first `list_limit` open escalations
+    (newest first) of `escalations`, and of `both` accounts with open tickets and overdue invoices the first rows
+    (account, open tickets, overdue balance per currency), most open tickets first; `data` holds the accounts
+    and deals the rows name. From records (`support_picked`) or by SQL (bot/reports/data.py
+    `support_digest_data`)."""
+
+    handed: list[HandoffRow]
+    escalated: list[Ticket]
+    escalations: int
+    both: list[tuple[str, int, dict[str, Decimal]]]
+    accounts_both: int
+    data: MirrorData
+
+
+def support_picked(data: MirrorData, ctx: DigestContext) -> SupportPicked:
+    """What the support digest lists, from records."""
+    limit = ctx.config.list_limit
     handed = [h for h in data.handoffs if h.state == "done" and local_date(h.updated_at, ctx.tz) == ctx.yesterday]
-    new_customers = [
-        f"{_deal_label(h, data, deals)}{_handoff_amount(h, deals)}"
-        + (f" · {safe(h.document_number, 30)}" if h.document_number else "")
-        for h in handed
-    ]
     escalated = sorted(
         (t for t in data.tickets if t.is_escalated and is_open_ticket(t, ctx.config.rules)),
         key=lambda t: t.created_time or ctx.now,
         reverse=True,
     )
-    esc_rows = []
-    for t in escalated:
-        label = safe(f"#{t.number} {t.subject}" if t.number else t.subject or "(no subject)", 80)
-        url = ctx.links.desk_ticket(t.id, t.web_url)
-        esc_rows.append(
-            f"{f'<{url}|{label}>' if url else label} · {safe(account_name(data, t.account_id), 50)}"
-            f" · {relative_age(t.created_time, ctx.now)} old"
-        )
     open_by: dict[str, int] = defaultdict(int)
     for t in data.tickets:
         if t.account_id and is_open_ticket(t, ctx.config.rules):
@@ -251,17 +300,32 @@ def support(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     for i in data.invoices:
         if i.account_id in open_by and is_overdue(i, ctx.today, ctx.config.rules):
             owed[i.account_id].append(i)
-    both = sorted(owed, key=lambda a: (-open_by[a], account_name(data, a).casefold()))
+    both = sorted(owed, key=lambda a: (-open_by[a], account_name(data, a).casefold(), a))
+    rows = [(a, open_by[a], _sum_balance(owed[a])) for a in both[:limit]]
+    return SupportPicked(handed, escalated[:limit], len(escalated), rows, len(both), data)
+
+
+def support(data: MirrorData | SupportPicked, ctx: DigestContext) -> list[Outgoing]:
+    picked = data if isinstance(data, SupportPicked) else support_picked(data, ctx)
+    records, deals = picked.data, picked.data.deals_by_id()
+    new_customers = [
+        f"{_deal_label(h, records, deals)}{_handoff_amount(h, deals)}"
+        + (f" · {safe(h.document_number, 30)}" if h.document_number else "")
+        for h in picked.handed
+    ]
+    esc_rows = [
+        f"{_ticket_row(t, records, ctx)} · {relative_age(t.created_time, ctx.now)} old" for t in picked.escalated
+    ]
     both_rows = [
-        f"{safe(account_name(data, a), 60)} · {plural(open_by[a], 'open ticket')} · "
-        + " + ".join(money(v, c) for c, v in _sum_balance(owed[a]).items())
+        f"{safe(account_name(records, a), 60)} · {plural(n, 'open ticket')} · "
+        + " + ".join(money(v, c) for c, v in owed.items())
         + " overdue"
-        for a in both
+        for a, n, owed in picked.both
     ]
     listings = [
         Listing("New customers handed over", new_customers, len(new_customers), more="see #support"),
-        Listing("Open escalations", esc_rows, len(esc_rows), more="Zoho Desk"),
-        Listing("Open tickets and overdue invoices", both_rows, len(both_rows), more="`/report renewals`"),
+        Listing("Open escalations", esc_rows, picked.escalations, more="Zoho Desk"),
+        Listing("Open tickets and overdue invoices", both_rows, picked.accounts_both, more="`/report renewals`"),
     ]
     return [Outgoing("support", "", "", _message("support", ctx, listings))]
 
@@ -351,7 +415,9 @@ def leadership(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
     return [Outgoing("leadership", "", "", message, chart=f.chart_series())]
 
 
-BUILDERS: dict[str, Callable[[MirrorData, DigestContext], list[Outgoing]]] = {
+Picked = MirrorData | SalesPicked | SupportPicked  # what `build` takes: records, or a digest SQL worked out
+
+BUILDERS: dict[str, Callable[[Any, DigestContext], list[Outgoing]]] = {
     "finance": finance,
     "sales": sales,
     "support": support,
@@ -359,7 +425,7 @@ BUILDERS: dict[str, Callable[[MirrorData, DigestContext], list[Outgoing]]] = {
 }
 
 
-def build(team: str, data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
+def build(team: str, data: Picked, ctx: DigestContext) -> list[Outgoing]:
     if team not in BUILDERS:
         raise ValueError(f"unknown digest team {team!r}; use one of {', '.join(TEAMS)}")
     return BUILDERS[team](data, ctx)

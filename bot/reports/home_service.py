@@ -8,9 +8,8 @@ from typing import Any, Protocol
 
 from bot.config import OperatingStructure
 from bot.reports.compute import config_from
-from bot.reports.data import account_names, accounts_owned_by, deals_by_id, handoffs_for, load_mirror
+from bot.reports.data import account_names, deals_by_id, handoffs_for, home_accounts
 from bot.reports.home import HomeInput, home_view
-from bot.reports.retention import account_health
 from bot.store import Store
 from bot.zoho.links import AppLinks
 
@@ -36,11 +35,9 @@ def build_home(deps: HomeDeps, email: str, approver: bool) -> dict[str, Any]:
     them if they approve, and recent handoffs."""
     now = deps.clock()
     tz = deps.structure.tz
-    owned = accounts_owned_by(deps.store, email) if email else []
-    mine = load_mirror(deps.store, account_ids=owned, handoffs=False)
+    rows = home_accounts(deps.store, email, now.astimezone(tz).date(), config_from(deps.structure))
     waiting, recent = handoffs_for(deps.store, email, approver, RECENT)
     mentioned = [*(waiting or []), *recent]
-    rows = account_health(mine, now.astimezone(tz).date(), config_from(deps.structure))
     return home_view(
         HomeInput(
             email=email,

@@ -19,6 +19,7 @@ from typing import Any
 from bot.account.health import (
     AccountFigures,
     Health,
+    HealthFigures,
     HealthRules,
     assess,
     figures,
@@ -33,11 +34,25 @@ from bot.reports.periods import Period
 # ---- account health over the whole mirror --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen (as AccountHealth): reports list thousands
+class AccountRef:
+    """What account lists show of an account: read from typed columns, no record decoded."""
+
+    id: str
+    name: str
+    owner_name: str = ""
+    owner_email: str = ""  # as given
+
+    @classmethod
+    def of(cls, account: Account) -> AccountRef:
+        return cls(account.id, account.name, account.owner.name, account.owner.email)
+
+
+@dataclass(slots=True)
 class AccountHealth:
-    account: Account
+    account: Account | AccountRef
     health: Health
-    figures: AccountFigures
+    figures: AccountFigures | HealthFigures  # the card's figures, or the part of them SQL works out
 
 
 def group_by_account(data: MirrorData) -> dict[str, AccountSnapshot]:
@@ -90,7 +105,7 @@ def account_health(
 
 @dataclass(frozen=True)
 class RenewalDue:
-    account: Account
+    account: AccountRef
     last_won: Deal
     due: date
     days: int  # due − today; negative when the date has passed
@@ -98,7 +113,7 @@ class RenewalDue:
 
 @dataclass(frozen=True)
 class QuietAccount:
-    account: Account
+    account: AccountRef
     last_activity: date
     days: int
 
@@ -109,7 +124,7 @@ class RenewalsReport:
     window: Period
     due: list[RenewalDue]  # by due date
     quiet: list[QuietAccount]  # most recently gone quiet first
-    at_risk: list[AccountHealth]  # largest overdue amount first
+    at_risk: list[AccountHealth]  # largest overdue amount first (`HealthFigures`)
     quiet_days: int
 
 
@@ -147,27 +162,56 @@ def renewals(
     config: ReportConfig = ReportConfig(),
     window: Period | None = None,
 ) -> RenewalsReport:
+    """Over records (the whole mirror, or every record of the accounts it may list): the oracle of the SQL path,
+    bot/reports/data.py `renewals_report`."""
     window = window or renewal_window(today, config)
     term = timedelta(days=config.renewal_term_days)
     due: list[RenewalDue] = []
     quiet: list[QuietAccount] = []
     at_risk: list[AccountHealth] = []
     for snap in group_by_account(data).values():
+        ref = AccountRef.of(snap.account)
         won = [(d.closing_date, d) for d in snap.deals if d.closing_date and is_won_deal(d, config.rules)]
         if won:
             closed, last = max(won, key=lambda w: (w[0], w[1].id))
             when = closed + term
             if when in window and not any(is_renewal_deal(d, config) for d in snap.deals):
-                due.append(RenewalDue(snap.account, last, when, (when - today).days))
+                due.append(RenewalDue(ref, last, when, (when - today).days))
         if won or any(is_billed(i, config.rules) for i in snap.invoices):
             seen = _last_activity(snap, tz, config.rules)
             if seen is not None and (today - seen).days >= config.quiet_days:
-                quiet.append(QuietAccount(snap.account, seen, (today - seen).days))
+                quiet.append(QuietAccount(ref, seen, (today - seen).days))
         figs = figures(snap, today, config.rules)
         verdict = assess(snap, today, config.rules, figs=figs)
         if verdict.level == "at_risk":
-            at_risk.append(AccountHealth(snap.account, verdict, figs))
+            at_risk.append(AccountHealth(ref, verdict, HealthFigures.of(figs)))
+    return renewals_of(today, window, config, due, quiet, at_risk)
+
+
+def renewals_of(
+    today: date,
+    window: Period,
+    config: ReportConfig,
+    due: list[RenewalDue],
+    quiet: list[QuietAccount],
+    at_risk: list[AccountHealth],
+) -> RenewalsReport:
+    """The report, each list in its order."""
     due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
     quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
-    at_risk.sort(key=lambda h: (-h.figures.overdue_amount, -h.figures.escalated_tickets, h.account.name.casefold()))
+    at_risk.sort(
+        key=lambda h: (
+            -h.figures.overdue_amount,
+            -h.figures.escalated_tickets,
+            h.account.name.casefold(),
+            h.account.id,
+        )
+    )
     return RenewalsReport(today, window, due, quiet, at_risk, config.quiet_days)
+
+
+def last_activity_of(days: list[str], instants: list[str], tz: tzinfo | None) -> date | None:
+    """The latest of ISO dates and UTC instants (as stored), the instants on their local date in `tz`."""
+    seen = [date.fromisoformat(d) for d in days]
+    seen += [d for d in (local_date(datetime.fromisoformat(i), tz) for i in instants) if d is not None]
+    return max(seen) if seen else None

@@ -16,6 +16,7 @@ from typing import Any
 from bot.blocks import Message, section
 from bot.config import OperatingStructure
 from bot.errors import ReportUsageError
+from bot.models import Account
 from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, support_message
 from bot.reports.compute import (
     InvoicingReport,
@@ -32,17 +33,17 @@ from bot.reports.compute import (
 )
 from bot.reports.data import (
     invoicing_data,
-    renewals_data,
+    renewals_report,
     revenue_bookings,
     ticket_stats,
     with_org_currency,
 )
 from bot.reports.periods import Period, parse_period
-from bot.reports.retention import RenewalsReport, renewal_window, renewals
+from bot.reports.retention import AccountRef, RenewalsReport, renewal_window, renewals
 from bot.store import Store
 
 KINDS = ("revenue", "invoicing", "support", "renewals")
-SQL_COUNTED = frozenset({"revenue", "support", "invoicing"})  # by SQL, no record decoded: built anywhere
+SQL_COUNTED = frozenset(KINDS)  # all four by SQL over typed columns, no record decoded: built in the serving process
 DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
 Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
 
@@ -89,19 +90,18 @@ def parse_request(text: str, now: datetime, structure: OperatingStructure) -> Re
 
 def run_report(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
     """Blocking (SQL picks the records the report needs; the rules run on those): call it through `store.run`."""
-    config = with_org_currency(store, config_from(structure))
     tz = structure.tz
     today = now.astimezone(tz).date()
+    if request.kind == "support":  # neither support nor renewals shows an amount in the org currency
+        return support_of(_period(request), ticket_stats(store, _period(request), tz, config_from(structure)))
+    if request.kind == "renewals":
+        config = config_from(structure)
+        return renewals_report(store, today, tz, config, request.period or renewal_window(today, config))
+    config = with_org_currency(store, config_from(structure))
     if request.kind == "revenue":
         period = _period(request)
         return revenue_of(revenue_bookings(store, period, config), period, config.currency)
-    if request.kind == "support":
-        period = _period(request)
-        return support_of(period, ticket_stats(store, period, tz, config))
-    if request.kind == "invoicing":
-        data = invoicing_data(store, _period(request), today, config)
-    else:
-        data = renewals_data(store, today, config, request.period or renewal_window(today, config))
+    data = invoicing_data(store, _period(request), today, config)
     return run_report_on(data, structure, request, now, config)
 
 
@@ -235,7 +235,7 @@ def csv_rows(report: Report) -> list[list[str]]:
             "renewal_due",
             x.account.id,
             x.account.name,
-            x.account.owner.email,
+            x.account.owner_email,
             x.due.isoformat(),
             str(x.days),
             f"last won: {x.last_won.name} {_num(x.last_won.amount)} {x.last_won.currency}",
@@ -247,7 +247,7 @@ def csv_rows(report: Report) -> list[list[str]]:
             "going_quiet",
             q.account.id,
             q.account.name,
-            q.account.owner.email,
+            q.account.owner_email,
             q.last_activity.isoformat(),
             str(q.days),
             "",
@@ -255,7 +255,11 @@ def csv_rows(report: Report) -> list[list[str]]:
         for q in report.quiet
     ]
     rows += [
-        ["at_risk", h.account.id, h.account.name, h.account.owner.email, "", "", "; ".join(h.health.reasons)]
+        ["at_risk", h.account.id, h.account.name, _owner_email(h.account), "", "", "; ".join(h.health.reasons)]
         for h in report.at_risk
     ]
     return rows
+
+
+def _owner_email(account: Account | AccountRef) -> str:
+    return account.owner_email if isinstance(account, AccountRef) else account.owner.email

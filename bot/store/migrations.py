@@ -8,8 +8,8 @@ here; a migration gets the writer connection inside its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # sqlite-utils is imported only when a migration runs (fast CLI start)
     from sqlite_utils import Database
@@ -151,6 +151,19 @@ def _m_desk_links(db: Database) -> None:
     )
 
 
+def _backfill(db: Database, columns: Mapping[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]]) -> None:
+    """Fill columns a migration added from each row's `data` (the model and the function a sync writes them with)."""
+    for table, (model, columns_of) in columns.items():
+        rows = [
+            (record_id, columns_of(model.model_validate_json(data)))
+            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
+        ]
+        if rows:
+            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
+            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
+                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+
+
 def _m_report_columns(db: Database) -> None:
     """Typed columns the reports and digests filter and group on (bot/store/reports.py), with covering indexes
     (a report never reads the wide rows that carry `data`), filled from `data` for
@@ -196,15 +209,7 @@ def _m_report_columns(db: Database) -> None:
             escalated, modified_utc);
         """,
     )
-    for table, (model, columns_of) in REPORT_COLUMNS.items():
-        rows = [
-            (record_id, columns_of(model.model_validate_json(data)))
-            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
-        ]
-        if rows:
-            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
-            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
-                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+    _backfill(db, REPORT_COLUMNS)
 
 
 def _m_inbox_claims(db: Database) -> None:
@@ -253,15 +258,43 @@ def _m_rmoney_money_columns(db: Database) -> None:
         CREATE INDEX report_money_payment_currency ON payments (currency);
         """,
     )
-    for table, (model, columns_of) in MONEY_COLUMNS.items():
-        rows = [
-            (record_id, columns_of(model.model_validate_json(data)))
-            for record_id, data in db.execute(f"SELECT id, data FROM {table}").fetchall()
-        ]
-        if rows:
-            sets = ", ".join(f"{name} = ?" for name in rows[0][1])
-            for record_id, values in rows:  # one statement at a time: the PostgreSQL stand-in has only execute
-                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), record_id])
+    _backfill(db, MONEY_COLUMNS)
+
+
+def _m_rcare_health_columns(db: Database) -> None:
+    """Typed columns and covering indexes for per-account health in SQL (renewals, the Home tab, the support and
+    sales digests; bot/store/reports_accounts.py), filled from `data` for rows mirrored before: the owner's email as
+    given, folded deal type and name (renewal deals), invoice balances as exact text, Desk's past-due flag."""
+    from bot.store.rows import HEALTH_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE accounts ADD COLUMN owner_address TEXT;
+        ALTER TABLE deals ADD COLUMN type_key TEXT;
+        ALTER TABLE deals ADD COLUMN name_key TEXT;
+        ALTER TABLE invoices ADD COLUMN balance TEXT;
+        ALTER TABLE invoices ADD COLUMN balance_units INTEGER;
+        ALTER TABLE tickets ADD COLUMN past_due INTEGER;
+        CREATE INDEX health_accounts_owner ON accounts (owner_email, id, name, owner_name, owner_address, currency);
+        CREATE INDEX health_accounts_id ON accounts (id, name, owner_name, owner_address, currency);
+        CREATE INDEX health_invoices_account ON invoices (account_id, kind, currency, status_key, date, due_date,
+            total_units, balance_units, balance, customer_id);
+        CREATE INDEX health_invoices_status ON invoices (status_key, kind, due_date, balance, account_id,
+            customer_id, currency, id);
+        CREATE INDEX health_payments_account ON payments (account_id, currency, date, customer_id);
+        CREATE INDEX health_tickets_account ON tickets (account_id, status_key, escalated, past_due, created_utc,
+            modified_utc, desk_account_id);
+        CREATE INDEX health_tickets_open ON tickets (escalated, status_key, created_utc, account_id,
+            desk_account_id, id);
+        CREATE INDEX health_tickets_created ON tickets (created_utc, account_id, desk_account_id);
+        CREATE INDEX health_tickets_closed ON tickets (closed_utc, status_key, created_utc, account_id,
+            desk_account_id);
+        CREATE INDEX health_deals_account ON deals (account_id, stage_key, closing_date, type_key, name_key,
+            created_utc, modified_utc, id);
+        """,
+    )
+    _backfill(db, HEALTH_COLUMNS)
 
 
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
@@ -278,4 +311,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_inbox_claims,
     _m_handoff_claims,
     _m_rmoney_money_columns,
+    _m_rcare_health_columns,
 )

@@ -87,16 +87,6 @@ def revenue_wants(rules: HealthRules, first: str, last: str) -> Wants:
     }
 
 
-def tickets_wants(start: str, end: str, *, closed_too: bool = False, open_rules: HealthRules | None = None) -> Wants:
-    """Tickets created from `start` to before `end` (UTC), or closed then (`closed_too`), or open now."""
-    conditions: list[tuple[str, list[Any]]] = [("x.created_utc >= ? AND x.created_utc < ?", [start, end])]
-    if closed_too:
-        conditions.append(("x.closed_utc >= ? AND x.closed_utc < ?", [start, end]))
-    if open_rules is not None:
-        conditions.append(_open(open_rules))
-    return {"tickets": conditions}
-
-
 def overdue_wants(rules: HealthRules, today: str, *, due_from: str = "") -> Wants:
     """Invoices that may be overdue today (only those falling due from `due_from` on, when given)."""
     sql, params = overdue_candidates(today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses)
@@ -107,19 +97,6 @@ def overdue_wants(rules: HealthRules, today: str, *, due_from: str = "") -> Want
 
 def payments_wants(day: str) -> Wants:
     return {"payments": [("x.date = ?", [day])]}
-
-
-def escalated_or_owing_wants(rules: HealthRules, today: str) -> Wants:
-    """Open tickets that are escalated, or of an account with an invoice that may be overdue."""
-    open_sql, open_params = _open(rules)
-    owed_sql, owed_params = overdue_candidates(
-        today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
-    )
-    owing = (
-        f"{DESK_ACCOUNT} IN (SELECT {BOOKS_ACCOUNT} FROM invoices x "
-        f"LEFT JOIN books_customers c ON c.id = x.customer_id WHERE {owed_sql})"
-    )
-    return {"tickets": [(f"{open_sql} AND (x.escalated = 1 OR {owing})", [*open_params, *owed_params])]}
 
 
 class ReportQueries:
@@ -194,63 +171,7 @@ class ReportQueries:
                 counts.update({row[0]: int(row[1]) for row in conn.execute(sql, params).fetchall()})
         return counts
 
-    def renewal_candidates(
-        self,
-        *,
-        won: Collection[str],
-        closed: Collection[str],
-        closed_from: str,
-        closed_to: str,
-        quiet_before: str,
-        excluded: Collection[str],
-        overdue: Collection[str],
-        due: Collection[str],
-        today: str,
-        open_not: Collection[str],
-        escalated_at_risk: int,
-    ) -> list[str]:
-        """Accounts the renewals report may list: last won deal closed in [closed_from, closed_to] (renewal due),
-        no activity since `quiet_before` (going quiet), or an invoice that may be overdue or `escalated_at_risk`
-        open escalated tickets (at risk: fewer escalations put an account at risk only beside an overdue invoice)."""
-        won_sql, p_won = _in("x.stage_key", won)
-        late_sql, p_late = overdue_candidates(today, excluded, overdue, due)
-        open_sql, p_open = _in("x.status_key", open_not, negate=True)
-        bill_sql, p_bill = billed(excluded)
-        shut_sql, p_shut = _in("x.stage_key", closed)
-        inv, pay, tic = _FROM["invoices"], _FROM["payments"], _FROM["tickets"]
-        activity = " UNION ALL ".join(
-            [
-                "SELECT x.account_id AS a, MAX(x.created_utc) AS v FROM deals x GROUP BY x.account_id",
-                "SELECT x.account_id AS a, MAX(x.modified_utc) AS v FROM deals x GROUP BY x.account_id",
-                "SELECT x.account_id AS a, MAX(x.closing_date) AS v FROM deals x "
-                f"WHERE {shut_sql} OR x.stage_key LIKE 'closed%' GROUP BY x.account_id",
-                f"SELECT {inv[1]} AS a, MAX(x.date) AS v FROM {inv[0]} WHERE {bill_sql} GROUP BY {inv[1]}",
-                f"SELECT {pay[1]} AS a, MAX(x.date) AS v FROM {pay[0]} GROUP BY {pay[1]}",
-                f"SELECT {tic[1]} AS a, MAX(x.created_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
-                f"SELECT {tic[1]} AS a, MAX(x.modified_utc) AS v FROM {tic[0]} GROUP BY {tic[1]}",
-            ]
-        )
-        queries: list[tuple[str, list[Any]]] = [
-            (
-                f"SELECT x.account_id FROM deals x WHERE {won_sql} AND x.closing_date IS NOT NULL "
-                "GROUP BY x.account_id HAVING MAX(x.closing_date) BETWEEN ? AND ?",
-                [*p_won, closed_from, closed_to],
-            ),
-            (f"SELECT a FROM ({activity}) activity GROUP BY a HAVING MAX(v) < ?", [*p_shut, *p_bill, quiet_before]),
-            (f"SELECT DISTINCT {inv[1]} FROM {inv[0]} WHERE {late_sql}", p_late),
-            (
-                f"SELECT {tic[1]} FROM {tic[0]} WHERE x.escalated = 1 AND {open_sql} GROUP BY {tic[1]} "
-                "HAVING COUNT(*) >= ?",
-                [*p_open, escalated_at_risk],
-            ),
-        ]
-        found: set[str] = set()
-        with self.engine.read() as conn:
-            for sql, params in queries:
-                found.update(row[0] for row in conn.execute(sql, params).fetchall() if row[0])
-        return sorted(found)
-
-    # ---- revenue and support, counted without decoding a record ----------------------------------------------
+    # ---- revenue, counted without decoding a record ----------------------------------------------
 
     def _map(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
         return {row[0]: tuple(row[1:]) for row in conn.execute(sql, list(params)).fetchall()}
@@ -283,28 +204,3 @@ class ReportQueries:
                 "deal_owners": self._map(conn, "SELECT id, owner_name, owner_email FROM deals"),
             }
         return out
-
-    def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
-        """Per (CRM account, Desk account) as mirrored: tickets created from `start` to before `end` (UTC), those
-        of them escalated, and tickets open now; the tickets closed in that span (not open now) with their
-        times; and the maps of CRM account names and Desk accounts (CRM link, name)."""
-        open_sql, p_open = _open(rules)
-        created = "x.created_utc >= ? AND x.created_utc < ?"
-        with self.engine.read() as conn:
-            return {
-                "counts": conn.execute(
-                    "SELECT x.account_id, x.desk_account_id, "
-                    f"SUM(CASE WHEN {created} THEN 1 ELSE 0 END), "
-                    f"SUM(CASE WHEN {created} AND x.escalated = 1 THEN 1 ELSE 0 END), "
-                    f"SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) "
-                    "FROM tickets x GROUP BY x.account_id, x.desk_account_id",
-                    [start, end, start, end, *p_open],
-                ).fetchall(),
-                "closed": conn.execute(
-                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
-                    f"WHERE NOT ({open_sql}) AND x.closed_utc >= ? AND x.closed_utc < ? AND x.created_utc IS NOT NULL",
-                    [*p_open, start, end],
-                ).fetchall(),
-                "names": {k: v[0] for k, v in self._map(conn, "SELECT id, name FROM accounts").items()},
-                "desk": self._map(conn, "SELECT id, crm_account_id, name FROM desk_accounts"),
-            }

@@ -72,37 +72,49 @@ def ticket_report_columns(t: Ticket) -> dict[str, Any]:
     }
 
 
-# ---- money columns (bot/store/reports_money.py): amounts as exact integers, the deal's labels --------------------
+# ---- amounts as exact integers: SQL sums them exactly (integer SUM) ---------------------------------------------
 
 UNITS_SCALE = 4  # `*_units` = amount × 10⁴ when that is a whole number below UNITS_LIMIT, else NULL
+UNITS = 10**UNITS_SCALE
 UNITS_LIMIT = 10**15  # so that SQL sums thousands of them in 64 bits (SQLite raises on overflow, never wraps)
 
 
-def amount_units(value: Decimal | None) -> tuple[int | None, int | None]:
-    """(amount × 10⁴ as an integer, the amount's exponent), or (None, exponent) when that integer is not exact.
-    Summing units in SQL is then exact; the exponent restores what Decimal addition would give (its smallest)."""
+def amount_units(value: Decimal | None) -> int | None:
+    """`value` × 10⁴ as an integer, or None when that is not exact or too large (whoever sums then falls back to
+    the exact text)."""
     if value is None or not value.is_finite():
-        return None, None
-    exponent = int(value.as_tuple().exponent)
+        return None
     scaled = value.scaleb(UNITS_SCALE)
     if scaled != scaled.to_integral_value() or abs(scaled) >= UNITS_LIMIT:
-        return None, exponent
-    return int(scaled), exponent
+        return None
+    return int(scaled)
+
+
+def amount_exponent(value: Decimal | None) -> int | None:
+    """The amount's exponent: with it a sum of units is given back as Decimal addition would (its smallest)."""
+    if value is None or not value.is_finite():
+        return None
+    return int(value.as_tuple().exponent)
+
+
+# ---- money columns (bot/store/reports_money.py): amounts as exact integers, the deal's labels --------------------
 
 
 def deal_money_columns(d: Deal) -> dict[str, Any]:
-    units, exponent = amount_units(d.amount)
-    return {"name": d.name, "account_name": d.account_name, "amount_units": units, "amount_exp": exponent}
+    return {
+        "name": d.name,
+        "account_name": d.account_name,
+        "amount_units": amount_units(d.amount),
+        "amount_exp": amount_exponent(d.amount),
+    }
 
 
 def invoice_money_columns(i: Invoice) -> dict[str, Any]:
-    units, exponent = amount_units(i.total)
-    return {"total_units": units, "total_exp": exponent}
+    return {"total_units": amount_units(i.total), "total_exp": amount_exponent(i.total)}
 
 
 def payment_money_columns(p: Payment) -> dict[str, Any]:
-    units, exponent = amount_units(p.amount)
-    return {"amount_units": units, "amount_exp": exponent}
+    return {"amount_units": amount_units(p.amount), "amount_exp": amount_exponent(p.amount)}
 
 
 # table → (its model, its money columns): what the migration that added them fills from `data`
@@ -123,11 +135,40 @@ REPORT_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
 }
 
 
+# Typed columns added after the money columns (migration `_m_rcare_health_columns`): what per-account health,
+# renewals, the support and sales digests and the Home tab compute on without decoding `data` (the invoice's
+# `total_units` comes with the money columns).
+
+
+def account_health_columns(a: Account) -> dict[str, Any]:
+    return {"owner_address": a.owner.email}  # as given (owner_email is folded for lookups)
+
+
+def deal_health_columns(d: Deal) -> dict[str, Any]:
+    return {"type_key": d.deal_type.strip().casefold(), "name_key": d.name.casefold()}
+
+
+def invoice_health_columns(i: Invoice) -> dict[str, Any]:
+    return {"balance": _amount(i.balance), "balance_units": amount_units(i.balance)}
+
+
+def ticket_health_columns(t: Ticket) -> dict[str, Any]:
+    return {"past_due": int(t.is_overdue)}
+
+
+HEALTH_COLUMNS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    "accounts": (Account, account_health_columns),
+    "deals": (Deal, deal_health_columns),
+    "invoices": (Invoice, invoice_health_columns),
+    "tickets": (Ticket, ticket_health_columns),
+}
+
+
 def account_row(a: Account) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "name_norm": normalise_name(a.name), "owner_email": a.owner.email.lower(),
         "website_domain": domain_of(a.website), "modified_time": _iso(a.modified_time),
-        "data": a.model_dump_json(), **account_report_columns(a),
+        "data": a.model_dump_json(), **account_report_columns(a), **account_health_columns(a),
     }  # fmt: skip
 
 
@@ -143,7 +184,7 @@ def deal_row(d: Deal) -> dict[str, Any]:
     return {
         "id": d.id, "account_id": d.account_id, "stage": d.stage, "closing_date": _iso(d.closing_date),
         "modified_time": _iso(d.modified_time), "data": d.model_dump_json(), **deal_report_columns(d),
-        **deal_money_columns(d),
+        **deal_money_columns(d), **deal_health_columns(d),
     }  # fmt: skip
 
 
@@ -156,7 +197,7 @@ def invoice_row(i: Invoice) -> dict[str, Any]:
         "id": i.id, "customer_id": i.customer_id, "account_id": i.account_id, "deal_id": i.deal_id,
         "status": i.status, "date": _iso(i.date), "due_date": _iso(i.due_date),
         "modified_time": _iso(i.modified_time), "data": i.model_dump_json(), **invoice_report_columns(i),
-        **invoice_money_columns(i),
+        **invoice_money_columns(i), **invoice_health_columns(i),
     }  # fmt: skip
 
 
@@ -175,5 +216,5 @@ def ticket_row(t: Ticket) -> dict[str, Any]:
     return {
         "id": t.id, "desk_account_id": t.desk_account_id, "account_id": t.account_id,
         "status_type": t.status_type, "modified_time": _iso(t.modified_time), "data": t.model_dump_json(),
-        **ticket_report_columns(t),
+        **ticket_report_columns(t), **ticket_health_columns(t),
     }  # fmt: skip

@@ -21,7 +21,7 @@ from bot.reports.service import ReportRequest, csv_rows, run_report, run_report_
 from bot.store import MIGRATIONS, Store
 from bot.store.migrations import _m_rmoney_money_columns
 from bot.store.reports_money import merged
-from bot.store.rows import amount_units
+from bot.store.rows import amount_exponent, amount_units
 from bot.zoho.links import AppLinks
 from tests.bot.reports import fixtures as fx
 
@@ -32,12 +32,15 @@ NOBODY = Owner(id="", name="", email="")
 
 
 def test_amount_units_are_exact_or_absent():
-    assert amount_units(Decimal("12.50")) == (125000, -2)
-    assert amount_units(Decimal("1E+3")) == (10000000, 3)
-    assert amount_units(Decimal("-0.0001")) == (-1, -4)
-    assert amount_units(Decimal("0.00001")) == (None, -5)  # not a whole number of units: summed as text
-    assert amount_units(Decimal("100000000000")) == (None, 0)  # too large to sum thousands of in 64 bits
-    assert amount_units(None) == (None, None)
+    def units(value):
+        return amount_units(value), amount_exponent(value)
+
+    assert units(Decimal("12.50")) == (125000, -2)
+    assert units(Decimal("1E+3")) == (10000000, 3)
+    assert units(Decimal("-0.0001")) == (-1, -4)
+    assert units(Decimal("0.00001")) == (None, -5)  # not a whole number of units: summed as text
+    assert units(Decimal("100000000000")) == (None, 0)  # too large to sum thousands of in 64 bits
+    assert units(None) == (None, None)
 
 
 def test_overlapping_ranges_are_read_once():

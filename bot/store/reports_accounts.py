@@ -1,0 +1,413 @@
+"""Per-account queries behind renewals, the Home tab and the support and sales digests: SQL over typed columns
+returns small rows (counts, dates, exact amounts as text) per account, and the rules stay in Python
+(bot/account/health.py `health_figures`, `verdict`; bot/reports/retention.py). No `data` column is read here
+except to decode the few records a message shows.
+
+Records mirrored without a CRM account reach it through their Books customer (invoices, payments) or Desk account
+(tickets), as in bot/store/reports.py. Label sets arrive folded; dates are ISO text and instants fixed-width UTC
+text (bot/store/rows.py), so every comparison is a text comparison on either engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from bot.account.health import HealthRules
+from bot.models import Account
+from bot.store.engine import Engine, chunks, marks
+from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
+from bot.store.rows import UNITS
+
+AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
+_ACCOUNT = (
+    "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), COALESCE(a.currency, '')"
+)
+# The CRM account of a record, as BOOKS_ACCOUNT / DESK_ACCOUNT in bot/store/reports.py, but looking the link up only
+# for the few records mirrored without one (a join would read the customer or Desk account of every row).
+_BOOKS = (
+    "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE "
+    "COALESCE((SELECT c.account_id FROM books_customers c WHERE c.id = x.customer_id), '') END"
+)
+_DESK = (
+    "CASE WHEN COALESCE(x.account_id, '') <> '' THEN x.account_id ELSE "
+    "COALESCE((SELECT l.crm_account_id FROM desk_accounts l WHERE l.id = x.desk_account_id), '') END"
+)
+# few rows (read through the account_id index, then joined to their customer or Desk account)
+_UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
+MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
+
+
+def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
+    """Deals bot.health.is_closed_deal calls closed."""
+    sql, params = _in(f"{alias}.stage_key", rules.closed_stages | rules.won_stages)
+    return f"({sql} OR {alias}.stage_key LIKE 'closed%')", params
+
+
+def _open_tickets(rules: HealthRules) -> tuple[str, list[str]]:
+    return _in("x.status_key", rules.closed_ticket_types, negate=True)
+
+
+class AccountQueries:
+    """Reads on a reader connection, one snapshot per call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ---- accounts ----------------------------------------------------------------------------------------
+
+    def owned_by(self, email: str) -> list[AccountRow]:
+        """The accounts whose owner has this email (folded), by name."""
+        sql = f"SELECT {_ACCOUNT} FROM accounts a WHERE a.owner_email = ? ORDER BY a.name, a.id"
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, [email.strip().lower()]).fetchall()]  # type: ignore[misc]
+
+    def _refs(self, conn: Any, ids: Iterable[str]) -> dict[str, AccountRow]:
+        wanted = sorted({i for i in ids if i})
+        if len(wanted) > MANY:  # one scan of a covering index beats thousands of lookups into the wide rows
+            found = set(wanted)
+            rows = conn.execute(f"SELECT {_ACCOUNT} FROM accounts a").fetchall()
+            return {r[0]: tuple(r) for r in rows if r[0] in found}
+        out: dict[str, AccountRow] = {}
+        for chunk in chunks(wanted):
+            sql = f"SELECT {_ACCOUNT} FROM accounts a WHERE a.id IN ({marks(len(chunk))})"
+            out.update((r[0], tuple(r)) for r in conn.execute(sql, chunk).fetchall())
+        return out
+
+    def owners(self) -> dict[str, str]:
+        """Account id → its owner's email (folded), of accounts that have one."""
+        with self.engine.read() as conn:
+            rows = conn.execute("SELECT a.id, a.owner_email FROM accounts a WHERE a.owner_email <> ''").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def accounts(self, ids: Iterable[str]) -> dict[str, AccountRow]:
+        with self.engine.read() as conn:
+            return self._refs(conn, ids)
+
+    # ---- health --------------------------------------------------------------------------------------------
+
+    def overdue_rows(self, rules: HealthRules, today: str, conn: Any = None) -> list[tuple[str, str, str, str]]:
+        """(account, folded status, due date, balance) of every counting invoice that may be overdue `today`
+        (few: one index range)."""
+        late_sql, p_late = overdue_candidates(
+            today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
+        )
+        sql = f"SELECT {_BOOKS}, x.status_key, x.due_date, x.balance FROM invoices x WHERE {late_sql}"
+        if conn is not None:
+            return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]  # type: ignore[misc]
+        with self.engine.read() as own:
+            return [tuple(r) for r in own.execute(sql, p_late).fetchall()]  # type: ignore[misc]
+
+    def health_rows(
+        self,
+        rules: HealthRules,
+        ids: Sequence[str],
+        today: str,
+        since: str,
+        overdue: list[Any] | None = None,
+        tickets: list[Any] | None = None,
+    ) -> dict[str, Any]:
+        """What `bot.account.health.health_figures` needs for the accounts `ids`: per account and currency of
+        its counting invoices (count, total of those dated from `since` to `today`, balance), exact Decimals;
+        invoices that may be overdue (account, folded status, due date, balance); payment currencies (account,
+        currency, count); open-ticket counts (account, open, escalated, past due). `overdue`, `tickets`:
+        `overdue_rows`, `open_ticket_rows` when the caller has them (for many accounts one scan beats lookups)."""
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        open_sql, p_open = _open_tickets(rules)
+        sums = (
+            "x.currency, COUNT(*), SUM(CASE WHEN x.date >= ? AND x.date <= ? THEN x.total_units ELSE 0 END), "
+            "SUM(x.balance_units), SUM(CASE WHEN x.total_units IS NULL OR x.balance_units IS NULL THEN 1 ELSE 0 END)"
+        )
+        tic = "COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0))"
+        raw: list[Any] = []
+        out: dict[str, Any] = {"billed": [], "overdue": [], "payments": [], "tickets": []}
+        with self.engine.read() as conn:
+
+            def linked(_: str, sql: str, before: list[Any], after: list[Any]) -> list[Any]:
+                found: list[Any] = []
+                for chunk in chunks(list(ids)):
+                    found += conn.execute(sql.replace("{m}", marks(len(chunk))), [*before, *chunk, *after]).fetchall()
+                return found
+
+            def unlinked(sql: str, params: list[Any]) -> list[Any]:
+                wanted = set(ids)
+                return [r for r in conn.execute(sql, params).fetchall() if r[0] in wanted]
+
+            books = "JOIN books_customers c ON c.id = x.customer_id WHERE " + _UNLINKED
+            desk = "JOIN desk_accounts l ON l.id = x.desk_account_id WHERE " + _UNLINKED
+            span = [since, today]
+            raw += linked("billed", f"SELECT x.account_id, {sums}, 0 FROM invoices x WHERE x.account_id IN ({{m}}) "
+                          f"AND {bill_sql} GROUP BY x.account_id, x.currency", span, p_bill)  # fmt: skip
+            raw += unlinked(f"SELECT c.account_id, {sums}, 1 FROM invoices x {books} AND {bill_sql} "
+                            "GROUP BY c.account_id, x.currency", [*span, *p_bill])  # fmt: skip
+            wanted = set(ids)
+            if overdue is None:
+                overdue = self.overdue_rows(rules, today, conn)
+            out["overdue"] = [r for r in overdue if r[0] in wanted]
+            pay = "x.currency, COUNT(*) FROM payments x"
+            out["payments"] = linked("payments", f"SELECT x.account_id, {pay} WHERE x.account_id IN ({{m}}) "
+                                     "GROUP BY x.account_id, x.currency", [], [])  # fmt: skip
+            out["payments"] += unlinked(f"SELECT c.account_id, {pay} {books} GROUP BY c.account_id, x.currency", [])
+            if tickets is not None:
+                out["tickets"] = [r for r in tickets if r[0] in wanted]
+            else:
+                out["tickets"] = linked("tickets", f"SELECT x.account_id, {tic} FROM tickets x WHERE x.account_id "
+                                        f"IN ({{m}}) AND {open_sql} GROUP BY x.account_id", [], p_open)  # fmt: skip
+                out["tickets"] += unlinked(f"SELECT l.crm_account_id, {tic} FROM tickets x {desk} AND {open_sql} "
+                                           "GROUP BY l.crm_account_id", p_open)  # fmt: skip
+            for account, code, n, units_12m, units_owed in self._exact(conn, raw, bill_sql, p_bill, since, today):
+                out["billed"].append((account, code, n, units_12m, units_owed))
+        return out
+
+    def _exact(
+        self, conn: Any, raw: list[Any], bill_sql: str, p_bill: list[str], since: str, today: str
+    ) -> Iterable[tuple[str, str, int, Decimal, Decimal]]:
+        """(account, currency, count, total in the span, balance) as Decimals: from the integer sums, or, for the
+        rare group holding an amount too precise or too large for units, added up from the exact text."""
+        scale = Decimal(UNITS)
+        for account, code, n, units_12m, units_owed, inexact, unlinked in raw:
+            if not inexact:
+                yield account, code, n, Decimal(units_12m or 0) / scale, Decimal(units_owed or 0) / scale
+                continue
+            whose = f"{_UNLINKED} AND c.account_id = ?" if unlinked else "x.account_id = ?"
+            rows = conn.execute(
+                "SELECT x.date, x.total, x.balance FROM invoices x LEFT JOIN books_customers c ON c.id = x.customer_id "
+                f"WHERE {whose} AND COALESCE(x.currency, '') = ? AND {bill_sql}",
+                [account, code or "", *p_bill],
+            ).fetchall()
+            in_span = sum((Decimal(t or 0) for d, t, _ in rows if d is not None and since <= d <= today), Decimal(0))
+            yield account, code, n, in_span, sum((Decimal(b or 0) for _, _, b in rows), Decimal(0))
+
+    # ---- renewals ------------------------------------------------------------------------------------------
+
+    def renewals_due(
+        self, rules: HealthRules, closed_from: str, closed_to: str, renewal_types: Collection[str]
+    ) -> list[tuple[str, str, str]]:
+        """(account, deal id, closing date) of won deals closed from `closed_from` to `closed_to` of accounts
+        whose last won deal closed by `closed_to` and that have no open renewal deal (`renewal_types` folded,
+        or "renew" in the name; any open deal when there are no types). The caller picks each account's last."""
+        won_x, p_won_x = _in("x.stage_key", rules.won_stages)
+        won_y, p_won_y = _in("y.stage_key", rules.won_stages)
+        shut, p_shut = _closed(rules, "z")
+        kinds, p_kinds = _in("z.type_key", renewal_types)
+        renewal = f"({kinds} OR z.name_key LIKE '%renew%')" if renewal_types else "1 = 1"
+        sql = (
+            "SELECT x.account_id, x.id, x.closing_date FROM deals x JOIN accounts a ON a.id = x.account_id "
+            f"WHERE {won_x} AND x.closing_date BETWEEN ? AND ? "
+            f"AND NOT EXISTS (SELECT 1 FROM deals y WHERE y.account_id = x.account_id AND {won_y} "
+            "AND y.closing_date > ?) "
+            f"AND NOT EXISTS (SELECT 1 FROM deals z WHERE z.account_id = x.account_id AND NOT {shut} AND {renewal})"
+        )
+        params = [*p_won_x, closed_from, closed_to, *p_won_y, closed_to, *p_shut, *p_kinds]
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]  # type: ignore[misc]
+
+    def quiet_candidates(self, rules: HealthRules, day: str, instant: str) -> list[str]:
+        """Customers (a won deal with a closing date, or a counting invoice) with no activity on or after local
+        day `day` (`instant`: its start in UTC): no deal created, changed or closed, counting invoice dated,
+        payment made or ticket created or changed since. Each probe is an index seek per account."""
+        won, p_won = _in("x.stage_key", rules.won_stages)
+        shut, p_shut = _closed(rules, "x")
+        bill, p_bill = billed(rules.excluded_invoice_statuses)
+        books = "FROM books_customers c JOIN {t} x ON x.customer_id = c.id WHERE c.account_id = a.id AND " + _UNLINKED
+        desk = "FROM desk_accounts l JOIN tickets x ON x.desk_account_id = l.id WHERE l.crm_account_id = a.id AND "
+        recent: list[tuple[str, list[Any]]] = [
+            ("FROM tickets x WHERE x.account_id = a.id AND x.modified_utc >= ?", [instant]),
+            ("FROM tickets x WHERE x.account_id = a.id AND x.created_utc >= ?", [instant]),
+            ("FROM deals x WHERE x.account_id = a.id AND x.modified_utc >= ?", [instant]),
+            ("FROM deals x WHERE x.account_id = a.id AND x.created_utc >= ?", [instant]),
+            (f"FROM deals x WHERE x.account_id = a.id AND x.closing_date >= ? AND {shut}", [day, *p_shut]),
+            (f"FROM invoices x WHERE x.account_id = a.id AND x.date >= ? AND {bill}", [day, *p_bill]),
+            ("FROM payments x WHERE x.account_id = a.id AND x.date >= ?", [day]),
+            (f"{books.format(t='invoices')} AND x.date >= ? AND {bill}", [day, *p_bill]),
+            (f"{books.format(t='payments')} AND x.date >= ?", [day]),
+            (f"{desk}{_UNLINKED} AND (x.modified_utc >= ? OR x.created_utc >= ?)", [instant, instant]),
+        ]
+        customer = (
+            f"(EXISTS (SELECT 1 FROM deals x WHERE x.account_id = a.id AND {won} AND x.closing_date IS NOT NULL) "
+            f"OR EXISTS (SELECT 1 FROM invoices x WHERE x.account_id = a.id AND {bill}) "
+            f"OR EXISTS (SELECT 1 {books.format(t='invoices')} AND {bill}))"
+        )
+        where = " AND ".join(f"NOT EXISTS (SELECT 1 {sql})" for sql, _ in recent)
+        params = [p for _, ps in recent for p in ps] + [*p_won, *p_bill, *p_bill]
+        with self.engine.read() as conn:
+            sql = f"SELECT a.id FROM accounts a WHERE {where} AND {customer}"
+            return [r[0] for r in conn.execute(sql, params).fetchall()]
+
+    def last_activity(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+        """Per account: (its latest activity dates, its latest activity instants in UTC), over deals (created,
+        changed, closing date of closed deals), counting invoices, payments and tickets (created, changed)."""
+        shut, p_shut = _closed(rules, "x")
+        bill, p_bill = billed(rules.excluded_invoice_statuses)
+        books = "JOIN books_customers c ON c.id = x.customer_id WHERE " + _UNLINKED + " AND c.account_id IN ({m})"
+        desk = "JOIN desk_accounts l ON l.id = x.desk_account_id WHERE " + _UNLINKED + " AND l.crm_account_id IN ({m})"
+        # (sql with {m} for the ids, parameters before the ids, after them, how many values after the id are dates)
+        queries: list[tuple[str, list[Any], list[Any], int]] = [
+            (
+                f"SELECT x.account_id, MAX(CASE WHEN {shut} THEN x.closing_date END), MAX(x.created_utc), "
+                "MAX(x.modified_utc) FROM deals x WHERE x.account_id IN ({m}) GROUP BY x.account_id",
+                p_shut, [], 1,
+            ),
+            (
+                "SELECT x.account_id, MAX(x.date) FROM invoices x WHERE x.account_id IN ({m}) AND " + bill
+                + " GROUP BY x.account_id",
+                [], p_bill, 1,
+            ),
+            (f"SELECT c.account_id, MAX(x.date) FROM invoices x {books} AND {bill} GROUP BY c.account_id",
+             [], p_bill, 1),
+            ("SELECT x.account_id, MAX(x.date) FROM payments x WHERE x.account_id IN ({m}) GROUP BY x.account_id",
+             [], [], 1),
+            (f"SELECT c.account_id, MAX(x.date) FROM payments x {books} GROUP BY c.account_id", [], [], 1),
+            (
+                "SELECT x.account_id, MAX(x.created_utc), MAX(x.modified_utc) FROM tickets x "
+                "WHERE x.account_id IN ({m}) GROUP BY x.account_id",
+                [], [], 0,
+            ),
+            (
+                f"SELECT l.crm_account_id, MAX(x.created_utc), MAX(x.modified_utc) FROM tickets x {desk} "
+                "GROUP BY l.crm_account_id",
+                [], [], 0,
+            ),
+        ]  # fmt: skip
+        out: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+        with self.engine.read() as conn:
+            for sql, before, after, dates in queries:
+                for chunk in chunks(list(ids)):
+                    found = conn.execute(sql.replace("{m}", marks(len(chunk))), [*before, *chunk, *after]).fetchall()
+                    for row in found:
+                        days, instants = out[row[0]]
+                        days += [v for v in row[1 : 1 + dates] if v]
+                        instants += [v for v in row[1 + dates :] if v]
+        return out
+
+    def open_ticket_rows(self, rules: HealthRules) -> list[tuple[str, int, int, int]]:
+        """(account, open, open escalated, open past-due tickets) of every open ticket: per CRM account, then
+        per CRM account of those mirrored without one (one scan; an account's rows add up)."""
+        open_sql, p_open = _open_tickets(rules)
+        counts = "COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0))"
+        with self.engine.read() as conn:
+            rows = conn.execute(
+                f"SELECT x.account_id, {counts} FROM tickets x WHERE x.account_id <> '' AND {open_sql} "
+                "GROUP BY x.account_id",
+                p_open,
+            ).fetchall()
+            rows += conn.execute(
+                f"SELECT l.crm_account_id, {counts} FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
+                f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
+                p_open,
+            ).fetchall()
+        return [(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows if r[0]]
+
+    # ---- digests -------------------------------------------------------------------------------------------
+
+    def overdue_invoices(self, rules: HealthRules, today: str) -> list[tuple[Any, ...]]:
+        """(account, invoice id, folded status, due date, balance, currency) of every counting invoice that may be
+        overdue `today`."""
+        late_sql, p_late = overdue_candidates(
+            today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
+        )
+        sql = f"SELECT {_BOOKS}, x.id, x.status_key, x.due_date, x.balance, x.currency FROM invoices x WHERE {late_sql}"
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]
+
+    def tickets_created(self, start: str, end: str) -> list[tuple[Any, ...]]:
+        """(account, ticket id, created) of tickets created from `start` to before `end` (UTC)."""
+        sql = f"SELECT {_DESK}, x.id, x.created_utc FROM tickets x WHERE x.created_utc >= ? AND x.created_utc < ?"
+        with self.engine.read() as conn:
+            return [tuple(r) for r in conn.execute(sql, [start, end]).fetchall()]
+
+    def owner_names(self, emails: Sequence[str]) -> dict[str, str]:
+        """Folded owner email → the owner's name (else the email as given) on their accounts."""
+        out: dict[str, str] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(emails))):
+                sql = (
+                    "SELECT a.owner_email, MAX(COALESCE(a.owner_name, '')), MAX(COALESCE(a.owner_address, '')) "
+                    f"FROM accounts a WHERE a.owner_email IN ({marks(len(chunk))}) GROUP BY a.owner_email"
+                )
+                out.update((r[0], r[1] or r[2]) for r in conn.execute(sql, chunk).fetchall())
+        return out
+
+    def open_escalations(self, rules: HealthRules, limit: int) -> tuple[int, list[str]]:
+        """(how many open escalated tickets, the ids of the `limit` newest: no creation time counts as newest)."""
+        open_sql, p_open = _open_tickets(rules)
+        where = f"FROM tickets x WHERE x.escalated = 1 AND {open_sql}"
+        with self.engine.read() as conn:
+            total = conn.execute(f"SELECT COUNT(*) {where}", p_open).fetchone()[0]
+            newest = conn.execute(
+                f"SELECT x.id {where} ORDER BY CASE WHEN x.created_utc IS NULL THEN 1 ELSE 0 END DESC, "
+                "x.created_utc DESC, x.id LIMIT ?",
+                [*p_open, limit],
+            ).fetchall()
+        return int(total), [r[0] for r in newest]
+
+    def open_tickets(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, int]:
+        """Account → its open tickets (those mirrored without a CRM account through their Desk account)."""
+        open_sql, p_open = _open_tickets(rules)
+        wanted, out = set(ids), dict.fromkeys(ids, 0)
+        with self.engine.read() as conn:
+            rows: list[Any] = []
+            for chunk in chunks(list(ids)):
+                rows += conn.execute(
+                    f"SELECT x.account_id, COUNT(*) FROM tickets x WHERE x.account_id IN ({marks(len(chunk))}) "
+                    f"AND {open_sql} GROUP BY x.account_id",
+                    [*chunk, *p_open],
+                ).fetchall()
+            rows += conn.execute(
+                "SELECT l.crm_account_id, COUNT(*) FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
+                f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
+                p_open,
+            ).fetchall()
+        for account, n in rows:
+            if account in wanted:
+                out[account] += int(n)
+        return out
+
+    def records(self, table: str, ids: Iterable[str]) -> list[Any]:
+        """Decoded records of `table` (deals, invoices, payments, tickets) with these ids, their CRM account
+        resolved: only what a message shows."""
+        queries = ReportQueries(self.engine)
+        with self.engine.read() as conn:
+            return queries._by_ids(conn, table, "id", ids)
+
+    def account_records(self, ids: Iterable[str]) -> list[Account]:
+        queries = ReportQueries(self.engine)
+        with self.engine.read() as conn:
+            return queries._accounts(conn, ids)
+
+    # ---- the support report --------------------------------------------------------------------------------
+
+    def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
+        """Tickets created from `start` to before `end` (UTC), those of them escalated, and tickets open now:
+        `linked` per CRM account (id, its name or None when not mirrored, counts); `unlinked` per Desk account
+        of tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name, that
+        account's name, counts); `closed`: (CRM account, Desk id, created, closed) of tickets closed in the span."""
+        open_sql, p_open = _open_tickets(rules)
+        created = "x.created_utc >= ? AND x.created_utc < ?"
+        counts = (
+            f"SUM(CASE WHEN {created} THEN 1 ELSE 0 END) AS opened, SUM(CASE WHEN {created} AND x.escalated = 1 "
+            f"THEN 1 ELSE 0 END) AS escalated, SUM(CASE WHEN {open_sql} THEN 1 ELSE 0 END) AS open_now"
+        )
+        p_counts = [start, end, start, end, *p_open]
+        with self.engine.read() as conn:
+            return {
+                "linked": conn.execute(
+                    f"SELECT g.a, n.name, g.opened, g.escalated, g.open_now FROM (SELECT x.account_id AS a, {counts} "
+                    "FROM tickets x WHERE x.account_id <> '' GROUP BY x.account_id) g "
+                    "LEFT JOIN accounts n ON n.id = g.a",
+                    p_counts,
+                ).fetchall(),
+                "unlinked": conn.execute(
+                    f"SELECT x.desk_account_id, l.id, l.crm_account_id, l.name, n.name, {counts} FROM tickets x "
+                    "LEFT JOIN desk_accounts l ON l.id = x.desk_account_id LEFT JOIN accounts n "
+                    f"ON n.id = l.crm_account_id WHERE {_UNLINKED} "
+                    "GROUP BY x.desk_account_id, l.id, l.crm_account_id, l.name, n.name",
+                    p_counts,
+                ).fetchall(),
+                "closed": conn.execute(
+                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
+                    f"WHERE x.closed_utc >= ? AND x.closed_utc < ? AND NOT ({open_sql}) AND x.created_utc IS NOT NULL",
+                    [start, end, *p_open],
+                ).fetchall(),
+            }
