@@ -150,3 +150,17 @@ def test_an_up_to_date_store_opens_without_the_writer(tmp_path: Path) -> None:
         writer.execute("ROLLBACK")
         writer.close()
         thread.join()
+
+
+def test_migrating_a_new_store_does_not_load_sqlite_utils(tmp_path: Path) -> None:
+    """Migrations get `execute` on the writer, not sqlite-utils (which loads numpy, 12 MB, into `serve`)."""
+    out = tmp_path / "modules.json"
+    code = (
+        "import json, sys; from bot.store import Store; "
+        f"Store({str(tmp_path / 'new.db')!r}).close(); "
+        f"json.dump(sorted(sys.modules), open({str(out)!r}, 'w'))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    modules = set(json.loads(out.read_text()))
+    assert "bot.store.migrations" in modules
+    assert not {"sqlite_utils", "numpy"} & modules
