@@ -2,16 +2,28 @@
 
 The mirror is filled straight from the sandbox's state through the Zoho parse functions and the store's
 upserts (the same models a sync writes, without the HTTP round trips), plus a few hundred handoff rows.
+
+Then, over the same file: each `throughline report <kind>` and `digest <team> --dry-run` command as an operator
+runs it (a fresh process: wall time and its CPU, beside the CPU of the same report built in this process, so the
+start-up shows apart from the query), `throughline --help` (start alone), and the `/report` card: a signed
+slash command into the real app until the card reaches the Slack stand-in's response URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,8 +40,9 @@ from bot.reports.data import (
     load_mirror,
     with_org_currency,
 )
+from bot.reports.digest_runs import build_outgoing
 from bot.reports.periods import parse_period
-from bot.reports.service import KINDS, ReportRequest, render, run_report, run_report_on
+from bot.reports.service import KINDS, ReportRequest, parse_request, render, run_report, run_report_on
 from bot.store import Store
 from bot.zoho import parse
 from bot.zoho.links import AppLinks
@@ -37,6 +50,9 @@ from bot.zoho.sandbox import Sandbox
 
 T = TypeVar("T")
 TZ = ZoneInfo("Europe/Berlin")
+THROUGHLINE = Path(sys.executable).parent / "throughline"
+CLI_RUNS = 3  # each command's figures: the median of this many runs (a shared machine swings 2–5×)
+CARD_RUNS = 3
 
 
 def fill_mirror(store: Store, sandbox: Sandbox) -> dict[str, int]:
@@ -99,6 +115,107 @@ def _timed(results: dict[str, float], name: str, work: Callable[[], T]) -> T:
     results[name] = round((time.perf_counter() - started) * 1000, 1)
     CPU[name] = round((time.thread_time() - cpu) * 1000, 1)
     return value
+
+
+# ---- the commands an operator runs, and the /report card ------------------------------------------------------
+
+CLI_COMMANDS = {
+    "help": ["--help"],  # start alone: typer and the command table, nothing read
+    **{f"report_{kind}": ["report", kind] for kind in KINDS},
+    **{f"digest_{team}": ["digest", team, "--dry-run"] for team in digests.TEAMS},
+}
+
+
+def _command(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall ms, CPU ms) of one `throughline …` in a fresh process (CPU: user + system of that child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([str(THROUGHLINE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"throughline {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def cli_commands(
+    db: Path, tmp: Path, store: Store, structure: OperatingStructure, runs: int = CLI_RUNS
+) -> dict[str, dict[str, float]]:
+    """Each command's median wall and CPU over `runs` runs, with `compute_cpu_ms`: the CPU the same report or
+    digest takes built in this process (so `start_cpu_ms` = the command's CPU less its work)."""
+    config_file = tmp / "throughline.toml"
+    config_file.write_text(f'timezone = "{structure.timezone}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THROUGHLINE_", "SLACK_", "ZOHO_"))}
+    env.update(THROUGHLINE_DB=str(db), THROUGHLINE_CONFIG=str(config_file))
+    now = datetime.now(UTC)
+    compute: dict[str, float] = {"help": 0.0}
+    for kind in KINDS:  # the request the command makes: the kind's default period
+        request = parse_request(kind, now, structure)
+        cpu = time.thread_time()
+        render(run_report(store, structure, request, now), structure)
+        compute[f"report_{kind}"] = (time.thread_time() - cpu) * 1000
+    for team in digests.TEAMS:
+        source = _MirrorSource(structure, store, AppLinks())
+        cpu = time.thread_time()
+        build_outgoing(source, team, now)
+        compute[f"digest_{team}"] = (time.thread_time() - cpu) * 1000
+    out: dict[str, dict[str, float]] = {}
+    for name, args in CLI_COMMANDS.items():
+        _command(args, env, tmp)  # warm: the page cache and .pyc files, as an operator's second run has them
+        walls, cpus = zip(*(_command(args, env, tmp) for _ in range(runs)), strict=True)
+        cpu = statistics.median(cpus)
+        out[name] = {
+            "wall_ms": round(statistics.median(walls), 1),
+            "cpu_ms": round(cpu, 1),
+            "compute_cpu_ms": round(compute[name], 1),
+            "start_cpu_ms": round(cpu - compute[name], 1),
+        }
+    return out
+
+
+@dataclass(frozen=True)
+class _MirrorSource:  # what `build_outgoing` reads, as `throughline digest --dry-run` gives it
+    structure: OperatingStructure
+    store: Store
+    links: AppLinks
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+async def report_cards(sandbox: Sandbox, db: Path, runs: int = CARD_RUNS) -> dict[str, dict[str, float]]:
+    """`/report <kind>` into the real app (signed, in-process ASGI) until its card reaches the response URL:
+    the first card of each kind (a child process starts for the kinds not yet counted by SQL) and the median of
+    `runs` more."""
+    import httpx
+
+    from bench.harness import Clock, environment, make_deps
+    from bot.app import create_app
+    from bot.slack_requests import command_body, signed_headers
+
+    out: dict[str, dict[str, float]] = {}
+    async with environment(sandbox) as env:
+        deps = make_deps(env, db, Clock())
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://bench")
+        try:
+            for kind in KINDS:
+                times: list[float] = []
+                for n in range(runs + 1):
+                    token = f"report-{kind}-{n}"
+                    body = command_body("/report", kind, response_url=f"{env.slack_url}/response/{token}")
+                    started = time.perf_counter()
+                    reply = await http.post("/slack/events", content=body, headers=signed_headers(body, env.secret))
+                    assert reply.status_code == 200 and "Building" in reply.text, reply.text[:300]
+                    while not (got := [r.args for r in env.stub.responses if r.method == token]):
+                        if time.perf_counter() - started > 120:
+                            raise RuntimeError(f"no /report {kind} card within 120 s")
+                        await asyncio.sleep(0.002)
+                    times.append((time.perf_counter() - started) * 1000)
+                    validate_message(Message(got[-1].get("text", ""), got[-1].get("blocks", [])))
+                out[kind] = {"first_ms": round(times[0], 1), "median_ms": round(statistics.median(times[1:]), 1)}
+        finally:
+            await http.aclose()
+            await deps.aclose()
+    return out
 
 
 def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
@@ -191,6 +308,8 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
             return view
 
         _timed(ms, "home_tab_largest_owner", home_tab)
+        out["cli"] = cli_commands(Path(tmp) / "reports.db", Path(tmp), store, structure)
+        out["report_card_ms"] = asyncio.run(report_cards(sandbox, Path(tmp) / "reports.db"))
 
     out["ms"] = ms
     out["cpu_ms"] = dict(CPU)
@@ -201,6 +320,14 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
         f"  digest messages: {sent}; chart {out['chart_bytes']:,} bytes; "
         f"home tab for an owner of {out['home_owned_accounts']:,} accounts"
     )
+    print("  commands (median of runs, fresh process; start = CPU less the same work built in-process):")
+    for name, f in out["cli"].items():
+        print(
+            f"    throughline {' '.join(CLI_COMMANDS[name]):28s} wall {f['wall_ms']:7.1f} ms  cpu {f['cpu_ms']:7.1f} ms"
+            f"   (work {f['compute_cpu_ms']:6.1f}, start {f['start_cpu_ms']:6.1f})"
+        )
+    for kind, f in out["report_card_ms"].items():
+        print(f"  /report {kind:10s} card posted: first {f['first_ms']:8.1f} ms   then median {f['median_ms']:8.1f} ms")
     return out
 
 

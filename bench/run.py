@@ -16,7 +16,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PARTS = ("handoff", "account", "contention", "reports", "intake", "intake_wrk", "sync", "books_sync", "replicas")
+PARTS = (
+    "handoff",
+    "account",
+    "contention",
+    "reports",
+    "intake",
+    "intake_wrk",
+    "sync",
+    "books_sync",
+    "replicas",
+    "serve_rss",
+)
 KEYS = {
     "handoff": "handoff",
     "account": "account_lookup",
@@ -27,6 +38,7 @@ KEYS = {
     "sync": "sync_scale",
     "books_sync": "books_sync",
     "replicas": "replicas",
+    "serve_rss": "serve_rss",
 }
 DEADLINES = {
     "handoff": 300,
@@ -38,6 +50,7 @@ DEADLINES = {
     "sync": 900,
     "books_sync": 900,
     "replicas": 900,
+    "serve_rss": 1500,
 }  # seconds, at 10,000 accounts
 
 
@@ -66,6 +79,10 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
         from bench import replicas
 
         return asyncio.run(replicas.run(min(args.accounts, 1000)))
+    if part == "serve_rss":
+        from bench import serve_rss
+
+        return asyncio.run(serve_rss.run(args.accounts))
     return asyncio.run(intake_bench.run())
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
 from pathlib import Path
-from typing import Annotated, TextIO, cast
+from typing import Annotated
 
 import typer
 
-from bot.cli_support import fail, opened_deps, run_async, settings_or_exit
-from bot.config import load_structure
-from bot.errors import ConfigError
+# Only typer here: each command imports what it needs when it runs, so `throughline report …` never pays for
+# the Slack app, the web server, the Zoho clients or the sandbox (see tests/bot/test_cli_start.py).
 
 cli = typer.Typer(
     help="Throughline: Zoho CRM, Books and Desk as one system, through Slack.",
@@ -29,6 +25,11 @@ def serve(
     accounts: Annotated[int, typer.Option(help="Sandbox size (with --sandbox)")] = 25,
 ) -> None:
     """Serve Slack (HTTP or Socket Mode) and the Zoho webhook routes."""
+    import asyncio
+    import logging
+
+    from bot.cli_support import fail
+    from bot.errors import ConfigError
     from bot.serve import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -53,6 +54,11 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the Block Kit JSON instead of text")] = False,
 ) -> None:
     """Run the whole bot on the embedded sandbox with a local Slack stand-in; no credentials, no network."""
+    import asyncio
+    import logging
+    import sys
+    from typing import TextIO, cast
+
     from bot.cli_support import JsonOnly
     from bot.demo.run import run_demo
 
@@ -71,6 +77,9 @@ def console(
 ) -> None:
     """Try Throughline without Slack or Zoho: the real app on the embedded sandbox, with a Slack-like console
     page (http://127.0.0.1:3000) and a Zoho panel. Ctrl-C stops."""
+    import logging
+
+    from bot.cli_support import fail
     from bot.console.run import PortInUse, run_console
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -90,6 +99,8 @@ def sandbox_cmd(
     latency: Annotated[float, typer.Option(help="Seconds added to every API call")] = 0.0,
 ) -> None:
     """Run the embedded Zoho sandbox alone (OAuth, CRM v8, Books v3, Desk v1)."""
+    import asyncio
+
     from bot.zoho.sandbox import Sandbox
     from bot.zoho.sandbox.server import serve as serve_sandbox
 
@@ -121,6 +132,7 @@ def sandbox_cmd(
 @cli.command()
 def sync() -> None:
     """Read what changed in CRM, Books and Desk since the last sync into the local mirror."""
+    from bot.cli_support import opened_deps, run_async, settings_or_exit
     from bot.sync import MirrorSync, summarise
 
     settings = settings_or_exit()
@@ -154,6 +166,7 @@ def zoho_watch(
     stop: Annotated[bool, typer.Option("--stop", help="Unsubscribe instead")] = False,
 ) -> None:
     """Subscribe CRM Deals notifications to /zoho/crm (renewed automatically), or --stop them."""
+    from bot.cli_support import opened_deps, run_async, settings_or_exit
     from bot.intake import crm_watch
 
     settings = settings_or_exit()
@@ -195,6 +208,8 @@ def audit(
     from bot.audit.drift import KINDS
     from bot.audit.output import table, to_csv, to_json
     from bot.audit.service import AuditService
+    from bot.cli_support import fail, opened_deps, run_async, settings_or_exit
+    from bot.config import load_structure
     from bot.deps import app_links
 
     if sync_mode not in ("auto", "always", "never"):
@@ -232,7 +247,9 @@ def doctor() -> None:
     """Check the set-up: config and vocabulary, Slack token, scopes and channels, Zoho credentials and orgs,
     CRM notifications, the webhook secret. Exits non-zero when a check fails; never prints a secret."""
     from bot.audit.doctor import Doctor, failed, render, secrets_of
-    from bot.config import OperatingStructure
+    from bot.cli_support import opened_deps, run_async, settings_or_exit
+    from bot.config import OperatingStructure, load_structure
+    from bot.errors import ConfigError
 
     settings = settings_or_exit()
     config_error: ConfigError | None = None

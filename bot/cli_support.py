@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
 
-from bot.config import OperatingStructure, Settings, load_settings, load_structure
 from bot.errors import ConfigError, ThroughlineError
+
+if TYPE_CHECKING:  # bot.config (pydantic-settings) is imported by the commands that read it, when they run
+    from bot.config import OperatingStructure, Settings
+    from bot.zoho.links import AppLinks
 
 T = TypeVar("T")
 
@@ -24,6 +26,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def settings_or_exit() -> Settings:
+    from bot.config import load_settings
+
     try:
         return load_settings()
     except ConfigError as exc:
@@ -32,6 +36,8 @@ def settings_or_exit() -> Settings:
 
 def run_async(work: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
     """Run `work()`; a configuration problem exits 2 and names the key, any other failure of ours exits 1."""
+    import asyncio
+
     try:
         return asyncio.run(work())
     except ConfigError as exc:
@@ -40,11 +46,27 @@ def run_async(work: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
         raise fail(f"{what} failed: {exc.user_message()}", code=1) from exc
 
 
+def links_of(settings: Settings, structure: OperatingStructure) -> AppLinks:
+    """`bot.deps.app_links` without importing the composition root (the Slack and Zoho clients, the app): what
+    the commands that only read the mirror link to (a test keeps the two equal)."""
+    from bot.zoho.links import AppLinks
+
+    z = structure.zoho
+    return AppLinks.for_dc(
+        settings.zoho_dc,
+        books_org_id=settings.zoho_books_org_id,
+        crm_url=z.crm_url,
+        books_url=z.books_url,
+        desk_url=z.desk_url,
+    )
+
+
 @asynccontextmanager
 async def opened_deps(
     settings: Settings, structure: OperatingStructure | None = None, *, need_zoho: bool = True
 ) -> AsyncIterator[Any]:
     """The real dependencies for one command, closed afterwards."""
+    from bot.config import load_structure
     from bot.deps import build_deps
 
     if need_zoho:

@@ -1,18 +1,22 @@
 """`/report [revenue | invoicing | support | renewals] [period]`: acknowledged at once, answered through the
-response URL when the report is built: revenue and support are counted by SQL, so they are built in this
-process on the store's threads; invoicing and renewals still read many records, so they are built in a child
-process (bot/reports/isolated.py) where that work takes neither this event loop's GIL nor its memory."""
+response URL when the card is built. A kind counted by SQL (`SQL_COUNTED` in bot/reports/service.py) is built
+and rendered in this process on the store's threads: its queries return figures, not records, so it takes
+neither the event loop nor much memory. A kind that still decodes many records is built in a child process
+(bot/reports/isolated.py), where that work takes neither this event loop's GIL nor its memory."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.blocks import Message, context, error_message
+from bot.config import OperatingStructure
 from bot.deps import deps_of
 from bot.errors import ReportUsageError
-from bot.reports.service import SQL_COUNTED, parse_request, render, run_report, usage
+from bot.reports.service import SQL_COUNTED, ReportRequest, parse_request, render, run_report, usage
+from bot.store import Store
 
 
 def register(app: AsyncApp) -> None:
@@ -22,6 +26,11 @@ def register(app: AsyncApp) -> None:
 def working(kind: str) -> Message:
     text = f"Building the {kind} report…"
     return Message(text, [{**context(f"⏳ {text}"), "block_id": "working"}])
+
+
+def build_card(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Message:
+    """The report and its card, on a store thread (rendering a long list is work too: not on the event loop)."""
+    return render(run_report(store, structure, request, now), structure)
 
 
 async def report_command(
@@ -40,12 +49,10 @@ async def report_command(
         await ack(response_type="ephemeral", text=exc.user_message(), blocks=message.blocks)
         return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
-    # Revenue and support are counted by SQL on the store's threads; the others build in a child process, so the
-    # serving process's event loop and memory are not touched by their reads. A failure reaches the one Bolt error
-    # handler, which replaces "Building…" with its message.
+    # A failure reaches the one Bolt error handler, which replaces "Building…" with its message.
     if request.kind in SQL_COUNTED:
-        report = await deps.store.run(run_report, deps.store, deps.structure, request, deps.clock())
+        answer = await deps.store.run(build_card, deps.store, deps.structure, request, deps.clock())
     else:
         report = await deps.reports.run(deps.store.path, deps.structure, request, deps.clock())
-    answer = render(report, deps.structure)
+        answer = render(report, deps.structure)
     await respond(response_type="ephemeral", replace_original=True, **answer.as_kwargs())

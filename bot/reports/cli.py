@@ -1,22 +1,35 @@
-"""`throughline report` and `throughline digest` (registered on the main CLI in bot/cli.py)."""
+"""`throughline report` and `throughline digest` (registered on the main CLI in bot/cli.py).
+
+Both read the local mirror and nothing else: a report, and a digest with --dry-run, open the store and import
+the report modules only, never the Slack app, the Zoho clients or the scheduler (`bot.deps`), so the command is
+the query's time plus a short start (tests/bot/test_cli_start.py keeps it so).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_support import fail, run_async
-from bot.config import DIGEST_TEAMS, OperatingStructure, Settings, load_settings, load_structure
+from bot.cli_support import fail, links_of, run_async
 from bot.errors import ConfigError, ThroughlineError
-from bot.textrender import render_text
+
+if TYPE_CHECKING:
+    from bot.config import OperatingStructure, Settings
+    from bot.store import Store
+    from bot.zoho.links import AppLinks
+
+TEAMS_HELP = "finance, sales, support or leadership"  # bot.config.DIGEST_TEAMS (a test keeps them equal)
 
 
 def _config() -> tuple[Settings, OperatingStructure]:
+    from bot.config import load_settings, load_structure
+
     try:
         settings = load_settings()
         return settings, load_structure(settings.config_path)
@@ -42,6 +55,7 @@ def report_cmd(
     from bot.errors import ReportUsageError
     from bot.reports.service import csv_rows, parse_request, render, run_report, usage_text
     from bot.store import Store
+    from bot.textrender import render_text
 
     settings, structure = _config()
     if not kind:
@@ -67,38 +81,31 @@ def report_cmd(
 
 
 def digest_cmd(
-    team: Annotated[str, typer.Argument(help=", ".join(DIGEST_TEAMS))],
+    team: Annotated[str, typer.Argument(help=TEAMS_HELP)],
     now_flag: Annotated[bool, typer.Option("--now", help="Send today's digest now, before its time")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print it; send and record nothing")] = False,
 ) -> None:
     """Send (or with --dry-run print) a team's daily digest; a digest already sent today is not sent again."""
-    from bot.deps import build_deps
-    from bot.reports.digest_runs import build_outgoing, last_slot, schedule_for, send_digest
+    from bot.config import DIGEST_TEAMS
+    from bot.reports.digest_runs import schedule_for
 
     team = team.strip().lower()
     if team not in DIGEST_TEAMS:
         raise fail(f"Unknown team {team!r}: use one of {', '.join(DIGEST_TEAMS)}.")
     settings, structure = _config()
-    _mirror_path(settings)
+    location = _mirror_path(settings)
     schedule = schedule_for(structure, team)
+    if dry_run:
+        raise typer.Exit(_dry_run(settings, structure, location, team, schedule.channel))
+
+    from bot.deps import build_deps
+    from bot.reports.digest_runs import last_slot, send_digest
 
     async def run() -> int:
         deps = build_deps(settings, structure)
         try:
             now = deps.clock()
             today = now.astimezone(schedule.tz).date()
-            if dry_run:
-                day, outgoing = await asyncio.to_thread(build_outgoing, deps, team, now)
-                for out in outgoing:
-                    channel = f"#{schedule.channel or team}"
-                    where = f"{out.recipient_name} <{out.recipient}>" if out.recipient else channel
-                    typer.echo(f"\n→ {where}\n")
-                    typer.echo(render_text(out.message.to_dict()))
-                    if out.chart is not None:
-                        typer.echo(f"[chart image: {out.chart.title}]")
-                if not outgoing:
-                    typer.echo(f"No {team} digest for {day}: nobody has anything to see.")
-                return 0
             if not now_flag and last_slot(now, schedule.at, schedule.tz).astimezone(schedule.tz).date() != today:
                 typer.echo(
                     f"The {team} digest is due at {schedule.at:%H:%M} ({schedule.tz.key}); that has not come "
@@ -117,3 +124,36 @@ def digest_cmd(
             await deps.aclose()
 
     raise typer.Exit(run_async(run, "Digest"))
+
+
+@dataclass(frozen=True)
+class _MirrorOnly:
+    """What building a digest reads (`bot.reports.digest_runs.DigestSource`): the mirror, the structure, the
+    links and the time; no Slack client, so nothing to start or close."""
+
+    structure: OperatingStructure
+    store: Store
+    links: AppLinks
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _dry_run(settings: Settings, structure: OperatingStructure, location: Path | str, team: str, channel: str) -> int:
+    """Print the team's digests as they would go out now; send and record nothing."""
+    from bot.reports.digest_runs import build_outgoing
+    from bot.store import Store
+    from bot.textrender import render_text
+
+    try:
+        with Store(location) as store:
+            day, outgoing = build_outgoing(_MirrorOnly(structure, store, links_of(settings, structure)), team)
+    except ThroughlineError as exc:
+        raise fail(f"Digest failed: {exc.user_message()}", code=1) from exc
+    for out in outgoing:
+        where = f"{out.recipient_name} <{out.recipient}>" if out.recipient else f"#{channel or team}"
+        typer.echo(f"\n→ {where}\n")
+        typer.echo(render_text(out.message.to_dict()))
+        if out.chart is not None:
+            typer.echo(f"[chart image: {out.chart.title}]")
+    if not outgoing:
+        typer.echo(f"No {team} digest for {day}: nobody has anything to see.")
+    return 0

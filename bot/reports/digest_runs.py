@@ -17,25 +17,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DIGEST_TEAMS, OperatingStructure
 from bot.reports.charts import revenue_chart
 from bot.reports.compute import config_from
 from bot.reports.data import digest_data, with_org_currency
 from bot.reports.digests import TIMING_DAYS, DigestContext, Outgoing, build
-from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.links import AppLinks
 
+if TYPE_CHECKING:  # types only: `throughline digest --dry-run` never loads the Slack client (aiohttp)
+    from slack_sdk.web.async_client import AsyncWebClient
 
-class DigestDeps(Protocol):
-    """What digests read and post with (the composition root's `Deps` has it; this module does not import it)."""
+    from bot.slack_users import SlackDirectory
+
+
+class DigestSource(Protocol):
+    """What building a digest reads (`throughline digest --dry-run` gives just this)."""
 
     @property
     def structure(self) -> OperatingStructure: ...
@@ -44,11 +47,16 @@ class DigestDeps(Protocol):
     @property
     def links(self) -> AppLinks: ...
     @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+class DigestDeps(DigestSource, Protocol):
+    """What digests read and post with (the composition root's `Deps` has it; this module does not import it)."""
+
+    @property
     def slack(self) -> AsyncWebClient: ...
     @property
     def directory(self) -> SlackDirectory: ...
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
 
 
 log = logging.getLogger(__name__)
@@ -163,7 +171,7 @@ class DigestLedger:
 
 
 def build_outgoing(
-    deps: DigestDeps, team: str, now: datetime | None = None, day: date | None = None
+    deps: DigestSource, team: str, now: datetime | None = None, day: date | None = None
 ) -> tuple[date, list[Outgoing]]:
     """(the local day, the team's digests) from the mirror as it is now (blocking: run it in a thread). `day`
     is the digest's local day, by default today's."""

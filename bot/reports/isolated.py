@@ -1,11 +1,12 @@
-"""Reports built in a child process, for the serving process: invoicing and renewals (revenue and support are
-counted by SQL and built in the serving process, see handlers/report.py).
+"""Reports built in a child process, for the serving process: the kinds not yet counted by SQL (those outside
+`SQL_COUNTED` in bot/reports/service.py; the others are built in the serving process, see handlers/report.py).
 
-Those two still decode thousands of records (renewals: every record of the accounts it may list) and run the
+Those still decode thousands of records (renewals: every record of the accounts it may list) and run the
 health rules in Python: in a thread that holds the GIL for seconds, so `/account` acknowledgements queue behind
 it, and the models it leaves behind keep the serving process's memory high. A child process (forked from a clean
 forkserver, one report per child) reads the database through its own connection (WAL: it never waits for the
-writer) and hands back only the report.
+writer) and hands back only the report. The pool starts on first use: once every kind is in `SQL_COUNTED`, no
+child or forkserver is ever started.
 """
 
 from __future__ import annotations

@@ -140,6 +140,8 @@ class Store(MirrorTables, StateTables):
     def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> int:
         """Run the migrations this database has not seen yet, each atomically with its version bump (several
         processes starting at once: the engine's schema lock lets one run each, the others see it done)."""
+        if self.schema_version() == len(migrations):
+            return len(migrations)  # up to date (every start but the first): one read, never the writer's lock
         with self.engine.write() as conn:
             self.engine.lock_schema(conn)
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")

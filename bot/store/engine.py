@@ -162,8 +162,8 @@ class SqliteEngine(Engine):
 
     @property
     def db(self) -> Database:
-        """sqlite-utils over the writer: what migrations are given, and schema introspection in tests (imported
-        on first use: most processes never need it)."""
+        """sqlite-utils over the writer, for schema introspection in tests and tools (imported on first use: the
+        serving process never needs it, and it loads numpy)."""
         if self._db is None:
             from sqlite_utils import Database
 
@@ -254,8 +254,19 @@ class SqliteEngine(Engine):
         sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         return conn.execute(sql, [table]).fetchone() is not None
 
-    def migration_db(self) -> Database:
-        return self.db
+    def migration_db(self) -> _SqliteMigrationDb:
+        return _SqliteMigrationDb(self.writer)
+
+
+class _SqliteMigrationDb:
+    """What a migration gets on SQLite: `execute(ddl)` on the writer, inside the migration's transaction (as on
+    PostgreSQL; not sqlite-utils, which would load numpy into the serving process at its first start)."""
+
+    def __init__(self, writer: sqlite3.Connection) -> None:
+        self.writer = writer
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> sqlite3.Cursor:
+        return self.writer.execute(sql, params or ())
 
     def covering(self, index: str) -> str:
         return f"INDEXED BY {index}"

@@ -61,3 +61,23 @@ async def test_usage_and_mistakes_are_answered_in_the_acknowledgement(driver, sl
     validate_message(body)
     assert expected in render_text(body)
     assert slack.stub.responses == []
+
+
+async def test_a_kind_counted_by_sql_needs_no_child_process(driver, slack, mirror, monkeypatch):
+    """When a kind's SQL is cheap (it joins `SQL_COUNTED`), its card is built on the store's threads: no report
+    process (nor its forkserver) is ever started, and the card is the same."""
+    import handlers.report
+    from bot.reports.service import KINDS
+
+    by_child = {}
+    for kind in ("invoicing 2026-09..2026-10", "renewals"):
+        _, url = await driver.command(kind, command="/report")
+        [by_child[kind]] = await slack.wait_response(url)
+    mirror.reports.close()  # the pool those two started
+    monkeypatch.setattr(handlers.report, "SQL_COUNTED", frozenset(KINDS))
+    for kind in ("revenue 2026-09..2026-10", "invoicing 2026-09..2026-10", "support sep 2026", "renewals"):
+        _, url = await driver.command(kind, command="/report")
+        [answer] = await slack.wait_response(url)
+        validate_message(answer)
+        assert answer == by_child.get(kind, answer)
+    assert mirror.reports._pool is None

@@ -1,0 +1,166 @@
+"""A fast start for the commands that only read the mirror: `throughline report …` and `digest … --dry-run`
+import what they need, never the Slack app, the web server, the Zoho clients, the scheduler or the sandbox
+(bench/reports.py times them; here only which modules load, which is deterministic)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.cli_support import links_of
+from bot.config import DIGEST_TEAMS, OperatingStructure, Settings
+from bot.deps import app_links
+from bot.reports.cli import TEAMS_HELP
+from bot.store import Store
+from tests.bot.reports import fixtures as fx
+
+# Never needed to read the mirror: each is the server, Slack, Zoho, the scheduler, charts, the sandbox or the
+# console (the whole composition root, bot.deps, pulls in all of them).
+HEAVY = (
+    "aiohttp",
+    "apscheduler.schedulers",
+    "bot.app",
+    "bot.console",
+    "bot.deps",
+    "bot.serve",
+    "bot.sync",
+    "bot.zoho.clients",
+    "bot.zoho.sandbox",
+    "fastapi",
+    "httpx",
+    "matplotlib",
+    "slack_bolt",
+    "slack_sdk.web.async_client",
+    "starlette",
+    "uvicorn",
+)
+
+SCRIPT = """
+import json, sys
+sys.argv = ["throughline", *json.loads(sys.argv[1])]
+from bot.cli import main
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+with open(OUT, "w") as handle:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, handle)
+"""
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("cli-start")
+    db = tmp / "mirror.db"
+    with Store(db) as store:
+        fx.fill(store)
+    config = tmp / "throughline.toml"
+    config.write_text('timezone = "Europe/Berlin"\n[channels]\nfinance = "C0FINANCE1"\n')
+    return {"THROUGHLINE_DB": str(db), "THROUGHLINE_CONFIG": str(config), "dir": str(tmp)}
+
+
+def imported_by(args: list[str], mirror: dict[str, str]) -> set[str]:
+    """The modules loaded by one `throughline …` run in a fresh interpreter (it must succeed)."""
+    out = Path(mirror["dir"]) / "modules.json"
+    env = {"PATH": "/usr/bin:/bin", "THROUGHLINE_DB": mirror["THROUGHLINE_DB"]}
+    env["THROUGHLINE_CONFIG"] = mirror["THROUGHLINE_CONFIG"]
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT.replace("OUT", repr(str(out))), json.dumps(args)],
+        cwd=mirror["dir"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    result = json.loads(out.read_text())
+    assert result["code"] == 0, done.stdout + done.stderr
+    return set(result["modules"])
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "revenue", "2026-09..2026-10"],
+        ["report", "renewals"],
+        ["digest", "finance", "--dry-run"],
+        ["digest", "leadership", "--dry-run"],  # has a chart: described, not drawn
+        ["--help"],
+    ],
+)
+def test_reading_the_mirror_imports_only_what_it_needs(args: list[str], mirror: dict[str, str]) -> None:
+    modules = imported_by(args, mirror)
+    assert heavy_in(modules) == []
+    if args[0] == "report":
+        assert "bot.reports.service" in modules  # the check above looked at a run that did the work
+
+
+def test_the_heavy_list_would_catch_the_composition_root(mirror: dict[str, str]) -> None:
+    """The other commands do load it: the assertion above is not vacuous."""
+    out = Path(mirror["dir"]) / "deps.json"
+    code = f"import json, sys, bot.deps; json.dump(sorted(sys.modules), open({str(out)!r}, 'w'))"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    found = heavy_in(set(json.loads(out.read_text())))
+    assert {"aiohttp", "bot.deps", "httpx", "slack_sdk.web.async_client"} <= set(found)
+
+
+def test_links_without_the_composition_root_are_the_same() -> None:
+    for settings, structure in (
+        (Settings(), OperatingStructure()),
+        (
+            Settings(ZOHO_DC="eu", ZOHO_BOOKS_ORG_ID="123"),
+            OperatingStructure.model_validate({"zoho": {"crm_url": "https://crm.example.com/crm/org9"}}),
+        ),
+    ):
+        assert links_of(settings, structure) == app_links(settings, structure)
+
+
+def test_digest_help_names_every_team() -> None:
+    assert TEAMS_HELP == ", ".join(DIGEST_TEAMS[:-1]) + " or " + DIGEST_TEAMS[-1]
+
+
+def test_an_up_to_date_store_opens_without_the_writer(tmp_path: Path) -> None:
+    """Opening checks the schema with one read: a command reading the mirror starts while `serve` writes."""
+    db = tmp_path / "mirror.db"
+    Store(db).close()
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock (a sync in progress)
+    opened: list[int] = []
+
+    def open_store() -> None:
+        with Store(db) as store:
+            opened.append(store.schema_version())
+
+    thread = threading.Thread(target=open_store, daemon=True)
+    try:
+        thread.start()
+        thread.join(20)  # a writer's lock would hold it for SQLite's 30-second busy timeout
+        assert opened and opened[0] > 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        thread.join()
+
+
+def test_migrating_a_new_store_does_not_load_sqlite_utils(tmp_path: Path) -> None:
+    """Migrations get `execute` on the writer, not sqlite-utils (which loads numpy, 12 MB, into `serve`)."""
+    out = tmp_path / "modules.json"
+    code = (
+        "import json, sys; from bot.store import Store; "
+        f"Store({str(tmp_path / 'new.db')!r}).close(); "
+        f"json.dump(sorted(sys.modules), open({str(out)!r}, 'w'))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    modules = set(json.loads(out.read_text()))
+    assert "bot.store.migrations" in modules
+    assert not {"sqlite_utils", "numpy"} & modules
