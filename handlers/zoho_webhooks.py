@@ -212,7 +212,7 @@ class ZohoWebhook:
             status, answer = await _take(deps, _Call(scope), receive, self.source, token_in_body=self.token_in_body)
         finally:
             intake.taken()
-        body = json.dumps(answer, separators=(",", ":")).encode()
+        body = json.dumps(answer).encode()
         await send(
             {
                 "type": "http.response.start",

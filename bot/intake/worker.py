@@ -29,7 +29,7 @@ IDLE_WAKE = timedelta(seconds=30)  # the worker looks at the inbox at least this
 CONCURRENCY = 8  # entries processed at once (Zoho re-reads and Slack posts overlap; each channel keeps its pace)
 # While deliveries are being taken the worker waits before each batch, at most this long: acknowledgements first
 # (Zoho counts a slow answer as a failed delivery), and still one batch per wait under a flood that never pauses.
-YIELD_LIMIT = 1.0
+YIELD_LIMIT = 2.0
 QUIET = 0.1  # seconds without a new delivery that count as a pause in the flow
 
 

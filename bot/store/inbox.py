@@ -33,6 +33,10 @@ def _insert_rows_sql(n: int) -> str:
     )
 
 
+class _Replayed(Exception):
+    """Some of the batch's keys were stored before (a replay): the batch is written again, looking them up first."""
+
+
 class _Raced(Exception):
     """Another writer (a PostgreSQL replica) stored one of the batch's keys between our read and our insert."""
 
@@ -185,8 +189,12 @@ class InboxTable:
         out: list[Added | Exception] = []
         if not any(refusals for _, refusals, _ in batch):
             try:
-                with self.engine.write() as conn:
-                    out = list(self._insert_together(conn, batch))
+                try:
+                    with self.engine.write() as conn:
+                        out = list(self._insert_together(conn, batch, replays=False))
+                except _Replayed:  # rolled back; now with a look-up of what is stored already
+                    with self.engine.write() as conn:
+                        out = list(self._insert_together(conn, batch, replays=True))
             except Exception:  # find out which delivery it was, one savepoint each
                 out = []
         if not out:
@@ -221,10 +229,11 @@ class InboxTable:
                 self._synced_dir = True
             return
 
-    def _insert_together(self, conn: Any, batch: Sequence[Delivery]) -> list[Added]:
+    def _insert_together(self, conn: Any, batch: Sequence[Delivery], *, replays: bool) -> list[Added]:
         """The batch's entries in as few statements as possible (the committing thread gives the event loop the GIL
-        at every statement and every row it reads back): which keys exist already, then one multi-row insert.
-        New means: not stored before, and the first of the batch with its key."""
+        at every statement and every row it reads back): one multi-row insert, preceded by a look-up of the keys
+        already stored when the batch may hold replays. New means: not stored before, and the first of the batch
+        with its key. Raises _Replayed (no look-up) or _Raced (after one) when the insert skipped some rows."""
         keys: dict[tuple[str, str], list[Any]] = {}
         out: list[Added] = []
         for entries, _, at in batch:
@@ -235,7 +244,7 @@ class InboxTable:
                 added.append(key not in keys)
                 keys.setdefault(key, [e.source, e.identity, now, e.body, e.state, now if e.state == "done" else None])
             out.append((added, []))
-        stored = self._existing(conn, keys)
+        stored = self._existing(conn, keys) if replays else set()
         rows = [row for key, row in keys.items() if key not in stored]
         inserted = 0
         for start in range(0, len(rows), _ROWS_PER_INSERT):
@@ -243,7 +252,7 @@ class InboxTable:
             cur = conn.execute(_insert_rows_sql(len(chunk)), [value for row in chunk for value in row])
             inserted += cur.rowcount
         if inserted != len(rows):
-            raise _Raced(f"{len(rows) - inserted} of {len(rows)} inbox keys were stored meanwhile")
+            raise (_Raced if replays else _Replayed)(f"{len(rows) - inserted} of {len(rows)} inbox keys were stored")
         if stored:
             for (entries, _, _), (added, _) in zip(batch, out, strict=True):
                 added[:] = [new and (e.source, e.identity) not in stored for e, new in zip(entries, added, strict=True)]
