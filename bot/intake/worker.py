@@ -153,7 +153,7 @@ class Intake:
         self._last_arrival = time.monotonic()
 
     def taken(self) -> None:
-        self._taking -= 1
+        self._taking = max(self._taking - 1, 0)
 
     async def _make_way(self) -> None:
         """Before each batch: wait while deliveries are being taken or arrived within QUIET, at most YIELD_LIMIT.

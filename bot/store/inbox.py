@@ -158,6 +158,14 @@ class InboxTable:
 
     def _commit_queued(self) -> None:
         """The committing thread: each round, every delivery queued so far in one transaction (and one fsync)."""
+        try:
+            self._commit_rounds()
+        finally:  # ended by close(), or by something no delivery should wait on: the next hand-over starts another
+            with self._committer_lock:
+                if self._committer is threading.current_thread():
+                    self._committer = None
+
+    def _commit_rounds(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -169,10 +177,13 @@ class InboxTable:
                     self._queue.put(_STOP)  # after this batch
                     break
                 batch += more
+            stopping: BaseException | None = None
             try:
                 results: list[Added | Exception] = self._add_batch([(e, r, at) for e, r, at, _ in batch])
             except Exception as exc:  # the commit failed: nobody's delivery is durable
                 results = [exc] * len(batch)
+            except BaseException as exc:  # answered with an error all the same, then the thread ends
+                results, stopping = [RuntimeError("the inbox's committing thread stopped")] * len(batch), exc
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Added], Added | Exception]]] = {}
             for (*_, waiter), result in zip(batch, results, strict=True):
                 by_loop.setdefault(waiter.get_loop(), []).append((waiter, result))
@@ -181,6 +192,8 @@ class InboxTable:
                     loop.call_soon_threadsafe(_settle, settled)
                 except RuntimeError:  # that loop is closed: nobody waits for these answers any more
                     pass
+            if stopping is not None:
+                raise stopping
 
     def _add_batch(self, batch: Sequence[Delivery]) -> list[Added | Exception]:
         """Every delivery of the batch in one transaction. Deliveries without refusals (the usual kind) go in with
