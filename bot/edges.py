@@ -128,8 +128,8 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client") or ("?", 0)
-        token = caller.set(str(client[0]))
+        client = scope.get("client")
+        token = caller.set(str(client[0]) if client else "?")
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -161,15 +161,24 @@ class EdgeGuard:
             caller.reset(token)
 
     async def _read_capped(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it is known to be over the cap."""
+        """The whole body, or None as soon as it is known to be over the cap. The usual request brings its whole
+        body in its first message: that body is passed on as it is (no list, no copy)."""
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
                 declared = value.decode("latin-1").strip()
                 if declared.isdigit() and int(declared) > self.max_body:
                     return None
-        chunks: list[bytes] = []
-        size = 0
-        while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk: bytes = message.get("body") or b""
+        size = len(chunk)
+        if size > self.max_body:
+            return None
+        if not message.get("more_body"):
+            return chunk
+        chunks = [chunk]
+        while message.get("more_body"):
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
@@ -178,8 +187,6 @@ class EdgeGuard:
             if size > self.max_body:
                 return None
             chunks.append(chunk)
-            if not message.get("more_body"):
-                break
         return b"".join(chunks)
 
 

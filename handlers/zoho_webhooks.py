@@ -21,11 +21,13 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 from bot.deps import Deps
 from bot.errors import DeliveryError, Refused
@@ -36,15 +38,58 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_BODY = 1_000_000
 SECRET_HEADER = "X-Throughline-Secret"
+_SECRET_HEADER_KEY = SECRET_HEADER.lower().encode()
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
-async def _read(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
+class _Call:
+    """What a delivery's handling reads from its ASGI request, taken in one pass over the headers (the hot path
+    builds no Request, header or query objects)."""
+
+    __slots__ = ("content_length", "content_type", "header_secret", "query_secret")
+
+    def __init__(self, scope: Scope) -> None:
+        self.content_type = self.header_secret = self.content_length = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"content-type" and not self.content_type:
+                self.content_type = value.decode("latin-1")
+            elif name == _SECRET_HEADER_KEY and not self.header_secret:
+                self.header_secret = value.decode("latin-1")
+            elif name == b"content-length" and not self.content_length:
+                self.content_length = value.decode("latin-1")
+        self.query_secret = ""
+        query = scope.get("query_string") or b""
+        if query:  # the last `secret=` wins, as in Starlette's query_params
+            for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if key == "secret":
+                    self.query_secret = value
+
+    @property
+    def offered_secret(self) -> str:
+        return self.query_secret or self.header_secret
+
+
+async def _read(call: _Call, receive: Receive) -> bytes:
+    declared = call.content_length.strip()
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise Refused(413, f"body of {declared} bytes is over the {MAX_BODY:,} byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
+    message = await receive()  # bot.edges hands the whole body over as one message; anything else is read on
+    body: bytes = message.get("body") or b""
+    if not message.get("more_body"):
+        if len(body) > MAX_BODY:
+            raise Refused(413, f"body is over the {MAX_BODY:,} byte limit")
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body") or b""
         size += len(chunk)
         if size > MAX_BODY:
             raise Refused(413, f"body is over the {MAX_BODY:,} byte limit")
@@ -52,8 +97,8 @@ async def _read(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(request: Request, raw: bytes) -> Any:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _parse(content_type: str, raw: bytes) -> Any:
+    ctype = content_type.split(";")[0].strip().lower()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -73,7 +118,7 @@ def _parse(request: Request, raw: bytes) -> Any:
         raise Refused(400, "malformed JSON: nested too deeply") from exc
 
 
-def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: bool) -> None:
+def _check_secret(deps: Deps, offered: str, body: Any, *, token_in_body: bool) -> None:
     expected = deps.settings.webhook_secret
     if not expected:
         raise Refused(
@@ -81,7 +126,6 @@ def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: boo
             "Zoho webhooks are off: set THROUGHLINE_WEBHOOK_SECRET and give the same value to "
             "Zoho as ?secret=… in the webhook URL (see README: Webhooks)",
         )
-    offered = request.query_params.get("secret") or request.headers.get(SECRET_HEADER) or ""
     if not offered and token_in_body and isinstance(body, dict):
         offered = str(body.get("token") or body.get("secret") or "")
     if not offered:
@@ -90,7 +134,10 @@ def _check_secret(deps: Deps, request: Request, body: Any, *, token_in_body: boo
         raise Refused(401, "wrong webhook secret")
 
 
-async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int, message: str) -> JSONResponse:
+Answer = tuple[int, dict[str, Any]]
+
+
+async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int, message: str) -> Answer:
     log.warning("refused %s webhook: %s %s", source, status, message)
     authenticated = status not in (401, 503)  # no valid secret: anyone's request, nothing of it is kept
     await asyncio.to_thread(
@@ -100,7 +147,7 @@ async def _reject(inbox: Inbox, source: str, raw: bytes | str | Any, status: int
         f"{status}: {message}",
         authenticated=authenticated,
     )
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
+    return status, {"ok": False, "error": message}
 
 
 def _unsecret(raw: bytes, deps: Deps) -> bytes:
@@ -109,24 +156,21 @@ def _unsecret(raw: bytes, deps: Deps) -> bytes:
     return raw.replace(secret, b"***") if secret else raw
 
 
-async def _take(request: Request, source: str, *, token_in_body: bool = False) -> JSONResponse:
-    deps: Deps = request.app.state.deps
+async def _take(deps: Deps, call: _Call, receive: Receive, source: str, *, token_in_body: bool) -> Answer:
     intake = deps.intake
     inbox = intake.inbox
     raw = b""
     try:
-        raw = await _read(request)
+        raw = await _read(call, receive)
         # CRM notifications may carry the secret as `token` inside the body; otherwise check before parsing.
-        secret_first = not token_in_body or bool(
-            request.query_params.get("secret") or request.headers.get(SECRET_HEADER)
-        )
+        secret_first = not token_in_body or bool(call.offered_secret)
         if secret_first:
-            _check_secret(deps, request, None, token_in_body=False)
+            _check_secret(deps, call.offered_secret, None, token_in_body=False)
         if source == "desk" and not raw.lstrip().startswith(b"["):  # Desk's validation POST: no events in it
-            return JSONResponse({"ok": True, "stored": 0, "validation": True})
-        body = _parse(request, raw)
+            return 200, {"ok": True, "stored": 0, "validation": True}
+        body = _parse(call.content_type, raw)
         if not secret_first:
-            _check_secret(deps, request, body, token_in_body=True)
+            _check_secret(deps, "", body, token_in_body=True)
         parsed = _items(source, body, deps)
     except Refused as exc:
         return await _reject(inbox, source, _unsecret(raw, deps), exc.status, exc.reason)
@@ -141,18 +185,49 @@ async def _take(request: Request, source: str, *, token_in_body: bool = False) -
         )
     except Exception:  # not stored, so not acknowledged: Zoho retries (Desk gets 503, never 410)
         log.exception("could not store a %s webhook", source)
-        return JSONResponse({"ok": False, "error": "could not store the delivery; retry later"}, status_code=503)
+        return 503, {"ok": False, "error": "could not store the delivery; retry later"}
     intake.kick()
-    return JSONResponse(
-        {"ok": True, "stored": stored, "duplicates": len(parsed.items) - stored, "rejected": len(parsed.rejected)}
-    )
+    return 200, {
+        "ok": True,
+        "stored": stored,
+        "duplicates": len(parsed.items) - stored,
+        "rejected": len(parsed.rejected),
+    }
+
+
+class ZohoWebhook:
+    """`POST /zoho/<source>` as a plain ASGI endpoint (still routed by FastAPI, behind bot.edges): the hot path of
+    every delivery, so no per-request Request/Response objects or dependency solving. While it runs the intake
+    worker stands back (`Intake.taking`), so acknowledgements come before background processing."""
+
+    def __init__(self, source: str, *, token_in_body: bool = False) -> None:
+        self.source = source
+        self.token_in_body = token_in_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        deps: Deps = scope["app"].state.deps
+        intake = deps.intake
+        intake.taking()
+        try:
+            status, answer = await _take(deps, _Call(scope), receive, self.source, token_in_body=self.token_in_body)
+        finally:
+            intake.taken()
+        body = json.dumps(answer).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 async def refuse_oversized(deps: Deps, request: Request) -> None:
     """The edge (bot.edges) answered 413 before the route read the body: record the refusal like any other."""
     source = request.url.path.rsplit("/", 1)[-1]
     try:
-        _check_secret(deps, request, None, token_in_body=False)
+        _check_secret(deps, _Call(request.scope).offered_secret, None, token_in_body=False)
         authenticated = True
     except Refused:
         authenticated = False
@@ -169,16 +244,11 @@ def _items(source: str, body: Any, deps: Deps) -> Parsed:
     return desk_items(body, org_id=deps.settings.zoho_desk_org_id)
 
 
-@router.post("/zoho/crm")
-async def zoho_crm(request: Request) -> JSONResponse:
-    """CRM notifications (watch) and workflow-rule webhooks for Deals and Accounts."""
-    return await _take(request, "crm", token_in_body=True)
-
-
-@router.post("/zoho/books")
-async def zoho_books(request: Request) -> JSONResponse:
-    """Books workflow webhooks for invoices and customer payments."""
-    return await _take(request, "books")
+# CRM notifications (watch) and workflow-rule webhooks for Deals and Accounts; Books workflow webhooks for
+# invoices and customer payments; Desk's JSON array of events (never 410; 200 once stored, unknown types recorded).
+router.routes.append(Route("/zoho/crm", ZohoWebhook("crm", token_in_body=True), methods=["POST"], name="zoho_crm"))
+router.routes.append(Route("/zoho/books", ZohoWebhook("books"), methods=["POST"], name="zoho_books"))
+router.routes.append(Route("/zoho/desk", ZohoWebhook("desk"), methods=["POST"], name="zoho_desk"))
 
 
 @router.get("/zoho/desk")
@@ -186,14 +256,8 @@ async def zoho_desk_validation(request: Request) -> JSONResponse:
     """Desk's validation GET when a webhook is created or its URL changed: 200 with the right secret."""
     deps: Deps = request.app.state.deps
     try:
-        _check_secret(deps, request, None, token_in_body=False)
+        _check_secret(deps, _Call(request.scope).offered_secret, None, token_in_body=False)
     except Refused as exc:
         log.warning("refused desk webhook validation: %s %s", exc.status, exc.reason)
         return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
     return JSONResponse({"ok": True, "validation": True})
-
-
-@router.post("/zoho/desk")
-async def zoho_desk(request: Request) -> JSONResponse:
-    """Desk webhook: a JSON array of events. Never 410; 200 once stored, unknown event types recorded."""
-    return await _take(request, "desk")

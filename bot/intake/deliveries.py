@@ -60,6 +60,7 @@ DESK_IGNORED_EVENTS = frozenset(
         "IM_Message_Add",
     }
 )
+DESK_EVENTS = DESK_TICKET_EVENTS | DESK_ACCOUNT_EVENTS | DESK_IGNORED_EVENTS
 ID_KEYS = ("deal_id", "dealId", "Deal_Id", "potential_id", "id", "record_id", "recordId")
 
 
@@ -195,12 +196,12 @@ def desk_items(body: Any, org_id: str = "") -> Parsed:
         if not isinstance(event, Mapping):
             parsed.rejected.append(({"event": str(event)[:200]}, "not an event object"))
             continue
-        raw = dict(event)
+        raw = event if type(event) is dict else dict(event)  # parsed JSON is a dict already: no copy
         kind = str(event.get("eventType") or "")
         if org_id and event.get("orgId") not in (None, "") and str(event.get("orgId")) != org_id:
             parsed.rejected.append((raw, f"event for Desk organisation {str(event.get('orgId'))[:20]}, not ours"))
             continue
-        if kind not in DESK_TICKET_EVENTS | DESK_ACCOUNT_EVENTS | DESK_IGNORED_EVENTS:
+        if kind not in DESK_EVENTS:
             parsed.rejected.append((raw, f"unknown Desk event type {kind[:60]!r}"))
             continue
         payload: Mapping[str, Any] = event["payload"] if isinstance(event.get("payload"), Mapping) else {}

@@ -118,8 +118,8 @@ class Inbox:
     ) -> int:
         """One webhook delivery: its items (identity, body) and the parts refused (body, reason), committed
         together with concurrent deliveries (group commit) before this returns. Answers how many items were new."""
-        entries = [NewEntry(source, identity, _text(body)) for identity, body in items]
-        refusals = [self.refusal(source, body, reason) for body, reason in refused]
+        entries = [NewEntry(source, identity, body if type(body) is str else _text(body)) for identity, body in items]
+        refusals = [self.refusal(source, body, reason) for body, reason in refused] if refused else []
         added, _ = await self.store.inbox.add_durably(entries, refusals, self.clock())
         return sum(added)
 

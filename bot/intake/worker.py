@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,10 @@ from bot.zoho.clients import ZohoClients
 log = logging.getLogger(__name__)
 IDLE_WAKE = timedelta(seconds=30)  # the worker looks at the inbox at least this often
 CONCURRENCY = 8  # entries processed at once (Zoho re-reads and Slack posts overlap; each channel keeps its pace)
+# While deliveries are being taken the worker waits before each batch, at most this long: acknowledgements first
+# (Zoho counts a slow answer as a failed delivery), and still one batch per wait under a flood that never pauses.
+YIELD_LIMIT = 2.0
+QUIET = 0.1  # seconds without a new delivery that count as a pause in the flow
 
 
 @dataclass
@@ -55,6 +60,8 @@ class Intake:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._taking = 0  # deliveries being taken right now (the webhook routes count them)
+        self._last_arrival = 0.0  # time.monotonic() of the latest
 
     # ---- processing ------------------------------------------------------------------------------------------
 
@@ -98,21 +105,36 @@ class Intake:
         ticket = await self.zoho.desk.get_ticket(ticket_id)
         if ticket is None:
             return
-        if ticket.desk_account_id and not await self._mirrored("desk_accounts", ticket.desk_account_id):
-            desk_account = await self.zoho.desk.get_account(ticket.desk_account_id)
-            if desk_account:
-                await self.store.run(self.store.upsert_desk_accounts, [desk_account])
-        await self.store.run(self.changes.apply, [ticket], self.store.upsert_tickets, "webhook")
+        save = self.store.upsert_tickets
+        if await self.store.run(self._apply_if_parent, ticket, save, "desk_accounts", ticket.desk_account_id):
+            return
+        desk_account = await self.zoho.desk.get_account(ticket.desk_account_id)
+        await self.store.run(self._apply_with_parent, ticket, save, self.store.upsert_desk_accounts, desk_account)
 
     async def _invoice(self, invoice_id: str) -> None:
         invoice = await self.zoho.books.get_invoice(invoice_id)
         if invoice is None:
             return
-        if invoice.customer_id and not await self._mirrored("books_customers", invoice.customer_id):
-            customer = await self.zoho.books.get_customer(invoice.customer_id)
-            if customer:
-                await self.store.run(self.store.upsert_books_customers, [customer])
-        await self.store.run(self.changes.apply, [invoice], self.store.upsert_invoices, "webhook")
+        save = self.store.upsert_invoices
+        if await self.store.run(self._apply_if_parent, invoice, save, "books_customers", invoice.customer_id):
+            return
+        customer = await self.zoho.books.get_customer(invoice.customer_id)
+        await self.store.run(self._apply_with_parent, invoice, save, self.store.upsert_books_customers, customer)
+
+    def _apply_if_parent(self, record: Any, save: Callable[[list[Any]], None], table: str, parent_id: str) -> bool:
+        """Store `record` (and its events) when the record it belongs to is mirrored or it names none: one trip
+        to the store's threads for the usual case. False when that record must be read from Zoho first."""
+        if parent_id and not self.store.has_record(table, parent_id):
+            return False
+        self.changes.apply([record], save, "webhook")
+        return True
+
+    def _apply_with_parent(
+        self, record: Any, save: Callable[[list[Any]], None], save_parent: Callable[[list[Any]], None], parent: Any
+    ) -> None:
+        if parent:
+            save_parent([parent])
+        self.changes.apply([record], save, "webhook")
 
     async def _payment(self, body: dict[str, Any]) -> None:
         # The payment's detail is where Books documents the invoices it was applied to (list rows lack them).
@@ -123,8 +145,28 @@ class Intake:
         for invoice_id in dict.fromkeys(invoice_ids):
             await self._invoice(str(invoice_id))
 
-    async def _mirrored(self, table: str, record_id: str) -> bool:
-        return await self.store.run(self.store.has_record, table, record_id)
+    # ---- standing back while deliveries arrive ----------------------------------------------------------------
+
+    def taking(self) -> None:
+        """A delivery is being taken (read, checked, stored): the worker stands back (see `_make_way`)."""
+        self._taking += 1
+        self._last_arrival = time.monotonic()
+
+    def taken(self) -> None:
+        self._taking = max(self._taking - 1, 0)
+
+    async def _make_way(self) -> None:
+        """Before each batch: wait while deliveries are being taken or arrived within QUIET, at most YIELD_LIMIT.
+        The worker's Zoho re-reads and writes would otherwise take the event loop and the writer from the
+        deliveries waiting for their 200; a lone delivery's processing starts QUIET after its answer."""
+        deadline = 0.0
+        while self._taking or time.monotonic() - self._last_arrival < QUIET:
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + YIELD_LIMIT
+            elif now >= deadline:
+                return
+            await asyncio.sleep(QUIET)
 
     # ---- draining --------------------------------------------------------------------------------------------
 
@@ -149,6 +191,7 @@ class Intake:
         async with self._lock:
             seen: set[int] = set()
             while report.done + report.failed < limit:
+                await self._make_way()
                 # Claimed, not just read: other replicas draining the same inbox skip these (bot/store/inbox.py).
                 claimed = await store.run(self.inbox.claim, 2 * CONCURRENCY)
                 due = [e for e in claimed if e.id not in seen]

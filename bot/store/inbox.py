@@ -4,20 +4,41 @@ the states and the retry policy, which the feature decides and passes in)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
+import queue
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from bot.store.engine import Engine, Row, insert_new_sql
+from bot.store.engine import Engine, Row, chunks, insert_new_sql, marks
 
 STATES = ("pending", "failed", "done", "rejected")
 _COLUMNS = "id, source, identity, received_at, body, state, attempts, next_attempt_at, error, processed_at"
-_NEW = insert_new_sql(
-    "inbox", ["source", "identity", "received_at", "body", "state", "processed_at"], key=["source", "identity"]
-)
+_NEW_COLUMNS = ["source", "identity", "received_at", "body", "state", "processed_at"]
+_NEW = insert_new_sql("inbox", _NEW_COLUMNS, key=["source", "identity"])
+_ROWS_PER_INSERT = 150  # × 6 parameters: under SQLite's historical limit of 999 bound parameters
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_rows_sql(n: int) -> str:
+    """`_NEW` for `n` rows in one statement."""
+    one = "(" + ", ".join("?" * len(_NEW_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO inbox ({', '.join(_NEW_COLUMNS)}) VALUES {', '.join([one] * n)} "
+        "ON CONFLICT (source, identity) DO NOTHING"
+    )
+
+
+class _Replayed(Exception):
+    """Some of the batch's keys were stored before (a replay): the batch is written again, looking them up first."""
+
+
+class _Raced(Exception):
+    """Another writer (a PostgreSQL replica) stored one of the batch's keys between our read and our insert."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +77,7 @@ def _entry(r: Row) -> InboxEntry:
     )
 
 
-@dataclass(frozen=True)
-class NewEntry:
+class NewEntry(NamedTuple):  # a tuple, not a dataclass: one is built per item of every delivery
     source: str
     identity: str
     body: str
@@ -73,67 +93,198 @@ class Refusal:
     counted: bool  # one row per source, status and minute whose `attempts` counts the refusals
 
 
+def _settle(settled: Sequence[tuple[asyncio.Future[Added], Added | Exception]]) -> None:
+    for waiter, result in settled:
+        if waiter.done():  # its request was cancelled (the caller went away)
+            continue
+        if isinstance(result, Exception):
+            waiter.set_exception(result)
+        else:
+            waiter.set_result(result)
+
+
+def _fsync(path: str, *, data_only: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        (os.fdatasync if data_only and hasattr(os, "fdatasync") else os.fsync)(fd)
+    finally:
+        os.close(fd)
+
+
 Added = tuple[list[bool], list[int]]
+Delivery = tuple[Sequence[NewEntry], Sequence[Refusal], datetime]
 _Waiting = tuple[Sequence[NewEntry], Sequence[Refusal], datetime, "asyncio.Future[Added]"]
+_STOP = None  # put on the queue: the committing thread ends
 
 
 class InboxTable:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Deliveries commit on a thread of their own: a 200 never queues behind the worker's store work.
-        self._committing: ThreadPoolExecutor | None = None
-        self._waiting: list[_Waiting] = []
-        self._committer: asyncio.Task[None] | None = None
+        # Deliveries commit on a thread of their own, which takes whatever has queued as soon as its previous
+        # commit is written: the batches never wait for the event loop, and a 200 never queues behind the worker.
+        self._queue: queue.SimpleQueue[list[_Waiting] | None] = queue.SimpleQueue()
+        # What each event loop gathered during its current iteration, handed over at its end in one piece.
+        self._gathering: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
+        self._committer: threading.Thread | None = None
+        self._committer_lock = threading.Lock()
         self.group_commits = 0  # transactions `add_durably` has committed (fewer than deliveries under load)
+        self._synced_dir = False
 
     async def add_durably(self, entries: Sequence[NewEntry], refusals: Sequence[Refusal], at: datetime) -> Added:
         """`add`, sharing one commit with the deliveries that arrive meanwhile (group commit): while a commit is
         being written, the next ones queue and then go in together. Returns once this delivery is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Added] = loop.create_future()
-        self._waiting.append((entries, refusals, at, done))
-        committer = self._committer
-        if committer is None or committer.done() or committer.get_loop() is not loop:
-            self._committer = loop.create_task(self._commit_waiting(), name="inbox-group-commit")
+        gathered = self._gathering.get(loop)
+        if gathered is None:  # the first of this loop iteration: hand them over once it has run
+            gathered = self._gathering[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        gathered.append((entries, refusals, at, done))
         return await done
 
-    async def _commit_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                if self._committing is None:
-                    self._committing = ThreadPoolExecutor(1, thread_name_prefix="inbox-commit")
-                work = [(e, r, at) for e, r, at, _ in batch]
-                results = await asyncio.get_running_loop().run_in_executor(self._committing, self._add_batch, work)
-            except BaseException as exc:  # the commit failed: nobody's delivery is durable
-                for *_, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (*_, waiter), result in zip(batch, results, strict=True):
-                if waiter.done():
-                    continue
-                if isinstance(result, Exception):
-                    waiter.set_exception(result)
-                else:
-                    waiter.set_result(result)
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One hand-over (and at most one wake-up of the committing thread) per loop iteration, not per delivery."""
+        gathered = self._gathering.pop(loop, None)
+        if gathered:
+            if self._committer is None:
+                self._start_committer()
+            self._queue.put(gathered)
 
-    def _add_batch(
-        self, batch: Sequence[tuple[Sequence[NewEntry], Sequence[Refusal], datetime]]
-    ) -> list[Added | Exception]:
-        """Every delivery of the batch in one transaction; each in its own savepoint, so one that fails (and is
-        answered with an error) does not undo the others."""
-        out: list[Added | Exception] = []
-        with self.engine.write():
-            for entries, refusals, at in batch:
+    def _start_committer(self) -> None:
+        with self._committer_lock:
+            if self._committer is None:
+                self._committer = threading.Thread(target=self._commit_queued, name="inbox-commit", daemon=True)
+                self._committer.start()
+
+    def _commit_queued(self) -> None:
+        """The committing thread: each round, every delivery queued so far in one transaction (and one fsync)."""
+        try:
+            self._commit_rounds()
+        finally:  # ended by close(), or by something no delivery should wait on: the next hand-over starts another
+            with self._committer_lock:
+                if self._committer is threading.current_thread():
+                    self._committer = None
+
+    def _commit_rounds(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = list(first)
+            while not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is _STOP:
+                    self._queue.put(_STOP)  # after this batch
+                    break
+                batch += more
+            stopping: BaseException | None = None
+            try:
+                results: list[Added | Exception] = self._add_batch([(e, r, at) for e, r, at, _ in batch])
+            except Exception as exc:  # the commit failed: nobody's delivery is durable
+                results = [exc] * len(batch)
+            except BaseException as exc:  # answered with an error all the same, then the thread ends
+                results, stopping = [RuntimeError("the inbox's committing thread stopped")] * len(batch), exc
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Added], Added | Exception]]] = {}
+            for (*_, waiter), result in zip(batch, results, strict=True):
+                by_loop.setdefault(waiter.get_loop(), []).append((waiter, result))
+            for loop, settled in by_loop.items():
                 try:
-                    out.append(self.add(entries, refusals, at))
-                except Exception as exc:
-                    out.append(exc)
+                    loop.call_soon_threadsafe(_settle, settled)
+                except RuntimeError:  # that loop is closed: nobody waits for these answers any more
+                    pass
+            if stopping is not None:
+                raise stopping
+
+    def _add_batch(self, batch: Sequence[Delivery]) -> list[Added | Exception]:
+        """Every delivery of the batch in one transaction. Deliveries without refusals (the usual kind) go in with
+        one multi-row INSERT; if that fails, or some delivery has refusals, each delivery is written in its own
+        savepoint instead, so one that fails (and is answered with an error) does not undo the others."""
+        out: list[Added | Exception] = []
+        if not any(refusals for _, refusals, _ in batch):
+            try:
+                try:
+                    with self.engine.write() as conn:
+                        out = list(self._insert_together(conn, batch, replays=False))
+                except _Replayed:  # rolled back; now with a look-up of what is stored already
+                    with self.engine.write() as conn:
+                        out = list(self._insert_together(conn, batch, replays=True))
+            except Exception:  # find out which delivery it was, one savepoint each
+                out = []
+        if not out:
+            with self.engine.write():
+                for entries, refusals, at in batch:
+                    try:
+                        out.append(self.add(entries, refusals, at))
+                    except Exception as exc:
+                        out.append(exc)
+        self._sync_log()
         self.group_commits += 1
         return out
+
+    def _sync_log(self) -> None:
+        """Make the commit just written survive a power cut, not only a crash of this process.
+
+        The SQLite writer runs WAL with `synchronous=NORMAL` (bot/store/engine.py): a commit is in the OS's cache,
+        and the WAL reaches the disk only at the next checkpoint. What `synchronous=FULL` adds in WAL mode is an
+        fsync of the WAL after each commit; the deliveries' commits do exactly that here (one fsync per group
+        commit, before any of its deliveries is answered), without making every other write of the process wait
+        for the disk. PostgreSQL's commit is durable by itself (`synchronous_commit` on, its default)."""
+        if self.engine.name != "sqlite" or getattr(self.engine, "memory", False):
+            return
+        location = str(self.engine.location)
+        for path in (f"{location}-wal", location):  # the WAL; the database itself if it is not in WAL mode
+            try:  # fdatasync where there is one, as SQLite's own sync does on Linux
+                _fsync(path, data_only=True)
+            except FileNotFoundError:
+                continue
+            if not self._synced_dir:  # a new WAL file's name must reach the disk too (SQLite's DIRSYNC)
+                _fsync(os.path.dirname(os.path.abspath(location)))
+                self._synced_dir = True
+            return
+
+    def _insert_together(self, conn: Any, batch: Sequence[Delivery], *, replays: bool) -> list[Added]:
+        """The batch's entries in as few statements as possible (the committing thread gives the event loop the GIL
+        at every statement and every row it reads back): one multi-row insert, preceded by a look-up of the keys
+        already stored when the batch may hold replays. New means: not stored before, and the first of the batch
+        with its key. Raises _Replayed (no look-up) or _Raced (after one) when the insert skipped some rows."""
+        keys: dict[tuple[str, str], list[Any]] = {}
+        out: list[Added] = []
+        for entries, _, at in batch:
+            now = at.isoformat()
+            added = []
+            for e in entries:
+                key = (e.source, e.identity)
+                added.append(key not in keys)
+                keys.setdefault(key, [e.source, e.identity, now, e.body, e.state, now if e.state == "done" else None])
+            out.append((added, []))
+        stored = self._existing(conn, keys) if replays else set()
+        rows = [row for key, row in keys.items() if key not in stored]
+        inserted = 0
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            cur = conn.execute(_insert_rows_sql(len(chunk)), [value for row in chunk for value in row])
+            inserted += cur.rowcount
+        if inserted != len(rows):
+            raise (_Raced if replays else _Replayed)(f"{len(rows) - inserted} of {len(rows)} inbox keys were stored")
+        if stored:
+            for (entries, _, _), (added, _) in zip(batch, out, strict=True):
+                added[:] = [new and (e.source, e.identity) not in stored for e, new in zip(entries, added, strict=True)]
+        return out
+
+    def _existing(self, conn: Any, keys: dict[tuple[str, str], Any]) -> set[tuple[str, str]]:
+        """Those of `keys` already in the inbox (replays), one indexed look-up per source and chunk."""
+        by_source: dict[str, list[str]] = {}
+        for source, identity in keys:
+            by_source.setdefault(source, []).append(identity)
+        found: set[tuple[str, str]] = set()
+        for source, identities in by_source.items():
+            for chunk in chunks(identities):
+                rows = conn.execute(
+                    f"SELECT identity FROM inbox WHERE source = ? AND identity IN ({marks(len(chunk))})",
+                    [source, *chunk],
+                ).fetchall()
+                found.update((source, r[0]) for r in rows)
+        return found
 
     def add(
         self, entries: Sequence[NewEntry], refusals: Sequence[Refusal], at: datetime
@@ -175,9 +326,11 @@ class InboxTable:
         return int(cur.fetchone()[0])
 
     def close(self) -> None:
-        if self._committing is not None:
-            self._committing.shutdown(wait=True)
-            self._committing = None
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            self._queue.put(_STOP)
+            committer.join()
 
     def due(self, at: datetime, limit: int) -> list[InboxEntry]:
         """Pending entries, and failed ones whose backoff has passed; oldest first."""

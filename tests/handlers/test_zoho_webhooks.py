@@ -247,3 +247,13 @@ async def test_desk_is_never_answered_410(app_client):
     for body in ("[]", "null", '[{"eventType": "Unknown"}]', "[1, 2]"):
         reply = await app_client.post("/zoho/desk?secret=hook-secret-123", content=body)
         assert reply.status_code != 410
+
+
+async def test_the_secret_in_the_query_is_read_as_starlette_reads_it(app_client, deps):
+    """The webhook routes read their query and headers from the ASGI scope directly: same answers as before."""
+    body = json.dumps([{"eventType": "Ticket_Add", "orgId": "", "eventTime": "1", "payload": {"id": "7"}}])
+    last_wins = await app_client.post("/zoho/desk?secret=guess&secret=hook-secret-123", content=body)
+    assert last_wins.status_code == 200 and last_wins.json()["stored"] == 1
+    encoded = await app_client.post("/zoho/desk?%73ecret=hook-secret-123", content=body)
+    assert encoded.status_code == 200 and encoded.json() == {"ok": True, "stored": 0, "duplicates": 1, "rejected": 0}
+    assert (await app_client.put("/zoho/desk?secret=hook-secret-123", content=body)).status_code == 405

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.intake import worker
 from bot.intake.inbox import Inbox
 from bot.intake.slack_dedupe import remember_event
 from bot.scheduler import create_scheduler, intake_job
@@ -79,3 +80,34 @@ async def test_stop_during_a_wait_returns_and_a_kick_starts_it_again(deps):
             break
     assert inbox.counts()["failed"] == 1  # the restarted worker tried it
     await intake.stop()
+
+
+async def test_the_worker_stands_back_while_deliveries_are_being_taken(deps, monkeypatch):
+    """Acknowledgements first: while a delivery is being taken the worker does not start a batch (until the limit),
+    and it starts once the delivery is answered."""
+    monkeypatch.setattr(worker, "YIELD_LIMIT", 600.0)  # far beyond this test: only the answer can release it
+    intake = deps.intake
+    inbox = Inbox(deps.store, deps.clock)
+    inbox.add("mystery", "waits", "{}")
+    intake.taking()
+    draining = asyncio.ensure_future(intake.drain())
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert not draining.done() and inbox.counts()["pending"] == 1
+    intake.taken()
+    async with asyncio.timeout(30):  # a deadline, not a timing claim
+        report = await draining
+    assert report.failed == 1 and inbox.counts()["failed"] == 1
+
+
+async def test_a_flood_that_never_pauses_still_gets_processed(deps, monkeypatch):
+    monkeypatch.setattr(worker, "YIELD_LIMIT", 0.05)
+    intake = deps.intake
+    inbox = Inbox(deps.store, deps.clock)
+    for i in range(3):
+        inbox.add("mystery", f"flood-{i}", "{}")
+    intake.taking()  # never answered: the worker still takes a batch once YIELD_LIMIT has passed
+    async with asyncio.timeout(30):
+        report = await intake.drain()
+    assert report.failed == 3
+    intake.taken()
