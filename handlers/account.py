@@ -7,8 +7,9 @@ card replaces it through the response URL. A failure reaches the one Bolt error 
 
 The mirror's answer is given by `answer_from_mirror`, a listener middleware, rather than by the listener: Bolt
 runs a listener as a task and looks every 10 ms whether it has acknowledged, so an answer ready in 3 ms would
-still wait for the next look. A listener middleware is awaited inline and its response goes back at once. Only a
-lookup that needs Zoho reaches the listener.
+still wait for the next look. A listener middleware is awaited inline and its response goes back at once. It also
+takes the request's replay claim (`handlers.slack_events.CLAIMED_WITH_ANSWER`) in the same store call as the read,
+so a lookup costs one thread hop. Only a lookup that needs Zoho reaches the listener.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from slack_bolt.response import BoltResponse
 
 from bot import blocks
 from bot.account import card as account_card
-from bot.account.service import AccountAnswer
+from bot.account.service import AccountAnswer, AccountService
 from bot.deps import deps_of
+from bot.intake.slack_dedupe import RequestClaim
+from handlers.slack_events import claim_of
 
 PICK_ACTION = re.compile(r"^account_pick_\d+$")
 SHARE_ACTION = "account_share"
@@ -42,15 +45,26 @@ def _text(command: dict[str, Any]) -> str:
 async def answer_from_mirror(
     ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
 ) -> BoltResponse | None:
-    """The acknowledgement carries the answer when the mirror alone gives it (one read on the store's quick
-    lane, off the event loop); otherwise on to `account_command`."""
+    """The acknowledgement carries the answer when the mirror alone gives it; otherwise on to `account_command`.
+    One call on the store's quick lane, off the event loop: the replay claim, then the read. A replay gets nothing."""
     deps = deps_of(context)
-    ready = await deps.store.run_quick(deps.accounts.answer_from_mirror, _text(command))
+    first, ready = await deps.store.run_quick(_claimed_answer, claim_of(context), deps.accounts, _text(command))
+    if not first:
+        return BoltResponse(status=200, body="")  # a replayed request: the door answers it with nothing
     if ready is None:
         await next()
         return None
     await ack(response_type="ephemeral", **ready.message.as_kwargs())
     return ack.response
+
+
+def _claimed_answer(
+    claim: RequestClaim | None, accounts: AccountService, text: str
+) -> tuple[bool, AccountAnswer | None]:
+    """(first delivery, the mirror's answer): the answer is read only for the first delivery of the request."""
+    if claim is not None and not claim.take():
+        return False, None
+    return True, accounts.answer_from_mirror(text)
 
 
 async def account_command(
