@@ -23,7 +23,7 @@ from slack_bolt.response import BoltResponse
 
 from bot import blocks
 from bot.account import card as account_card
-from bot.account.service import AccountAnswer, AccountService
+from bot.account.service import AccountAnswer, AccountService, MirrorCard
 from bot.deps import deps_of
 from bot.intake.slack_dedupe import RequestClaim
 from handlers.slack_events import claim_of
@@ -48,23 +48,26 @@ async def answer_from_mirror(
     """The acknowledgement carries the answer when the mirror alone gives it; otherwise on to `account_command`.
     One call on the store's quick lane, off the event loop: the replay claim, then the read. A replay gets nothing."""
     deps = deps_of(context)
-    first, ready = await deps.store.run_quick(_claimed_answer, claim_of(context), deps.accounts, _text(command))
+    accounts = deps.accounts
+    first, read = await deps.store.run_quick(_claimed_read, claim_of(context), accounts, _text(command))
     if not first:
         return BoltResponse(status=200, body="")  # a replayed request: the door answers it with nothing
-    if ready is None:
+    if read is None:
         await next()
         return None
+    # The card is drawn here: pure Python gains nothing on a thread (the GIL), and the thread hop costs.
+    ready = accounts.draw(read) if isinstance(read, MirrorCard) else read
     await ack(response_type="ephemeral", **ready.message.as_kwargs())
     return ack.response
 
 
-def _claimed_answer(
+def _claimed_read(
     claim: RequestClaim | None, accounts: AccountService, text: str
-) -> tuple[bool, AccountAnswer | None]:
-    """(first delivery, the mirror's answer): the answer is read only for the first delivery of the request."""
+) -> tuple[bool, AccountAnswer | MirrorCard | None]:
+    """(first delivery, what the mirror gives): the mirror is read only for the first delivery of the request."""
     if claim is not None and not claim.take():
         return False, None
-    return True, accounts.answer_from_mirror(text)
+    return True, accounts.read_from_mirror(text)
 
 
 async def account_command(

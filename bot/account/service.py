@@ -52,6 +52,16 @@ class AccountAnswer:
 
 
 @dataclass
+class MirrorCard:
+    """What one card needs, read from the mirror (on a store thread); `AccountService.draw` makes the card."""
+
+    snapshot: AccountSnapshot
+    mention: str | None  # `<@U…>` of the owner, when a Slack user
+    now: datetime
+    shareable: bool
+
+
+@dataclass
 class _Fetched:
     """What one concurrent read of the three apps brought back; a None list means that app failed."""
 
@@ -102,8 +112,13 @@ class AccountService:
     # ---- entry points ------------------------------------------------------------------------------------
 
     def answer_from_mirror(self, text: str) -> AccountAnswer | None:
-        """The answer when the mirror alone suffices (fresh data, owner already mapped); else None. All its reads
-        share one snapshot (one transaction), and the sync watermark and the account's read time are read once."""
+        """The answer when the mirror alone suffices (fresh data, owner already mapped); else None."""
+        read = self.read_from_mirror(text)
+        return self.draw(read) if isinstance(read, MirrorCard) else read
+
+    def read_from_mirror(self, text: str) -> AccountAnswer | MirrorCard | None:
+        """`answer_from_mirror`'s reads (blocking: on a store thread), with a card left to `draw`. All of them share
+        one snapshot (one transaction); the sync watermark and the account's read time are read once."""
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", account_card.usage())
@@ -119,7 +134,7 @@ class AccountService:
             fetched = self.store.fetched_at(answer.account_id)
             if not self._fresh(fetched, synced):
                 return None
-            return self._card_read_at(answer.account_id, fetched, require_cached_owner=True)
+            return self._mirror_card(answer.account_id, fetched, require_cached_owner=True)
 
     async def answer(self, text: str, *, late: Late | None = None) -> AccountAnswer:
         """The full answer, asking Zoho where the mirror cannot answer."""
@@ -409,15 +424,16 @@ class AccountService:
         self, account_id: str, *, require_cached_owner: bool, shareable: bool = True, stale_reason: str = ""
     ) -> AccountAnswer | None:
         with self.store.reading():
-            return self._card_read_at(
+            card = self._mirror_card(
                 account_id,
                 self.store.fetched_at(account_id),
                 require_cached_owner=require_cached_owner,
                 shareable=shareable,
                 stale_reason=stale_reason,
             )
+        return self.draw(card) if card is not None else None
 
-    def _card_read_at(
+    def _mirror_card(
         self,
         account_id: str,
         fetched: datetime | None,
@@ -425,8 +441,8 @@ class AccountService:
         require_cached_owner: bool,
         shareable: bool = True,
         stale_reason: str = "",
-    ) -> AccountAnswer | None:
-        """The card from the mirror alone; `fetched`: when this account was last read from Zoho."""
+    ) -> MirrorCard | None:
+        """What the card of one account needs from the mirror; `fetched`: when it was last read from Zoho."""
         now = self.clock()
         snapshot = self.store.snapshot(account_id, now)
         if snapshot is None:
@@ -446,6 +462,11 @@ class AccountService:
             snapshot.read_at = fetched or snapshot.read_at
         elif fetched is not None:
             snapshot.read_at = fetched
+        return MirrorCard(snapshot, mention, now, shareable)
+
+    def draw(self, card: MirrorCard) -> AccountAnswer:
+        """The card's figures, health and blocks (pure Python: where the caller is, no store thread needed)."""
+        snapshot, now = card.snapshot, card.now
         today = now.astimezone(self.structure.tz).date()
         figures = health.figures(snapshot, today, self.rules)
         verdict = health.assess(snapshot, today, self.rules, figs=figures)
@@ -453,10 +474,10 @@ class AccountService:
             snapshot,
             verdict,
             figures,
-            owner_mention=mention,
+            owner_mention=card.mention,
             tz=self.structure.tz,
             now=now,
             links=self.links,
-            shareable=shareable,
+            shareable=card.shareable,
         )
-        return AccountAnswer("card", message, account_id)
+        return AccountAnswer("card", message, snapshot.account.id)
