@@ -102,11 +102,14 @@ class SlackCaller:
         self._n = 0
         self._prefix = secrets.token_hex(4)
 
-    async def command(self, text: str) -> tuple[dict[str, Any], float, float | None]:
-        """(final message, ms to the acknowledgement, ms until the response-URL answer or None)."""
+    async def command(
+        self, text: str, *, name: str = "/account", poll: float = 0.002
+    ) -> tuple[dict[str, Any], float, float | None]:
+        """(final message, ms to the acknowledgement, ms until the response-URL answer or None). A "working"
+        acknowledgement is followed by looking for the answer every `poll` seconds."""
         self._n += 1
         token = f"{self._prefix}-{self._n}"
-        body = command_body("/account", text, response_url=f"{self.env.slack_url}/response/{token}")
+        body = command_body(name, text, response_url=f"{self.env.slack_url}/response/{token}")
         started = time.perf_counter()
         reply = await self.http.post("/slack/events", content=body, headers=signed_headers(body, self.env.secret))
         ack_ms = (time.perf_counter() - started) * 1000
@@ -117,9 +120,9 @@ class SlackCaller:
             got = [r.args for r in self.env.stub.responses if r.method == token]
             if got:
                 return got[-1], ack_ms, (time.perf_counter() - started) * 1000
-            if time.perf_counter() - started > 30:
-                raise RuntimeError(f"no answer for {text!r}")
-            await asyncio.sleep(0.002)
+            if time.perf_counter() - started > 60:
+                raise RuntimeError(f"no answer for {name} {text!r}")
+            await asyncio.sleep(poll)
 
     async def aclose(self) -> None:
         await self.http.aclose()

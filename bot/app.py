@@ -19,7 +19,7 @@ import handlers
 from bot.deps import Deps
 from bot.edges import EdgeGuard, install_quiet_logs
 from handlers import zoho_webhooks
-from handlers.slack_events import dedupe_slack_events, listener_failed, slack_door
+from handlers.slack_events import dedupe_slack_events, first_delivery_only, listener_failed, slack_door
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def create_bolt(deps: Deps) -> AsyncApp:
         return await next()
 
     bolt.error(listener_failed)  # one log line and a 4xx, never a traceback or a 500
+    bolt.use(first_delivery_only)  # a replayed signed request goes no further (the claim slack_door hands in)
     bolt.use(inject_deps)
     bolt.use(dedupe_slack_events)  # Slack Events API retries: one delivery per event_id
     handlers.register_all(bolt)

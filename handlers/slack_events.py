@@ -3,7 +3,12 @@ middleware lets only the first delivery of each `event_id` through — keyed on 
 delivery that happens to carry a retry header is never dropped. Registered once, in `bot.app.create_bolt`.
 
 `slack_door` stands in front of Bolt on `POST /slack/events`: signature first, then a parse and shape check
-Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx.
+Bolt's listeners can rely on, then replay protection. Anything refused is one log line and a 4xx. Replay
+protection is a durable claim of the signed request (`RequestClaim`), handed to Bolt in the request's context and
+taken by `first_delivery_only`, the first of our Bolt middlewares, before any listener or listener middleware
+runs; except for the commands in `CLAIMED_WITH_ANSWER`, whose listener middleware takes the claim in the same store
+call as its read-only answer (one thread hop instead of two) and answers nothing unless the request is the first.
+Whatever happens inside Bolt, the door answers a request whose claim is not the first with an empty 200.
 
 `listener_failed` is Bolt's one error handler (`app.error`): what a listener lets escape becomes one log line and,
 where someone can be told, the user-facing message; listeners have no try/except of their own for that."""
@@ -30,7 +35,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.blocks import error_message
 from bot.deps import Deps, deps_of
 from bot.errors import Refused, ThroughlineError
-from bot.intake.slack_dedupe import remember_event
+from bot.intake.slack_dedupe import RequestClaim, remember_event
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,14 +116,44 @@ def request_digest(signature: str, timestamp: str, raw: bytes) -> str:
     return hashlib.sha256(signature.encode() + b"\n" + timestamp.encode() + b"\n" + raw).hexdigest()
 
 
-async def first_delivery(store: Store, signature: str, timestamp: str, raw: bytes, at: datetime) -> bool:
+CLAIM = "request_claim"  # the Bolt context key of the request's RequestClaim (absent in Socket Mode)
+# Slash commands whose listener middleware takes the claim itself, in the same store call as a read-only answer
+# (handlers.account.answer_from_mirror). Such a middleware answers nothing, and writes nothing, unless the claim is
+# the first; the door checks the claim again before anything goes back.
+CLAIMED_WITH_ANSWER = frozenset({"/account"})
+
+
+def request_claim(store: Store, signature: str, timestamp: str, raw: bytes, at: datetime) -> RequestClaim:
     """Slack's signature has no nonce: the same signed request could be sent again within the window. Each signed
     request is taken once (its digest kept durably with the Events API ids), so a replay never writes twice."""
-    return await asyncio.to_thread(remember_event, store, "request:" + request_digest(signature, timestamp, raw), at)
+    return RequestClaim(store, "request:" + request_digest(signature, timestamp, raw), at)
+
+
+def claim_of(context: AsyncBoltContext) -> RequestClaim | None:
+    claim = context.get(CLAIM)
+    return claim if isinstance(claim, RequestClaim) else None
+
+
+async def taken_first(claim: RequestClaim) -> bool:
+    """Take the claim (a durable write, off the event loop) unless it was taken already; whether it is the first."""
+    if not claim.decided:
+        await asyncio.to_thread(claim.take)
+    return claim.first
+
+
+async def first_delivery_only(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+) -> Any:
+    """The first of our Bolt middlewares: a replayed signed request goes no further."""
+    claim = claim_of(context)
+    command = body.get("command") if isinstance(body, dict) else None
+    if claim is not None and command not in CLAIMED_WITH_ANSWER and not await taken_first(claim):
+        return BoltResponse(status=200, body="")
+    return await next()
 
 
 async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: Deps) -> Response:
-    """Verify, parse and de-duplicate before Bolt sees the request; nothing here answers 5xx."""
+    """Verify and parse before Bolt sees the request, and answer a replay with nothing; nothing here answers 5xx."""
     raw = await request.body()  # at most bot.edges.MAX_BODY: the edge refused anything larger
     timestamp = request.headers.get("x-slack-request-timestamp", "")
     signature = request.headers.get("x-slack-signature", "")
@@ -128,14 +163,15 @@ async def slack_door(request: Request, handler: AsyncSlackRequestHandler, deps: 
     except Refused as exc:
         log.warning("refused Slack request: %s %s", exc.status, exc.reason)
         return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
-    if not await first_delivery(deps.store, signature, timestamp, raw, deps.clock()):
-        log.warning("ignored a replayed Slack request (same signature, timestamp and body)")
-        return Response(status_code=200)
+    claim = request_claim(deps.store, signature, timestamp, raw, deps.clock())
     try:
-        response: Response = await handler.handle(request)
+        response: Response = await handler.handle(request, addition_context_properties={CLAIM: claim})
     except Exception as exc:  # anything Bolt could not take: one line, a 4xx
         log.warning("Slack request not handled: %s", type(exc).__name__)
-        return JSONResponse({"ok": False, "error": "this request could not be handled"}, status_code=400)
+        response = JSONResponse({"ok": False, "error": "this request could not be handled"}, status_code=400)
+    if not await taken_first(claim):  # taken inside Bolt already, but for what Bolt answered by itself
+        log.warning("ignored a replayed Slack request (same signature, timestamp and body)")
+        return Response(status_code=200)
     if response.status_code >= 500:
         return JSONResponse({"ok": False, "error": "this request could not be handled"}, status_code=400)
     return response

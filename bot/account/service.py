@@ -52,6 +52,16 @@ class AccountAnswer:
 
 
 @dataclass
+class MirrorCard:
+    """What one card needs, read from the mirror (on a store thread); `AccountService.draw` makes the card."""
+
+    snapshot: AccountSnapshot
+    mention: str | None  # `<@U…>` of the owner, when a Slack user
+    now: datetime
+    shareable: bool
+
+
+@dataclass
 class _Fetched:
     """What one concurrent read of the three apps brought back; a None list means that app failed."""
 
@@ -103,28 +113,37 @@ class AccountService:
 
     def answer_from_mirror(self, text: str) -> AccountAnswer | None:
         """The answer when the mirror alone suffices (fresh data, owner already mapped); else None."""
+        read = self.read_from_mirror(text)
+        return self.draw(read) if isinstance(read, MirrorCard) else read
+
+    def read_from_mirror(self, text: str) -> AccountAnswer | MirrorCard | None:
+        """`answer_from_mirror`'s reads (blocking: on a store thread), with a card left to `draw`. All of them share
+        one snapshot (one transaction); the sync watermark and the account's read time are read once."""
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", account_card.usage())
-        resolution = resolve(query, self.store)
-        if not self._trusted(resolution):
-            return None
-        answer = self._answer_for(query, resolution)
-        if answer.kind != "card":
-            return answer
-        assert answer.account_id
-        if not self._is_fresh(answer.account_id):
-            return None
-        return self._card_from_mirror(answer.account_id, require_cached_owner=True)
+        with self.store.reading():
+            resolution = resolve(query, self.store)
+            synced = self.store.get_watermark(COMPLETED)
+            if not self._trusted(resolution, synced):
+                return None
+            answer = self._answer_for(query, resolution)
+            if answer.kind != "card":
+                return answer
+            assert answer.account_id
+            fetched = self.store.fetched_at(answer.account_id)
+            if not self._fresh(fetched, synced):
+                return None
+            return self._mirror_card(answer.account_id, fetched, require_cached_owner=True)
 
     async def answer(self, text: str, *, late: Late | None = None) -> AccountAnswer:
         """The full answer, asking Zoho where the mirror cannot answer."""
         query = parse_query(text)
         if query.kind == "empty":
             return AccountAnswer("usage", account_card.usage())
-        resolution = await self.store.run(resolve, query, self.store)
+        resolution, synced = await self.store.run(self._resolve, query)
         searched: dict[str, Account] = {}
-        if not self._trusted(resolution):
+        if not self._trusted(resolution, synced):
             try:
                 searched = {a.id: a for a in await self._search_zoho(query)}
             except ZohoError as exc:
@@ -152,12 +171,12 @@ class AccountService:
         If Zoho takes longer than `lookup.zoho_wait_seconds`, the mirror's card (marked as still being read) is
         returned at once; the read goes on, and `late` receives the up-to-date card when it finishes.
         """
-        if not self._is_fresh(account_id):
+        if not await self.store.run(self._is_fresh, account_id):
             reading = asyncio.ensure_future(self.refresh(account_id, just_read=just_read))
             done, _ = await asyncio.wait({reading}, timeout=self.structure.lookup.zoho_wait_seconds)
             if not done:
                 self._keep(self._follow_up(reading, account_id, shareable, late))
-                return self._slow_answer(account_id, shareable)
+                return await self.store.run(self._slow_answer, account_id, shareable)
             reading.result()
         return await self._card_now(account_id, shareable)
 
@@ -167,7 +186,7 @@ class AccountService:
 
     async def _card_now(self, account_id: str, shareable: bool) -> AccountAnswer:
         failure = self._failures.get(account_id)
-        if failure and not failure.partial and not self._ever_read(account_id):
+        if failure and not failure.partial and not await self.store.run(self._ever_read, account_id):
             return AccountAnswer(
                 "error",
                 blocks.error_message(
@@ -176,7 +195,7 @@ class AccountService:
                     )
                 ),
             )
-        account = self.store.get_account(account_id)
+        account = await self.store.run(self.store.get_account, account_id)
         if account is not None and account.owner.email:
             await self.directory.user_id_for(account.owner.email)
         answer = await self.store.run(
@@ -225,13 +244,18 @@ class AccountService:
 
     # ---- resolving the query -----------------------------------------------------------------------------
 
-    def _trusted(self, resolution: Resolution) -> bool:
+    def _resolve(self, query: Query) -> tuple[Resolution, str | None]:
+        """The mirror's resolution and the sync completion watermark, from one snapshot."""
+        with self.store.reading():
+            return resolve(query, self.store), self.store.get_watermark(COMPLETED)
+
+    def _trusted(self, resolution: Resolution, synced: str | None) -> bool:
         """Whether the mirror's resolution can be given without asking CRM. An exact hit always can; a fuzzy hit
-        or a pick list only when the mirror holds every account (a sync has completed); "nothing matches" never,
-        since the account may have been created since."""
+        or a pick list only when the mirror holds every account (a sync has completed: `synced`); "nothing
+        matches" never, since the account may have been created since."""
         if resolution.kind == "single" and resolution.matches[0].exact:
             return True
-        return resolution.kind != "not_found" and self.store.get_watermark(COMPLETED) is not None
+        return resolution.kind != "not_found" and synced is not None
 
     async def _search_zoho(self, query: Query) -> list[Account]:
         """Ask CRM for accounts matching the query and put them in the mirror, where `resolve` will find them."""
@@ -243,10 +267,10 @@ class AccountService:
             contacts = await crm.search_contacts_by_email(query.value)
             ids = sorted({c.account_id for c in contacts if c.account_id})
             accounts = await crm.get_accounts(ids) if ids else []
-            self.store.upsert_contacts(contacts)
+            await self.store.run(self.store.upsert_contacts, contacts)
         else:
             accounts = await self._search_by_name(query.value.split(".")[0] if query.kind == "domain" else query.value)
-        self.store.upsert_accounts(accounts)
+        await self.store.run(self.store.upsert_accounts, accounts)
         return accounts
 
     async def _search_by_name(self, name: str) -> list[Account]:
@@ -271,16 +295,18 @@ class AccountService:
     # ---- freshness and fetching --------------------------------------------------------------------------
 
     def _is_fresh(self, account_id: str) -> bool:
+        return self._fresh(self.store.fetched_at(account_id), self.store.get_watermark(COMPLETED))
+
+    def _fresh(self, fetched: datetime | None, synced: str | None) -> bool:
+        """Read from Zoho within the freshness window: the account itself (`fetched`), or the whole mirror by a
+        sync that finished recently (`synced`, the completion watermark)."""
         window = timedelta(minutes=self.structure.lookup.freshness_minutes)
-        # A whole-mirror sync that finished recently counts as a fresh read of every account.
-        synced = self.store.get_watermark(COMPLETED)
-        read = [self.store.fetched_at(account_id), datetime.fromisoformat(synced) if synced else None]
-        times = [t for t in read if t is not None]
+        times = [t for t in (fetched, datetime.fromisoformat(synced) if synced else None) if t is not None]
         return bool(times) and self.clock() - max(times) <= window
 
     async def refresh(self, account_id: str, *, just_read: Account | None = None) -> list[str]:
         """Read one account from the three apps concurrently and update the mirror. Returns failures."""
-        known = just_read or self.store.get_account(account_id)
+        known = just_read or await self.store.run(self.store.get_account, account_id)
         if known is None:
             # Desk is found through the account's name: learn it first (only for an id never seen before).
             try:
@@ -290,7 +316,7 @@ class AccountService:
                 return [exc.user_message()]
             if known is None:
                 return []
-            self.store.upsert_accounts([known])
+            await self.store.run(self.store.upsert_accounts, [known])
         snapshot = await self.store.run(self.store.snapshot, account_id, self.clock())
         fetched = await self._fetch(account_id, known, snapshot, just_read=just_read)
         await self.store.run(self._save, account_id, fetched)
@@ -332,7 +358,7 @@ class AccountService:
             # mirror's (linked by Zoho), else the one Throughline created (read alongside the tickets), else
             # found by name (one search, then the best hits' detail for their CRM link, with the tickets alongside).
             desk_account = mirror.desk_account if mirror and mirror.desk_account else None
-            created = None if desk_account else self.store.desk_link(account_id)
+            created = None if desk_account else await self.store.run(self.store.desk_link, account_id)
             if created:
                 desk_account, got.tickets = await asyncio.gather(
                     desk.get_account(created), desk.account_tickets(created, account_id=account_id)
@@ -397,6 +423,26 @@ class AccountService:
     def _card_from_mirror(
         self, account_id: str, *, require_cached_owner: bool, shareable: bool = True, stale_reason: str = ""
     ) -> AccountAnswer | None:
+        with self.store.reading():
+            card = self._mirror_card(
+                account_id,
+                self.store.fetched_at(account_id),
+                require_cached_owner=require_cached_owner,
+                shareable=shareable,
+                stale_reason=stale_reason,
+            )
+        return self.draw(card) if card is not None else None
+
+    def _mirror_card(
+        self,
+        account_id: str,
+        fetched: datetime | None,
+        *,
+        require_cached_owner: bool,
+        shareable: bool = True,
+        stale_reason: str = "",
+    ) -> MirrorCard | None:
+        """What the card of one account needs from the mirror; `fetched`: when it was last read from Zoho."""
         now = self.clock()
         snapshot = self.store.snapshot(account_id, now)
         if snapshot is None:
@@ -408,7 +454,6 @@ class AccountService:
                 return None
             mention = f"<@{user_id}>" if user_id else None
         failure = self._failures.get(account_id)
-        fetched = self.store.fetched_at(account_id)
         if failure and (fetched is None or failure.at > fetched):
             stale_reason = stale_reason or failure.reason
         if stale_reason:
@@ -417,6 +462,11 @@ class AccountService:
             snapshot.read_at = fetched or snapshot.read_at
         elif fetched is not None:
             snapshot.read_at = fetched
+        return MirrorCard(snapshot, mention, now, shareable)
+
+    def draw(self, card: MirrorCard) -> AccountAnswer:
+        """The card's figures, health and blocks (pure Python: where the caller is, no store thread needed)."""
+        snapshot, now = card.snapshot, card.now
         today = now.astimezone(self.structure.tz).date()
         figures = health.figures(snapshot, today, self.rules)
         verdict = health.assess(snapshot, today, self.rules, figs=figures)
@@ -424,10 +474,10 @@ class AccountService:
             snapshot,
             verdict,
             figures,
-            owner_mention=mention,
+            owner_mention=card.mention,
             tz=self.structure.tz,
             now=now,
             links=self.links,
-            shareable=shareable,
+            shareable=card.shareable,
         )
-        return AccountAnswer("card", message, account_id)
+        return AccountAnswer("card", message, snapshot.account.id)

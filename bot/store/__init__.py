@@ -11,7 +11,7 @@
                           with the DDL in bot/store/migrations.py
 
 Nothing here runs on the event loop by itself: async code calls `await store.run(method, *args)`, which runs
-the method on the store's thread pool. Reads use a per-thread reader connection (WAL), so they never wait for
+the method on the store's thread pool (`run_quick`: a lane of its own for short reads a person waits on). Reads use a per-thread reader connection (WAL), so they never wait for
 the writer or each other; writes are serialised on the one writer connection.
 """
 
@@ -44,6 +44,9 @@ __all__ = ["MIGRATIONS", "MIRROR_TABLES", "Migration", "MirrorRecords", "Store"]
 P = ParamSpec("P")
 R = TypeVar("R")
 THREADS = 4  # store work in flight at once from async code (readers run in parallel; writes queue on the lock)
+# A lane of its own for short reads a person is waiting on (`run_quick`: /account's answer from the mirror), so a
+# report, a sync or the Home tab occupying every `run` thread never queues them.
+QUICK_THREADS = 2
 
 
 class Store(MirrorTables, StateTables):
@@ -56,6 +59,7 @@ class Store(MirrorTables, StateTables):
         self._candidates: list[tuple[str, str]] | None = None
         self._name_index: NameIndex | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._quick: ThreadPoolExecutor | None = None
         try:
             self.migrate(migrations)
         except BaseException:
@@ -76,9 +80,10 @@ class Store(MirrorTables, StateTables):
     def close(self) -> None:
         if hasattr(self, "inbox"):
             self.inbox.close()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for pool in (self._pool, self._quick):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._pool = self._quick = None
         self.engine.close()
 
     def __enter__(self) -> Store:
@@ -94,6 +99,12 @@ class Store(MirrorTables, StateTables):
             yield
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Group several reads of this thread into one snapshot: one transaction instead of one per read."""
+        with self.engine.read():
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[Database]:
         """One atomic change on the writer, for tests that set up rows the features never write themselves."""
         with self.engine.write():
@@ -106,6 +117,14 @@ class Store(MirrorTables, StateTables):
             self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(method, *args, **kwargs))
+
+    async def run_quick(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`run` for a short read a person is waiting on (milliseconds, no Zoho call), on threads that long work
+        never uses. Each thread reads through its own connection, so it never waits for a report's reads either."""
+        if self._quick is None:
+            self._quick = ThreadPoolExecutor(QUICK_THREADS, thread_name_prefix="store-quick")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._quick, functools.partial(method, *args, **kwargs))
 
     # ---- schema --------------------------------------------------------------------------------------------
 

@@ -363,7 +363,10 @@ class PostgresEngine(Engine):
     name = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     for_update = " FOR UPDATE"
-    POOL = 8
+    # Connections: one per thread working at once, so a quick read (/account) never waits for a connection that
+    # reports hold: the store's threads (4) + its quick lane (2) + the inbox committer (1) + asyncio's default
+    # executor (Slack replay claims; min(32, cores + 4)), with room to spare. Opened on demand, from one.
+    POOL = 16
 
     def __init__(self, url: str) -> None:
         import psycopg

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.blocks import validate_message
-from bot.slack_requests import signed_headers
+from bot.slack_requests import command_body, signed_headers
 
 
 def _all_text(message: dict) -> str:
@@ -287,3 +287,41 @@ async def test_socket_mode_serves_no_unsigned_http_route(deps):
         )
         assert reply.status_code in (404, 405)
         assert (await client.get("/healthz")).status_code == 200
+
+
+def _request_claims(deps) -> int:
+    return deps.store.engine.one("SELECT COUNT(*) FROM slack_event_ids WHERE event_id LIKE 'request:%'")[0]
+
+
+async def test_a_replayed_lookup_that_needs_zoho_gets_nothing_and_reads_zoho_once(
+    driver, slack, sandbox, deps, clock, structure
+):
+    """/account takes the replay claim itself (in the same store call as its mirror read): a replay of a lookup
+    that went to Zoho is answered with nothing and asks Zoho nothing, even once the mirror is stale again."""
+    url = slack.response_url()
+    body = command_body("/account", "northwind", response_url=url)
+    headers = signed_headers(body, driver.secret, timestamp=int(time.time()) - 5)
+    first = await driver.http.post("/slack/events", content=body, headers=headers)
+    assert first.json()["blocks"][0]["block_id"] == "working"
+    assert "Northwind Logistics" in (await slack.wait_response(url))[-1]["text"]
+    clock.advance(minutes=2 * structure.lookup.freshness_minutes)  # a new lookup would read Zoho again
+    calls = len(sandbox.calls)
+    replayed = await driver.http.post("/slack/events", content=body, headers=headers)
+    assert replayed.status_code == 200 and replayed.content == b""
+    assert len(sandbox.calls) == calls
+    assert _request_claims(deps) == 1
+
+
+async def test_a_replayed_command_of_another_listener_never_reaches_it(driver, slack, deps):
+    """Every other request's claim is taken by the first Bolt middleware, before any listener middleware runs:
+    a replayed /audit from someone who may not audit is refused (and audited) once."""
+    url = slack.response_url()
+    body = command_body("/audit", "", response_url=url)
+    headers = signed_headers(body, driver.secret, timestamp=int(time.time()) - 5)
+    first = await driver.http.post("/slack/events", content=body, headers=headers)
+    assert first.status_code == 200 and first.content
+    replayed = await driver.http.post("/slack/events", content=body, headers=headers)
+    assert replayed.status_code == 200 and replayed.content == b""
+    refusals = [e for e in deps.audit_log.entries(action="drift.audit") if e.outcome == "refused"]
+    assert len(refusals) == 1
+    assert _request_claims(deps) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from datetime import UTC, datetime
@@ -115,6 +116,43 @@ async def test_run_keeps_store_work_off_the_event_loop(store: Store):
 
     assert await store.run(work) == 0
     assert ran_on and ran_on[0] != loop_thread
+
+
+async def test_a_quick_read_never_queues_behind_long_work_on_every_store_thread(store: Store):
+    """/account's reads (`run_quick`) have threads of their own: reports filling every `run` thread don't hold them."""
+    from bot.store import THREADS
+
+    store.set_watermark("sync", "done")
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def long_report() -> None:
+        started.release()
+        release.wait(10)
+
+    busy = [asyncio.ensure_future(store.run(long_report)) for _ in range(THREADS)]
+    try:
+        for _ in range(THREADS):
+            assert await asyncio.to_thread(started.acquire, True, 10)
+        # A deadline, not a timing claim: queued behind the reports this would wait for `release`.
+        assert await asyncio.wait_for(store.run_quick(store.get_watermark, "sync"), 10) == "done"
+        assert not any(task.done() for task in busy)
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+
+
+def test_reads_grouped_by_reading_share_one_snapshot(store: Store):
+    """Inside `reading()` every read sees the database as at the first one: a write committed meanwhile (by
+    another thread) shows only afterwards."""
+    store.set_watermark("sync", "1")
+    with store.reading():
+        assert store.get_watermark("sync") == "1"
+        writer = threading.Thread(target=store.set_watermark, args=("sync", "2"))
+        writer.start()
+        writer.join(10)
+        assert store.get_watermark("sync") == "1"
+    assert store.get_watermark("sync") == "2"
 
 
 def test_handoff_rows_are_read_by_name(store: Store):
