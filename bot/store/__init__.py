@@ -11,8 +11,9 @@
                           with the DDL in bot/store/migrations.py
 
 Nothing here runs on the event loop by itself: async code calls `await store.run(method, *args)`, which runs
-the method on the store's thread pool (`run_quick`: a lane of its own for short reads a person waits on). Reads use a per-thread reader connection (WAL), so they never wait for
-the writer or each other; writes are serialised on the one writer connection.
+the method on the store's thread pool (`run_quick`: a lane of its own for short reads a person waits on). Reads
+use a per-thread reader connection (WAL), so they never wait for the writer or each other; writes are serialised
+on the one writer connection.
 """
 
 from __future__ import annotations
