@@ -89,7 +89,9 @@ def parse_request(text: str, now: datetime, structure: OperatingStructure) -> Re
 
 def run_report(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Report:
     """Blocking (SQL picks the records the report needs; the rules run on those): call it through `store.run`."""
-    config = with_org_currency(store, config_from(structure))
+    config = config_from(structure)
+    if request.kind != "invoicing":  # the invoicing report adds no amounts up: it needs no org currency
+        config = with_org_currency(store, config)
     tz = structure.tz
     today = now.astimezone(tz).date()
     if request.kind == "revenue":
