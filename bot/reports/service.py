@@ -97,10 +97,11 @@ def run_report(store: Store, structure: OperatingStructure, request: ReportReque
     if request.kind == "renewals":
         config = config_from(structure)
         return renewals_report(store, today, tz, config, request.period or renewal_window(today, config))
-    config = with_org_currency(store, config_from(structure))
     if request.kind == "revenue":
+        config = with_org_currency(store, config_from(structure))
         period = _period(request)
         return revenue_of(revenue_bookings(store, period, config), period, config.currency)
+    config = config_from(structure)  # the invoicing report adds no amounts up: it needs no org currency
     data = invoicing_data(store, _period(request), today, config)
     return run_report_on(data, structure, request, now, config)
 
