@@ -287,9 +287,9 @@ class HealthFigures:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
-    codes: Counter[str] = field(default_factory=Counter)
+    codes: dict[str, int] = field(default_factory=dict)  # currency → records (a dict: thousands of tallies)
     invoiced_12m: Decimal = Decimal(0)
     outstanding: Decimal = Decimal(0)
     overdue_count: int = 0
@@ -322,7 +322,7 @@ def health_figures(
         t = out.get(account)
         if t is not None:
             if code:
-                t.codes[code.upper()] += n
+                t.codes[code.upper()] = t.codes.get(code.upper(), 0) + n
             t.invoiced_12m += invoiced_12m
             t.outstanding += outstanding
     for account, status, due, balance in overdue:
@@ -337,7 +337,7 @@ def health_figures(
     for account, code, n in payment_codes:
         t = out.get(account)
         if t is not None and code:
-            t.codes[code.upper()] += n
+            t.codes[code.upper()] = t.codes.get(code.upper(), 0) + n
     for account, open_now, escalated, past_due in tickets:
         t = out.get(account)
         if t is not None:
@@ -361,5 +361,5 @@ def health_figures(
     }
 
 
-def _main_code(counts: Counter[str]) -> str:
+def _main_code(counts: dict[str, int]) -> str:
     return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] if counts else ""
