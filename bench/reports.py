@@ -156,7 +156,7 @@ def cli_commands(
         """CPU ms of the command's work in this process: the request it makes (the kind's default period)."""
         now = datetime.now(UTC)
         cpu = time.thread_time()
-        what, which = name.split("_", 1)
+        what, _, which = name.partition("_")
         if what == "report":
             render(run_report(store, structure, parse_request(which, now, structure), now), structure)
         elif what == "digest":
