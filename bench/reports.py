@@ -26,21 +26,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Message, validate_message
 from bot.config import OperatingStructure
-from bot.reports import charts, digests, home, retention
+from bot.reports import charts, digests, home
 from bot.reports import compute as reports
 from bot.reports.data import (
     accounts_owned_by,
     digest_data,
-    handoffs_for,
     load_mirror,
     with_org_currency,
 )
 from bot.reports.digest_runs import build_outgoing
+from bot.reports.home_service import build_home
 from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, ReportRequest, parse_request, render, run_report, run_report_on
 from bot.store import Store
@@ -291,23 +292,10 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
         owner = Counter(a["Owner"]["email"] for a in sandbox.state.crm["Accounts"].values()).most_common(1)[0][0]
         out["home_owned_accounts"] = len(accounts_owned_by(store, owner))
 
-        def home_tab() -> dict[str, Any]:
-            owned = accounts_owned_by(store, owner)
-            mine = load_mirror(store, account_ids=owned, handoffs=False)
-            waiting, recent = handoffs_for(store, owner, True, 10)
-            rows = retention.account_health(mine, today, config)
-            view = home.home_view(
-                home.HomeInput(
-                    email=owner,
-                    accounts=rows,
-                    approvals=waiting,
-                    recent=recent,
-                    deals={},
-                    now=now,
-                    tz=TZ,
-                    links=AppLinks(),
-                )
-            )
+        home_deps = SimpleNamespace(structure=structure, store=store, links=AppLinks(), clock=lambda: now)
+
+        def home_tab() -> dict[str, Any]:  # what the app_home_opened listener builds (bot/reports/home_service.py)
+            view = build_home(home_deps, owner, approver=True)
             home.validate_view(view)
             return view
 

@@ -178,7 +178,9 @@ def build_outgoing(
     schedule = schedule_for(deps.structure, team)
     now = now or deps.clock()
     today = day or now.astimezone(schedule.tz).date()
-    config = with_org_currency(deps.store, config_from(deps.structure))
+    config = config_from(deps.structure)
+    if team in ("finance", "leadership"):  # the digests that add amounts up in the org currency
+        config = with_org_currency(deps.store, config)
     ctx = DigestContext(today=today, now=now, tz=schedule.tz, config=config, links=deps.links)
     data = digest_data(deps.store, team, today, schedule.tz, config, TIMING_DAYS)
     return today, build(team, data, ctx)
