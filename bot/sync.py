@@ -33,11 +33,10 @@ OPEN_SWEEP_EVERY = timedelta(hours=6)
 SWEEP_ALWAYS_UNDER = 400  # open invoices: two list pages, cheap enough to sweep on every sync
 SWEEP_LOOKBACK = timedelta(days=30)  # payments' look-back on a sweep (a payment entered with an older date)
 
-# Pages are stored in batches of at least this many records, one transaction each. A B-tree insert touches a leaf
-# page of every index; a small transaction rewrites (WAL, then checkpoint) nearly one page per row once the
-# indexes outgrow the batch, so per-row cost grew with the mirror (200-row pages: 14x the time for 10x the rows).
-# Bigger batches rewrite each touched page once for many rows; this size keeps the writer held for well under
-# a second.
+# Pages are stored in batches of at least this many records, one transaction each. An insert touches a leaf page
+# of every index of its table; with one 200-row page per transaction, each commit rewrote (WAL, then checkpoint)
+# nearly a page per row once the indexes outgrew the page, and the store's time grew 17x for 10x the rows.
+# A bigger batch rewrites each touched page once for many rows; this size holds the writer well under a second.
 STORE_BATCH = 2000
 
 Progress = Callable[[str, int], None]
