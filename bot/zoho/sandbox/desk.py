@@ -439,7 +439,16 @@ def _answer(
             return ts_key(value)
         return str(value or "").lower()
 
-    chunk, total = ordered_page(ctx.state, f"desk:{scope}:{field}:{desc}", store, sort_key, desc, rows, start, limit)
+    if isinstance(rows, ByModifiedTime) and field == "modifiedTime":  # already in this order: slice it
+        total = len(rows)
+        if desc:  # descending = ascending reversed: the page's rows, counted from the end
+            chunk = rows[max(0, total - start - limit) : max(0, total - start)][::-1]
+        else:
+            chunk = rows[start : start + limit]
+    else:
+        chunk, total = ordered_page(
+            ctx.state, f"desk:{scope}:{field}:{desc}", store, sort_key, desc, rows, start, limit
+        )
     if not chunk:
         return no_content()
     body: dict[str, Any] = {"data": [_included(ctx, _project(r, keys)) for r in chunk]}
@@ -469,8 +478,16 @@ def _wild(pattern: str, value: Any) -> bool:
     return text == pat
 
 
+class ByModifiedTime(list[Record]):
+    """Records already in ascending (modifiedTime, id) order, the order `_answer` sorts by for `modifiedTime`:
+    a page of them is a slice, not a sort of the whole window on every page request."""
+
+
 def _modified_between(ctx: Ctx, store: dict[str, Record], lo: str, hi: str) -> list[Record]:
-    """Records whose modifiedTime is in [lo, hi]: a cached sorted index, so a 50,000-ticket sync stays fast."""
+    """Records whose modifiedTime is in [lo, hi]: a cached sorted index, so a 50,000-ticket sync stays fast.
+
+    In (modifiedTime, id) order when every record still carries the time the index was built from (a record
+    edited in place without `state.touch()` makes it a plain list, sorted afresh as before)."""
     state = ctx.state
     name = f"desk:modified-index:{id(store)}"
     cached = state.sort_cache.get(name)
@@ -481,7 +498,17 @@ def _modified_between(ctx: Ctx, store: dict[str, Record], lo: str, hi: str) -> l
         state.sort_cache[name] = cached
     keys = cached[2]
     i, j = bisect_left(keys, lo), bisect_right(keys, hi + "\1")
-    return [store[k.partition("\0")[2]] for k in keys[i:j] if k.partition("\0")[2] in store]
+    rows = ByModifiedTime()
+    in_order = True
+    for key in keys[i:j]:
+        stamp, _, rid = key.partition("\0")
+        record = store.get(rid)
+        if record is None:
+            continue
+        rows.append(record)
+        if in_order and (ts_key(record.get("modifiedTime")) != stamp or str(record.get("id")) != rid):
+            in_order = False
+    return rows if in_order else list(rows)
 
 
 def _time_ranges(

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 
 from bot.zoho.sandbox import Sandbox
+from bot.zoho.sandbox.timefmt import desk_ts, ts_key
 
 
 async def test_org_id_header(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -168,3 +171,36 @@ async def test_include_nests_contact_and_assignee(
     ticket = r.json()["data"][0]
     assert ticket["contact"]["account"]["id"] == desk_id and ticket["assignee"]["id"] == ticket["assigneeId"]
     assert "contact" not in sb.state.desk_tickets[ticket["id"]]  # the stored record is untouched
+
+
+async def test_modified_range_pages_are_every_match_in_order(
+    client: httpx.AsyncClient, desk_headers: dict[str, str], sb: Sandbox
+) -> None:
+    """Ticket search by modifiedTimeRange pages through the matches in (modifiedTime, id) order either way, the
+    same rows a sort of all matches gives (the sandbox slices its time index rather than sorting per page),
+    and sees a ticket whose time was edited in place without `state.touch()`."""
+    tickets = sb.state.desk_tickets
+    times = sorted(ts_key(t["modifiedTime"]) for t in tickets.values())
+    edited = next(iter(tickets.values()))
+    for edit in (False, True):
+        if edit:  # in place, no touch(): still inside the range, now the newest of it
+            edited["modifiedTime"] = desk_ts(datetime.fromisoformat(times[-3] + "+00:00") + timedelta(milliseconds=1))
+        for lo, hi in ((times[0], times[-1]), (times[len(times) // 4], times[len(times) // 2])):
+            span = f"{lo}Z,{hi}Z"
+            expected = sorted(
+                (t for t in tickets.values() if lo <= ts_key(t["modifiedTime"]) <= hi),
+                key=lambda t: (ts_key(t["modifiedTime"]), t["id"]),
+            )
+            for sort, ordered in (("modifiedTime", expected), ("-modifiedTime", expected[::-1])):
+                for size in (7, 100):
+                    got: list[str] = []
+                    start = 0
+                    while start <= 999:
+                        params = {"modifiedTimeRange": span, "sortBy": sort, "from": start, "limit": size}
+                        r = await client.get("/api/v1/tickets/search", params=params, headers=desk_headers)
+                        if r.status_code == 204:
+                            break
+                        assert r.json()["count"] == len(expected)
+                        got += [t["id"] for t in r.json()["data"]]
+                        start += size
+                    assert got == [t["id"] for t in ordered][:1000]
