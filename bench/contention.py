@@ -10,7 +10,7 @@ app after the other in a shuffled order for each sample, so machine noise falls 
   is what Throughline's own work (replay check, store read, card) adds to Bolt's fastest acknowledgement.
 
 "While reports build": `/report` commands for every kind, back to back, sent to the same app the way a user sends
-them (the listener decides where each builds: the store's threads or a child process), for the whole busy phase.
+them (the listener builds each in a report child process, bot/reports/isolated.py), for the whole busy phase.
 Idle and busy phases alternate (`rounds`), so a change in the machine's load over the run falls on both; the
 ratios are taken within this one run. `bare_busy_over_idle_p95` shows how much of the busy slowdown the machine
 itself gives (the reports' CPU), since the bare app does no work of its own. `in_thread` repeats one busy phase
@@ -45,6 +45,7 @@ from bench.reports import add_handoffs, fill_mirror
 from bot.account.lookup import normalise_name
 from bot.reports.periods import parse_period
 from bot.reports.service import KINDS, ReportRequest, run_report
+from bot.serve import settle_heap
 from bot.slack_requests import command_body, signed_headers
 from bot.sync import COMPLETED
 from bot.zoho.sandbox import Sandbox
@@ -170,6 +171,7 @@ async def run(accounts: int = 10_000, lookups: int = 400, rounds: int = 4, seed:
                 stop.set()
                 await task
 
+            settle_heap()  # as `serve` does before it takes requests
             for name in rng.sample(names, 20):  # warm-up: imports, caches, first connections
                 for app in APPS:
                     await send[app](name)

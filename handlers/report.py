@@ -1,22 +1,17 @@
 """`/report [revenue | invoicing | support | renewals] [period]`: acknowledged at once, answered through the
-response URL when the card is built. A kind counted by SQL (`SQL_COUNTED` in bot/reports/service.py) is built
-and rendered in this process on the store's threads: its queries return figures, not records, so it takes
-neither the event loop nor much memory. A kind that still decodes many records is built in a child process
-(bot/reports/isolated.py), where that work takes neither this event loop's GIL nor its memory."""
+response URL when the card is built. Every card is built and rendered in a child process
+(bot/reports/isolated.py), where its Python work takes neither this event loop's GIL nor its memory."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.blocks import Message, context, error_message
-from bot.config import OperatingStructure
 from bot.deps import deps_of
 from bot.errors import ReportUsageError
-from bot.reports.service import SQL_COUNTED, ReportRequest, parse_request, render, run_report, usage
-from bot.store import Store
+from bot.reports.service import parse_request, usage
 
 
 def register(app: AsyncApp) -> None:
@@ -26,11 +21,6 @@ def register(app: AsyncApp) -> None:
 def working(kind: str) -> Message:
     text = f"Building the {kind} report…"
     return Message(text, [{**context(f"⏳ {text}"), "block_id": "working"}])
-
-
-def build_card(store: Store, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Message:
-    """The report and its card, on a store thread (rendering a long list is work too: not on the event loop)."""
-    return render(run_report(store, structure, request, now), structure)
 
 
 async def report_command(
@@ -50,9 +40,5 @@ async def report_command(
         return
     await ack(response_type="ephemeral", **working(request.kind).as_kwargs())
     # A failure reaches the one Bolt error handler, which replaces "Building…" with its message.
-    if request.kind in SQL_COUNTED:
-        answer = await deps.store.run(build_card, deps.store, deps.structure, request, deps.clock())
-    else:
-        report = await deps.reports.run(deps.store.path, deps.structure, request, deps.clock())
-        answer = render(report, deps.structure)
+    answer = await deps.reports.run(deps.store.path, deps.structure, request, deps.clock())
     await respond(response_type="ephemeral", replace_original=True, **answer.as_kwargs())

@@ -228,11 +228,7 @@ class ChangeRecorder:
         today = (now.astimezone(self.tz) if self.tz else now).date()
         since = today - timedelta(days=self.rules.overdue_scan_days)
         invoices = self.store.invoices_due_between(since, today)
-        tickets = [
-            t
-            for t in self.store.open_tickets()
-            if t.due_date and now - timedelta(days=self.rules.overdue_scan_days) <= t.due_date < now
-        ]
+        tickets = self.store.open_tickets_due_between(now - timedelta(days=self.rules.overdue_scan_days), now)
         self.link_accounts([*invoices, *tickets])
         events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
         events += [

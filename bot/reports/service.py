@@ -43,7 +43,6 @@ from bot.reports.retention import AccountRef, RenewalsReport, renewal_window, re
 from bot.store import Store
 
 KINDS = ("revenue", "invoicing", "support", "renewals")
-SQL_COUNTED = frozenset(KINDS)  # all four by SQL over typed columns, no record decoded: built in the serving process
 DEFAULT_PERIODS = {"revenue": "this month", "invoicing": "last 3 months", "support": "last 30 days"}
 Report = RevenueReport | InvoicingReport | SupportReport | RenewalsReport
 

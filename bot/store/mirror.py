@@ -241,10 +241,11 @@ class MirrorTables:
     def invoice_ids_by_number(self) -> dict[str, str]:
         """Invoice number -> invoice id for every mirrored invoice (Books payments name invoices by number)."""
         out: dict[str, str] = {}
-        for invoice_id, data in self.engine.all("SELECT id, data FROM invoices"):
-            number = json.loads(data).get("number")
-            if number:
-                out[str(number)] = str(invoice_id)
+        with self.engine.read() as conn:  # row by row: the whole table's JSON is never held at once
+            for invoice_id, data in conn.execute("SELECT id, data FROM invoices"):
+                number = json.loads(data).get("number")
+                if number:
+                    out[str(number)] = str(invoice_id)
         return out
 
     def deals_of_account(self, account_id: str) -> list[Deal]:
@@ -292,9 +293,17 @@ class MirrorTables:
                 [since.isoformat(), before.isoformat()],
             )
 
-    def open_tickets(self) -> list[Ticket]:
+    def open_tickets_due_between(self, start: datetime, end: datetime) -> list[Ticket]:
+        """Open tickets due from `start` to before `end` (the due date is only in `data`): decoded one row at a
+        time and kept only when due then, so the sync's overdue scan never holds every open ticket at once."""
+        validate = Ticket.model_validate_json
+        out: list[Ticket] = []
         with self.engine.read() as conn:
-            return _models(conn, Ticket, "SELECT data FROM tickets WHERE status_type != 'Closed'")
+            for (data,) in conn.execute("SELECT data FROM tickets WHERE status_type != 'Closed'"):
+                ticket = validate(data)
+                if ticket.due_date and start <= ticket.due_date < end:
+                    out.append(ticket)
+        return out
 
     def account_candidates(self) -> list[tuple[str, str]]:
         """(id, name) of every mirrored account, cached until the next account write."""
