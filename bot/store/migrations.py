@@ -297,6 +297,20 @@ def _m_rcare_health_columns(db: Database) -> None:
     _backfill(db, HEALTH_COLUMNS)
 
 
+def _m_drop_unused_report_indexes(db: Database) -> None:
+    """Covering indexes of the first report queries that no query plan uses since reports and digests are summed
+    by SQL (bot/store/reports_money.py, reports_accounts.py read through their own): each one was write work for
+    every synced deal, invoice and ticket."""
+    _run(
+        db,
+        """
+        DROP INDEX IF EXISTS report_deals_won;
+        DROP INDEX IF EXISTS report_invoices_date;
+        DROP INDEX IF EXISTS report_tickets;
+        """,
+    )
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -312,4 +326,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_handoff_claims,
     _m_rmoney_money_columns,
     _m_rcare_health_columns,
+    _m_drop_unused_report_indexes,
 )
