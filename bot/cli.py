@@ -210,7 +210,7 @@ def audit(
     from bot.audit.service import AuditService
     from bot.cli_support import fail, opened_deps, run_async, settings_or_exit
     from bot.config import load_structure
-    from bot.deps import app_links
+    from bot.zoho.links import app_links
 
     if sync_mode not in ("auto", "always", "never"):
         raise fail(f"--sync must be auto, always or never, not {sync_mode!r}")

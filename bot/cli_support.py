@@ -14,7 +14,6 @@ from bot.errors import ConfigError, ThroughlineError
 
 if TYPE_CHECKING:  # bot.config (pydantic-settings) is imported by the commands that read it, when they run
     from bot.config import OperatingStructure, Settings
-    from bot.zoho.links import AppLinks
 
 T = TypeVar("T")
 
@@ -44,21 +43,6 @@ def run_async(work: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
         raise fail(f"Configuration error: {exc}") from exc
     except ThroughlineError as exc:
         raise fail(f"{what} failed: {exc.user_message()}", code=1) from exc
-
-
-def links_of(settings: Settings, structure: OperatingStructure) -> AppLinks:
-    """`bot.deps.app_links` without importing the composition root (the Slack and Zoho clients, the app): what
-    the commands that only read the mirror link to (a test keeps the two equal)."""
-    from bot.zoho.links import AppLinks
-
-    z = structure.zoho
-    return AppLinks.for_dc(
-        settings.zoho_dc,
-        books_org_id=settings.zoho_books_org_id,
-        crm_url=z.crm_url,
-        books_url=z.books_url,
-        desk_url=z.desk_url,
-    )
 
 
 @asynccontextmanager

@@ -35,7 +35,7 @@ from bot.slack_users import SlackDirectory
 from bot.store import Store
 from bot.zoho.clients import ZohoClients, build_clients
 from bot.zoho.endpoints import endpoints_for
-from bot.zoho.links import AppLinks
+from bot.zoho.links import AppLinks, app_links
 from bot.zoho.transport import RetryPolicy, ZohoLimits
 
 
@@ -97,18 +97,6 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
     return client
-
-
-def app_links(settings: Settings, structure: OperatingStructure) -> AppLinks:
-    """The Zoho web links for this tenant: its data centre, or the addresses `[zoho]` gives."""
-    z = structure.zoho
-    return AppLinks.for_dc(
-        settings.zoho_dc,
-        books_org_id=settings.zoho_books_org_id,
-        crm_url=z.crm_url,
-        books_url=z.books_url,
-        desk_url=z.desk_url,
-    )
 
 
 def build_deps(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_support import fail, links_of, run_async
+from bot.cli_support import fail, run_async
 from bot.errors import ConfigError, ThroughlineError
 
 if TYPE_CHECKING:
@@ -142,10 +142,11 @@ def _dry_run(settings: Settings, structure: OperatingStructure, location: Path |
     from bot.reports.digest_runs import build_outgoing
     from bot.store import Store
     from bot.textrender import render_text
+    from bot.zoho.links import app_links
 
     try:
         with Store(location) as store:
-            day, outgoing = build_outgoing(_MirrorOnly(structure, store, links_of(settings, structure)), team)
+            day, outgoing = build_outgoing(_MirrorOnly(structure, store, app_links(settings, structure)), team)
     except ThroughlineError as exc:
         raise fail(f"Digest failed: {exc.user_message()}", code=1) from exc
     for out in outgoing:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from bot.zoho.endpoints import web_host
+
+if TYPE_CHECKING:
+    from bot.config import OperatingStructure, Settings
 
 MAX_URL = 3000  # longer links are not shown (Slack's own limit for a URL in a message)
 
@@ -87,3 +91,15 @@ def _clean_url(url: str) -> str | None:
 
 def _url(base: str, path: str) -> str | None:
     return _clean_url(base.rstrip("/") + path) if base else None
+
+
+def app_links(settings: Settings, structure: OperatingStructure) -> AppLinks:
+    """The Zoho web links for this tenant: its data centre, or the addresses `[zoho]` gives."""
+    z = structure.zoho
+    return AppLinks.for_dc(
+        settings.zoho_dc,
+        books_org_id=settings.zoho_books_org_id,
+        crm_url=z.crm_url,
+        books_url=z.books_url,
+        desk_url=z.desk_url,
+    )

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_support import links_of
 from bot.config import DIGEST_TEAMS, OperatingStructure, Settings
-from bot.deps import app_links
 from bot.reports.cli import TEAMS_HELP
 from bot.store import Store
+from bot.zoho.links import app_links
 from tests.bot.reports import fixtures as fx
 
 # Never needed to read the mirror: each is the server, Slack, Zoho, the scheduler, charts, the sandbox or the
@@ -114,15 +113,16 @@ def test_the_heavy_list_would_catch_the_composition_root(mirror: dict[str, str])
     assert {"aiohttp", "bot.deps", "httpx", "slack_sdk.web.async_client"} <= set(found)
 
 
-def test_links_without_the_composition_root_are_the_same() -> None:
-    for settings, structure in (
-        (Settings(), OperatingStructure()),
-        (
-            Settings(ZOHO_DC="eu", ZOHO_BOOKS_ORG_ID="123"),
-            OperatingStructure.model_validate({"zoho": {"crm_url": "https://crm.example.com/crm/org9"}}),
-        ),
-    ):
-        assert links_of(settings, structure) == app_links(settings, structure)
+def test_tenant_links_follow_the_data_centre_or_the_given_address() -> None:
+    """One definition (bot/zoho/links.py) for the app and the commands that only read the mirror."""
+    default = app_links(Settings(), OperatingStructure())
+    assert default.crm_base == "https://crm.zoho.com/crm" and default.books_base == "https://books.zoho.com"
+    eu = app_links(
+        Settings(ZOHO_DC="eu", ZOHO_BOOKS_ORG_ID="123"),
+        OperatingStructure.model_validate({"zoho": {"crm_url": "https://crm.example.com/crm/org9"}}),
+    )
+    assert eu.crm_base == "https://crm.example.com/crm/org9"
+    assert eu.books_base == "https://books.zoho.eu" and eu.books_org_id == "123"
 
 
 def test_digest_help_names_every_team() -> None:

@@ -332,18 +332,23 @@ def _view_submission(view: dict, user: str, values: dict) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
-
-    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
-    delivery = {
-        "server_time": 1764200000000,
-        "module": "Deals",
-        "ids": [EXPANSION],
+def crm_notification(deps, module: str, record_id: str, server_time: int) -> dict:
+    """A CRM notification as Zoho posts it to the watch channel's URL."""
+    return {
+        "server_time": server_time,
+        "module": module,
+        "ids": [record_id],
         "operation": "update",
         "channel_id": "1000000068001",
         "token": deps.settings.webhook_secret,
-        "resource_uri": "https://www.zohoapis.com/crm/v8/Deals",
+        "resource_uri": f"https://www.zohoapis.com/crm/v8/{module}",
     }
+
+
+async def test_crm_notification_through_the_webhook_reaches_finance_once(deps, sandbox, slack, app_client):
+
+    sandbox.state.update_crm("Deals", EXPANSION, {"Stage": "Closed Won"})
+    delivery = crm_notification(deps, "Deals", EXPANSION, 1764200000000)
     for _ in range(2):  # Zoho delivers it twice
         reply = await app_client.post("/zoho/crm", json=delivery)
         assert reply.status_code == 200
@@ -361,15 +366,7 @@ async def test_billing_address_filled_in_crm_readies_the_waiting_handoff(deps, s
     assert deps.handoffs.repo.get(EXPANSION).state == "waiting"
 
     sandbox.state.update_crm("Accounts", account["id"], {"Billing_Street": street})
-    delivery = {
-        "server_time": 1764200100000,
-        "module": "Accounts",
-        "ids": [account["id"]],
-        "operation": "update",
-        "channel_id": "1000000068001",
-        "token": deps.settings.webhook_secret,
-        "resource_uri": "https://www.zohoapis.com/crm/v8/Accounts",
-    }
+    delivery = crm_notification(deps, "Accounts", account["id"], 1764200100000)
     reply = await app_client.post("/zoho/crm", json=delivery)
     assert reply.status_code == 200
     await deps.intake.drain()
@@ -388,14 +385,7 @@ async def test_account_change_leaves_settled_handoffs_alone(deps, sandbox, slack
     calls = len(slack.stub.calls)
     account_id = sandbox.state.demo_account_id
     sandbox.state.update_crm("Accounts", account_id, {"Billing_Street": "2 Other St"})
-    delivery = {
-        "server_time": 1764200200000,
-        "module": "Accounts",
-        "ids": [account_id],
-        "operation": "update",
-        "channel_id": "1000000068001",
-        "token": deps.settings.webhook_secret,
-    }
+    delivery = crm_notification(deps, "Accounts", account_id, 1764200200000)
     assert (await app_client.post("/zoho/crm", json=delivery)).status_code == 200
     await deps.intake.drain()
     assert deps.handoffs.repo.get(EXPANSION).state == "done"
