@@ -32,10 +32,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.models import AccountSnapshot, Deal, Invoice, Ticket
 from bot.money import format_money
+
+if TYPE_CHECKING:
+    from bot.config import Health as HealthSection
 
 Level = Literal["healthy", "watch", "at_risk"]
 
@@ -83,6 +86,15 @@ class HealthRules:
             "closed_ticket_types", "on_hold_ticket_types",
         ):  # fmt: skip
             object.__setattr__(self, name, _fold(getattr(self, name)))
+
+
+def rules_from(section: HealthSection) -> HealthRules:
+    """The rules with `[health]`'s thresholds (the `/account` card and the reports apply the same ones)."""
+    return HealthRules(
+        overdue_days_at_risk=section.overdue_days_at_risk,
+        open_tickets_watch=section.open_tickets_watch,
+        escalated_at_risk=section.escalations_at_risk,
+    )
 
 
 DEFAULT_RULES = HealthRules()

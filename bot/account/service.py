@@ -100,11 +100,7 @@ class AccountService:
         self.directory = directory
         self.links = links
         self.clock = clock
-        self.rules = health.HealthRules(
-            overdue_days_at_risk=structure.health.overdue_days_at_risk,
-            open_tickets_watch=structure.health.open_tickets_watch,
-            escalated_at_risk=structure.health.escalations_at_risk,
-        )
+        self.rules = health.rules_from(structure.health)
         # account id → (when, what failed) for the last read from Zoho that did not fully succeed
         self._failures: dict[str, _Failure] = {}
         self._background: set[asyncio.Future[None]] = set()

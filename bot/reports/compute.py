@@ -35,6 +35,7 @@ from bot.account.health import (
     is_open_ticket,
     is_overdue,
     is_won_deal,
+    rules_from,
 )
 from bot.models import Account, Deal, Invoice, Payment, Ticket
 from bot.reports.periods import Period, month_key
@@ -112,11 +113,7 @@ def config_from(structure: Any, rules: HealthRules | None = None) -> ReportConfi
     r = structure.reports
     vocab = structure.vocabulary.effective()
     stages, statuses = vocab.tables["crm_stages"], vocab.tables["books_invoice_statuses"]
-    base = rules or HealthRules(
-        overdue_days_at_risk=structure.health.overdue_days_at_risk,
-        open_tickets_watch=structure.health.open_tickets_watch,
-        escalated_at_risk=structure.health.escalations_at_risk,
-    )
+    base = rules or rules_from(structure.health)
     won = (
         set(base.won_stages)
         | {structure.handoff.won_stage}
