@@ -189,8 +189,8 @@ class _MirrorSource:  # what `build_outgoing` reads, as `throughline digest --dr
 
 async def report_cards(sandbox: Sandbox, db: Path, runs: int = CARD_RUNS) -> dict[str, dict[str, float]]:
     """`/report <kind>` into the real app (signed, in-process ASGI) until its card reaches the response URL:
-    the first card of each kind (a child process starts for the kinds not yet counted by SQL) and the median of
-    `runs` more."""
+    the first card of each kind and the median of `runs` more. The report pool is warmed first, as `serve` does
+    at start (bot/serve.py)."""
     import httpx
 
     from bench.harness import Clock, environment, make_deps
@@ -202,6 +202,7 @@ async def report_cards(sandbox: Sandbox, db: Path, runs: int = CARD_RUNS) -> dic
         deps = make_deps(env, db, Clock())
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://bench")
         try:
+            await deps.reports.warm()
             for kind in KINDS:
                 times: list[float] = []
                 for n in range(runs + 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets
@@ -71,6 +72,13 @@ async def check_slack_token(slack: AsyncWebClient) -> None:
         ) from exc
 
 
+async def _warm_reports(deps: Deps) -> None:
+    try:
+        await deps.reports.warm()
+    except Exception:  # the first /report will start the pool itself and say what is wrong
+        log.warning("Could not start the report process ahead of the first /report", exc_info=True)
+
+
 def settle_heap() -> None:
     """Move what start-up built (modules, the app, its clients: ≈ 95,000 objects that live as long as the
     process) out of the cyclic collector's reach. A full collection then scans only what requests and jobs
@@ -132,10 +140,12 @@ async def run_server(
         scheduler = create_scheduler(deps)
         scheduler.start()
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info"))
+        warming = asyncio.create_task(_warm_reports(deps))
         settle_heap()
         try:
             await server.serve()
         finally:
+            warming.cancel()
             scheduler.shutdown(wait=False)
     finally:
         for s in servers:
