@@ -191,3 +191,41 @@ def test_migrating_a_new_store_does_not_load_sqlite_utils(tmp_path: Path) -> Non
     modules = set(json.loads(out.read_text()))
     assert "bot.store.migrations" in modules
     assert not {"sqlite_utils", "numpy"} & modules
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report"],  # usage
+        ["report", "--help"],
+        ["report", "nonsense"],
+        ["report", "revenue", "--bogus"],
+        ["digest"],  # a missing argument
+        ["digest", "nobody", "--dry-run"],
+        ["inbox"],
+        ["inbox", "list", "--help"],
+        ["zoho", "--help"],
+        ["sandbox", "--help"],
+        ["audit", "--sync", "sometimes"],
+        ["--help"],
+        ["no-such-command"],
+        [],
+    ],
+)
+def test_running_one_command_alone_answers_as_the_whole_cli(
+    args: list[str], mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`main` hands typer only the command it runs (typer reads every command's signature first); what the
+    operator sees, help and errors included, is the same as from the whole `cli`."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app_for, cli
+
+    monkeypatch.setenv("THROUGHLINE_DB", mirror["THROUGHLINE_DB"])
+    monkeypatch.setenv("THROUGHLINE_CONFIG", mirror["THROUGHLINE_CONFIG"])
+    runner = CliRunner()
+    alone, whole = runner.invoke(app_for(args[:1]), args), runner.invoke(cli, args)
+    assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+    assert alone.exit_code in (0, 1, 2) and alone.output
+    if args[:1] in (["report"], ["digest"], ["inbox"], ["zoho"], ["sandbox"], ["audit"]):
+        assert app_for(args[:1]) is not cli  # these ran the reduced app
