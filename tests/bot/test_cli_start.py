@@ -44,8 +44,9 @@ HEAVY = (
 
 # Nor these, loaded lazily by the commands that use them: pydantic-settings is no longer used to read the
 # environment (bot.config.Settings reads it; .env via python-dotenv only when the file exists), the inbox and its
-# settings load when an `inbox` command runs, rich only when typer prints help or an error.
-LAZY = ("bot.intake.inbox", "dotenv", "pydantic_settings", "rich")
+# settings load when an `inbox` command runs, rapidfuzz at the first fuzzy name match, rich only when typer prints
+# help or an error.
+LAZY = ("bot.intake.inbox", "dotenv", "pydantic_settings", "rapidfuzz", "rich")
 
 # A report never needs the event loop: the store imports asyncio where it runs work for the server. (A digest still
 # loads it and slack_sdk: bot.reports.digest_runs imports them for sending.)
