@@ -64,8 +64,9 @@ try:
     main()
 except SystemExit as exc:
     code = exc.code or 0
+import gc
 with open(OUT, "w") as handle:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, handle)
+    json.dump({"code": code, "modules": sorted(sys.modules), "gc": [gc.isenabled(), gc.get_freeze_count()]}, handle)
 """
 
 
@@ -82,6 +83,12 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def imported_by(args: list[str], mirror: dict[str, str]) -> set[str]:
     """The modules loaded by one `throughline …` run in a fresh interpreter (it must succeed)."""
+    return run_alone(args, mirror)[0]
+
+
+def run_alone(args: list[str], mirror: dict[str, str]) -> tuple[set[str], bool, int]:
+    """(modules loaded, cyclic collector still enabled, objects frozen) after one `throughline …` run in a fresh
+    interpreter (it must succeed)."""
     out = Path(mirror["dir"]) / "modules.json"
     env = {"PATH": "/usr/bin:/bin", "THROUGHLINE_DB": mirror["THROUGHLINE_DB"]}
     env["THROUGHLINE_CONFIG"] = mirror["THROUGHLINE_CONFIG"]
@@ -95,7 +102,7 @@ def imported_by(args: list[str], mirror: dict[str, str]) -> set[str]:
     )
     result = json.loads(out.read_text())
     assert result["code"] == 0, done.stdout + done.stderr
-    return set(result["modules"])
+    return set(result["modules"]), result["gc"][0], result["gc"][1]
 
 
 def heavy_in(modules: set[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
@@ -124,6 +131,25 @@ def test_reading_the_mirror_imports_only_what_it_needs(args: list[str], mirror: 
         assert "bot.reports.digest_runs" in modules and "bot.config" in modules
     if args[0] == "--help":
         assert heavy_in(modules, HELP_NEVER) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "one_shot"),
+    [
+        (["report", "invoicing"], True),
+        (["digest", "support", "--dry-run"], True),
+        (["--help"], False),
+        (["inbox", "list", "--limit", "1"], False),
+    ],
+)
+def test_one_shot_commands_run_without_the_cyclic_collector(
+    args: list[str], one_shot: bool, mirror: dict[str, str]
+) -> None:
+    """`report` and `digest` print once and exit: no collections during the run, none over the heap at exit
+    (frozen). Other commands, `serve` among them, keep the collector."""
+    _, enabled, frozen = run_alone(args, mirror)
+    assert enabled is not one_shot
+    assert (frozen > 10_000) is one_shot
 
 
 def test_the_inbox_commands_still_find_what_they_import_lazily(mirror: dict[str, str]) -> None:
