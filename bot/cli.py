@@ -290,7 +290,7 @@ cli.command("report")(report_cmd)
 cli.command("digest")(digest_cmd)
 
 
-# Commands that do one piece of work and exit. Their process needs no cyclic garbage collector: what a report
+# Commands that do one piece of work and exit (and the help). Their process needs no cyclic garbage collector: what a report
 # builds is freed by reference counting, while the collector would walk the start-up heap (typer, pydantic's
 # schemas, the modules) ≈ 100–230 times during the run and again at exit: 60–180 ms of `throughline report
 # renewals` at 10,000 accounts. Long-running commands (serve, console, sync) keep it.
@@ -299,7 +299,7 @@ ONE_SHOT = ("report", "digest")
 
 def main() -> None:
     first = sys.argv[1:2]
-    one_shot = bool(first) and first[0] in ONE_SHOT
+    one_shot = not first or first[0] in ONE_SHOT or first[0].startswith("-")  # help: no command, or --help
     if one_shot:
         gc.disable()
     try:

@@ -138,15 +138,16 @@ def test_reading_the_mirror_imports_only_what_it_needs(args: list[str], mirror: 
     [
         (["report", "invoicing"], True),
         (["digest", "support", "--dry-run"], True),
-        (["--help"], False),
+        (["--help"], True),
         (["inbox", "list", "--limit", "1"], False),
+        (["sandbox", "--help"], False),  # by its name, a command that serves until stopped
     ],
 )
 def test_one_shot_commands_run_without_the_cyclic_collector(
     args: list[str], one_shot: bool, mirror: dict[str, str]
 ) -> None:
-    """`report` and `digest` print once and exit: no collections during the run, none over the heap at exit
-    (frozen). Other commands, `serve` among them, keep the collector."""
+    """`report`, `digest` and the help print once and exit: no collections during the run, none over the heap at
+    exit (frozen). Other commands, `serve` among them, keep the collector."""
     _, enabled, frozen = run_alone(args, mirror)
     assert enabled is not one_shot
     assert (frozen > 10_000) is one_shot
