@@ -290,10 +290,10 @@ cli.command("report")(report_cmd)
 cli.command("digest")(digest_cmd)
 
 
-# Commands that do one piece of work and exit (and the help). Their process needs no cyclic garbage collector: what a report
-# builds is freed by reference counting, while the collector would walk the start-up heap (typer, pydantic's
-# schemas, the modules) ≈ 100–230 times during the run and again at exit: 60–180 ms of `throughline report
-# renewals` at 10,000 accounts. Long-running commands (serve, console, sync) keep it.
+# Commands that do one piece of work and exit, and the help. Their process needs no cyclic garbage collector:
+# what a report builds is freed by reference counting, while the collector would walk the start-up heap (typer,
+# pydantic's schemas, the modules) ≈ 100–230 times during the run and again at exit: 60–180 ms of
+# `throughline report renewals` at 10,000 accounts. Long-running commands (serve, console, sync) keep it.
 ONE_SHOT = ("report", "digest")
 
 
