@@ -27,8 +27,9 @@ class Settings(BaseModel):
 
     `Settings()` reads them: a value given to the constructor (by alias or field name) wins, then the process
     environment, then `.env` in the working directory; names match whatever their case. (This was pydantic-settings'
-    BaseSettings with env_file=".env"; reading 17 strings by hand spares every command its import, ≈ 15% of the
-    start of `throughline report`: see _from_environment.)
+    BaseSettings with env_file=".env": tests/bot/test_config.py checks ours against it. Reading 17 strings here
+    spares every command its import, with its cloud secret stores, argparse and asyncio: 30–60 ms of a
+    `throughline report`.)
     """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
