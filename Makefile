@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --progress-bar off --upgrade pip
 	@echo "==> Installing Throughline and its development tools (about a minute on a first install)"
 	$(PY) -m pip install --progress-bar off -e '.[dev]'
+	@echo "==> Compiling the source tree (an editable install is not compiled; PYTHONDONTWRITEBYTECODE would make every command compile it)"
+	$(PY) -m compileall -q bot handlers
 	touch $(STAMP)
 	@echo "==> Installed; run 'make test', 'make demo' or 'make serve'"
 

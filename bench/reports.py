@@ -150,6 +150,9 @@ def cli_commands(
     config_file.write_text(f'timezone = "{structure.timezone}"\n')
     Store(tmp / "empty.db").close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THROUGHLINE_", "SLACK_", "ZOHO_"))}
+    # The warm-up run writes the .pyc files an operator's first run writes (a session that sets
+    # PYTHONDONTWRITEBYTECODE would otherwise compile every bot module in every timed run: ≈ 40 modules, ~100 ms).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(THROUGHLINE_CONFIG=str(config_file))
     full, empty = {**env, "THROUGHLINE_DB": str(db)}, {**env, "THROUGHLINE_DB": str(tmp / "empty.db")}
 

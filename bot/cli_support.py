@@ -12,7 +12,7 @@ import typer
 
 from bot.errors import ConfigError, ThroughlineError
 
-if TYPE_CHECKING:  # bot.config (pydantic-settings) is imported by the commands that read it, when they run
+if TYPE_CHECKING:  # bot.config (pydantic models) is imported by the commands that read it, when they run
     from bot.config import OperatingStructure, Settings
 
 T = TypeVar("T")

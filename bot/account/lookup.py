@@ -16,8 +16,6 @@ from functools import lru_cache
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from rapidfuzz import fuzz, process
-
 from bot.models import Account
 
 QueryKind = Literal["empty", "id", "email", "domain", "name"]
@@ -162,6 +160,8 @@ def normalise_name(name: str) -> str:
 def _score(query: str, name: str) -> tuple[float, bool]:
     if name == query:
         return 100.0, True
+    from rapidfuzz import fuzz  # here, not at the top: the store loads this module, `throughline report` too
+
     score = float(fuzz.WRatio(query, name))
     if name.startswith(query) and len(query) >= PREFIX_MIN_LEN:
         score = max(score, PREFIX_SCORE)
@@ -206,6 +206,8 @@ class NameIndex:
         prefixed = self._prefixed(q)
         picked = {idx: _score(q, self.norm[idx]) for idx in prefixed}
         if not any(exact for _, exact in picked.values()) and (len(q) < PREFIX_MIN_LEN or not picked):
+            from rapidfuzz import fuzz, process
+
             for _, _, idx in process.extract(
                 q, self.norm, scorer=fuzz.WRatio, limit=max(limit * 4, 20), score_cutoff=SUGGEST_MIN_SCORE
             ):

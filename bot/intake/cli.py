@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.config import load_settings, load_structure
-from bot.errors import ConfigError, ThroughlineError
-from bot.intake.inbox import STATES, Inbox, InboxEntry, without_secrets
-from bot.store import Store
+# Only typer at import: bot/cli.py registers this group for every command, so the settings, the inbox and the
+# store are imported when an `inbox` command runs (tests/bot/test_cli_start.py checks `report` never loads them).
+if TYPE_CHECKING:
+    from bot.intake.inbox import Inbox, InboxEntry
+
+# The inbox's states (bot.intake.inbox.STATES; tests/bot/test_cli_start.py keeps them equal), for the help text.
+STATES_HELP = "pending, failed, done, rejected"
 
 inbox_cli = typer.Typer(help="The webhook inbox: list, show and replay deliveries.", no_args_is_help=True)
 
 
 def _inbox() -> Inbox:
+    from bot.config import load_settings
+    from bot.errors import ConfigError, ThroughlineError
+    from bot.intake.inbox import Inbox
+    from bot.store import Store
+
     try:
         settings = load_settings()
         return Inbox(Store(settings.store_location), lambda: datetime.now(UTC))
@@ -43,10 +49,12 @@ def _row(e: InboxEntry) -> str:
 
 @inbox_cli.command("list")
 def list_entries(
-    state: Annotated[str, typer.Option(help=f"Only this state: {', '.join(STATES)}")] = "",
+    state: Annotated[str, typer.Option(help=f"Only this state: {STATES_HELP}")] = "",
     limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
 ) -> None:
     """Entries newest first, with their state, attempts and last error."""
+    from bot.intake.inbox import STATES
+
     if state and state not in STATES:
         typer.secho(f"Unknown state {state!r}: use one of {', '.join(STATES)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
@@ -65,6 +73,11 @@ def list_entries(
 @inbox_cli.command("show")
 def show(entry_id: Annotated[int, typer.Argument(help="Entry id (see `inbox list`)")]) -> None:
     """One entry in full: identity, times, error and body."""
+    import json
+
+    from bot.config import load_settings
+    from bot.intake.inbox import without_secrets
+
     entry = _inbox().get(entry_id)
     if entry is None:
         typer.secho(f"No inbox entry {entry_id}.", fg=typer.colors.RED, err=True)
@@ -124,7 +137,11 @@ def replay_failed() -> None:
 @inbox_cli.command("process")
 def process() -> None:
     """Process every entry due now in this process (re-reads Zoho, posts to Slack)."""
+    import asyncio
+
+    from bot.config import load_settings, load_structure
     from bot.deps import build_deps
+    from bot.errors import ConfigError
 
     async def run() -> None:
         settings = load_settings()

@@ -18,7 +18,6 @@ on the one writer connection.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -116,6 +115,8 @@ class Store(MirrorTables, StateTables):
         """Run store work off the event loop, on the store's threads."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
+        import asyncio  # here, not at the top: `throughline report` opens a store and never needs the event loop
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(method, *args, **kwargs))
 
@@ -124,6 +125,8 @@ class Store(MirrorTables, StateTables):
         never uses. Each thread reads through its own connection, so it never waits for a report's reads either."""
         if self._quick is None:
             self._quick = ThreadPoolExecutor(QUICK_THREADS, thread_name_prefix="store-quick")
+        import asyncio
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._quick, functools.partial(method, *args, **kwargs))
 

@@ -3,7 +3,6 @@ the states and the retry policy, which the feature decides and passes in)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -12,7 +11,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # asyncio is imported where a delivery is added: `throughline report` loads this module too
+    import asyncio
 
 from bot.store.engine import Engine, Row, chunks, insert_new_sql, marks
 
@@ -133,6 +135,8 @@ class InboxTable:
     async def add_durably(self, entries: Sequence[NewEntry], refusals: Sequence[Refusal], at: datetime) -> Added:
         """`add`, sharing one commit with the deliveries that arrive meanwhile (group commit): while a commit is
         being written, the next ones queue and then go in together. Returns once this delivery is committed."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Added] = loop.create_future()
         gathered = self._gathering.get(loop)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import OperatingStructure, load_settings, load_structure, parse_structure
+from bot.config import OperatingStructure, Settings, load_settings, load_structure, parse_structure
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +80,52 @@ def test_missing_credentials_name_the_variable(monkeypatch, tmp_path):
         settings.require_zoho()
     socket = load_settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
     socket.require_slack()  # Socket Mode needs no signing secret
+
+
+# ---- Settings read the environment as pydantic-settings did (it is no longer imported by the commands) --------
+
+ENV_NAMES = [f.alias for f in Settings.model_fields.values() if f.alias]
+
+
+def _oracle() -> type:
+    """What Settings was: the same fields, read by pydantic-settings' BaseSettings with env_file=".env"."""
+    from pydantic import Field, create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    fields: dict = {name: (str, Field(f.default, alias=f.alias)) for name, f in Settings.model_fields.items()}
+    oracle = create_model("Oracle", __base__=BaseSettings, **fields)
+    oracle.model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    oracle.model_rebuild(force=True)
+    return oracle
+
+
+@pytest.mark.parametrize(
+    ("environ", "dotenv", "given"),
+    [
+        ({}, None, {}),
+        ({"ZOHO_DC": "eu", "THROUGHLINE_DB": "/data/t.db", "SLACK_BOT_TOKEN": ""}, None, {}),
+        ({"zoho_dc": "jp", "Throughline_Config": "x.toml"}, None, {}),  # any case, as pydantic-settings matched
+        ({}, 'ZOHO_DC=in\nexport THROUGHLINE_DB="/q/a b.db"\n# a comment\nNOT_OURS=1\nSLACK_APP_TOKEN\n', {}),
+        ({"ZOHO_DC": "eu"}, "ZOHO_DC=in\nzoho_books_org_id='77'\n", {}),  # the environment beats .env
+        ({"THROUGHLINE_DB": "/env.db", "ZOHO_DC": "eu"}, "ZOHO_DESK_ORG_ID=9", {"db_path": "/arg.db", "ZOHO_DC": "ca"}),
+    ],
+)
+def test_settings_read_the_environment_as_pydantic_settings_did(monkeypatch, tmp_path, environ, dotenv, given):
+    monkeypatch.chdir(tmp_path)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv)
+    ours, theirs = Settings(**given), _oracle()(**given)
+    assert ours.model_dump() == theirs.model_dump()
+    assert ours.model_fields_set == theirs.model_fields_set  # `serve --sandbox` asks whether THROUGHLINE_DB was set
+
+
+def test_a_bad_variable_in_dotenv_is_named(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZOHO_DC", raising=False)
+    (tmp_path / ".env").write_text("ZOHO_DC=us\n")
+    with pytest.raises(ConfigError, match="environment: ZOHO_DC: unknown Zoho data centre 'us'"):
+        load_settings()
