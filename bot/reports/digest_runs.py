@@ -12,7 +12,6 @@ Slack's answer (a possibly lost digest is preferred to a duplicate); only a send
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.config import DIGEST_TEAMS, OperatingStructure
 from bot.reports.charts import revenue_chart
@@ -216,6 +214,10 @@ async def _destination(deps: DigestDeps, schedule: TeamSchedule, out: Outgoing) 
 
 
 async def _post(deps: DigestDeps, channel: str, out: Outgoing, day: date) -> tuple[str, str]:
+    import asyncio
+
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
     answer = await deps.slack.chat_postMessage(
         channel=channel, unfurl_links=False, unfurl_media=False, **out.message.as_kwargs()
     )
@@ -241,6 +243,10 @@ async def send_digest(
     deps: DigestDeps, team: str, *, now: datetime | None = None, day: date | None = None
 ) -> DigestRun:
     """Build the team's digest for `day` (default: today, local) and send every part not sent yet."""
+    import asyncio
+
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
     schedule = schedule_for(deps.structure, team)
     now = now or deps.clock()
     local_day, outgoing = await asyncio.to_thread(build_outgoing, deps, team, now, day)
@@ -287,6 +293,8 @@ async def digest_job(deps: DigestDeps, team: str) -> None:
 async def catch_up(deps: DigestDeps) -> list[DigestRun]:
     """Send each enabled digest whose latest slot passed while we were down, if within the grace window and
     not already sent; older misses are logged and dropped."""
+    import asyncio
+
     now = deps.clock()
     grace = timedelta(minutes=deps.structure.reports.digest_grace_minutes)
     runs = []
