@@ -167,7 +167,7 @@ class MirrorSync:
         if sweep and report.started_at is not None:
             self.store.set_watermark(BOOKS_SWEEP, report.started_at.isoformat())
         if self.changes is not None:  # what fell overdue by the calendar alone (the first sync: a baseline)
-            report.events += len(await self.store.run(self.changes.overdue_scan, publish=not first_ever))
+            report.events += await self.store.run(self.changes.overdue_scan, publish=not first_ever)
         report.finished_at = self.clock()
         self.store.set_watermark(COMPLETED, report.started_at.isoformat() if report.started_at else "")
         return report
