@@ -108,6 +108,11 @@ class Engine(ABC):
         picks a covering index on its own."""
         return ""
 
+    def index_definitions(self, conn: Any, tables: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of the secondary indexes on `tables` that may be dropped for a bulk load and
+        created again after it. PostgreSQL: none, nothing is deferred there (its planner needs no named index)."""
+        return []
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.read() as conn:
             return list(conn.execute(sql, list(params)).fetchall())
@@ -261,6 +266,13 @@ class SqliteEngine(Engine):
 
     def migration_db(self) -> _SqliteMigrationDb:
         return _SqliteMigrationDb(self.writer)
+
+    def index_definitions(self, conn: Any, tables: Sequence[str]) -> list[tuple[str, str]]:
+        sql = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks(len(tables))}) ORDER BY name"
+        )
+        return [(str(row[0]), str(row[1])) for row in conn.execute(sql, list(tables)).fetchall()]
 
 
 class _SqliteMigrationDb:
