@@ -7,8 +7,8 @@ and health indexes (covering indexes that only reports, digests and the Home tab
 sync loads and created after it from the loaded rows, which is one sorted pass per index.
 
 Kept throughout: the primary keys (upserts), the `idx_*` indexes (/account lookups, links, the sync's own reads)
-and the two indexes queries name with `INDEXED BY` (`Engine.covering`), which SQLite refuses to run without.
-Reports made during a first sync stay right (the planner reads the tables instead), only slower. The dropped
+and the two indexes queries read a table through by name (`Engine.covering`): SQLite refuses such a query without
+them. Reports made during a first sync stay right (the planner reads the tables instead), only slower. The dropped
 statements are kept in a watermark until they are created again, so an interrupted sync leaves nothing lost: the
 next sync creates them first. SQLite only (`Engine.index_definitions`); PostgreSQL keeps its indexes.
 """
