@@ -37,7 +37,7 @@ IN_CHUNK = 500  # ids per `IN (...)`, well under any engine's bound-parameter li
 # time grew 15-17x for 10x the rows). A first sync now builds the report indexes after loading (bot/store/indexes.py),
 # so it writes through fewer: replayed at 10,000 accounts, 8 MB and 16 MB read and wrote the same bytes in the same
 # CPU time (without the deferral too: the same CPU, 1.5x the reads). It fills only as used, and stays for the
-# process's life: every MB here is a MB of serve's peak memory.
+# process's life; building those indexes sorts in memory of about this size: every MB here is a MB of serve's peak.
 WRITER_CACHE_KIB = 8_192
 
 
