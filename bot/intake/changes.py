@@ -220,21 +220,44 @@ class ChangeRecorder:
         items = [(event_identity(e), json.dumps(event_body(e))) for e in events]
         return self.inbox.add_many(EVENT_SOURCE, items, state="pending" if publish else "done")
 
-    def overdue_scan(self, *, publish: bool = True) -> list[Event]:
+    def overdue_scan(self, *, publish: bool = True) -> int:
         """Invoices and tickets that fell overdue by the calendar alone (Zoho may not touch them when that
-        happens): those due within the last `overdue_scan_days`, raised as sync events. With publish=False
-        (the first sync) they are marked as seen instead, so what was overdue before we started is not news."""
+        happens): those due within the last `overdue_scan_days`, raised as sync events; answers how many were
+        raised. With publish=False (the first sync) they are marked as seen instead, so what was overdue before
+        we started is not news. Read and recorded `SCAN_CHUNK` records at a time: a large org has thousands due
+        in a week, and holding them all (records, events, their JSON) set the serving process's peak memory."""
         now = self.clock()
         today = (now.astimezone(self.tz) if self.tz else now).date()
         since = today - timedelta(days=self.rules.overdue_scan_days)
-        invoices = self.store.invoices_due_between(since, today)
-        tickets = self.store.open_tickets_due_between(now - timedelta(days=self.rules.overdue_scan_days), now)
-        self.link_accounts([*invoices, *tickets])
-        events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
-        events += [
-            TicketOverdue(ticket=t.model_copy(update={"is_overdue": True}), source="sync")
-            for t in tickets
-            if is_open_ticket(t)
-        ]
-        self.record(events, publish=publish)
-        return events if publish else []
+        start = now - timedelta(days=self.rules.overdue_scan_days)
+        raised = 0
+        for ids in _chunked(self.store.invoice_ids_due_between(since, today)):
+            invoices = _in_order(self.store.records_by_id(Invoice, ids), ids)
+            self.link_accounts(invoices)
+            events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
+            self.record(events, publish=publish)
+            raised += len(events)
+        for ids in _chunked(self.store.open_ticket_ids_due_between(start, now)):
+            tickets = _in_order(self.store.records_by_id(Ticket, ids), ids)
+            self.link_accounts(tickets)
+            events = [
+                TicketOverdue(ticket=t.model_copy(update={"is_overdue": True}), source="sync")
+                for t in tickets
+                if is_open_ticket(t) and t.due_date and start <= t.due_date < now  # still so when read again
+            ]
+            self.record(events, publish=publish)
+            raised += len(events)
+        return raised if publish else 0
+
+
+SCAN_CHUNK = 500  # records the overdue scan reads, and events it records, at a time
+
+
+def _chunked(ids: Sequence[str]) -> Iterable[list[str]]:
+    for at in range(0, len(ids), SCAN_CHUNK):
+        yield list(ids[at : at + SCAN_CHUNK])
+
+
+def _in_order(found: dict[str, M], ids: Sequence[str]) -> list[M]:
+    """`found` in the order of `ids` (the order the scan read them in), leaving out those gone since."""
+    return [found[i] for i in ids if i in found]

@@ -31,6 +31,7 @@ from bot.store.audit import AuditTables
 from bot.store.engine import LeaderLock, SqliteEngine, open_engine, safe_location
 from bot.store.handoffs import HandoffTables
 from bot.store.inbox import InboxTable
+from bot.store.indexes import DeferredIndexes
 from bot.store.migrations import MIGRATIONS, Migration
 from bot.store.mirror import MIRROR_TABLES, MirrorRecords, MirrorTables
 from bot.store.notifications import NotificationTables
@@ -49,7 +50,7 @@ THREADS = 4  # store work in flight at once from async code (readers run in para
 QUICK_THREADS = 2
 
 
-class Store(MirrorTables, StateTables):
+class Store(MirrorTables, StateTables, DeferredIndexes):
     """The SQLite store. Open once per process and share; `close()` when done."""
 
     def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:

@@ -284,25 +284,22 @@ class MirrorTables:
                 desk.update((row[0], row[1]) for row in conn.execute(sql, chunk).fetchall())
         return books, desk
 
-    def invoices_due_between(self, since: date, before: date) -> list[Invoice]:
-        with self.engine.read() as conn:
-            return _models(
-                conn,
-                Invoice,
-                "SELECT data FROM invoices WHERE due_date >= ? AND due_date < ?",
-                [since.isoformat(), before.isoformat()],
-            )
+    def invoice_ids_due_between(self, since: date, before: date) -> list[str]:
+        """Ids of the invoices due from `since` to before `before` (the sync's overdue scan reads them in chunks)."""
+        sql = "SELECT id FROM invoices WHERE due_date >= ? AND due_date < ?"
+        return [str(row[0]) for row in self.engine.all(sql, [since.isoformat(), before.isoformat()])]
 
-    def open_tickets_due_between(self, start: datetime, end: datetime) -> list[Ticket]:
-        """Open tickets due from `start` to before `end` (the due date is only in `data`): decoded one row at a
-        time and kept only when due then, so the sync's overdue scan never holds every open ticket at once."""
+    def open_ticket_ids_due_between(self, start: datetime, end: datetime) -> list[str]:
+        """Ids of the open tickets due from `start` to before `end` (the due date is only in `data`): decoded one
+        row at a time and only the id kept, so the sync's overdue scan never holds the tickets themselves (at
+        10,000 accounts ≈ 7,000 are due in a week: 17 MB as models, the largest part of a first sync's peak)."""
         validate = Ticket.model_validate_json
-        out: list[Ticket] = []
+        out: list[str] = []
         with self.engine.read() as conn:
             for (data,) in conn.execute("SELECT data FROM tickets WHERE status_type != 'Closed'"):
                 ticket = validate(data)
                 if ticket.due_date and start <= ticket.due_date < end:
-                    out.append(ticket)
+                    out.append(ticket.id)
         return out
 
     def account_candidates(self) -> list[tuple[str, str]]:

@@ -1,0 +1,71 @@
+"""Report indexes built once after a first full sync, instead of entry by entry while it runs.
+
+A first sync inserts every mirrored record; each insert also adds an entry, at a random place, to every index of
+its table (invoices carry nine). Once an index outgrows the page cache, each batch rewrites nearly a page per row
+per index (WAL, then checkpoint): at 10,000 accounts the store wrote 26x the bytes for 10x the rows. The report
+and health indexes (covering indexes that only reports, digests and the Home tab read) are dropped while the first
+sync loads and created after it from the loaded rows, which is one sorted pass per index.
+
+Kept throughout: the primary keys (upserts), the `idx_*` indexes (/account lookups, links, the sync's own reads)
+and the two indexes queries read a table through by name (`Engine.covering`): SQLite refuses such a query without
+them. Reports made during a first sync stay right (the planner reads the tables instead), only slower. The dropped
+statements are kept in a watermark until they are created again, so an interrupted sync leaves nothing lost: the
+next sync creates them first. SQLite only (`Engine.index_definitions`); PostgreSQL keeps its indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.store.engine import Engine, upsert_sql
+from bot.store.mirror import MIRROR_TABLES
+from bot.store.reports_money import ACCOUNTS_INDEX, DEAL_OWNERS_INDEX
+
+DEFERRED = "sync:deferred_indexes"  # watermark: the dropped indexes' CREATE statements, as JSON [[name, sql]]
+DEFERRABLE = ("report_", "health_")  # name prefixes of the indexes only reports read
+NAMED_IN_QUERIES = frozenset({ACCOUNTS_INDEX, DEAL_OWNERS_INDEX})
+_CREATE = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?!IF\s+NOT\s+EXISTS)", re.I)
+
+
+def if_not_exists(sql: str) -> str:
+    return _CREATE.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX IF NOT EXISTS ", sql, count=1)
+
+
+class DeferredIndexes:
+    """Mixed into `Store`."""
+
+    engine: Engine
+
+    def defer_report_indexes(self) -> list[str]:
+        """Drop the report indexes of the mirror tables (remembering how to build them); answers their names."""
+        with self.engine.write() as conn:
+            row = conn.execute("SELECT value FROM watermarks WHERE name = ?", [DEFERRED]).fetchone()
+            saved: dict[str, str] = dict(json.loads(row[0])) if row else {}
+            found = [
+                (name, sql)
+                for name, sql in self.engine.index_definitions(conn, MIRROR_TABLES)
+                if name.startswith(DEFERRABLE) and name not in NAMED_IN_QUERIES
+            ]
+            if not found:
+                return []
+            saved.update(found)
+            conn.execute(
+                upsert_sql("watermarks", ["name", "value"], key=["name"]), [DEFERRED, json.dumps(sorted(saved.items()))]
+            )
+            for name, _ in found:
+                conn.execute(f"DROP INDEX {name}")
+        return [name for name, _ in found]
+
+    def restore_report_indexes(self) -> list[str]:
+        """Create the indexes `defer_report_indexes` dropped (none pending: nothing to do); answers their names."""
+        row = self.engine.one("SELECT value FROM watermarks WHERE name = ?", [DEFERRED])
+        if row is None:
+            return []
+        with self.engine.write() as conn:
+            row = conn.execute("SELECT value FROM watermarks WHERE name = ?", [DEFERRED]).fetchone()
+            pending = json.loads(row[0]) if row else []  # another sync may have just created them
+            for _, sql in pending:
+                conn.execute(if_not_exists(sql))
+            conn.execute("DELETE FROM watermarks WHERE name = ?", [DEFERRED])
+        return [name for name, _ in pending]

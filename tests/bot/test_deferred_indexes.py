@@ -1,0 +1,74 @@
+"""A first sync builds the report indexes after loading (bot/store/indexes.py): the schema after it is exactly the
+migrations' schema, reports made while the indexes are away give the same answers, an interrupted first sync
+leaves them to the next sync, and PostgreSQL keeps its indexes throughout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.reports.data import load_mirror
+from bot.reports.periods import parse_period
+from bot.reports.service import ReportRequest, run_report, run_report_on
+from bot.store import MIRROR_TABLES, Store
+from bot.store.indexes import DEFERRED, NAMED_IN_QUERIES
+from bot.sync import COMPLETED, MirrorSync
+from tests.bot.reports import fixtures as fx
+from tests.bot.reports.test_sql_accounts import DAYS, STRUCTURE, _fill_seeded
+
+
+def _indexes(store: Store) -> dict[str, str]:
+    with store.engine.read() as conn:
+        return dict(store.engine.index_definitions(conn, MIRROR_TABLES))
+
+
+def test_report_indexes_dropped_and_built_again_exactly(tmp_path: Path):
+    with Store(tmp_path / "m.db") as store:
+        fx.fill(store)
+        _fill_seeded(store, 60)
+        schema = _indexes(store)
+        whole = load_mirror(store, handoffs=False)
+        dropped = store.defer_report_indexes()
+        assert dropped and all(name.startswith(("report_", "health_")) for name in dropped)
+        left = _indexes(store)
+        assert NAMED_IN_QUERIES <= set(left)  # queries name these with INDEXED BY: never dropped
+        assert {n for n in left if n.startswith("idx_")} == {n for n in schema if n.startswith("idx_")}
+        assert store.defer_report_indexes() == []  # twice: nothing more to drop, nothing forgotten
+        for today in DAYS[1:4]:  # reports made meanwhile: the same answers, read without the indexes
+            now = datetime.combine(today, fx.NOW.timetz())
+            for kind in ("renewals", "revenue", "invoicing", "support"):
+                request = ReportRequest(kind, None if kind == "renewals" else parse_period("last 3 months", today))
+                assert run_report(store, STRUCTURE, request, now) == run_report_on(whole, STRUCTURE, request, now)
+        assert sorted(store.restore_report_indexes()) == sorted(dropped)
+        assert _indexes(store) == schema
+        assert store.get_watermark(DEFERRED) is None
+        assert store.restore_report_indexes() == []
+
+
+async def test_a_first_sync_ends_with_the_migrations_schema(deps, tmp_path: Path):
+    if deps.store.engine.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps its indexes")
+    with Store(tmp_path / "fresh.db") as fresh:
+        schema = _indexes(fresh)
+    assert _indexes(deps.store) == schema
+    await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run()
+    assert _indexes(deps.store) == schema
+    assert deps.store.get_watermark(DEFERRED) is None
+
+
+async def test_indexes_an_interrupted_first_sync_left_are_built_by_the_next(deps):
+    if deps.store.engine.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps its indexes")
+    schema = _indexes(deps.store)
+    assert deps.store.defer_report_indexes()  # as a first sync does, then the process ended
+    deps.store.set_watermark(COMPLETED, deps.clock().isoformat())
+    await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run()
+    assert _indexes(deps.store) == schema
+
+
+def test_postgresql_keeps_its_indexes(postgres):
+    with Store(postgres.new_database()) as store:
+        assert store.defer_report_indexes() == []
+        assert store.restore_report_indexes() == []
