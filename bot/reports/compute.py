@@ -491,7 +491,7 @@ def _ticket_key(data: MirrorData, t: Ticket) -> tuple[str, str]:
     return "", "(no account)"
 
 
-@dataclass
+@dataclass(slots=True)  # thousands per report
 class TicketStats:
     """One customer's tickets in a period: counted from records here, or by SQL (bot.reports.data)."""
 
@@ -524,22 +524,49 @@ def hours_between(created: datetime, closed: datetime) -> float:
 
 
 def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
-    rows = [
-        SupportRow(key, s.name, s.opened, s.escalated, s.open_now, len(s.hours), percentile(s.hours, 0.5))
-        for key, s in stats.items()
-        if s.opened or s.open_now or s.hours
-    ]
-    rows.sort(key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
-    hours = [h for s in stats.values() for h in s.hours]
-    total = SupportRow(
-        "",
-        "All customers",
-        sum(r.opened for r in rows),
-        sum(r.escalated for r in rows),
-        sum(r.open_now for r in rows),
-        len(hours),
-        percentile(hours, 0.5),
-    )
+    return support_from(period, ((k, s.name, s.opened, s.escalated, s.open_now, s.hours) for k, s in stats.items()))
+
+
+SupportCounts = tuple[str, str, int, int, int, list[float] | None]  # key, name, opened, escalated, open now, hours
+
+
+def support_from(period: Period, counts: Iterable[SupportCounts]) -> SupportReport:
+    """The report from each customer's (key, name, opened, escalated, open now, hours to close or None): those
+    with tickets opened in the period, open now or closed in it, the most opened first, then the most open now,
+    the most escalated, by name (case-folded) and key."""
+    # Thousands of customers share a few dozen (opened, open now, escalated) counts: each group is sorted on its
+    # own by (folded name, key), never equal (keys are unique), so no row is compared.
+    groups: dict[tuple[int, int, int], list[tuple[str, str, SupportRow]]] = {}
+    every: list[float] = []
+    opened = escalated = open_now = 0
+    for key, name, o, e, n, hours in counts:
+        if hours:
+            size = len(hours)
+            if size == 1:
+                median: float | None = hours[0]  # `percentile` of one value
+            elif size == 2:
+                low, high = hours if hours[0] <= hours[1] else (hours[1], hours[0])
+                median = low + (high - low) * 0.5  # `percentile`'s arithmetic
+            else:
+                median = percentile(hours, 0.5)
+            every += hours
+        elif o or n:
+            size, median = 0, None
+        else:
+            continue
+        group = groups.get((o, n, e))
+        if group is None:
+            group = groups[o, n, e] = []
+        group.append((name.casefold(), key, SupportRow(key, name, o, e, n, size, median)))
+        opened += o
+        escalated += e
+        open_now += n
+    rows: list[SupportRow] = []
+    for group_key in sorted(groups, reverse=True):
+        group = groups[group_key]
+        group.sort()
+        rows += [row for _, _, row in group]
+    total = SupportRow("", "All customers", opened, escalated, open_now, len(every), percentile(every, 0.5))
     return SupportReport(period, rows, total)
 
 

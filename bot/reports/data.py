@@ -1,6 +1,6 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
 the records and figures a report or digest uses: picked or counted by the SQL in bot/store/reports.py,
-bot/store/reports_accounts.py (`ticket_stats`, `renewals_report`, `home_accounts`, the sales and support digests)
+bot/store/reports_accounts.py (`support_report`, `renewals_report`, `home_accounts`, the sales and support digests)
 and bot/store/reports_money.py (`revenue_bookings`, `money_bookings`, `won_timings`, `invoicing_data`, `paid_on`,
 the finance and leadership digests: summed, no record decoded).
 
@@ -28,13 +28,14 @@ from bot.reports.compute import (
     Owner,
     Paid,
     ReportConfig,
-    TicketStats,
-    hours_between,
+    SupportCounts,
+    SupportReport,
     local_date,
     most_common_currency,
     owner_of,
     paid_order,
     resolve_currency,
+    support_from,
     timing_of,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
@@ -253,13 +254,28 @@ def paid_on(store: Store, day: date) -> list[Paid]:
     return sorted(out, key=paid_order)
 
 
-def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
-    """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
-    become UTC bounds once; tickets mirrored without a CRM account count for their Desk account's."""
+def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
+    """The support report from SQL counts (as `compute.support` counts records): local days become UTC bounds
+    once; tickets mirrored without a CRM account count for their Desk account's."""
     start, end = utc_bounds(period.start, period.end, tz)
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
-    stats = {a: TicketStats(a if name is None else name, o, e, n) for a, name, o, e, n in got["linked"]}
-    keys: dict[str, str] = {}  # Desk account id → the key its unlinked tickets count under
+    hours: dict[str, list[float]] = {}  # key → hours to close (`compute.hours_between`) of tickets closed in span
+    unlinked: list[tuple[str, float]] = []  # (Desk account id, hours) of those mirrored without a CRM account
+    when = datetime.fromisoformat
+    for account_id, desk_id, created, closed in got["closed"]:
+        spent = (when(closed) - when(created)).total_seconds() / 3600
+        if spent < 0:
+            spent = 0.0
+        if account_id:
+            found = hours.get(account_id)
+            if found is None:
+                hours[account_id] = [spent]
+            else:
+                found.append(spent)
+        else:
+            unlinked.append((desk_id or "", spent))
+    extra: dict[str, list[Any]] = {}  # key → [name, opened, escalated, open now] of tickets without a CRM account
+    keys: dict[str, str] = {}  # their Desk account id → that key
     for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
         if account:
             key, label = account, account if name is None else name
@@ -268,14 +284,22 @@ def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: Report
         else:
             key, label = "", "(no account)"
         keys[desk_id or ""] = key
-        s = stats.setdefault(key, TicketStats(label))
-        s.opened += opened or 0
-        s.escalated += escalated or 0
-        s.open_now += open_now or 0
-    when = datetime.fromisoformat
-    for account_id, desk_id, created, closed in got["closed"]:
-        stats[account_id or keys[desk_id or ""]].hours.append(hours_between(when(created), when(closed)))
-    return stats
+        counts = extra.setdefault(key, [label, 0, 0, 0])
+        counts[1] += opened or 0
+        counts[2] += escalated or 0
+        counts[3] += open_now or 0
+    for desk_id, spent in unlinked:
+        hours.setdefault(keys[desk_id], []).append(spent)
+    names = dict(got["names"])
+    rows: list[SupportCounts] = []
+    add = rows.append
+    for account, o, e, n in got["linked"]:
+        if account in extra:
+            _, more_o, more_e, more_n = extra.pop(account)
+            o, e, n = o + more_o, e + more_e, n + more_n
+        add((account, names.get(account, account), o, e, n, hours.get(account)))
+    rows += [(key, name, o, e, n, hours.get(key)) for key, (name, o, e, n) in extra.items()]
+    return support_from(period, rows)
 
 
 def health_of(
