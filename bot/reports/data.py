@@ -406,15 +406,16 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
 
 
 def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any, ...]]:
-    """The invoices overdue today (as `compute.overdue_invoices` finds them), longest overdue first: (account,
-    id, status, due date, balance, currency)."""
+    """The invoices overdue today (as `compute.overdue_invoices` finds them), in no order: (due date, else today;
+    id, account, balance, currency)."""
     rules, day = config.rules, today.isoformat()
-    rows = [
-        r
-        for r in AccountQueries(store.engine).overdue_invoices(rules, day)
-        if owes_overdue(r[2], date.fromisoformat(r[3]) if r[3] else None, Decimal(r[4] or 0), today, rules)
+    late = rules.overdue_statuses  # overdue whatever their due date and balance (nearly all of them)
+    return [
+        (due or day, invoice, account, balance, code)
+        for due, invoice, account, status, balance, code in AccountQueries(store.engine).overdue_invoices(rules, day)
+        if status in late
+        or owes_overdue(status, date.fromisoformat(due) if due else None, Decimal(balance or 0), today, rules)
     ]
-    return sorted(rows, key=lambda r: (r[3] or day, r[1]))
 
 
 def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SalesPicked:
@@ -424,26 +425,28 @@ def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfi
     yesterday = today - timedelta(days=1)
     owners: dict[str, OwnerLists] = {}
     shown: dict[str, tuple[list[str], list[str]]] = {}  # email → (ticket ids, invoice ids) a message shows
-
-    def count(email: str, kind: int, record_id: str) -> None:
-        lists = owners.setdefault(email, OwnerLists())
-        ids = shown.setdefault(email, ([], []))[kind]
-        if kind == 0:
-            lists.tickets_total += 1
-        else:
-            lists.overdue_total += 1
-        if len(ids) < limit:
-            ids.append(record_id)
-
     owner_of = queries.owners()
     created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
-    for account, ticket, _ in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
-        if account in owner_of:
-            count(owner_of[account].strip(), 0, ticket)
-    for row in _overdue(store, today, config):
-        if row[0] in owner_of:
-            count(owner_of[row[0]].strip(), 1, row[1])
-    waiting = [h for h in map(handoff_from_row, store.handoffs.rows()) if h.state == "waiting" and h.missing]
+    overdue = _overdue(store, today, config)
+    overdue.sort()  # longest overdue first (by due date, then id)
+    for kind, found in ((0, sorted(created, reverse=True)), (1, overdue)):  # tickets: newest first
+        for _, record_id, account, *_ in found:
+            email = owner_of.get(account)
+            if email is None:
+                continue
+            email = email.strip()
+            lists = owners.get(email)
+            if lists is None:
+                lists = owners[email] = OwnerLists()
+                shown[email] = ([], [])
+            if kind == 0:
+                lists.tickets_total += 1
+            else:
+                lists.overdue_total += 1
+            ids = shown[email][kind]
+            if len(ids) < limit:
+                ids.append(record_id)
+    waiting = [h for h in map(handoff_from_row, store.handoffs.rows(state="waiting")) if h.missing]
     for h in waiting:
         email = h.owner_email or owner_of.get(h.account_id, "").strip()
         if email:
@@ -473,18 +476,20 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
-    owed: dict[str, dict[str, Decimal]] = {}
-    for account, _, _, _, balance, code in _overdue(store, today, config):
-        if account:
-            sums = owed.setdefault(account, {})
-            sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
+    overdue = _overdue(store, today, config)
+    owed = {account for _, _, account, _, _ in overdue if account}
     open_by = queries.open_tickets(config.rules, sorted(owed))
     both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
     least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
     top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
     names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
     top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
-    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in top[:limit]]
+    sums: dict[str, dict[str, Decimal]] = {a: {} for a in top[:limit]}  # overdue balance per currency
+    for _, _, account, balance, code in overdue:
+        if account in sums:
+            by_code, code = sums[account], (code or "").upper()
+            by_code[code] = by_code.get(code, Decimal(0)) + Decimal(balance or 0)
+    rows = [(a, open_by[a], dict(sorted(owed_by.items()))) for a, owed_by in sums.items()]
     linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
     data = MirrorData(
         accounts={a.id: a for a in queries.account_records(linked)},

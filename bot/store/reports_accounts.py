@@ -76,10 +76,9 @@ class AccountQueries:
         return out
 
     def owners(self) -> dict[str, str]:
-        """Account id → its owner's email (folded), of accounts that have one."""
+        """Account id → its owner's email (folded), of accounts that have one (every account: plain rows)."""
         with self.engine.read() as conn:
-            rows = conn.execute("SELECT a.id, a.owner_email FROM accounts a WHERE a.owner_email <> ''").fetchall()
-        return {r[0]: r[1] for r in rows}
+            return dict(plain_rows(conn, "SELECT a.id, a.owner_email FROM accounts a WHERE a.owner_email <> ''"))
 
     def accounts(self, ids: Iterable[str]) -> dict[str, AccountRow]:
         with self.engine.read() as conn:
@@ -302,20 +301,20 @@ class AccountQueries:
     # ---- digests -------------------------------------------------------------------------------------------
 
     def overdue_invoices(self, rules: HealthRules, today: str) -> list[tuple[Any, ...]]:
-        """(account, invoice id, folded status, due date, balance, currency) of every counting invoice that may be
-        overdue `today`."""
+        """(due date, invoice id, account, folded status, balance, currency) of every counting invoice that may be
+        overdue `today` (plain rows: thousands)."""
         late_sql, p_late = overdue_candidates(
             today, rules.excluded_invoice_statuses, rules.overdue_statuses, rules.due_statuses
         )
-        sql = f"SELECT {_BOOKS}, x.id, x.status_key, x.due_date, x.balance, x.currency FROM invoices x WHERE {late_sql}"
+        sql = f"SELECT x.due_date, x.id, {_BOOKS}, x.status_key, x.balance, x.currency FROM invoices x WHERE {late_sql}"
         with self.engine.read() as conn:
-            return [tuple(r) for r in conn.execute(sql, p_late).fetchall()]
+            return plain_rows(conn, sql, p_late)
 
     def tickets_created(self, start: str, end: str) -> list[tuple[Any, ...]]:
-        """(account, ticket id, created) of tickets created from `start` to before `end` (UTC)."""
-        sql = f"SELECT {_DESK}, x.id, x.created_utc FROM tickets x WHERE x.created_utc >= ? AND x.created_utc < ?"
+        """(created, ticket id, account) of tickets created from `start` to before `end` (UTC)."""
+        sql = f"SELECT x.created_utc, x.id, {_DESK} FROM tickets x WHERE x.created_utc >= ? AND x.created_utc < ?"
         with self.engine.read() as conn:
-            return [tuple(r) for r in conn.execute(sql, [start, end]).fetchall()]
+            return plain_rows(conn, sql, [start, end])
 
     def owner_names(self, emails: Sequence[str]) -> dict[str, str]:
         """Folded owner email → the owner's name (else the email as given) on their accounts."""
@@ -349,11 +348,12 @@ class AccountQueries:
         with self.engine.read() as conn:
             rows: list[Any] = []
             for chunk in chunks(list(ids)):
-                rows += conn.execute(
+                rows += plain_rows(
+                    conn,
                     f"SELECT x.account_id, COUNT(*) FROM tickets x WHERE x.account_id IN ({marks(len(chunk))}) "
                     f"AND {open_sql} GROUP BY x.account_id",
                     [*chunk, *p_open],
-                ).fetchall()
+                )
             rows += conn.execute(
                 "SELECT l.crm_account_id, COUNT(*) FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
                 f"WHERE {_UNLINKED} AND {open_sql} GROUP BY l.crm_account_id",
