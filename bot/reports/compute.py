@@ -85,6 +85,9 @@ class MirrorData:
     # Won deals' timings as SQL found them for one `today` (bot/reports/data.py `won_timings`): every deal the
     # invoicing rules of this data may list; None: work them out from `deals` and `invoices`.
     timings: list[DealTiming] | None = None
+    # Close → first invoice over one period as SQL worked it out for one `today` (bot/reports/data.py
+    # `timing_figures`: the leadership digest's), for `timing_summary`; None: from `timings` or the records.
+    timing: TimingSummary | None = None
     # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
     # None: find them in `payments`.
     paid: list[Paid] | None = None
@@ -437,6 +440,40 @@ def not_invoiced(timings: Iterable[DealTiming], today: date, config: ReportConfi
         if t.first_invoice is None and oldest <= t.closed and t.waiting >= config.not_invoiced_after_days
     ]
     return sorted(late, key=lambda t: (-t.waiting, t.deal.id))
+
+
+@dataclass(frozen=True)
+class TimingSummary:
+    """What the leadership digest shows of the invoicing report: `overall` and how many are `not_invoiced`."""
+
+    overall: Spread
+    not_invoiced: int
+
+
+def timing_summary(data: MirrorData, period: Period, today: date, config: ReportConfig) -> TimingSummary:
+    """The invoicing report's `overall` spread and `len(not_invoiced)`, without its lists (or as SQL worked them
+    out: `MirrorData.timing`)."""
+    if data.timing is not None:
+        return data.timing
+    return timing_of_pairs(
+        ((t.closed, t.first_invoice) for t in deal_timings(data, today, config)), period, today, config
+    )
+
+
+def timing_of_pairs(
+    pairs: Iterable[tuple[date, date | None]], period: Period, today: date, config: ReportConfig
+) -> TimingSummary:
+    """`timing_summary` over won deals' (closing date, first invoice date or None)."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # closed by then: waiting long enough
+    days: list[float] = []
+    late = 0
+    for closed, invoiced in pairs:
+        if invoiced is None:
+            late += oldest <= closed <= waited
+        elif closed in period:
+            days.append(float(max((invoiced - closed).days, 0)))
+    return TimingSummary(Spread.of(days), late)
 
 
 def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfig = ReportConfig()) -> InvoicingReport:

@@ -30,12 +30,14 @@ from bot.reports.compute import (
     ReportConfig,
     SupportCounts,
     SupportReport,
+    TimingSummary,
     local_date,
     most_common_currency,
     owner_of,
     paid_order,
     resolve_currency,
     support_from,
+    timing_of_pairs,
     timing_of,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
@@ -224,8 +226,9 @@ def money_bookings(
 
 
 def won_timings(store: Store, period: Period, today: date, config: ReportConfig) -> list[DealTiming]:
-    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced, with
-    their close → first invoice timings as of `today` (as `compute.deal_timings` works them out)."""
+    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced after
+    `not_invoiced_after_days` (all that `compute.invoicing` lists), with their close → first invoice timings as of
+    `today` (as `compute.deal_timings` works them out)."""
     first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
     rows = MoneyQueries(store.engine).won_deals(
         config.rules,
@@ -233,16 +236,41 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
         max(period.end, today).isoformat(),
         keep_from=period.start.isoformat(),
         keep_to=period.end.isoformat(),
+        waited_to=(today - timedelta(days=config.not_invoiced_after_days)).isoformat(),
     )
+    rows.sort()  # by closing date, then id (unique)
+    owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
+    day = date.fromisoformat
     out = []
-    for row in rows:
-        deal_id, name, amount, currency, closed, o_name, o_email, account_id, known, known_name, own, invoiced = row
+    for closed, deal_id, name, amount, currency, o_name, o_email, account_id, known, known_name, own, invoiced in rows:
         deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
         account = (known_name or "") if known is not None else (own or account_id or "(unknown account)")
-        owner = owner_of(o_name or "", o_email or "").name
-        invoiced_on = date.fromisoformat(invoiced) if invoiced else None
-        out.append(timing_of(deal, account, owner, date.fromisoformat(closed), invoiced_on, today))
-    return sorted(out, key=lambda t: (t.closed, t.deal.id))
+        key = (o_name or "", o_email or "")
+        owner = owners.get(key)
+        if owner is None:
+            owner = owners[key] = owner_of(*key).name
+        out.append(timing_of(deal, account, owner, day(closed), day(invoiced) if invoiced else None, today))
+    return out
+
+
+def timing_figures(store: Store, period: Period, today: date, config: ReportConfig) -> TimingSummary:
+    """Close → first invoice over the won deals closed in `period`, and how many won deals wait for their first
+    invoice (as `compute.timing_summary` works them out), from SQL: two dates per deal, nothing else read."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # not invoiced and closed by then: waiting
+    if waited < oldest:  # no deal can be waiting
+        waited = oldest - timedelta(days=1)
+    rows = MoneyQueries(store.engine).won_closings(
+        config.rules,
+        min(period.start, oldest).isoformat(),
+        max(period.end, waited).isoformat(),
+        keep_from=period.start.isoformat(),
+        keep_to=period.end.isoformat(),
+        waited_from=oldest.isoformat(),
+        waited_to=waited.isoformat(),
+    )
+    day = date.fromisoformat
+    return timing_of_pairs(((day(c), day(i) if i else None) for c, i in rows), period, today, config)
 
 
 def paid_on(store: Store, day: date) -> list[Paid]:
@@ -399,7 +427,7 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
         return MirrorData(
             bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config, owners=False),
-            timings=won_timings(store, recent, today, config),
+            timing=timing_figures(store, recent, today, config),
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
