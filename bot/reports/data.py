@@ -37,8 +37,8 @@ from bot.reports.compute import (
     paid_order,
     resolve_currency,
     support_from,
-    timing_of_pairs,
     timing_of,
+    timing_of_pairs,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
 from bot.reports.periods import Period, month_to_date, same_days_last_month
