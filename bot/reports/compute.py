@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -561,22 +561,25 @@ def hours_between(created: datetime, closed: datetime) -> float:
 
 
 def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
-    return support_from(period, ((k, s.name, s.opened, s.escalated, s.open_now, s.hours) for k, s in stats.items()))
+    counts = ((k, s.name, s.opened, s.escalated, s.open_now) for k, s in stats.items())
+    return support_from(period, counts, {k: s.hours for k, s in stats.items()})
 
 
-SupportCounts = tuple[str, str, int, int, int, list[float] | None]  # key, name, opened, escalated, open now, hours
+SupportCounts = tuple[str, str, int, int, int]  # key, name, opened, escalated, open now
 
 
-def support_from(period: Period, counts: Iterable[SupportCounts]) -> SupportReport:
-    """The report from each customer's (key, name, opened, escalated, open now, hours to close or None): those
-    with tickets opened in the period, open now or closed in it, the most opened first, then the most open now,
-    the most escalated, by name (case-folded) and key."""
+def support_from(period: Period, counts: Iterable[SupportCounts], hours_of: Mapping[str, list[float]]) -> SupportReport:
+    """The report from each customer's (key, name, opened, escalated, open now) and hours to close (by key):
+    those with tickets opened in the period, open now or closed in it, the most opened first, then the most open
+    now, the most escalated, by name (case-folded) and key."""
     # Thousands of customers share a few dozen (opened, open now, escalated) counts: each group is sorted on its
     # own by (folded name, key), never equal (keys are unique), so no row is compared.
     groups: dict[tuple[int, int, int], list[tuple[str, str, SupportRow]]] = {}
     every: list[float] = []
     opened = escalated = open_now = 0
-    for key, name, o, e, n, hours in counts:
+    hours_for = hours_of.get
+    for key, name, o, e, n in counts:
+        hours = hours_for(key)
         if hours:
             size = len(hours)
             if size == 1:

@@ -28,7 +28,6 @@ from bot.reports.compute import (
     Owner,
     Paid,
     ReportConfig,
-    SupportCounts,
     SupportReport,
     TimingSummary,
     local_date,
@@ -41,6 +40,7 @@ from bot.reports.compute import (
     timing_of_pairs,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
+from bot.reports.gc_pause import gc_paused
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.reports.retention import (
     AccountHealth,
@@ -285,6 +285,11 @@ def paid_on(store: Store, day: date) -> list[Paid]:
 def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
     """The support report from SQL counts (as `compute.support` counts records): local days become UTC bounds
     once; tickets mirrored without a CRM account count for their Desk account's."""
+    with gc_paused():  # thousands of rows, no cycles
+        return _support_report(store, period, tz, config)
+
+
+def _support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
     start, end = utc_bounds(period.start, period.end, tz)
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
     hours: dict[str, list[float]] = {}  # key → hours to close (`compute.hours_between`) of tickets closed in span
@@ -318,16 +323,17 @@ def support_report(store: Store, period: Period, tz: tzinfo | None, config: Repo
         counts[3] += open_now or 0
     for desk_id, spent in unlinked:
         hours.setdefault(keys[desk_id], []).append(spent)
-    names = dict(got["names"])
-    rows: list[SupportCounts] = []
-    add = rows.append
-    for account, o, e, n in got["linked"]:
-        if account in extra:
-            _, more_o, more_e, more_n = extra.pop(account)
-            o, e, n = o + more_o, e + more_e, n + more_n
-        add((account, names.get(account, account), o, e, n, hours.get(account)))
-    rows += [(key, name, o, e, n, hours.get(key)) for key, (name, o, e, n) in extra.items()]
-    return support_from(period, rows)
+    if extra:  # counted for a CRM account by their Desk account: added to its own tickets' counts
+        linked: list[Any] = []
+        for account, name, o, e, n in got["linked"]:
+            if account in extra:
+                _, more_o, more_e, more_n = extra.pop(account)
+                o, e, n = o + more_o, e + more_e, n + more_n
+            linked.append((account, name, o, e, n))
+        linked += [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()]
+    else:
+        linked = got["linked"]
+    return support_from(period, linked, hours)
 
 
 def health_of(
@@ -406,6 +412,11 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
 def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
     (`with_org_currency`)."""
+    with gc_paused():  # thousands of rows, no cycles
+        return _digest_data(store, team, today, tz, config, timing_days)
+
+
+def _digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     yesterday = today - timedelta(days=1)
     rules, day = config.rules, today.isoformat()
     if team == "finance":  # handoffs waiting for approval and invoices that went overdue: records; the rest: SQL

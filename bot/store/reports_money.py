@@ -55,7 +55,7 @@ class MoneyQueries:
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
-        no_currency = "COALESCE(x.currency, '') = ''"
+        no_currency = "(x.currency = '' OR x.currency IS NULL)"
         # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
         # currency looks its account's up (few do).
         if owners:
@@ -111,28 +111,33 @@ class MoneyQueries:
             for kind, (source, where, params, day, units, exponent, amount, account, owner) in kinds.items():
                 when = f"substr({day}, 1, 7)" if by_month else day
                 currency = f"(SELECT z.currency FROM accounts z {accounts} WHERE z.id = {account})"
-                keys = f"{when}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
-                    f", {owner}" if owners else ""
+                grouped = f", {owner}" if owners else ""
+                shown = grouped or ", NULL, NULL"  # PostgreSQL groups by no constant
+                # Records with a currency (nearly all) group by it; the few without (read through the currency
+                # index) look their account's up: one lookup key less for every record to sort.
+                variants = (
+                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''"),
+                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}"),
                 )
-                shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
-                    picked = f"{where} AND {day} BETWEEN ? AND ?"
-                    exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
-                    summed = conn.execute(
-                        f"SELECT {shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
-                        f"FROM {source} WHERE {picked} GROUP BY {keys}",
-                        [*params, *span],
-                    ).fetchall()
-                    out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
-                    if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
-                        out[kind] += [
-                            tuple(row)
-                            for row in conn.execute(
-                                f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} "
-                                f"WHERE {picked} AND {units} IS NULL",
-                                [*params, *span],
-                            ).fetchall()
-                        ]
+                    for has_currency, keys, head in variants:
+                        picked = f"{where} AND {has_currency} AND {day} BETWEEN ? AND ?"
+                        exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
+                        summed = conn.execute(
+                            f"SELECT {head}{shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
+                            f"FROM {source} WHERE {picked} GROUP BY {keys}",
+                            [*params, *span],
+                        ).fetchall()
+                        out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
+                        if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
+                            out[kind] += [
+                                tuple(row)
+                                for row in conn.execute(
+                                    f"SELECT {head}{shown}, 1, NULL, NULL, {amount} FROM {source} "
+                                    f"WHERE {picked} AND {units} IS NULL",
+                                    [*params, *span],
+                                ).fetchall()
+                            ]
         return out
 
     def won_deals(
