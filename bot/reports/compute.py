@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -85,6 +85,9 @@ class MirrorData:
     # Won deals' timings as SQL found them for one `today` (bot/reports/data.py `won_timings`): every deal the
     # invoicing rules of this data may list; None: work them out from `deals` and `invoices`.
     timings: list[DealTiming] | None = None
+    # Close → first invoice over one period as SQL worked it out for one `today` (bot/reports/data.py
+    # `timing_figures`: the leadership digest's), for `timing_summary`; None: from `timings` or the records.
+    timing: TimingSummary | None = None
     # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
     # None: find them in `payments`.
     paid: list[Paid] | None = None
@@ -439,6 +442,40 @@ def not_invoiced(timings: Iterable[DealTiming], today: date, config: ReportConfi
     return sorted(late, key=lambda t: (-t.waiting, t.deal.id))
 
 
+@dataclass(frozen=True)
+class TimingSummary:
+    """What the leadership digest shows of the invoicing report: `overall` and how many are `not_invoiced`."""
+
+    overall: Spread
+    not_invoiced: int
+
+
+def timing_summary(data: MirrorData, period: Period, today: date, config: ReportConfig) -> TimingSummary:
+    """The invoicing report's `overall` spread and `len(not_invoiced)`, without its lists (or as SQL worked them
+    out: `MirrorData.timing`)."""
+    if data.timing is not None:
+        return data.timing
+    return timing_of_pairs(
+        ((t.closed, t.first_invoice) for t in deal_timings(data, today, config)), period, today, config
+    )
+
+
+def timing_of_pairs(
+    pairs: Iterable[tuple[date, date | None]], period: Period, today: date, config: ReportConfig
+) -> TimingSummary:
+    """`timing_summary` over won deals' (closing date, first invoice date or None)."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # closed by then: waiting long enough
+    days: list[float] = []
+    late = 0
+    for closed, invoiced in pairs:
+        if invoiced is None:
+            late += oldest <= closed <= waited
+        elif closed in period:
+            days.append(float(max((invoiced - closed).days, 0)))
+    return TimingSummary(Spread.of(days), late)
+
+
 def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfig = ReportConfig()) -> InvoicingReport:
     timings = deal_timings(data, today, config)
     in_period = [t for t in timings if t.closed in period]
@@ -491,7 +528,7 @@ def _ticket_key(data: MirrorData, t: Ticket) -> tuple[str, str]:
     return "", "(no account)"
 
 
-@dataclass
+@dataclass(slots=True)  # thousands per report
 class TicketStats:
     """One customer's tickets in a period: counted from records here, or by SQL (bot.reports.data)."""
 
@@ -524,22 +561,52 @@ def hours_between(created: datetime, closed: datetime) -> float:
 
 
 def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
-    rows = [
-        SupportRow(key, s.name, s.opened, s.escalated, s.open_now, len(s.hours), percentile(s.hours, 0.5))
-        for key, s in stats.items()
-        if s.opened or s.open_now or s.hours
-    ]
-    rows.sort(key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
-    hours = [h for s in stats.values() for h in s.hours]
-    total = SupportRow(
-        "",
-        "All customers",
-        sum(r.opened for r in rows),
-        sum(r.escalated for r in rows),
-        sum(r.open_now for r in rows),
-        len(hours),
-        percentile(hours, 0.5),
-    )
+    counts = ((k, s.name, s.opened, s.escalated, s.open_now) for k, s in stats.items())
+    return support_from(period, counts, {k: s.hours for k, s in stats.items()})
+
+
+SupportCounts = tuple[str, str, int, int, int]  # key, name, opened, escalated, open now
+
+
+def support_from(period: Period, counts: Iterable[SupportCounts], hours_of: Mapping[str, list[float]]) -> SupportReport:
+    """The report from each customer's (key, name, opened, escalated, open now) and hours to close (by key):
+    those with tickets opened in the period, open now or closed in it, the most opened first, then the most open
+    now, the most escalated, by name (case-folded) and key."""
+    # Thousands of customers share a few dozen (opened, open now, escalated) counts: each group is sorted on its
+    # own by (folded name, key), never equal (keys are unique), so no row is compared.
+    groups: dict[tuple[int, int, int], list[tuple[str, str, SupportRow]]] = {}
+    every: list[float] = []
+    opened = escalated = open_now = 0
+    hours_for = hours_of.get
+    for key, name, o, e, n in counts:
+        hours = hours_for(key)
+        if hours:
+            size = len(hours)
+            if size == 1:
+                median: float | None = hours[0]  # `percentile` of one value
+            elif size == 2:
+                low, high = hours if hours[0] <= hours[1] else (hours[1], hours[0])
+                median = low + (high - low) * 0.5  # `percentile`'s arithmetic
+            else:
+                median = percentile(hours, 0.5)
+            every += hours
+        elif o or n:
+            size, median = 0, None
+        else:
+            continue
+        group = groups.get((o, n, e))
+        if group is None:
+            group = groups[o, n, e] = []
+        group.append((name.casefold(), key, SupportRow(key, name, o, e, n, size, median)))
+        opened += o
+        escalated += e
+        open_now += n
+    rows: list[SupportRow] = []
+    for group_key in sorted(groups, reverse=True):
+        group = groups[group_key]
+        group.sort()
+        rows += [row for _, _, row in group]
+    total = SupportRow("", "All customers", opened, escalated, open_now, len(every), percentile(every, 0.5))
     return SupportReport(period, rows, total)
 
 

@@ -1,6 +1,6 @@
 """Read what the pure reports need from the store: the whole mirror (`load_mirror`, for tests and tools), or only
 the records and figures a report or digest uses: picked or counted by the SQL in bot/store/reports.py,
-bot/store/reports_accounts.py (`ticket_stats`, `renewals_report`, `home_accounts`, the sales and support digests)
+bot/store/reports_accounts.py (`support_report`, `renewals_report`, `home_accounts`, the sales and support digests)
 and bot/store/reports_money.py (`revenue_bookings`, `money_bookings`, `won_timings`, `invoicing_data`, `paid_on`,
 the finance and leadership digests: summed, no record decoded).
 
@@ -28,16 +28,19 @@ from bot.reports.compute import (
     Owner,
     Paid,
     ReportConfig,
-    TicketStats,
-    hours_between,
+    SupportReport,
+    TimingSummary,
     local_date,
     most_common_currency,
     owner_of,
     paid_order,
     resolve_currency,
+    support_from,
     timing_of,
+    timing_of_pairs,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
+from bot.reports.gc_pause import gc_paused
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.reports.retention import (
     AccountHealth,
@@ -223,8 +226,9 @@ def money_bookings(
 
 
 def won_timings(store: Store, period: Period, today: date, config: ReportConfig) -> list[DealTiming]:
-    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced, with
-    their close → first invoice timings as of `today` (as `compute.deal_timings` works them out)."""
+    """Won deals closed in `period`, or within the not-invoiced lookback up to today and not invoiced after
+    `not_invoiced_after_days` (all that `compute.invoicing` lists), with their close → first invoice timings as of
+    `today` (as `compute.deal_timings` works them out)."""
     first = min(period.start, today - timedelta(days=config.not_invoiced_lookback_days))
     rows = MoneyQueries(store.engine).won_deals(
         config.rules,
@@ -232,16 +236,41 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
         max(period.end, today).isoformat(),
         keep_from=period.start.isoformat(),
         keep_to=period.end.isoformat(),
+        waited_to=(today - timedelta(days=config.not_invoiced_after_days)).isoformat(),
     )
+    rows.sort()  # by closing date, then id (unique)
+    owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
+    day = date.fromisoformat
     out = []
-    for row in rows:
-        deal_id, name, amount, currency, closed, o_name, o_email, account_id, known, known_name, own, invoiced = row
+    for closed, deal_id, name, amount, currency, o_name, o_email, account_id, known, known_name, own, invoiced in rows:
         deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
         account = (known_name or "") if known is not None else (own or account_id or "(unknown account)")
-        owner = owner_of(o_name or "", o_email or "").name
-        invoiced_on = date.fromisoformat(invoiced) if invoiced else None
-        out.append(timing_of(deal, account, owner, date.fromisoformat(closed), invoiced_on, today))
-    return sorted(out, key=lambda t: (t.closed, t.deal.id))
+        key = (o_name or "", o_email or "")
+        owner = owners.get(key)
+        if owner is None:
+            owner = owners[key] = owner_of(*key).name
+        out.append(timing_of(deal, account, owner, day(closed), day(invoiced) if invoiced else None, today))
+    return out
+
+
+def timing_figures(store: Store, period: Period, today: date, config: ReportConfig) -> TimingSummary:
+    """Close → first invoice over the won deals closed in `period`, and how many won deals wait for their first
+    invoice (as `compute.timing_summary` works them out), from SQL: two dates per deal, nothing else read."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # not invoiced and closed by then: waiting
+    if waited < oldest:  # no deal can be waiting
+        waited = oldest - timedelta(days=1)
+    rows = MoneyQueries(store.engine).won_closings(
+        config.rules,
+        min(period.start, oldest).isoformat(),
+        max(period.end, waited).isoformat(),
+        keep_from=period.start.isoformat(),
+        keep_to=period.end.isoformat(),
+        waited_from=oldest.isoformat(),
+        waited_to=waited.isoformat(),
+    )
+    day = date.fromisoformat
+    return timing_of_pairs(((day(c), day(i) if i else None) for c, i in rows), period, today, config)
 
 
 def paid_on(store: Store, day: date) -> list[Paid]:
@@ -253,13 +282,33 @@ def paid_on(store: Store, day: date) -> list[Paid]:
     return sorted(out, key=paid_order)
 
 
-def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> dict[str, TicketStats]:
-    """The support report's counts per customer, from SQL (as `compute.support` counts records): local days
-    become UTC bounds once; tickets mirrored without a CRM account count for their Desk account's."""
+def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
+    """The support report from SQL counts (as `compute.support` counts records): local days become UTC bounds
+    once; tickets mirrored without a CRM account count for their Desk account's."""
+    with gc_paused():  # thousands of rows, no cycles
+        return _support_report(store, period, tz, config)
+
+
+def _support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
     start, end = utc_bounds(period.start, period.end, tz)
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
-    stats = {a: TicketStats(a if name is None else name, o, e, n) for a, name, o, e, n in got["linked"]}
-    keys: dict[str, str] = {}  # Desk account id → the key its unlinked tickets count under
+    hours: dict[str, list[float]] = {}  # key → hours to close (`compute.hours_between`) of tickets closed in span
+    unlinked: list[tuple[str, float]] = []  # (Desk account id, hours) of those mirrored without a CRM account
+    when = datetime.fromisoformat
+    for account_id, desk_id, created, closed in got["closed"]:
+        spent = (when(closed) - when(created)).total_seconds() / 3600
+        if spent < 0:
+            spent = 0.0
+        if account_id:
+            found = hours.get(account_id)
+            if found is None:
+                hours[account_id] = [spent]
+            else:
+                found.append(spent)
+        else:
+            unlinked.append((desk_id or "", spent))
+    extra: dict[str, list[Any]] = {}  # key → [name, opened, escalated, open now] of tickets without a CRM account
+    keys: dict[str, str] = {}  # their Desk account id → that key
     for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
         if account:
             key, label = account, account if name is None else name
@@ -268,14 +317,23 @@ def ticket_stats(store: Store, period: Period, tz: tzinfo | None, config: Report
         else:
             key, label = "", "(no account)"
         keys[desk_id or ""] = key
-        s = stats.setdefault(key, TicketStats(label))
-        s.opened += opened or 0
-        s.escalated += escalated or 0
-        s.open_now += open_now or 0
-    when = datetime.fromisoformat
-    for account_id, desk_id, created, closed in got["closed"]:
-        stats[account_id or keys[desk_id or ""]].hours.append(hours_between(when(created), when(closed)))
-    return stats
+        counts = extra.setdefault(key, [label, 0, 0, 0])
+        counts[1] += opened or 0
+        counts[2] += escalated or 0
+        counts[3] += open_now or 0
+    for desk_id, spent in unlinked:
+        hours.setdefault(keys[desk_id], []).append(spent)
+    if extra:  # counted for a CRM account by their Desk account: added to its own tickets' counts
+        linked: list[Any] = []
+        for account, name, o, e, n in got["linked"]:
+            if account in extra:
+                _, more_o, more_e, more_n = extra.pop(account)
+                o, e, n = o + more_o, e + more_e, n + more_n
+            linked.append((account, name, o, e, n))
+        linked += [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()]
+    else:
+        linked = got["linked"]
+    return support_from(period, linked, hours)
 
 
 def health_of(
@@ -354,6 +412,11 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
 def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     """What a team's digest (bot/reports/digests.py) can use; `config` must carry the org currency
     (`with_org_currency`)."""
+    with gc_paused():  # thousands of rows, no cycles
+        return _digest_data(store, team, today, tz, config, timing_days)
+
+
+def _digest_data(store: Store, team: str, today: date, tz: tzinfo, config: ReportConfig, timing_days: int) -> Picked:
     yesterday = today - timedelta(days=1)
     rules, day = config.rules, today.isoformat()
     if team == "finance":  # handoffs waiting for approval and invoices that went overdue: records; the rest: SQL
@@ -375,22 +438,23 @@ def digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Report
         recent = Period(today - timedelta(days=timing_days - 1), today, "recent")
         return MirrorData(
             bookings=money_bookings(store, [month_to_date(today), same_days_last_month(today)], config, owners=False),
-            timings=won_timings(store, recent, today, config),
+            timing=timing_figures(store, recent, today, config),
         )
     else:
         raise ValueError(f"unknown digest team {team!r}")
 
 
 def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any, ...]]:
-    """The invoices overdue today (as `compute.overdue_invoices` finds them), longest overdue first: (account,
-    id, status, due date, balance, currency)."""
+    """The invoices overdue today (as `compute.overdue_invoices` finds them), in no order: (due date, else today;
+    id, account, balance, currency)."""
     rules, day = config.rules, today.isoformat()
-    rows = [
-        r
-        for r in AccountQueries(store.engine).overdue_invoices(rules, day)
-        if owes_overdue(r[2], date.fromisoformat(r[3]) if r[3] else None, Decimal(r[4] or 0), today, rules)
+    late = rules.overdue_statuses  # overdue whatever their due date and balance (nearly all of them)
+    return [
+        (due or day, invoice, account, balance, code)
+        for due, invoice, account, status, balance, code in AccountQueries(store.engine).overdue_invoices(rules, day)
+        if status in late
+        or owes_overdue(status, date.fromisoformat(due) if due else None, Decimal(balance or 0), today, rules)
     ]
-    return sorted(rows, key=lambda r: (r[3] or day, r[1]))
 
 
 def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SalesPicked:
@@ -400,26 +464,28 @@ def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfi
     yesterday = today - timedelta(days=1)
     owners: dict[str, OwnerLists] = {}
     shown: dict[str, tuple[list[str], list[str]]] = {}  # email → (ticket ids, invoice ids) a message shows
-
-    def count(email: str, kind: int, record_id: str) -> None:
-        lists = owners.setdefault(email, OwnerLists())
-        ids = shown.setdefault(email, ([], []))[kind]
-        if kind == 0:
-            lists.tickets_total += 1
-        else:
-            lists.overdue_total += 1
-        if len(ids) < limit:
-            ids.append(record_id)
-
     owner_of = queries.owners()
     created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
-    for account, ticket, _ in sorted(created, key=lambda r: (r[2], r[1]), reverse=True):  # newest first
-        if account in owner_of:
-            count(owner_of[account].strip(), 0, ticket)
-    for row in _overdue(store, today, config):
-        if row[0] in owner_of:
-            count(owner_of[row[0]].strip(), 1, row[1])
-    waiting = [h for h in map(handoff_from_row, store.handoffs.rows()) if h.state == "waiting" and h.missing]
+    overdue = _overdue(store, today, config)
+    overdue.sort()  # longest overdue first (by due date, then id)
+    for kind, found in ((0, sorted(created, reverse=True)), (1, overdue)):  # tickets: newest first
+        for _, record_id, account, *_ in found:
+            email = owner_of.get(account)
+            if email is None:
+                continue
+            email = email.strip()
+            lists = owners.get(email)
+            if lists is None:
+                lists = owners[email] = OwnerLists()
+                shown[email] = ([], [])
+            if kind == 0:
+                lists.tickets_total += 1
+            else:
+                lists.overdue_total += 1
+            ids = shown[email][kind]
+            if len(ids) < limit:
+                ids.append(record_id)
+    waiting = [h for h in map(handoff_from_row, store.handoffs.rows(state="waiting")) if h.missing]
     for h in waiting:
         email = h.owner_email or owner_of.get(h.account_id, "").strip()
         if email:
@@ -449,18 +515,20 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
-    owed: dict[str, dict[str, Decimal]] = {}
-    for account, _, _, _, balance, code in _overdue(store, today, config):
-        if account:
-            sums = owed.setdefault(account, {})
-            sums[(code or "").upper()] = sums.get((code or "").upper(), Decimal(0)) + Decimal(balance or 0)
+    overdue = _overdue(store, today, config)
+    owed = {account for _, _, account, _, _ in overdue if account}
     open_by = queries.open_tickets(config.rules, sorted(owed))
     both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
     least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
     top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
     names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
     top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
-    rows = [(a, open_by[a], dict(sorted(owed[a].items()))) for a in top[:limit]]
+    sums: dict[str, dict[str, Decimal]] = {a: {} for a in top[:limit]}  # overdue balance per currency
+    for _, _, account, balance, code in overdue:
+        if account in sums:
+            by_code, code = sums[account], (code or "").upper()
+            by_code[code] = by_code.get(code, Decimal(0)) + Decimal(balance or 0)
+    rows = [(a, open_by[a], dict(sorted(owed_by.items()))) for a, owed_by in sums.items()]
     linked = [t.account_id for t in escalated] + [h.account_id for h in handed] + [a for a, _, _ in rows]
     data = MirrorData(
         accounts={a.id: a for a in queries.account_records(linked)},

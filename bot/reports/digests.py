@@ -51,6 +51,7 @@ from bot.reports.compute import (
     overdue_invoices,
     payments_on,
     revenue_totals,
+    timing_summary,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.zoho.links import AppLinks
@@ -369,7 +370,7 @@ def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigure
     currency, now, now_other = revenue_totals(data, mtd, ctx.config)
     _, before, before_other = revenue_totals(data, last, ctx.config)
     recent = Period(ctx.today - timedelta(days=TIMING_DAYS - 1), ctx.today, f"last {TIMING_DAYS} days")
-    timing = invoicing(data, recent, ctx.today, ctx.config)
+    timing = timing_summary(data, recent, ctx.today, ctx.config)
     other = tuple(sorted(set(now_other) | set(before_other)))
     return LeadershipFigures(
         currency,
@@ -378,8 +379,8 @@ def leadership_figures(data: MirrorData, ctx: DigestContext) -> LeadershipFigure
         mtd.label,
         last.label,
         timing.overall,
-        len(timing.not_invoiced),
-        timing.after_days,
+        timing.not_invoiced,
+        ctx.config.not_invoiced_after_days,
         other,
     )
 

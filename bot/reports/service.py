@@ -29,13 +29,12 @@ from bot.reports.compute import (
     revenue,
     revenue_of,
     support,
-    support_of,
 )
 from bot.reports.data import (
     invoicing_data,
     renewals_report,
     revenue_bookings,
-    ticket_stats,
+    support_report,
     with_org_currency,
 )
 from bot.reports.periods import Period, parse_period
@@ -92,7 +91,7 @@ def run_report(store: Store, structure: OperatingStructure, request: ReportReque
     tz = structure.tz
     today = now.astimezone(tz).date()
     if request.kind == "support":  # neither support nor renewals shows an amount in the org currency
-        return support_of(_period(request), ticket_stats(store, _period(request), tz, config_from(structure)))
+        return support_report(store, _period(request), tz, config_from(structure))
     if request.kind == "renewals":
         config = config_from(structure)
         return renewals_report(store, today, tz, config, request.period or renewal_window(today, config))

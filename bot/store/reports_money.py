@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.account.health import HealthRules
-from bot.store.engine import Engine
+from bot.store.engine import Engine, plain_rows
 from bot.store.reports import _in, billed
 
 # A Books record's CRM account: its own, else its customer's link (looked up only for the few without their own).
@@ -55,7 +55,7 @@ class MoneyQueries:
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
-        no_currency = "COALESCE(x.currency, '') = ''"
+        no_currency = "(x.currency = '' OR x.currency IS NULL)"
         # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
         # currency looks its account's up (few do).
         if owners:
@@ -111,52 +111,87 @@ class MoneyQueries:
             for kind, (source, where, params, day, units, exponent, amount, account, owner) in kinds.items():
                 when = f"substr({day}, 1, 7)" if by_month else day
                 currency = f"(SELECT z.currency FROM accounts z {accounts} WHERE z.id = {account})"
-                keys = f"{when}, COALESCE(x.currency, ''), CASE WHEN {no_currency} THEN {currency} ELSE '' END" + (
-                    f", {owner}" if owners else ""
+                grouped = f", {owner}" if owners else ""
+                shown = grouped or ", NULL, NULL"  # PostgreSQL groups by no constant
+                # Records with a currency (nearly all) group by it; the few without (read through the currency
+                # index) look their account's up: one lookup key less for every record to sort.
+                variants = (
+                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''"),
+                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}"),
                 )
-                shown = keys if owners else f"{keys}, NULL, NULL"  # PostgreSQL groups by no constant
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
-                    picked = f"{where} AND {day} BETWEEN ? AND ?"
-                    exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
-                    summed = conn.execute(
-                        f"SELECT {shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
-                        f"FROM {source} WHERE {picked} GROUP BY {keys}",
-                        [*params, *span],
-                    ).fetchall()
-                    out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
-                    if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
-                        out[kind] += [
-                            tuple(row)
-                            for row in conn.execute(
-                                f"SELECT {shown}, 1, NULL, NULL, {amount} FROM {source} "
-                                f"WHERE {picked} AND {units} IS NULL",
-                                [*params, *span],
-                            ).fetchall()
-                        ]
+                    for has_currency, keys, head in variants:
+                        picked = f"{where} AND {has_currency} AND {day} BETWEEN ? AND ?"
+                        exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
+                        summed = conn.execute(
+                            f"SELECT {head}{shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
+                            f"FROM {source} WHERE {picked} GROUP BY {keys}",
+                            [*params, *span],
+                        ).fetchall()
+                        out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
+                        if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
+                            out[kind] += [
+                                tuple(row)
+                                for row in conn.execute(
+                                    f"SELECT {head}{shown}, 1, NULL, NULL, {amount} FROM {source} "
+                                    f"WHERE {picked} AND {units} IS NULL",
+                                    [*params, *span],
+                                ).fetchall()
+                            ]
         return out
 
     def won_deals(
-        self, rules: HealthRules, first: str, last: str, *, keep_from: str, keep_to: str
+        self, rules: HealthRules, first: str, last: str, *, keep_from: str, keep_to: str, waited_to: str
     ) -> list[tuple[Any, ...]]:
-        """Won deals closed from `first` to `last`, those closed before `keep_from` or after `keep_to` only when
-        not invoiced: (id, name, amount, currency, closing date, owner name, owner email, account id, the mirrored
-        account's id and name (None when it is not mirrored), the deal's own account name, date of the first
-        counting invoice linked to the deal (as bot.account.health.is_billed counts) or None)."""
+        """Won deals closed from `keep_from` to `keep_to`, and those closed from `first` to `waited_to` not
+        invoiced (`first`, `last`: the union's bounds): (closing date, id, name, amount, currency, owner name,
+        owner email, account id, the mirrored account's id and name (None when it is not mirrored), the deal's own
+        account name, date of the first counting invoice linked to the deal (as bot.account.health.is_billed
+        counts) or None). Plain rows, in no order."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
+        counting = (
+            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
+        )
+        kept = "x.closing_date BETWEEN ? AND ?"
+        sql = (  # a deal outside the kept days is there for having no invoice: its first invoice is not looked up
+            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, x.account_id, "
+            f"a.id, a.name, x.account_name, CASE WHEN {kept} THEN (SELECT MIN(i.date) {counting}) END "
+            f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
+            f"AND ({kept} OR (x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})))"
+        )
+        params = [keep_from, keep_to, *p_bill, *p_won, first, last, keep_from, keep_to, waited_to, *p_bill]
+        with self.engine.read() as conn:
+            return plain_rows(conn, sql, params)
+
+    def won_closings(
+        self,
+        rules: HealthRules,
+        first: str,
+        last: str,
+        *,
+        keep_from: str,
+        keep_to: str,
+        waited_from: str,
+        waited_to: str,
+    ) -> list[tuple[str, str | None]]:
+        """(closing date, date of the first counting invoice linked or None) of won deals closed from `keep_from`
+        to `keep_to`, and of those closed from `waited_from` to `waited_to` not invoiced; `first`, `last`: the
+        union's bounds (one range read)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
         counting = (
             f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
         )
         sql = (
-            "SELECT x.id, x.name, x.amount, x.currency, x.closing_date, x.owner_name, x.owner_email, x.account_id, "
-            f"a.id, a.name, x.account_name, (SELECT MIN(i.date) {counting}) "
-            f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
-            f"AND (x.closing_date BETWEEN ? AND ? OR NOT EXISTS (SELECT 1 {counting}))"
+            f"SELECT x.closing_date, (SELECT MIN(i.date) {counting}) FROM deals x "
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND (x.closing_date BETWEEN ? AND ? "
+            f"OR (x.closing_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 {counting})))"
         )
+        params = [*p_bill, *p_won, first, last, keep_from, keep_to, waited_from, waited_to, *p_bill]
         with self.engine.read() as conn:
-            rows = conn.execute(sql, [*p_bill, *p_won, first, last, keep_from, keep_to, *p_bill]).fetchall()
-        return [tuple(row) for row in rows]
+            return plain_rows(conn, sql, params)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
         """Payments made on `day`: (amount, currency, CRM account id, the mirrored account's id and name (None
