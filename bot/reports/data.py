@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, health_figures, owes_overdue, verdict
+from bot.account.health import INVOICED_WINDOW, HealthFigures, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -48,7 +48,7 @@ from bot.reports.retention import (
     last_activity_of,
     renewals_of,
 )
-from bot.store import MirrorRecords, Store
+from bot.store import MirrorRecords, Store, health_summary
 from bot.store import reports as q
 from bot.store.reports_accounts import AccountQueries, AccountRow
 from bot.store.reports_money import MoneyQueries
@@ -288,8 +288,11 @@ def health_of(
     refs: dict[str, AccountRow] | None = None,
 ) -> dict[str, AccountHealth]:
     """Health of the accounts `ids` (those mirrored; `refs`: their rows when the caller has them), from
-    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded."""
+    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded. With the
+    health rule's own status sets, from the aggregates the mirror keeps (`account_health`)."""
     queries = AccountQueries(store.engine)
+    if health_summary.fits(config.rules):
+        return _from_summaries(store, queries.health_summaries(ids=list(refs or ids)), today, config)
     refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
@@ -305,6 +308,74 @@ def health_of(
         account_currency={a: row[4] for a, row in refs.items()},
     )
     return {a: AccountHealth(AccountRef(*refs[a][:4]), verdict(f, config.rules), f) for a, f in figs.items()}
+
+
+_ZERO = Decimal(0)
+
+
+def _from_summaries(
+    store: Store, rows: list[tuple[Any, ...]], today: date, config: ReportConfig, *, at_risk_only: bool = False
+) -> dict[str, AccountHealth]:
+    """Health (by account id, in id order) from `AccountQueries.health_summaries` rows: what depends on the day
+    worked out here, the records asked only for accounts whose invoices straddle today (some owing invoices past
+    due, some not) or the 12-month window. `at_risk_only`: only the accounts at risk."""
+    rules, day = config.rules, today.isoformat()
+    since = (today - INVOICED_WINDOW).isoformat()
+    figs: dict[str, HealthFigures] = {}
+    refs: dict[str, AccountRef] = {}
+    straddle: list[str] = []  # the 12-month window cuts through their invoices
+    mixed: list[str] = []  # some owing invoices past due, some not
+    for row in sorted(rows, key=lambda r: r[0]):
+        account = row[0]
+        refs[account] = AccountRef(account, row[1], row[2], row[3])
+        code, owed, billed, first, last, late, late_amount, late_due, owing, owing_amount, owing_due, owing_last = row[
+            5:17
+        ]
+        if code is None:  # nothing invoiced, paid or ticketed
+            figs[account] = HealthFigures(row[4], _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
+            continue
+        count, amount, first_due = late, Decimal(late_amount) if late else _ZERO, late_due
+        if owing:
+            if owing_last < day:
+                count += owing
+                amount += Decimal(owing_amount)
+                first_due = owing_due if first_due is None or owing_due < first_due else first_due
+            elif owing_due < day:
+                mixed.append(account)
+        if first is None:
+            window = _ZERO
+        elif since <= first and last <= day:
+            window = Decimal(billed)
+        else:
+            window = _ZERO
+            straddle.append(account)
+        oldest = max((today - date.fromisoformat(first_due)).days, 0) if first_due else 0
+        figs[account] = HealthFigures(
+            code or row[4], window, Decimal(owed), count, amount, oldest, row[17], row[18], row[19]
+        )
+    queries = AccountQueries(store.engine)
+    if straddle:
+        for account, total in queries.billed_between(rules, straddle, since, day).items():
+            figs[account].invoiced_12m = total
+    if mixed:
+        wanted = set(mixed)
+        for account in mixed:  # recounted from the invoices that may be overdue
+            f = figs[account]
+            f.overdue_count, f.overdue_amount, f.oldest_overdue_days = 0, _ZERO, 0
+        for account, status, due, balance in queries.overdue_rows(rules, day):
+            if account in wanted:
+                f = figs[account]
+                owed, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
+                if owes_overdue(status, due_on, owed, today, rules):
+                    f.overdue_count += 1
+                    f.overdue_amount += owed
+                    f.oldest_overdue_days = max(f.oldest_overdue_days, max((today - due_on).days, 0) if due_on else 0)
+    out = {}
+    for account, f in figs.items():
+        health = verdict(f, rules)
+        if not at_risk_only or health.level == "at_risk":
+            out[account] = AccountHealth(refs[account], health, f)
+    return out
 
 
 def renewals_report(
@@ -334,11 +405,15 @@ def renewals_report(
         seen = last_activity_of(days, instants, tz)
         if seen is not None and (today - seen).days >= config.quiet_days:
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
+    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
+    if health_summary.fits(rules):
+        rows = queries.health_summaries(at_risk=(today.isoformat(), enough))
+        at_risk = list(_from_summaries(store, rows, today, config, at_risk_only=True).values())
+        return renewals_of(today, window, config, due, quiet, at_risk)
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
     for account, _, escalated, _ in tickets:
         counts[account] = counts.get(account, 0) + escalated
-    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
     candidates = {row[0] for row in overdue if row[0]} | {a for a, n in counts.items() if n >= enough}
     health = health_of(store, sorted(candidates), today, config, overdue, tickets)
     at_risk = [h for h in health.values() if h.health.level == "at_risk"]
@@ -347,7 +422,13 @@ def renewals_report(
 
 def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -> list[AccountHealth]:
     """The health of every account `email` owns (the Home tab's list), from SQL."""
-    owned = {row[0]: row for row in AccountQueries(store.engine).owned_by(email)} if email else {}
+    if not email:
+        return []
+    queries = AccountQueries(store.engine)
+    if health_summary.fits(config.rules):
+        rows = queries.health_summaries(owner=email.strip().lower())
+        return list(_from_summaries(store, rows, today, config).values())
+    owned = {row[0]: row for row in queries.owned_by(email)}
     return list(health_of(store, list(owned), today, config, refs=owned).values())
 
 

@@ -311,6 +311,24 @@ def _m_drop_unused_report_indexes(db: Database) -> None:
     )
 
 
+def _m_rhealth_account_health(db: Database) -> None:
+    """Per-account health aggregates kept by the mirror's writes (bot/store/health_summary.py), filled from the
+    records mirrored before: renewals and the Home tab read one row per account."""
+    from bot.store.health_summary import every_account, refresh
+
+    _run(
+        db,
+        """
+        CREATE TABLE account_health (account_id TEXT PRIMARY KEY, currency TEXT NOT NULL, outstanding TEXT NOT NULL,
+            billed TEXT NOT NULL, first_billed TEXT, last_billed TEXT, late INTEGER NOT NULL,
+            late_amount TEXT NOT NULL, late_due TEXT, owing INTEGER NOT NULL, owing_amount TEXT NOT NULL,
+            owing_due TEXT, owing_last_due TEXT, open_tickets INTEGER NOT NULL, escalated INTEGER NOT NULL,
+            past_due INTEGER NOT NULL);
+        """,
+    )
+    refresh(db, every_account(db))
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -327,4 +345,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_rmoney_money_columns,
     _m_rcare_health_columns,
     _m_drop_unused_report_indexes,
+    _m_rhealth_account_health,
 )

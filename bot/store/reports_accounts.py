@@ -17,8 +17,9 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks
+from bot.store.health_summary import COLUMNS
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
-from bot.store.rows import UNITS
+from bot.store.rows import UNITS, UNITS_SCALE
 
 AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
 _ACCOUNT = (
@@ -178,6 +179,62 @@ class AccountQueries:
             ).fetchall()
             in_span = sum((Decimal(t or 0) for d, t, _ in rows if d is not None and since <= d <= today), Decimal(0))
             yield account, code, n, in_span, sum((Decimal(b or 0) for _, _, b in rows), Decimal(0))
+
+    # ---- health from the per-account aggregates (bot/store/health_summary.py) ------------------------------
+
+    def health_summaries(
+        self, *, owner: str | None = None, ids: Sequence[str] | None = None, at_risk: tuple[str, int] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The account row (`AccountRow`) followed by its `account_health` columns after the id (all None when it
+        has none) of the accounts `owner` (folded email) owns, or with these `ids`, or (`at_risk`: today, enough
+        escalations) those that may be at risk: an invoice with an overdue status, one owing and due before today,
+        or that many open escalated tickets. Only for rules `health_summary.fits`."""
+        cols = f"{_ACCOUNT}, " + ", ".join(f"h.{c}" for c in COLUMNS[1:])
+        with self.engine.read() as conn:
+            if at_risk is not None:
+                sql = (
+                    f"SELECT {cols} FROM account_health h JOIN accounts a ON a.id = h.account_id "
+                    "WHERE h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?"
+                )
+                return [tuple(r) for r in conn.execute(sql, list(at_risk)).fetchall()]
+            joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
+            if owner is not None:
+                return [tuple(r) for r in conn.execute(f"{joined} WHERE a.owner_email = ?", [owner]).fetchall()]
+            out: list[tuple[Any, ...]] = []
+            for chunk in chunks(sorted({i for i in ids or () if i})):
+                out += [tuple(r) for r in conn.execute(f"{joined} WHERE a.id IN ({marks(len(chunk))})", chunk)]
+            return out
+
+    def billed_between(self, rules: HealthRules, ids: Sequence[str], since: str, today: str) -> dict[str, Decimal]:
+        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
+        accounts whose invoices are not all dated in that span."""
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        cols = "x.total_units, x.total FROM invoices x"
+        span = "x.date >= ? AND x.date <= ?"
+        out: dict[str, Decimal] = {}
+        wanted = set(ids)
+        with self.engine.read() as conn:
+            rows: list[Any] = []
+            for chunk in chunks(sorted(wanted)):
+                rows += conn.execute(
+                    f"SELECT x.account_id, {cols} WHERE x.account_id IN ({marks(len(chunk))}) AND {bill_sql} "
+                    f"AND {span}",
+                    [*chunk, *p_bill, since, today],
+                ).fetchall()
+            rows += [
+                r
+                for r in conn.execute(
+                    f"SELECT c.account_id, {cols} JOIN books_customers c ON c.id = x.customer_id WHERE {_UNLINKED} "
+                    f"AND {bill_sql} AND {span}",
+                    [*p_bill, since, today],
+                ).fetchall()
+                if r[0] in wanted
+            ]
+        scale = UNITS_SCALE
+        for account, units, total in rows:
+            value = Decimal(units).scaleb(-scale) if units is not None else Decimal(total or 0)
+            out[account] = out.get(account, Decimal(0)) + value
+        return out
 
     # ---- renewals ------------------------------------------------------------------------------------------
 
