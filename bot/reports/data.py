@@ -292,7 +292,8 @@ def health_of(
     health rule's own status sets, from the aggregates the mirror keeps (`account_health`)."""
     queries = AccountQueries(store.engine)
     if health_summary.fits(config.rules):
-        return _from_summaries(store, queries.health_summaries(ids=list(refs or ids)), today, config)
+        day, since = today.isoformat(), (today - INVOICED_WINDOW).isoformat()
+        return _from_summaries(store, queries.health_summaries(day, since, ids=list(refs or ids)), today, config)
     refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
@@ -314,44 +315,32 @@ _ZERO = Decimal(0)
 
 
 def _from_summaries(
-    store: Store, rows: list[tuple[Any, ...]], today: date, config: ReportConfig, *, at_risk_only: bool = False
+    store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
 ) -> dict[str, AccountHealth]:
-    """Health (by account id, in id order) from `AccountQueries.health_summaries` rows: what depends on the day
-    worked out here, the records asked only for accounts whose invoices straddle today (some owing invoices past
-    due, some not) or the 12-month window. `at_risk_only`: only the accounts at risk."""
+    """Health (by account id, in id order) from `AccountQueries.health_summaries` rows, the records asked only for
+    accounts whose invoices straddle the 12-month window or today (some owing invoices past due, some not).
+    `at_risk_only`: only the accounts at risk."""
     rules, day = config.rules, today.isoformat()
     since = (today - INVOICED_WINDOW).isoformat()
     figs: dict[str, HealthFigures] = {}
-    refs: dict[str, AccountRef] = {}
+    refs: dict[str, tuple[Any, ...]] = {}
     straddle: list[str] = []  # the 12-month window cuts through their invoices
     mixed: list[str] = []  # some owing invoices past due, some not
     for row in sorted(rows, key=lambda r: r[0]):
         account = row[0]
-        refs[account] = AccountRef(account, row[1], row[2], row[3])
-        code, owed, billed, first, last, late, late_amount, late_due, owing, owing_amount, owing_due, owing_last = row[
-            5:17
-        ]
-        if code is None:  # nothing invoiced, paid or ticketed
-            figs[account] = HealthFigures(row[4], _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
+        code, owed, billed, count, late_amount, owing_amount, first_due, split = row[4:12]
+        refs[account] = row
+        if owed is None:  # nothing invoiced, paid or ticketed
+            figs[account] = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
             continue
-        count, amount, first_due = late, Decimal(late_amount) if late else _ZERO, late_due
-        if owing:
-            if owing_last < day:
-                count += owing
-                amount += Decimal(owing_amount)
-                first_due = owing_due if first_due is None or owing_due < first_due else first_due
-            elif owing_due < day:
-                mixed.append(account)
-        if first is None:
-            window = _ZERO
-        elif since <= first and last <= day:
-            window = Decimal(billed)
-        else:
-            window = _ZERO
+        amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
+        if billed is None:
             straddle.append(account)
+        if split:
+            mixed.append(account)
         oldest = max((today - date.fromisoformat(first_due)).days, 0) if first_due else 0
         figs[account] = HealthFigures(
-            code or row[4], window, Decimal(owed), count, amount, oldest, row[17], row[18], row[19]
+            code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, *row[12:15]
         )
     queries = AccountQueries(store.engine)
     if straddle:
@@ -365,16 +354,17 @@ def _from_summaries(
         for account, status, due, balance in queries.overdue_rows(rules, day):
             if account in wanted:
                 f = figs[account]
-                owed, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
-                if owes_overdue(status, due_on, owed, today, rules):
+                owing, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
+                if owes_overdue(status, due_on, owing, today, rules):
                     f.overdue_count += 1
-                    f.overdue_amount += owed
+                    f.overdue_amount += owing
                     f.oldest_overdue_days = max(f.oldest_overdue_days, max((today - due_on).days, 0) if due_on else 0)
     out = {}
     for account, f in figs.items():
         health = verdict(f, rules)
         if not at_risk_only or health.level == "at_risk":
-            out[account] = AccountHealth(refs[account], health, f)
+            ref = refs[account]
+            out[account] = AccountHealth(AccountRef(account, ref[1], ref[2], ref[3]), health, f)
     return out
 
 
@@ -407,7 +397,8 @@ def renewals_report(
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
     enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
     if health_summary.fits(rules):
-        rows = queries.health_summaries(at_risk=(today.isoformat(), enough))
+        since = (today - INVOICED_WINDOW).isoformat()
+        rows = queries.health_summaries(today.isoformat(), since, escalations=enough)
         at_risk = list(_from_summaries(store, rows, today, config, at_risk_only=True).values())
         return renewals_of(today, window, config, due, quiet, at_risk)
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
@@ -426,7 +417,8 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
         return []
     queries = AccountQueries(store.engine)
     if health_summary.fits(config.rules):
-        rows = queries.health_summaries(owner=email.strip().lower())
+        since = (today - INVOICED_WINDOW).isoformat()
+        rows = queries.health_summaries(today.isoformat(), since, owner=email.strip().lower())
         return list(_from_summaries(store, rows, today, config).values())
     owned = {row[0]: row for row in queries.owned_by(email)}
     return list(health_of(store, list(owned), today, config, refs=owned).values())

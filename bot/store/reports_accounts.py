@@ -17,7 +17,6 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks
-from bot.store.health_summary import COLUMNS
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
 from bot.store.rows import UNITS, UNITS_SCALE
 
@@ -183,26 +182,46 @@ class AccountQueries:
     # ---- health from the per-account aggregates (bot/store/health_summary.py) ------------------------------
 
     def health_summaries(
-        self, *, owner: str | None = None, ids: Sequence[str] | None = None, at_risk: tuple[str, int] | None = None
+        self,
+        today: str,
+        since: str,
+        *,
+        owner: str | None = None,
+        ids: Sequence[str] | None = None,
+        escalations: int | None = None,
     ) -> list[tuple[Any, ...]]:
-        """The account row (`AccountRow`) followed by its `account_health` columns after the id (all None when it
-        has none) of the accounts `owner` (folded email) owns, or with these `ids`, or (`at_risk`: today, enough
-        escalations) those that may be at risk: an invoice with an overdue status, one owing and due before today,
-        or that many open escalated tickets. Only for rules `health_summary.fits`."""
-        cols = f"{_ACCOUNT}, " + ", ".join(f"h.{c}" for c in COLUMNS[1:])
+        """Per account from its `account_health` row (bot/store/health_summary.py), as of `today`: (id, name, owner
+        name, owner email as given, main currency else the account's, outstanding (None: no row), the 12-month
+        billing from `since` (None: some invoices fall outside, ask `billed_between`), overdue invoices (count,
+        balance of those with an overdue status, of the owing ones when all are past due, earliest due date), 1
+        when some owing invoices are past due and some not (ask the invoices), open, escalated, past-due tickets)
+        of the accounts `owner` (folded email) owns, or with these `ids`, or (`escalations`) those that may be at
+        risk: an overdue invoice or that many open escalated tickets. Only for rules `health_summary.fits`."""
+        late = "h.owing > 0 AND h.owing_last_due < ?"
+        cols = (
+            "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
+            "COALESCE(NULLIF(h.currency, ''), a.currency, ''), h.outstanding, "
+            "CASE WHEN h.first_billed IS NULL THEN '0' WHEN h.first_billed >= ? AND h.last_billed <= ? THEN h.billed "
+            f"END, h.late + CASE WHEN {late} THEN h.owing ELSE 0 END, h.late_amount, "
+            f"CASE WHEN {late} THEN h.owing_amount END, "
+            f"CASE WHEN {late} AND (h.late_due IS NULL OR h.owing_due < h.late_due) THEN h.owing_due ELSE h.late_due "
+            "END, CASE WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 1 ELSE 0 END, "
+            "h.open_tickets, h.escalated, h.past_due"
+        )
+        params: list[Any] = [since, today, today, today, today, today, today]
         with self.engine.read() as conn:
-            if at_risk is not None:
+            if escalations is not None:
                 sql = (
-                    f"SELECT {cols} FROM account_health h JOIN accounts a ON a.id = h.account_id "
-                    "WHERE h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?"
+                    f"SELECT {cols} FROM account_health h JOIN accounts a {self.engine.covering('health_accounts_id')} "
+                    "ON a.id = h.account_id WHERE h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?"
                 )
-                return [tuple(r) for r in conn.execute(sql, list(at_risk)).fetchall()]
+                return conn.execute(sql, [*params, today, escalations]).fetchall()  # type: ignore[no-any-return]
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
             if owner is not None:
-                return [tuple(r) for r in conn.execute(f"{joined} WHERE a.owner_email = ?", [owner]).fetchall()]
+                return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]
             out: list[tuple[Any, ...]] = []
             for chunk in chunks(sorted({i for i in ids or () if i})):
-                out += [tuple(r) for r in conn.execute(f"{joined} WHERE a.id IN ({marks(len(chunk))})", chunk)]
+                out += conn.execute(f"{joined} WHERE a.id IN ({marks(len(chunk))})", [*params, *chunk]).fetchall()
             return out
 
     def billed_between(self, rules: HealthRules, ids: Sequence[str], since: str, today: str) -> dict[str, Decimal]:
