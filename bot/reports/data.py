@@ -322,49 +322,43 @@ def _from_summaries(
     `at_risk_only`: only the accounts at risk."""
     rules, day = config.rules, today.isoformat()
     since = (today - INVOICED_WINDOW).isoformat()
-    figs: dict[str, HealthFigures] = {}
-    refs: dict[str, tuple[Any, ...]] = {}
-    straddle: list[str] = []  # the 12-month window cuts through their invoices
-    mixed: list[str] = []  # some owing invoices past due, some not
+    found: list[tuple[Any, HealthFigures]] = []
+    straddle: dict[str, HealthFigures] = {}  # the 12-month window cuts through their invoices
+    mixed: dict[str, HealthFigures] = {}  # some owing invoices past due, some not
     for row in sorted(rows, key=lambda r: r[0]):
-        account = row[0]
-        code, owed, billed, count, late_amount, owing_amount, first_due, split = row[4:12]
-        refs[account] = row
+        account, _, _, _, code, owed, billed, count, late_amount, owing_amount, first_due, split, n, esc, late = row
         if owed is None:  # nothing invoiced, paid or ticketed
-            figs[account] = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
+            found.append((row, HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)))
             continue
         amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
-        if billed is None:
-            straddle.append(account)
-        if split:
-            mixed.append(account)
         oldest = max((today - date.fromisoformat(first_due)).days, 0) if first_due else 0
-        figs[account] = HealthFigures(
-            code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, *row[12:15]
-        )
+        f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, n,
+                          esc, late)  # fmt: skip
+        found.append((row, f))
+        if billed is None:
+            straddle[account] = f
+        if split:
+            mixed[account] = f
     queries = AccountQueries(store.engine)
     if straddle:
-        for account, total in queries.billed_between(rules, straddle, since, day).items():
-            figs[account].invoiced_12m = total
+        for account, total in queries.billed_between(rules, list(straddle), since, day).items():
+            straddle[account].invoiced_12m = total
     if mixed:
-        wanted = set(mixed)
-        for account in mixed:  # recounted from the invoices that may be overdue
-            f = figs[account]
+        for f in mixed.values():  # recounted from the invoices that may be overdue
             f.overdue_count, f.overdue_amount, f.oldest_overdue_days = 0, _ZERO, 0
         for account, status, due, balance in queries.overdue_rows(rules, day):
-            if account in wanted:
-                f = figs[account]
+            f = mixed.get(account)  # type: ignore[assignment]
+            if f is not None:
                 owing, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
                 if owes_overdue(status, due_on, owing, today, rules):
                     f.overdue_count += 1
                     f.overdue_amount += owing
                     f.oldest_overdue_days = max(f.oldest_overdue_days, max((today - due_on).days, 0) if due_on else 0)
     out = {}
-    for account, f in figs.items():
+    for row, f in found:
         health = verdict(f, rules)
         if not at_risk_only or health.level == "at_risk":
-            ref = refs[account]
-            out[account] = AccountHealth(AccountRef(account, ref[1], ref[2], ref[3]), health, f)
+            out[row[0]] = AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), health, f)
     return out
 
 

@@ -211,9 +211,10 @@ class AccountQueries:
         params: list[Any] = [since, today, today, today, today, today, today]
         with self.engine.read() as conn:
             if escalations is not None:
+                narrow = self.engine.covering("health_accounts_id")  # the candidates' names, not their wide rows
                 sql = (
-                    f"SELECT {cols} FROM account_health h JOIN accounts a {self.engine.covering('health_accounts_id')} "
-                    "ON a.id = h.account_id WHERE h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?"
+                    f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
+                    "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
                 )
                 return conn.execute(sql, [*params, today, escalations]).fetchall()  # type: ignore[no-any-return]
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
