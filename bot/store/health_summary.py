@@ -163,7 +163,11 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
     wanted = set(ids)
     out: dict[str, _Sums] = {}
     m = marks(len(ids))
-    cols = "x.status_key, x.currency, x.date, x.due_date, x.total_units, x.total, x.balance_units, x.balance"
+    # the exact text of a total only when it has no units: SQLite reads the wide row for those alone
+    cols = (
+        "x.status_key, x.currency, x.date, x.due_date, x.total_units, CASE WHEN x.total_units IS NULL THEN x.total "
+        "END, x.balance_units, x.balance"
+    )
     rows = conn.execute(
         f"SELECT x.account_id, {cols} FROM invoices x WHERE x.account_id IN ({m}) AND x.kind = 'invoice'", ids
     ).fetchall()

@@ -229,7 +229,7 @@ class AccountQueries:
         """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
         accounts whose invoices are not all dated in that span."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
-        cols = "x.total_units, x.total FROM invoices x"
+        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END FROM invoices x"
         span = "x.date >= ? AND x.date <= ?"
         out: dict[str, Decimal] = {}
         wanted = set(ids)

@@ -5,6 +5,7 @@ a whole-account snapshot, and the migration's backfill of a mirror filled before
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -132,13 +133,14 @@ def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location:
     path = location
     before = MIGRATIONS[: MIGRATIONS.index(_m_rhealth_account_health)]
     with Store(path, migrations=before) as old, old.engine.write() as conn:  # rows as the writes before wrote them
-        for table, to_row, records in (
+        written: list[tuple[str, Callable[[Any], dict[str, Any]], list[Any]]] = [
             ("books_customers", rows.customer_row, [BooksCustomer(id="C2", name="Bolt Ltd", account_id="A2")]),
             ("desk_accounts", rows.desk_account_row, [DeskAccount(id="DA2", name="Bolt", crm_account_id="A2")]),
             ("invoices", rows.invoice_row, fx.invoices()),
             ("payments", rows.payment_row, fx.payments()),
             ("tickets", rows.ticket_row, fx.tickets()),
-        ):
+        ]
+        for table, to_row, records in written:
             found = [to_row(x) for x in records]
             conn.executemany(upsert_sql(table, list(found[0])), [list(f.values()) for f in found])
     with Store(path) as new:
