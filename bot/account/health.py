@@ -222,10 +222,6 @@ def figures(snapshot: AccountSnapshot, today: date, rules: HealthRules | None = 
 # ---- health --------------------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def assess(
     snapshot: AccountSnapshot,
     today: date,
@@ -248,7 +244,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
     overdue = f.overdue_count
     if overdue:
         amount, billed, days = f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days
-        phrase = f"{_plural(overdue, 'invoice')} overdue ({format_money(amount, f.currency)})"
+        phrase = f"{overdue} invoice{'' if overdue == 1 else 's'} overdue ({format_money(amount, f.currency)})"
         at_risk = days > rules.overdue_days_at_risk
         if at_risk:
             phrase += f", oldest {days} days"
@@ -259,10 +255,11 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         (severe if at_risk else mild).append(phrase)
     escalated = f.escalated_tickets
     if escalated:
-        phrase = _plural(escalated, "escalated ticket")
+        phrase = f"{escalated} escalated ticket{'' if escalated == 1 else 's'}"
         (severe if escalated >= rules.escalated_at_risk or overdue > 0 else mild).append(phrase)
-    if f.past_due_tickets:
-        mild.append(f"{_plural(f.past_due_tickets, 'ticket')} past due")
+    past_due = f.past_due_tickets
+    if past_due:
+        mild.append(f"{past_due} ticket{'' if past_due == 1 else 's'} past due")
     if f.open_tickets >= rules.open_tickets_watch:
         mild.append(f"{f.open_tickets} open tickets")
     if severe:
