@@ -107,8 +107,8 @@ def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None,
 # ---- recomputing the rows ------------------------------------------------------------------------------------------
 
 
-def _units(units: int | None, text: str | None) -> Decimal:
-    return Decimal(units).scaleb(-UNITS_SCALE) if units is not None else Decimal(text or 0)
+def _units(units: int | None) -> Decimal:
+    return Decimal(units or 0).scaleb(-UNITS_SCALE)
 
 
 class _Sums:
@@ -128,26 +128,43 @@ class _Sums:
         self.owing_last: str | None = None
         self.tickets = [0, 0, 0]
 
-    def invoice(self, status: str, code: str, day: str | None, due: str | None, total: Decimal, owed: Decimal) -> None:
+    def invoices(
+        self,
+        status: str,
+        code: str,
+        n: int,
+        owed: Decimal,
+        billed: Decimal,
+        first: str | None,
+        last: str | None,
+        first_due: str | None,
+        owing: int,
+        owing_amount: Decimal,
+        owing_due: str | None,
+        owing_last: str | None,
+    ) -> None:
+        """Add `n` invoices of one status and currency: their balance, the totals of those dated (first and last
+        date), the earliest due date, and of those with a due date that owe something: how many, their balance,
+        their earliest and latest due date."""
         if status in EXCLUDED_INVOICE_STATUSES:
             return
         if code:
-            self.codes[code.upper()] = self.codes.get(code.upper(), 0) + 1
+            self.codes[code.upper()] = self.codes.get(code.upper(), 0) + n
         self.outstanding += owed
-        if day is not None:
-            self.billed += total
-            self.first = day if self.first is None or day < self.first else self.first
-            self.last = day if self.last is None or day > self.last else self.last
+        if first is not None and last is not None:
+            self.billed += billed
+            self.first = first if self.first is None or first < self.first else self.first
+            self.last = last if self.last is None or last > self.last else self.last
         if status in OVERDUE_STATUSES:
-            self.late += 1
+            self.late += n
             self.late_amount += owed
-            if due is not None and (self.late_due is None or due < self.late_due):
-                self.late_due = due
-        elif status in DUE_STATUSES and due is not None and owed > 0:
-            self.owing += 1
-            self.owing_amount += owed
-            self.owing_due = due if self.owing_due is None or due < self.owing_due else self.owing_due
-            self.owing_last = due if self.owing_last is None or due > self.owing_last else self.owing_last
+            if first_due is not None and (self.late_due is None or first_due < self.late_due):
+                self.late_due = first_due
+        elif status in DUE_STATUSES and owing and owing_due is not None and owing_last is not None:
+            self.owing += owing
+            self.owing_amount += owing_amount
+            self.owing_due = owing_due if self.owing_due is None or owing_due < self.owing_due else self.owing_due
+            self.owing_last = owing_last if self.owing_last is None or owing_last > self.owing_last else self.owing_last
 
     def row(self, account: str) -> list[Any]:
         code = min(self.codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if self.codes else ""
@@ -158,30 +175,71 @@ class _Sums:
         ]  # fmt: skip
 
 
+_OWING = "x.due_date IS NOT NULL AND x.balance_units > 0"
+# Per account, status and currency, summed as integer units (bot/store/rows.py); `inexact` counts the amounts
+# that have none (too precise or too large), whose account is then added up invoice by invoice from exact text.
+_GROUPS = (
+    "x.status_key, x.currency, COUNT(*), SUM(x.balance_units), "
+    "SUM(CASE WHEN x.date IS NOT NULL THEN x.total_units ELSE 0 END), "
+    "SUM(CASE WHEN x.total_units IS NULL OR x.balance_units IS NULL THEN 1 ELSE 0 END), MIN(x.date), MAX(x.date), "
+    f"MIN(x.due_date), SUM(CASE WHEN {_OWING} THEN 1 ELSE 0 END), "
+    f"SUM(CASE WHEN {_OWING} THEN x.balance_units ELSE 0 END), MIN(CASE WHEN {_OWING} THEN x.due_date END), "
+    f"MAX(CASE WHEN {_OWING} THEN x.due_date END)"
+)
+_ONE_BY_ONE = "x.status_key, x.currency, x.date, x.due_date, x.total, x.balance"
+
+
+def _invoices(conn: Any, ids: list[str], columns: str, group: bool) -> list[Any]:
+    """Rows of `columns` over the counting kind of the accounts' invoices, those mirrored without an account
+    through their Books customer, grouped by account, status and currency or not."""
+    wanted = set(ids)
+    by = " GROUP BY x.account_id, x.status_key, x.currency" if group else ""
+    rows: list[Any] = conn.execute(
+        f"SELECT x.account_id, {columns} FROM invoices x WHERE x.account_id IN ({marks(len(ids))}) "
+        f"AND x.kind = 'invoice'{by}",
+        ids,
+    ).fetchall()
+    by = " GROUP BY c.account_id, x.status_key, x.currency" if group else ""
+    unlinked = conn.execute(
+        f"SELECT c.account_id, {columns} FROM invoices x JOIN books_customers c ON c.id = x.customer_id "
+        f"WHERE {_UNLINKED} AND x.kind = 'invoice'{by}"
+    ).fetchall()
+    return rows + [r for r in unlinked if r[0] in wanted]
+
+
 def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
     """The aggregates of the accounts `ids` (at most one IN list), from their records."""
-    wanted = set(ids)
+    wanted, m = set(ids), marks(len(ids))
     out: dict[str, _Sums] = {}
-    m = marks(len(ids))
-    # the exact text of a total only when it has no units: SQLite reads the wide row for those alone
-    cols = (
-        "x.status_key, x.currency, x.date, x.due_date, x.total_units, CASE WHEN x.total_units IS NULL THEN x.total "
-        "END, x.balance_units, x.balance"
-    )
-    rows = conn.execute(
-        f"SELECT x.account_id, {cols} FROM invoices x WHERE x.account_id IN ({m}) AND x.kind = 'invoice'", ids
-    ).fetchall()
-    rows += [
-        r
-        for r in conn.execute(
-            f"SELECT c.account_id, {cols} FROM invoices x JOIN books_customers c ON c.id = x.customer_id "
-            f"WHERE {_UNLINKED} AND x.kind = 'invoice'"
-        ).fetchall()
-        if r[0] in wanted
-    ]
-    for account, status, code, day, due, total_units, total, balance_units, balance in rows:
+    groups = _invoices(conn, ids, _GROUPS, group=True)
+    inexact = {g[0] for g in groups if g[6]}
+    for (
+        account,
+        status,
+        code,
+        n,
+        owed,
+        billed,
+        _,
+        first,
+        last,
+        first_due,
+        owing,
+        owing_units,
+        owing_due,
+        last_due,
+    ) in groups:
+        if not inexact or account not in inexact:
+            s = out.get(account) or out.setdefault(account, _Sums())
+            s.invoices(status or "", code or "", int(n), _units(owed), _units(billed), first, last, first_due,
+                       int(owing or 0), _units(owing_units), owing_due, last_due)  # fmt: skip
+    one_by_one = _invoices(conn, sorted(inexact), _ONE_BY_ONE, group=False) if inexact else []
+    for account, status, code, day, due, total, balance in one_by_one:
         s = out.get(account) or out.setdefault(account, _Sums())
-        s.invoice(status or "", code or "", day, due, _units(total_units, total), _units(balance_units, balance))
+        owed = Decimal(balance or 0)
+        owes = due is not None and owed > 0
+        s.invoices(status or "", code or "", 1, owed, Decimal(total or 0), day, day, due, int(owes),
+                   owed if owes else Decimal(0), due if owes else None, due if owes else None)  # fmt: skip
     pays = conn.execute(
         f"SELECT x.account_id, x.currency, COUNT(*) FROM payments x WHERE x.account_id IN ({m}) "
         "GROUP BY x.account_id, x.currency",
