@@ -378,7 +378,8 @@ def renewals_report(
         last[account] = max(last.get(account, ("", "")), (closed, deal))
     deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
-    quiet_ids = queries.quiet_candidates(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
+    quiet_from = queries.quiet_from_summaries if health_summary.fits(rules) else queries.quiet_candidates
+    quiet_ids = quiet_from(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
     refs = queries.accounts([*last, *quiet_ids])
     due = []
     for account, (closed, deal) in last.items():

@@ -4,7 +4,8 @@ small row per account instead of grouping every invoice, payment and ticket.
 A row holds what does not depend on the day: the main currency (most common over counting invoices and payments,
 ties A–Z), the outstanding balance, the totals of dated counting invoices with their first and last date, invoices
 with an overdue status (count, balance, earliest due date), invoices with a due status that still owe something and
-have a due date (count, balance, earliest and latest due date), and open / open escalated / open past-due tickets.
+have a due date (count, balance, earliest and latest due date), open / open escalated / open past-due tickets, and
+for customers going quiet: how many counting invoices, the latest payment date and ticket instant (created or changed).
 What depends on the day is worked out when reading (bot/store/reports_accounts.py `health_summaries`): the 12-month
 billing is the stored total when every dated invoice falls in the window, overdue invoices are those with an
 overdue status plus the owing ones when all or none are past due; otherwise the reader asks the invoices.
@@ -35,9 +36,10 @@ from bot.store.rows import UNITS_SCALE
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
     "late_due", "owing", "owing_amount", "owing_due", "owing_last_due", "open_tickets", "escalated", "past_due",
+    "invoices", "last_paid", "last_ticket",
 )  # fmt: skip
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
-_ROWS_PER_INSERT = 40  # 16 columns each: well under any engine's parameter limit
+_ROWS_PER_INSERT = 40  # 19 columns each: well under any engine's parameter limit
 # The tables whose writes change the aggregates, and how their rows reach a CRM account.
 _LINKED = {"invoices": "customer_id", "payments": "customer_id", "tickets": "desk_account_id"}
 _LINKS = {
@@ -114,7 +116,7 @@ def _units(units: int | None) -> Decimal:
 class _Sums:
     __slots__ = (
         "codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due", "owing",
-        "owing_amount", "owing_due", "owing_last", "tickets",
+        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -127,6 +129,9 @@ class _Sums:
         self.owing_due: str | None = None
         self.owing_last: str | None = None
         self.tickets = [0, 0, 0]
+        self.count = 0
+        self.last_paid: str | None = None
+        self.last_ticket: str | None = None
 
     def invoices(
         self,
@@ -150,6 +155,7 @@ class _Sums:
             return
         if code:
             self.codes[code.upper()] = self.codes.get(code.upper(), 0) + n
+        self.count += n
         self.outstanding += owed
         if first is not None and last is not None:
             self.billed += billed
@@ -171,7 +177,7 @@ class _Sums:
         return [
             account, code, str(self.outstanding), str(self.billed), self.first, self.last, self.late,
             str(self.late_amount), self.late_due, self.owing, str(self.owing_amount), self.owing_due,
-            self.owing_last, *self.tickets,
+            self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
         ]  # fmt: skip
 
 
@@ -241,42 +247,50 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
         s.invoices(status or "", code or "", 1, owed, Decimal(total or 0), day, day, due, int(owes),
                    owed if owes else Decimal(0), due if owes else None, due if owes else None)  # fmt: skip
     pays = conn.execute(
-        f"SELECT x.account_id, x.currency, COUNT(*) FROM payments x WHERE x.account_id IN ({m}) "
+        f"SELECT x.account_id, x.currency, COUNT(*), MAX(x.date) FROM payments x WHERE x.account_id IN ({m}) "
         "GROUP BY x.account_id, x.currency",
         ids,
     ).fetchall()
     pays += [
         r
         for r in conn.execute(
-            "SELECT c.account_id, x.currency, COUNT(*) FROM payments x JOIN books_customers c ON c.id = x.customer_id "
-            f"WHERE {_UNLINKED} GROUP BY c.account_id, x.currency"
+            "SELECT c.account_id, x.currency, COUNT(*), MAX(x.date) FROM payments x JOIN books_customers c "
+            f"ON c.id = x.customer_id WHERE {_UNLINKED} GROUP BY c.account_id, x.currency"
         ).fetchall()
         if r[0] in wanted
     ]
-    for account, code, n in pays:
+    for account, code, n, day in pays:
         s = out.get(account) or out.setdefault(account, _Sums())
         if code:
             s.codes[code.upper()] = s.codes.get(code.upper(), 0) + int(n)
+        if day is not None and (s.last_paid is None or day > s.last_paid):
+            s.last_paid = day
     closed = sorted(CLOSED_TICKET_TYPES)
-    shut = f"x.status_key NOT IN ({marks(len(closed))})"
-    counts = "COUNT(*), SUM(x.escalated), SUM(COALESCE(x.past_due, 0))"
+    shut = f"x.status_key NOT IN ({marks(len(closed))})"  # open; every ticket counts as activity
+    counts = (
+        f"SUM(CASE WHEN {shut} THEN 1 ELSE 0 END), SUM(CASE WHEN {shut} THEN x.escalated ELSE 0 END), "
+        f"SUM(CASE WHEN {shut} THEN COALESCE(x.past_due, 0) ELSE 0 END), MAX(x.created_utc), MAX(x.modified_utc)"
+    )
     tickets = conn.execute(
-        f"SELECT x.account_id, {counts} FROM tickets x WHERE x.account_id IN ({m}) AND {shut} GROUP BY x.account_id",
-        [*ids, *closed],
+        f"SELECT x.account_id, {counts} FROM tickets x WHERE x.account_id IN ({m}) GROUP BY x.account_id",
+        [*closed, *closed, *closed, *ids],
     ).fetchall()
     tickets += [
         r
         for r in conn.execute(
             f"SELECT l.crm_account_id, {counts} FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
-            f"WHERE {_UNLINKED} AND {shut} GROUP BY l.crm_account_id",
-            closed,
+            f"WHERE {_UNLINKED} GROUP BY l.crm_account_id",
+            [*closed, *closed, *closed],
         ).fetchall()
         if r[0] in wanted
     ]
-    for account, n, escalated, past_due in tickets:
+    for account, n, escalated, past_due, created, modified in tickets:
         s = out.get(account) or out.setdefault(account, _Sums())
         for k, v in enumerate((n, escalated, past_due)):
             s.tickets[k] += int(v or 0)
+        for instant in (created, modified):
+            if instant is not None and (s.last_ticket is None or instant > s.last_ticket):
+                s.last_ticket = instant
     return out
 
 

@@ -323,7 +323,7 @@ def _m_rhealth_account_health(db: Database) -> None:
             billed TEXT NOT NULL, first_billed TEXT, last_billed TEXT, late INTEGER NOT NULL,
             late_amount TEXT NOT NULL, late_due TEXT, owing INTEGER NOT NULL, owing_amount TEXT NOT NULL,
             owing_due TEXT, owing_last_due TEXT, open_tickets INTEGER NOT NULL, escalated INTEGER NOT NULL,
-            past_due INTEGER NOT NULL);
+            past_due INTEGER NOT NULL, invoices INTEGER NOT NULL, last_paid TEXT, last_ticket TEXT);
         """,
     )
     refresh(db, every_account(db))

@@ -312,6 +312,28 @@ class AccountQueries:
             sql = f"SELECT a.id FROM accounts a WHERE {where} AND {customer}"
             return [r[0] for r in conn.execute(sql, params).fetchall()]
 
+    def quiet_from_summaries(self, rules: HealthRules, day: str, instant: str) -> list[str]:
+        """`quiet_candidates` with the invoices', payments' and tickets' latest activity read from the accounts'
+        health aggregates (bot/store/health_summary.py; only for rules `health_summary.fits`): deals are probed
+        only for the few accounts with none of those since."""
+        won, p_won = _in("x.stage_key", rules.won_stages)
+        shut, p_shut = _closed(rules, "x")
+        recent = [
+            ("FROM deals x WHERE x.account_id = a.id AND x.modified_utc >= ?", [instant]),
+            ("FROM deals x WHERE x.account_id = a.id AND x.created_utc >= ?", [instant]),
+            (f"FROM deals x WHERE x.account_id = a.id AND x.closing_date >= ? AND {shut}", [day, *p_shut]),
+        ]
+        deals = " AND ".join(f"NOT EXISTS (SELECT 1 {sql})" for sql, _ in recent)
+        sql = (
+            "SELECT a.id FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id "
+            "WHERE COALESCE(h.last_billed, '') < ? AND COALESCE(h.last_paid, '') < ? "
+            f"AND COALESCE(h.last_ticket, '') < ? AND {deals} AND (COALESCE(h.invoices, 0) > 0 OR EXISTS (SELECT 1 "
+            f"FROM deals x WHERE x.account_id = a.id AND {won} AND x.closing_date IS NOT NULL))"
+        )
+        params = [day, day, instant, *(p for _, ps in recent for p in ps), *p_won]
+        with self.engine.read() as conn:
+            return [r[0] for r in conn.execute(sql, params).fetchall()]
+
     def last_activity(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
         """Per account: (its latest activity dates, its latest activity instants in UTC), over deals (created,
         changed, closing date of closed deals), counting invoices, payments and tickets (created, changed)."""

@@ -52,6 +52,9 @@ def test_the_aggregates_follow_updates_relinks_and_deletions(store: Store) -> No
     assert (a1["owing_due"], a1["owing_last_due"], a1["open_tickets"], a1["escalated"]) == (
         "2026-10-14", "2026-10-30", 2, 1,
     )  # fmt: skip
+    assert (a1["invoices"], a1["last_billed"], a1["last_paid"], a1["last_ticket"]) == (
+        3, "2026-10-12", "2026-09-20", "2026-10-14T09:00:00.000000",
+    )  # fmt: skip
     a2 = _row(store, "A2")  # I3 and T4 reach A2 through Books customer C2 and Desk account DA2
     assert (a2["late"], Decimal(a2["late_amount"]), a2["late_due"], a2["open_tickets"]) == (
         1, Decimal(8000), "2026-10-05", 1,
@@ -106,7 +109,13 @@ def test_a_whole_account_snapshot_deletes_what_it_lacks(store: Store) -> None:
     )
     store.replace_account_snapshot(snapshot)
     stored = _check(store)
-    assert "A2" not in stored  # T3 is closed: nothing left that counts
+    a2 = dict(zip(COLUMNS, stored["A2"], strict=True))  # only T3 is left: closed, but activity for going quiet
+    assert (a2["invoices"], a2["late"], a2["open_tickets"], a2["last_ticket"]) == (
+        0,
+        0,
+        0,
+        "2026-09-01T10:30:00.000000",
+    )
     store.replace_account_snapshot(snapshot.model_copy(update={"invoices": [i for i in fx.invoices() if i.id == "I3"]}))
     assert _check(store)["A2"][COLUMNS.index("late")] == 1
 
