@@ -42,10 +42,7 @@ _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
 _ROWS_PER_INSERT = 40  # 19 columns each: well under any engine's parameter limit
 # The tables whose writes change the aggregates, and how their rows reach a CRM account.
 _LINKED = {"invoices": "customer_id", "payments": "customer_id", "tickets": "desk_account_id"}
-_LINKS = {
-    "books_customers": ("account_id", ("invoices", "payments")),
-    "desk_accounts": ("crm_account_id", ("tickets",)),
-}
+_LINKS = {"books_customers": "account_id", "desk_accounts": "crm_account_id"}
 
 
 def fits(rules: HealthRules) -> bool:
@@ -87,21 +84,14 @@ def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None,
         owner_table = "books_customers" if via == "customer_id" else "desk_accounts"
         links = _resolve(conn, owner_table, [link for account, link in pairs if not account])
         return {account or links.get(link, "") for account, link in pairs} - {""}
-    if table in _LINKS:  # a re-link moves the records mirrored without an account between accounts
-        column, tables = _LINKS[table]
-        via = _LINKED[tables[0]]
-        unlinked: set[str] = set()
-        for records in tables:
-            sql = f"SELECT DISTINCT x.{via} FROM {records} x WHERE {_UNLINKED}"
-            unlinked |= {r[0] for r in conn.execute(sql).fetchall() if r[0]}
-        moved = [r for r in new if r["id"] in unlinked]
-        if not moved:
-            return set()
-        before = _resolve(conn, table, [r["id"] for r in moved])
-        out = set()
-        for r in moved:
-            if (r.get(column) or "") != before.get(r["id"], ""):
-                out |= {r.get(column) or "", before.get(r["id"], "")}
+    if table in _LINKS:  # a re-link moves the records mirrored without an account between the two accounts
+        column = _LINKS[table]
+        before = _resolve(conn, table, [r["id"] for r in new])
+        out: set[str] = set()
+        for r in new:
+            now, was = r.get(column) or "", before.get(r["id"], "")
+            if now != was:
+                out |= {now, was}
         return out - {""}
     return set()
 
@@ -195,27 +185,49 @@ _GROUPS = (
 _ONE_BY_ONE = "x.status_key, x.currency, x.date, x.due_date, x.total, x.balance"
 
 
-def _invoices(conn: Any, ids: list[str], columns: str, group: bool) -> list[Any]:
-    """Rows of `columns` over the counting kind of the accounts' invoices, those mirrored without an account
-    through their Books customer, grouped by account, status and currency or not."""
-    wanted = set(ids)
-    by = " GROUP BY x.account_id, x.status_key, x.currency" if group else ""
+def records_of(
+    conn: Any,
+    table: str,
+    ids: list[str],
+    columns: str,
+    params: list[Any],
+    where: str = "",
+    by: str | None = None,
+    where_params: Sequence[Any] = (),
+) -> list[Any]:
+    """(account, `columns`…) over the records of `table` of the accounts `ids` (at most one IN list), those mirrored
+    without an account found through the Books customers / Desk accounts linked to them (a sync stores every
+    invoice, payment and ticket so: looked up by link, never scanned), grouped by account and `by` when given.
+    `params` fill `columns`, `where_params` the condition `where` (" AND …") adds."""
+    group = "" if by is None else f" GROUP BY x.account_id{by}"
     rows: list[Any] = conn.execute(
-        f"SELECT x.account_id, {columns} FROM invoices x WHERE x.account_id IN ({marks(len(ids))}) "
-        f"AND x.kind = 'invoice'{by}",
-        ids,
+        f"SELECT x.account_id, {columns} FROM {table} x WHERE x.account_id IN ({marks(len(ids))}){where}{group}",
+        [*params, *ids, *where_params],
     ).fetchall()
-    by = " GROUP BY c.account_id, x.status_key, x.currency" if group else ""
-    unlinked = conn.execute(
-        f"SELECT c.account_id, {columns} FROM invoices x JOIN books_customers c ON c.id = x.customer_id "
-        f"WHERE {_UNLINKED} AND x.kind = 'invoice'{by}"
-    ).fetchall()
-    return rows + [r for r in unlinked if r[0] in wanted]
+    owner = "books_customers" if table != "tickets" else "desk_accounts"
+    links: dict[str, str] = {}
+    sql = f"SELECT id, {_LINKS[owner]} FROM {owner} WHERE {_LINKS[owner]} IN ({marks(len(ids))})"
+    links.update((r[0], r[1]) for r in conn.execute(sql, ids).fetchall())
+    via = _LINKED[table]
+    group = "" if by is None else f" GROUP BY x.{via}{by}"
+    for chunk in chunks(sorted(links)):
+        found = conn.execute(
+            f"SELECT x.{via}, {columns} FROM {table} x WHERE x.{via} IN ({marks(len(chunk))}) AND {_UNLINKED}"
+            f"{where}{group}",
+            [*params, *chunk, *where_params],
+        ).fetchall()
+        rows += [(links[r[0]], *r[1:]) for r in found]
+    return rows
+
+
+def _invoices(conn: Any, ids: list[str], columns: str, group: bool) -> list[Any]:
+    """Rows of `columns` over the counting kind of the accounts' invoices, grouped by status and currency or not."""
+    by = ", x.status_key, x.currency" if group else None
+    return records_of(conn, "invoices", ids, columns, [], " AND x.kind = 'invoice'", by)
 
 
 def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
     """The aggregates of the accounts `ids` (at most one IN list), from their records."""
-    wanted, m = set(ids), marks(len(ids))
     out: dict[str, _Sums] = {}
     groups = _invoices(conn, ids, _GROUPS, group=True)
     inexact = {g[0] for g in groups if g[6]}
@@ -246,19 +258,7 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
         owes = due is not None and owed > 0
         s.invoices(status or "", code or "", 1, owed, Decimal(total or 0), day, day, due, int(owes),
                    owed if owes else Decimal(0), due if owes else None, due if owes else None)  # fmt: skip
-    pays = conn.execute(
-        f"SELECT x.account_id, x.currency, COUNT(*), MAX(x.date) FROM payments x WHERE x.account_id IN ({m}) "
-        "GROUP BY x.account_id, x.currency",
-        ids,
-    ).fetchall()
-    pays += [
-        r
-        for r in conn.execute(
-            "SELECT c.account_id, x.currency, COUNT(*), MAX(x.date) FROM payments x JOIN books_customers c "
-            f"ON c.id = x.customer_id WHERE {_UNLINKED} GROUP BY c.account_id, x.currency"
-        ).fetchall()
-        if r[0] in wanted
-    ]
+    pays = records_of(conn, "payments", ids, "x.currency, COUNT(*), MAX(x.date)", [], by=", x.currency")
     for account, code, n, day in pays:
         s = out.get(account) or out.setdefault(account, _Sums())
         if code:
@@ -271,19 +271,7 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
         f"SUM(CASE WHEN {shut} THEN 1 ELSE 0 END), SUM(CASE WHEN {shut} THEN x.escalated ELSE 0 END), "
         f"SUM(CASE WHEN {shut} THEN COALESCE(x.past_due, 0) ELSE 0 END), MAX(x.created_utc), MAX(x.modified_utc)"
     )
-    tickets = conn.execute(
-        f"SELECT x.account_id, {counts} FROM tickets x WHERE x.account_id IN ({m}) GROUP BY x.account_id",
-        [*closed, *closed, *closed, *ids],
-    ).fetchall()
-    tickets += [
-        r
-        for r in conn.execute(
-            f"SELECT l.crm_account_id, {counts} FROM tickets x JOIN desk_accounts l ON l.id = x.desk_account_id "
-            f"WHERE {_UNLINKED} GROUP BY l.crm_account_id",
-            [*closed, *closed, *closed],
-        ).fetchall()
-        if r[0] in wanted
-    ]
+    tickets = records_of(conn, "tickets", ids, counts, [*closed, *closed, *closed], by="")
     for account, n, escalated, past_due, created, modified in tickets:
         s = out.get(account) or out.setdefault(account, _Sums())
         for k, v in enumerate((n, escalated, past_due)):

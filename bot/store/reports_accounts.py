@@ -17,6 +17,7 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks
+from bot.store.health_summary import records_of
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
 from bot.store.rows import UNITS, UNITS_SCALE
 
@@ -229,31 +230,16 @@ class AccountQueries:
         """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
         accounts whose invoices are not all dated in that span."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
-        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END FROM invoices x"
-        span = "x.date >= ? AND x.date <= ?"
+        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
+        span = f" AND {bill_sql} AND x.date >= ? AND x.date <= ?"
         out: dict[str, Decimal] = {}
-        wanted = set(ids)
         with self.engine.read() as conn:
-            rows: list[Any] = []
-            for chunk in chunks(sorted(wanted)):
-                rows += conn.execute(
-                    f"SELECT x.account_id, {cols} WHERE x.account_id IN ({marks(len(chunk))}) AND {bill_sql} "
-                    f"AND {span}",
-                    [*chunk, *p_bill, since, today],
-                ).fetchall()
-            rows += [
-                r
-                for r in conn.execute(
-                    f"SELECT c.account_id, {cols} JOIN books_customers c ON c.id = x.customer_id WHERE {_UNLINKED} "
-                    f"AND {bill_sql} AND {span}",
-                    [*p_bill, since, today],
-                ).fetchall()
-                if r[0] in wanted
-            ]
-        scale = UNITS_SCALE
-        for account, units, total in rows:
-            value = Decimal(units).scaleb(-scale) if units is not None else Decimal(total or 0)
-            out[account] = out.get(account, Decimal(0)) + value
+            for chunk in chunks(sorted(set(ids))):
+                for account, units, total in records_of(
+                    conn, "invoices", chunk, cols, [], span, None, [*p_bill, since, today]
+                ):
+                    value = Decimal(units).scaleb(-UNITS_SCALE) if units is not None else Decimal(total or 0)
+                    out[account] = out.get(account, Decimal(0)) + value
         return out
 
     # ---- renewals ------------------------------------------------------------------------------------------
