@@ -19,6 +19,7 @@ a report whose rules count other statuses (`fits`) reads the records instead. Am
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -36,8 +37,14 @@ from bot.store.rows import UNITS_SCALE
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
     "late_due", "owing", "owing_amount", "owing_due", "owing_last_due", "open_tickets", "escalated", "past_due",
-    "invoices", "last_paid", "last_ticket",
+    "invoices", "last_paid", "last_ticket", "invoice_codes", "payment_codes",
 )  # fmt: skip
+# What each write recomputes (the rest of an account's row is kept): the part its table feeds.
+PARTS = ("invoices", "payments", "tickets")
+_PARTS_OF = {
+    "invoices": ("invoices",), "payments": ("payments",), "tickets": ("tickets",),
+    "books_customers": ("invoices", "payments"), "desk_accounts": ("tickets",),
+}  # fmt: skip
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
 _ROWS_PER_INSERT = 40  # 19 columns each: well under any engine's parameter limit
 # The tables whose writes change the aggregates, and how their rows reach a CRM account.
@@ -106,7 +113,7 @@ def _units(units: int | None) -> Decimal:
 class _Sums:
     __slots__ = (
         "codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due", "owing",
-        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket",
+        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket", "pay_codes",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -122,6 +129,7 @@ class _Sums:
         self.count = 0
         self.last_paid: str | None = None
         self.last_ticket: str | None = None
+        self.pay_codes: dict[str, int] = {}
 
     def invoices(
         self,
@@ -162,13 +170,62 @@ class _Sums:
             self.owing_due = owing_due if self.owing_due is None or owing_due < self.owing_due else self.owing_due
             self.owing_last = owing_last if self.owing_last is None or owing_last > self.owing_last else self.owing_last
 
+    def empty(self) -> bool:
+        """Nothing that any figure counts (no row is kept)."""
+        return not (self.codes or self.count or self.pay_codes or self.last_paid or any(self.tickets)) and (
+            self.last_ticket is None
+        )
+
     def row(self, account: str) -> list[Any]:
-        code = min(self.codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if self.codes else ""
+        codes = dict(self.codes)
+        for code, n in self.pay_codes.items():
+            codes[code] = codes.get(code, 0) + n
+        code = min(codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if codes else ""
         return [
             account, code, str(self.outstanding), str(self.billed), self.first, self.last, self.late,
             str(self.late_amount), self.late_due, self.owing, str(self.owing_amount), self.owing_due,
             self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
+            json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True),
         ]  # fmt: skip
+
+    @classmethod
+    def stored(cls, row: Any, parts: Iterable[str]) -> _Sums:
+        """The `parts` of a stored row (`COLUMNS` order) that a refresh keeps."""
+        s = cls()
+        got = dict(zip(COLUMNS, row, strict=True))
+        if "invoices" in parts:
+            s.outstanding, s.billed = Decimal(got["outstanding"]), Decimal(got["billed"])
+            s.first, s.last, s.late, s.late_due = (
+                got["first_billed"],
+                got["last_billed"],
+                int(got["late"]),
+                got["late_due"],
+            )
+            s.late_amount, s.owing, s.owing_amount = (
+                Decimal(got["late_amount"]),
+                int(got["owing"]),
+                Decimal(got["owing_amount"]),
+            )
+            s.owing_due, s.owing_last, s.count = got["owing_due"], got["owing_last_due"], int(got["invoices"])
+            s.codes = json.loads(got["invoice_codes"])
+        if "payments" in parts:
+            s.pay_codes, s.last_paid = json.loads(got["payment_codes"]), got["last_paid"]
+        if "tickets" in parts:
+            s.tickets = [int(got["open_tickets"]), int(got["escalated"]), int(got["past_due"])]
+            s.last_ticket = got["last_ticket"]
+        return s
+
+    def take(self, other: _Sums, parts: Iterable[str]) -> None:
+        """Replace this account's `parts` with `other`'s."""
+        names = {
+            "invoices": ("codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due",
+                         "owing", "owing_amount", "owing_due", "owing_last", "count"),
+            "payments": ("pay_codes", "last_paid"),
+            "tickets": ("tickets", "last_ticket"),
+        }  # fmt: skip
+        for part in parts:
+            for name in names[part]:
+                setattr(self, name, getattr(other, name))
 
 
 _OWING = "x.due_date IS NOT NULL AND x.balance_units > 0"
@@ -226,10 +283,10 @@ def _invoices(conn: Any, ids: list[str], columns: str, group: bool) -> list[Any]
     return records_of(conn, "invoices", ids, columns, [], " AND x.kind = 'invoice'", by)
 
 
-def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
-    """The aggregates of the accounts `ids` (at most one IN list), from their records."""
+def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, _Sums]:
+    """The aggregates of the accounts `ids` (at most one IN list), from their records: only `parts` of them."""
     out: dict[str, _Sums] = {}
-    groups = _invoices(conn, ids, _GROUPS, group=True)
+    groups = _invoices(conn, ids, _GROUPS, group=True) if "invoices" in parts else []
     inexact = {g[0] for g in groups if g[6]}
     for (
         account,
@@ -258,11 +315,13 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
         owes = due is not None and owed > 0
         s.invoices(status or "", code or "", 1, owed, Decimal(total or 0), day, day, due, int(owes),
                    owed if owes else Decimal(0), due if owes else None, due if owes else None)  # fmt: skip
-    pays = records_of(conn, "payments", ids, "x.currency, COUNT(*), MAX(x.date)", [], by=", x.currency")
+    pays = []
+    if "payments" in parts:
+        pays = records_of(conn, "payments", ids, "x.currency, COUNT(*), MAX(x.date)", [], by=", x.currency")
     for account, code, n, day in pays:
         s = out.get(account) or out.setdefault(account, _Sums())
         if code:
-            s.codes[code.upper()] = s.codes.get(code.upper(), 0) + int(n)
+            s.pay_codes[code.upper()] = s.pay_codes.get(code.upper(), 0) + int(n)
         if day is not None and (s.last_paid is None or day > s.last_paid):
             s.last_paid = day
     closed = sorted(CLOSED_TICKET_TYPES)
@@ -271,7 +330,7 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
         f"SUM(CASE WHEN {shut} THEN 1 ELSE 0 END), SUM(CASE WHEN {shut} THEN x.escalated ELSE 0 END), "
         f"SUM(CASE WHEN {shut} THEN COALESCE(x.past_due, 0) ELSE 0 END), MAX(x.created_utc), MAX(x.modified_utc)"
     )
-    tickets = records_of(conn, "tickets", ids, counts, [*closed, *closed, *closed], by="")
+    tickets = records_of(conn, "tickets", ids, counts, [*closed, *closed, *closed], by="") if "tickets" in parts else []
     for account, n, escalated, past_due, created, modified in tickets:
         s = out.get(account) or out.setdefault(account, _Sums())
         for k, v in enumerate((n, escalated, past_due)):
@@ -282,13 +341,23 @@ def _sums(conn: Any, ids: list[str]) -> dict[str, _Sums]:
     return out
 
 
-def refresh(conn: Any, account_ids: Iterable[str]) -> None:
-    """Recompute the rows of these accounts from their records (inside the caller's write transaction); an account
-    with no invoice, payment or ticket keeps no row. `conn` needs only `execute` (a migration's works)."""
+def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
+    """Recompute the rows of these accounts (inside the caller's write transaction): the part that records of
+    `table` feed from those records, the rest as stored (every part when no table is given). An account with
+    nothing that counts keeps no row. `conn` needs only `execute` (a migration's works)."""
+    parts = _PARTS_OF.get(table, PARTS)
     for chunk in chunks(sorted({a for a in account_ids if a})):
-        sums = _sums(conn, chunk)
+        sums = _sums(conn, chunk, parts)
+        if len(parts) < len(PARTS):
+            kept = [p for p in PARTS if p not in parts]
+            sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE account_id IN ({marks(len(chunk))})"
+            stored = {r[0]: _Sums.stored(r, kept) for r in conn.execute(sql, chunk).fetchall()}
+            for account in chunk:
+                s = stored.get(account) or _Sums()
+                s.take(sums.get(account) or _Sums(), parts)
+                sums[account] = s
         conn.execute(f"DELETE FROM account_health WHERE account_id IN ({marks(len(chunk))})", chunk)
-        rows = [sums[a].row(a) for a in chunk if a in sums]
+        rows = [sums[a].row(a) for a in chunk if a in sums and not sums[a].empty()]
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
             values = ", ".join(f"({marks(len(COLUMNS))})" for _ in part)

@@ -323,7 +323,8 @@ def _m_rhealth_account_health(db: Database) -> None:
             billed TEXT NOT NULL, first_billed TEXT, last_billed TEXT, late INTEGER NOT NULL,
             late_amount TEXT NOT NULL, late_due TEXT, owing INTEGER NOT NULL, owing_amount TEXT NOT NULL,
             owing_due TEXT, owing_last_due TEXT, open_tickets INTEGER NOT NULL, escalated INTEGER NOT NULL,
-            past_due INTEGER NOT NULL, invoices INTEGER NOT NULL, last_paid TEXT, last_ticket TEXT);
+            past_due INTEGER NOT NULL, invoices INTEGER NOT NULL, last_paid TEXT, last_ticket TEXT,
+            invoice_codes TEXT NOT NULL, payment_codes TEXT NOT NULL);
         """,
     )
     refresh(db, every_account(db))

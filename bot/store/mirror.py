@@ -74,7 +74,7 @@ class MirrorTables:
             touched = health_summary.touched(conn, table, rows)  # before the write: where the records were
             columns = list(rows[0])
             conn.executemany(upsert_sql(table, columns), [[row[c] for c in columns] for row in rows])
-            health_summary.refresh(conn, touched)  # the accounts' health aggregates, in the same transaction
+            health_summary.refresh(conn, touched, table)  # the accounts' health aggregates, in the same transaction
 
     def _upsert_models(self, table: str, to_row: Callable[[Any], dict[str, Any]], records: Iterable[Any]) -> None:
         rows = [to_row(x) for x in records]  # converted before the writer is taken
@@ -114,7 +114,7 @@ class MirrorTables:
         touched = health_summary.touched(conn, table, ids=stale)
         for chunk in chunks(stale):
             conn.execute(f"DELETE FROM {table} WHERE id IN ({marks(len(chunk))})", chunk)
-        health_summary.refresh(conn, touched)
+        health_summary.refresh(conn, touched, table)
 
     def replace_account_snapshot(self, snapshot: AccountSnapshot) -> None:
         """Make the mirror hold exactly this snapshot for its account, and mark the account fetched.

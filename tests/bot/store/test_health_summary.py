@@ -32,7 +32,7 @@ def _from_records(store: Store) -> dict[str, tuple[Any, ...]]:
     with store.engine.read() as conn:
         accounts = sorted(every_account(conn))
         sums = _sums(conn, accounts)
-    return {a: tuple(s.row(a)) for a, s in sums.items()}
+    return {a: tuple(s.row(a)) for a, s in sums.items() if not s.empty()}
 
 
 def _check(store: Store) -> dict[str, tuple[Any, ...]]:
