@@ -94,12 +94,15 @@ def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None,
     if table in _LINKS:  # a re-link moves the records mirrored without an account between the two accounts
         column = _LINKS[table]
         before = _resolve(conn, table, [r["id"] for r in new])
-        out: set[str] = set()
-        for r in new:
-            now, was = r.get(column) or "", before.get(r["id"], "")
-            if now != was:
-                out |= {now, was}
-        return out - {""}
+        moved = {r["id"]: (r.get(column) or "", before.get(r["id"], "")) for r in new}
+        moved = {link: pair for link, pair in moved.items() if pair[0] != pair[1]}
+        carrying: set[str] = set()  # those some record mirrored without an account reaches (none when new)
+        for records in ("invoices", "payments") if table == "books_customers" else ("tickets",):
+            via = _LINKED[records]
+            for chunk in chunks(sorted(moved)):
+                sql = f"SELECT DISTINCT x.{via} FROM {records} x WHERE x.{via} IN ({marks(len(chunk))}) AND {_UNLINKED}"
+                carrying |= {r[0] for r in conn.execute(sql, chunk).fetchall()}
+        return {account for link in carrying for account in moved[link]} - {""}
     return set()
 
 
@@ -187,45 +190,6 @@ class _Sums:
             self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
             json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True),
         ]  # fmt: skip
-
-    @classmethod
-    def stored(cls, row: Any, parts: Iterable[str]) -> _Sums:
-        """The `parts` of a stored row (`COLUMNS` order) that a refresh keeps."""
-        s = cls()
-        got = dict(zip(COLUMNS, row, strict=True))
-        if "invoices" in parts:
-            s.outstanding, s.billed = Decimal(got["outstanding"]), Decimal(got["billed"])
-            s.first, s.last, s.late, s.late_due = (
-                got["first_billed"],
-                got["last_billed"],
-                int(got["late"]),
-                got["late_due"],
-            )
-            s.late_amount, s.owing, s.owing_amount = (
-                Decimal(got["late_amount"]),
-                int(got["owing"]),
-                Decimal(got["owing_amount"]),
-            )
-            s.owing_due, s.owing_last, s.count = got["owing_due"], got["owing_last_due"], int(got["invoices"])
-            s.codes = json.loads(got["invoice_codes"])
-        if "payments" in parts:
-            s.pay_codes, s.last_paid = json.loads(got["payment_codes"]), got["last_paid"]
-        if "tickets" in parts:
-            s.tickets = [int(got["open_tickets"]), int(got["escalated"]), int(got["past_due"])]
-            s.last_ticket = got["last_ticket"]
-        return s
-
-    def take(self, other: _Sums, parts: Iterable[str]) -> None:
-        """Replace this account's `parts` with `other`'s."""
-        names = {
-            "invoices": ("codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due",
-                         "owing", "owing_amount", "owing_due", "owing_last", "count"),
-            "payments": ("pay_codes", "last_paid"),
-            "tickets": ("tickets", "last_ticket"),
-        }  # fmt: skip
-        for part in parts:
-            for name in names[part]:
-                setattr(self, name, getattr(other, name))
 
 
 _OWING = "x.due_date IS NOT NULL AND x.balance_units > 0"
@@ -341,6 +305,33 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
     return out
 
 
+_COLUMNS_OF = {
+    "invoices": [*range(2, 13), COLUMNS.index("invoices"), COLUMNS.index("invoice_codes")],
+    "payments": [COLUMNS.index("last_paid"), COLUMNS.index("payment_codes")],
+    "tickets": [*range(13, 16), COLUMNS.index("last_ticket")],
+}
+
+
+def _merged(fresh: list[Any], stored: Any, parts: Sequence[str]) -> list[Any] | None:
+    """`fresh` (a row with `parts` recomputed) with the other parts' columns from `stored` (None: no row), its
+    main currency worked out again from both; None when nothing in it counts."""
+    row = list(fresh)
+    if stored is not None:
+        for part in PARTS:
+            if part not in parts:
+                for k in _COLUMNS_OF[part]:
+                    row[k] = stored[k]
+    got = dict(zip(COLUMNS, row, strict=True))
+    if not (got["invoices"] or got["invoice_codes"] != "{}" or got["payment_codes"] != "{}" or got["last_paid"]):
+        if not (got["open_tickets"] or got["escalated"] or got["past_due"]) and got["last_ticket"] is None:
+            return None  # as `_Sums.empty`
+    codes: dict[str, int] = json.loads(got["invoice_codes"])
+    for code, n in json.loads(got["payment_codes"]).items():
+        codes[code] = codes.get(code, 0) + n
+    row[1] = min(codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if codes else ""
+    return row
+
+
 def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
     """Recompute the rows of these accounts (inside the caller's write transaction): the part that records of
     `table` feed from those records, the rest as stored (every part when no table is given). An account with
@@ -348,16 +339,15 @@ def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
     parts = _PARTS_OF.get(table, PARTS)
     for chunk in chunks(sorted({a for a in account_ids if a})):
         sums = _sums(conn, chunk, parts)
-        if len(parts) < len(PARTS):
-            kept = [p for p in PARTS if p not in parts]
-            sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE account_id IN ({marks(len(chunk))})"
-            stored = {r[0]: _Sums.stored(r, kept) for r in conn.execute(sql, chunk).fetchall()}
-            for account in chunk:
-                s = stored.get(account) or _Sums()
-                s.take(sums.get(account) or _Sums(), parts)
-                sums[account] = s
-        conn.execute(f"DELETE FROM account_health WHERE account_id IN ({marks(len(chunk))})", chunk)
         rows = [sums[a].row(a) for a in chunk if a in sums and not sums[a].empty()]
+        if len(parts) < len(PARTS):  # the other parts' columns as stored
+            sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE account_id IN ({marks(len(chunk))})"
+            stored = {r[0]: r for r in conn.execute(sql, chunk).fetchall()}
+            fresh = {r[0]: r for r in rows}
+            rows = [
+                row for a in chunk if (row := _merged(fresh.get(a) or _Sums().row(a), stored.get(a), parts)) is not None
+            ]
+        conn.execute(f"DELETE FROM account_health WHERE account_id IN ({marks(len(chunk))})", chunk)
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
             values = ", ".join(f"({marks(len(COLUMNS))})" for _ in part)
