@@ -11,10 +11,11 @@ billing is the stored total when every dated invoice falls in the window, overdu
 overdue status plus the owing ones when all or none are past due; otherwise the reader asks the invoices.
 
 Rows are kept right by the mirror's writes (bot/store/mirror.py): every upsert or delete of an invoice, payment or
-ticket recomputes the rows of the accounts it belonged to before and after (records mirrored without a CRM account
-reach it through their Books customer / Desk account), and re-linking a Books customer or Desk account recomputes
-the accounts its unlinked records move between. The status sets are the health rule's own (bot/account/health.py);
-a report whose rules count other statuses (`fits`) reads the records instead. Amounts are exact decimal text.
+ticket recomputes the part of the rows its table feeds, for the accounts it belonged to before and after (records
+mirrored without a CRM account, as a sync stores them all, reach it through their Books customer / Desk account,
+looked up by id), and re-linking a Books customer or Desk account that such records reach recomputes both accounts.
+The status sets are the health rule's own (bot/account/health.py); a report whose rules count other statuses
+(`fits`) reads the records instead. Amounts are exact decimal text.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ _PARTS_OF = {
     "books_customers": ("invoices", "payments"), "desk_accounts": ("tickets",),
 }  # fmt: skip
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
-_ROWS_PER_INSERT = 40  # 19 columns each: well under any engine's parameter limit
+_ROWS_PER_INSERT = 40  # 21 columns each: well under any engine's parameter limit
 # The tables whose writes change the aggregates, and how their rows reach a CRM account.
 _LINKED = {"invoices": "customer_id", "payments": "customer_id", "tickets": "desk_account_id"}
 _LINKS = {"books_customers": "account_id", "desk_accounts": "crm_account_id"}
