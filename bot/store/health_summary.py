@@ -338,22 +338,29 @@ def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
     `table` feed from those records, the rest as stored (every part when no table is given). An account with
     nothing that counts keeps no row. `conn` needs only `execute` (a migration's works)."""
     parts = _PARTS_OF.get(table, PARTS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
     for chunk in chunks(sorted({a for a in account_ids if a})):
+        where = f"account_id IN ({marks(len(chunk))})"
+        # The rows locked before their records are read: on PostgreSQL a concurrent write recomputing the same
+        # accounts commits first, and what it committed is read below (SQLite has one writer).
+        conn.execute(f"UPDATE account_health SET account_id = account_id WHERE {where}", chunk)
         sums = _sums(conn, chunk, parts)
         rows = [sums[a].row(a) for a in chunk if a in sums and not sums[a].empty()]
         if len(parts) < len(PARTS):  # the other parts' columns as stored
-            sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE account_id IN ({marks(len(chunk))})"
+            sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE {where}"
             stored = {r[0]: r for r in conn.execute(sql, chunk).fetchall()}
             fresh = {r[0]: r for r in rows}
             rows = [
                 row for a in chunk if (row := _merged(fresh.get(a) or _Sums().row(a), stored.get(a), parts)) is not None
             ]
-        conn.execute(f"DELETE FROM account_health WHERE account_id IN ({marks(len(chunk))})", chunk)
+        conn.execute(f"DELETE FROM account_health WHERE {where}", chunk)
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
             values = ", ".join(f"({marks(len(COLUMNS))})" for _ in part)
-            conn.execute(
-                f"INSERT INTO account_health ({', '.join(COLUMNS)}) VALUES {values}", [v for r in part for v in r]
+            conn.execute(  # a row another writer created meanwhile (none existed to lock) is overwritten
+                f"INSERT INTO account_health ({', '.join(COLUMNS)}) VALUES {values} "
+                f"ON CONFLICT (account_id) DO UPDATE SET {updates}",
+                [v for r in part for v in r],
             )
 
 
