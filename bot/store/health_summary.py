@@ -349,10 +349,13 @@ def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
         if len(parts) < len(PARTS):  # the other parts' columns as stored
             sql = f"SELECT {', '.join(COLUMNS)} FROM account_health WHERE {where}"
             stored = {r[0]: r for r in conn.execute(sql, chunk).fetchall()}
-            fresh = {r[0]: r for r in rows}
-            rows = [
-                row for a in chunk if (row := _merged(fresh.get(a) or _Sums().row(a), stored.get(a), parts)) is not None
-            ]
+            if stored:  # accounts without a row have nothing in the other parts: their fresh row stands
+                fresh = {r[0]: r for r in rows}
+                rows = [r for r in rows if r[0] not in stored]
+                for a, old in stored.items():
+                    row = _merged(fresh.get(a) or _Sums().row(a), old, parts)
+                    if row is not None:
+                        rows.append(row)
         conn.execute(f"DELETE FROM account_health WHERE {where}", chunk)
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
