@@ -14,13 +14,17 @@ SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
 
 
+_WHOLE, _CENTS = Decimal("1"), Decimal("0.01")
+
+
 def format_money(amount: Decimal | int | float | None, currency: str = "") -> str:
     """`$12,500.00`, `-€3.50`, `1,200.00 INR`; None renders as an em dash."""
     if amount is None:
         return "—"
     code = (currency or "").strip().upper()
-    places = Decimal("1") if code in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
-    value = Decimal(str(amount)).quantize(places, rounding=ROUND_HALF_UP)
+    places = _WHOLE if code in ZERO_DECIMAL_CURRENCIES else _CENTS
+    # A Decimal is taken as it is (reports format thousands); other numbers through their text, as written
+    value = (amount if isinstance(amount, Decimal) else Decimal(str(amount))).quantize(places, rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     digits = f"{abs(value):,}"
     if code in SYMBOLS:

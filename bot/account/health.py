@@ -222,10 +222,6 @@ def figures(snapshot: AccountSnapshot, today: date, rules: HealthRules | None = 
 # ---- health --------------------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def assess(
     snapshot: AccountSnapshot,
     today: date,
@@ -239,31 +235,36 @@ def assess(
 
 
 def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None) -> Health:
-    """The documented rule over an account's figures (the whole card's, or the part of them SQL works out)."""
+    """The documented rule over an account's figures (the whole card's, or the part of them SQL works out).
+    Reasons that put the account at risk come first, each group in the rule's order (reports judge thousands of
+    accounts: no sorting, one string per reason)."""
     rules = rules or DEFAULT_RULES
-    found: list[tuple[bool, str]] = []  # (puts the account at risk, phrase)
-    if f.overdue_count:
-        extras = []
-        if f.oldest_overdue_days > rules.overdue_days_at_risk:
-            extras.append(f"oldest {f.oldest_overdue_days} days")
-        if f.invoiced_12m <= 0:
-            extras.append("nothing billed in 12 months")
-        elif f.overdue_amount >= rules.overdue_share_at_risk * f.invoiced_12m:
-            extras.append(f"{f.overdue_amount / f.invoiced_12m:.0%} of 12-month billing")
-        amount = format_money(f.overdue_amount, f.currency)
-        phrase = f"{_plural(f.overdue_count, 'invoice')} overdue ({amount})"
-        found.append((bool(extras), ", ".join([phrase, *extras])))
-    if f.escalated_tickets:
-        severe = f.escalated_tickets >= rules.escalated_at_risk or f.overdue_count > 0
-        found.append((severe, _plural(f.escalated_tickets, "escalated ticket")))
-    if f.past_due_tickets:
-        found.append((False, f"{_plural(f.past_due_tickets, 'ticket')} past due"))
+    severe: list[str] = []
+    mild: list[str] = []
+    overdue = f.overdue_count
+    if overdue:
+        amount, billed, days = f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days
+        phrase = f"{overdue} invoice{'' if overdue == 1 else 's'} overdue ({format_money(amount, f.currency)})"
+        at_risk = days > rules.overdue_days_at_risk
+        if at_risk:
+            phrase += f", oldest {days} days"
+        if billed <= 0:
+            phrase, at_risk = phrase + ", nothing billed in 12 months", True
+        elif amount >= rules.overdue_share_at_risk * billed:
+            phrase, at_risk = phrase + f", {amount / billed:.0%} of 12-month billing", True
+        (severe if at_risk else mild).append(phrase)
+    escalated = f.escalated_tickets
+    if escalated:
+        phrase = f"{escalated} escalated ticket{'' if escalated == 1 else 's'}"
+        (severe if escalated >= rules.escalated_at_risk or overdue > 0 else mild).append(phrase)
+    past_due = f.past_due_tickets
+    if past_due:
+        mild.append(f"{past_due} ticket{'' if past_due == 1 else 's'} past due")
     if f.open_tickets >= rules.open_tickets_watch:
-        found.append((False, f"{f.open_tickets} open tickets"))
-    reasons = [phrase for _, phrase in sorted(found, key=lambda r: not r[0])]
-    if any(severe for severe, _ in found):
-        return Health("at_risk", reasons)
-    return Health("watch", reasons) if reasons else Health("healthy", [])
+        mild.append(f"{f.open_tickets} open tickets")
+    if severe:
+        return Health("at_risk", severe + mild)
+    return Health("watch", mild) if mild else Health("healthy", [])
 
 
 # ---- many accounts at once (reports, digests, the Home tab) --------------------------------------------

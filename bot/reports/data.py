@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, health_figures, owes_overdue, verdict
+from bot.account.health import INVOICED_WINDOW, HealthFigures, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -51,7 +51,7 @@ from bot.reports.retention import (
     last_activity_of,
     renewals_of,
 )
-from bot.store import MirrorRecords, Store
+from bot.store import MirrorRecords, Store, health_summary
 from bot.store import reports as q
 from bot.store.reports_accounts import AccountQueries, AccountRow
 from bot.store.reports_money import MoneyQueries
@@ -346,8 +346,12 @@ def health_of(
     refs: dict[str, AccountRow] | None = None,
 ) -> dict[str, AccountHealth]:
     """Health of the accounts `ids` (those mirrored; `refs`: their rows when the caller has them), from
-    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded."""
+    per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded. With the
+    health rule's own status sets, from the aggregates the mirror keeps (`account_health`)."""
     queries = AccountQueries(store.engine)
+    if health_summary.fits(config.rules):
+        day, since = today.isoformat(), (today - INVOICED_WINDOW).isoformat()
+        return _from_summaries(store, queries.health_summaries(day, since, ids=list(refs or ids)), today, config)
     refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
@@ -363,6 +367,57 @@ def health_of(
         account_currency={a: row[4] for a, row in refs.items()},
     )
     return {a: AccountHealth(AccountRef(*refs[a][:4]), verdict(f, config.rules), f) for a, f in figs.items()}
+
+
+_ZERO = Decimal(0)
+
+
+def _from_summaries(
+    store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
+) -> dict[str, AccountHealth]:
+    """Health (by account id, in id order) from `AccountQueries.health_summaries` rows, the records asked only for
+    accounts whose invoices straddle the 12-month window or today (some owing invoices past due, some not).
+    `at_risk_only`: only the accounts at risk."""
+    rules, day = config.rules, today.isoformat()
+    since = (today - INVOICED_WINDOW).isoformat()
+    found: list[tuple[Any, HealthFigures]] = []
+    straddle: dict[str, HealthFigures] = {}  # the 12-month window cuts through their invoices
+    mixed: dict[str, HealthFigures] = {}  # some owing invoices past due, some not
+    for row in sorted(rows, key=lambda r: r[0]):
+        account, _, _, _, code, owed, billed, count, late_amount, owing_amount, first_due, split, n, esc, late = row
+        if owed is None:  # nothing invoiced, paid or ticketed
+            found.append((row, HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)))
+            continue
+        amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
+        oldest = max((today - date.fromisoformat(first_due)).days, 0) if first_due else 0
+        f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, n,
+                          esc, late)  # fmt: skip
+        found.append((row, f))
+        if billed is None:
+            straddle[account] = f
+        if split:
+            mixed[account] = f
+    queries = AccountQueries(store.engine)
+    if straddle:
+        for account, total in queries.billed_between(rules, list(straddle), since, day).items():
+            straddle[account].invoiced_12m = total
+    if mixed:
+        for f in mixed.values():  # recounted from the invoices that may be overdue
+            f.overdue_count, f.overdue_amount, f.oldest_overdue_days = 0, _ZERO, 0
+        for account, status, due, balance in queries.overdue_rows(rules, day):
+            f = mixed.get(account)  # type: ignore[assignment]
+            if f is not None:
+                owing, due_on = Decimal(balance or 0), date.fromisoformat(due) if due else None
+                if owes_overdue(status, due_on, owing, today, rules):
+                    f.overdue_count += 1
+                    f.overdue_amount += owing
+                    f.oldest_overdue_days = max(f.oldest_overdue_days, max((today - due_on).days, 0) if due_on else 0)
+    out = {}
+    for row, f in found:
+        health = verdict(f, rules)
+        if not at_risk_only or health.level == "at_risk":
+            out[row[0]] = AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), health, f)
+    return out
 
 
 def renewals_report(
@@ -381,7 +436,8 @@ def renewals_report(
         last[account] = max(last.get(account, ("", "")), (closed, deal))
     deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
-    quiet_ids = queries.quiet_candidates(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
+    quiet_from = queries.quiet_from_summaries if health_summary.fits(rules) else queries.quiet_candidates
+    quiet_ids = quiet_from(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
     refs = queries.accounts([*last, *quiet_ids])
     due = []
     for account, (closed, deal) in last.items():
@@ -392,11 +448,16 @@ def renewals_report(
         seen = last_activity_of(days, instants, tz)
         if seen is not None and (today - seen).days >= config.quiet_days:
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
+    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
+    if health_summary.fits(rules):
+        since = (today - INVOICED_WINDOW).isoformat()
+        rows = queries.health_summaries(today.isoformat(), since, escalations=enough)
+        at_risk = list(_from_summaries(store, rows, today, config, at_risk_only=True).values())
+        return renewals_of(today, window, config, due, quiet, at_risk)
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
     for account, _, escalated, _ in tickets:
         counts[account] = counts.get(account, 0) + escalated
-    enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
     candidates = {row[0] for row in overdue if row[0]} | {a for a, n in counts.items() if n >= enough}
     health = health_of(store, sorted(candidates), today, config, overdue, tickets)
     at_risk = [h for h in health.values() if h.health.level == "at_risk"]
@@ -405,7 +466,14 @@ def renewals_report(
 
 def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -> list[AccountHealth]:
     """The health of every account `email` owns (the Home tab's list), from SQL."""
-    owned = {row[0]: row for row in AccountQueries(store.engine).owned_by(email)} if email else {}
+    if not email:
+        return []
+    queries = AccountQueries(store.engine)
+    if health_summary.fits(config.rules):
+        since = (today - INVOICED_WINDOW).isoformat()
+        rows = queries.health_summaries(today.isoformat(), since, owner=email.strip().lower())
+        return list(_from_summaries(store, rows, today, config).values())
+    owned = {row[0]: row for row in queries.owned_by(email)}
     return list(health_of(store, list(owned), today, config, refs=owned).values())
 
 

@@ -311,6 +311,35 @@ def _m_drop_unused_report_indexes(db: Database) -> None:
     )
 
 
+def _m_rhealth_account_health(db: Database) -> None:
+    """Per-account health aggregates kept by the mirror's writes (bot/store/health_summary.py), filled from the
+    records mirrored before: renewals and the Home tab read one row per account. The records a sync stores without
+    a CRM account are read by their Books customer / Desk account through covering indexes (they replace the plain
+    ones on those columns: the upkeep reads them at every write)."""
+    from bot.store.health_summary import every_account, refresh
+
+    _run(
+        db,
+        """
+        CREATE TABLE account_health (account_id TEXT PRIMARY KEY, currency TEXT NOT NULL, outstanding TEXT NOT NULL,
+            billed TEXT NOT NULL, first_billed TEXT, last_billed TEXT, late INTEGER NOT NULL,
+            late_amount TEXT NOT NULL, late_due TEXT, owing INTEGER NOT NULL, owing_amount TEXT NOT NULL,
+            owing_due TEXT, owing_last_due TEXT, open_tickets INTEGER NOT NULL, escalated INTEGER NOT NULL,
+            past_due INTEGER NOT NULL, invoices INTEGER NOT NULL, last_paid TEXT, last_ticket TEXT,
+            invoice_codes TEXT NOT NULL, payment_codes TEXT NOT NULL);
+        CREATE INDEX health_invoices_customer ON invoices (customer_id, account_id, kind, status_key, currency, date,
+            due_date, total_units, balance_units, balance);
+        CREATE INDEX health_payments_customer ON payments (customer_id, account_id, currency, date);
+        CREATE INDEX health_tickets_desk ON tickets (desk_account_id, account_id, status_key, escalated, past_due,
+            created_utc, modified_utc);
+        DROP INDEX IF EXISTS idx_invoices_customer_id;
+        DROP INDEX IF EXISTS idx_payments_customer_id;
+        DROP INDEX IF EXISTS idx_tickets_desk_account_id;
+        """,
+    )
+    refresh(db, every_account(db))
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -327,4 +356,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_rmoney_money_columns,
     _m_rcare_health_columns,
     _m_drop_unused_report_indexes,
+    _m_rhealth_account_health,
 )

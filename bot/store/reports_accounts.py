@@ -17,8 +17,9 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks, plain_rows
+from bot.store.health_summary import records_of
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
-from bot.store.rows import UNITS
+from bot.store.rows import UNITS, UNITS_SCALE
 
 AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
 _ACCOUNT = (
@@ -178,6 +179,68 @@ class AccountQueries:
             in_span = sum((Decimal(t or 0) for d, t, _ in rows if d is not None and since <= d <= today), Decimal(0))
             yield account, code, n, in_span, sum((Decimal(b or 0) for _, _, b in rows), Decimal(0))
 
+    # ---- health from the per-account aggregates (bot/store/health_summary.py) ------------------------------
+
+    def health_summaries(
+        self,
+        today: str,
+        since: str,
+        *,
+        owner: str | None = None,
+        ids: Sequence[str] | None = None,
+        escalations: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Per account from its `account_health` row (bot/store/health_summary.py), as of `today`: (id, name, owner
+        name, owner email as given, main currency else the account's, outstanding (None: no row), the 12-month
+        billing from `since` (None: some invoices fall outside, ask `billed_between`), overdue invoices (count,
+        balance of those with an overdue status, of the owing ones when all are past due, earliest due date), 1
+        when some owing invoices are past due and some not (ask the invoices), open, escalated, past-due tickets)
+        of the accounts `owner` (folded email) owns, or with these `ids`, or (`escalations`) those that may be at
+        risk: an overdue invoice or that many open escalated tickets. Only for rules `health_summary.fits`."""
+        late = "h.owing > 0 AND h.owing_last_due < ?"
+        cols = (
+            "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
+            "COALESCE(NULLIF(h.currency, ''), a.currency, ''), h.outstanding, "
+            "CASE WHEN h.first_billed IS NULL THEN '0' WHEN h.first_billed >= ? AND h.last_billed <= ? THEN h.billed "
+            f"END, h.late + CASE WHEN {late} THEN h.owing ELSE 0 END, h.late_amount, "
+            f"CASE WHEN {late} THEN h.owing_amount END, "
+            f"CASE WHEN {late} AND (h.late_due IS NULL OR h.owing_due < h.late_due) THEN h.owing_due ELSE h.late_due "
+            "END, CASE WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 1 ELSE 0 END, "
+            "h.open_tickets, h.escalated, h.past_due"
+        )
+        params: list[Any] = [since, today, today, today, today, today, today]
+        with self.engine.read() as conn:
+            if escalations is not None:
+                narrow = self.engine.covering("health_accounts_id")  # the candidates' names, not their wide rows
+                sql = (
+                    f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
+                    "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
+                )
+                return conn.execute(sql, [*params, today, escalations]).fetchall()  # type: ignore[no-any-return]
+            joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
+            if owner is not None:
+                return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]
+            out: list[tuple[Any, ...]] = []
+            for chunk in chunks(sorted({i for i in ids or () if i})):
+                out += conn.execute(f"{joined} WHERE a.id IN ({marks(len(chunk))})", [*params, *chunk]).fetchall()
+            return out
+
+    def billed_between(self, rules: HealthRules, ids: Sequence[str], since: str, today: str) -> dict[str, Decimal]:
+        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
+        accounts whose invoices are not all dated in that span."""
+        bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
+        span = f" AND {bill_sql} AND x.date >= ? AND x.date <= ?"
+        out: dict[str, Decimal] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(ids))):
+                for account, units, total in records_of(
+                    conn, "invoices", chunk, cols, [], span, None, [*p_bill, since, today]
+                ):
+                    value = Decimal(units).scaleb(-UNITS_SCALE) if units is not None else Decimal(total or 0)
+                    out[account] = out.get(account, Decimal(0)) + value
+        return out
+
     # ---- renewals ------------------------------------------------------------------------------------------
 
     def renewals_due(
@@ -232,6 +295,28 @@ class AccountQueries:
         params = [p for _, ps in recent for p in ps] + [*p_won, *p_bill, *p_bill]
         with self.engine.read() as conn:
             sql = f"SELECT a.id FROM accounts a WHERE {where} AND {customer}"
+            return [r[0] for r in conn.execute(sql, params).fetchall()]
+
+    def quiet_from_summaries(self, rules: HealthRules, day: str, instant: str) -> list[str]:
+        """`quiet_candidates` with the invoices', payments' and tickets' latest activity read from the accounts'
+        health aggregates (bot/store/health_summary.py; only for rules `health_summary.fits`): deals are probed
+        only for the few accounts with none of those since."""
+        won, p_won = _in("x.stage_key", rules.won_stages)
+        shut, p_shut = _closed(rules, "x")
+        recent = [
+            ("FROM deals x WHERE x.account_id = a.id AND x.modified_utc >= ?", [instant]),
+            ("FROM deals x WHERE x.account_id = a.id AND x.created_utc >= ?", [instant]),
+            (f"FROM deals x WHERE x.account_id = a.id AND x.closing_date >= ? AND {shut}", [day, *p_shut]),
+        ]
+        deals = " AND ".join(f"NOT EXISTS (SELECT 1 {sql})" for sql, _ in recent)
+        sql = (
+            "SELECT a.id FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id "
+            "WHERE COALESCE(h.last_billed, '') < ? AND COALESCE(h.last_paid, '') < ? "
+            f"AND COALESCE(h.last_ticket, '') < ? AND {deals} AND (COALESCE(h.invoices, 0) > 0 OR EXISTS (SELECT 1 "
+            f"FROM deals x WHERE x.account_id = a.id AND {won} AND x.closing_date IS NOT NULL))"
+        )
+        params = [day, day, instant, *(p for _, ps in recent for p in ps), *p_won]
+        with self.engine.read() as conn:
             return [r[0] for r in conn.execute(sql, params).fetchall()]
 
     def last_activity(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:

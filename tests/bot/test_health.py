@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bot.account.health import HealthRules, assess, figures, is_closed_deal, is_overdue
+from bot.account.health import HealthFigures, HealthRules, assess, figures, is_closed_deal, is_overdue, verdict
 from bot.models import Account, AccountSnapshot, BooksCustomer, Deal, Invoice, Payment, Ticket
 
 TODAY = date(2025, 6, 30)
@@ -193,3 +194,30 @@ def test_empty_snapshot() -> None:
     f = figures(s, TODAY)
     assert f.invoiced == 0 and f.currency == "" and f.open_tickets == 0
     assert assess(s, TODAY).level == "healthy"
+
+
+def test_reasons_at_risk_first_then_the_rest_each_in_the_rules_order() -> None:
+    """Over a grid of figures: the reasons that put the account at risk come first, then the others, each group
+    in the rule's order (overdue invoices, escalations, past-due tickets, open tickets)."""
+    seen = set()
+    for overdue, days, billed, escalated, past_due, open_now in itertools.product(
+        (0, 1, 2), (0, 31), (D(0), D(100), D(10000)), (0, 1, 3), (0, 2), (0, 5)
+    ):
+        f = HealthFigures("EUR", billed, D(0), overdue, D(300) * overdue, days, open_now, escalated, past_due)
+        listed: list[tuple[bool, str]] = []
+        if overdue:
+            severe = days > 30 or billed <= 0 or D(300) * overdue >= billed / 4
+            listed.append((severe, "invoice"))
+        if escalated:
+            listed.append((escalated >= 3 or overdue > 0, "escalated ticket"))
+        if past_due:
+            listed.append((False, "past due"))
+        if open_now >= 5:
+            listed.append((False, "open tickets"))
+        expected = [w for s, w in listed if s] + [w for s, w in listed if not s]
+        h = verdict(f)
+        assert len(h.reasons) == len(expected)
+        assert all(word in reason for word, reason in zip(expected, h.reasons, strict=True)), (f, h)
+        assert h.level == ("at_risk" if any(s for s, _ in listed) else "watch" if listed else "healthy")
+        seen.add(h.level)
+    assert seen == {"at_risk", "watch", "healthy"}
