@@ -35,6 +35,10 @@ from bot.account.health import (
 from bot.store.engine import chunks, marks
 from bot.store.rows import UNITS_SCALE
 
+# Read by the upkeep at every write of the records mirrored without a CRM account (migration
+# _m_rhealth_account_health): a first sync must not defer them (bot/store/indexes.py), or each batch would scan.
+UPKEEP_INDEXES = ("health_invoices_customer", "health_payments_customer", "health_tickets_desk")
+
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
     "late_due", "owing", "owing_amount", "owing_due", "owing_last_due", "open_tickets", "escalated", "past_due",

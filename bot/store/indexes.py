@@ -1,16 +1,17 @@
 """Report indexes built once after a first full sync, instead of entry by entry while it runs.
 
-A first sync inserts every mirrored record; each insert also adds an entry, at a random place, to every index of
-its table (invoices carry nine). Once an index outgrows the page cache, each batch rewrites nearly a page per row
-per index (WAL, then checkpoint): at 10,000 accounts the store wrote 26x the bytes for 10x the rows. The report
-and health indexes (covering indexes that only reports, digests and the Home tab read) are dropped while the first
-sync loads and created after it from the loaded rows, which is one sorted pass per index.
+A first sync inserts every mirrored record; each insert also adds an entry, at a random place, to every index of its
+table (invoices carry nine). Once an index outgrows the page cache, each batch rewrites nearly a page per row per
+index (WAL, then checkpoint): at 10,000 accounts the store wrote 26x the bytes for 10x the rows. The report and
+health indexes (covering indexes that only reports, digests and the Home tab read) are dropped while the first sync
+loads and created after it from the loaded rows, which is one sorted pass per index.
 
-Kept throughout: the primary keys (upserts), the `idx_*` indexes (/account lookups, links, the sync's own reads)
-and the two indexes queries read a table through by name (`Engine.covering`): SQLite refuses such a query without
-them. Reports made during a first sync stay right (the planner reads the tables instead), only slower. The dropped
-statements are kept in a watermark until they are created again, so an interrupted sync leaves nothing lost: the
-next sync creates them first. SQLite only (`Engine.index_definitions`); PostgreSQL keeps its indexes.
+Kept throughout: the primary keys (upserts), the `idx_*` indexes (/account lookups, links, the sync's own reads), the
+indexes queries read a table through by name (`Engine.covering`: SQLite refuses such a query without them), and
+those the health upkeep reads at every write (bot/store/health_summary.py). Reports made during a first sync stay
+right (the planner reads the tables instead), only slower. The dropped statements are kept in a watermark until they
+are created again, so an interrupted sync leaves nothing lost: the next sync creates them first. SQLite only
+(`Engine.index_definitions`); PostgreSQL keeps its indexes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import json
 import re
 
 from bot.store.engine import Engine, upsert_sql
+from bot.store.health_summary import UPKEEP_INDEXES
 from bot.store.mirror import MIRROR_TABLES
+from bot.store.reports_accounts import ACCOUNT_NAMES_INDEX
 from bot.store.reports_money import ACCOUNTS_INDEX, DEAL_OWNERS_INDEX
 
 DEFERRED = "sync:deferred_indexes"  # watermark: the dropped indexes' CREATE statements, as JSON [[name, sql]]
 DEFERRABLE = ("report_", "health_")  # name prefixes of the indexes only reports read
-NAMED_IN_QUERIES = frozenset({ACCOUNTS_INDEX, DEAL_OWNERS_INDEX})
+NAMED_IN_QUERIES = frozenset({ACCOUNTS_INDEX, DEAL_OWNERS_INDEX, ACCOUNT_NAMES_INDEX})
+KEPT = NAMED_IN_QUERIES | frozenset(UPKEEP_INDEXES)  # also read while the first sync writes
 _CREATE = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?!IF\s+NOT\s+EXISTS)", re.I)
 
 
@@ -45,7 +49,7 @@ class DeferredIndexes:
             found = [
                 (name, sql)
                 for name, sql in self.engine.index_definitions(conn, MIRROR_TABLES)
-                if name.startswith(DEFERRABLE) and name not in NAMED_IN_QUERIES
+                if name.startswith(DEFERRABLE) and name not in KEPT
             ]
             if not found:
                 return []

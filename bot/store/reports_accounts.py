@@ -37,6 +37,7 @@ _DESK = (
 )
 # few rows (read through the account_id index, then joined to their customer or Desk account)
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
+ACCOUNT_NAMES_INDEX = "health_accounts_id"  # accounts (id, name, owner, currency): migration _m_rcare_health_columns
 MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
 
 
@@ -211,7 +212,7 @@ class AccountQueries:
         params: list[Any] = [since, today, today, today, today, today, today]
         with self.engine.read() as conn:
             if escalations is not None:
-                narrow = self.engine.covering("health_accounts_id")  # the candidates' names, not their wide rows
+                narrow = self.engine.covering(ACCOUNT_NAMES_INDEX)  # the candidates' names, not their wide rows
                 sql = (
                     f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
                     "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"

@@ -13,7 +13,7 @@ from bot.reports.data import load_mirror
 from bot.reports.periods import parse_period
 from bot.reports.service import ReportRequest, run_report, run_report_on
 from bot.store import MIRROR_TABLES, Store
-from bot.store.indexes import DEFERRED, NAMED_IN_QUERIES
+from bot.store.indexes import DEFERRED, KEPT
 from bot.sync import COMPLETED, MirrorSync
 from tests.bot.reports import fixtures as fx
 from tests.bot.reports.test_sql_accounts import DAYS, STRUCTURE, _fill_seeded
@@ -33,7 +33,7 @@ def test_report_indexes_dropped_and_built_again_exactly(tmp_path: Path):
         dropped = store.defer_report_indexes()
         assert dropped and all(name.startswith(("report_", "health_")) for name in dropped)
         left = _indexes(store)
-        assert NAMED_IN_QUERIES <= set(left)  # queries name these with INDEXED BY: never dropped
+        assert KEPT <= set(left)  # queries name these with INDEXED BY, the health upkeep reads these: never dropped
         assert {n for n in left if n.startswith("idx_")} == {n for n in schema if n.startswith("idx_")}
         assert store.defer_report_indexes() == []  # twice: nothing more to drop, nothing forgotten
         for today in DAYS[1:4]:  # reports made meanwhile: the same answers, read without the indexes
