@@ -346,7 +346,16 @@ def refresh(conn: Any, account_ids: Iterable[str], table: str = "") -> None:
     for chunk in chunks(sorted({a for a in account_ids if a})):
         where = f"account_id IN ({marks(len(chunk))})"
         # The rows locked before their records are read: on PostgreSQL a concurrent write recomputing the same
-        # accounts commits first, and what it committed is read below (SQLite has one writer).
+        # accounts commits first, and what it committed is read below (SQLite has one writer). An account with no
+        # row yet gets an empty one first, so that two writers of its first records queue here too (an empty row
+        # is what no row means; it is replaced or deleted below).
+        for start in range(0, len(chunk), _ROWS_PER_INSERT):
+            part = chunk[start : start + _ROWS_PER_INSERT]
+            conn.execute(
+                f"INSERT INTO account_health ({', '.join(COLUMNS)}) VALUES "
+                f"{', '.join(f'({marks(len(COLUMNS))})' for _ in part)} ON CONFLICT (account_id) DO NOTHING",
+                [v for a in part for v in _Sums().row(a)],
+            )
         conn.execute(f"UPDATE account_health SET account_id = account_id WHERE {where}", chunk)
         sums = _sums(conn, chunk, parts)
         rows = [sums[a].row(a) for a in chunk if a in sums and not sums[a].empty()]

@@ -155,3 +155,33 @@ def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location:
     with Store(path) as new:
         stored = _check(new)
         assert {"A1", "A2", "A3", "A4"} <= set(stored)
+
+
+def test_two_writers_of_a_new_accounts_first_records_both_count(open_store: Callable[[], Store]) -> None:
+    """Two stores (replicas, on PostgreSQL) write the first invoices of the same new account at once: the second
+    waits for the first's row, so the stored row counts both (on SQLite the writers queue anyway)."""
+    import threading
+    import time
+
+    first, second = open_store(), open_store()
+    one = fx._inv("N1", "NEW", "", "sent", "1000", "2026-10-01", "2026-10-31", "1000")
+    two = fx._inv("N2", "NEW", "", "sent", "250", "2026-10-02", "2026-11-01", "250")
+    written, done = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with first.engine.write() as conn:
+            first._upsert(conn, "invoices", [rows.invoice_row(one)])
+            written.set()
+            done.wait(5)  # the other writer is under way before this one commits
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    written.wait(5)
+    other = threading.Thread(target=lambda: (done.set(), second.upsert_invoices([two])))
+    other.start()
+    thread.join(10)
+    other.join(10)
+    row = _row(first, "NEW")
+    assert (row["invoices"], Decimal(row["outstanding"])) == (2, Decimal(1250))
+    _check(first)
