@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, HealthFigures, health_figures, owes_overdue, verdict
+from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -336,6 +336,12 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
     return support_from(period, linked, hours)
 
 
+def _summaries_ready(store: Store, rules: HealthRules) -> bool:
+    """The per-account aggregates (`account_health`) answer for the health rule's own status sets, once a first
+    sync has finished loading (it builds them at its end)."""
+    return health_summary.fits(rules) and not store.first_sync_loading()
+
+
 def health_of(
     store: Store,
     ids: Sequence[str],
@@ -349,7 +355,7 @@ def health_of(
     per-account SQL rows: the rule of bot/account/health.py applied to `HealthFigures`, no record decoded. With the
     health rule's own status sets, from the aggregates the mirror keeps (`account_health`)."""
     queries = AccountQueries(store.engine)
-    if health_summary.fits(config.rules):
+    if _summaries_ready(store, config.rules):
         day, since = today.isoformat(), (today - INVOICED_WINDOW).isoformat()
         return _from_summaries(store, queries.health_summaries(day, since, ids=list(refs or ids)), today, config)
     refs = queries.accounts(ids) if refs is None else refs
@@ -436,7 +442,8 @@ def renewals_report(
         last[account] = max(last.get(account, ("", "")), (closed, deal))
     deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
-    quiet_from = queries.quiet_from_summaries if health_summary.fits(rules) else queries.quiet_candidates
+    summaries = _summaries_ready(store, rules)
+    quiet_from = queries.quiet_from_summaries if summaries else queries.quiet_candidates
     quiet_ids = quiet_from(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
     refs = queries.accounts([*last, *quiet_ids])
     due = []
@@ -449,7 +456,7 @@ def renewals_report(
         if seen is not None and (today - seen).days >= config.quiet_days:
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))
     enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
-    if health_summary.fits(rules):
+    if summaries:
         since = (today - INVOICED_WINDOW).isoformat()
         rows = queries.health_summaries(today.isoformat(), since, escalations=enough)
         at_risk = list(_from_summaries(store, rows, today, config, at_risk_only=True).values())
@@ -469,7 +476,7 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
     if not email:
         return []
     queries = AccountQueries(store.engine)
-    if health_summary.fits(config.rules):
+    if _summaries_ready(store, config.rules):
         since = (today - INVOICED_WINDOW).isoformat()
         rows = queries.health_summaries(today.isoformat(), since, owner=email.strip().lower())
         return list(_from_summaries(store, rows, today, config).values())

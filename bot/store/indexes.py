@@ -4,7 +4,9 @@ A first sync inserts every mirrored record; each insert also adds an entry, at a
 table (invoices carry nine). Once an index outgrows the page cache, each batch rewrites nearly a page per row per
 index (WAL, then checkpoint): at 10,000 accounts the store wrote 26x the bytes for 10x the rows. The report and
 health indexes (covering indexes that only reports, digests and the Home tab read) are dropped while the first sync
-loads and created after it from the loaded rows, which is one sorted pass per index.
+loads and created after it from the loaded rows, which is one sorted pass per index. The per-account health
+aggregates (bot/store/health_summary.py) are likewise not kept at each write while it loads, and built in one pass
+when it ends.
 
 Kept throughout: the primary keys (upserts), the `idx_*` indexes (/account lookups, links, the sync's own reads), the
 indexes queries read a table through by name (`Engine.covering`: SQLite refuses such a query without them), and
@@ -19,13 +21,14 @@ from __future__ import annotations
 import json
 import re
 
+from bot.store import health_summary
 from bot.store.engine import Engine, upsert_sql
 from bot.store.health_summary import UPKEEP_INDEXES
 from bot.store.mirror import MIRROR_TABLES
 from bot.store.reports_accounts import ACCOUNT_NAMES_INDEX
 from bot.store.reports_money import ACCOUNTS_INDEX, DEAL_OWNERS_INDEX
 
-DEFERRED = "sync:deferred_indexes"  # watermark: the dropped indexes' CREATE statements, as JSON [[name, sql]]
+DEFERRED = health_summary.LOADING  # watermark: the dropped indexes' CREATE statements, as JSON [[name, sql]]
 DEFERRABLE = ("report_", "health_")  # name prefixes of the indexes only reports read
 NAMED_IN_QUERIES = frozenset({ACCOUNTS_INDEX, DEAL_OWNERS_INDEX, ACCOUNT_NAMES_INDEX})
 KEPT = NAMED_IN_QUERIES | frozenset(UPKEEP_INDEXES)  # also read while the first sync writes
@@ -71,5 +74,13 @@ class DeferredIndexes:
             pending = json.loads(row[0]) if row else []  # another sync may have just created them
             for _, sql in pending:
                 conn.execute(if_not_exists(sql))
+            if row is not None:  # the health aggregates, not kept while it loaded
+                health_summary.rebuild(conn)
             conn.execute("DELETE FROM watermarks WHERE name = ?", [DEFERRED])
         return [name for name, _ in pending]
+
+    def first_sync_loading(self) -> bool:
+        """A first sync is loading the mirror: the health aggregates are not kept meanwhile (readers ask the
+        records) and are built when it ends."""
+        with self.engine.read() as conn:
+            return health_summary.loading(conn)

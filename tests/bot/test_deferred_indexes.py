@@ -17,6 +17,7 @@ from bot.store.indexes import DEFERRED, KEPT
 from bot.sync import COMPLETED, MirrorSync
 from tests.bot.reports import fixtures as fx
 from tests.bot.reports.test_sql_accounts import DAYS, STRUCTURE, _fill_seeded
+from tests.bot.store.test_health_summary import _check, _stored
 
 
 def _indexes(store: Store) -> dict[str, str]:
@@ -36,6 +37,12 @@ def test_report_indexes_dropped_and_built_again_exactly(tmp_path: Path):
         assert KEPT <= set(left)  # queries name these with INDEXED BY, the health upkeep reads these: never dropped
         assert {n for n in left if n.startswith("idx_")} == {n for n in schema if n.startswith("idx_")}
         assert store.defer_report_indexes() == []  # twice: nothing more to drop, nothing forgotten
+        assert store.first_sync_loading()
+        kept = _stored(store)
+        late = fx._inv("LOAD1", "A1", "", "overdue", "700", "2026-10-01", "2026-10-05", "700")
+        store.upsert_invoices([late])  # written while a first sync loads: no aggregates kept meanwhile
+        assert _stored(store) == kept
+        whole = load_mirror(store, handoffs=False)
         for today in DAYS[1:4]:  # reports made meanwhile: the same answers, read without the indexes
             now = datetime.combine(today, fx.NOW.timetz())
             for kind in ("renewals", "revenue", "invoicing", "support"):
@@ -43,7 +50,8 @@ def test_report_indexes_dropped_and_built_again_exactly(tmp_path: Path):
                 assert run_report(store, STRUCTURE, request, now) == run_report_on(whole, STRUCTURE, request, now)
         assert sorted(store.restore_report_indexes()) == sorted(dropped)
         assert _indexes(store) == schema
-        assert store.get_watermark(DEFERRED) is None
+        assert store.get_watermark(DEFERRED) is None and not store.first_sync_loading()
+        assert _check(store) != kept  # built from every record when the load ended, the late invoice counted
         assert store.restore_report_indexes() == []
 
 
@@ -56,6 +64,7 @@ async def test_a_first_sync_ends_with_the_migrations_schema(deps, tmp_path: Path
     await MirrorSync(deps.store, deps.zoho, deps.clock, tz=deps.structure.tz).run()
     assert _indexes(deps.store) == schema
     assert deps.store.get_watermark(DEFERRED) is None
+    assert _check(deps.store)  # the health aggregates, built at the end of the load, equal the records'
 
 
 async def test_indexes_an_interrupted_first_sync_left_are_built_by_the_next(deps):
