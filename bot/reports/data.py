@@ -432,6 +432,13 @@ def renewals_report(
     """The renewals report (as `retention.renewals` finds it over records), from SQL: renewals due and accounts
     going quiet are picked by queries, at-risk accounts are those with an invoice that may be overdue or enough
     open escalations, judged by the health rule on their SQL figures. Only the last won deals listed are decoded."""
+    with gc_paused():  # thousands of rows, no cycles
+        return _renewals_report(store, today, tz, config, window)
+
+
+def _renewals_report(
+    store: Store, today: date, tz: tzinfo | None, config: ReportConfig, window: Period
+) -> RenewalsReport:
     rules = config.rules
     queries = AccountQueries(store.engine)
     term = timedelta(days=config.renewal_term_days)
