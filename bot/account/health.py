@@ -360,7 +360,7 @@ def health_figures(
     fallback = account_currency or {}
     return {
         account: HealthFigures(
-            _main_code(t.codes) or fallback.get(account) or "",
+            main_code(t.codes) or fallback.get(account) or "",
             t.invoiced_12m,
             t.outstanding,
             t.overdue_count,
@@ -374,5 +374,6 @@ def health_figures(
     }
 
 
-def _main_code(counts: dict[str, int]) -> str:
+def main_code(counts: dict[str, int]) -> str:
+    """The most common currency code of these counts, between equally common ones the first A–Z; "" for none."""
     return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] if counts else ""

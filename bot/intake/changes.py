@@ -44,6 +44,7 @@ from bot.events import (
 from bot.intake.inbox import Inbox
 from bot.models import Account, Deal, Invoice, Ticket
 from bot.store import Store
+from bot.store.engine import chunks
 
 M = TypeVar("M", bound=BaseModel)
 EVENT_SOURCE = "event"
@@ -231,13 +232,13 @@ class ChangeRecorder:
         since = today - timedelta(days=self.rules.overdue_scan_days)
         start = now - timedelta(days=self.rules.overdue_scan_days)
         raised = 0
-        for ids in _chunked(self.store.invoice_ids_due_between(since, today)):
+        for ids in chunks(self.store.invoice_ids_due_between(since, today), SCAN_CHUNK):
             invoices = _in_order(self.store.records_by_id(Invoice, ids), ids)
             self.link_accounts(invoices)
             events: list[Event] = [InvoiceOverdue(invoice=i, source="sync") for i in invoices if is_overdue(i, today)]
             self.record(events, publish=publish)
             raised += len(events)
-        for ids in _chunked(self.store.open_ticket_ids_due_between(start, now)):
+        for ids in chunks(self.store.open_ticket_ids_due_between(start, now), SCAN_CHUNK):
             tickets = _in_order(self.store.records_by_id(Ticket, ids), ids)
             self.link_accounts(tickets)
             events = [
@@ -251,11 +252,6 @@ class ChangeRecorder:
 
 
 SCAN_CHUNK = 500  # records the overdue scan reads, and events it records, at a time
-
-
-def _chunked(ids: Sequence[str]) -> Iterable[list[str]]:
-    for at in range(0, len(ids), SCAN_CHUNK):
-        yield list(ids[at : at + SCAN_CHUNK])
 
 
 def _in_order(found: dict[str, M], ids: Sequence[str]) -> list[M]:

@@ -577,27 +577,13 @@ def support_from(period: Period, counts: Iterable[SupportCounts], hours_of: Mapp
     groups: dict[tuple[int, int, int], list[tuple[str, str, SupportRow]]] = {}
     every: list[float] = []
     opened = escalated = open_now = 0
-    hours_for = hours_of.get
     for key, name, o, e, n in counts:
-        hours = hours_for(key)
-        if hours:
-            size = len(hours)
-            if size == 1:
-                median: float | None = hours[0]  # `percentile` of one value
-            elif size == 2:
-                low, high = hours if hours[0] <= hours[1] else (hours[1], hours[0])
-                median = low + (high - low) * 0.5  # `percentile`'s arithmetic
-            else:
-                median = percentile(hours, 0.5)
-            every += hours
-        elif o or n:
-            size, median = 0, None
-        else:
+        hours = hours_of.get(key, [])
+        if not (hours or o or n):
             continue
-        group = groups.get((o, n, e))
-        if group is None:
-            group = groups[o, n, e] = []
-        group.append((name.casefold(), key, SupportRow(key, name, o, e, n, size, median)))
+        every += hours
+        row = SupportRow(key, name, o, e, n, len(hours), percentile(hours, 0.5))
+        groups.setdefault((o, n, e), []).append((name.casefold(), key, row))
         opened += o
         escalated += e
         open_now += n

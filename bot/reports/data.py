@@ -30,6 +30,7 @@ from bot.reports.compute import (
     ReportConfig,
     SupportReport,
     TimingSummary,
+    hours_between,
     local_date,
     most_common_currency,
     owner_of,
@@ -292,19 +293,13 @@ def support_report(store: Store, period: Period, tz: tzinfo | None, config: Repo
 def _support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
     start, end = utc_bounds(period.start, period.end, tz)
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
-    hours: dict[str, list[float]] = {}  # key → hours to close (`compute.hours_between`) of tickets closed in span
+    hours: dict[str, list[float]] = {}  # key → hours to close of tickets closed in the span
     unlinked: list[tuple[str, float]] = []  # (Desk account id, hours) of those mirrored without a CRM account
     when = datetime.fromisoformat
     for account_id, desk_id, created, closed in got["closed"]:
-        spent = (when(closed) - when(created)).total_seconds() / 3600
-        if spent < 0:
-            spent = 0.0
+        spent = hours_between(when(created), when(closed))
         if account_id:
-            found = hours.get(account_id)
-            if found is None:
-                hours[account_id] = [spent]
-            else:
-                found.append(spent)
+            hours.setdefault(account_id, []).append(spent)
         else:
             unlinked.append((desk_id or "", spent))
     extra: dict[str, list[Any]] = {}  # key → [name, opened, escalated, open now] of tickets without a CRM account

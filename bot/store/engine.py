@@ -47,9 +47,9 @@ def marks(n: int) -> str:
     return ", ".join("?" * n) if n else "NULL"
 
 
-def chunks(ids: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), IN_CHUNK):
-        yield list(ids[start : start + IN_CHUNK])
+def chunks(ids: Sequence[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 def plain_rows(conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

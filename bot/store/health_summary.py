@@ -21,7 +21,8 @@ The status sets are the health rule's own (bot/account/health.py); a report whos
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,7 @@ from bot.account.health import (
     EXCLUDED_INVOICE_STATUSES,
     OVERDUE_STATUSES,
     HealthRules,
+    main_code,
 )
 from bot.store.engine import chunks, marks
 from bot.store.rows import UNITS_SCALE
@@ -190,16 +192,21 @@ class _Sums:
         )
 
     def row(self, account: str) -> list[Any]:
-        codes = dict(self.codes)
-        for code, n in self.pay_codes.items():
-            codes[code] = codes.get(code, 0) + n
-        code = min(codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if codes else ""
+        code = _currency(self.codes, self.pay_codes)
         return [
             account, code, str(self.outstanding), str(self.billed), self.first, self.last, self.late,
             str(self.late_amount), self.late_due, self.owing, str(self.owing_amount), self.owing_due,
             self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
             json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True),
         ]  # fmt: skip
+
+
+def _currency(invoice_codes: dict[str, int], payment_codes: dict[str, int]) -> str:
+    """The main currency over counting invoices and payments (`main_code`)."""
+    codes = dict(invoice_codes)
+    for code, n in payment_codes.items():
+        codes[code] = codes.get(code, 0) + n
+    return main_code(codes)
 
 
 _OWING = "x.due_date IS NOT NULL AND x.balance_units > 0"
@@ -279,12 +286,12 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
         last_due,
     ) in groups:
         if not inexact or account not in inexact:
-            s = out.get(account) or out.setdefault(account, _Sums())
+            s = out.setdefault(account, _Sums())
             s.invoices(status or "", code or "", int(n), _units(owed), _units(billed), first, last, first_due,
                        int(owing or 0), _units(owing_units), owing_due, last_due)  # fmt: skip
     one_by_one = _invoices(conn, sorted(inexact), _ONE_BY_ONE, group=False) if inexact else []
     for account, status, code, day, due, total, balance in one_by_one:
-        s = out.get(account) or out.setdefault(account, _Sums())
+        s = out.setdefault(account, _Sums())
         owed = Decimal(balance or 0)
         owes = due is not None and owed > 0
         s.invoices(status or "", code or "", 1, owed, Decimal(total or 0), day, day, due, int(owes),
@@ -293,7 +300,7 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
     if "payments" in parts:
         pays = records_of(conn, "payments", ids, "x.currency, COUNT(*), MAX(x.date)", [], by=", x.currency")
     for account, code, n, day in pays:
-        s = out.get(account) or out.setdefault(account, _Sums())
+        s = out.setdefault(account, _Sums())
         if code:
             s.pay_codes[code.upper()] = s.pay_codes.get(code.upper(), 0) + int(n)
         if day is not None and (s.last_paid is None or day > s.last_paid):
@@ -306,7 +313,7 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
     )
     tickets = records_of(conn, "tickets", ids, counts, [*closed, *closed, *closed], by="") if "tickets" in parts else []
     for account, n, escalated, past_due, created, modified in tickets:
-        s = out.get(account) or out.setdefault(account, _Sums())
+        s = out.setdefault(account, _Sums())
         for k, v in enumerate((n, escalated, past_due)):
             s.tickets[k] += int(v or 0)
         for instant in (created, modified):
@@ -335,10 +342,7 @@ def _merged(fresh: list[Any], stored: Any, parts: Sequence[str]) -> list[Any] | 
     if not (got["invoices"] or got["invoice_codes"] != "{}" or got["payment_codes"] != "{}" or got["last_paid"]):
         if not (got["open_tickets"] or got["escalated"] or got["past_due"]) and got["last_ticket"] is None:
             return None  # as `_Sums.empty`
-    codes: dict[str, int] = json.loads(got["invoice_codes"])
-    for code, n in json.loads(got["payment_codes"]).items():
-        codes[code] = codes.get(code, 0) + n
-    row[1] = min(codes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if codes else ""
+    row[1] = _currency(json.loads(got["invoice_codes"]), json.loads(got["payment_codes"]))
     return row
 
 
@@ -394,6 +398,21 @@ def rebuild(conn: Any) -> None:
     """Every row afresh from the records (the end of a first sync's load; the migration's backfill)."""
     conn.execute("DELETE FROM account_health")
     refresh(conn, every_account(conn))
+
+
+@contextmanager
+def kept(
+    conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None, ids: Iterable[str] = ()
+) -> Iterator[None]:
+    """Around a write to `table` (upserting `rows` or deleting the records `ids`), in its transaction: the rows of
+    the accounts the records belong to before and after are recomputed once it is done (not while a first sync
+    loads: `rebuild` at its end)."""
+    if loading(conn):
+        yield
+        return
+    accounts = touched(conn, table, rows, ids)
+    yield
+    refresh(conn, accounts, table)
 
 
 def every_account(conn: Any) -> set[str]:

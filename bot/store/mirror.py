@@ -71,12 +71,9 @@ class MirrorTables:
     def _upsert(self, conn: Any, table: str, rows: Iterable[dict[str, Any]]) -> None:
         rows = list(rows)
         if rows:
-            upkeep = not health_summary.loading(conn)  # a first sync loading: built once when it ends
-            touched = health_summary.touched(conn, table, rows) if upkeep else set()  # where the records were
-            columns = list(rows[0])
-            conn.executemany(upsert_sql(table, columns), [[row[c] for c in columns] for row in rows])
-            if upkeep:  # the accounts' health aggregates, in the same transaction
-                health_summary.refresh(conn, touched, table)
+            with health_summary.kept(conn, table, rows):  # the accounts' health aggregates, in this transaction
+                columns = list(rows[0])
+                conn.executemany(upsert_sql(table, columns), [[row[c] for c in columns] for row in rows])
 
     def _upsert_models(self, table: str, to_row: Callable[[Any], dict[str, Any]], records: Iterable[Any]) -> None:
         rows = [to_row(x) for x in records]  # converted before the writer is taken
@@ -113,12 +110,9 @@ class MirrorTables:
         keep = list(keep)
         ids = [row[0] for row in conn.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall()]
         stale = sorted(set(ids) - set(keep))
-        upkeep = not health_summary.loading(conn)
-        touched = health_summary.touched(conn, table, ids=stale) if upkeep else set()
-        for chunk in chunks(stale):
-            conn.execute(f"DELETE FROM {table} WHERE id IN ({marks(len(chunk))})", chunk)
-        if upkeep:
-            health_summary.refresh(conn, touched, table)
+        with health_summary.kept(conn, table, ids=stale):
+            for chunk in chunks(stale):
+                conn.execute(f"DELETE FROM {table} WHERE id IN ({marks(len(chunk))})", chunk)
 
     def replace_account_snapshot(self, snapshot: AccountSnapshot) -> None:
         """Make the mirror hold exactly this snapshot for its account, and mark the account fetched.
