@@ -100,10 +100,42 @@ def rules_from(section: HealthSection) -> HealthRules:
 DEFAULT_RULES = HealthRules()
 
 
-@dataclass(frozen=True)
+# What `verdict` found besides the figures themselves, as bits: the reasons are phrased from them when read.
+_OLD, _UNBILLED, _SHARE, _ESCALATED_SEVERE, _MANY_OPEN = 1, 2, 4, 8, 16
+_OVERDUE_SEVERE = _OLD | _UNBILLED | _SHARE
+# (found bits, currency, overdue count, overdue amount, 12-month billing, oldest overdue days, escalated, past due,
+# open tickets): what the reasons name, captured when judged.
+_Basis = tuple[int, str, int, Decimal, Decimal, int, int, int, int]
+
+
 class Health:
-    level: Level
-    reasons: list[str] = field(default_factory=list)
+    """A level and its `reasons`: short phrases naming every condition found, worst first. `verdict` leaves the
+    phrasing (counts, money, shares) until the reasons are first read: reports judge thousands of accounts and show
+    the reasons of a few. Equal when level and reasons are; treat as immutable."""
+
+    __slots__ = ("level", "_reasons", "_basis")
+
+    def __init__(self, level: Level, reasons: list[str] | None = None, *, basis: _Basis | None = None) -> None:
+        self.level = level
+        self._reasons = reasons if reasons is not None or basis is not None else []
+        self._basis = basis
+
+    @property
+    def reasons(self) -> list[str]:
+        if self._reasons is None:
+            assert self._basis is not None
+            self._reasons = _phrased(self._basis)
+        return self._reasons
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Health):
+            return NotImplemented
+        return self.level == other.level and self.reasons == other.reasons
+
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass holding a list: not hashable
+
+    def __repr__(self) -> str:
+        return f"Health(level={self.level!r}, reasons={self.reasons!r})"
 
 
 @dataclass(frozen=True)
@@ -235,36 +267,63 @@ def assess(
 
 
 def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None) -> Health:
-    """The documented rule over an account's figures (the whole card's, or the part of them SQL works out).
-    Reasons that put the account at risk come first, each group in the rule's order (reports judge thousands of
-    accounts: no sorting, one string per reason)."""
+    """The documented rule over an account's figures (the whole card's, or the part of them SQL works out). The
+    level is decided here from the figures alone; the reasons are phrased from what was found when first read
+    (`_phrased`): those that put the account at risk first, each group in the rule's order."""
     rules = rules or DEFAULT_RULES
-    severe: list[str] = []
-    mild: list[str] = []
+    found = 0
+    severe = mild = False
     overdue = f.overdue_count
     if overdue:
-        amount, billed, days = f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days
-        phrase = f"{overdue} invoice{'' if overdue == 1 else 's'} overdue ({format_money(amount, f.currency)})"
-        at_risk = days > rules.overdue_days_at_risk
-        if at_risk:
-            phrase += f", oldest {days} days"
+        billed = f.invoiced_12m
+        if f.oldest_overdue_days > rules.overdue_days_at_risk:
+            found = _OLD
         if billed <= 0:
-            phrase, at_risk = phrase + ", nothing billed in 12 months", True
-        elif amount >= rules.overdue_share_at_risk * billed:
-            phrase, at_risk = phrase + f", {amount / billed:.0%} of 12-month billing", True
-        (severe if at_risk else mild).append(phrase)
+            found |= _UNBILLED
+        elif f.overdue_amount >= rules.overdue_share_at_risk * billed:
+            found |= _SHARE
+        severe, mild = found != 0, found == 0
     escalated = f.escalated_tickets
     if escalated:
+        if escalated >= rules.escalated_at_risk or overdue > 0:
+            found |= _ESCALATED_SEVERE
+            severe = True
+        else:
+            mild = True
+    if f.past_due_tickets:
+        mild = True
+    if f.open_tickets >= rules.open_tickets_watch:
+        found |= _MANY_OPEN
+        mild = True
+    if not (severe or mild):
+        return Health("healthy", [])
+    basis = (found, f.currency, overdue, f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days, escalated,
+             f.past_due_tickets, f.open_tickets)  # fmt: skip
+    return Health("at_risk" if severe else "watch", basis=basis)
+
+
+def _phrased(basis: _Basis) -> list[str]:
+    """The reasons of what `verdict` found (one string per reason, no sorting)."""
+    found, currency, overdue, amount, billed, days, escalated, past_due, open_now = basis
+    severe: list[str] = []
+    mild: list[str] = []
+    if overdue:
+        phrase = f"{overdue} invoice{'' if overdue == 1 else 's'} overdue ({format_money(amount, currency)})"
+        if found & _OLD:
+            phrase += f", oldest {days} days"
+        if found & _UNBILLED:
+            phrase += ", nothing billed in 12 months"
+        elif found & _SHARE:
+            phrase += f", {amount / billed:.0%} of 12-month billing"
+        (severe if found & _OVERDUE_SEVERE else mild).append(phrase)
+    if escalated:
         phrase = f"{escalated} escalated ticket{'' if escalated == 1 else 's'}"
-        (severe if escalated >= rules.escalated_at_risk or overdue > 0 else mild).append(phrase)
-    past_due = f.past_due_tickets
+        (severe if found & _ESCALATED_SEVERE else mild).append(phrase)
     if past_due:
         mild.append(f"{past_due} ticket{'' if past_due == 1 else 's'} past due")
-    if f.open_tickets >= rules.open_tickets_watch:
-        mild.append(f"{f.open_tickets} open tickets")
-    if severe:
-        return Health("at_risk", severe + mild)
-    return Health("watch", mild) if mild else Health("healthy", [])
+    if found & _MANY_OPEN:
+        mild.append(f"{open_now} open tickets")
+    return severe + mild
 
 
 # ---- many accounts at once (reports, digests, the Home tab) --------------------------------------------

@@ -384,13 +384,17 @@ def _from_summaries(
     found: list[tuple[Any, HealthFigures]] = []
     straddle: dict[str, HealthFigures] = {}  # the 12-month window cuts through their invoices
     mixed: dict[str, HealthFigures] = {}  # some owing invoices past due, some not
-    for row in sorted(rows, key=lambda r: r[0]):
+    days: dict[str, int] = {}  # due date → days overdue (thousands of rows, few dates)
+    for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):  # renewals sort the list they get
         account, _, _, _, code, owed, billed, count, late_amount, owing_amount, first_due, split, n, esc, late = row
         if owed is None:  # nothing invoiced, paid or ticketed
             found.append((row, HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)))
             continue
         amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
-        oldest = max((today - date.fromisoformat(first_due)).days, 0) if first_due else 0
+        if first_due is None:
+            oldest = 0
+        elif (oldest := days.get(first_due, -1)) < 0:
+            oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
         f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, n,
                           esc, late)  # fmt: skip
         found.append((row, f))
@@ -445,15 +449,19 @@ def _renewals_report(
     deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
     summaries = _summaries_ready(store, rules)
-    quiet_from = queries.quiet_from_summaries if summaries else queries.quiet_candidates
-    quiet_ids = quiet_from(rules, cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0])
-    refs = queries.accounts([*last, *quiet_ids])
+    day, instant = cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0]
+    if summaries and health_summary.deals_fit(rules):
+        activity = queries.quiet_from_summaries(day, instant)
+    else:
+        probe = queries.quiet_probing_stages if summaries else queries.quiet_candidates
+        activity = queries.last_activity(rules, probe(rules, day, instant))
+    refs = queries.accounts([*last, *activity])
     due = []
     for account, (closed, deal) in last.items():
         when = date.fromisoformat(closed) + term
         due.append(RenewalDue(AccountRef(*refs[account][:4]), deals[deal], when, (when - today).days))
     quiet = []
-    for account, (days, instants) in queries.last_activity(rules, quiet_ids).items():
+    for account, (days, instants) in activity.items():
         seen = last_activity_of(days, instants, tz)
         if seen is not None and (today - seen).days >= config.quiet_days:
             quiet.append(QuietAccount(AccountRef(*refs[account][:4]), seen, (today - seen).days))

@@ -5,17 +5,19 @@ A row holds what does not depend on the day: the main currency (most common over
 ties A–Z), the outstanding balance, the totals of dated counting invoices with their first and last date, invoices
 with an overdue status (count, balance, earliest due date), invoices with a due status that still owe something and
 have a due date (count, balance, earliest and latest due date), open / open escalated / open past-due tickets, and
-for customers going quiet: how many counting invoices, the latest payment date and ticket instant (created or changed).
+for customers going quiet: how many counting invoices, the latest payment date and ticket instant (created or changed),
+how many won deals with a closing date, the latest deal instant (created or changed) and closing date of a closed deal.
 What depends on the day is worked out when reading (bot/store/reports_accounts.py `health_summaries`): the 12-month
 billing is the stored total when every dated invoice falls in the window, overdue invoices are those with an
 overdue status plus the owing ones when all or none are past due; otherwise the reader asks the invoices.
 
-Rows are kept right by the mirror's writes (bot/store/mirror.py): every upsert or delete of an invoice, payment or
-ticket recomputes the part of the rows its table feeds, for the accounts it belonged to before and after (records
+Rows are kept right by the mirror's writes (bot/store/mirror.py): every upsert or delete of a deal, invoice, payment
+or ticket recomputes the part of the rows its table feeds, for the accounts it belonged to before and after (records
 mirrored without a CRM account, as a sync stores them all, reach it through their Books customer / Desk account,
 looked up by id), and re-linking a Books customer or Desk account that such records reach recomputes both accounts.
-The status sets are the health rule's own (bot/account/health.py); a report whose rules count other statuses
-(`fits`) reads the records instead. Amounts are exact decimal text.
+The status and stage sets are the health rule's own (bot/account/health.py); a report whose rules count other ones
+(`fits`, `deals_fit`) reads the records instead. Deals carry their CRM account themselves. Amounts are exact
+decimal text.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from bot.account.health import (
+    CLOSED_STAGES,
     CLOSED_TICKET_TYPES,
     DUE_STATUSES,
     EXCLUDED_INVOICE_STATUSES,
     OVERDUE_STATUSES,
+    WON_STAGES,
     HealthRules,
     main_code,
 )
@@ -49,16 +53,16 @@ UPKEEP_INDEXES = ("health_invoices_customer", "health_payments_customer", "healt
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
     "late_due", "owing", "owing_amount", "owing_due", "owing_last_due", "open_tickets", "escalated", "past_due",
-    "invoices", "last_paid", "last_ticket", "invoice_codes", "payment_codes",
+    "invoices", "last_paid", "last_ticket", "invoice_codes", "payment_codes", "won", "last_deal", "last_closed",
 )  # fmt: skip
 # What each write recomputes (the rest of an account's row is kept): the part its table feeds.
-PARTS = ("invoices", "payments", "tickets")
+PARTS = ("invoices", "payments", "tickets", "deals")
 _PARTS_OF = {
-    "invoices": ("invoices",), "payments": ("payments",), "tickets": ("tickets",),
+    "invoices": ("invoices",), "payments": ("payments",), "tickets": ("tickets",), "deals": ("deals",),
     "books_customers": ("invoices", "payments"), "desk_accounts": ("tickets",),
 }  # fmt: skip
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
-_ROWS_PER_INSERT = 40  # 21 columns each: well under any engine's parameter limit
+_ROWS_PER_INSERT = 40  # 24 columns each: well under any engine's parameter limit
 # The tables whose writes change the aggregates, and how their rows reach a CRM account.
 _LINKED = {"invoices": "customer_id", "payments": "customer_id", "tickets": "desk_account_id"}
 _LINKS = {"books_customers": "account_id", "desk_accounts": "crm_account_id"}
@@ -72,6 +76,12 @@ def fits(rules: HealthRules) -> bool:
         and rules.due_statuses == DUE_STATUSES
         and rules.closed_ticket_types == CLOSED_TICKET_TYPES
     )
+
+
+def deals_fit(rules: HealthRules) -> bool:
+    """Whether `rules` call deals won and closed as the stored deal activity does (a configured vocabulary may add
+    stages; the latest deal instant counts every deal whatever its stage)."""
+    return rules.won_stages == WON_STAGES and rules.closed_stages == CLOSED_STAGES
 
 
 # ---- which accounts a write touches ------------------------------------------------------------------------------
@@ -92,6 +102,13 @@ def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None,
     deleted from it): those the records belong to now and, for rows already mirrored, before. Call it before the
     write."""
     new = list(rows or [])
+    if table == "deals":  # a deal names its CRM account itself
+        keys = [r["id"] for r in new] + list(ids)
+        owners: set[str] = set()
+        for chunk in chunks(keys):
+            sql = f"SELECT account_id FROM deals WHERE id IN ({marks(len(chunk))})"
+            owners |= {r[0] or "" for r in conn.execute(sql, chunk).fetchall()}
+        return (owners | {r.get("account_id") or "" for r in new}) - {""}
     if table in _LINKED:
         via = _LINKED[table]
         keys = [r["id"] for r in new] + list(ids)
@@ -128,7 +145,8 @@ def _units(units: int | None) -> Decimal:
 class _Sums:
     __slots__ = (
         "codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due", "owing",
-        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket", "pay_codes",
+        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket", "pay_codes", "won",
+        "last_deal", "last_closed",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -145,6 +163,9 @@ class _Sums:
         self.last_paid: str | None = None
         self.last_ticket: str | None = None
         self.pay_codes: dict[str, int] = {}
+        self.won = 0
+        self.last_deal: str | None = None
+        self.last_closed: str | None = None
 
     def invoices(
         self,
@@ -188,7 +209,7 @@ class _Sums:
     def empty(self) -> bool:
         """Nothing that any figure counts (no row is kept)."""
         return not (self.codes or self.count or self.pay_codes or self.last_paid or any(self.tickets)) and (
-            self.last_ticket is None
+            self.last_ticket is None and not self.won and self.last_deal is None and self.last_closed is None
         )
 
     def row(self, account: str) -> list[Any]:
@@ -197,7 +218,8 @@ class _Sums:
             account, code, str(self.outstanding), str(self.billed), self.first, self.last, self.late,
             str(self.late_amount), self.late_due, self.owing, str(self.owing_amount), self.owing_due,
             self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
-            json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True),
+            json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True), self.won,
+            self.last_deal, self.last_closed,
         ]  # fmt: skip
 
 
@@ -319,13 +341,34 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
         for instant in (created, modified):
             if instant is not None and (s.last_ticket is None or instant > s.last_ticket):
                 s.last_ticket = instant
+    if "deals" in parts:
+        for account, won, created, modified, closed in _deals(conn, ids):
+            s = out.setdefault(account, _Sums())
+            s.won = int(won or 0)
+            s.last_deal = max((i for i in (created, modified) if i is not None), default=None)
+            s.last_closed = closed
     return out
+
+
+def _deals(conn: Any, ids: list[str]) -> list[Any]:
+    """(account, won deals with a closing date, latest deal instant created, changed, latest closing date of a
+    closed deal) as `bot.account.health.is_won_deal` / `is_closed_deal` count them, per account."""
+    won = sorted(WON_STAGES)
+    shut = sorted(CLOSED_STAGES | WON_STAGES)
+    closed = f"(x.stage_key IN ({marks(len(shut))}) OR x.stage_key LIKE 'closed%')"
+    sql = (
+        f"SELECT x.account_id, SUM(CASE WHEN x.stage_key IN ({marks(len(won))}) AND x.closing_date IS NOT NULL "
+        f"THEN 1 ELSE 0 END), MAX(x.created_utc), MAX(x.modified_utc), MAX(CASE WHEN {closed} THEN x.closing_date END) "
+        f"FROM deals x WHERE x.account_id IN ({marks(len(ids))}) GROUP BY x.account_id"
+    )
+    return conn.execute(sql, [*won, *shut, *ids]).fetchall()  # type: ignore[no-any-return]
 
 
 _COLUMNS_OF = {
     "invoices": [*range(2, 13), COLUMNS.index("invoices"), COLUMNS.index("invoice_codes")],
     "payments": [COLUMNS.index("last_paid"), COLUMNS.index("payment_codes")],
     "tickets": [*range(13, 16), COLUMNS.index("last_ticket")],
+    "deals": [COLUMNS.index("won"), COLUMNS.index("last_deal"), COLUMNS.index("last_closed")],
 }
 
 
@@ -341,7 +384,8 @@ def _merged(fresh: list[Any], stored: Any, parts: Sequence[str]) -> list[Any] | 
     got = dict(zip(COLUMNS, row, strict=True))
     if not (got["invoices"] or got["invoice_codes"] != "{}" or got["payment_codes"] != "{}" or got["last_paid"]):
         if not (got["open_tickets"] or got["escalated"] or got["past_due"]) and got["last_ticket"] is None:
-            return None  # as `_Sums.empty`
+            if not got["won"] and got["last_deal"] is None and got["last_closed"] is None:
+                return None  # as `_Sums.empty`
     row[1] = _currency(json.loads(got["invoice_codes"]), json.loads(got["payment_codes"]))
     return row
 
@@ -416,9 +460,10 @@ def kept(
 
 
 def every_account(conn: Any) -> set[str]:
-    """Every CRM account some invoice, payment or ticket reaches (the migration's backfill)."""
+    """Every CRM account some deal, invoice, payment or ticket reaches (the migration's backfill)."""
     sql = (
         "SELECT account_id FROM invoices UNION SELECT account_id FROM payments UNION SELECT account_id FROM tickets "
-        "UNION SELECT account_id FROM books_customers UNION SELECT crm_account_id FROM desk_accounts"
+        "UNION SELECT account_id FROM books_customers UNION SELECT crm_account_id FROM desk_accounts "
+        "UNION SELECT account_id FROM deals"
     )
     return {r[0] for r in conn.execute(sql).fetchall() if r[0]}

@@ -315,9 +315,8 @@ def _m_rhealth_account_health(db: Database) -> None:
     """Per-account health aggregates kept by the mirror's writes (bot/store/health_summary.py), filled from the
     records mirrored before: renewals and the Home tab read one row per account. The records a sync stores without
     a CRM account are read by their Books customer / Desk account through covering indexes (they replace the plain
-    ones on those columns: the upkeep reads them at every write)."""
-    from bot.store.health_summary import every_account, refresh
-
+    ones on those columns: the upkeep reads them at every write). The rows are filled by _m_rrenew_deal_activity's
+    rebuild (the code writes that migration's columns too)."""
     _run(
         db,
         """
@@ -337,7 +336,23 @@ def _m_rhealth_account_health(db: Database) -> None:
         DROP INDEX IF EXISTS idx_tickets_desk_account_id;
         """,
     )
-    refresh(db, every_account(db))
+
+
+def _m_rrenew_deal_activity(db: Database) -> None:
+    """The health aggregates keep each account's deal activity too (won deals with a closing date, latest deal
+    instant, latest closing date of a closed deal: bot/store/health_summary.py), so the renewals report finds
+    customers going quiet in one row per account. Every row is rebuilt from the records."""
+    from bot.store.health_summary import rebuild
+
+    _run(
+        db,
+        """
+        ALTER TABLE account_health ADD COLUMN won INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE account_health ADD COLUMN last_deal TEXT;
+        ALTER TABLE account_health ADD COLUMN last_closed TEXT
+        """,
+    )
+    rebuild(db)
 
 
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
@@ -357,4 +372,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_rcare_health_columns,
     _m_drop_unused_report_indexes,
     _m_rhealth_account_health,
+    _m_rrenew_deal_activity,
 )

@@ -217,7 +217,7 @@ class AccountQueries:
                     f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
                     "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
                 )
-                return conn.execute(sql, [*params, today, escalations]).fetchall()  # type: ignore[no-any-return]
+                return plain_rows(conn, sql, [*params, today, escalations])
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
             if owner is not None:
                 return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]
@@ -298,27 +298,37 @@ class AccountQueries:
             sql = f"SELECT a.id FROM accounts a WHERE {where} AND {customer}"
             return [r[0] for r in conn.execute(sql, params).fetchall()]
 
-    def quiet_from_summaries(self, rules: HealthRules, day: str, instant: str) -> list[str]:
-        """`quiet_candidates` with the invoices', payments' and tickets' latest activity read from the accounts'
-        health aggregates (bot/store/health_summary.py; only for rules `health_summary.fits`): deals are probed
-        only for the few accounts with none of those since."""
+    def quiet_from_summaries(self, day: str, instant: str) -> dict[str, tuple[list[str], list[str]]]:
+        """`quiet_candidates` with their `last_activity`, from the accounts' health aggregates alone
+        (bot/store/health_summary.py keeps the latest activity of their deals, counting invoices, payments and
+        tickets; only for rules `health_summary.fits` and `deals_fit`): one narrow row per account, no record
+        probed."""
+        sql = (
+            "SELECT h.account_id, h.last_billed, h.last_paid, h.last_closed, h.last_ticket, h.last_deal "
+            "FROM account_health h WHERE (h.invoices > 0 OR h.won > 0) AND COALESCE(h.last_billed, '') < ? "
+            "AND COALESCE(h.last_paid, '') < ? AND COALESCE(h.last_closed, '') < ? "
+            "AND COALESCE(h.last_ticket, '') < ? AND COALESCE(h.last_deal, '') < ? "
+            "AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id)"
+        )
+        with self.engine.read() as conn:
+            rows = plain_rows(conn, sql, [day, day, day, instant, instant])
+        return {r[0]: ([d for d in r[1:4] if d], [i for i in r[4:] if i]) for r in rows}
+
+    def quiet_probing_stages(self, rules: HealthRules, day: str, instant: str) -> list[str]:
+        """`quiet_candidates` from the health aggregates for rules `health_summary.fits` whose deal stages differ
+        from the stored ones (`deals_fit`): won and closed deals are probed, the rest of the activity is read."""
         won, p_won = _in("x.stage_key", rules.won_stages)
         shut, p_shut = _closed(rules, "x")
-        recent = [
-            ("FROM deals x WHERE x.account_id = a.id AND x.modified_utc >= ?", [instant]),
-            ("FROM deals x WHERE x.account_id = a.id AND x.created_utc >= ?", [instant]),
-            (f"FROM deals x WHERE x.account_id = a.id AND x.closing_date >= ? AND {shut}", [day, *p_shut]),
-        ]
-        deals = " AND ".join(f"NOT EXISTS (SELECT 1 {sql})" for sql, _ in recent)
         sql = (
             "SELECT a.id FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id "
             "WHERE COALESCE(h.last_billed, '') < ? AND COALESCE(h.last_paid, '') < ? "
-            f"AND COALESCE(h.last_ticket, '') < ? AND {deals} AND (COALESCE(h.invoices, 0) > 0 OR EXISTS (SELECT 1 "
+            "AND COALESCE(h.last_ticket, '') < ? AND COALESCE(h.last_deal, '') < ? "
+            f"AND NOT EXISTS (SELECT 1 FROM deals x WHERE x.account_id = a.id AND x.closing_date >= ? AND {shut}) "
+            "AND (COALESCE(h.invoices, 0) > 0 OR EXISTS (SELECT 1 "
             f"FROM deals x WHERE x.account_id = a.id AND {won} AND x.closing_date IS NOT NULL))"
         )
-        params = [day, day, instant, *(p for _, ps in recent for p in ps), *p_won]
         with self.engine.read() as conn:
-            return [r[0] for r in conn.execute(sql, params).fetchall()]
+            return [r[0] for r in plain_rows(conn, sql, [day, day, instant, instant, day, *p_shut, *p_won])]
 
     def last_activity(self, rules: HealthRules, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
         """Per account: (its latest activity dates, its latest activity instants in UTC), over deals (created,

@@ -108,6 +108,23 @@ def test_renewals_with_other_thresholds_and_no_renewal_types(store: Store):
         assert run_report(store, structure, request, now) == run_report_on(whole, structure, request, now)
 
 
+def test_renewals_with_other_deal_stages(store: Store):
+    """A vocabulary that adds won and closed stages: going quiet probes the deals instead of the stored activity."""
+    whole = load_mirror(store, handoffs=False)
+    structure = STRUCTURE.model_copy(
+        update={"handoff": STRUCTURE.handoff.model_copy(update={"won_stage": "Negotiation/Review"})}
+    )
+    assert "negotiation/review" in config_from(structure).rules.won_stages
+    quiet = 0
+    for today in DAYS[1:5]:
+        now = datetime.combine(today, fx.NOW.timetz())
+        request = ReportRequest("renewals", None)
+        got = run_report(store, structure, request, now)
+        assert got == run_report_on(whole, structure, request, now), today
+        quiet += len(getattr(got, "quiet", []))
+    assert quiet > 0
+
+
 @pytest.mark.parametrize("team", ["sales", "support"])
 def test_sales_and_support_digests_equal_the_digests_over_every_record(store: Store, team: str):
     whole = load_mirror(store)

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from bot.account.health import figures
-from bot.models import AccountSnapshot, BooksCustomer, DeskAccount, Payment
+from bot.models import AccountSnapshot, BooksCustomer, Deal, DeskAccount, Payment
 from bot.store import MIGRATIONS, Store, rows
 from bot.store.engine import upsert_sql
 from bot.store.health_summary import COLUMNS, _sums, every_account
-from bot.store.migrations import _m_rhealth_account_health
+from bot.store.migrations import _m_rhealth_account_health, _m_rrenew_deal_activity
 from tests.bot.reports import fixtures as fx
 
 READ_AT = datetime(2026, 10, 15, 7, 0, tzinfo=UTC)
@@ -92,7 +94,9 @@ def test_relinking_a_books_customer_or_desk_account_moves_its_unlinked_records(s
     assert stored["A5"][COLUMNS.index("open_tickets")] == 1  # T5 reached A5 through DA9
     store.upsert_desk_accounts([DeskAccount(id="DA2", name="Bolt", crm_account_id="")])  # unlinked: T4 reaches none
     stored = _check(store)
-    assert "A2" not in stored  # nothing of A2's is left: no row
+    a2 = dict(zip(COLUMNS, stored["A2"], strict=True))  # only A2's deals are left
+    assert (a2["invoices"], a2["open_tickets"], a2["last_paid"], a2["last_ticket"]) == (0, 0, None, None)
+    assert a2["last_deal"] is not None
 
 
 def test_a_whole_account_snapshot_deletes_what_it_lacks(store: Store) -> None:
@@ -120,6 +124,38 @@ def test_a_whole_account_snapshot_deletes_what_it_lacks(store: Store) -> None:
     assert _check(store)["A2"][COLUMNS.index("late")] == 1
 
 
+def test_the_deal_activity_follows_updates_relinks_and_deletions(store: Store) -> None:
+    """What going quiet reads of deals (won deals with a closing date, latest deal instant, latest closing date of
+    a closed deal) follows every write of a deal: a stage change, a re-link (both accounts), a deletion."""
+    fx.fill(store)
+    a5 = _row(store, "A5")  # D8 won on 2025-10-20; D9 open, changed 2026-10-01
+    assert (a5["won"], a5["last_closed"], a5["last_deal"]) == (1, "2025-10-20", "2026-10-01T09:00:00.000000")
+    deals = {d.id: d for d in fx.deals()}
+    store.upsert_deals([deals["D9"].model_copy(update={"stage": "Closed Won"})])  # update: D9 closes, won
+    assert (_row(store, "A5")["won"], _row(store, "A5")["last_closed"]) == (2, "2026-10-30")
+    store.upsert_deals([deals["D9"].model_copy(update={"stage": "Closed Lost"})])  # lost: closed, not won
+    assert (_row(store, "A5")["won"], _row(store, "A5")["last_closed"]) == (1, "2026-10-30")
+    a6 = _stored(store).get("A6")
+    won_a6 = 0 if a6 is None else a6[COLUMNS.index("won")]
+    store.upsert_deals([deals["D8"].model_copy(update={"account_id": "A6"})])  # re-linked from A5 to A6
+    stored = _check(store)
+    assert stored["A5"][COLUMNS.index("won")] == 0
+    assert stored["A6"][COLUMNS.index("won")] == won_a6 + 1
+    store.upsert_deals([deals["D8"].model_copy(update={"account_id": "", "closing_date": None})])  # no account now
+    stored = _check(store)
+    assert (0 if stored.get("A6") is None else stored["A6"][COLUMNS.index("won")]) == won_a6
+    store.upsert_deals(
+        [Deal(id="DN", name="New", account_id="A9", stage="Closed Won", closing_date=fx.d("2026-01-02"))]
+    )
+    assert (_row(store, "A9")["won"], _row(store, "A9")["last_closed"]) == (1, "2026-01-02")  # its first record
+
+    account = fx.accounts()[4]  # A5: a whole-account snapshot without D9 deletes it
+    assert account.id == "A5"
+    store.replace_account_snapshot(AccountSnapshot(account=account, deals=[], read_at=READ_AT))
+    stored = _check(store)
+    assert stored.get("A5") is None or stored["A5"][COLUMNS.index("last_deal")] is None
+
+
 def test_the_aggregates_give_the_card_figures(store: Store) -> None:
     """Outstanding, currency and tickets as the /account card's `figures` works them out from a snapshot."""
     fx.fill(store)
@@ -138,13 +174,15 @@ def test_the_aggregates_give_the_card_figures(store: Store) -> None:
         )  # fmt: skip
 
 
-def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location: str) -> None:
+@pytest.mark.parametrize("first_new", [_m_rhealth_account_health, _m_rrenew_deal_activity])
+def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location: str, first_new: Any) -> None:
     path = location
-    before = MIGRATIONS[: MIGRATIONS.index(_m_rhealth_account_health)]
+    before = MIGRATIONS[: MIGRATIONS.index(first_new)]
     with Store(path, migrations=before) as old, old.engine.write() as conn:  # rows as the writes before wrote them
         written: list[tuple[str, Callable[[Any], dict[str, Any]], list[Any]]] = [
             ("books_customers", rows.customer_row, [BooksCustomer(id="C2", name="Bolt Ltd", account_id="A2")]),
             ("desk_accounts", rows.desk_account_row, [DeskAccount(id="DA2", name="Bolt", crm_account_id="A2")]),
+            ("deals", rows.deal_row, fx.deals()),
             ("invoices", rows.invoice_row, fx.invoices()),
             ("payments", rows.payment_row, fx.payments()),
             ("tickets", rows.ticket_row, fx.tickets()),
@@ -154,7 +192,8 @@ def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location:
             conn.executemany(upsert_sql(table, list(found[0])), [list(f.values()) for f in found])
     with Store(path) as new:
         stored = _check(new)
-        assert {"A1", "A2", "A3", "A4"} <= set(stored)
+        assert {"A1", "A2", "A3", "A4", "A5"} <= set(stored)
+        assert stored["A5"][COLUMNS.index("last_closed")] == "2025-10-20"  # D8, its last closed deal
 
 
 def test_two_writers_of_a_new_accounts_first_records_both_count(open_store: Callable[[], Store]) -> None:
