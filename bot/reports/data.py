@@ -352,7 +352,8 @@ def health_of(
     queries = AccountQueries(store.engine)
     if _summaries_ready(store, config.rules):
         day, since = today.isoformat(), (today - INVOICED_WINDOW).isoformat()
-        return _from_summaries(store, queries.health_summaries(day, since, ids=list(refs or ids)), today, config)
+        found = queries.health_summaries(day, since, ids=list(refs or ids))
+        return {h.account.id: h for h in _from_summaries(store, found, today, config)}
     refs = queries.accounts(ids) if refs is None else refs
     wanted = sorted(refs)
     since = (today - INVOICED_WINDOW).isoformat()
@@ -375,33 +376,39 @@ _ZERO = Decimal(0)
 
 def _from_summaries(
     store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
-) -> dict[str, AccountHealth]:
-    """Health (by account id, in id order) from `AccountQueries.health_summaries` rows, the records asked only for
-    accounts whose invoices straddle the 12-month window or today (some owing invoices past due, some not).
-    `at_risk_only`: only the accounts at risk."""
+) -> list[AccountHealth]:
+    """Health from `AccountQueries.health_summaries` rows, in account id order, the records asked only for accounts
+    whose invoices straddle the 12-month window or today (some owing invoices past due, some not). `at_risk_only`:
+    only the accounts at risk, in no particular order (renewals sort them), each judged as its row is read."""
     rules, day = config.rules, today.isoformat()
     since = (today - INVOICED_WINDOW).isoformat()
-    found: list[tuple[Any, HealthFigures]] = []
+    out: list[AccountHealth] = []
+    later: list[tuple[Any, HealthFigures]] = []  # judged after the loop (in id order, or once their invoices are read)
     straddle: dict[str, HealthFigures] = {}  # the 12-month window cuts through their invoices
     mixed: dict[str, HealthFigures] = {}  # some owing invoices past due, some not
     days: dict[str, int] = {}  # due date → days overdue (thousands of rows, few dates)
-    for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):  # renewals sort the list they get
-        account, _, _, _, code, owed, billed, count, late_amount, owing_amount, first_due, split, n, esc, late = row
+    for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):
+        account, name, owner, email, code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row
         if owed is None:  # nothing invoiced, paid or ticketed
-            found.append((row, HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)))
-            continue
-        amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
-        if first_due is None:
-            oldest = 0
-        elif (oldest := days.get(first_due, -1)) < 0:
-            oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
-        f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count, amount, oldest, n,
-                          esc, late)  # fmt: skip
-        found.append((row, f))
-        if billed is None:
-            straddle[account] = f
-        if split:
-            mixed[account] = f
+            f = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
+        else:
+            amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
+            if first_due is None:
+                oldest = 0
+            elif (oldest := days.get(first_due, -1)) < 0:
+                oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
+            f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count or 0, amount,
+                              oldest, n, esc, late)  # fmt: skip
+            if billed is None:
+                straddle[account] = f
+            if count is None:
+                mixed[account] = f
+            elif at_risk_only and billed is not None:  # thousands of candidates: no second pass
+                health = verdict(f, rules)
+                if health.level == "at_risk":
+                    out.append(AccountHealth(AccountRef(account, name, owner, email), health, f))
+                continue
+        later.append((row, f))
     queries = AccountQueries(store.engine)
     if straddle:
         for account, total in queries.billed_between(rules, list(straddle), since, day).items():
@@ -417,11 +424,10 @@ def _from_summaries(
                     f.overdue_count += 1
                     f.overdue_amount += owing
                     f.oldest_overdue_days = max(f.oldest_overdue_days, max((today - due_on).days, 0) if due_on else 0)
-    out = {}
-    for row, f in found:
+    for row, f in later:
         health = verdict(f, rules)
         if not at_risk_only or health.level == "at_risk":
-            out[row[0]] = AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), health, f)
+            out.append(AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), health, f))
     return out
 
 
@@ -441,16 +447,17 @@ def _renewals_report(
     rules = config.rules
     queries = AccountQueries(store.engine)
     term = timedelta(days=config.renewal_term_days)
+    summaries = _summaries_ready(store, rules)
+    stored_deals = summaries and health_summary.deals_fit(rules)  # the aggregates' deal activity answers
     last: dict[str, tuple[str, str]] = {}
-    for account, deal, closed in queries.renewals_due(
+    for account, deal, closed in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
         rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
     ):
         last[account] = max(last.get(account, ("", "")), (closed, deal))
     deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
-    summaries = _summaries_ready(store, rules)
     day, instant = cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0]
-    if summaries and health_summary.deals_fit(rules):
+    if stored_deals:
         activity = queries.quiet_from_summaries(day, instant)
     else:
         probe = queries.quiet_probing_stages if summaries else queries.quiet_candidates
@@ -469,7 +476,7 @@ def _renewals_report(
     if summaries:
         since = (today - INVOICED_WINDOW).isoformat()
         rows = queries.health_summaries(today.isoformat(), since, escalations=enough)
-        at_risk = list(_from_summaries(store, rows, today, config, at_risk_only=True).values())
+        at_risk = _from_summaries(store, rows, today, config, at_risk_only=True)
         return renewals_of(today, window, config, due, quiet, at_risk)
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
@@ -489,7 +496,7 @@ def home_accounts(store: Store, email: str, today: date, config: ReportConfig) -
     if _summaries_ready(store, config.rules):
         since = (today - INVOICED_WINDOW).isoformat()
         rows = queries.health_summaries(today.isoformat(), since, owner=email.strip().lower())
-        return list(_from_summaries(store, rows, today, config).values())
+        return _from_summaries(store, rows, today, config)
     owned = {row[0]: row for row in queries.owned_by(email)}
     return list(health_of(store, list(owned), today, config, refs=owned).values())
 

@@ -199,14 +199,12 @@ def renewals_of(
     """The report, each list in its order."""
     due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
     quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
-    at_risk.sort(
-        key=lambda h: (
-            -h.figures.overdue_amount,
-            -h.figures.escalated_tickets,
-            h.account.name.casefold(),
-            h.account.id,
-        )
-    )
+    # Largest overdue amount first, then most escalations, then by name and id: one stable pass per key, last key
+    # first (thousands of accounts: cheaper than one tuple key per account, with a Decimal negated in each).
+    at_risk.sort(key=lambda h: h.account.id)
+    at_risk.sort(key=lambda h: h.account.name.casefold())
+    at_risk.sort(key=lambda h: h.figures.escalated_tickets, reverse=True)
+    at_risk.sort(key=lambda h: h.figures.overdue_amount, reverse=True)
     return RenewalsReport(today, window, due, quiet, at_risk, config.quiet_days)
 
 

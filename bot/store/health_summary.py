@@ -6,7 +6,8 @@ ties A–Z), the outstanding balance, the totals of dated counting invoices with
 with an overdue status (count, balance, earliest due date), invoices with a due status that still owe something and
 have a due date (count, balance, earliest and latest due date), open / open escalated / open past-due tickets, and
 for customers going quiet: how many counting invoices, the latest payment date and ticket instant (created or changed),
-how many won deals with a closing date, the latest deal instant (created or changed) and closing date of a closed deal.
+the latest closing date of a won deal (also when renewals fall due) and of a closed deal, the latest deal instant
+(created or changed).
 What depends on the day is worked out when reading (bot/store/reports_accounts.py `health_summaries`): the 12-month
 billing is the stored total when every dated invoice falls in the window, overdue invoices are those with an
 overdue status plus the owing ones when all or none are past due; otherwise the reader asks the invoices.
@@ -53,7 +54,7 @@ UPKEEP_INDEXES = ("health_invoices_customer", "health_payments_customer", "healt
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
     "late_due", "owing", "owing_amount", "owing_due", "owing_last_due", "open_tickets", "escalated", "past_due",
-    "invoices", "last_paid", "last_ticket", "invoice_codes", "payment_codes", "won", "last_deal", "last_closed",
+    "invoices", "last_paid", "last_ticket", "invoice_codes", "payment_codes", "last_won", "last_deal", "last_closed",
 )  # fmt: skip
 # What each write recomputes (the rest of an account's row is kept): the part its table feeds.
 PARTS = ("invoices", "payments", "tickets", "deals")
@@ -145,8 +146,8 @@ def _units(units: int | None) -> Decimal:
 class _Sums:
     __slots__ = (
         "codes", "outstanding", "billed", "first", "last", "late", "late_amount", "late_due", "owing",
-        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket", "pay_codes", "won",
-        "last_deal", "last_closed",
+        "owing_amount", "owing_due", "owing_last", "tickets", "count", "last_paid", "last_ticket", "pay_codes",
+        "last_won", "last_deal", "last_closed",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -163,7 +164,7 @@ class _Sums:
         self.last_paid: str | None = None
         self.last_ticket: str | None = None
         self.pay_codes: dict[str, int] = {}
-        self.won = 0
+        self.last_won: str | None = None
         self.last_deal: str | None = None
         self.last_closed: str | None = None
 
@@ -209,7 +210,7 @@ class _Sums:
     def empty(self) -> bool:
         """Nothing that any figure counts (no row is kept)."""
         return not (self.codes or self.count or self.pay_codes or self.last_paid or any(self.tickets)) and (
-            self.last_ticket is None and not self.won and self.last_deal is None and self.last_closed is None
+            self.last_ticket is None and self.last_won is None and self.last_deal is None and self.last_closed is None
         )
 
     def row(self, account: str) -> list[Any]:
@@ -218,7 +219,7 @@ class _Sums:
             account, code, str(self.outstanding), str(self.billed), self.first, self.last, self.late,
             str(self.late_amount), self.late_due, self.owing, str(self.owing_amount), self.owing_due,
             self.owing_last, *self.tickets, self.count, self.last_paid, self.last_ticket,
-            json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True), self.won,
+            json.dumps(self.codes, sort_keys=True), json.dumps(self.pay_codes, sort_keys=True), self.last_won,
             self.last_deal, self.last_closed,
         ]  # fmt: skip
 
@@ -344,21 +345,21 @@ def _sums(conn: Any, ids: list[str], parts: Iterable[str] = PARTS) -> dict[str, 
     if "deals" in parts:
         for account, won, created, modified, closed in _deals(conn, ids):
             s = out.setdefault(account, _Sums())
-            s.won = int(won or 0)
+            s.last_won = won
             s.last_deal = max((i for i in (created, modified) if i is not None), default=None)
             s.last_closed = closed
     return out
 
 
 def _deals(conn: Any, ids: list[str]) -> list[Any]:
-    """(account, won deals with a closing date, latest deal instant created, changed, latest closing date of a
+    """(account, latest closing date of a won deal, latest deal instant created, changed, latest closing date of a
     closed deal) as `bot.account.health.is_won_deal` / `is_closed_deal` count them, per account."""
     won = sorted(WON_STAGES)
     shut = sorted(CLOSED_STAGES | WON_STAGES)
     closed = f"(x.stage_key IN ({marks(len(shut))}) OR x.stage_key LIKE 'closed%')"
     sql = (
-        f"SELECT x.account_id, SUM(CASE WHEN x.stage_key IN ({marks(len(won))}) AND x.closing_date IS NOT NULL "
-        f"THEN 1 ELSE 0 END), MAX(x.created_utc), MAX(x.modified_utc), MAX(CASE WHEN {closed} THEN x.closing_date END) "
+        f"SELECT x.account_id, MAX(CASE WHEN x.stage_key IN ({marks(len(won))}) THEN x.closing_date END), "
+        f"MAX(x.created_utc), MAX(x.modified_utc), MAX(CASE WHEN {closed} THEN x.closing_date END) "
         f"FROM deals x WHERE x.account_id IN ({marks(len(ids))}) GROUP BY x.account_id"
     )
     return conn.execute(sql, [*won, *shut, *ids]).fetchall()  # type: ignore[no-any-return]
@@ -368,7 +369,7 @@ _COLUMNS_OF = {
     "invoices": [*range(2, 13), COLUMNS.index("invoices"), COLUMNS.index("invoice_codes")],
     "payments": [COLUMNS.index("last_paid"), COLUMNS.index("payment_codes")],
     "tickets": [*range(13, 16), COLUMNS.index("last_ticket")],
-    "deals": [COLUMNS.index("won"), COLUMNS.index("last_deal"), COLUMNS.index("last_closed")],
+    "deals": [COLUMNS.index("last_won"), COLUMNS.index("last_deal"), COLUMNS.index("last_closed")],
 }
 
 
@@ -384,7 +385,7 @@ def _merged(fresh: list[Any], stored: Any, parts: Sequence[str]) -> list[Any] | 
     got = dict(zip(COLUMNS, row, strict=True))
     if not (got["invoices"] or got["invoice_codes"] != "{}" or got["payment_codes"] != "{}" or got["last_paid"]):
         if not (got["open_tickets"] or got["escalated"] or got["past_due"]) and got["last_ticket"] is None:
-            if not got["won"] and got["last_deal"] is None and got["last_closed"] is None:
+            if got["last_won"] is None and got["last_deal"] is None and got["last_closed"] is None:
                 return None  # as `_Sums.empty`
     row[1] = _currency(json.loads(got["invoice_codes"]), json.loads(got["payment_codes"]))
     return row

@@ -339,17 +339,19 @@ def _m_rhealth_account_health(db: Database) -> None:
 
 
 def _m_rrenew_deal_activity(db: Database) -> None:
-    """The health aggregates keep each account's deal activity too (won deals with a closing date, latest deal
-    instant, latest closing date of a closed deal: bot/store/health_summary.py), so the renewals report finds
-    customers going quiet in one row per account. Every row is rebuilt from the records."""
+    """The health aggregates keep each account's deal activity too (latest closing date of a won deal and of a
+    closed deal, latest deal instant: bot/store/health_summary.py), so the renewals report finds customers going
+    quiet in one row per account and renewals falling due in a range of them. Every row is rebuilt from the
+    records."""
     from bot.store.health_summary import rebuild
 
     _run(
         db,
         """
-        ALTER TABLE account_health ADD COLUMN won INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE account_health ADD COLUMN last_won TEXT;
         ALTER TABLE account_health ADD COLUMN last_deal TEXT;
-        ALTER TABLE account_health ADD COLUMN last_closed TEXT
+        ALTER TABLE account_health ADD COLUMN last_closed TEXT;
+        CREATE INDEX health_last_won ON account_health (last_won, account_id)
         """,
     )
     rebuild(db)

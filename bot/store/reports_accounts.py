@@ -193,9 +193,9 @@ class AccountQueries:
     ) -> list[tuple[Any, ...]]:
         """Per account from its `account_health` row (bot/store/health_summary.py), as of `today`: (id, name, owner
         name, owner email as given, main currency else the account's, outstanding (None: no row), the 12-month
-        billing from `since` (None: some invoices fall outside, ask `billed_between`), overdue invoices (count,
-        balance of those with an overdue status, of the owing ones when all are past due, earliest due date), 1
-        when some owing invoices are past due and some not (ask the invoices), open, escalated, past-due tickets)
+        billing from `since` (None: some invoices fall outside, ask `billed_between`), overdue invoices (count, None
+        when some owing invoices are past due and some not: ask the invoices; balance of those with an overdue
+        status, of the owing ones when all are past due; earliest due date), open, escalated, past-due tickets)
         of the accounts `owner` (folded email) owns, or with these `ids`, or (`escalations`) those that may be at
         risk: an overdue invoice or that many open escalated tickets. Only for rules `health_summary.fits`."""
         late = "h.owing > 0 AND h.owing_last_due < ?"
@@ -203,12 +203,12 @@ class AccountQueries:
             "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
             "COALESCE(NULLIF(h.currency, ''), a.currency, ''), h.outstanding, "
             "CASE WHEN h.first_billed IS NULL THEN '0' WHEN h.first_billed >= ? AND h.last_billed <= ? THEN h.billed "
-            f"END, h.late + CASE WHEN {late} THEN h.owing ELSE 0 END, h.late_amount, "
+            "END, CASE WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN NULL "
+            f"ELSE h.late + CASE WHEN {late} THEN h.owing ELSE 0 END END, h.late_amount, "
             f"CASE WHEN {late} THEN h.owing_amount END, "
             f"CASE WHEN {late} AND (h.late_due IS NULL OR h.owing_due < h.late_due) THEN h.owing_due ELSE h.late_due "
-            "END, CASE WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 1 ELSE 0 END, "
-            "h.open_tickets, h.escalated, h.past_due"
-        )
+            "END, h.open_tickets, h.escalated, h.past_due"
+        )  # a column fewer (thousands of rows): the mixed case is a count of None
         params: list[Any] = [since, today, today, today, today, today, today]
         with self.engine.read() as conn:
             if escalations is not None:
@@ -266,6 +266,26 @@ class AccountQueries:
         with self.engine.read() as conn:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]  # type: ignore[misc]
 
+    def renewals_from_summaries(
+        self, rules: HealthRules, closed_from: str, closed_to: str, renewal_types: Collection[str]
+    ) -> list[tuple[str, str, str]]:
+        """`renewals_due` from the accounts' health aggregates (only for rules `health_summary.fits` and `deals_fit`):
+        the accounts whose last won deal closed from `closed_from` to `closed_to` (a range of one index), each
+        with its won deals closed that day, unless an open renewal deal is there."""
+        won_x, p_won_x = _in("x.stage_key", rules.won_stages)
+        shut, p_shut = _closed(rules, "z")
+        kinds, p_kinds = _in("z.type_key", renewal_types)
+        renewal = f"({kinds} OR z.name_key LIKE '%renew%')" if renewal_types else "1 = 1"
+        sql = (
+            "SELECT h.account_id, x.id, x.closing_date FROM account_health h CROSS JOIN deals x "  # in this order
+            "WHERE h.last_won BETWEEN ? AND ? AND x.account_id = h.account_id AND x.closing_date = h.last_won "
+            f"AND {won_x} "
+            "AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM deals z WHERE z.account_id = h.account_id AND NOT {shut} AND {renewal})"
+        )
+        with self.engine.read() as conn:
+            return plain_rows(conn, sql, [closed_from, closed_to, *p_won_x, *p_shut, *p_kinds])  # type: ignore[return-value]
+
     def quiet_candidates(self, rules: HealthRules, day: str, instant: str) -> list[str]:
         """Customers (a won deal with a closing date, or a counting invoice) with no activity on or after local
         day `day` (`instant`: its start in UTC): no deal created, changed or closed, counting invoice dated,
@@ -305,8 +325,8 @@ class AccountQueries:
         probed."""
         sql = (
             "SELECT h.account_id, h.last_billed, h.last_paid, h.last_closed, h.last_ticket, h.last_deal "
-            "FROM account_health h WHERE (h.invoices > 0 OR h.won > 0) AND COALESCE(h.last_billed, '') < ? "
-            "AND COALESCE(h.last_paid, '') < ? AND COALESCE(h.last_closed, '') < ? "
+            "FROM account_health h WHERE (h.invoices > 0 OR h.last_won IS NOT NULL) "
+            "AND COALESCE(h.last_billed, '') < ? AND COALESCE(h.last_paid, '') < ? AND COALESCE(h.last_closed, '') < ? "
             "AND COALESCE(h.last_ticket, '') < ? AND COALESCE(h.last_deal, '') < ? "
             "AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id)"
         )

@@ -129,25 +129,33 @@ def test_the_deal_activity_follows_updates_relinks_and_deletions(store: Store) -
     a closed deal) follows every write of a deal: a stage change, a re-link (both accounts), a deletion."""
     fx.fill(store)
     a5 = _row(store, "A5")  # D8 won on 2025-10-20; D9 open, changed 2026-10-01
-    assert (a5["won"], a5["last_closed"], a5["last_deal"]) == (1, "2025-10-20", "2026-10-01T09:00:00.000000")
+    assert (a5["last_won"], a5["last_closed"], a5["last_deal"]) == (
+        "2025-10-20",
+        "2025-10-20",
+        "2026-10-01T09:00:00.000000",
+    )
     deals = {d.id: d for d in fx.deals()}
     store.upsert_deals([deals["D9"].model_copy(update={"stage": "Closed Won"})])  # update: D9 closes, won
-    assert (_row(store, "A5")["won"], _row(store, "A5")["last_closed"]) == (2, "2026-10-30")
+    assert (_row(store, "A5")["last_won"], _row(store, "A5")["last_closed"]) == ("2026-10-30", "2026-10-30")
     store.upsert_deals([deals["D9"].model_copy(update={"stage": "Closed Lost"})])  # lost: closed, not won
-    assert (_row(store, "A5")["won"], _row(store, "A5")["last_closed"]) == (1, "2026-10-30")
+    assert (_row(store, "A5")["last_won"], _row(store, "A5")["last_closed"]) == ("2025-10-20", "2026-10-30")
     a6 = _stored(store).get("A6")
-    won_a6 = 0 if a6 is None else a6[COLUMNS.index("won")]
+    won_a6 = None if a6 is None else a6[COLUMNS.index("last_won")]
+    assert won_a6 is None or won_a6 < "2025-10-20"
     store.upsert_deals([deals["D8"].model_copy(update={"account_id": "A6"})])  # re-linked from A5 to A6
     stored = _check(store)
-    assert stored["A5"][COLUMNS.index("won")] == 0
-    assert stored["A6"][COLUMNS.index("won")] == won_a6 + 1
+    assert stored["A5"][COLUMNS.index("last_won")] is None
+    assert stored["A6"][COLUMNS.index("last_won")] == "2025-10-20"
     store.upsert_deals([deals["D8"].model_copy(update={"account_id": "", "closing_date": None})])  # no account now
     stored = _check(store)
-    assert (0 if stored.get("A6") is None else stored["A6"][COLUMNS.index("won")]) == won_a6
+    assert (None if stored.get("A6") is None else stored["A6"][COLUMNS.index("last_won")]) == won_a6
     store.upsert_deals(
         [Deal(id="DN", name="New", account_id="A9", stage="Closed Won", closing_date=fx.d("2026-01-02"))]
     )
-    assert (_row(store, "A9")["won"], _row(store, "A9")["last_closed"]) == (1, "2026-01-02")  # its first record
+    assert (_row(store, "A9")["last_won"], _row(store, "A9")["last_closed"]) == (
+        "2026-01-02",
+        "2026-01-02",
+    )  # its first record
 
     account = fx.accounts()[4]  # A5: a whole-account snapshot without D9 deletes it
     assert account.id == "A5"
