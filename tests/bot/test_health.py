@@ -4,7 +4,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bot.account.health import HealthFigures, HealthRules, assess, figures, is_closed_deal, is_overdue, verdict
+from bot.account.health import Health, HealthFigures, HealthRules, assess, figures, is_closed_deal, is_overdue, verdict
 from bot.models import Account, AccountSnapshot, BooksCustomer, Deal, Invoice, Payment, Ticket
 
 TODAY = date(2025, 6, 30)
@@ -221,3 +221,22 @@ def test_reasons_at_risk_first_then_the_rest_each_in_the_rules_order() -> None:
         assert h.level == ("at_risk" if any(s for s, _ in listed) else "watch" if listed else "healthy")
         seen.add(h.level)
     assert seen == {"at_risk", "watch", "healthy"}
+
+
+def test_the_reasons_are_phrased_from_what_was_judged() -> None:
+    """`verdict` decides the level at once and phrases the reasons when first read, from the figures as judged:
+    equal to the reasons given outright, whatever happens to the figures afterwards."""
+    f = HealthFigures("EUR", D(1000), D(800), 2, D(800), 45, 6, 1, 1)
+    h = verdict(f)
+    assert h.level == "at_risk"
+    f.overdue_amount, f.open_tickets = D(1), 0
+    expected = [
+        "2 invoices overdue (€800.00), oldest 45 days, 80% of 12-month billing",
+        "1 escalated ticket",
+        "1 ticket past due",
+        "6 open tickets",
+    ]
+    assert h == Health("at_risk", expected) and h.reasons == expected
+    assert h != Health("watch", expected)
+    assert verdict(HealthFigures("EUR", D(0), D(0), 0, D(0), 0, 0, 0, 0)) == Health("healthy")
+    assert repr(Health("healthy")) == "Health(level='healthy', reasons=[])"
