@@ -103,28 +103,34 @@ DEFAULT_RULES = HealthRules()
 # What `verdict` found besides the figures themselves, as bits: the reasons are phrased from them when read.
 _OLD, _UNBILLED, _SHARE, _ESCALATED_SEVERE, _MANY_OPEN = 1, 2, 4, 8, 16
 _OVERDUE_SEVERE = _OLD | _UNBILLED | _SHARE
-# (found bits, currency, overdue count, overdue amount, 12-month billing, oldest overdue days, escalated, past due,
-# open tickets): what the reasons name, captured when judged.
-_Basis = tuple[int, str, int, Decimal, Decimal, int, int, int, int]
 
 
 class Health:
     """A level and its `reasons`: short phrases naming every condition found, worst first. `verdict` leaves the
-    phrasing (counts, money, shares) until the reasons are first read: reports judge thousands of accounts and show
-    the reasons of a few. Equal when level and reasons are; treat as immutable."""
+    phrasing (counts, money, shares) until the reasons are first read, from the figures it judged (which must not
+    change meanwhile: reports hold them beside the health): reports judge thousands of accounts and show the
+    reasons of a few, and each object more is work for the cyclic collector. Equal when level and reasons are."""
 
-    __slots__ = ("level", "_reasons", "_basis")
+    __slots__ = ("level", "_reasons", "_found", "_figures")
 
-    def __init__(self, level: Level, reasons: list[str] | None = None, *, basis: _Basis | None = None) -> None:
+    def __init__(
+        self,
+        level: Level,
+        reasons: list[str] | None = None,
+        *,
+        found: int = 0,
+        figures: AccountFigures | HealthFigures | None = None,
+    ) -> None:
         self.level = level
-        self._reasons = reasons if reasons is not None or basis is not None else []
-        self._basis = basis
+        self._reasons = [] if reasons is None and figures is None else reasons
+        self._found = found
+        self._figures = figures
 
     @property
     def reasons(self) -> list[str]:
         if self._reasons is None:
-            assert self._basis is not None
-            self._reasons = _phrased(self._basis)
+            assert self._figures is not None
+            self._reasons = _phrased(self._found, self._figures)
         return self._reasons
 
     def __eq__(self, other: object) -> bool:
@@ -297,14 +303,13 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         mild = True
     if not (severe or mild):
         return Health("healthy", [])
-    basis = (found, f.currency, overdue, f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days, escalated,
-             f.past_due_tickets, f.open_tickets)  # fmt: skip
-    return Health("at_risk" if severe else "watch", basis=basis)
+    return Health("at_risk" if severe else "watch", found=found, figures=f)
 
 
-def _phrased(basis: _Basis) -> list[str]:
-    """The reasons of what `verdict` found (one string per reason, no sorting)."""
-    found, currency, overdue, amount, billed, days, escalated, past_due, open_now = basis
+def _phrased(found: int, f: AccountFigures | HealthFigures) -> list[str]:
+    """The reasons of what `verdict` found in these figures (one string per reason, no sorting)."""
+    overdue, amount, billed, days = f.overdue_count, f.overdue_amount, f.invoiced_12m, f.oldest_overdue_days
+    escalated, past_due, open_now, currency = f.escalated_tickets, f.past_due_tickets, f.open_tickets, f.currency
     severe: list[str] = []
     mild: list[str] = []
     if overdue:

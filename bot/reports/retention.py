@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from operator import attrgetter
 from typing import Any
 
 from bot.account.health import (
@@ -201,10 +202,10 @@ def renewals_of(
     quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
     # Largest overdue amount first, then most escalations, then by name and id: one stable pass per key, last key
     # first (thousands of accounts: cheaper than one tuple key per account, with a Decimal negated in each).
-    at_risk.sort(key=lambda h: h.account.id)
+    at_risk.sort(key=attrgetter("account.id"))
     at_risk.sort(key=lambda h: h.account.name.casefold())
-    at_risk.sort(key=lambda h: h.figures.escalated_tickets, reverse=True)
-    at_risk.sort(key=lambda h: h.figures.overdue_amount, reverse=True)
+    at_risk.sort(key=attrgetter("figures.escalated_tickets"), reverse=True)
+    at_risk.sort(key=attrgetter("figures.overdue_amount"), reverse=True)
     return RenewalsReport(today, window, due, quiet, at_risk, config.quiet_days)
 
 

