@@ -312,8 +312,8 @@ def _m_drop_unused_report_indexes(db: Database) -> None:
 
 
 def _m_rhealth_account_health(db: Database) -> None:
-    """Per-account health aggregates kept by the mirror's writes (bot/store/health_summary.py), filled from the
-    records mirrored before: renewals and the Home tab read one row per account. The records a sync stores without
+    """Per-account health aggregates kept by the mirror's writes (bot/store/health_summary.py): renewals and the
+    Home tab read one row per account. The records a sync stores without
     a CRM account are read by their Books customer / Desk account through covering indexes (they replace the plain
     ones on those columns: the upkeep reads them at every write). The rows are filled by _m_rrenew_deal_activity's
     rebuild (the code writes that migration's columns too)."""
