@@ -341,8 +341,8 @@ def _m_rhealth_account_health(db: Database) -> None:
 def _m_rrenew_deal_activity(db: Database) -> None:
     """The health aggregates keep each account's deal activity too (latest closing date of a won deal and of a
     closed deal, latest deal instant: bot/store/health_summary.py), so the renewals report finds customers going
-    quiet in one row per account and renewals falling due in a range of them. Every row is rebuilt from the
-    records."""
+    quiet in a range of one index (most customers' deals changed lately) and renewals falling due in a range of
+    another. Every row is rebuilt from the records."""
     from bot.store.health_summary import rebuild
 
     _run(
@@ -351,7 +351,9 @@ def _m_rrenew_deal_activity(db: Database) -> None:
         ALTER TABLE account_health ADD COLUMN last_won TEXT;
         ALTER TABLE account_health ADD COLUMN last_deal TEXT;
         ALTER TABLE account_health ADD COLUMN last_closed TEXT;
-        CREATE INDEX health_last_won ON account_health (last_won, account_id)
+        CREATE INDEX health_last_won ON account_health (last_won, account_id);
+        CREATE INDEX health_quiet ON account_health (COALESCE(last_deal, ''), last_ticket, last_billed, last_paid,
+            last_closed, invoices, last_won, account_id)
         """,
     )
     rebuild(db)
