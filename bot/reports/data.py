@@ -17,7 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
+from bot.account.health import (
+    CLOSED_TICKET_TYPES,
+    INVOICED_WINDOW,
+    HealthFigures,
+    HealthRules,
+    health_figures,
+    owes_overdue,
+    verdict,
+)
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -329,6 +337,11 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
     else:
         linked = got["linked"]
     return support_from(period, linked, hours)
+
+
+def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:
+    """The health aggregates hold each CRM account's open tickets as `rules` count them."""
+    return rules.closed_ticket_types == CLOSED_TICKET_TYPES and not store.first_sync_loading()
 
 
 def _summaries_ready(store: Store, rules: HealthRules) -> bool:
@@ -643,15 +656,22 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
-    overdue = _overdue(store, today, config)
-    owed = {account for _, _, account, _, _ in overdue if account}
-    open_by = queries.open_tickets(config.rules, sorted(owed))
-    both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
+    day = today.isoformat()
+    found = queries.owing_with_open_tickets(config.rules, day) if _open_tickets_kept(store, config.rules) else None
+    if found is None:  # every overdue invoice read, each owing account's open tickets counted
+        overdue = _overdue(store, today, config)
+        owed = {account for _, _, account, _, _ in overdue if account}
+        open_by = queries.open_tickets(config.rules, sorted(owed))
+    else:  # SQL found the accounts owing with open tickets; the balances are read for those shown only
+        open_by = dict(found)
+    both = sorted((a for a in open_by if open_by[a]), key=lambda a: -open_by[a])
     least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
     top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
     names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
     top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
     sums: dict[str, dict[str, Decimal]] = {a: {} for a in top[:limit]}  # overdue balance per currency
+    if found is not None:
+        overdue = [(None, None, *row) for row in queries.overdue_balances(config.rules, day, list(sums))]
     for _, _, account, balance, code in overdue:
         if account in sums:
             by_code, code = sums[account], (code or "").upper()

@@ -447,6 +447,31 @@ class AccountQueries:
         wanted = set(days)
         return [r for r in rows if (r[0], r[1]) in wanted]
 
+    def owing_with_open_tickets(self, rules: HealthRules, today: str) -> list[tuple[str, int]] | None:
+        """(CRM account, open tickets) of the accounts owing an invoice overdue `today` that have open tickets, the
+        open tickets from the health aggregates (bot/store/health_summary.py: only while they are kept, for its
+        closed ticket types), or None when some balance only Python can weigh (ask `overdue_invoices`)."""
+        overdue, params, unsure, p_unsure = self._overdue_sql(rules, today)
+        sql = (
+            f"SELECT o.account, h.open_tickets FROM (SELECT DISTINCT v.account AS account FROM ({overdue}) v) o "
+            "JOIN account_health h ON h.account_id = o.account WHERE h.open_tickets > 0 AND o.account <> ''"
+        )
+        with self.engine.read() as conn:
+            if conn.execute(f"SELECT 1 FROM invoices x WHERE {unsure} LIMIT 1", p_unsure).fetchone():
+                return None
+            return plain_rows(conn, sql, params)
+
+    def overdue_balances(self, rules: HealthRules, today: str, ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(CRM account, balance, currency) of the invoices of the accounts `ids` (a few) overdue `today`, as
+        `owing_with_open_tickets` counts them."""
+        overdue, params, _, _ = self._overdue_sql(rules, today)
+        out: list[tuple[str, str, str]] = []
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(ids))):
+                sql = f"SELECT v.account, v.balance, v.code FROM ({overdue}) v WHERE v.account IN ({marks(len(chunk))})"
+                out += plain_rows(conn, sql, [*params, *chunk])  # type: ignore[arg-type]
+        return out
+
     def owners_of(self, ids: Iterable[str]) -> dict[str, str]:
         """Account id → its owner's email (folded), of these accounts that have one."""
         out: dict[str, str] = {}
