@@ -250,7 +250,7 @@ class RevenueReport:
     counts: dict[str, int]  # won_deals, invoices, payments in the period (every currency)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: hundreds per report or digest, and a frozen dataclass is slow to build
 class Booking:
     """One sold, invoiced or collected amount, with its day, currency (resolved) and owner."""
 
@@ -346,7 +346,7 @@ def revenue_totals(data: MirrorData, period: Period, config: ReportConfig) -> tu
 # ---- close → first invoice -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per won deal a report lists (thousands); frozen ones are slow to build
 class DealRef:
     """What the invoicing report shows of a deal (read from records or from typed columns alike)."""
 
@@ -360,7 +360,7 @@ class DealRef:
         return cls(deal.id, deal.name, deal.amount, deal.currency.upper())
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: thousands per report, and a frozen dataclass is slow to build
 class DealTiming:
     deal: DealRef
     account_name: str
@@ -599,7 +599,7 @@ def support_from(period: Period, counts: Iterable[SupportCounts], hours_of: Mapp
 # ---- payments of a day (the finance digest) -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a day's payments are thousands, and a frozen dataclass is slow to build
 class Paid:
     """One payment as the finance digest lists it."""
 

@@ -17,7 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
+from bot.account.health import (
+    CLOSED_TICKET_TYPES,
+    INVOICED_WINDOW,
+    HealthFigures,
+    HealthRules,
+    health_figures,
+    owes_overdue,
+    verdict,
+)
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -331,6 +339,11 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
     return support_from(period, linked, hours)
 
 
+def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:
+    """The health aggregates hold each CRM account's open tickets as `rules` count them."""
+    return rules.closed_ticket_types == CLOSED_TICKET_TYPES and not store.first_sync_loading()
+
+
 def _summaries_ready(store: Store, rules: HealthRules) -> bool:
     """The per-account aggregates (`account_health`) answer for the health rule's own status sets, once a first
     sync has finished loading (it builds them at its end)."""
@@ -549,6 +562,57 @@ def _overdue(store: Store, today: date, config: ReportConfig) -> list[tuple[Any,
     ]
 
 
+def _overdue_lists(store: Store, today: date, config: ReportConfig) -> dict[str, tuple[int, list[str]]]:
+    """Owner email (folded) → (how many invoices of their accounts are overdue today, the ids of the first
+    `list_limit` of them, the longest overdue first (by due date, then id)). SQL counts them per owner and due date;
+    only the ids of the first days are read. When a balance only Python can weigh is past due, every overdue
+    invoice is read instead."""
+    queries, limit, day = AccountQueries(store.engine), config.list_limit, today.isoformat()
+    rows = queries.overdue_by_owner(config.rules, day)
+    if rows is None:
+        return _overdue_lists_of(store, today, config)
+    totals: dict[str, int] = {}
+    days: dict[str, list[tuple[str, int, str, str]]] = {}  # email → (due date, how many, least id, email as stored)
+    for stored, due, n, least in rows:
+        due, email = due or day, stored.strip()
+        totals[email] = totals.get(email, 0) + n
+        days.setdefault(email, []).append((due, n, least, stored))
+    firsts: dict[str, list[tuple[str, str]]] = {email: [] for email in totals}  # (due date, id) that may show
+    several: list[tuple[str, str]] = []  # (email as stored, due date) of days with more than one to read
+    for email, found in days.items():
+        left, last = limit, None
+        for due, n, least, stored in sorted(found):
+            if left <= 0 and due != last:  # every later day's invoices come after the first `limit`
+                break
+            if n == 1:
+                firsts[email].append((due, least))
+            else:
+                several.append((stored, due))
+            left, last = left - n, due
+    if several:
+        for stored, due, invoice in queries.overdue_ids(config.rules, day, several):
+            firsts[stored.strip()].append((due, invoice))
+    # a day without a due date is today's: read twice when today's holds several
+    return {email: (total, [i for _, i in sorted(set(firsts[email]))[:limit]]) for email, total in totals.items()}
+
+
+def _overdue_lists_of(store: Store, today: date, config: ReportConfig) -> dict[str, tuple[int, list[str]]]:
+    """`_overdue_lists` from every overdue invoice."""
+    owner_of = AccountQueries(store.engine).owners()
+    overdue = _overdue(store, today, config)
+    overdue.sort()  # longest overdue first (by due date, then id)
+    out: dict[str, tuple[int, list[str]]] = {}
+    for _, invoice, account, *_ in overdue:
+        email = owner_of.get(account)
+        if email is None:
+            continue
+        total, ids = out.get(email.strip(), (0, []))
+        if len(ids) < config.list_limit:
+            ids.append(invoice)
+        out[email.strip()] = (total + 1, ids)
+    return out
+
+
 def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfig) -> SalesPicked:
     """The sales digests' lists by SQL (as `digests.sales_picked` finds them in records): counted in full, only
     the rows a message shows decoded."""
@@ -556,28 +620,28 @@ def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfi
     yesterday = today - timedelta(days=1)
     owners: dict[str, OwnerLists] = {}
     shown: dict[str, tuple[list[str], list[str]]] = {}  # email → (ticket ids, invoice ids) a message shows
-    owner_of = queries.owners()
-    created = queries.tickets_created(*utc_bounds(yesterday, yesterday, tz))
-    overdue = _overdue(store, today, config)
-    overdue.sort()  # longest overdue first (by due date, then id)
-    for kind, found in ((0, sorted(created, reverse=True)), (1, overdue)):  # tickets: newest first
-        for _, record_id, account, *_ in found:
-            email = owner_of.get(account)
-            if email is None:
-                continue
-            email = email.strip()
-            lists = owners.get(email)
-            if lists is None:
-                lists = owners[email] = OwnerLists()
-                shown[email] = ([], [])
-            if kind == 0:
-                lists.tickets_total += 1
-            else:
-                lists.overdue_total += 1
-            ids = shown[email][kind]
-            if len(ids) < limit:
-                ids.append(record_id)
+    created = sorted(queries.tickets_created(*utc_bounds(yesterday, yesterday, tz)), reverse=True)  # newest first
     waiting = [h for h in map(handoff_from_row, store.handoffs.rows(state="waiting")) if h.missing]
+    owner_of = queries.owners_of([account for _, _, account in created] + [h.account_id for h in waiting])
+    for _, ticket, account in created:
+        email = owner_of.get(account)
+        if email is None:
+            continue
+        email = email.strip()
+        lists = owners.get(email)
+        if lists is None:
+            lists = owners[email] = OwnerLists()
+            shown[email] = ([], [])
+        lists.tickets_total += 1
+        if len(shown[email][0]) < limit:
+            shown[email][0].append(ticket)
+    for email, (total, invoice_ids) in _overdue_lists(store, today, config).items():
+        lists = owners.get(email)
+        if lists is None:
+            lists = owners[email] = OwnerLists()
+            shown[email] = ([], [])
+        lists.overdue_total = total
+        shown[email][1].extend(invoice_ids)
     for h in waiting:
         email = h.owner_email or owner_of.get(h.account_id, "").strip()
         if email:
@@ -607,15 +671,22 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
-    overdue = _overdue(store, today, config)
-    owed = {account for _, _, account, _, _ in overdue if account}
-    open_by = queries.open_tickets(config.rules, sorted(owed))
-    both = sorted((a for a in owed if open_by.get(a)), key=lambda a: -open_by[a])
+    day = today.isoformat()
+    found = queries.owing_with_open_tickets(config.rules, day) if _open_tickets_kept(store, config.rules) else None
+    if found is None:  # every overdue invoice read, each owing account's open tickets counted
+        overdue = _overdue(store, today, config)
+        owed = {account for _, _, account, _, _ in overdue if account}
+        open_by = queries.open_tickets(config.rules, sorted(owed))
+    else:  # SQL found the accounts owing with open tickets; the balances are read for those shown only
+        open_by = dict(found)
+    both = sorted((a for a in open_by if open_by[a]), key=lambda a: -open_by[a])
     least = open_by[both[limit - 1]] if 0 < limit <= len(both) else 0
     top = [a for a in both if open_by[a] >= least]  # only these can show: only their names are read
     names: dict[str, str] = {a: row[1] for a, row in queries.accounts(top).items()}
     top.sort(key=lambda a: (-open_by[a], (names[a] if a in names else a).casefold(), a))
     sums: dict[str, dict[str, Decimal]] = {a: {} for a in top[:limit]}  # overdue balance per currency
+    if found is not None:
+        overdue = [(None, None, *row) for row in queries.overdue_balances(config.rules, day, list(sums))]
     for _, _, account, balance, code in overdue:
         if account in sums:
             by_code, code = sums[account], (code or "").upper()

@@ -99,6 +99,15 @@ def payments_wants(day: str) -> Wants:
     return {"payments": [("x.date = ?", [day])]}
 
 
+def _currencies(table: str) -> str:
+    """`WITH` the table `c(code)` of the distinct non-empty currencies of `table` (and a last NULL): each found by
+    one seek in its currency index, after the one before."""
+    return (
+        f"WITH RECURSIVE c(code) AS (SELECT MIN(y.currency) FROM {table} y WHERE y.currency > '' UNION ALL "
+        f"SELECT (SELECT MIN(y.currency) FROM {table} y WHERE y.currency > c.code) FROM c WHERE c.code IS NOT NULL)"
+    )
+
+
 class ReportQueries:
     """Reads for reports and digests; every method reads on a reader connection (one snapshot per call)."""
 
@@ -158,17 +167,35 @@ class ReportQueries:
     # ---- figures ----------------------------------------------------------------------------------------
 
     def currency_counts(self, won: Collection[str], excluded: Collection[str]) -> Counter[str]:
-        """How many won deals, counting invoices and payments carry each currency (for the org currency)."""
-        won_sql, p1 = _in("x.stage_key", won)
-        bill_sql, p2 = billed(excluded)
+        """How many won deals, counting invoices and payments carry each currency (for the org currency).
+
+        Invoices and payments (tens of thousands) are counted as index ranges, not row by row: their few
+        currencies are found by seeking from one to the next (`_currencies`), then each is counted by its range of
+        the currency index (`report_money_invoice_currency`, `report_money_payment_currency`)."""
+        won_sql, p_won = _in("x.stage_key", won)
+        left_out, p_out = _in("x.status_key", excluded)
         counts: Counter[str] = Counter()
+        invoices = "FROM invoices x WHERE x.currency = c.code AND x.kind = 'invoice'"
         with self.engine.read() as conn:
-            for table, where, params in (("deals", won_sql, p1), ("invoices", bill_sql, p2), ("payments", "1 = 1", [])):
-                sql = (
-                    f"SELECT x.currency, COUNT(*) FROM {table} x WHERE {where} AND COALESCE(x.currency, '') <> '' "
-                    "GROUP BY x.currency"
+            sql = (
+                f"SELECT x.currency, COUNT(*) FROM deals x WHERE {won_sql} AND COALESCE(x.currency, '') <> '' "
+                "GROUP BY x.currency"
+            )
+            counts.update({row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()})
+            for table, count, params in (
+                # counting: every invoice of the kind less those with an excluded status or none
+                (
+                    "invoices",
+                    f"(SELECT COUNT(*) {invoices}) - (SELECT COUNT(*) {invoices} AND {left_out}) "
+                    f"- (SELECT COUNT(*) {invoices} AND x.status_key IS NULL)",
+                    p_out,
+                ),
+                ("payments", "(SELECT COUNT(*) FROM payments x WHERE x.currency = c.code)", []),
+            ):
+                found = conn.execute(
+                    f"{_currencies(table)} SELECT c.code, {count} FROM c WHERE c.code IS NOT NULL", params
                 )
-                counts.update({row[0]: int(row[1]) for row in conn.execute(sql, params).fetchall()})
+                counts.update({row[0]: int(row[1]) for row in found.fetchall() if row[1]})
         return counts
 
     # ---- revenue, counted without decoding a record ----------------------------------------------

@@ -19,6 +19,7 @@ from bot.models import Account
 from bot.store.engine import Engine, chunks, marks, plain_rows
 from bot.store.health_summary import records_of
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
+from bot.store.reports_money import ACCOUNTS_INDEX
 from bot.store.rows import UNITS, UNITS_SCALE
 
 AccountRow = tuple[str, str, str, str, str]  # id, name, owner name, owner email as given, currency
@@ -426,6 +427,90 @@ class AccountQueries:
         with self.engine.read() as conn:
             return plain_rows(conn, sql, p_late)
 
+    def _overdue_sql(self, rules: HealthRules, today: str) -> tuple[str, list[Any], str, list[Any]]:
+        """(rows (id, due, account, balance, code: its due date, CRM account, balance and currency) of the counting
+        invoices overdue `today` as bot.account.health.owes_overdue decides, its parameters; a condition on `x` for
+        those only Python can decide: a balance without exact units, its parameters). Overdue statuses whatever their
+        due date and
+        balance (read from health_invoices_status alone), then due statuses past due owing something."""
+        bill, p_bill = billed(rules.excluded_invoice_statuses)
+        late, p_late = _in("x.status_key", rules.overdue_statuses)
+        due, p_due = _in("x.status_key", rules.due_statuses - rules.overdue_statuses)
+        cols = f"x.id AS id, x.due_date AS due, {_BOOKS} AS account, x.balance AS balance, x.currency AS code"
+        cols += " FROM invoices x"
+        past = f"{bill} AND {due} AND x.due_date < ?"
+        return (
+            f"SELECT {cols} WHERE {bill} AND {late} UNION ALL SELECT {cols} WHERE {past} AND x.balance_units > 0",
+            [*p_bill, *p_late, *p_bill, *p_due, today],
+            f"{past} AND x.balance_units IS NULL AND x.balance IS NOT NULL",
+            [*p_bill, *p_due, today],
+        )
+
+    def overdue_by_owner(self, rules: HealthRules, today: str) -> list[tuple[Any, ...]] | None:
+        """Invoices overdue `today` per owner email (folded, as stored) of their accounts and due date: (email, due
+        date or None, how many, the least id (text order)), or None when some balance only Python
+        can weigh (ask `overdue_invoices`). A few thousand invoices become a few rows per owner and day."""
+        overdue, params, unsure, p_unsure = self._overdue_sql(rules, today)
+        accounts = self.engine.covering(ACCOUNTS_INDEX)  # (id, …, owner_email, …): not the wide rows
+        sql = (
+            f"SELECT a.owner_email, v.due, COUNT(*), MIN(v.id) FROM ({overdue}) v JOIN accounts a {accounts} "
+            "ON a.id = v.account WHERE a.owner_email <> '' GROUP BY a.owner_email, v.due"
+        )
+        with self.engine.read() as conn:
+            if conn.execute(f"SELECT 1 FROM invoices x WHERE {unsure} LIMIT 1", p_unsure).fetchone():
+                return None
+            return plain_rows(conn, sql, params)
+
+    def overdue_ids(self, rules: HealthRules, today: str, days: Collection[tuple[str, str]]) -> list[tuple[str, ...]]:
+        """(owner email as stored, due date (else `today`), id) of the invoices overdue `today` whose (owner email,
+        due date) is one of `days` (as `overdue_by_owner` gives them)."""
+        overdue, params, _, _ = self._overdue_sql(rules, today)
+        accounts = self.engine.covering(ACCOUNTS_INDEX)
+        emails, dates = sorted({e for e, _ in days}), sorted({d for _, d in days})
+        sql = (
+            f"SELECT a.owner_email, COALESCE(v.due, ?), v.id FROM ({overdue}) v JOIN accounts a {accounts} "
+            f"ON a.id = v.account WHERE a.owner_email IN ({marks(len(emails))}) "
+            f"AND COALESCE(v.due, ?) IN ({marks(len(dates))})"
+        )
+        with self.engine.read() as conn:
+            rows = plain_rows(conn, sql, [today, *params, *emails, today, *dates])
+        wanted = set(days)
+        return [r for r in rows if (r[0], r[1]) in wanted]
+
+    def owing_with_open_tickets(self, rules: HealthRules, today: str) -> list[tuple[str, int]] | None:
+        """(CRM account, open tickets) of the accounts owing an invoice overdue `today` that have open tickets, the
+        open tickets from the health aggregates (bot/store/health_summary.py: only while they are kept, for its
+        closed ticket types), or None when some balance only Python can weigh (ask `overdue_invoices`)."""
+        overdue, params, unsure, p_unsure = self._overdue_sql(rules, today)
+        sql = (
+            f"SELECT o.account, h.open_tickets FROM (SELECT DISTINCT v.account AS account FROM ({overdue}) v) o "
+            "JOIN account_health h ON h.account_id = o.account WHERE h.open_tickets > 0 AND o.account <> ''"
+        )
+        with self.engine.read() as conn:
+            if conn.execute(f"SELECT 1 FROM invoices x WHERE {unsure} LIMIT 1", p_unsure).fetchone():
+                return None
+            return plain_rows(conn, sql, params)
+
+    def overdue_balances(self, rules: HealthRules, today: str, ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(CRM account, balance, currency) of the invoices of the accounts `ids` (a few) overdue `today`, as
+        `owing_with_open_tickets` counts them."""
+        overdue, params, _, _ = self._overdue_sql(rules, today)
+        out: list[tuple[str, str, str]] = []
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(ids))):
+                sql = f"SELECT v.account, v.balance, v.code FROM ({overdue}) v WHERE v.account IN ({marks(len(chunk))})"
+                out += plain_rows(conn, sql, [*params, *chunk])  # type: ignore[arg-type]
+        return out
+
+    def owners_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """Account id → its owner's email (folded), of these accounts that have one."""
+        out: dict[str, str] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted({i for i in ids if i})):
+                sql = f"SELECT a.id, a.owner_email FROM accounts a WHERE a.id IN ({marks(len(chunk))})"
+                out.update((r[0], r[1]) for r in conn.execute(sql, chunk).fetchall() if r[1])
+        return out
+
     def tickets_created(self, start: str, end: str) -> list[tuple[Any, ...]]:
         """(created, ticket id, account) of tickets created from `start` to before `end` (UTC)."""
         sql = f"SELECT x.created_utc, x.id, {_DESK} FROM tickets x WHERE x.created_utc >= ? AND x.created_utc < ?"
@@ -509,11 +594,12 @@ class AccountQueries:
             f"COUNT(*) FILTER (WHERE {open_sql})"
         )
         p_counts = [start, end, start, end, *p_open]
+        names = self.engine.covering(ACCOUNT_NAMES_INDEX)  # read the names from it, not from the wide rows
         with self.engine.read() as conn:
             return {
                 "linked": plain_rows(
                     conn,
-                    "SELECT x.account_id, COALESCE((SELECT n.name FROM accounts n WHERE n.id = x.account_id), "
+                    f"SELECT x.account_id, COALESCE((SELECT n.name FROM accounts n {names} WHERE n.id = x.account_id), "
                     f"x.account_id), {counts} FROM tickets x WHERE x.account_id <> '' GROUP BY x.account_id",
                     p_counts,
                 ),
