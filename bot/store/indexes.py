@@ -68,17 +68,25 @@ class DeferredIndexes:
         return [name for name, _ in found]
 
     def restore_report_indexes(self) -> list[str]:
-        """Create the indexes `defer_report_indexes` dropped (none pending: nothing to do); answers their names."""
+        """Create the indexes `defer_report_indexes` dropped (none pending: nothing to do); answers their names.
+
+        One transaction per index, then one for the health aggregates: at 10,000 accounts building them all takes
+        seconds, and a webhook's delivery waits for the writer meanwhile. Interrupted half way, the watermark still
+        lists them all and the next call creates those still missing."""
         row = self.engine.one("SELECT value FROM watermarks WHERE name = ?", [DEFERRED])
         if row is None:
             return []
+        pending: list[list[str]] = json.loads(row[0])
+        for _, sql in pending:
+            with self.engine.write() as conn:
+                conn.execute(if_not_exists(sql))
         with self.engine.write() as conn:
             row = conn.execute("SELECT value FROM watermarks WHERE name = ?", [DEFERRED]).fetchone()
-            pending = json.loads(row[0]) if row else []  # another sync may have just created them
-            for _, sql in pending:
+            if row is None:  # another sync has just finished the job
+                return []
+            for _, sql in json.loads(row[0]):  # any deferred since (another first sync): cheap when they exist
                 conn.execute(if_not_exists(sql))
-            if row is not None:  # the health aggregates, not kept while it loaded
-                health_summary.rebuild(conn)
+            health_summary.rebuild(conn)  # the health aggregates, not kept while it loaded
             conn.execute("DELETE FROM watermarks WHERE name = ?", [DEFERRED])
         return [name for name, _ in pending]
 

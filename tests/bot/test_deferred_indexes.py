@@ -4,6 +4,7 @@ leaves them to the next sync, and PostgreSQL keeps its indexes throughout."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -103,3 +104,20 @@ def test_postgresql_keeps_its_indexes(postgres):
     with Store(postgres.new_database()) as store:
         assert store.defer_report_indexes() == []
         assert store.restore_report_indexes() == []
+
+
+def test_a_restore_cut_off_half_way_is_finished_by_the_next(tmp_path: Path):
+    with Store(tmp_path / "m.db") as store:
+        fx.fill(store)
+        _fill_seeded(store, 20)
+        schema = _indexes(store)
+        dropped = store.defer_report_indexes()
+        pending = dict(json.loads(store.get_watermark(DEFERRED) or "[]"))
+        with store.engine.write() as conn:  # the first few built, each in its own transaction, then the process ended
+            for name in dropped[:3]:
+                conn.execute(pending[name])
+        assert store.first_sync_loading()  # the aggregates are still not kept: the load has not ended
+        assert sorted(store.restore_report_indexes()) == sorted(dropped)
+        assert _indexes(store) == schema
+        assert not store.first_sync_loading()
+        assert _check(store)
