@@ -53,9 +53,7 @@ class DeferredIndexes:
             row = conn.execute("SELECT value FROM watermarks WHERE name = ?", [DEFERRED]).fetchone()
             saved: dict[str, str] = dict(json.loads(row[0])) if row else {}
             found = [
-                (name, sql)
-                for name, sql in self.engine.index_definitions(conn, MIRROR_TABLES)
-                if name not in KEPT
+                (name, sql) for name, sql in self.engine.index_definitions(conn, MIRROR_TABLES) if name not in KEPT
             ]
             if not found:
                 return []

@@ -1,6 +1,6 @@
-"""A first sync builds the mirror's secondary indexes after loading (bot/store/indexes.py): the schema after it is exactly the
-migrations' schema, reports made while the indexes are away give the same answers, an interrupted first sync
-leaves them to the next sync, and PostgreSQL keeps its indexes throughout."""
+"""A first sync builds the mirror's secondary indexes after loading (bot/store/indexes.py): the schema after it is
+exactly the migrations' schema, reports and lookups made while the indexes are away give the same answers, an
+interrupted first sync (or restore) leaves them to the next sync, and PostgreSQL keeps its indexes throughout."""
 
 from __future__ import annotations
 
