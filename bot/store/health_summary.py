@@ -47,9 +47,9 @@ from bot.store.rows import UNITS_SCALE
 # one grouped pass instead of recomputing each account at every batch (the first sync's store CPU: ≈ 31 → 19 s).
 LOADING = "sync:deferred_indexes"
 
-# Read by the upkeep at every write of the records mirrored without a CRM account (migration
-# _m_rhealth_account_health): a first sync must not defer them (bot/store/indexes.py), or each batch would scan.
-UPKEEP_INDEXES = ("health_invoices_customer", "health_payments_customer", "health_tickets_desk")
+# The upkeep reads the records mirrored without a CRM account through the covering indexes
+# health_invoices_customer, health_payments_customer and health_tickets_desk (migration _m_rhealth_account_health).
+# A first sync defers them with the other secondary indexes (bot/store/indexes.py): the upkeep is off while it loads.
 
 COLUMNS = (
     "account_id", "currency", "outstanding", "billed", "first_billed", "last_billed", "late", "late_amount",
