@@ -456,6 +456,10 @@ class AccountQueries:
             f"SELECT a.owner_email, v.due, COUNT(*), MIN(v.id) FROM ({overdue}) v JOIN accounts a {accounts} "
             "ON a.id = v.account WHERE a.owner_email <> '' GROUP BY a.owner_email, v.due"
         )
+        return self._unless_unsure(unsure, p_unsure, sql, params)
+
+    def _unless_unsure(self, unsure: str, p_unsure: list[Any], sql: str, params: list[Any]) -> list[Any] | None:
+        """`sql`'s rows, or None when an invoice matches `unsure` (a balance only Python can weigh)."""
         with self.engine.read() as conn:
             if conn.execute(f"SELECT 1 FROM invoices x WHERE {unsure} LIMIT 1", p_unsure).fetchone():
                 return None
@@ -486,10 +490,7 @@ class AccountQueries:
             f"SELECT o.account, h.open_tickets FROM (SELECT DISTINCT v.account AS account FROM ({overdue}) v) o "
             "JOIN account_health h ON h.account_id = o.account WHERE h.open_tickets > 0 AND o.account <> ''"
         )
-        with self.engine.read() as conn:
-            if conn.execute(f"SELECT 1 FROM invoices x WHERE {unsure} LIMIT 1", p_unsure).fetchone():
-                return None
-            return plain_rows(conn, sql, params)
+        return self._unless_unsure(unsure, p_unsure, sql, params)
 
     def overdue_balances(self, rules: HealthRules, today: str, ids: Sequence[str]) -> list[tuple[str, str, str]]:
         """(CRM account, balance, currency) of the invoices of the accounts `ids` (a few) overdue `today`, as
