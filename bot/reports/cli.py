@@ -68,7 +68,7 @@ def report_cmd(
         raise fail(f"{exc.user_message()}\n\n{render_text({'text': usage_text()})}") from exc
     except ThroughlineError as exc:
         raise fail(exc.user_message()) from exc
-    with Store(_mirror_path(settings), mapped_reads=True) as store:
+    with Store(_mirror_path(settings)) as store:
         report = run_report(store, structure, request, now)
     typer.echo(render_text(render(report, structure).to_dict()))
     if csv_file is not None:
@@ -145,7 +145,7 @@ def _dry_run(settings: Settings, structure: OperatingStructure, location: Path |
     from bot.zoho.links import app_links
 
     try:
-        with Store(location, mapped_reads=True) as store:
+        with Store(location) as store:
             day, outgoing = build_outgoing(_MirrorOnly(structure, store, app_links(settings, structure)), team)
     except ThroughlineError as exc:
         raise fail(f"Digest failed: {exc.user_message()}", code=1) from exc

@@ -28,7 +28,7 @@ WORKERS = 1  # reports at once; more would only share the same two cores
 
 def build_card(db_path: str, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Message:
     """In the child: open the database, build the report and its card, close."""
-    with Store(db_path, mapped_reads=True) as store:
+    with Store(db_path) as store:
         return render(run_report(store, structure, request, now), structure)
 
 

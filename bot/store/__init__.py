@@ -53,10 +53,8 @@ QUICK_THREADS = 2
 class Store(MirrorTables, StateTables, DeferredIndexes):
     """The SQLite store. Open once per process and share; `close()` when done."""
 
-    def __init__(
-        self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS, mapped_reads: bool = False
-    ) -> None:
-        self.engine = open_engine(path, mapped_reads=mapped_reads)  # mapped_reads: for processes that read reports
+    def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.engine = open_engine(path)
         # The SQLite file, or the PostgreSQL URL (what a report's child process opens again).
         self.path: Path | str = path if self.engine.name == "postgresql" else Path(path)
         self._candidates: list[tuple[str, str]] | None = None

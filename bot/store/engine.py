@@ -39,11 +39,6 @@ IN_CHUNK = 500  # ids per `IN (...)`, well under any engine's bound-parameter li
 # CPU time (without the deferral too: the same CPU, 1.5x the reads). It fills only as used, and stays for the
 # process's life; building those indexes sorts in memory of about this size: every MB here is a MB of serve's peak.
 WRITER_CACHE_KIB = 8_192
-# Reader connections of a process that reads much of the mirror at once (a report's child, a report or digest
-# command) map the file instead of copying every page through a read call into a small private cache: the pages
-# are the OS's, shared and counted in that short-lived process only. `serve`'s own readers (a lookup reads a few
-# pages) keep the default, so its resident size does not grow with the file.
-MAPPED_READ_BYTES = 1 << 30
 
 
 def marks(n: int) -> str:
@@ -157,13 +152,12 @@ class AlwaysLeader(LeaderLock):
         return True
 
 
-def open_engine(location: str | Path, *, mapped_reads: bool = False) -> Engine:
-    """`postgresql://…` (or `postgres://…`) opens PostgreSQL; anything else is a SQLite file path (its readers map
-    the file when `mapped_reads`: see MAPPED_READ_BYTES)."""
+def open_engine(location: str | Path) -> Engine:
+    """`postgresql://…` (or `postgres://…`) opens PostgreSQL; anything else is a SQLite file path."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(text)
-    return SqliteEngine(location, mapped_reads=mapped_reads)
+    return SqliteEngine(location)
 
 
 class SqliteEngine(Engine):
@@ -171,11 +165,10 @@ class SqliteEngine(Engine):
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path, *, mapped_reads: bool = False) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.location = str(path)
         self.memory = str(path) == ":memory:"
-        self.mapped_reads = mapped_reads
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -205,8 +198,6 @@ class SqliteEngine(Engine):
         conn.row_factory = sqlite3.Row
         if reader:
             conn.execute("PRAGMA query_only=ON")
-            if self.mapped_reads:
-                conn.execute(f"PRAGMA mmap_size={MAPPED_READ_BYTES}")
         return conn
 
     # ---- transactions --------------------------------------------------------------------------------------

@@ -188,21 +188,3 @@ def test_an_account_card_snapshot_with_nothing_linked_reads_on_both_engines(stor
     snapshot = store.snapshot("1", T0)
     assert snapshot is not None and snapshot.account.name == "Lonely Ltd"
     assert store.get_accounts([]) == [] and store.account_names([]) == {}
-
-
-def test_a_store_opened_for_reports_maps_its_reads_and_sees_every_commit(tmp_path: Path):
-    """A report's child process opens the file with mapped readers (bot/reports/isolated.py); serve's own readers
-    keep the default. Mapped or not, a reader sees each commit of another connection's writer (WAL)."""
-    from bot.store.engine import MAPPED_READ_BYTES
-
-    def mapped(store: Store) -> int:
-        with store.engine.read() as conn:
-            return int(conn.execute("PRAGMA mmap_size").fetchone()[0])
-
-    path = tmp_path / "t.db"
-    with Store(path) as serving, Store(path, mapped_reads=True) as reports:
-        serving.upsert_accounts([_account("1", "Acme Ltd")])
-        assert [a.name for a in reports.get_accounts(["1", "2"])] == ["Acme Ltd"]
-        assert (mapped(reports), mapped(serving)) == (MAPPED_READ_BYTES, 0)
-        serving.upsert_accounts([_account("1", "Acme Holdings Ltd"), _account("2", "Globex Ltd")])
-        assert [a.name for a in reports.get_accounts(["1", "2"])] == ["Acme Holdings Ltd", "Globex Ltd"]
