@@ -17,15 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.account.health import (
-    CLOSED_TICKET_TYPES,
-    INVOICED_WINDOW,
-    HealthFigures,
-    HealthRules,
-    health_figures,
-    owes_overdue,
-    verdict,
-)
+from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
@@ -341,7 +333,7 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
 
 def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:
     """The health aggregates hold each CRM account's open tickets as `rules` count them."""
-    return rules.closed_ticket_types == CLOSED_TICKET_TYPES and not store.first_sync_loading()
+    return health_summary.tickets_fit(rules) and not store.first_sync_loading()
 
 
 def _summaries_ready(store: Store, rules: HealthRules) -> bool:
@@ -623,24 +615,22 @@ def sales_digest_data(store: Store, today: date, tz: tzinfo, config: ReportConfi
     created = sorted(queries.tickets_created(*utc_bounds(yesterday, yesterday, tz)), reverse=True)  # newest first
     waiting = [h for h in map(handoff_from_row, store.handoffs.rows(state="waiting")) if h.missing]
     owner_of = queries.owners_of([account for _, _, account in created] + [h.account_id for h in waiting])
+
+    def lists_of(email: str) -> OwnerLists:
+        if email not in owners:
+            owners[email], shown[email] = OwnerLists(), ([], [])
+        return owners[email]
+
     for _, ticket, account in created:
         email = owner_of.get(account)
         if email is None:
             continue
         email = email.strip()
-        lists = owners.get(email)
-        if lists is None:
-            lists = owners[email] = OwnerLists()
-            shown[email] = ([], [])
-        lists.tickets_total += 1
+        lists_of(email).tickets_total += 1
         if len(shown[email][0]) < limit:
             shown[email][0].append(ticket)
     for email, (total, invoice_ids) in _overdue_lists(store, today, config).items():
-        lists = owners.get(email)
-        if lists is None:
-            lists = owners[email] = OwnerLists()
-            shown[email] = ([], [])
-        lists.overdue_total = total
+        lists_of(email).overdue_total = total
         shown[email][1].extend(invoice_ids)
     for h in waiting:
         email = h.owner_email or owner_of.get(h.account_id, "").strip()

@@ -75,8 +75,13 @@ def fits(rules: HealthRules) -> bool:
         rules.excluded_invoice_statuses == EXCLUDED_INVOICE_STATUSES
         and rules.overdue_statuses == OVERDUE_STATUSES
         and rules.due_statuses == DUE_STATUSES
-        and rules.closed_ticket_types == CLOSED_TICKET_TYPES
+        and tickets_fit(rules)
     )
+
+
+def tickets_fit(rules: HealthRules) -> bool:
+    """Whether `rules` call tickets open as the stored ticket counts do."""
+    return rules.closed_ticket_types == CLOSED_TICKET_TYPES
 
 
 def deals_fit(rules: HealthRules) -> bool:
@@ -88,14 +93,25 @@ def deals_fit(rules: HealthRules) -> bool:
 # ---- which accounts a write touches ------------------------------------------------------------------------------
 
 
+def closed_deal(alias: str, stages: Iterable[str]) -> tuple[str, list[str]]:
+    """Deals bot.account.health.is_closed_deal calls closed, given its closed and won `stages`."""
+    ordered = sorted(stages)
+    listed = f"{alias}.stage_key IN ({marks(len(ordered))}) OR " if ordered else ""
+    return f"({listed}{alias}.stage_key LIKE 'closed%')", ordered
+
+
+def _stored(conn: Any, table: str, columns: str, ids: Iterable[str]) -> list[Any]:
+    """`columns` of the rows of `table` with these ids (those mirrored already)."""
+    out: list[Any] = []
+    for chunk in chunks(sorted({i for i in ids if i})):
+        out += conn.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks(len(chunk))})", chunk).fetchall()
+    return out
+
+
 def _resolve(conn: Any, table: str, ids: Iterable[str]) -> dict[str, str]:
     """Books customer (or Desk account) id → its CRM account id, for those linked."""
     column = "account_id" if table == "books_customers" else "crm_account_id"
-    out: dict[str, str] = {}
-    for chunk in chunks(sorted({i for i in ids if i})):
-        sql = f"SELECT id, {column} FROM {table} WHERE id IN ({marks(len(chunk))})"
-        out.update((r[0], r[1]) for r in conn.execute(sql, chunk).fetchall() if r[1])
-    return out
+    return {r[0]: r[1] for r in _stored(conn, table, f"id, {column}", ids) if r[1]}
 
 
 def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None, ids: Iterable[str] = ()) -> set[str]:
@@ -103,20 +119,13 @@ def touched(conn: Any, table: str, rows: Sequence[dict[str, Any]] | None = None,
     deleted from it): those the records belong to now and, for rows already mirrored, before. Call it before the
     write."""
     new = list(rows or [])
+    keys = [r["id"] for r in new] + list(ids)
     if table == "deals":  # a deal names its CRM account itself
-        keys = [r["id"] for r in new] + list(ids)
-        owners: set[str] = set()
-        for chunk in chunks(keys):
-            sql = f"SELECT account_id FROM deals WHERE id IN ({marks(len(chunk))})"
-            owners |= {r[0] or "" for r in conn.execute(sql, chunk).fetchall()}
+        owners = {r[0] or "" for r in _stored(conn, table, "account_id", keys)}
         return (owners | {r.get("account_id") or "" for r in new}) - {""}
     if table in _LINKED:
         via = _LINKED[table]
-        keys = [r["id"] for r in new] + list(ids)
-        old: list[tuple[str, str]] = []
-        for chunk in chunks(keys):
-            sql = f"SELECT account_id, {via} FROM {table} WHERE id IN ({marks(len(chunk))})"
-            old += [(r[0] or "", r[1] or "") for r in conn.execute(sql, chunk).fetchall()]
+        old = [(r[0] or "", r[1] or "") for r in _stored(conn, table, f"account_id, {via}", keys)]
         pairs = old + [(r.get("account_id") or "", r.get(via) or "") for r in new]
         owner_table = "books_customers" if via == "customer_id" else "desk_accounts"
         links = _resolve(conn, owner_table, [link for account, link in pairs if not account])
@@ -355,8 +364,7 @@ def _deals(conn: Any, ids: list[str]) -> list[Any]:
     """(account, latest closing date of a won deal, latest deal instant created, changed, latest closing date of a
     closed deal) as `bot.account.health.is_won_deal` / `is_closed_deal` count them, per account."""
     won = sorted(WON_STAGES)
-    shut = sorted(CLOSED_STAGES | WON_STAGES)
-    closed = f"(x.stage_key IN ({marks(len(shut))}) OR x.stage_key LIKE 'closed%')"
+    closed, shut = closed_deal("x", CLOSED_STAGES | WON_STAGES)
     sql = (
         f"SELECT x.account_id, MAX(CASE WHEN x.stage_key IN ({marks(len(won))}) THEN x.closing_date END), "
         f"MAX(x.created_utc), MAX(x.modified_utc), MAX(CASE WHEN {closed} THEN x.closing_date END) "

@@ -17,7 +17,7 @@ from typing import Any
 from bot.account.health import HealthRules
 from bot.models import Account
 from bot.store.engine import Engine, chunks, marks, plain_rows
-from bot.store.health_summary import records_of
+from bot.store.health_summary import closed_deal, records_of
 from bot.store.reports import ReportQueries, _in, billed, overdue_candidates
 from bot.store.reports_money import ACCOUNTS_INDEX
 from bot.store.rows import UNITS, UNITS_SCALE
@@ -44,8 +44,7 @@ MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
     """Deals bot.health.is_closed_deal calls closed."""
-    sql, params = _in(f"{alias}.stage_key", rules.closed_stages | rules.won_stages)
-    return f"({sql} OR {alias}.stage_key LIKE 'closed%')", params
+    return closed_deal(alias, rules.closed_stages | rules.won_stages)
 
 
 def _open_tickets(rules: HealthRules) -> tuple[str, list[str]]:
@@ -431,8 +430,7 @@ class AccountQueries:
         """(rows (id, due, account, balance, code: its due date, CRM account, balance and currency) of the counting
         invoices overdue `today` as bot.account.health.owes_overdue decides, its parameters; a condition on `x` for
         those only Python can decide: a balance without exact units, its parameters). Overdue statuses whatever their
-        due date and
-        balance (read from health_invoices_status alone), then due statuses past due owing something."""
+        due date and balance (read from health_invoices_status alone), then due statuses past due owing something."""
         bill, p_bill = billed(rules.excluded_invoice_statuses)
         late, p_late = _in("x.status_key", rules.overdue_statuses)
         due, p_due = _in("x.status_key", rules.due_statuses - rules.overdue_statuses)
