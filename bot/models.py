@@ -200,6 +200,13 @@ class Ticket(Model):
     closed_time: datetime | None = None
     web_url: str = ""
 
+    @property
+    def hours_to_close(self) -> float | None:
+        """Hours from creation to close (never negative), or None unless Desk gave both instants."""
+        if self.created_time is None or self.closed_time is None:
+            return None
+        return max((self.closed_time - self.created_time).total_seconds() / 3600, 0.0)
+
 
 class AccountSnapshot(Model):
     """Everything the account card needs, read from the mirror at `read_at`."""

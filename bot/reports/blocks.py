@@ -238,13 +238,13 @@ def support_message(r: SupportReport, config: ReportConfig | None = None, *, lim
             f"*Median time to close*\n{hours(t.median_hours_to_close)} ({plural(t.closed, 'ticket')})",
         ),
     ]
-    top = [row for row in r.rows if row.opened or row.open_now][:limit]
+    top = r.top(limit)
     if top:
         rows = [
             [clip(x.name, NAME), str(x.opened), str(x.escalated), str(x.open_now), hours(x.median_hours_to_close)]
             for x in top
         ]
-        more = f"\n_… and {len(r.rows) - len(top)} more customers (all in the CSV)_" if len(r.rows) > len(top) else ""
+        more = f"\n_… and {r.size - len(top)} more customers (all in the CSV)_" if r.size > len(top) else ""
         blocks.append(
             section(
                 "*Customers with the most tickets*\n"

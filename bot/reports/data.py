@@ -30,7 +30,6 @@ from bot.reports.compute import (
     ReportConfig,
     SupportReport,
     TimingSummary,
-    hours_between,
     local_date,
     most_common_currency,
     owner_of,
@@ -295,13 +294,14 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
     hours: dict[str, list[float]] = {}  # key → hours to close of tickets closed in the span
     unlinked: list[tuple[str, float]] = []  # (Desk account id, hours) of those mirrored without a CRM account
-    when = datetime.fromisoformat
-    for account_id, desk_id, created, closed in got["closed"]:
-        spent = hours_between(when(created), when(closed))
-        if account_id:
-            hours.setdefault(account_id, []).append(spent)
-        else:
+    of = hours.get
+    for account_id, desk_id, spent in got["closed"]:
+        if not account_id:
             unlinked.append((desk_id or "", spent))
+        elif (known := of(account_id)) is None:
+            hours[account_id] = [spent]
+        else:
+            known.append(spent)
     extra: dict[str, list[Any]] = {}  # key → [name, opened, escalated, open now] of tickets without a CRM account
     keys: dict[str, str] = {}  # their Desk account id → that key
     for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
@@ -326,9 +326,8 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
                 o, e, n = o + more_o, e + more_e, n + more_n
             linked.append((account, name, o, e, n))
         linked += [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()]
-    else:
-        linked = got["linked"]
-    return support_from(period, linked, hours)
+        return support_from(period, linked, hours)  # in order again
+    return SupportReport(period, got["linked"], hours)  # SQL ordered them
 
 
 def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:

@@ -359,6 +359,24 @@ def _m_rrenew_deal_activity(db: Database) -> None:
     rebuild(db)
 
 
+def _m_rsup5_close_hours(db: Database) -> None:
+    """Each ticket's hours from creation to close, as the support report takes its medians (`Ticket.hours_to_close`),
+    kept beside the instants: the report read two instants a ticket closed in the period and parsed both. The
+    index the report reads closed tickets through carries it instead of the creation instant."""
+    from bot.store.rows import SUPPORT_COLUMNS
+
+    _run(
+        db,
+        """
+        ALTER TABLE tickets ADD COLUMN close_hours REAL;
+        DROP INDEX IF EXISTS health_tickets_closed;
+        CREATE INDEX health_tickets_closed ON tickets (closed_utc, status_key, account_id, desk_account_id,
+            close_hours);
+        """,
+    )
+    _backfill(db, SUPPORT_COLUMNS)
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -377,4 +395,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_drop_unused_report_indexes,
     _m_rhealth_account_health,
     _m_rrenew_deal_activity,
+    _m_rsup5_close_hours,
 )

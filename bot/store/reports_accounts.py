@@ -580,17 +580,19 @@ class AccountQueries:
 
     def ticket_counts(self, rules: HealthRules, start: str, end: str) -> dict[str, Any]:
         """Tickets created from `start` to before `end` (UTC), those of them escalated, and tickets open now:
-        `linked` per CRM account (id, its name (the id when not mirrored), counts); `unlinked` per Desk account of
-        tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name, that
-        account's name, counts); `closed`: (CRM account, Desk id, created, closed) of tickets closed in the span.
+        `linked` per CRM account (id, its name (the id when not mirrored), counts), the most opened first, then
+        the most open now, the most escalated (the support report's order, but for names); `unlinked` per Desk
+        account of tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name,
+        that account's name, counts); `closed`: (CRM account, Desk id, hours to close) of tickets closed in the span.
         Plain tuples: thousands of rows."""
         open_sql, p_open = _open_tickets(rules)
         created = "x.created_utc >= ? AND x.created_utc < ?"
         # Every ticket is read once, in account order: FILTER costs less than SUM(CASE …), and the rare escalated
         # flag is tested before the dates. The name is looked up once per account.
         counts = (
-            f"COUNT(*) FILTER (WHERE {created}), COUNT(*) FILTER (WHERE x.escalated = 1 AND {created}), "
-            f"COUNT(*) FILTER (WHERE {open_sql})"
+            f"COUNT(*) FILTER (WHERE {created}) AS opened, "
+            f"COUNT(*) FILTER (WHERE x.escalated = 1 AND {created}) AS escalated, "
+            f"COUNT(*) FILTER (WHERE {open_sql}) AS open_now"
         )
         p_counts = [start, end, start, end, *p_open]
         names = self.engine.covering(ACCOUNT_NAMES_INDEX)  # read the names from it, not from the wide rows
@@ -599,7 +601,8 @@ class AccountQueries:
                 "linked": plain_rows(
                     conn,
                     f"SELECT x.account_id, COALESCE((SELECT n.name FROM accounts n {names} WHERE n.id = x.account_id), "
-                    f"x.account_id), {counts} FROM tickets x WHERE x.account_id <> '' GROUP BY x.account_id",
+                    f"x.account_id), {counts} FROM tickets x WHERE x.account_id <> '' GROUP BY x.account_id "
+                    "ORDER BY opened DESC, open_now DESC, escalated DESC",
                     p_counts,
                 ),
                 "unlinked": conn.execute(
@@ -611,8 +614,8 @@ class AccountQueries:
                 ).fetchall(),
                 "closed": plain_rows(
                     conn,
-                    "SELECT x.account_id, x.desk_account_id, x.created_utc, x.closed_utc FROM tickets x "
-                    f"WHERE x.closed_utc >= ? AND x.closed_utc < ? AND NOT ({open_sql}) AND x.created_utc IS NOT NULL",
+                    "SELECT x.account_id, x.desk_account_id, x.close_hours FROM tickets x "
+                    f"WHERE x.closed_utc >= ? AND x.closed_utc < ? AND NOT ({open_sql}) AND x.close_hours IS NOT NULL",
                     [start, end, *p_open],
                 ),
             }
