@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
@@ -13,12 +14,14 @@ from bot.reports.blocks import invoicing_message, renewals_message, revenue_mess
 from bot.reports.compute import (
     MirrorData,
     ReportConfig,
+    SupportRow,
     config_from,
     invoicing,
     org_currency,
     percentile,
     revenue,
     support,
+    support_from,
 )
 from bot.reports.data import load_mirror
 from bot.reports.periods import Period, parse_period
@@ -185,3 +188,48 @@ def test_a_large_report_still_fits(data):
     )
     validate_message(revenue_message(revenue(many, parse_period("2017..2026", fx.TODAY))))
     validate_message(support_message(support(many, SEP_OCT, fx.TZ)))
+
+
+def _support_rows_in_full(counts: list[tuple[str, str, int, int, int]], hours_of: dict[str, list[float]]) -> list:
+    """The support report's rows as first written: every customer judged and sorted on its own."""
+    rows = []
+    for key, name, o, e, n in counts:
+        hours = hours_of.get(key, [])
+        if hours or o or n:
+            rows.append(SupportRow(key, name, o, e, n, len(hours), percentile(hours, 0.5)))
+    return sorted(rows, key=lambda r: (-r.opened, -r.open_now, -r.escalated, r.name.casefold(), r.key))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_support_rows_named_when_read_and_the_top_few_agree_with_every_row(seed: int):
+    rnd = random.Random(seed)
+    names = ["Acme", "acme", "Ärzte AG", "Bolt", "bolt ", "Zeta", "ß Corp", "SS Corp", "", "Ω"]
+    counts, hours_of = [], {}
+    for i in range(rnd.randint(0, 60)):
+        o = rnd.choice([0, 0, 1, 1, 2, 3, 7])
+        e = rnd.randint(0, o)
+        n = rnd.choice([0, 0, 1, 2])
+        key = f"K{rnd.randint(0, 999):03d}-{i}"
+        counts.append((key, rnd.choice(names), o, e, n))
+        if rnd.random() < 0.5:
+            hours_of[key] = [round(rnd.uniform(0, 900), 2) for _ in range(rnd.choice([1, 1, 2, 3, 4]))]
+        elif rnd.random() < 0.2:
+            hours_of[key] = []  # a customer with tickets, none closed in the period
+    period = Period(date(2026, 9, 1), date(2026, 9, 30), "Sep")
+    report = support_from(period, list(counts), hours_of)
+    expected = _support_rows_in_full(counts, hours_of)
+    every = [h for hs in hours_of.values() for h in hs]
+    assert report.rows == expected
+    assert report.size == len(expected)
+    total = report.total
+    assert (total.opened, total.escalated, total.open_now) == tuple(sum(c[i] for c in counts) for i in (2, 3, 4))
+    assert (total.closed, total.median_hours_to_close) == (len(every), percentile(every, 0.5))
+    busy = [r for r in expected if r.opened or r.open_now]
+    for limit in range(len(counts) + 3):
+        assert support_from(period, list(counts), hours_of).top(limit) == busy[:limit]
+    assert support_from(period, counts, hours_of) == report  # equal by what they say, however made
+    message = support_message(report, limit=10)
+    validate_message(message)
+    shown = min(10, len(busy))
+    more = f"… and {len(expected) - shown} more customers"
+    assert (more in str(message)) == (0 < shown < len(expected))

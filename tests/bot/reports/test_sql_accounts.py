@@ -7,7 +7,7 @@ plus the hand-made one of fixtures.py, for many dates."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +27,7 @@ from bot.reports.periods import parse_period
 from bot.reports.retention import account_health
 from bot.reports.service import ReportRequest, render, run_report, run_report_on
 from bot.store import MIGRATIONS, Store
-from bot.store.migrations import _m_rmoney_money_columns
+from bot.store.migrations import _m_rmoney_money_columns, _m_rsup5_close_hours
 from bot.store.rows import amount_units
 from bot.zoho import parse
 from bot.zoho.links import AppLinks
@@ -209,3 +209,24 @@ def test_the_migration_fills_the_health_columns_of_rows_mirrored_before(tmp_path
         assert next(db.query("SELECT owner_address FROM accounts"))["owner_address"] == "Ben@Example.com"
         row = next(db.query("SELECT type_key, name_key FROM deals"))
         assert (row["type_key"], row["name_key"]) == ("existing business", "a5 deal d9")
+
+
+def test_the_migration_keeps_hours_to_close_of_tickets_mirrored_before(tmp_path: Path):
+    path = tmp_path / "old.db"
+    before = MIGRATIONS[: MIGRATIONS.index(_m_rsup5_close_hours)]
+    created = datetime(2026, 9, 1, 22, 30, tzinfo=fx.TZ)  # in Berlin; closed 30.5 h later in UTC
+    tickets = [
+        Ticket(id="T1", created_time=created, closed_time=datetime(2026, 9, 3, 3, 0, tzinfo=UTC)),
+        Ticket(id="T2", created_time=created),  # open: no hours
+        Ticket(id="T3", closed_time=created),  # Desk gave no creation time: no hours
+        Ticket(id="T4", created_time=created, closed_time=created - timedelta(minutes=5)),  # never negative
+    ]
+    with Store(path, migrations=before) as old, old.transaction() as db:
+        for t in tickets:
+            db.execute("INSERT INTO tickets (id, data) VALUES (?, ?)", [t.id, t.model_dump_json()])
+    with Store(path) as new, new.transaction() as db:
+        kept = {r["id"]: r["close_hours"] for r in db.query("SELECT id, close_hours FROM tickets")}
+        index = next(db.query("SELECT sql FROM sqlite_master WHERE name = 'health_tickets_closed'"))["sql"]
+    assert kept == {"T1": 30.5, "T2": None, "T3": None, "T4": 0.0}
+    assert kept == {t.id: t.hours_to_close for t in tickets}
+    assert "close_hours" in index and "created_utc" not in index  # the report reads its closed tickets from it

@@ -196,7 +196,8 @@ def test_the_migration_fills_the_aggregates_of_records_mirrored_before(location:
             ("tickets", rows.ticket_row, fx.tickets()),
         ]
         for table, to_row, records in written:
-            found = [to_row(x) for x in records]
+            had = {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
+            found = [{k: v for k, v in to_row(x).items() if k in had} for x in records]  # not the later columns
             conn.executemany(upsert_sql(table, list(found[0])), [list(f.values()) for f in found])
     with Store(path) as new:
         stored = _check(new)
