@@ -43,7 +43,7 @@ from bot.reports.data import (
 from bot.reports.digest_runs import build_outgoing
 from bot.reports.home_service import build_home
 from bot.reports.periods import parse_period
-from bot.reports.service import KINDS, ReportRequest, parse_request, render, run_report, run_report_on
+from bot.reports.service import KINDS, ReportRequest, parse_request, report_card, run_report, run_report_on
 from bot.store import Store
 from bot.zoho import parse
 from bot.zoho.links import AppLinks
@@ -184,7 +184,7 @@ def cli_commands(
         cpu = time.thread_time()
         what, _, which = name.partition("_")
         if what == "report":
-            render(run_report(store, structure, parse_request(which, now, structure), now), structure)
+            report_card(store, structure, parse_request(which, now, structure), now)
         elif what == "digest":
             build_outgoing(_MirrorSource(structure, store, AppLinks()), which, now)
         return (time.thread_time() - cpu) * 1000
@@ -270,7 +270,7 @@ def run(accounts: int = 10_000, seed: int = 7) -> dict[str, Any]:
 
         def one(kind: str) -> Message:
             request = ReportRequest(kind, None if kind == "renewals" else period)
-            return render(run_report(store, structure, request, now), structure)
+            return report_card(store, structure, request, now)
 
         def digest(team: str) -> list[digests.Outgoing]:
             picked = digest_data(store, team, today, TZ, config, digests.TIMING_DAYS)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.blocks import Message
 from bot.config import OperatingStructure
-from bot.reports.service import ReportRequest, render, run_report
+from bot.reports.service import ReportRequest, report_card
 from bot.store import Store
 
 WORKERS = 1  # reports at once; more would only share the same two cores
@@ -29,7 +29,7 @@ WORKERS = 1  # reports at once; more would only share the same two cores
 def build_card(db_path: str, structure: OperatingStructure, request: ReportRequest, now: datetime) -> Message:
     """In the child: open the database, build the report and its card, close."""
     with Store(db_path) as store:
-        return render(run_report(store, structure, request, now), structure)
+        return report_card(store, structure, request, now)
 
 
 def _ready() -> int:

@@ -6,6 +6,7 @@ plus the hand-made one of fixtures.py, for many dates."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +26,7 @@ from bot.reports.home import HomeInput, home_view, validate_view
 from bot.reports.home_service import build_home
 from bot.reports.periods import parse_period
 from bot.reports.retention import account_health
-from bot.reports.service import ReportRequest, render, run_report, run_report_on
+from bot.reports.service import ReportRequest, render, report_card, run_report, run_report_on
 from bot.store import MIGRATIONS, Store
 from bot.store.migrations import _m_rmoney_money_columns, _m_rsup5_close_hours
 from bot.store.rows import amount_units
@@ -92,7 +93,9 @@ def test_renewals_and_support_reports_equal_the_reports_over_every_record(store:
         for request in requests:
             got = run_report(store, STRUCTURE, request, now)
             assert got == run_report_on(whole, STRUCTURE, request, now), (today, request)
-            validate_message(render(got, STRUCTURE))
+            validate_message(card := render(got, STRUCTURE))
+            assert report_card(store, STRUCTURE, request, now) == card  # as /report makes it
+            assert gc.isenabled()
             at_risk += len(getattr(got, "at_risk", []))
     assert at_risk > 0
 
