@@ -21,13 +21,13 @@ Definitions
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
@@ -523,26 +523,45 @@ def _rank(c: SupportCounts) -> tuple[int, int, int]:
     return c[2], c[4], c[3]  # opened, open now, escalated: the report's order, the most first
 
 
+def _rank_ascending(c: SupportCounts) -> tuple[int, int, int]:
+    return -c[2], -c[4], -c[3]
+
+
+RANK = itemgetter(2, 4, 3)  # `_rank` in C: for sorting thousands
+
+
+def in_rank_order(counts: Iterable[SupportCounts]) -> list[SupportCounts]:
+    """Customers' counts in the report's order but for names."""
+    return sorted(counts, key=RANK, reverse=True)
+
+
+def rank_in(ranked: list[SupportCounts], more: Iterable[SupportCounts]) -> None:
+    """Put a few more customers' counts in their places (`ranked` is in the report's order)."""
+    for c in more:
+        insort(ranked, c, key=_rank_ascending)
+
+
 class SupportReport:
     """Customers with tickets opened in the period, open now or closed in it — the most opened first, then the most
     open now, the most escalated, by name (case-folded) and key — and the total over all of them.
 
-    Made from every customer's counts already in that order but for name and key (SQL orders thousands of customers
-    by their counts) and hours to close by key (every key with hours among the counts). The total is added up at
-    once; `rows` puts names in order and makes a row per customer when first read (the CSV), `top` only for the
-    first few (a card shows ten of ≈ 8,000 at 10,000 accounts)."""
+    Made from every customer's counts already in that order but for names (`ranked`: SQL orders thousands of
+    customers by their counts) and the (key, hours to close) of every ticket closed in the period (each key among
+    the counts). The total is added up at once; `rows` puts names in order and makes a row per customer when first
+    read (the CSV), `top` only for the first few (a card shows ten of ≈ 8,000 at 10,000 accounts)."""
 
-    __slots__ = ("period", "total", "size", "_ranked", "_hours", "_rows")
+    __slots__ = ("period", "total", "size", "_ranked", "_closed", "_rows")
 
-    def __init__(self, period: Period, ranked: Sequence[SupportCounts], hours_of: Mapping[str, list[float]]) -> None:
+    def __init__(self, period: Period, ranked: Sequence[SupportCounts], closed: Sequence[tuple[str, float]]) -> None:
         self.period = period
         self._ranked = ranked
-        self._hours = hours_of
+        self._closed = closed
         self._rows: list[SupportRow] | None = None
         # Customers with nothing opened nor open now come last; of those only the ones with tickets closed count.
         quiet = bisect_left(ranked, (0, 0), key=lambda c: (-c[2], -c[4]))
-        self.size = quiet + sum(1 for c in ranked[quiet:] if hours_of.get(c[0]))
-        every = list(chain.from_iterable(hours_of.values()))
+        closing = set(map(itemgetter(0), closed))
+        self.size = quiet + sum(1 for c in ranked[quiet:] if c[0] in closing)
+        every = list(map(itemgetter(1), closed))
         self.total = SupportRow(
             "",
             "All customers",
@@ -556,7 +575,7 @@ class SupportReport:
     @property
     def rows(self) -> list[SupportRow]:
         if self._rows is None:
-            self._rows = self._ordered(self._ranked, every_row=True)
+            self._rows = self._ordered(self._ranked, self._closed, every_row=True)
         return self._rows
 
     def top(self, limit: int) -> list[SupportRow]:
@@ -565,15 +584,23 @@ class SupportReport:
         end = min(limit, len(ranked))
         while 0 < end < len(ranked) and _rank(ranked[end]) == _rank(ranked[end - 1]):
             end += 1  # to the end of the last group shown: names order it
-        return [r for r in self._ordered(ranked[:end], every_row=False) if r.opened or r.open_now][:limit]
+        shown = ranked[:end]
+        keys = {c[0] for c in shown}
+        closed = [pair for pair in self._closed if pair[0] in keys]
+        return [r for r in self._ordered(shown, closed, every_row=False) if r.opened or r.open_now][:limit]
 
-    def _ordered(self, ranked: Sequence[SupportCounts], *, every_row: bool) -> list[SupportRow]:
+    @staticmethod
+    def _ordered(
+        ranked: Sequence[SupportCounts], closed: Iterable[tuple[str, float]], *, every_row: bool
+    ) -> list[SupportRow]:
+        hours_of: dict[str, list[float]] = {}
+        for key, spent in closed:
+            hours_of.setdefault(key, []).append(spent)
         rows: list[SupportRow] = []
-        hours_for = self._hours.get
         for _, group in groupby(ranked, key=_rank):
             named = sorted((c[1].casefold(), c[0], c) for c in group)
             for _, _, (key, name, o, e, n) in named:
-                hours = hours_for(key)
+                hours = hours_of.get(key)
                 if hours:
                     rows.append(SupportRow(key, name, o, e, n, len(hours), percentile(hours, 0.5)))
                 elif o or n or not every_row:
@@ -635,7 +662,7 @@ def support_of(period: Period, stats: dict[str, TicketStats]) -> SupportReport:
 def support_from(period: Period, counts: Iterable[SupportCounts], hours_of: Mapping[str, list[float]]) -> SupportReport:
     """The report from each customer's (key, name, opened, escalated, open now), in any order, and hours to close
     (by key)."""
-    return SupportReport(period, sorted(counts, key=_rank, reverse=True), hours_of)
+    return SupportReport(period, in_rank_order(counts), [(k, h) for k, hours in hours_of.items() for h in hours])
 
 
 # ---- payments of a day (the finance digest) -----------------------------------------------------------------

@@ -34,8 +34,8 @@ from bot.reports.compute import (
     most_common_currency,
     owner_of,
     paid_order,
+    rank_in,
     resolve_currency,
-    support_from,
     timing_of,
     timing_of_pairs,
 )
@@ -292,16 +292,6 @@ def support_report(store: Store, period: Period, tz: tzinfo | None, config: Repo
 def _support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
     start, end = utc_bounds(period.start, period.end, tz)
     got = AccountQueries(store.engine).ticket_counts(config.rules, start, end)
-    hours: dict[str, list[float]] = {}  # key → hours to close of tickets closed in the span
-    unlinked: list[tuple[str, float]] = []  # (Desk account id, hours) of those mirrored without a CRM account
-    of = hours.get
-    for account_id, desk_id, spent in got["closed"]:
-        if not account_id:
-            unlinked.append((desk_id or "", spent))
-        elif (known := of(account_id)) is None:
-            hours[account_id] = [spent]
-        else:
-            known.append(spent)
     extra: dict[str, list[Any]] = {}  # key → [name, opened, escalated, open now] of tickets without a CRM account
     keys: dict[str, str] = {}  # their Desk account id → that key
     for desk_id, link, account, desk_name, name, opened, escalated, open_now in got["unlinked"]:
@@ -316,18 +306,16 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
         counts[1] += opened or 0
         counts[2] += escalated or 0
         counts[3] += open_now or 0
-    for desk_id, spent in unlinked:
-        hours.setdefault(keys[desk_id], []).append(spent)
-    if extra:  # counted for a CRM account by their Desk account: added to its own tickets' counts
-        linked: list[Any] = []
-        for account, name, o, e, n in got["linked"]:
-            if account in extra:
-                _, more_o, more_e, more_n = extra.pop(account)
-                o, e, n = o + more_o, e + more_e, n + more_n
-            linked.append((account, name, o, e, n))
-        linked += [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()]
-        return support_from(period, linked, hours)  # in order again
-    return SupportReport(period, got["linked"], hours)  # SQL ordered them
+    closed = got["closed"]  # (CRM account, hours) of every ticket closed in the span
+    closed += [(keys[desk_id or ""], spent) for desk_id, spent in got["closed_unlinked"]]
+    ranked = got["linked"]  # in the report's order (SQL), but for names
+    if extra:  # counted for a CRM account by their Desk account: added to its own tickets' counts, then placed
+        for i in reversed([i for i, c in enumerate(ranked) if c[0] in extra]):
+            account, name, o, e, n = ranked.pop(i)
+            _, more_o, more_e, more_n = extra[account]
+            extra[account] = [name, o + more_o, e + more_e, n + more_n]
+        rank_in(ranked, [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()])
+    return SupportReport(period, ranked, closed)
 
 
 def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:

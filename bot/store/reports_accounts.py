@@ -583,7 +583,8 @@ class AccountQueries:
         `linked` per CRM account (id, its name (the id when not mirrored), counts), the most opened first, then
         the most open now, the most escalated (the support report's order, but for names); `unlinked` per Desk
         account of tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name,
-        that account's name, counts); `closed`: (CRM account, Desk id, hours to close) of tickets closed in the span.
+        that account's name, counts); `closed`: (CRM account, hours to close) of tickets closed in the span, and
+        `closed_unlinked`: (Desk id, hours) of those mirrored without a CRM account.
         Plain tuples: thousands of rows."""
         open_sql, p_open = _open_tickets(rules)
         created = "x.created_utc >= ? AND x.created_utc < ?"
@@ -595,6 +596,11 @@ class AccountQueries:
             f"COUNT(*) FILTER (WHERE {open_sql}) AS open_now"
         )
         p_counts = [start, end, start, end, *p_open]
+        closed = (
+            "FROM tickets x WHERE x.closed_utc >= ? AND x.closed_utc < ? "
+            f"AND NOT ({open_sql}) AND x.close_hours IS NOT NULL"
+        )
+        p_closed = [start, end, *p_open]
         names = self.engine.covering(ACCOUNT_NAMES_INDEX)  # read the names from it, not from the wide rows
         with self.engine.read() as conn:
             return {
@@ -613,9 +619,9 @@ class AccountQueries:
                     p_counts,
                 ).fetchall(),
                 "closed": plain_rows(
-                    conn,
-                    "SELECT x.account_id, x.desk_account_id, x.close_hours FROM tickets x "
-                    f"WHERE x.closed_utc >= ? AND x.closed_utc < ? AND NOT ({open_sql}) AND x.close_hours IS NOT NULL",
-                    [start, end, *p_open],
+                    conn, f"SELECT x.account_id, x.close_hours {closed} AND x.account_id <> ''", p_closed
+                ),
+                "closed_unlinked": plain_rows(
+                    conn, f"SELECT x.desk_account_id, x.close_hours {closed} AND {_UNLINKED}", p_closed
                 ),
             }
