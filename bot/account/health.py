@@ -117,7 +117,6 @@ class Health:
         self,
         level: Level,
         reasons: list[str] | None = None,
-        *,
         found: int = 0,
         figures: AccountFigures | HealthFigures | None = None,
     ) -> None:
@@ -303,7 +302,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         mild = True
     if not (severe or mild):
         return Health("healthy", [])
-    return Health("at_risk" if severe else "watch", found=found, figures=f)
+    return Health("at_risk" if severe else "watch", None, found, f)  # positional: thousands of calls
 
 
 def _phrased(found: int, f: AccountFigures | HealthFigures) -> list[str]:
