@@ -103,6 +103,7 @@ DEFAULT_RULES = HealthRules()
 # What `verdict` found besides the figures themselves, as bits: the reasons are phrased from them when read.
 _OLD, _UNBILLED, _SHARE, _ESCALATED_SEVERE, _MANY_OPEN = 1, 2, 4, 8, 16
 _OVERDUE_SEVERE = _OLD | _UNBILLED | _SHARE
+_NOTHING = Decimal(0)
 
 
 class Health:
@@ -283,7 +284,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         billed = f.invoiced_12m
         if f.oldest_overdue_days > rules.overdue_days_at_risk:
             found = _OLD
-        if billed <= 0:
+        if billed <= _NOTHING:  # a Decimal: no int converted at each of thousands of calls
             found |= _UNBILLED
         elif f.overdue_amount >= rules.overdue_share_at_risk * billed:
             found |= _SHARE
