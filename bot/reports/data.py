@@ -402,9 +402,8 @@ def _from_summaries(
                 amount = amounts[late_amount] = Decimal(late_amount)
             if owing_amount is not None:
                 amount += Decimal(owing_amount)
-            if billed is None:
-                billed_12m = _ZERO
-            elif (billed_12m := amounts.get(billed)) is None:
+            billed_12m = _ZERO if billed is None else amounts.get(billed)
+            if billed_12m is None:
                 billed_12m = amounts[billed] = Decimal(billed)
             if (outstanding := amounts.get(owed)) is None:
                 outstanding = amounts[owed] = Decimal(owed)
