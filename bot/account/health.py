@@ -103,6 +103,7 @@ DEFAULT_RULES = HealthRules()
 # What `verdict` found besides the figures themselves, as bits: the reasons are phrased from them when read.
 _OLD, _UNBILLED, _SHARE, _ESCALATED_SEVERE, _MANY_OPEN = 1, 2, 4, 8, 16
 _OVERDUE_SEVERE = _OLD | _UNBILLED | _SHARE
+_NOTHING = Decimal(0)
 
 
 class Health:
@@ -117,7 +118,6 @@ class Health:
         self,
         level: Level,
         reasons: list[str] | None = None,
-        *,
         found: int = 0,
         figures: AccountFigures | HealthFigures | None = None,
     ) -> None:
@@ -284,7 +284,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         billed = f.invoiced_12m
         if f.oldest_overdue_days > rules.overdue_days_at_risk:
             found = _OLD
-        if billed <= 0:
+        if billed <= _NOTHING:  # a Decimal: no int converted at each of thousands of calls
             found |= _UNBILLED
         elif f.overdue_amount >= rules.overdue_share_at_risk * billed:
             found |= _SHARE
@@ -303,7 +303,7 @@ def verdict(f: AccountFigures | HealthFigures, rules: HealthRules | None = None)
         mild = True
     if not (severe or mild):
         return Health("healthy", [])
-    return Health("at_risk" if severe else "watch", found=found, figures=f)
+    return Health("at_risk" if severe else "watch", None, found, f)  # positional: thousands of calls
 
 
 def _phrased(found: int, f: AccountFigures | HealthFigures) -> list[str]:

@@ -379,18 +379,26 @@ def _from_summaries(
     straddle: dict[str, HealthFigures] = {}  # the 12-month window cuts through their invoices
     mixed: dict[str, HealthFigures] = {}  # some owing invoices past due, some not
     days: dict[str, int] = {}  # due date → days overdue (thousands of rows, few dates)
+    amounts: dict[str, Decimal] = {}  # text → its Decimal: amounts repeat (zeros, list prices), parsing costs more
     for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):
         account, name, owner, email, code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row
         if owed is None:  # nothing invoiced, paid or ticketed
             f = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
         else:
-            amount = Decimal(late_amount) if owing_amount is None else Decimal(late_amount) + Decimal(owing_amount)
+            if (amount := amounts.get(late_amount)) is None:
+                amount = amounts[late_amount] = Decimal(late_amount)
+            if owing_amount is not None:
+                amount += Decimal(owing_amount)
+            billed_12m = _ZERO if billed is None else amounts.get(billed)
+            if billed_12m is None:
+                billed_12m = amounts[billed] = Decimal(billed)
+            if (outstanding := amounts.get(owed)) is None:
+                outstanding = amounts[owed] = Decimal(owed)
             if first_due is None:
                 oldest = 0
             elif (oldest := days.get(first_due, -1)) < 0:
                 oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
-            f = HealthFigures(code, _ZERO if billed is None else Decimal(billed), Decimal(owed), count or 0, amount,
-                              oldest, n, esc, late)  # fmt: skip
+            f = HealthFigures(code, billed_12m, outstanding, count or 0, amount, oldest, n, esc, late)
             if billed is None:
                 straddle[account] = f
             if count is None:
@@ -467,7 +475,10 @@ def _renewals_report(
     enough = max(rules.escalated_at_risk, 1)  # only these can be at risk: an overdue invoice, or enough escalations
     if summaries:
         since = (today - INVOICED_WINDOW).isoformat()
-        rows = queries.health_summaries(today.isoformat(), since, escalations=enough)
+        old = (today - timedelta(days=rules.overdue_days_at_risk)).isoformat()  # due before it: overdue too long
+        rows = queries.health_summaries(
+            today.isoformat(), since, escalations=enough, certain=(old, rules.overdue_share_at_risk)
+        )
         at_risk = _from_summaries(store, rows, today, config, at_risk_only=True)
         return renewals_of(today, window, config, due, quiet, at_risk)
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)

@@ -190,6 +190,7 @@ class AccountQueries:
         owner: str | None = None,
         ids: Sequence[str] | None = None,
         escalations: int | None = None,
+        certain: tuple[str, Decimal] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Per account from its `account_health` row (bot/store/health_summary.py), as of `today`: (id, name, owner
         name, owner email as given, main currency else the account's, outstanding (None: no row), the 12-month
@@ -197,7 +198,11 @@ class AccountQueries:
         when some owing invoices are past due and some not: ask the invoices; balance of those with an overdue
         status, of the owing ones when all are past due; earliest due date), open, escalated, past-due tickets)
         of the accounts `owner` (folded email) owns, or with these `ids`, or (`escalations`) those that may be at
-        risk: an overdue invoice or that many open escalated tickets. Only for rules `health_summary.fits`."""
+        risk: an overdue invoice or that many open escalated tickets, leaving out (`certain`: (the day invoices due
+        before it are overdue long enough, the share of the 12-month billing)) those certainly not at risk: no
+        escalated ticket, every overdue invoice due from that day, the billing known and the overdue amount below
+        that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python). Only
+        for rules `health_summary.fits`."""
         late = "h.owing > 0 AND h.owing_last_due < ?"
         cols = (
             "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
@@ -217,7 +222,27 @@ class AccountQueries:
                     f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
                     "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
                 )
-                return plain_rows(conn, sql, [*params, today, escalations])
+                if certain is None or certain[1] <= 0:
+                    return plain_rows(conn, sql, [*params, today, escalations])
+                old, share = certain
+                real = "CAST({} AS DOUBLE PRECISION)"
+                owed = f"{real.format('h.late_amount')} + CASE WHEN {late} THEN "
+                owed += f"{real.format('h.owing_amount')} ELSE 0 END"
+                # Cheap tests first (most candidates fail them), the doubles only for the few left. Certainly not at
+                # risk: nothing escalated (so some invoice is overdue), none overdue since before `old`, the billing
+                # all in the window (else Python asks the invoices), no owing invoices both past due and not, and a
+                # non-negative overdue amount (no cancelling) under the share, less a billionth, of a positive
+                # billing: parsing and two roundings of doubles err by far less. A NULL anywhere keeps the row.
+                sql += (
+                    " AND CASE WHEN h.escalated = 0 AND h.first_billed >= ? AND h.last_billed <= ? "
+                    "AND (h.late_due IS NULL OR h.late_due >= ?) "
+                    "AND NOT (h.owing > 0 AND h.owing_due < ? AND (h.owing_last_due >= ? OR h.owing_due < ?)) "
+                    f"AND {real.format('h.billed')} > 0 AND {real.format('h.late_amount')} >= 0 "
+                    f"AND {owed} < ? * {real.format('h.billed')} THEN 0 ELSE 1 END = 1"
+                )
+                margin = float(share) * (1 - 1e-9)
+                checks = [since, today, old, today, today, old, today, margin]
+                return plain_rows(conn, sql, [*params, today, escalations, *checks])
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
             if owner is not None:
                 return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]

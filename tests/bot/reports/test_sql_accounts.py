@@ -128,6 +128,49 @@ def test_renewals_with_other_deal_stages(store: Store):
     assert quiet > 0
 
 
+def test_renewals_leave_out_in_sql_only_accounts_certainly_not_at_risk(store: Store):
+    """Accounts with an invoice a few days overdue and no escalation, its balance exactly a quarter of the 12-month
+    billing (itself included), a cent under and a cent over (amounts doubles round), with nothing billed, with a
+    negative overdue balance, with billing partly before the window, or with an escalated ticket: the report equals
+    the oracle, exactly a quarter is at risk and a cent under is not."""
+    today = date(2026, 10, 15)
+    cases = {  # account → (paid in the window, overdue balance): at risk when 3 × overdue ≥ paid
+        "Q1": ("3000.03", "1000.01"), "Q2": ("3000.03", "1000.00"), "Q3": ("3000.03", "1000.02"),
+        "Q4": ("0.3", "0.1"), "Q5": ("0.3", "0.09999"), "Q6": ("750000000000000", "250000000000000"),
+        "Q7": ("92592591.75", "30864197.25"), "Q9": ("100", "-5"),
+    }  # fmt: skip
+    store.upsert_accounts(
+        fx.Account(id=a, name=f"Quarter {a}", owner=fx.ANN, currency="EUR") for a in [*cases, "Q8", "QA", "QB"]
+    )
+    invoices = []
+    for account, (paid, owed) in cases.items():
+        invoices.append(fx._inv(f"{account}p", account, "", "paid", paid, "2026-06-01", "2026-07-01", "0"))
+        invoices.append(fx._inv(f"{account}o", account, "", "overdue", owed, "2026-10-01", "2026-10-10", owed))
+    invoices += [  # nothing billed in the window (the overdue one dated before it, due lately)
+        fx._inv("Q8p", "Q8", "", "paid", "0", "2026-06-01", "2026-07-01", "0"),
+        fx._inv("Q8o", "Q8", "", "overdue", "10", "2025-06-01", "2026-10-10", "10"),
+    ]
+    invoices += [  # billing partly before the window: Python asks the invoices
+        fx._inv("QAp", "QA", "", "paid", "10000", "2025-01-01", "2025-02-01", "0"),
+        fx._inv("QAq", "QA", "", "paid", "10000", "2026-06-01", "2026-07-01", "0"),
+        fx._inv("QAo", "QA", "", "overdue", "10", "2026-10-01", "2026-10-10", "10"),
+    ]
+    invoices += [  # a small amount past due, and an escalated ticket
+        fx._inv("QBp", "QB", "", "paid", "10000", "2026-06-01", "2026-07-01", "0"),
+        fx._inv("QBo", "QB", "", "sent", "10", "2026-10-01", "2026-10-10", "10"),
+    ]
+    store.upsert_invoices(invoices)
+    store.upsert_tickets([fx._ticket("TQB1", "2026-10-01T08:00:00Z", account="QB", escalated=True)])
+    whole = load_mirror(store, handoffs=False)
+    now = datetime.combine(today, fx.NOW.timetz())
+    request = ReportRequest("renewals", None)
+    got = run_report(store, STRUCTURE, request, now)
+    assert got == run_report_on(whole, STRUCTURE, request, now)
+    at_risk = {h.account.id for h in getattr(got, "at_risk", [])}
+    assert {"Q1", "Q3", "Q4", "Q6", "Q7", "Q8", "QB"} <= at_risk
+    assert not {"Q2", "Q5", "Q9", "QA"} & at_risk
+
+
 @pytest.mark.parametrize("team", ["sales", "support"])
 def test_sales_and_support_digests_equal_the_digests_over_every_record(store: Store, team: str):
     whole = load_mirror(store)
