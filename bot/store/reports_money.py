@@ -9,6 +9,7 @@ else its Books customer's), folded and named by the pure rules in bot/reports/co
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,21 @@ def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             out[-1] = (out[-1][0], max(out[-1][1], last))
         else:
             out.append((first, last))
+    return out
+
+
+def _months(first: str, last: str, *, most: int = 24) -> list[tuple[str, str, str]] | None:
+    """(`YYYY-MM`, first day, last day) of each calendar month of the ISO day range (inclusive), cut to it; None
+    past `most` months (one scan grouping by month is then cheaper than a statement per month)."""
+    year, month = int(first[:4]), int(first[5:7])
+    out: list[tuple[str, str, str]] = []
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        key = f"{year:04d}-{month:02d}"
+        end = f"{key}-{monthrange(year, month)[1]:02d}"
+        out.append((key, max(first, f"{key}-01"), min(last, end)))
+        if len(out) > most:
+            return None
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
 
 
@@ -114,20 +130,34 @@ class MoneyQueries:
                 grouped = f", {owner}" if owners else ""
                 shown = grouped or ", NULL, NULL"  # PostgreSQL groups by no constant
                 # Records with a currency (nearly all) group by it; the few without (read through the currency
-                # index) look their account's up: one lookup key less for every record to sort.
+                # index) look their account's up: one lookup key less for every record to sort. By month, those
+                # with a currency are read a month at a time (the month is then no key to work out and sort by).
                 variants = (
-                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''"),
-                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}"),
+                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''", True),
+                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}", False),
                 )
+                exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
+                sums = f"COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*)"
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
-                    for has_currency, keys, head in variants:
+                    for has_currency, keys, head, monthly in variants:
                         picked = f"{where} AND {has_currency} AND {day} BETWEEN ? AND ?"
-                        exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
-                        summed = conn.execute(
-                            f"SELECT {head}{shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
-                            f"FROM {source} WHERE {picked} GROUP BY {keys}",
-                            [*params, *span],
-                        ).fetchall()
+                        parts = _months(*span) if by_month and owners and monthly else None
+                        if parts:  # a range scan per month: the month is known, not worked out and sorted per row
+                            summed = []
+                            for month, *part in parts:
+                                summed += [
+                                    (month, *row)
+                                    for row in conn.execute(
+                                        f"SELECT x.currency, ''{shown}, {sums} FROM {source} WHERE {picked} "
+                                        f"GROUP BY {owner}, x.currency",  # owner first: no index has that order
+                                        [*params, *part],
+                                    ).fetchall()
+                                ]
+                        else:
+                            summed = conn.execute(
+                                f"SELECT {head}{shown}, {sums} FROM {source} WHERE {picked} GROUP BY {keys}",
+                                [*params, *span],
+                            ).fetchall()
                         out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
                         if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
                             out[kind] += [
