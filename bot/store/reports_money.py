@@ -24,6 +24,7 @@ BOOKS_ACCOUNT = (
 )
 ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
 DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
+UNKNOWN_ACCOUNT = "(unknown account)"  # shown for a record linked to no account (bot/reports/compute.py)
 
 
 def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -175,9 +176,9 @@ class MoneyQueries:
     ) -> list[tuple[Any, ...]]:
         """Won deals closed from `keep_from` to `keep_to`, and those closed from `first` to `waited_to` not
         invoiced (`first`, `last`: the union's bounds): (closing date, id, name, amount, currency, owner name,
-        owner email, account id, the mirrored account's id and name (None when it is not mirrored), the deal's own
-        account name, date of the first counting invoice linked to the deal (as bot.account.health.is_billed
-        counts) or None). Plain rows, in no order."""
+        owner email, account shown (the mirrored account's name, else the deal's own account name, else its
+        account id, else "(unknown account)"), date of the first counting invoice linked to the deal (as
+        bot.account.health.is_billed counts) or None). Plain rows, in no order."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
         counting = (
@@ -185,8 +186,10 @@ class MoneyQueries:
         )
         kept = "x.closing_date BETWEEN ? AND ?"
         sql = (  # a deal outside the kept days is there for having no invoice: its first invoice is not looked up
-            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, x.account_id, "
-            f"a.id, a.name, x.account_name, CASE WHEN {kept} THEN (SELECT MIN(i.date) {counting}) END "
+            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
+            "CASE WHEN a.id IS NULL THEN COALESCE(NULLIF(x.account_name, ''), NULLIF(x.account_id, ''), "
+            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END, "
+            f"CASE WHEN {kept} THEN (SELECT MIN(i.date) {counting}) END "
             f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
             f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
             f"AND ({kept} OR (x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})))"
