@@ -173,28 +173,36 @@ class ReportQueries:
         currencies are found by seeking from one to the next (`_currencies`), then each is counted by its range of
         the currency index (`report_money_invoice_currency`, `report_money_payment_currency`)."""
         won_sql, p_won = _in("x.stage_key", won)
-        left_out, p_out = _in("x.status_key", excluded)
+        counting, p_counting = _in("s.status", excluded, negate=True)
         counts: Counter[str] = Counter()
-        invoices = "FROM invoices x WHERE x.currency = c.code AND x.kind = 'invoice'"
+        # Each currency's statuses found by seeking from one to the next (NULL, never counting, is never found);
+        # then only the counting ones' ranges are counted (every excluded invoice is left unread).
+        in_status = "FROM invoices y WHERE y.currency = s.code AND y.kind = 'invoice'"
+        statuses = (
+            ", s(code, status) AS (SELECT c.code, (SELECT MIN(y.status_key) FROM invoices y WHERE y.currency = c.code "
+            "AND y.kind = 'invoice') FROM c WHERE c.code IS NOT NULL UNION ALL "
+            f"SELECT s.code, (SELECT MIN(y.status_key) {in_status} AND y.status_key > s.status) FROM s "
+            "WHERE s.status IS NOT NULL)"
+        )
         with self.engine.read() as conn:
             sql = (
                 f"SELECT x.currency, COUNT(*) FROM deals x WHERE {won_sql} AND COALESCE(x.currency, '') <> '' "
                 "GROUP BY x.currency"
             )
             counts.update({row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()})
-            for table, count, params in (
-                # counting: every invoice of the kind less those with an excluded status or none
+            for sql, params in (
                 (
-                    "invoices",
-                    f"(SELECT COUNT(*) {invoices}) - (SELECT COUNT(*) {invoices} AND {left_out}) "
-                    f"- (SELECT COUNT(*) {invoices} AND x.status_key IS NULL)",
-                    p_out,
+                    f"{_currencies('invoices')}{statuses} SELECT s.code, SUM((SELECT COUNT(*) {in_status} "
+                    f"AND y.status_key = s.status)) FROM s WHERE s.status IS NOT NULL AND {counting} GROUP BY s.code",
+                    p_counting,
                 ),
-                ("payments", "(SELECT COUNT(*) FROM payments x WHERE x.currency = c.code)", []),
+                (
+                    f"{_currencies('payments')} SELECT c.code, (SELECT COUNT(*) FROM payments x "
+                    "WHERE x.currency = c.code) FROM c WHERE c.code IS NOT NULL",
+                    [],
+                ),
             ):
-                found = conn.execute(
-                    f"{_currencies(table)} SELECT c.code, {count} FROM c WHERE c.code IS NOT NULL", params
-                )
+                found = conn.execute(sql, params)
                 counts.update({row[0]: int(row[1]) for row in found.fetchall() if row[1]})
         return counts
 
