@@ -170,40 +170,48 @@ class ReportQueries:
         """How many won deals, counting invoices and payments carry each currency (for the org currency).
 
         Invoices and payments (tens of thousands) are counted as index ranges, not row by row: their few
-        currencies are found by seeking from one to the next (`_currencies`), then each is counted by its range of
-        the currency index (`report_money_invoice_currency`, `report_money_payment_currency`)."""
+        currencies are found by seeking from one to the next (`_currencies`), then counted by ranges of the
+        currency index (`report_money_invoice_currency`, `report_money_payment_currency`). The range of the
+        currency most won deals carry (nearly always the most common: the longest range) is not read: its count
+        is the table's (which SQLite counts by pages, not rows) less every other currency's and the records
+        without one; only what of it does not count (excluded statuses, other kinds) is read."""
         won_sql, p_won = _in("x.stage_key", won)
-        counting, p_counting = _in("s.status", excluded, negate=True)
+        left_out, p_out = _in("x.status_key", excluded)
         counts: Counter[str] = Counter()
-        # Each currency's statuses found by seeking from one to the next (NULL, never counting, is never found);
-        # then only the counting ones' ranges are counted (every excluded invoice is left unread).
-        in_status = "FROM invoices y WHERE y.currency = s.code AND y.kind = 'invoice'"
-        statuses = (
-            ", s(code, status) AS (SELECT c.code, (SELECT MIN(y.status_key) FROM invoices y WHERE y.currency = c.code "
-            "AND y.kind = 'invoice') FROM c WHERE c.code IS NOT NULL UNION ALL "
-            f"SELECT s.code, (SELECT MIN(y.status_key) {in_status} AND y.status_key > s.status) FROM s "
-            "WHERE s.status IS NOT NULL)"
-        )
         with self.engine.read() as conn:
             sql = (
                 f"SELECT x.currency, COUNT(*) FROM deals x WHERE {won_sql} AND COALESCE(x.currency, '') <> '' "
                 "GROUP BY x.currency"
             )
-            counts.update({row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()})
-            for sql, params in (
-                (
-                    f"{_currencies('invoices')}{statuses} SELECT s.code, SUM((SELECT COUNT(*) {in_status} "
-                    f"AND y.status_key = s.status)) FROM s WHERE s.status IS NOT NULL AND {counting} GROUP BY s.code",
-                    p_counting,
-                ),
-                (
-                    f"{_currencies('payments')} SELECT c.code, (SELECT COUNT(*) FROM payments x "
-                    "WHERE x.currency = c.code) FROM c WHERE c.code IS NOT NULL",
-                    [],
-                ),
-            ):
-                found = conn.execute(sql, params)
-                counts.update({row[0]: int(row[1]) for row in found.fetchall() if row[1]})
+            deals = {row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()}
+            counts.update(deals)
+            invoices = "FROM invoices x WHERE x.currency = ? AND x.kind"
+            not_counting = (  # of one currency: other kinds (or none), excluded statuses or none
+                f"SELECT (SELECT COUNT(*) {invoices} < 'invoice') + (SELECT COUNT(*) {invoices} > 'invoice') "
+                f"+ (SELECT COUNT(*) {invoices} IS NULL) + (SELECT COUNT(*) {invoices} = 'invoice' AND {left_out}) "
+                f"+ (SELECT COUNT(*) {invoices} = 'invoice' AND x.status_key IS NULL)"
+            )
+            for table, left in (("invoices", not_counting), ("payments", "")):
+                codes = [row[0] for row in conn.execute(f"{_currencies(table)} SELECT c.code FROM c").fetchall()]
+                codes = [code for code in codes if code is not None]
+                if not codes:
+                    continue
+                derived = max(codes, key=lambda code: (deals.get(code, 0), code))
+                without = f"(SELECT COUNT(*) FROM {table} x WHERE x.currency IS NULL OR x.currency = '')"
+                rest = conn.execute(f"SELECT (SELECT COUNT(*) FROM {table}) - {without}").fetchone()[0]
+                found: dict[str, int] = {}
+                for code in codes:
+                    if code != derived:
+                        found[code] = int(
+                            conn.execute(f"SELECT COUNT(*) FROM {table} x WHERE x.currency = ?", [code]).fetchone()[0]
+                        )
+                        rest -= found[code]
+                found[derived] = int(rest)
+                for code, n in found.items():
+                    if left:
+                        n -= int(conn.execute(left, [code, code, code, code, *p_out, code]).fetchone()[0])
+                    if n:
+                        counts[code] += n
         return counts
 
     # ---- revenue, counted without decoding a record ----------------------------------------------

@@ -167,12 +167,48 @@ def test_other_closed_ticket_types_count_open_tickets_from_the_tickets(store: St
     _check(store, "support", on_hold_closed)
 
 
-def test_currencies_counted_as_ranges_equal_counting_every_record(store: Store):
-    config = config_from(STRUCTURE)
-    rules, whole = config.rules, load_mirror(store, handoffs=False)
+def _counted(store: Store) -> tuple[Counter[str], Counter[str]]:
+    """(currency counts from SQL, counted over every record)."""
+    rules, whole = config_from(STRUCTURE).rules, load_mirror(store, handoffs=False)
     want: Counter[str] = Counter()
     want.update(d.currency.upper() for d in whole.deals if d.currency and is_won_deal(d, rules))
     want.update(i.currency.upper() for i in whole.invoices if i.currency and is_billed(i, rules))
     want.update(p.currency.upper() for p in whole.payments if p.currency)
+    return ReportQueries(store.engine).currency_counts(rules.won_stages, rules.excluded_invoice_statuses), want
+
+
+def test_currencies_counted_as_ranges_equal_counting_every_record(store: Store):
+    got, want = _counted(store)
     assert {"CHF", "SEK", "GBP"} <= set(want) and "JPY" not in want
-    assert ReportQueries(store.engine).currency_counts(rules.won_stages, rules.excluded_invoice_statuses) == want
+    assert got == want
+
+
+def test_currencies_counted_when_won_deals_mostly_carry_another_currency(store: Store):
+    """The count worked out from the table's (that of the currency most won deals carry) stays exact when another
+    currency has more invoices and payments, and with estimates, excluded or no statuses and no currency about."""
+    day = fx.TODAY - timedelta(days=3)
+    invoices = [
+        Invoice(id=f"S{n}", account_id="B1", status=status, kind=kind, date=day, currency=currency, total=Decimal(1))
+        for n, (status, kind, currency) in enumerate(
+            [("sent", "invoice", "NOK")] * 9
+            + [("void", "invoice", "NOK"), ("draft", "invoice", "NOK"), ("", "invoice", "NOK")]
+            + [("sent", "estimate", "NOK"), ("sent", "estimate", "USD"), ("", "invoice", "USD")]
+            + [("sent", "invoice", ""), ("paid", "invoice", ""), ("void", "invoice", "USD")]
+        )
+    ]
+    store.upsert_invoices(invoices)
+    store.upsert_payments(
+        [
+            Payment(id=f"SP{n}", account_id="B1", date=day, currency=("NOK", "")[n % 2], amount=Decimal(1))
+            for n in range(7)
+        ]
+    )
+    got, want = _counted(store)
+    assert want["NOK"] >= 13 and max(want, key=lambda code: want[code]) != "NOK"  # deals carry other currencies
+    assert got == want
+    store.upsert_invoices(
+        [i.model_copy(update={"id": f"T{n}", "currency": "NOK"}) for n, i in enumerate(invoices * 40)]
+    )
+    got, want = _counted(store)
+    assert max(want, key=lambda code: want[code]) == "NOK"
+    assert got == want
