@@ -240,19 +240,26 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
     )
     rows.sort()  # by closing date, then id (unique)
     owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
-    days: dict[str, date] = {}  # a few hundred days for thousands of deals
+    closings: dict[
+        str, tuple[date, int]
+    ] = {}  # closing day → (day, days since): a few hundred days, thousands of deals
+    invoiced_on: dict[str, date] = {}
     out = []
     for closed, deal_id, name, amount, currency, o_name, o_email, account, invoiced in rows:
         deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
         owner = owners.get((o_name, o_email))
         if owner is None:
             owner = owners[(o_name, o_email)] = owner_of(o_name or "", o_email or "").name
-        on = days.get(closed) or days.setdefault(closed, date.fromisoformat(closed))
+        known = closings.get(closed)
+        if known is None:
+            on = date.fromisoformat(closed)
+            known = closings[closed] = (on, (today - on).days)
+        on, waiting = known
         if invoiced is None:  # as `timing_of` makes them (built here: a call less for each of thousands)
-            out.append(DealTiming(deal, account, owner, on, None, None, (today - on).days))
+            out.append(DealTiming(deal, account, owner, on, None, None, waiting))
         else:
-            first = days.get(invoiced) or days.setdefault(invoiced, date.fromisoformat(invoiced))
-            out.append(DealTiming(deal, account, owner, on, first, max((first - on).days, 0), (today - on).days))
+            first = invoiced_on.get(invoiced) or invoiced_on.setdefault(invoiced, date.fromisoformat(invoiced))
+            out.append(DealTiming(deal, account, owner, on, first, max((first - on).days, 0), waiting))
     return out
 
 

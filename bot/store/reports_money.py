@@ -184,19 +184,29 @@ class MoneyQueries:
         counting = (
             f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
         )
-        kept = "x.closing_date BETWEEN ? AND ?"
-        sql = (  # a deal outside the kept days is there for having no invoice: its first invoice is not looked up
+        shown = (
             "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
             "CASE WHEN a.id IS NULL THEN COALESCE(NULLIF(x.account_name, ''), NULLIF(x.account_id, ''), "
-            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END, "
-            f"CASE WHEN {kept} THEN (SELECT MIN(i.date) {counting}) END "
-            f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
-            f"AND ({kept} OR (x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})))"
+            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END"
         )
-        params = [keep_from, keep_to, *p_bill, *p_won, first, last, keep_from, keep_to, waited_to, *p_bill]
+        source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
+        # Each part its own range: the kept days with their first invoice, the days before and after them for the
+        # deals not invoiced (whose first invoice is not looked up).
+        waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
+            f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
+            f"AND x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})"
+        )
+        upto = min(waited_to, last)
+        parts = [  # in the order of their days (the caller sorts them by day: less to do)
+            (waiting.format("<"), [*p_won, keep_from, first, upto, *p_bill]),
+            (
+                f"{shown}, (SELECT MIN(i.date) {counting}) {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
+                [*p_bill, *p_won, max(first, keep_from), min(last, keep_to)],
+            ),
+            (waiting.format(">"), [*p_won, keep_to, first, upto, *p_bill]),
+        ]
         with self.engine.read() as conn:
-            return plain_rows(conn, sql, params)
+            return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
 
     def won_closings(
         self,
