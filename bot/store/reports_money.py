@@ -71,6 +71,13 @@ class MoneyQueries:
         currency when it has none. `by_month`: summed per month (`YYYY-MM` in place of the day)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        # Summed by day over owners: invoices are grouped in their date index's order (day, kind, status,
+        # currency), so summed as read, not sorted; the kind is then compared as an expression (a constant
+        # column would be dropped from that order by SQLite, and the rows sorted).
+        in_order = not owners and not by_month
+        if in_order:
+            status_sql, p_bill = _in("x.status_key", rules.excluded_invoice_statuses, negate=True)
+            bill_sql = f"COALESCE(x.kind, '') = 'invoice' AND {status_sql}"
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
         no_currency = "(x.currency = '' OR x.currency IS NULL)"
         # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
@@ -133,8 +140,14 @@ class MoneyQueries:
                 # Records with a currency (nearly all) group by it; the few without (read through the currency
                 # index) look their account's up: one lookup key less for every record to sort. By month, those
                 # with a currency are read a month at a time (the month is then no key to work out and sort by).
+                ordered = f"{when}, x.kind, x.status_key, x.currency" if in_order and kind == "invoiced" else ""
                 variants = (
-                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''", True),
+                    (
+                        "COALESCE(x.currency, '') <> ''",
+                        ordered or f"{when}, x.currency{grouped}",
+                        f"{when}, x.currency, ''",
+                        True,
+                    ),
                     (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}", False),
                 )
                 exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
