@@ -250,12 +250,14 @@ class MoneyQueries:
             return plain_rows(conn, sql, params)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
-        """Payments made on `day`: (amount, currency, CRM account id, the mirrored account's id and name (None
-        when it is not mirrored))."""
+        """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM
+        account id, else "(unknown account)")."""
+        account = BOOKS_ACCOUNT
         sql = (
-            f"SELECT x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
-            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+            f"SELECT x.amount, x.currency, CASE WHEN a.id IS NULL THEN COALESCE(NULLIF({account}, ''), "
+            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END FROM payments x "
+            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {account} "
             "WHERE x.date = ? AND x.amount IS NOT NULL"
         )
         with self.engine.read() as conn:
-            return [tuple(row) for row in conn.execute(sql, [day]).fetchall()]
+            return plain_rows(conn, sql, [day])
