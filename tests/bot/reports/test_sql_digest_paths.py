@@ -16,8 +16,8 @@ import pytest
 from bot.account.health import is_billed, is_won_deal
 from bot.config import OperatingStructure
 from bot.models import Account, Deal, Invoice, Owner, Payment, Ticket
-from bot.reports.compute import ReportConfig, config_from
-from bot.reports.data import digest_data, load_mirror
+from bot.reports.compute import ReportConfig, config_from, payments_on
+from bot.reports.data import digest_data, load_mirror, paid_on
 from bot.reports.digests import TIMING_DAYS, DigestContext, build
 from bot.store import Store
 from bot.store.reports import ReportQueries
@@ -212,3 +212,21 @@ def test_currencies_counted_when_won_deals_mostly_carry_another_currency(store: 
     got, want = _counted(store)
     assert max(want, key=lambda code: want[code]) == "NOK"
     assert got == want
+
+
+def test_a_days_payments_from_sql_are_listed_as_from_the_records(store: Store):
+    """Equal amounts (written alike or not) are listed by account, then currency; an unknown account is named so."""
+    day = fx.TODAY - timedelta(days=1)
+    rows = [("B2", "GBP", "5"), ("B1", "EUR", "5.00"), ("B1", "CHF", "5"), ("", "EUR", "5"), ("A1", "EUR", "7.5")]
+    rows += [("B3", "GBP", "5.0"), ("ZZ", "GBP", "0.5"), ("B1", "eur", "5")]
+    store.upsert_payments(
+        [
+            Payment(id=f"PD{n}", account_id=account, date=day, currency=currency, amount=Decimal(amount))
+            for n, (account, currency, amount) in enumerate(rows)
+        ]
+    )
+    got = paid_on(store, day)
+    assert len(got) >= len(rows)
+    assert [(p.amount, p.currency, p.account) for p in got] == [
+        (p.amount, p.currency, p.account) for p in payments_on(load_mirror(store, handoffs=False), day)
+    ]
