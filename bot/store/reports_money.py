@@ -163,7 +163,9 @@ class MoneyQueries:
                                     (month, *row)
                                     for row in conn.execute(
                                         f"SELECT x.currency, ''{shown}, {sums} FROM {source} WHERE {picked} "
-                                        f"GROUP BY {owner}, x.currency",  # owner first: no index has that order
+                                        # owner first: led by the currency, SQLite reads the currency index
+                                        # (whole table) to skip the sort
+                                        f"GROUP BY {owner}, x.currency",
                                         [*params, *part],
                                     ).fetchall()
                                 ]
