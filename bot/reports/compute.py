@@ -154,7 +154,11 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default); None for no values."""
     if not values:
         return None
-    ordered = sorted(values)
+    return _ranked(sorted(values), q)
+
+
+def _ranked(ordered: Sequence[float], q: float) -> float:
+    """`percentile` of values already in order (not empty)."""
     pos = (len(ordered) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
@@ -382,7 +386,10 @@ class Spread:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Spread:
-        return cls(len(values), percentile(values, 0.5), percentile(values, 0.9))
+        if not values:
+            return cls(0, None, None)
+        ordered = sorted(values)  # once for both
+        return cls(len(values), _ranked(ordered, 0.5), _ranked(ordered, 0.9))
 
 
 @dataclass(frozen=True)
@@ -481,18 +488,23 @@ def timing_of_pairs(
 
 def invoicing(data: MirrorData, period: Period, today: date, config: ReportConfig = ReportConfig()) -> InvoicingReport:
     timings = deal_timings(data, today, config)
-    in_period = [t for t in timings if t.closed in period]
-    done = [t for t in in_period if t.days is not None]
+    start, end = period.start, period.end
+    in_period = [t for t in timings if start <= t.closed <= end]
+    done: list[float] = []  # close → first invoice of those invoiced, in deal order
     months: dict[str, list[float]] = {key: [] for key in period.months()}
     owners: dict[str, list[float]] = defaultdict(list)
-    for t in done:
-        months[month_key(t.closed)].append(float(t.days or 0))
-        owners[t.owner].append(float(t.days or 0))
+    keys: dict[date, str] = {}  # closing day → month key: thousands of deals close on a few hundred days
+    for t in in_period:
+        if t.days is not None:
+            days = float(t.days)
+            months[keys.get(t.closed) or keys.setdefault(t.closed, month_key(t.closed))].append(days)
+            owners[t.owner].append(days)
+            done.append(days)
     by_owner = sorted(((o, Spread.of(v)) for o, v in owners.items()), key=lambda kv: (-kv[1].count, kv[0].casefold()))
     return InvoicingReport(
         period=period,
         today=today,
-        overall=Spread.of([float(t.days or 0) for t in done]),
+        overall=Spread.of(done),
         by_month=[(k, Spread.of(v)) for k, v in months.items()],
         by_owner=by_owner,
         deals=in_period,

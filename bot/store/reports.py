@@ -170,32 +170,48 @@ class ReportQueries:
         """How many won deals, counting invoices and payments carry each currency (for the org currency).
 
         Invoices and payments (tens of thousands) are counted as index ranges, not row by row: their few
-        currencies are found by seeking from one to the next (`_currencies`), then each is counted by its range of
-        the currency index (`report_money_invoice_currency`, `report_money_payment_currency`)."""
+        currencies are found by seeking from one to the next (`_currencies`), then counted by ranges of the
+        currency index (`report_money_invoice_currency`, `report_money_payment_currency`). The range of the
+        currency most won deals carry (nearly always the most common: the longest range) is not read: its count
+        is the table's (which SQLite counts by pages, not rows) less every other currency's and the records
+        without one; only what of it does not count (excluded statuses, other kinds) is read."""
         won_sql, p_won = _in("x.stage_key", won)
         left_out, p_out = _in("x.status_key", excluded)
         counts: Counter[str] = Counter()
-        invoices = "FROM invoices x WHERE x.currency = c.code AND x.kind = 'invoice'"
         with self.engine.read() as conn:
             sql = (
                 f"SELECT x.currency, COUNT(*) FROM deals x WHERE {won_sql} AND COALESCE(x.currency, '') <> '' "
                 "GROUP BY x.currency"
             )
-            counts.update({row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()})
-            for table, count, params in (
-                # counting: every invoice of the kind less those with an excluded status or none
-                (
-                    "invoices",
-                    f"(SELECT COUNT(*) {invoices}) - (SELECT COUNT(*) {invoices} AND {left_out}) "
-                    f"- (SELECT COUNT(*) {invoices} AND x.status_key IS NULL)",
-                    p_out,
-                ),
-                ("payments", "(SELECT COUNT(*) FROM payments x WHERE x.currency = c.code)", []),
-            ):
-                found = conn.execute(
-                    f"{_currencies(table)} SELECT c.code, {count} FROM c WHERE c.code IS NOT NULL", params
-                )
-                counts.update({row[0]: int(row[1]) for row in found.fetchall() if row[1]})
+            deals = {row[0]: int(row[1]) for row in conn.execute(sql, p_won).fetchall()}
+            counts.update(deals)
+            invoices = "FROM invoices x WHERE x.currency = ? AND x.kind"
+            not_counting = (  # of one currency: other kinds (or none), excluded statuses or none
+                f"SELECT (SELECT COUNT(*) {invoices} < 'invoice') + (SELECT COUNT(*) {invoices} > 'invoice') "
+                f"+ (SELECT COUNT(*) {invoices} IS NULL) + (SELECT COUNT(*) {invoices} = 'invoice' AND {left_out}) "
+                f"+ (SELECT COUNT(*) {invoices} = 'invoice' AND x.status_key IS NULL)"
+            )
+            for table, left in (("invoices", not_counting), ("payments", "")):
+                codes = [row[0] for row in conn.execute(f"{_currencies(table)} SELECT c.code FROM c").fetchall()]
+                codes = [code for code in codes if code is not None]
+                if not codes:
+                    continue
+                derived = max(codes, key=lambda code: (deals.get(code, 0), code))
+                without = f"(SELECT COUNT(*) FROM {table} x WHERE x.currency IS NULL OR x.currency = '')"
+                rest = conn.execute(f"SELECT (SELECT COUNT(*) FROM {table}) - {without}").fetchone()[0]
+                found: dict[str, int] = {}
+                for code in codes:
+                    if code != derived:
+                        found[code] = int(
+                            conn.execute(f"SELECT COUNT(*) FROM {table} x WHERE x.currency = ?", [code]).fetchone()[0]
+                        )
+                        rest -= found[code]
+                found[derived] = int(rest)
+                for code, n in found.items():
+                    if left:
+                        n -= int(conn.execute(left, [code, code, code, code, *p_out, code]).fetchone()[0])
+                    if n:
+                        counts[code] += n
         return counts
 
     # ---- revenue, counted without decoding a record ----------------------------------------------

@@ -9,6 +9,7 @@ else its Books customer's), folded and named by the pure rules in bot/reports/co
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ BOOKS_ACCOUNT = (
 )
 ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
 DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
+UNKNOWN_ACCOUNT = "(unknown account)"  # shown for a record linked to no account (bot/reports/compute.py)
 
 
 def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -33,6 +35,21 @@ def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             out[-1] = (out[-1][0], max(out[-1][1], last))
         else:
             out.append((first, last))
+    return out
+
+
+def _months(first: str, last: str, *, most: int = 24) -> list[tuple[str, str, str]] | None:
+    """(`YYYY-MM`, first day, last day) of each calendar month of the ISO day range (inclusive), cut to it; None
+    past `most` months (one scan grouping by month is then cheaper than a statement per month)."""
+    year, month = int(first[:4]), int(first[5:7])
+    out: list[tuple[str, str, str]] = []
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        key = f"{year:04d}-{month:02d}"
+        end = f"{key}-{monthrange(year, month)[1]:02d}"
+        out.append((key, max(first, f"{key}-01"), min(last, end)))
+        if len(out) > most:
+            return None
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
 
 
@@ -54,6 +71,13 @@ class MoneyQueries:
         currency when it has none. `by_month`: summed per month (`YYYY-MM` in place of the day)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
+        # Summed by day over owners: invoices are grouped in their date index's order (day, kind, status,
+        # currency), so summed as read, not sorted; the kind is then compared as an expression (a constant
+        # column would be dropped from that order by SQLite, and the rows sorted).
+        in_order = not owners and not by_month
+        if in_order:
+            status_sql, p_bill = _in("x.status_key", rules.excluded_invoice_statuses, negate=True)
+            bill_sql = f"COALESCE(x.kind, '') = 'invoice' AND {status_sql}"
         accounts, deals = self.engine.covering(ACCOUNTS_INDEX), self.engine.covering(DEAL_OWNERS_INDEX)
         no_currency = "(x.currency = '' OR x.currency IS NULL)"
         # The account is joined only for its owner, unless the invoice's deal is mirrored; a record without a
@@ -114,20 +138,42 @@ class MoneyQueries:
                 grouped = f", {owner}" if owners else ""
                 shown = grouped or ", NULL, NULL"  # PostgreSQL groups by no constant
                 # Records with a currency (nearly all) group by it; the few without (read through the currency
-                # index) look their account's up: one lookup key less for every record to sort.
+                # index) look their account's up: one lookup key less for every record to sort. By month, those
+                # with a currency are read a month at a time (the month is then no key to work out and sort by).
+                ordered = f"{when}, x.kind, x.status_key, x.currency" if in_order and kind == "invoiced" else ""
                 variants = (
-                    ("COALESCE(x.currency, '') <> ''", f"{when}, x.currency{grouped}", f"{when}, x.currency, ''"),
-                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}"),
+                    (
+                        "COALESCE(x.currency, '') <> ''",
+                        ordered or f"{when}, x.currency{grouped}",
+                        f"{when}, x.currency, ''",
+                        True,
+                    ),
+                    (no_currency, f"{when}, {currency}{grouped}", f"{when}, '', {currency}", False),
                 )
+                exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
+                sums = f"COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*)"
                 for span in merged(ranges):  # one range scan each (an OR of ranges scans the whole index)
-                    for has_currency, keys, head in variants:
+                    for has_currency, keys, head, monthly in variants:
                         picked = f"{where} AND {has_currency} AND {day} BETWEEN ? AND ?"
-                        exact = f"CASE WHEN {units} IS NOT NULL THEN {exponent} END"
-                        summed = conn.execute(
-                            f"SELECT {head}{shown}, COUNT({units}), SUM({units}), MIN({exact}), NULL, COUNT(*) "
-                            f"FROM {source} WHERE {picked} GROUP BY {keys}",
-                            [*params, *span],
-                        ).fetchall()
+                        parts = _months(*span) if by_month and owners and monthly else None
+                        if parts:  # a range scan per month: the month is known, not worked out and sorted per row
+                            summed = []
+                            for month, *part in parts:
+                                summed += [
+                                    (month, *row)
+                                    for row in conn.execute(
+                                        f"SELECT x.currency, ''{shown}, {sums} FROM {source} WHERE {picked} "
+                                        # owner first: led by the currency, SQLite reads the currency index
+                                        # (whole table) to skip the sort
+                                        f"GROUP BY {owner}, x.currency",
+                                        [*params, *part],
+                                    ).fetchall()
+                                ]
+                        else:
+                            summed = conn.execute(
+                                f"SELECT {head}{shown}, {sums} FROM {source} WHERE {picked} GROUP BY {keys}",
+                                [*params, *span],
+                            ).fetchall()
                         out[kind] += [tuple(row[:-1]) for row in summed if row[-5]]
                         if any(row[-1] > row[-5] for row in summed):  # amounts without exact units: one row each
                             out[kind] += [
@@ -145,25 +191,37 @@ class MoneyQueries:
     ) -> list[tuple[Any, ...]]:
         """Won deals closed from `keep_from` to `keep_to`, and those closed from `first` to `waited_to` not
         invoiced (`first`, `last`: the union's bounds): (closing date, id, name, amount, currency, owner name,
-        owner email, account id, the mirrored account's id and name (None when it is not mirrored), the deal's own
-        account name, date of the first counting invoice linked to the deal (as bot.account.health.is_billed
-        counts) or None). Plain rows, in no order."""
+        owner email, account shown (the mirrored account's name, else the deal's own account name, else its
+        account id, else "(unknown account)"), date of the first counting invoice linked to the deal (as
+        bot.account.health.is_billed counts) or None). Plain rows, in no order."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
         counting = (
             f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
         )
-        kept = "x.closing_date BETWEEN ? AND ?"
-        sql = (  # a deal outside the kept days is there for having no invoice: its first invoice is not looked up
-            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, x.account_id, "
-            f"a.id, a.name, x.account_name, CASE WHEN {kept} THEN (SELECT MIN(i.date) {counting}) END "
-            f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? "
-            f"AND ({kept} OR (x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})))"
+        shown = (
+            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
+            "CASE WHEN a.id IS NULL THEN COALESCE(NULLIF(x.account_name, ''), NULLIF(x.account_id, ''), "
+            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END"
         )
-        params = [keep_from, keep_to, *p_bill, *p_won, first, last, keep_from, keep_to, waited_to, *p_bill]
+        source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
+        # Each part its own range: the kept days with their first invoice, the days before and after them for the
+        # deals not invoiced (whose first invoice is not looked up).
+        waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
+            f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
+            f"AND x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})"
+        )
+        upto = min(waited_to, last)
+        parts = [  # in the order of their days (the caller sorts them by day: less to do)
+            (waiting.format("<"), [*p_won, keep_from, first, upto, *p_bill]),
+            (
+                f"{shown}, (SELECT MIN(i.date) {counting}) {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
+                [*p_bill, *p_won, max(first, keep_from), min(last, keep_to)],
+            ),
+            (waiting.format(">"), [*p_won, keep_to, first, upto, *p_bill]),
+        ]
         with self.engine.read() as conn:
-            return plain_rows(conn, sql, params)
+            return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
 
     def won_closings(
         self,
@@ -194,12 +252,14 @@ class MoneyQueries:
             return plain_rows(conn, sql, params)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
-        """Payments made on `day`: (amount, currency, CRM account id, the mirrored account's id and name (None
-        when it is not mirrored))."""
+        """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM
+        account id, else "(unknown account)")."""
+        account = BOOKS_ACCOUNT
         sql = (
-            f"SELECT x.amount, x.currency, {BOOKS_ACCOUNT}, a.id, a.name FROM payments x "
-            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+            f"SELECT x.amount, x.currency, CASE WHEN a.id IS NULL THEN COALESCE(NULLIF({account}, ''), "
+            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END FROM payments x "
+            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {account} "
             "WHERE x.date = ? AND x.amount IS NOT NULL"
         )
         with self.engine.read() as conn:
-            return [tuple(row) for row in conn.execute(sql, [day]).fetchall()]
+            return plain_rows(conn, sql, [day])

@@ -16,8 +16,8 @@ import pytest
 from bot.account.health import is_billed, is_won_deal
 from bot.config import OperatingStructure
 from bot.models import Account, Deal, Invoice, Owner, Payment, Ticket
-from bot.reports.compute import ReportConfig, config_from
-from bot.reports.data import digest_data, load_mirror
+from bot.reports.compute import ReportConfig, config_from, payments_on
+from bot.reports.data import digest_data, load_mirror, paid_on
 from bot.reports.digests import TIMING_DAYS, DigestContext, build
 from bot.store import Store
 from bot.store.reports import ReportQueries
@@ -167,12 +167,66 @@ def test_other_closed_ticket_types_count_open_tickets_from_the_tickets(store: St
     _check(store, "support", on_hold_closed)
 
 
-def test_currencies_counted_as_ranges_equal_counting_every_record(store: Store):
-    config = config_from(STRUCTURE)
-    rules, whole = config.rules, load_mirror(store, handoffs=False)
+def _counted(store: Store) -> tuple[Counter[str], Counter[str]]:
+    """(currency counts from SQL, counted over every record)."""
+    rules, whole = config_from(STRUCTURE).rules, load_mirror(store, handoffs=False)
     want: Counter[str] = Counter()
     want.update(d.currency.upper() for d in whole.deals if d.currency and is_won_deal(d, rules))
     want.update(i.currency.upper() for i in whole.invoices if i.currency and is_billed(i, rules))
     want.update(p.currency.upper() for p in whole.payments if p.currency)
+    return ReportQueries(store.engine).currency_counts(rules.won_stages, rules.excluded_invoice_statuses), want
+
+
+def test_currencies_counted_as_ranges_equal_counting_every_record(store: Store):
+    got, want = _counted(store)
     assert {"CHF", "SEK", "GBP"} <= set(want) and "JPY" not in want
-    assert ReportQueries(store.engine).currency_counts(rules.won_stages, rules.excluded_invoice_statuses) == want
+    assert got == want
+
+
+def test_currencies_counted_when_won_deals_mostly_carry_another_currency(store: Store):
+    """The count worked out from the table's (that of the currency most won deals carry) stays exact when another
+    currency has more invoices and payments, and with estimates, excluded or no statuses and no currency about."""
+    day = fx.TODAY - timedelta(days=3)
+    invoices = [
+        Invoice(id=f"S{n}", account_id="B1", status=status, kind=kind, date=day, currency=currency, total=Decimal(1))
+        for n, (status, kind, currency) in enumerate(
+            [("sent", "invoice", "NOK")] * 9
+            + [("void", "invoice", "NOK"), ("draft", "invoice", "NOK"), ("", "invoice", "NOK")]
+            + [("sent", "estimate", "NOK"), ("sent", "estimate", "USD"), ("", "invoice", "USD")]
+            + [("sent", "invoice", ""), ("paid", "invoice", ""), ("void", "invoice", "USD")]
+        )
+    ]
+    store.upsert_invoices(invoices)
+    store.upsert_payments(
+        [
+            Payment(id=f"SP{n}", account_id="B1", date=day, currency=("NOK", "")[n % 2], amount=Decimal(1))
+            for n in range(7)
+        ]
+    )
+    got, want = _counted(store)
+    assert want["NOK"] >= 13 and max(want, key=lambda code: want[code]) != "NOK"  # deals carry other currencies
+    assert got == want
+    store.upsert_invoices(
+        [i.model_copy(update={"id": f"T{n}", "currency": "NOK"}) for n, i in enumerate(invoices * 40)]
+    )
+    got, want = _counted(store)
+    assert max(want, key=lambda code: want[code]) == "NOK"
+    assert got == want
+
+
+def test_a_days_payments_from_sql_are_listed_as_from_the_records(store: Store):
+    """Equal amounts (written alike or not) are listed by account, then currency; an unknown account is named so."""
+    day = fx.TODAY - timedelta(days=1)
+    rows = [("B2", "GBP", "5"), ("B1", "EUR", "5.00"), ("B1", "CHF", "5"), ("", "EUR", "5"), ("A1", "EUR", "7.5")]
+    rows += [("B3", "GBP", "5.0"), ("ZZ", "GBP", "0.5"), ("B1", "eur", "5")]
+    store.upsert_payments(
+        [
+            Payment(id=f"PD{n}", account_id=account, date=day, currency=currency, amount=Decimal(amount))
+            for n, (account, currency, amount) in enumerate(rows)
+        ]
+    )
+    got = paid_on(store, day)
+    assert len(got) >= len(rows)
+    assert [(p.amount, p.currency, p.account) for p in got] == [
+        (p.amount, p.currency, p.account) for p in payments_on(load_mirror(store, handoffs=False), day)
+    ]
