@@ -154,10 +154,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default); None for no values."""
     if not values:
         return None
-    return _ranked(sorted(values), q)
+    return _sorted_percentile(sorted(values), q)
 
 
-def _ranked(ordered: Sequence[float], q: float) -> float:
+def _sorted_percentile(ordered: Sequence[float], q: float) -> float:
     """`percentile` of values already in order (not empty)."""
     pos = (len(ordered) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
@@ -389,7 +389,7 @@ class Spread:
         if not values:
             return cls(0, None, None)
         ordered = sorted(values)  # once for both
-        return cls(len(values), _ranked(ordered, 0.5), _ranked(ordered, 0.9))
+        return cls(len(values), _sorted_percentile(ordered, 0.5), _sorted_percentile(ordered, 0.9))
 
 
 @dataclass(frozen=True)
@@ -531,15 +531,11 @@ class SupportRow:
 SupportCounts = tuple[str, str, int, int, int]  # key, name, opened, escalated, open now
 
 
-def _rank(c: SupportCounts) -> tuple[int, int, int]:
-    return c[2], c[4], c[3]  # opened, open now, escalated: the report's order, the most first
+RANK = itemgetter(2, 4, 3)  # opened, open now, escalated: the report's order, the most first
 
 
 def _rank_ascending(c: SupportCounts) -> tuple[int, int, int]:
     return -c[2], -c[4], -c[3]
-
-
-RANK = itemgetter(2, 4, 3)  # `_rank` in C: for sorting thousands
 
 
 def in_rank_order(counts: Iterable[SupportCounts]) -> list[SupportCounts]:
@@ -594,7 +590,7 @@ class SupportReport:
         """The first `limit` rows among customers with tickets opened or open now (those come first)."""
         ranked = self._ranked
         end = min(limit, len(ranked))
-        while 0 < end < len(ranked) and _rank(ranked[end]) == _rank(ranked[end - 1]):
+        while 0 < end < len(ranked) and RANK(ranked[end]) == RANK(ranked[end - 1]):
             end += 1  # to the end of the last group shown: names order it
         shown = ranked[:end]
         keys = {c[0] for c in shown}
@@ -609,7 +605,7 @@ class SupportReport:
         for key, spent in closed:
             hours_of.setdefault(key, []).append(spent)
         rows: list[SupportRow] = []
-        for _, group in groupby(ranked, key=_rank):
+        for _, group in groupby(ranked, key=RANK):
             named = sorted((c[1].casefold(), c[0], c) for c in group)
             for _, _, (key, name, o, e, n) in named:
                 hours = hours_of.get(key)

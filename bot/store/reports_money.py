@@ -38,6 +38,13 @@ def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+def _account_shown(*fallbacks: str) -> str:
+    """The account a record is shown under (as `compute.account_name`), for a query joining `accounts a`: the
+    mirrored account's name, else the first of `fallbacks` (SQL expressions) not empty, else UNKNOWN_ACCOUNT."""
+    given = "".join(f"NULLIF({f}, ''), " for f in fallbacks)
+    return f"CASE WHEN a.id IS NULL THEN COALESCE({given}'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END"
+
+
 def _months(first: str, last: str, *, most: int = 24) -> list[tuple[str, str, str]] | None:
     """(`YYYY-MM`, first day, last day) of each calendar month of the ISO day range (inclusive), cut to it; None
     past `most` months (one scan grouping by month is then cheaper than a statement per month)."""
@@ -201,8 +208,7 @@ class MoneyQueries:
         )
         shown = (
             "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
-            "CASE WHEN a.id IS NULL THEN COALESCE(NULLIF(x.account_name, ''), NULLIF(x.account_id, ''), "
-            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END"
+            + _account_shown("x.account_name", "x.account_id")
         )
         source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
         # Each part its own range: the kept days with their first invoice, the days before and after them for the
@@ -254,11 +260,9 @@ class MoneyQueries:
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
         """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM
         account id, else "(unknown account)")."""
-        account = BOOKS_ACCOUNT
         sql = (
-            f"SELECT x.amount, x.currency, CASE WHEN a.id IS NULL THEN COALESCE(NULLIF({account}, ''), "
-            f"'{UNKNOWN_ACCOUNT}') ELSE COALESCE(a.name, '') END FROM payments x "
-            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {account} "
+            f"SELECT x.amount, x.currency, {_account_shown(BOOKS_ACCOUNT)} FROM payments x "
+            f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
             "WHERE x.date = ? AND x.amount IS NOT NULL"
         )
         with self.engine.read() as conn:
