@@ -663,7 +663,12 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}
     day = today.isoformat()
-    found = queries.owing_with_open_tickets(config.rules, day) if _open_tickets_kept(store, config.rules) else None
+    if _summaries_ready(store, config.rules):
+        found: list[tuple[str, int]] | None = queries.owing_with_open_tickets_kept(day)
+    elif _open_tickets_kept(store, config.rules):
+        found = queries.owing_with_open_tickets(config.rules, day)
+    else:
+        found = None
     if found is None:  # every overdue invoice read, each owing account's open tickets counted
         overdue = _overdue(store, today, config)
         owed = {account for _, _, account, _, _ in overdue if account}

@@ -515,6 +515,19 @@ class AccountQueries:
         )
         return self._unless_unsure(unsure, p_unsure, sql, params)
 
+    def owing_with_open_tickets_kept(self, today: str) -> list[tuple[str, int]]:
+        """`owing_with_open_tickets` from the health aggregates alone (only while they are kept, for the health
+        rule's own status sets and closed ticket types: bot/store/health_summary.py `fits`): an account owes an
+        invoice overdue `today` when it has one with an overdue status, or one with a due status owing something
+        whose due date has passed — the earliest such due date is kept, balances weighed exactly at write time.
+        One small row per account instead of every overdue invoice and its Books customer."""
+        sql = (
+            "SELECT h.account_id, h.open_tickets FROM account_health h WHERE h.open_tickets > 0 "
+            "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)) AND h.account_id <> ''"
+        )
+        with self.engine.read() as conn:
+            return [(r[0], int(r[1])) for r in plain_rows(conn, sql, [today])]
+
     def overdue_balances(self, rules: HealthRules, today: str, ids: Sequence[str]) -> list[tuple[str, str, str]]:
         """(CRM account, balance, currency) of the invoices of the accounts `ids` (a few) overdue `today`, as
         `owing_with_open_tickets` counts them."""
