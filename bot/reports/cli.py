@@ -68,16 +68,16 @@ def report_cmd(
         raise fail(f"{exc.user_message()}\n\n{render_text({'text': usage_text()})}") from exc
     except ThroughlineError as exc:
         raise fail(exc.user_message()) from exc
-    with Store(_mirror_path(settings)) as store:
+    with Store(_mirror_path(settings)) as store:  # open until the CSV is made: a report may read names as it goes
         report = run_report(store, structure, request, now)
-    typer.echo(render_text(render(report, structure).to_dict()))
-    if csv_file is not None:
-        try:
-            with csv_file.open("w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerows(csv_rows(report))
-        except OSError as exc:
-            raise fail(f"Cannot write {csv_file}: {exc}", code=1) from exc
-        typer.echo(f"\nCSV written to {csv_file}")
+        typer.echo(render_text(render(report, structure).to_dict()))
+        if csv_file is not None:
+            try:
+                with csv_file.open("w", newline="", encoding="utf-8") as handle:
+                    csv.writer(handle).writerows(csv_rows(report))
+            except OSError as exc:
+                raise fail(f"Cannot write {csv_file}: {exc}", code=1) from exc
+            typer.echo(f"\nCSV written to {csv_file}")
 
 
 def digest_cmd(

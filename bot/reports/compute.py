@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -528,7 +528,10 @@ class SupportRow:
     median_hours_to_close: float | None  # over the tickets closed in the period
 
 
-SupportCounts = tuple[str, str, int, int, int]  # key, name, opened, escalated, open now
+SupportCounts = tuple[str, str | None, int, int, int]  # key, name (None: read when shown), opened, escalated, open now
+# The names of the customers whose counts carry none (CRM account ids), read when they are shown; an id missing from
+# the answer is shown as itself (an account not mirrored).
+Names = Callable[[list[str]], Mapping[str, str | None]]
 
 
 RANK = itemgetter(2, 4, 3)  # opened, open now, escalated: the report's order, the most first
@@ -549,6 +552,11 @@ def rank_in(ranked: list[SupportCounts], more: Iterable[SupportCounts]) -> None:
         insort(ranked, c, key=_rank_ascending)
 
 
+def _or_key(name: str | None, key: str) -> str:
+    """A customer's name as SQL's `COALESCE(name, id)` gives it: an empty name stays empty."""
+    return key if name is None else name
+
+
 class SupportReport:
     """Customers with tickets opened in the period, open now or closed in it — the most opened first, then the most
     open now, the most escalated, by name (case-folded) and key — and the total over all of them.
@@ -556,14 +564,23 @@ class SupportReport:
     Made from every customer's counts already in that order but for names (`ranked`: SQL orders thousands of
     customers by their counts) and the (key, hours to close) of every ticket closed in the period (each key among
     the counts). The total is added up at once; `rows` puts names in order and makes a row per customer when first
-    read (the CSV), `top` only for the first few (a card shows ten of ≈ 8,000 at 10,000 accounts)."""
+    read (the CSV), `top` only for the first few (a card shows ten of ≈ 8,000 at 10,000 accounts). Counts without
+    a name have theirs asked of `names` when their rows are first made: only the few a card shows (so read the rows
+    while what `names` reads from is open)."""
 
-    __slots__ = ("period", "total", "size", "_ranked", "_closed", "_rows")
+    __slots__ = ("period", "total", "size", "_ranked", "_closed", "_rows", "_names")
 
-    def __init__(self, period: Period, ranked: Sequence[SupportCounts], closed: Sequence[tuple[str, float]]) -> None:
+    def __init__(
+        self,
+        period: Period,
+        ranked: Sequence[SupportCounts],
+        closed: Sequence[tuple[str, float]],
+        names: Names | None = None,
+    ) -> None:
         self.period = period
         self._ranked = ranked
         self._closed = closed
+        self._names = names
         self._rows: list[SupportRow] | None = None
         # Customers with nothing opened nor open now come last; of those only the ones with tickets closed count.
         quiet = bisect_left(ranked, (0, 0), key=lambda c: (-c[2], -c[4]))
@@ -583,7 +600,7 @@ class SupportReport:
     @property
     def rows(self) -> list[SupportRow]:
         if self._rows is None:
-            self._rows = self._ordered(self._ranked, self._closed, every_row=True)
+            self._rows = self._ordered(self._named(self._ranked), self._closed, every_row=True)
         return self._rows
 
     def top(self, limit: int) -> list[SupportRow]:
@@ -595,11 +612,20 @@ class SupportReport:
         shown = ranked[:end]
         keys = {c[0] for c in shown}
         closed = [pair for pair in self._closed if pair[0] in keys]
-        return [r for r in self._ordered(shown, closed, every_row=False) if r.opened or r.open_now][:limit]
+        return [r for r in self._ordered(self._named(shown), closed, every_row=False) if r.opened or r.open_now][:limit]
+
+    def _named(self, counts: Sequence[SupportCounts]) -> Sequence[tuple[str, str, int, int, int]]:
+        """`counts` with every name filled in (asked of `names` for those without)."""
+        missing = [c[0] for c in counts if c[1] is None]
+        if not missing:
+            return counts  # type: ignore[return-value]  # every name is there
+        assert self._names is not None, "counts without a name need `names`"
+        found = self._names(missing)
+        return [c if c[1] is not None else (c[0], _or_key(found.get(c[0]), c[0]), *c[2:]) for c in counts]  # type: ignore[misc]
 
     @staticmethod
     def _ordered(
-        ranked: Sequence[SupportCounts], closed: Iterable[tuple[str, float]], *, every_row: bool
+        ranked: Sequence[tuple[str, str, int, int, int]], closed: Iterable[tuple[str, float]], *, every_row: bool
     ) -> list[SupportRow]:
         hours_of: dict[str, list[float]] = {}
         for key, spent in closed:

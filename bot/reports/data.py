@@ -318,7 +318,7 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
             _, more_o, more_e, more_n = extra[account]
             extra[account] = [name, o + more_o, e + more_e, n + more_n]
         rank_in(ranked, [(key, name, o, e, n) for key, (name, o, e, n) in extra.items()])
-    return SupportReport(period, ranked, closed)
+    return SupportReport(period, ranked, closed, store.account_names)  # names read for the rows shown
 
 
 def _open_tickets_kept(store: Store, rules: HealthRules) -> bool:

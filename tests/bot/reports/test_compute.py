@@ -12,10 +12,13 @@ from bot.blocks import validate_message
 from bot.config import OperatingStructure, parse_structure
 from bot.reports.blocks import invoicing_message, renewals_message, revenue_message, support_message
 from bot.reports.compute import (
+    RANK,
     MirrorData,
     ReportConfig,
+    SupportReport,
     SupportRow,
     config_from,
+    in_rank_order,
     invoicing,
     org_currency,
     percentile,
@@ -233,3 +236,42 @@ def test_support_rows_named_when_read_and_the_top_few_agree_with_every_row(seed:
     shown = min(10, len(busy))
     more = f"… and {len(expected) - shown} more customers"
     assert (more in str(message)) == (0 < shown < len(expected))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_support_names_are_read_only_for_the_rows_shown(seed: int):
+    """Counts from SQL carry no name: a card asks only for the customers up to the end of the last group it shows,
+    the rows (the CSV) for every one; an account not mirrored is shown as its id, an empty name stays empty."""
+    rnd = random.Random(seed)
+    mirrored = {f"A{i}": rnd.choice(["Acme", "acme", "Ärzte AG", "", "ß Corp", "SS Corp", "Zeta"]) for i in range(80)}
+    counts, named, hours_of = [], [], {}
+    for i in range(rnd.randint(1, 80)):
+        o, n = rnd.choice([0, 1, 1, 2, 3]), rnd.choice([0, 0, 1, 2])
+        e = rnd.randint(0, o)
+        key = f"A{i}" if rnd.random() < 0.8 else f"X{i}"  # X…: not mirrored
+        counts.append((key, None, o, e, n))
+        named.append((key, mirrored.get(key, key), o, e, n))
+        if rnd.random() < 0.3:
+            hours_of[key] = [rnd.uniform(0, 100)]
+    asked: list[list[str]] = []
+
+    def names(ids: list[str]) -> dict[str, str]:
+        asked.append(list(ids))
+        return {i: mirrored[i] for i in ids if i in mirrored}
+
+    period = Period(date(2026, 9, 1), date(2026, 9, 30), "Sep")
+    closed = [(k, h) for k, hs in hours_of.items() for h in hs]
+    ranked = in_rank_order(counts)
+    expected = support_from(period, named, hours_of)
+    for limit in (1, 3, 10):
+        asked.clear()
+        assert SupportReport(period, ranked, closed, names).top(limit) == expected.top(limit)
+        end = min(limit, len(ranked))
+        while end < len(ranked) and RANK(ranked[end]) == RANK(ranked[end - 1]):
+            end += 1
+        assert len(asked) == 1 and sorted(asked[0]) == sorted(c[0] for c in ranked[:end])
+    asked.clear()
+    lazy = SupportReport(period, ranked, closed, names)
+    assert asked == []  # nothing read until rows are
+    assert lazy.rows == expected.rows and lazy == expected and lazy.total == expected.total
+    assert len(asked) == 1 and sorted(asked[0]) == sorted(c[0] for c in counts)

@@ -204,6 +204,10 @@ def test_the_aggregates_find_the_accounts_owing_with_open_tickets_as_the_invoice
         assert ("B5", 2) in kept if n > 6 else ("B5", 2) not in kept, day
         assert ("B6", 1) in kept, day  # an overdue status with nothing left to pay
     assert {"B4", "B5", "B6"} <= seen
+    later = (fx.TODAY + timedelta(days=5)).isoformat()  # W1 owes a balance without exact units: weighed in Python
+    assert [(a, Decimal(b), c) for a, b, c in queries.overdue_balances(rules, later, ["B4"])] == [
+        ("B4", Decimal("0.00001"), "EUR")
+    ]
     store.upsert_books_customers([BooksCustomer(id="C9", name="Elm Books", account_id="B4")])  # re-linked
     kept, _ = both((fx.TODAY + timedelta(days=7)).isoformat())
     assert ("B5", 2) not in kept and ("B4", 1) in kept
