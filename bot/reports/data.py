@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
@@ -313,7 +314,7 @@ def _support_report(store: Store, period: Period, tz: tzinfo | None, config: Rep
     closed += [(keys[desk_id or ""], spent) for desk_id, spent in got["closed_unlinked"]]
     ranked = got["linked"]  # in the report's order (SQL), but for names
     if extra:  # counted for a CRM account by their Desk account: added to its own tickets' counts, then placed
-        for i in reversed([i for i, c in enumerate(ranked) if c[0] in extra]):
+        for i in reversed(list(compress(range(len(ranked)), map(extra.__contains__, map(itemgetter(0), ranked))))):
             account, name, o, e, n = ranked.pop(i)
             _, more_o, more_e, more_n = extra[account]
             extra[account] = [name, o + more_o, e + more_e, n + more_n]
