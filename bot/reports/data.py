@@ -657,9 +657,8 @@ def support_digest_data(store: Store, today: date, tz: tzinfo, config: ReportCon
     only the rows the message shows decoded."""
     queries, limit = AccountQueries(store.engine), config.list_limit
     yesterday = today - timedelta(days=1)
-    handed = [
-        h for h in map(handoff_from_row, store.handoffs.rows(state="done")) if local_date(h.updated_at, tz) == yesterday
-    ]
+    done = store.handoffs.rows(state="done", changed_around=(yesterday.isoformat(), yesterday.isoformat()))
+    handed = [h for h in map(handoff_from_row, done) if local_date(h.updated_at, tz) == yesterday]
     escalations, newest = queries.open_escalations(config.rules, limit)
     escalated = queries.records("tickets", newest)
     by_id = {t.id: t for t in escalated}

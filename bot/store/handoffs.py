@@ -4,7 +4,7 @@ name, as dicts; the handoff feature (bot.handoff.repo) owns what the values mean
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.store.engine import Engine, insert_new_sql, marks
@@ -43,14 +43,25 @@ class HandoffTables:
         ]
 
     def rows(
-        self, *, state: str | None = None, owner_email: str | None = None, limit: int = -1
+        self,
+        *,
+        state: str | None = None,
+        owner_email: str | None = None,
+        limit: int = -1,
+        changed_around: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Most recently changed first, optionally one state or one deal owner's."""
+        """Most recently changed first, optionally one state or one deal owner's. `changed_around` (first, last ISO
+        dates): only those last changed from the day before `first` to the day after `last` (as stored: ISO text
+        whatever its offset, so a day's margin each side; the caller checks the exact day)."""
         where: list[str] = []
         params: list[Any] = []
         if state is not None:
             where.append("state = ?")
             params.append(state)
+        if changed_around is not None:
+            first, last = (date.fromisoformat(d) for d in changed_around)
+            where.append("updated_at >= ? AND updated_at < ?")
+            params += [(first - timedelta(days=1)).isoformat(), (last + timedelta(days=2)).isoformat()]
         if owner_email is not None:
             where.append("owner_email = ?")
             params.append(owner_email.strip().lower())

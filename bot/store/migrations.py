@@ -377,6 +377,12 @@ def _m_rsup5_close_hours(db: Database) -> None:
     _backfill(db, SUPPORT_COLUMNS)
 
 
+def _m_rsup6_handoffs_changed(db: Database) -> None:
+    """Handoffs of one state by when they last changed: the support digest lists yesterday's done handoffs, and
+    done ones only grow (it decoded every one of them each day)."""
+    _run(db, "CREATE INDEX handoffs_state_changed ON handoffs (state, updated_at);")
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -396,4 +402,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_rhealth_account_health,
     _m_rrenew_deal_activity,
     _m_rsup5_close_hours,
+    _m_rsup6_handoffs_changed,
 )

@@ -235,6 +235,35 @@ def test_other_invoice_statuses_find_the_accounts_owing_from_the_invoices(store:
     _check(store, "support", viewed_not_due)
 
 
+def test_the_support_digest_lists_the_handoffs_done_yesterday_in_its_time_zone(store: Store):
+    """Only yesterday's done handoffs are read (a day's margin around it as stored, the day decided locally):
+    the first and last minutes of yesterday in Berlin, stored in UTC or another offset, in and just out."""
+    yesterday = fx.TODAY - timedelta(days=1)  # 14 Oct 2026, CEST (UTC+2)
+    times = {
+        "H1": "2026-10-13T22:00:00+00:00",  # 00:00 on the 14th in Berlin: in
+        "H2": "2026-10-13T21:59:59+00:00",  # 23:59:59 on the 13th: out
+        "H3": "2026-10-14T21:59:00+00:00",  # 23:59 on the 14th: in
+        "H4": "2026-10-14T22:00:00+00:00",  # 00:00 on the 15th: out
+        "H5": "2026-10-15T04:30:00+05:30",  # 01:00 on the 15th: out
+        "H6": "2026-10-14T23:30:00-05:00",  # 06:30 on the 15th: out
+        "H7": "2026-10-14T09:00:00-10:00",  # 21:00 on the 14th: in, stored a day "later" than many
+        "H8": "2025-10-14T12:00:00+00:00",  # a year before: out
+        "H9": "2026-10-15T08:00:00+12:00",  # 22:00 on the 14th: in, written on the 15th
+        "HA": "2026-10-13T23:30:00-01:00",  # 02:30 on the 14th: in, written on the 13th
+    }
+    store.handoffs.insert_many(
+        [
+            {"deal_id": deal, "account_id": "B1", "state": "done", "kind": "invoice", "plan": "{}", "missing": "[]",
+             "owner_email": "", "created_at": at, "updated_at": at}
+            for deal, at in times.items()
+        ]
+    )  # fmt: skip
+    picked = digest_data(store, "support", fx.TODAY, fx.TZ, config_from(STRUCTURE), TIMING_DAYS)
+    assert sorted(h.deal_id for h in picked.handed if h.deal_id in times) == ["H1", "H3", "H7", "H9", "HA"]
+    assert yesterday.isoformat() == "2026-10-14"
+    _check(store, "support", config_from(STRUCTURE), days=1)
+
+
 def test_other_closed_ticket_types_count_open_tickets_from_the_tickets(store: Store):
     config = config_from(STRUCTURE)
     on_hold_closed = replace(config, rules=replace(config.rules, closed_ticket_types=frozenset({"closed", "on hold"})))
