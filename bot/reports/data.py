@@ -45,6 +45,7 @@ from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.reports.retention import (
     AccountHealth,
     AccountRef,
+    AtRisk,
     QuietAccount,
     RenewalDue,
     RenewalsReport,
@@ -369,6 +370,28 @@ def health_of(
 _ZERO = Decimal(0)
 
 
+def _figures_of(row: Sequence[Any], today: date, amounts: dict[str, Decimal], days: dict[str, int]) -> HealthFigures:
+    """The figures of an `AccountQueries.health_summaries` row of an account with a row in `account_health`, as far as
+    the row tells them (the 12-month billing 0 and the overdue invoices as counted when the row leaves them to the
+    records). `amounts`: amount text → its Decimal, `days`: due date → days overdue (thousands of rows repeat few of
+    either, and parsing costs more than looking up)."""
+    code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row[4:14]
+    if (amount := amounts.get(late_amount)) is None:
+        amount = amounts[late_amount] = Decimal(late_amount)
+    if owing_amount is not None:
+        amount += Decimal(owing_amount)
+    billed_12m = _ZERO if billed is None else amounts.get(billed)
+    if billed_12m is None:
+        billed_12m = amounts[billed] = Decimal(billed)
+    if (outstanding := amounts.get(owed)) is None:
+        outstanding = amounts[owed] = Decimal(owed)
+    if first_due is None:
+        oldest = 0
+    elif (oldest := days.get(first_due, -1)) < 0:
+        oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
+    return HealthFigures(code, billed_12m, outstanding, count or 0, amount, oldest, n, esc, late)
+
+
 def _from_summaries(
     store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
 ) -> list[AccountHealth]:
@@ -384,24 +407,11 @@ def _from_summaries(
     days: dict[str, int] = {}  # due date → days overdue (thousands of rows, few dates)
     amounts: dict[str, Decimal] = {}  # text → its Decimal: amounts repeat (zeros, list prices), parsing costs more
     for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):
-        account, name, owner, email, code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row
+        account, name, owner, email, code, owed, billed, count = row[:8]
         if owed is None:  # nothing invoiced, paid or ticketed
             f = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
         else:
-            if (amount := amounts.get(late_amount)) is None:
-                amount = amounts[late_amount] = Decimal(late_amount)
-            if owing_amount is not None:
-                amount += Decimal(owing_amount)
-            billed_12m = _ZERO if billed is None else amounts.get(billed)
-            if billed_12m is None:
-                billed_12m = amounts[billed] = Decimal(billed)
-            if (outstanding := amounts.get(owed)) is None:
-                outstanding = amounts[owed] = Decimal(owed)
-            if first_due is None:
-                oldest = 0
-            elif (oldest := days.get(first_due, -1)) < 0:
-                oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
-            f = HealthFigures(code, billed_12m, outstanding, count or 0, amount, oldest, n, esc, late)
+            f = _figures_of(row, today, amounts, days)
             if billed is None:
                 straddle[account] = f
             if count is None:
@@ -432,6 +442,31 @@ def _from_summaries(
         if not at_risk_only or health.level == "at_risk":
             out.append(AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), health, f))
     return out
+
+
+def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -> AtRisk[Any]:
+    """The accounts at risk among `AccountQueries.health_summaries(certain=…)` rows: those SQL found certainly at
+    risk (the last column) whose figures the row tells whole wait in the list until read (a card reads ten of
+    thousands: `AtRisk`); the rest are judged now."""
+    sure: list[Any] = []
+    unsure: list[Any] = []
+    for row in rows:
+        (sure if row[14] and row[6] is not None and row[7] is not None else unsure).append(row)
+    judged = _from_summaries(store, unsure, today, config, at_risk_only=True)
+    rules = config.rules
+    amounts: dict[str, Decimal] = {}
+    days: dict[str, int] = {}
+
+    def rank(row: Sequence[Any]) -> tuple[Decimal, int]:  # the order's first keys: overdue amount, escalations
+        if (amount := amounts.get(row[8])) is None:
+            amount = amounts[row[8]] = Decimal(row[8])
+        return (amount if row[9] is None else amount + Decimal(row[9])), row[12]
+
+    def build(row: Sequence[Any]) -> AccountHealth:
+        f = _figures_of(row, today, amounts, days)
+        return AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), verdict(f, rules), f)
+
+    return AtRisk(judged, sure, rank, build)
 
 
 def renewals_report(
@@ -482,8 +517,7 @@ def _renewals_report(
         rows = queries.health_summaries(
             today.isoformat(), since, escalations=enough, certain=(old, rules.overdue_share_at_risk)
         )
-        at_risk = _from_summaries(store, rows, today, config, at_risk_only=True)
-        return renewals_of(today, window, config, due, quiet, at_risk)
+        return renewals_of(today, window, config, due, quiet, _at_risk(store, rows, today, config))
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
     for account, _, escalated, _ in tickets:

@@ -51,6 +51,38 @@ def _open_tickets(rules: HealthRules) -> tuple[str, list[str]]:
     return _in("x.status_key", rules.closed_ticket_types, negate=True)
 
 
+# Accounts that may be at risk (`health_summaries(escalations=…)`): an overdue invoice (one with an overdue status, or
+# the earliest of those owing past due) or that many open escalated tickets.
+_CANDIDATE = "a.id = h.account_id AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
+_REAL = "CAST({} AS DOUBLE PRECISION)"
+_LATE = "h.owing > 0 AND h.owing_last_due < ?"  # every owing invoice past due: all of them overdue
+_OWED = f"{_REAL.format('h.late_amount')} + CASE WHEN {_LATE} THEN {_REAL.format('h.owing_amount')} ELSE 0 END"
+
+
+def _surely_at_risk(today: str, since: str, old: str, share: Decimal, escalations: int) -> tuple[str, list[Any]]:
+    """A column: 1 for a candidate the health rule (bot/account/health.py `verdict`) certainly calls at risk from its
+    row alone, else 0 (judged in Python). At risk: `escalations` (≥ 1 and the rule's threshold) open escalated tickets;
+    or something overdue and any of: an escalated ticket, an invoice overdue since before `old`, no billing in the 12
+    months (all dated from `since`: else Python asks the invoices), an overdue amount at least the `share` of a
+    positive billing. That last by doubles, so only when the overdue amount adds no negative balance (no cancelling)
+    and it reaches the share plus a billionth: parsing and roundings of doubles err by far less; nearer the line
+    Python decides exactly. Accounts whose owing invoices are some past due and some not are left to Python (it
+    counts their overdue invoices); so is a NULL anywhere."""
+    overdue = "h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)"
+    billed = _REAL.format("h.billed")
+    sql = (
+        f"CASE WHEN h.escalated >= ? THEN 1 WHEN NOT ({overdue}) THEN 0 "
+        "WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 0 "
+        "WHEN h.escalated > 0 OR h.late_due < ? OR (h.owing > 0 AND h.owing_due < ?) OR h.first_billed IS NULL THEN 1 "
+        f"WHEN NOT (h.first_billed >= ? AND h.last_billed <= ?) THEN 0 WHEN {billed} <= 0 THEN 1 "
+    )
+    params: list[Any] = [escalations, today, today, today, old, old, since, today]
+    if share > 0:
+        sql += f"WHEN {_REAL.format('h.late_amount')} >= 0 AND {_OWED} >= ? * {billed} THEN 1 "
+        params += [today, float(share) * (1 + 1e-9)]
+    return sql + "ELSE 0 END", params
+
+
 class AccountQueries:
     """Reads on a reader connection, one snapshot per call."""
 
@@ -218,16 +250,14 @@ class AccountQueries:
         with self.engine.read() as conn:
             if escalations is not None:
                 narrow = self.engine.covering(ACCOUNT_NAMES_INDEX)  # the candidates' names, not their wide rows
-                sql = (
-                    f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
-                    "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
-                )
-                if certain is None or certain[1] <= 0:
+                if certain is None:
+                    sql = f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE {_CANDIDATE}"
                     return plain_rows(conn, sql, [*params, today, escalations])
                 old, share = certain
-                real = "CAST({} AS DOUBLE PRECISION)"
-                owed = f"{real.format('h.late_amount')} + CASE WHEN {late} THEN "
-                owed += f"{real.format('h.owing_amount')} ELSE 0 END"
+                sure, p_sure = _surely_at_risk(today, since, old, share, escalations)
+                sql = f"SELECT {cols}, {sure} FROM account_health h CROSS JOIN accounts a {narrow} WHERE {_CANDIDATE}"
+                if share <= 0:
+                    return plain_rows(conn, sql, [*params, *p_sure, today, escalations])
                 # Cheap tests first (most candidates fail them), the doubles only for the few left. Certainly not at
                 # risk: nothing escalated (so some invoice is overdue), none overdue since before `old`, the billing
                 # all in the window (else Python asks the invoices), no owing invoices both past due and not, and a
@@ -237,12 +267,12 @@ class AccountQueries:
                     " AND CASE WHEN h.escalated = 0 AND h.first_billed >= ? AND h.last_billed <= ? "
                     "AND (h.late_due IS NULL OR h.late_due >= ?) "
                     "AND NOT (h.owing > 0 AND h.owing_due < ? AND (h.owing_last_due >= ? OR h.owing_due < ?)) "
-                    f"AND {real.format('h.billed')} > 0 AND {real.format('h.late_amount')} >= 0 "
-                    f"AND {owed} < ? * {real.format('h.billed')} THEN 0 ELSE 1 END = 1"
+                    f"AND {_REAL.format('h.billed')} > 0 AND {_REAL.format('h.late_amount')} >= 0 "
+                    f"AND {_OWED} < ? * {_REAL.format('h.billed')} THEN 0 ELSE 1 END = 1"
                 )
                 margin = float(share) * (1 - 1e-9)
                 checks = [since, today, old, today, today, old, today, margin]
-                return plain_rows(conn, sql, [*params, today, escalations, *checks])
+                return plain_rows(conn, sql, [*params, *p_sure, today, escalations, *checks])
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
             if owner is not None:
                 return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]
