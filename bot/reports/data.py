@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, health_figures, owes_overdue, verdict
@@ -46,6 +46,7 @@ from bot.reports.retention import (
     AccountHealth,
     AccountRef,
     AtRisk,
+    Later,
     QuietAccount,
     RenewalDue,
     RenewalsReport,
@@ -492,7 +493,7 @@ def _renewals_report(
         rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
     ):
         last[account] = max(last.get(account, ("", "")), (closed, deal))
-    deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
+    deals = queries.deal_data([deal for _, deal in last.values()])  # decoded for the rows read (a card: ten)
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
     day, instant = cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0]
     if stored_deals:
@@ -501,10 +502,14 @@ def _renewals_report(
         probe = queries.quiet_probing_stages if summaries else queries.quiet_candidates
         activity = queries.last_activity(rules, probe(rules, day, instant))
     refs = queries.accounts([*last, *activity])
-    due = []
+    entries = []
     for account, (closed, deal) in last.items():
         when = date.fromisoformat(closed) + term
-        due.append(RenewalDue(AccountRef(*refs[account][:4]), deals[deal], when, (when - today).days))
+        ref = AccountRef(*refs[account][:4])
+        entries.append((when, ref.name.casefold(), account, ref, deals[deal]))
+    entries.sort(key=itemgetter(0, 1, 2))  # by due date, name and id: the report's order
+    decode = Deal.model_validate_json
+    due = Later(entries, lambda e: RenewalDue(e[3], decode(e[4]), e[0], (e[0] - today).days))
     quiet = []
     for account, (days, instants) in activity.items():
         seen = last_activity_of(days, instants, tz)

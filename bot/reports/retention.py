@@ -106,6 +106,52 @@ def account_health(
 # ---- renewals, quiet accounts, accounts at risk --------------------------------------------------------------
 
 Row = TypeVar("Row")
+Item = TypeVar("Item")
+
+
+class Later(Sequence[Item]):
+    """A list whose items are made when first read, from `entries` already in the list's order (the renewals due
+    keep the JSON of their last won deal, decoded for the ten a card shows, not for the hundreds due). Equal to any
+    sequence of equal items in the same order."""
+
+    __slots__ = ("_entries", "_make", "_made")
+
+    def __init__(self, entries: Sequence[Any], make: Callable[[Any], Item]) -> None:
+        self._entries = entries
+        self._make = make
+        self._made: dict[int, Item] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _item(self, index: int) -> Item:
+        if (made := self._made.get(index)) is None:
+            made = self._made[index] = self._make(self._entries[index])
+        return made
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self._entries)))]
+        return self._item(range(len(self._entries))[index])  # negative and out-of-range indexes as a list's
+
+    def __iter__(self) -> Iterator[Item]:
+        return map(self._item, range(len(self._entries)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"Later({list(self)!r})"
 
 
 def _in_order(found: list[AccountHealth]) -> list[AccountHealth]:
@@ -210,7 +256,7 @@ class QuietAccount:
 class RenewalsReport:
     today: date
     window: Period
-    due: list[RenewalDue]  # by due date
+    due: list[RenewalDue] | Later[RenewalDue]  # by due date, then name (case-folded) and id
     quiet: list[QuietAccount]  # most recently gone quiet first
     at_risk: AtRisk[Any]  # largest overdue amount first (`HealthFigures`)
     quiet_days: int
@@ -280,12 +326,13 @@ def renewals_of(
     today: date,
     window: Period,
     config: ReportConfig,
-    due: list[RenewalDue],
+    due: list[RenewalDue] | Later[RenewalDue],
     quiet: list[QuietAccount],
     at_risk: list[AccountHealth] | AtRisk[Any],
 ) -> RenewalsReport:
-    """The report, each list in its order (the accounts at risk when read)."""
-    due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
+    """The report, each list in its order (the accounts at risk when read; renewals due made later come in order)."""
+    if isinstance(due, list):
+        due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
     quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
     risk = at_risk if isinstance(at_risk, AtRisk) else AtRisk(at_risk)
     return RenewalsReport(today, window, due, quiet, risk, config.quiet_days)

@@ -341,6 +341,16 @@ class AccountQueries:
         with self.engine.read() as conn:
             return plain_rows(conn, sql, [closed_from, closed_to, *p_won_x, *p_shut, *p_kinds])  # type: ignore[return-value]
 
+    def deal_data(self, ids: Sequence[str]) -> dict[str, str]:
+        """Deal id → its record as stored (JSON), for those mirrored: the last won deals of the renewals due, decoded
+        only for the rows a message shows."""
+        out: dict[str, str] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(ids))):
+                sql = f"SELECT id, data FROM deals WHERE id IN ({marks(len(chunk))})"
+                out.update(plain_rows(conn, sql, chunk))  # type: ignore[arg-type]
+        return out
+
     def quiet_candidates(self, rules: HealthRules, day: str, instant: str) -> list[str]:
         """Customers (a won deal with a closing date, or a counting invoice) with no activity on or after local
         day `day` (`instant`: its start in UTC): no deal created, changed or closed, counting invoice dated,

@@ -18,7 +18,7 @@ import pytest
 from bot.account.health import DEFAULT_RULES, INVOICED_WINDOW, Health, HealthFigures, verdict
 from bot.config import OperatingStructure
 from bot.reports.data import load_mirror
-from bot.reports.retention import AccountHealth, AccountRef, AtRisk, RenewalsReport
+from bot.reports.retention import AccountHealth, AccountRef, AtRisk, Later, RenewalsReport
 from bot.reports.service import ReportRequest, csv_rows, render, run_report, run_report_on
 from bot.store import Store
 from bot.store.reports_accounts import AccountQueries
@@ -192,3 +192,37 @@ def test_the_first_rows_equal_the_whole_order_and_build_only_what_may_show(seed:
         assert listed[2:7] == whole[2:7]
     assert AtRisk(list(reversed(whole))) == whole  # a list already made: in order at once
     assert isinstance(whole[0].health, Health)
+
+
+def test_a_later_list_makes_each_item_once_when_first_read():
+    made: list[int] = []
+
+    def make(n: int) -> str:
+        made.append(n)
+        return f"item {n}"
+
+    items = Later(list(range(20)), make)
+    whole = [f"item {n}" for n in range(20)]
+    assert len(items) == 20 and not made
+    assert items[:3] == whole[:3] and made == [0, 1, 2]
+    assert items[-1] == whole[-1] and items[5:9:2] == whole[5:9:2] and items[18:40] == whole[18:40]
+    with pytest.raises(IndexError):
+        items[20]
+    assert list(items) == whole and items == whole and whole == items and items != whole[:-1]
+    assert sorted(made) == list(range(20))  # each made once, however often read
+
+
+def test_renewals_due_read_by_first_rows_equal_the_oracle(store: Store):
+    whole = load_mirror(store, handoffs=False)
+    shown = 0
+    for today in (TODAY - timedelta(days=300), TODAY, TODAY + timedelta(days=60), TODAY + timedelta(days=330)):
+        now = datetime.combine(today, fx.NOW.timetz())
+        oracle = run_report_on(whole, STRUCTURE, ReportRequest("renewals", None), now)
+        assert isinstance(oracle, RenewalsReport)
+        for limit in (0, 1, 2, 10):
+            got = _report(store, today)
+            assert isinstance(got.due, Later)
+            assert got.due[:limit] == oracle.due[:limit] and len(got.due) == len(oracle.due)
+            assert got == oracle
+        shown += len(oracle.due)
+    assert shown > 1
