@@ -458,16 +458,16 @@ def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -
     amounts: dict[str, Decimal] = {}
     days: dict[str, int] = {}
 
-    def rank(row: Sequence[Any]) -> tuple[Decimal, int]:  # the order's first keys: overdue amount, escalations
-        if (amount := amounts.get(row[8])) is None:
-            amount = amounts[row[8]] = Decimal(row[8])
-        return (amount if row[9] is None else amount + Decimal(row[9])), row[12]
+    def ranks(rows: Sequence[Any]) -> list[tuple[Decimal, int]]:  # the order's first keys: overdue amount, escalations
+        for text in {row[8] for row in rows}.difference(amounts):  # thousands of rows, fewer amounts
+            amounts[text] = Decimal(text)
+        return [(amounts[r[8]] if r[9] is None else amounts[r[8]] + Decimal(r[9]), r[12]) for r in rows]
 
     def build(row: Sequence[Any]) -> AccountHealth:
         f = _figures_of(row, today, amounts, days)
         return AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), verdict(f, rules), f)
 
-    return AtRisk(judged, sure, rank, build)
+    return AtRisk(judged, sure, ranks, build)
 
 
 def renewals_report(

@@ -168,23 +168,24 @@ def _in_order(found: list[AccountHealth]) -> list[AccountHealth]:
 class AtRisk(Sequence[AccountHealth], Generic[Row]):
     """The accounts at risk in the report's order (`_in_order`), counted at once but put in order and made only when
     read, as `compute.SupportReport`: at 10,000 accounts thousands are at risk and a card shows ten. Holds those
-    `built` already (any order) and `pending` rows (SQL's, certainly at risk): `rank` gives a row's overdue amount and
-    escalations (the order's first keys), `build` its `AccountHealth`. Reading the first `k` (`[:k]`) builds only the
-    pending rows that may be among them (the `k` largest by `rank` and their ties); anything else builds them all.
+    `built` already (any order) and `pending` rows (SQL's, certainly at risk): `ranks` gives the rows' overdue amounts
+    and escalations (the order's first keys; all at once: one call for thousands), `build` a row's `AccountHealth`.
+    Reading the first `k` (`[:k]`) builds only the pending rows that may be among them (the `k` ranked highest and
+    their ties); anything else builds them all.
     Equal to any sequence of the same accounts in the same order (a list, as the oracle's)."""
 
-    __slots__ = ("_built", "_pending", "_rank", "_build", "_all")
+    __slots__ = ("_built", "_pending", "_ranks", "_build", "_all")
 
     def __init__(
         self,
         built: list[AccountHealth],
         pending: Sequence[Row] = (),
-        rank: Callable[[Row], tuple[Decimal, int]] | None = None,
+        ranks: Callable[[Sequence[Row]], list[tuple[Decimal, int]]] | None = None,
         build: Callable[[Row], AccountHealth] | None = None,
     ) -> None:
         self._built = built
         self._pending = pending
-        self._rank = rank
+        self._ranks = ranks
         self._build = build
         self._all: list[AccountHealth] | None = None if pending else _in_order(built)
 
@@ -202,8 +203,8 @@ class AtRisk(Sequence[AccountHealth], Generic[Row]):
         """The first `limit` accounts."""
         if self._all is not None or limit <= 0:
             return self._every()[: max(limit, 0)]
-        assert self._rank is not None and self._build is not None
-        ranks = list(map(self._rank, self._pending))
+        assert self._ranks is not None and self._build is not None
+        ranks = self._ranks(self._pending)
         if limit < len(ranks):  # only rows ranked at least as high as the `limit`-th can be among the first
             least = heapq.nlargest(limit, ranks)[-1]
             shown = [row for row, rank in zip(self._pending, ranks, strict=True) if rank >= least]

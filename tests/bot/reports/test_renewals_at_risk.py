@@ -8,6 +8,7 @@ in case; and the first rows are made without building the rest."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -177,13 +178,13 @@ def test_the_first_rows_equal_the_whole_order_and_build_only_what_may_show(seed:
         built.append(h)
         return h
 
-    def rank(h: AccountHealth) -> tuple[Decimal, int]:
-        return h.figures.overdue_amount, h.figures.escalated_tickets
+    def ranks(found: Sequence[AccountHealth]) -> list[tuple[Decimal, int]]:
+        return [(h.figures.overdue_amount, h.figures.escalated_tickets) for h in found]
 
     for limit in (0, 1, 3, 10, 79, 80, 200):
         cut = rnd.randrange(30)  # at least 50 rows wait to be made
         built.clear()
-        listed = AtRisk(rows[:cut], rows[cut:], rank, build)
+        listed = AtRisk(rows[:cut], rows[cut:], ranks, build)
         assert len(listed) == 80 and not built
         assert listed[:limit] == whole[:limit], limit
         if 0 < limit < 10:
