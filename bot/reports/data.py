@@ -489,11 +489,18 @@ def _renewals_report(
     summaries = _summaries_ready(store, rules)
     stored_deals = summaries and health_summary.deals_fit(rules)  # the aggregates' deal activity answers
     last: dict[str, tuple[str, str]] = {}
-    for account, deal, closed in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
+    read: dict[
+        str, tuple[str, ...]
+    ] = {}  # deal → (its JSON, its account's name, owner, email) when the query gave them
+    for account, deal, closed, *more in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
         rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
     ):
         last[account] = max(last.get(account, ("", "")), (closed, deal))
-    deals = queries.deal_data([deal for _, deal in last.values()])  # decoded for the rows read (a card: ten)
+        if more:
+            read[deal] = tuple(more)
+    deals = {deal: got[0] for deal, got in read.items()}  # JSON decoded for the rows read (a card: ten)
+    if missing := [deal for _, deal in last.values() if deal not in deals]:
+        deals.update(queries.deal_data(missing))
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
     day, instant = cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0]
     if stored_deals:
@@ -501,11 +508,11 @@ def _renewals_report(
     else:
         probe = queries.quiet_probing_stages if summaries else queries.quiet_candidates
         activity = queries.last_activity(rules, probe(rules, day, instant))
-    refs = queries.accounts([*last, *activity])
+    refs = queries.accounts([*(a for a, (_, deal) in last.items() if deal not in read), *activity])
     entries = []
     for account, (closed, deal) in last.items():
         when = date.fromisoformat(closed) + term
-        ref = AccountRef(*refs[account][:4])
+        ref = AccountRef(account, *read[deal][1:]) if deal in read else AccountRef(*refs[account][:4])
         entries.append((when, ref.name.casefold(), account, ref, deals[deal]))
     entries.sort(key=itemgetter(0, 1, 2))  # by due date, name and id: the report's order
     decode = Deal.model_validate_json

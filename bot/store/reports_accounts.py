@@ -323,21 +323,23 @@ class AccountQueries:
 
     def renewals_from_summaries(
         self, rules: HealthRules, closed_from: str, closed_to: str, renewal_types: Collection[str]
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[tuple[str, str, str, str, str, str, str]]:
         """`renewals_due` from the accounts' health aggregates (only for rules `health_summary.fits` and `deals_fit`):
         the accounts whose last won deal closed from `closed_from` to `closed_to` (a range of one index), each
-        with its won deals closed that day, unless an open renewal deal is there."""
+        with its won deals closed that day, unless an open renewal deal is there; each row with the deal as stored
+        (JSON) and the account's name, owner name and owner email as given (no second read for either)."""
         won_x, p_won_x = _in("x.stage_key", rules.won_stages)
         shut, p_shut = _closed(rules, "z")
         kinds, p_kinds = _in("z.type_key", renewal_types)
         renewal = f"({kinds} OR z.name_key LIKE '%renew%')" if renewal_types else "1 = 1"
+        narrow = self.engine.covering(ACCOUNT_NAMES_INDEX)
         sql = (
-            "SELECT h.account_id, x.id, x.closing_date FROM account_health h CROSS JOIN deals x "  # in this order
-            "WHERE h.last_won BETWEEN ? AND ? AND x.account_id = h.account_id AND x.closing_date = h.last_won "
-            f"AND {won_x} "
-            "AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id) "
+            "SELECT h.account_id, x.id, x.closing_date, x.data, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), "
+            f"COALESCE(a.owner_address, '') FROM account_health h CROSS JOIN accounts a {narrow} CROSS JOIN deals x "
+            "WHERE h.last_won BETWEEN ? AND ? AND a.id = h.account_id AND x.account_id = h.account_id "
+            f"AND x.closing_date = h.last_won AND {won_x} "
             f"AND NOT EXISTS (SELECT 1 FROM deals z WHERE z.account_id = h.account_id AND NOT {shut} AND {renewal})"
-        )
+        )  # in this order: the accounts in the range, their names (a covering index), then their deals
         with self.engine.read() as conn:
             return plain_rows(conn, sql, [closed_from, closed_to, *p_won_x, *p_shut, *p_kinds])  # type: ignore[return-value]
 
