@@ -475,7 +475,8 @@ def renewals_report(
 ) -> RenewalsReport:
     """The renewals report (as `retention.renewals` finds it over records), from SQL: renewals due and accounts
     going quiet are picked by queries, at-risk accounts are those with an invoice that may be overdue or enough
-    open escalations, judged by the health rule on their SQL figures. Only the last won deals listed are decoded."""
+    open escalations, judged by the health rule on their SQL figures (those SQL finds certainly at risk only when
+    read: `retention.AtRisk`). Only the last won deals read are decoded (`retention.Later`)."""
     with gc_paused():  # thousands of rows, no cycles
         return _renewals_report(store, today, tz, config, window)
 
@@ -489,9 +490,8 @@ def _renewals_report(
     summaries = _summaries_ready(store, rules)
     stored_deals = summaries and health_summary.deals_fit(rules)  # the aggregates' deal activity answers
     last: dict[str, tuple[str, str]] = {}
-    read: dict[
-        str, tuple[str, ...]
-    ] = {}  # deal → (its JSON, its account's name, owner, email) when the query gave them
+    # deal → (its JSON, its account's name, owner name, owner email), when the query gives them
+    read: dict[str, tuple[str, ...]] = {}
     for account, deal, closed, *more in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
         rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
     ):

@@ -233,8 +233,9 @@ class AccountQueries:
         risk: an overdue invoice or that many open escalated tickets, leaving out (`certain`: (the day invoices due
         before it are overdue long enough, the share of the 12-month billing)) those certainly not at risk: no
         escalated ticket, every overdue invoice due from that day, the billing known and the overdue amount below
-        that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python). Only
-        for rules `health_summary.fits`."""
+        that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python), each
+        row then with a last column: 1 when the account is certainly at risk (`_surely_at_risk`), else 0. Only for
+        rules `health_summary.fits`."""
         late = "h.owing > 0 AND h.owing_last_due < ?"
         cols = (
             "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
