@@ -447,14 +447,19 @@ def _from_summaries(
 
 def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -> AtRisk[Any]:
     """The accounts at risk among `AccountQueries.health_summaries(certain=…)` rows: those SQL found certainly at
-    risk (the last column) whose figures the row tells whole wait in the list until read (a card reads ten of
-    thousands: `AtRisk`); the rest are judged now."""
+    risk (the last column) wait in the list until read (a card reads ten of thousands: `AtRisk`), but for the
+    overdue invoices of those whose owing invoices are some past due and some not, and the 12-month billing of those
+    invoiced before the window too (asked now); the rest are judged now."""
     sure: list[Any] = []
     unsure: list[Any] = []
     for row in rows:
-        (sure if row[14] and row[6] is not None and row[7] is not None else unsure).append(row)
+        (sure if row[14] and row[7] is not None else unsure).append(row)
     judged = _from_summaries(store, unsure, today, config, at_risk_only=True)
     rules = config.rules
+    billed: dict[str, Decimal] = {}  # of the accounts invoiced before the 12 months too
+    if straddle := [row[0] for row in sure if row[6] is None]:
+        since = (today - INVOICED_WINDOW).isoformat()
+        billed = AccountQueries(store.engine).billed_between(rules, straddle, since, today.isoformat())
     amounts: dict[str, Decimal] = {}
     days: dict[str, int] = {}
 
@@ -465,6 +470,8 @@ def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -
 
     def build(row: Sequence[Any]) -> AccountHealth:
         f = _figures_of(row, today, amounts, days)
+        if row[6] is None:
+            f.invoiced_12m = billed.get(row[0], _ZERO)
         return AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), verdict(f, rules), f)
 
     return AtRisk(judged, sure, ranks, build)

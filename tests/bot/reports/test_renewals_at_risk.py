@@ -46,7 +46,7 @@ SHARES = {
 def _accounts_and_records(store: Store) -> None:
     names = {
         "S6": "acme", "S7": "Acme", "E3": "ACME", "E2": "Bolt", "N0": "Zed", "N1": "zed", "N2": "ZED", "D30": "Old 30",
-        "D31": "Old 31", "M1": "Mixed", "E2b": "Bolt Two",
+        "D31": "Old 31", "M1": "Mixed", "E2b": "Bolt Two", "B1": "Billed Before",
     }  # fmt: skip
     ids = [*SHARES, *names]
     store.upsert_accounts(
@@ -68,6 +68,10 @@ def _accounts_and_records(store: Store) -> None:
         fx._inv("D30o", "D30", "", "overdue", "10", IN_WINDOW, "2026-09-15", "10"),
         fx._inv("D31p", "D31", "", "paid", "10000", IN_WINDOW, "2026-07-01", "0"),
         fx._inv("D31o", "D31", "", "sent", "10", IN_WINDOW, "2026-09-14", "10"),
+        # invoiced before the 12 months too, one invoice long overdue: certain in SQL, the billing asked in Python
+        fx._inv("B1a", "B1", "", "paid", "10000", "2025-01-01", "2025-02-01", "0"),
+        fx._inv("B1b", "B1", "", "paid", "500", IN_WINDOW, "2026-07-01", "0"),
+        fx._inv("B1o", "B1", "", "overdue", "10", IN_WINDOW, "2026-08-01", "10"),
         # owing invoices some past due and some not (Python counts them), one long past due
         fx._inv("M1a", "M1", "", "sent", "10", IN_WINDOW, "2026-08-01", "10"),
         fx._inv("M1b", "M1", "", "sent", "10", IN_WINDOW, "2026-11-01", "10"),
@@ -113,7 +117,7 @@ def test_at_risk_around_every_line_of_the_rule_equals_the_oracle(store: Store):
         assert render(_report(store, today), STRUCTURE) == render(oracle, STRUCTURE)
         assert csv_rows(_report(store, today)) == csv_rows(oracle)
     at_risk = [h.account.id for h in _report(store, TODAY).at_risk]
-    assert {"S1", "S3", "S5", "S6", "S7", "S9", "N0", "N1", "N2", "D31", "M1", "E2", "E3"} <= set(at_risk)
+    assert {"S1", "S3", "S5", "S6", "S7", "S9", "N0", "N1", "N2", "D31", "B1", "M1", "E2", "E3"} <= set(at_risk)
     assert not {"S2", "S4", "S8", "D30", "E2b"} & set(at_risk)
     # 4 overdue each: the one with an escalation first; then names equal but for case, by id
     assert at_risk.index("S7") < at_risk.index("S6")
@@ -138,7 +142,7 @@ def test_sql_marks_certainly_at_risk_only_what_the_rule_calls_at_risk(store: Sto
     assert {a for a, sure in flags.items() if sure} <= at_risk
     # certain in SQL: well over the share, escalations at the threshold, escalated and overdue, nothing billed,
     # overdue a day past the limit
-    sure = ("S6", "E3", "S7", "E2", "N2", "S9", "D31")
+    sure = ("S6", "E3", "S7", "E2", "N2", "S9", "D31", "B1")
     assert {a: flags.get(a) for a in sure} == dict.fromkeys(sure, 1)
     # left to Python: the share within doubles' reach of the line either side, owing invoices some past due, billing
     # partly before the 12 months
