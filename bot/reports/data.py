@@ -394,11 +394,18 @@ def _figures_of(row: Sequence[Any], today: date, amounts: dict[str, Decimal], da
 
 
 def _from_summaries(
-    store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
+    store: Store,
+    rows: list[Any],
+    today: date,
+    config: ReportConfig,
+    *,
+    at_risk_only: bool = False,
+    totals: Mapping[str, Decimal] | None = None,
 ) -> list[AccountHealth]:
     """Health from `AccountQueries.health_summaries` rows, in account id order, the records asked only for accounts
     whose invoices straddle the 12-month window or today (some owing invoices past due, some not). `at_risk_only`:
-    only the accounts at risk, in no particular order (renewals sort them), each judged as its row is read."""
+    only the accounts at risk, in no particular order (renewals sort them), each judged as its row is read.
+    `totals`: the 12-month billing of the straddling accounts, when the caller asked already."""
     rules, day = config.rules, today.isoformat()
     since = (today - INVOICED_WINDOW).isoformat()
     out: list[AccountHealth] = []
@@ -425,8 +432,10 @@ def _from_summaries(
         later.append((row, f))
     queries = AccountQueries(store.engine)
     if straddle:
-        for account, total in queries.billed_between(rules, list(straddle), since, day).items():
-            straddle[account].invoiced_12m = total
+        if totals is None:
+            totals = queries.billed_between(rules, list(straddle), since, day)
+        for account, f in straddle.items():
+            f.invoiced_12m = totals.get(account, _ZERO)
     if mixed:
         for f in mixed.values():  # recounted from the invoices that may be overdue
             f.overdue_count, f.overdue_amount, f.oldest_overdue_days = 0, _ZERO, 0
@@ -454,12 +463,12 @@ def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -
     unsure: list[Any] = []
     for row in rows:
         (sure if row[14] and row[7] is not None else unsure).append(row)
-    judged = _from_summaries(store, unsure, today, config, at_risk_only=True)
     rules = config.rules
-    billed: dict[str, Decimal] = {}  # of the accounts invoiced before the 12 months too
-    if straddle := [row[0] for row in sure if row[6] is None]:
+    billed: dict[str, Decimal] = {}  # of the accounts invoiced before the 12 months too (one read for all)
+    if straddle := [row[0] for row in rows if row[6] is None]:
         since = (today - INVOICED_WINDOW).isoformat()
         billed = AccountQueries(store.engine).billed_between(rules, straddle, since, today.isoformat())
+    judged = _from_summaries(store, unsure, today, config, at_risk_only=True, totals=billed)
     amounts: dict[str, Decimal] = {}
     days: dict[str, int] = {}
 

@@ -40,6 +40,7 @@ _DESK = (
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
 ACCOUNT_NAMES_INDEX = "health_accounts_id"  # accounts (id, name, owner, currency): migration _m_rcare_health_columns
 MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
+_NONE = Decimal(0)
 
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
@@ -283,19 +284,33 @@ class AccountQueries:
             return out
 
     def billed_between(self, rules: HealthRules, ids: Sequence[str], since: str, today: str) -> dict[str, Decimal]:
-        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
-        accounts whose invoices are not all dated in that span."""
+        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the accounts
+        whose invoices are not all dated in that span (thousands on most days: long-standing customers): summed as
+        integer units per account in SQL, invoice by invoice (from the exact text) only for an account with an
+        amount too precise or too large for units."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
-        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
         span = f" AND {bill_sql} AND x.date >= ? AND x.date <= ?"
+        summed = "SUM(x.total_units), SUM(CASE WHEN x.total_units IS NULL THEN 1 ELSE 0 END)"
+        each = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
         out: dict[str, Decimal] = {}
         with self.engine.read() as conn:
             for chunk in chunks(sorted(set(ids))):
+                inexact: set[str] = set()
+                for account, units, loose in records_of(
+                    conn, "invoices", chunk, summed, [], span, "", [*p_bill, since, today]
+                ):  # an account's rows: its own invoices, and those of each Books customer linked to it
+                    if loose:
+                        inexact.add(account)
+                    out[account] = out.get(account, _NONE) + Decimal(units or 0).scaleb(-UNITS_SCALE)
+                if not inexact:
+                    continue
+                for account in inexact:
+                    out[account] = _NONE
                 for account, units, total in records_of(
-                    conn, "invoices", chunk, cols, [], span, None, [*p_bill, since, today]
+                    conn, "invoices", sorted(inexact), each, [], span, None, [*p_bill, since, today]
                 ):
                     value = Decimal(units).scaleb(-UNITS_SCALE) if units is not None else Decimal(total or 0)
-                    out[account] = out.get(account, Decimal(0)) + value
+                    out[account] += value
         return out
 
     # ---- renewals ------------------------------------------------------------------------------------------
