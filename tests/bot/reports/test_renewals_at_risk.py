@@ -18,6 +18,7 @@ import pytest
 
 from bot.account.health import DEFAULT_RULES, INVOICED_WINDOW, Health, HealthFigures, verdict
 from bot.config import OperatingStructure
+from bot.models import BooksCustomer
 from bot.reports.data import load_mirror
 from bot.reports.retention import AccountHealth, AccountRef, AtRisk, Later, RenewalsReport
 from bot.reports.service import ReportRequest, csv_rows, render, run_report, run_report_on
@@ -231,3 +232,25 @@ def test_renewals_due_read_by_first_rows_equal_the_oracle(store: Store):
             assert got == oracle
         shown += len(oracle.due)
     assert shown > 1
+
+
+def test_the_12_month_billing_of_accounts_invoiced_before_it_too_is_exact(store: Store):
+    """Summed per account as integer units in SQL, over its own invoices and those reaching it through a Books
+    customer; an account with an amount units cannot hold is added up invoice by invoice from the exact text."""
+    store.upsert_accounts(fx.Account(id=a, name=a, owner=fx.ANN, currency="EUR") for a in ("X", "Y", "Z"))
+    store.upsert_books_customers([BooksCustomer(id=c, name=c, account_id=a) for c, a in (("CX", "X"), ("CY", "Y"))])
+    store.upsert_invoices(
+        [
+            fx._inv("X0", "X", "", "paid", "900", "2025-01-01", "2025-02-01", "0"),  # before the window
+            fx._inv("X1", "X", "", "paid", "100.25", IN_WINDOW, "2026-07-01", "0"),
+            fx._inv("X2", "", "", "sent", "0.00001", IN_WINDOW, DUE_LATELY, "0.00001", customer="CX"),
+            fx._inv("X3", "X", "", "void", "5", IN_WINDOW, "2026-07-01", "0"),  # counts nowhere
+            fx._inv("Y1", "Y", "", "paid", "10.5", IN_WINDOW, "2026-07-01", "0"),
+            fx._inv("Y2", "", "", "paid", "-0.5", "2026-09-01", "2026-10-01", "0", customer="CY"),
+            fx._inv("Y3", "Y", "", "paid", "7", "2026-10-16", "2026-11-01", "0"),  # after today
+            fx._inv("Z1", "Z", "", "paid", "7", "2025-01-01", "2025-02-01", "0"),  # nothing in the window
+        ]
+    )
+    since = (TODAY - INVOICED_WINDOW).isoformat()
+    got = AccountQueries(store.engine).billed_between(DEFAULT_RULES, ["X", "Y", "Z"], since, TODAY.isoformat())
+    assert got == {"X": Decimal("100.25001"), "Y": Decimal("10")}
