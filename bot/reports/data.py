@@ -456,9 +456,10 @@ def _from_summaries(
 
 def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -> AtRisk[Any]:
     """The accounts at risk among `AccountQueries.health_summaries(certain=…)` rows: those SQL found certainly at
-    risk (the last column) wait in the list until read (a card reads ten of thousands: `AtRisk`), but for the
-    overdue invoices of those whose owing invoices are some past due and some not, and the 12-month billing of those
-    invoiced before the window too (asked now); the rest are judged now."""
+    risk (the last column) wait in the list until read (a card reads ten of thousands: `AtRisk`); the rest are judged
+    now (their overdue invoices asked when owing ones are some past due and some not). The 12-month billing of the
+    accounts invoiced before the window too is asked now, once for all (the list may be read after the store closed,
+    as the CLI does)."""
     sure: list[Any] = []
     unsure: list[Any] = []
     for row in rows:
