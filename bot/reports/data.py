@@ -46,6 +46,8 @@ from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.reports.retention import (
     AccountHealth,
     AccountRef,
+    AtRisk,
+    Later,
     QuietAccount,
     RenewalDue,
     RenewalsReport,
@@ -370,12 +372,41 @@ def health_of(
 _ZERO = Decimal(0)
 
 
+def _figures_of(row: Sequence[Any], today: date, amounts: dict[str, Decimal], days: dict[str, int]) -> HealthFigures:
+    """The figures of an `AccountQueries.health_summaries` row of an account with a row in `account_health`, as far as
+    the row tells them (the 12-month billing 0 and the overdue invoices as counted when the row leaves them to the
+    records). `amounts`: amount text → its Decimal, `days`: due date → days overdue (thousands of rows repeat few of
+    either, and parsing costs more than looking up)."""
+    code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row[4:14]
+    if (amount := amounts.get(late_amount)) is None:
+        amount = amounts[late_amount] = Decimal(late_amount)
+    if owing_amount is not None:
+        amount += Decimal(owing_amount)
+    billed_12m = _ZERO if billed is None else amounts.get(billed)
+    if billed_12m is None:
+        billed_12m = amounts[billed] = Decimal(billed)
+    if (outstanding := amounts.get(owed)) is None:
+        outstanding = amounts[owed] = Decimal(owed)
+    if first_due is None:
+        oldest = 0
+    elif (oldest := days.get(first_due, -1)) < 0:
+        oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
+    return HealthFigures(code, billed_12m, outstanding, count or 0, amount, oldest, n, esc, late)
+
+
 def _from_summaries(
-    store: Store, rows: list[Any], today: date, config: ReportConfig, *, at_risk_only: bool = False
+    store: Store,
+    rows: list[Any],
+    today: date,
+    config: ReportConfig,
+    *,
+    at_risk_only: bool = False,
+    totals: Mapping[str, Decimal] | None = None,
 ) -> list[AccountHealth]:
     """Health from `AccountQueries.health_summaries` rows, in account id order, the records asked only for accounts
     whose invoices straddle the 12-month window or today (some owing invoices past due, some not). `at_risk_only`:
-    only the accounts at risk, in no particular order (renewals sort them), each judged as its row is read."""
+    only the accounts at risk, in no particular order (renewals sort them), each judged as its row is read.
+    `totals`: the 12-month billing of the straddling accounts, when the caller asked already."""
     rules, day = config.rules, today.isoformat()
     since = (today - INVOICED_WINDOW).isoformat()
     out: list[AccountHealth] = []
@@ -385,24 +416,11 @@ def _from_summaries(
     days: dict[str, int] = {}  # due date → days overdue (thousands of rows, few dates)
     amounts: dict[str, Decimal] = {}  # text → its Decimal: amounts repeat (zeros, list prices), parsing costs more
     for row in rows if at_risk_only else sorted(rows, key=lambda r: r[0]):
-        account, name, owner, email, code, owed, billed, count, late_amount, owing_amount, first_due, n, esc, late = row
+        account, name, owner, email, code, owed, billed, count = row[:8]
         if owed is None:  # nothing invoiced, paid or ticketed
             f = HealthFigures(code, _ZERO, _ZERO, 0, _ZERO, 0, 0, 0, 0)
         else:
-            if (amount := amounts.get(late_amount)) is None:
-                amount = amounts[late_amount] = Decimal(late_amount)
-            if owing_amount is not None:
-                amount += Decimal(owing_amount)
-            billed_12m = _ZERO if billed is None else amounts.get(billed)
-            if billed_12m is None:
-                billed_12m = amounts[billed] = Decimal(billed)
-            if (outstanding := amounts.get(owed)) is None:
-                outstanding = amounts[owed] = Decimal(owed)
-            if first_due is None:
-                oldest = 0
-            elif (oldest := days.get(first_due, -1)) < 0:
-                oldest = days[first_due] = max((today - date.fromisoformat(first_due)).days, 0)
-            f = HealthFigures(code, billed_12m, outstanding, count or 0, amount, oldest, n, esc, late)
+            f = _figures_of(row, today, amounts, days)
             if billed is None:
                 straddle[account] = f
             if count is None:
@@ -415,8 +433,10 @@ def _from_summaries(
         later.append((row, f))
     queries = AccountQueries(store.engine)
     if straddle:
-        for account, total in queries.billed_between(rules, list(straddle), since, day).items():
-            straddle[account].invoiced_12m = total
+        if totals is None:
+            totals = queries.billed_between(rules, list(straddle), since, day)
+        for account, f in straddle.items():
+            f.invoiced_12m = totals.get(account, _ZERO)
     if mixed:
         for f in mixed.values():  # recounted from the invoices that may be overdue
             f.overdue_count, f.overdue_amount, f.oldest_overdue_days = 0, _ZERO, 0
@@ -435,12 +455,46 @@ def _from_summaries(
     return out
 
 
+def _at_risk(store: Store, rows: list[Any], today: date, config: ReportConfig) -> AtRisk[Any]:
+    """The accounts at risk among `AccountQueries.health_summaries(certain=…)` rows: those SQL found certainly at
+    risk (the last column) wait in the list until read (a card reads ten of thousands: `AtRisk`); the rest are judged
+    now (their overdue invoices asked when owing ones are some past due and some not). The 12-month billing of the
+    accounts invoiced before the window too is asked now, once for all (the list may be read after the store closed,
+    as the CLI does)."""
+    sure: list[Any] = []
+    unsure: list[Any] = []
+    for row in rows:
+        (sure if row[14] and row[7] is not None else unsure).append(row)
+    rules = config.rules
+    billed: dict[str, Decimal] = {}  # of the accounts invoiced before the 12 months too (one read for all)
+    if straddle := [row[0] for row in rows if row[6] is None]:
+        since = (today - INVOICED_WINDOW).isoformat()
+        billed = AccountQueries(store.engine).billed_between(rules, straddle, since, today.isoformat())
+    judged = _from_summaries(store, unsure, today, config, at_risk_only=True, totals=billed)
+    amounts: dict[str, Decimal] = {}
+    days: dict[str, int] = {}
+
+    def ranks(rows: Sequence[Any]) -> list[tuple[Decimal, int]]:  # the order's first keys: overdue amount, escalations
+        for text in {row[8] for row in rows}.difference(amounts):  # thousands of rows, fewer amounts
+            amounts[text] = Decimal(text)
+        return [(amounts[r[8]] if r[9] is None else amounts[r[8]] + Decimal(r[9]), r[12]) for r in rows]
+
+    def build(row: Sequence[Any]) -> AccountHealth:
+        f = _figures_of(row, today, amounts, days)
+        if row[6] is None:
+            f.invoiced_12m = billed.get(row[0], _ZERO)
+        return AccountHealth(AccountRef(row[0], row[1], row[2], row[3]), verdict(f, rules), f)
+
+    return AtRisk(judged, sure, ranks, build)
+
+
 def renewals_report(
     store: Store, today: date, tz: tzinfo | None, config: ReportConfig, window: Period
 ) -> RenewalsReport:
     """The renewals report (as `retention.renewals` finds it over records), from SQL: renewals due and accounts
     going quiet are picked by queries, at-risk accounts are those with an invoice that may be overdue or enough
-    open escalations, judged by the health rule on their SQL figures. Only the last won deals listed are decoded."""
+    open escalations, judged by the health rule on their SQL figures (those SQL finds certainly at risk only when
+    read: `retention.AtRisk`). Only the last won deals read are decoded (`retention.Later`)."""
     with gc_paused():  # thousands of rows, no cycles
         return _renewals_report(store, today, tz, config, window)
 
@@ -454,11 +508,17 @@ def _renewals_report(
     summaries = _summaries_ready(store, rules)
     stored_deals = summaries and health_summary.deals_fit(rules)  # the aggregates' deal activity answers
     last: dict[str, tuple[str, str]] = {}
-    for account, deal, closed in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
+    # deal → (its JSON, its account's name, owner name, owner email), when the query gives them
+    read: dict[str, tuple[str, ...]] = {}
+    for account, deal, closed, *more in (queries.renewals_from_summaries if stored_deals else queries.renewals_due)(
         rules, (window.start - term).isoformat(), (window.end - term).isoformat(), config.renewal_deal_types
     ):
         last[account] = max(last.get(account, ("", "")), (closed, deal))
-    deals = store.records_by_id(Deal, [deal for _, deal in last.values()])
+        if more:
+            read[deal] = tuple(more)
+    deals = {deal: got[0] for deal, got in read.items()}  # JSON decoded for the rows read (a card: ten)
+    if missing := [deal for _, deal in last.values() if deal not in deals]:
+        deals.update(queries.deal_data(missing))
     cutoff = today - timedelta(days=config.quiet_days - 1)  # activity on or after it: not quiet
     day, instant = cutoff.isoformat(), utc_bounds(cutoff, cutoff, tz)[0]
     if stored_deals:
@@ -466,11 +526,15 @@ def _renewals_report(
     else:
         probe = queries.quiet_probing_stages if summaries else queries.quiet_candidates
         activity = queries.last_activity(rules, probe(rules, day, instant))
-    refs = queries.accounts([*last, *activity])
-    due = []
+    refs = queries.accounts([*(a for a, (_, deal) in last.items() if deal not in read), *activity])
+    entries = []
     for account, (closed, deal) in last.items():
         when = date.fromisoformat(closed) + term
-        due.append(RenewalDue(AccountRef(*refs[account][:4]), deals[deal], when, (when - today).days))
+        ref = AccountRef(account, *read[deal][1:]) if deal in read else AccountRef(*refs[account][:4])
+        entries.append((when, ref.name.casefold(), account, ref, deals[deal]))
+    entries.sort(key=itemgetter(0, 1, 2))  # by due date, name and id: the report's order
+    decode = Deal.model_validate_json
+    due = Later(entries, lambda e: RenewalDue(e[3], decode(e[4]), e[0], (e[0] - today).days))
     quiet = []
     for account, (days, instants) in activity.items():
         seen = last_activity_of(days, instants, tz)
@@ -483,8 +547,7 @@ def _renewals_report(
         rows = queries.health_summaries(
             today.isoformat(), since, escalations=enough, certain=(old, rules.overdue_share_at_risk)
         )
-        at_risk = _from_summaries(store, rows, today, config, at_risk_only=True)
-        return renewals_of(today, window, config, due, quiet, at_risk)
+        return renewals_of(today, window, config, due, quiet, _at_risk(store, rows, today, config))
     overdue, tickets = queries.overdue_rows(rules, today.isoformat()), queries.open_ticket_rows(rules)
     counts: dict[str, int] = {}
     for account, _, escalated, _ in tickets:

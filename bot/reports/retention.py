@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from bot.account.health import (
     AccountFigures,
@@ -103,6 +105,138 @@ def account_health(
 
 # ---- renewals, quiet accounts, accounts at risk --------------------------------------------------------------
 
+Row = TypeVar("Row")
+Item = TypeVar("Item")
+
+
+class Later(Sequence[Item]):
+    """A list whose items are made when first read, from `entries` already in the list's order (the renewals due
+    keep the JSON of their last won deal, decoded for the ten a card shows, not for the hundreds due). Equal to any
+    sequence of equal items in the same order."""
+
+    __slots__ = ("_entries", "_make", "_made")
+
+    def __init__(self, entries: Sequence[Any], make: Callable[[Any], Item]) -> None:
+        self._entries = entries
+        self._make = make
+        self._made: dict[int, Item] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _item(self, index: int) -> Item:
+        if (made := self._made.get(index)) is None:
+            made = self._made[index] = self._make(self._entries[index])
+        return made
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self._entries)))]
+        return self._item(range(len(self._entries))[index])  # negative and out-of-range indexes as a list's
+
+    def __iter__(self) -> Iterator[Item]:
+        return map(self._item, range(len(self._entries)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"Later({list(self)!r})"
+
+
+def _in_order(found: list[AccountHealth]) -> list[AccountHealth]:
+    """Largest overdue amount first, then most escalations, then by name (case-folded) and id: one stable pass per
+    key, last key first (thousands of accounts: cheaper than one tuple key per account, with a Decimal negated in
+    each)."""
+    found.sort(key=attrgetter("account.id"))
+    found.sort(key=lambda h: h.account.name.casefold())
+    found.sort(key=attrgetter("figures.escalated_tickets"), reverse=True)
+    found.sort(key=attrgetter("figures.overdue_amount"), reverse=True)
+    return found
+
+
+class AtRisk(Sequence[AccountHealth], Generic[Row]):
+    """The accounts at risk in the report's order (`_in_order`), counted at once but put in order and made only when
+    read, as `compute.SupportReport`: at 10,000 accounts thousands are at risk and a card shows ten. Holds those
+    `built` already (any order) and `pending` rows (SQL's, certainly at risk): `ranks` gives the rows' overdue amounts
+    and escalations (the order's first keys; all at once: one call for thousands), `build` a row's `AccountHealth`.
+    Reading the first `k` (`[:k]`) builds only the pending rows that may be among them (the `k` ranked highest and
+    their ties); anything else builds them all.
+    Equal to any sequence of the same accounts in the same order (a list, as the oracle's)."""
+
+    __slots__ = ("_built", "_pending", "_ranks", "_build", "_all")
+
+    def __init__(
+        self,
+        built: list[AccountHealth],
+        pending: Sequence[Row] = (),
+        ranks: Callable[[Sequence[Row]], list[tuple[Decimal, int]]] | None = None,
+        build: Callable[[Row], AccountHealth] | None = None,
+    ) -> None:
+        self._built = built
+        self._pending = pending
+        self._ranks = ranks
+        self._build = build
+        self._all: list[AccountHealth] | None = None if pending else _in_order(built)
+
+    def __len__(self) -> int:
+        return len(self._built) + len(self._pending) if self._all is None else len(self._all)
+
+    def _every(self) -> list[AccountHealth]:
+        if self._all is None:
+            assert self._build is not None
+            self._all = _in_order(self._built + list(map(self._build, self._pending)))
+            self._pending = ()
+        return self._all
+
+    def top(self, limit: int) -> list[AccountHealth]:
+        """The first `limit` accounts."""
+        if self._all is not None or limit <= 0:
+            return self._every()[: max(limit, 0)]
+        assert self._ranks is not None and self._build is not None
+        ranks = self._ranks(self._pending)
+        if limit < len(ranks):  # only rows ranked at least as high as the `limit`-th can be among the first
+            least = heapq.nlargest(limit, ranks)[-1]
+            shown = [row for row, rank in zip(self._pending, ranks, strict=True) if rank >= least]
+        else:
+            shown = list(self._pending)
+        return _in_order(self._built + list(map(self._build, shown)))[:limit]
+
+    @overload
+    def __getitem__(self, index: int) -> AccountHealth: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[AccountHealth]: ...
+
+    def __getitem__(self, index: int | slice) -> AccountHealth | list[AccountHealth]:
+        if isinstance(index, slice) and not index.start and index.step in (None, 1):
+            if index.stop is not None and 0 <= index.stop < len(self):
+                return self.top(index.stop)
+        return self._every()[index]
+
+    def __iter__(self) -> Iterator[AccountHealth]:
+        return iter(self._every())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and self._every() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"AtRisk({self._every()!r})"
+
 
 @dataclass(frozen=True)
 class RenewalDue:
@@ -123,9 +257,9 @@ class QuietAccount:
 class RenewalsReport:
     today: date
     window: Period
-    due: list[RenewalDue]  # by due date
+    due: list[RenewalDue] | Later[RenewalDue]  # by due date, then name (case-folded) and id
     quiet: list[QuietAccount]  # most recently gone quiet first
-    at_risk: list[AccountHealth]  # largest overdue amount first (`HealthFigures`)
+    at_risk: AtRisk[Any]  # largest overdue amount first (`HealthFigures`)
     quiet_days: int
 
 
@@ -193,20 +327,16 @@ def renewals_of(
     today: date,
     window: Period,
     config: ReportConfig,
-    due: list[RenewalDue],
+    due: list[RenewalDue] | Later[RenewalDue],
     quiet: list[QuietAccount],
-    at_risk: list[AccountHealth],
+    at_risk: list[AccountHealth] | AtRisk[Any],
 ) -> RenewalsReport:
-    """The report, each list in its order."""
-    due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
+    """The report, each list in its order (the accounts at risk when read; renewals due made later come in order)."""
+    if isinstance(due, list):
+        due.sort(key=lambda r: (r.due, r.account.name.casefold(), r.account.id))
     quiet.sort(key=lambda q: (q.days, q.account.name.casefold(), q.account.id))
-    # Largest overdue amount first, then most escalations, then by name and id: one stable pass per key, last key
-    # first (thousands of accounts: cheaper than one tuple key per account, with a Decimal negated in each).
-    at_risk.sort(key=attrgetter("account.id"))
-    at_risk.sort(key=lambda h: h.account.name.casefold())
-    at_risk.sort(key=attrgetter("figures.escalated_tickets"), reverse=True)
-    at_risk.sort(key=attrgetter("figures.overdue_amount"), reverse=True)
-    return RenewalsReport(today, window, due, quiet, at_risk, config.quiet_days)
+    risk = at_risk if isinstance(at_risk, AtRisk) else AtRisk(at_risk)
+    return RenewalsReport(today, window, due, quiet, risk, config.quiet_days)
 
 
 def last_activity_of(days: list[str], instants: list[str], tz: tzinfo | None) -> date | None:

@@ -40,6 +40,7 @@ _DESK = (
 _UNLINKED = "(x.account_id = '' OR x.account_id IS NULL)"
 ACCOUNT_NAMES_INDEX = "health_accounts_id"  # accounts (id, name, owner, currency): migration _m_rcare_health_columns
 MANY = 500  # accounts looked up by id beyond which reading them all is cheaper
+_NONE = Decimal(0)
 
 
 def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
@@ -49,6 +50,38 @@ def _closed(rules: HealthRules, alias: str) -> tuple[str, list[str]]:
 
 def _open_tickets(rules: HealthRules) -> tuple[str, list[str]]:
     return _in("x.status_key", rules.closed_ticket_types, negate=True)
+
+
+# Accounts that may be at risk (`health_summaries(escalations=…)`): an overdue invoice (one with an overdue status, or
+# the earliest of those owing past due) or that many open escalated tickets.
+_CANDIDATE = "a.id = h.account_id AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
+_REAL = "CAST({} AS DOUBLE PRECISION)"
+_LATE = "h.owing > 0 AND h.owing_last_due < ?"  # every owing invoice past due: all of them overdue
+_OWED = f"{_REAL.format('h.late_amount')} + CASE WHEN {_LATE} THEN {_REAL.format('h.owing_amount')} ELSE 0 END"
+
+
+def _surely_at_risk(today: str, since: str, old: str, share: Decimal, escalations: int) -> tuple[str, list[Any]]:
+    """A column: 1 for a candidate the health rule (bot/account/health.py `verdict`) certainly calls at risk from its
+    row alone, else 0 (judged in Python). At risk: `escalations` (≥ 1 and the rule's threshold) open escalated tickets;
+    or something overdue and any of: an escalated ticket, an invoice overdue since before `old`, no billing in the 12
+    months (all dated from `since`: else Python asks the invoices), an overdue amount at least the `share` of a
+    positive billing. That last by doubles, so only when the overdue amount adds no negative balance (no cancelling)
+    and it reaches the share plus a billionth: parsing and roundings of doubles err by far less; nearer the line
+    Python decides exactly. Accounts whose owing invoices are some past due and some not are left to Python (it
+    counts their overdue invoices); so is a NULL anywhere."""
+    overdue = "h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)"
+    billed = _REAL.format("h.billed")
+    sql = (
+        f"CASE WHEN h.escalated >= ? THEN 1 WHEN NOT ({overdue}) THEN 0 "
+        "WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 0 "
+        "WHEN h.escalated > 0 OR h.late_due < ? OR (h.owing > 0 AND h.owing_due < ?) OR h.first_billed IS NULL THEN 1 "
+        f"WHEN NOT (h.first_billed >= ? AND h.last_billed <= ?) THEN 0 WHEN {billed} <= 0 THEN 1 "
+    )
+    params: list[Any] = [escalations, today, today, today, old, old, since, today]
+    if share > 0:
+        sql += f"WHEN {_REAL.format('h.late_amount')} >= 0 AND {_OWED} >= ? * {billed} THEN 1 "
+        params += [today, float(share) * (1 + 1e-9)]
+    return sql + "ELSE 0 END", params
 
 
 class AccountQueries:
@@ -201,8 +234,9 @@ class AccountQueries:
         risk: an overdue invoice or that many open escalated tickets, leaving out (`certain`: (the day invoices due
         before it are overdue long enough, the share of the 12-month billing)) those certainly not at risk: no
         escalated ticket, every overdue invoice due from that day, the billing known and the overdue amount below
-        that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python). Only
-        for rules `health_summary.fits`."""
+        that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python), each
+        row then with a last column: 1 when the account is certainly at risk (`_surely_at_risk`), else 0. Only for
+        rules `health_summary.fits`."""
         late = "h.owing > 0 AND h.owing_last_due < ?"
         cols = (
             "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
@@ -218,16 +252,14 @@ class AccountQueries:
         with self.engine.read() as conn:
             if escalations is not None:
                 narrow = self.engine.covering(ACCOUNT_NAMES_INDEX)  # the candidates' names, not their wide rows
-                sql = (
-                    f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE a.id = h.account_id "
-                    "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
-                )
-                if certain is None or certain[1] <= 0:
+                if certain is None:
+                    sql = f"SELECT {cols} FROM account_health h CROSS JOIN accounts a {narrow} WHERE {_CANDIDATE}"
                     return plain_rows(conn, sql, [*params, today, escalations])
                 old, share = certain
-                real = "CAST({} AS DOUBLE PRECISION)"
-                owed = f"{real.format('h.late_amount')} + CASE WHEN {late} THEN "
-                owed += f"{real.format('h.owing_amount')} ELSE 0 END"
+                sure, p_sure = _surely_at_risk(today, since, old, share, escalations)
+                sql = f"SELECT {cols}, {sure} FROM account_health h CROSS JOIN accounts a {narrow} WHERE {_CANDIDATE}"
+                if share <= 0:
+                    return plain_rows(conn, sql, [*params, *p_sure, today, escalations])
                 # Cheap tests first (most candidates fail them), the doubles only for the few left. Certainly not at
                 # risk: nothing escalated (so some invoice is overdue), none overdue since before `old`, the billing
                 # all in the window (else Python asks the invoices), no owing invoices both past due and not, and a
@@ -237,12 +269,12 @@ class AccountQueries:
                     " AND CASE WHEN h.escalated = 0 AND h.first_billed >= ? AND h.last_billed <= ? "
                     "AND (h.late_due IS NULL OR h.late_due >= ?) "
                     "AND NOT (h.owing > 0 AND h.owing_due < ? AND (h.owing_last_due >= ? OR h.owing_due < ?)) "
-                    f"AND {real.format('h.billed')} > 0 AND {real.format('h.late_amount')} >= 0 "
-                    f"AND {owed} < ? * {real.format('h.billed')} THEN 0 ELSE 1 END = 1"
+                    f"AND {_REAL.format('h.billed')} > 0 AND {_REAL.format('h.late_amount')} >= 0 "
+                    f"AND {_OWED} < ? * {_REAL.format('h.billed')} THEN 0 ELSE 1 END = 1"
                 )
                 margin = float(share) * (1 - 1e-9)
                 checks = [since, today, old, today, today, old, today, margin]
-                return plain_rows(conn, sql, [*params, today, escalations, *checks])
+                return plain_rows(conn, sql, [*params, *p_sure, today, escalations, *checks])
             joined = f"SELECT {cols} FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id"
             if owner is not None:
                 return conn.execute(f"{joined} WHERE a.owner_email = ?", [*params, owner]).fetchall()  # type: ignore[no-any-return]
@@ -252,19 +284,33 @@ class AccountQueries:
             return out
 
     def billed_between(self, rules: HealthRules, ids: Sequence[str], since: str, today: str) -> dict[str, Decimal]:
-        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the few
-        accounts whose invoices are not all dated in that span."""
+        """Account → the totals of its counting invoices dated from `since` to `today` (exact), for the accounts
+        whose invoices are not all dated in that span (thousands on most days: long-standing customers): summed as
+        integer units per account in SQL, invoice by invoice (from the exact text) only for an account with an
+        amount too precise or too large for units."""
         bill_sql, p_bill = billed(rules.excluded_invoice_statuses)
-        cols = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
         span = f" AND {bill_sql} AND x.date >= ? AND x.date <= ?"
+        summed = "SUM(x.total_units), SUM(CASE WHEN x.total_units IS NULL THEN 1 ELSE 0 END)"
+        each = "x.total_units, CASE WHEN x.total_units IS NULL THEN x.total END"
         out: dict[str, Decimal] = {}
         with self.engine.read() as conn:
             for chunk in chunks(sorted(set(ids))):
+                inexact: set[str] = set()
+                for account, units, loose in records_of(
+                    conn, "invoices", chunk, summed, [], span, "", [*p_bill, since, today]
+                ):  # an account's rows: its own invoices, and those of each Books customer linked to it
+                    if loose:
+                        inexact.add(account)
+                    out[account] = out.get(account, _NONE) + Decimal(units or 0).scaleb(-UNITS_SCALE)
+                if not inexact:
+                    continue
+                for account in inexact:
+                    out[account] = _NONE
                 for account, units, total in records_of(
-                    conn, "invoices", chunk, cols, [], span, None, [*p_bill, since, today]
+                    conn, "invoices", sorted(inexact), each, [], span, None, [*p_bill, since, today]
                 ):
                     value = Decimal(units).scaleb(-UNITS_SCALE) if units is not None else Decimal(total or 0)
-                    out[account] = out.get(account, Decimal(0)) + value
+                    out[account] += value
         return out
 
     # ---- renewals ------------------------------------------------------------------------------------------
@@ -293,23 +339,35 @@ class AccountQueries:
 
     def renewals_from_summaries(
         self, rules: HealthRules, closed_from: str, closed_to: str, renewal_types: Collection[str]
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[tuple[str, str, str, str, str, str, str]]:
         """`renewals_due` from the accounts' health aggregates (only for rules `health_summary.fits` and `deals_fit`):
         the accounts whose last won deal closed from `closed_from` to `closed_to` (a range of one index), each
-        with its won deals closed that day, unless an open renewal deal is there."""
+        with its won deals closed that day, unless an open renewal deal is there; each row with the deal as stored
+        (JSON) and the account's name, owner name and owner email as given (no second read for either)."""
         won_x, p_won_x = _in("x.stage_key", rules.won_stages)
         shut, p_shut = _closed(rules, "z")
         kinds, p_kinds = _in("z.type_key", renewal_types)
         renewal = f"({kinds} OR z.name_key LIKE '%renew%')" if renewal_types else "1 = 1"
+        narrow = self.engine.covering(ACCOUNT_NAMES_INDEX)
         sql = (
-            "SELECT h.account_id, x.id, x.closing_date FROM account_health h CROSS JOIN deals x "  # in this order
-            "WHERE h.last_won BETWEEN ? AND ? AND x.account_id = h.account_id AND x.closing_date = h.last_won "
-            f"AND {won_x} "
-            "AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id) "
+            "SELECT h.account_id, x.id, x.closing_date, x.data, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), "
+            f"COALESCE(a.owner_address, '') FROM account_health h CROSS JOIN accounts a {narrow} CROSS JOIN deals x "
+            "WHERE h.last_won BETWEEN ? AND ? AND a.id = h.account_id AND x.account_id = h.account_id "
+            f"AND x.closing_date = h.last_won AND {won_x} "
             f"AND NOT EXISTS (SELECT 1 FROM deals z WHERE z.account_id = h.account_id AND NOT {shut} AND {renewal})"
-        )
+        )  # in this order: the accounts in the range, their names (a covering index), then their deals
         with self.engine.read() as conn:
             return plain_rows(conn, sql, [closed_from, closed_to, *p_won_x, *p_shut, *p_kinds])  # type: ignore[return-value]
+
+    def deal_data(self, ids: Sequence[str]) -> dict[str, str]:
+        """Deal id → its record as stored (JSON), for those mirrored: the last won deals of the renewals due, decoded
+        only for the rows a message shows."""
+        out: dict[str, str] = {}
+        with self.engine.read() as conn:
+            for chunk in chunks(sorted(set(ids))):
+                sql = f"SELECT id, data FROM deals WHERE id IN ({marks(len(chunk))})"
+                out.update(plain_rows(conn, sql, chunk))  # type: ignore[arg-type]
+        return out
 
     def quiet_candidates(self, rules: HealthRules, day: str, instant: str) -> list[str]:
         """Customers (a won deal with a closing date, or a counting invoice) with no activity on or after local
