@@ -22,6 +22,7 @@ from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, heal
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
+    DayPaid,
     DealRef,
     DealTiming,
     HandoffRow,
@@ -31,9 +32,11 @@ from bot.reports.compute import (
     ReportConfig,
     SupportReport,
     TimingSummary,
+    Waiting,
     local_date,
     most_common_currency,
     owner_of,
+    paid_summary,
     rank_in,
     resolve_currency,
     timing_of,
@@ -240,6 +243,11 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
         waited_to=(today - timedelta(days=config.not_invoiced_after_days)).isoformat(),
     )
     rows.sort()  # by closing date, then id (unique)
+    return _timings(rows, today)
+
+
+def _timings(rows: Sequence[tuple[Any, ...]], today: date) -> list[DealTiming]:
+    """`MoneyQueries.won_deals` rows as timings as of `today`, in their order."""
     owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
     days: dict[str, date] = {}  # closing and invoice days: a few hundred, for thousands of deals
 
@@ -254,6 +262,18 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
             owner = owners[(o_name, o_email)] = owner_of(o_name or "", o_email or "").name
         out.append(timing_of(deal, account, owner, day(closed), day(invoiced) if invoiced else None, today))
     return out
+
+
+def won_waiting(store: Store, today: date, config: ReportConfig) -> Waiting:
+    """The won deals not invoiced after `not_invoiced_after_days` within the lookback, as `compute.waiting_deals`
+    finds them: counted by SQL, only the first `list_limit` (oldest closing date first, then id) made timings."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # closed by then: waiting long enough
+    total, rows = MoneyQueries(store.engine).waiting(
+        config.rules, oldest.isoformat(), waited.isoformat(), config.list_limit
+    )
+    rows.sort()  # by closing date, then id (unique): ids compared as Python does, whatever the engine's collation
+    return Waiting(total, _timings(rows[: max(config.list_limit, 0)], today))
 
 
 def timing_figures(store: Store, period: Period, today: date, config: ReportConfig) -> TimingSummary:
@@ -283,6 +303,25 @@ def paid_on(store: Store, day: date) -> list[Paid]:
     out.sort(key=attrgetter("account", "currency"))
     out.sort(key=attrgetter("amount"), reverse=True)
     return out
+
+
+def paid_summed(store: Store, day: date, limit: int) -> DayPaid:
+    """The payments made on `day` as `compute.day_paid` shows them: counted and summed per currency by SQL, only the
+    first `limit` (and those tied with the last) made `Paid`; from every payment when an amount has no exact units."""
+    got = MoneyQueries(store.engine).payments_summed(day.isoformat(), limit)
+    if got is None:
+        return paid_summary(paid_on(store, day), limit)
+    sums, rows = got
+    totals: dict[str, Decimal] = {}
+    count = 0
+    for code, n, units, exponent in sums:
+        count += n
+        key = code or ""
+        totals[key] = totals[key] + _exact(units, exponent) if key in totals else _exact(units, exponent)
+    shown = [Paid(Decimal(a), c or "", n) for a, c, n in rows]
+    shown.sort(key=attrgetter("account", "currency"))  # `paid_order`, as `paid_on`
+    shown.sort(key=attrgetter("amount"), reverse=True)
+    return DayPaid(count, dict(sorted(totals.items())), shown[:limit])
 
 
 def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
@@ -525,8 +564,8 @@ def _digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Repor
             account_ids=[h.account_id for h in ready],
         )
         data = _mirror(got, ready)
-        data.timings = won_timings(store, Period(today, today, "today"), today, config)
-        data.paid = paid_on(store, yesterday)
+        data.waiting = won_waiting(store, today, config)
+        data.day_paid = paid_summed(store, yesterday, config.list_limit)
         return data
     elif team == "sales":
         return sales_digest_data(store, today, tz, config)

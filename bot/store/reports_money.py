@@ -206,10 +206,7 @@ class MoneyQueries:
         counting = (
             f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
         )
-        shown = (
-            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
-            + _account_shown("x.account_name", "x.account_id")
-        )
+        shown = self._won_shown()
         source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
         # Each part its own range: the kept days with their first invoice, the days before and after them for the
         # deals not invoiced (whose first invoice is not looked up).
@@ -228,6 +225,43 @@ class MoneyQueries:
         ]
         with self.engine.read() as conn:
             return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
+
+    def waiting(self, rules: HealthRules, oldest: str, waited: str, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
+        """Won deals closed from `oldest` to `waited` with no counting invoice linked (as `compute.not_invoiced`
+        lists them): how many, and those of the first closing days holding the `limit` oldest (ties at the last
+        day all in), as `won_deals` gives its rows, in no order. Counted per day in SQL; only those rows read."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
+        where = (
+            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM invoices i "
+            f"WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL)"
+        )
+        with self.engine.read() as conn:
+            days = conn.execute(
+                f"SELECT x.closing_date, COUNT(*) FROM deals x {where} GROUP BY x.closing_date",
+                [*p_won, oldest, waited, *p_bill],
+            ).fetchall()
+            total, cut, left = 0, None, limit
+            for day, n in sorted(map(tuple, days)):
+                total += n
+                if left > 0:
+                    cut, left = day, left - n
+            if cut is None:
+                return total, []
+            rows = plain_rows(
+                conn,
+                f"{self._won_shown()}, NULL FROM deals x LEFT JOIN accounts a "
+                f"{self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id {where}",
+                [*p_won, oldest, cut, *p_bill],
+            )
+        return int(total), rows
+
+    def _won_shown(self) -> str:
+        """A won deal's columns as `won_deals` gives them, but its first invoice (for `deals x` and `accounts a`)."""
+        return (
+            "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
+            + _account_shown("x.account_name", "x.account_id")
+        )
 
     def won_closings(
         self,
@@ -267,3 +301,30 @@ class MoneyQueries:
         )
         with self.engine.read() as conn:
             return plain_rows(conn, sql, [day])
+
+    def payments_summed(self, day: str, limit: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+        """The payments made on `day` (as `payments_on`) per currency: (currency, count, units summed, smallest
+        exponent), and those of the `limit` largest amounts (ties at the least of them all in): rows as
+        `payments_on` gives them, in no order. None when some amount has no exact units (ask `payments_on`)."""
+        where = "FROM payments x WHERE x.date = ? AND x.amount IS NOT NULL"
+        with self.engine.read() as conn:
+            sums = conn.execute(
+                "SELECT x.currency, COUNT(*), COUNT(x.amount_units), SUM(x.amount_units), MIN(x.amount_exp) "
+                f"{where} GROUP BY x.currency",
+                [day],
+            ).fetchall()
+            if any(n != exact for _, n, exact, _, _ in sums):
+                return None
+            if limit <= 0:
+                return [(code, n, units, exponent) for code, n, _, units, exponent in sums], []
+            least = conn.execute(
+                f"SELECT x.amount_units {where} ORDER BY x.amount_units DESC LIMIT 1 OFFSET ?", [day, limit - 1]
+            ).fetchone()
+            rows = plain_rows(
+                conn,
+                f"SELECT x.amount, x.currency, {_account_shown(BOOKS_ACCOUNT)} FROM payments x "
+                f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+                "WHERE x.date = ? AND x.amount IS NOT NULL" + (" AND x.amount_units >= ?" if least else ""),
+                [day, *(least or ())],
+            )
+        return [(code, n, units, exponent) for code, n, _, units, exponent in sums], rows
