@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.account.health import HealthRules
+from bot.store import first_invoice
 from bot.store.engine import Engine, plain_rows
 from bot.store.reports import _in, billed
 
@@ -25,6 +26,16 @@ BOOKS_ACCOUNT = (
 ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
 DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
 UNKNOWN_ACCOUNT = "(unknown account)"  # shown for a record linked to no account (bot/reports/compute.py)
+
+
+def _first_invoice(conn: Any, rules: HealthRules) -> tuple[str, list[Any], str, list[Any]]:
+    """SQL for the date of won deal `x`'s first counting invoice and for it having none, each with its parameters:
+    the date kept on the deal (bot/store/first_invoice.py) when it answers for `rules`, else the invoices probed."""
+    if first_invoice.kept(conn, rules):
+        return "x.first_invoiced", [], "x.first_invoiced IS NULL", []
+    bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
+    counting = f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
+    return f"(SELECT MIN(i.date) {counting})", p_bill, f"NOT EXISTS (SELECT 1 {counting})", p_bill
 
 
 def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -202,28 +213,25 @@ class MoneyQueries:
         account id, else "(unknown account)"), date of the first counting invoice linked to the deal (as
         bot.account.health.is_billed counts) or None). Plain rows, in no order."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
-        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        counting = (
-            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
-        )
         shown = self._won_shown()
         source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
-        # Each part its own range: the kept days with their first invoice, the days before and after them for the
-        # deals not invoiced (whose first invoice is not looked up).
-        waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
-            f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
-            f"AND x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})"
-        )
-        upto = min(waited_to, last)
-        parts = [  # in the order of their days (the caller sorts them by day: less to do)
-            (waiting.format("<"), [*p_won, keep_from, first, upto, *p_bill]),
-            (
-                f"{shown}, (SELECT MIN(i.date) {counting}) {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
-                [*p_bill, *p_won, max(first, keep_from), min(last, keep_to)],
-            ),
-            (waiting.format(">"), [*p_won, keep_to, first, upto, *p_bill]),
-        ]
         with self.engine.read() as conn:
+            first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
+            # Each part its own range: the kept days with their first invoice, the days before and after them for
+            # the deals not invoiced (whose first invoice is not looked up).
+            waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
+                f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
+                f"AND x.closing_date <= ? AND {none_sql}"
+            )
+            upto = min(waited_to, last)
+            parts = [  # in the order of their days (the caller sorts them by day: less to do)
+                (waiting.format("<"), [*p_won, keep_from, first, upto, *p_none]),
+                (
+                    f"{shown}, {first_sql} {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
+                    [*p_first, *p_won, max(first, keep_from), min(last, keep_to)],
+                ),
+                (waiting.format(">"), [*p_won, keep_to, first, upto, *p_none]),
+            ]
             return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
 
     def waiting(self, rules: HealthRules, oldest: str, waited: str, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
@@ -231,12 +239,9 @@ class MoneyQueries:
         lists them): how many, and those of the first closing days holding the `limit` oldest (ties at the last
         day all in), as `won_deals` gives its rows, in no order. Counted per day in SQL; only those rows read."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
-        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        where = (
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM invoices i "
-            f"WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL)"
-        )
         with self.engine.read() as conn:
+            _, _, none_sql, p_bill = _first_invoice(conn, rules)
+            where = f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND {none_sql}"
             days = conn.execute(
                 f"SELECT x.closing_date, COUNT(*) FROM deals x {where} GROUP BY x.closing_date",
                 [*p_won, oldest, waited, *p_bill],
@@ -278,17 +283,14 @@ class MoneyQueries:
         to `keep_to`, and of those closed from `waited_from` to `waited_to` not invoiced; `first`, `last`: the
         union's bounds (one range read)."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
-        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        counting = (
-            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
-        )
-        sql = (
-            f"SELECT x.closing_date, (SELECT MIN(i.date) {counting}) FROM deals x "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND (x.closing_date BETWEEN ? AND ? "
-            f"OR (x.closing_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 {counting})))"
-        )
-        params = [*p_bill, *p_won, first, last, keep_from, keep_to, waited_from, waited_to, *p_bill]
         with self.engine.read() as conn:
+            first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
+            sql = (
+                f"SELECT x.closing_date, {first_sql} FROM deals x "
+                f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND (x.closing_date BETWEEN ? AND ? "
+                f"OR (x.closing_date BETWEEN ? AND ? AND {none_sql}))"
+            )
+            params = [*p_first, *p_won, first, last, keep_from, keep_to, waited_from, waited_to, *p_none]
             return plain_rows(conn, sql, params)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
