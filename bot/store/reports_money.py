@@ -269,29 +269,24 @@ class MoneyQueries:
         )
 
     def won_closings(
-        self,
-        rules: HealthRules,
-        first: str,
-        last: str,
-        *,
-        keep_from: str,
-        keep_to: str,
-        waited_from: str,
-        waited_to: str,
-    ) -> list[tuple[str, str | None]]:
-        """(closing date, date of the first counting invoice linked or None) of won deals closed from `keep_from`
-        to `keep_to`, and of those closed from `waited_from` to `waited_to` not invoiced; `first`, `last`: the
-        union's bounds (one range read)."""
+        self, rules: HealthRules, *, keep_from: str, keep_to: str, waited_from: str, waited_to: str
+    ) -> tuple[list[tuple[str, str]], int]:
+        """(closing date, date of the first counting invoice linked) of the won deals closed from `keep_from` to
+        `keep_to` that are invoiced, and how many won deals closed from `waited_from` to `waited_to` are not."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
         with self.engine.read() as conn:
             first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
-            sql = (
-                f"SELECT x.closing_date, {first_sql} FROM deals x "
-                f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND (x.closing_date BETWEEN ? AND ? "
-                f"OR (x.closing_date BETWEEN ? AND ? AND {none_sql}))"
-            )
-            params = [*p_first, *p_won, first, last, keep_from, keep_to, waited_from, waited_to, *p_none]
-            return plain_rows(conn, sql, params)
+            where = f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?"
+            if p_first:  # probing the invoices: each deal's first invoice looked up once
+                invoiced = f"SELECT * FROM (SELECT x.closing_date, {first_sql} AS first {where}) AS won"
+                invoiced += " WHERE first IS NOT NULL"
+            else:
+                invoiced = f"SELECT x.closing_date, {first_sql} {where} AND {first_sql} IS NOT NULL"
+            rows = plain_rows(conn, invoiced, [*p_first, *p_won, keep_from, keep_to])
+            late = conn.execute(
+                f"SELECT COUNT(*) {where} AND {none_sql}", [*p_won, waited_from, waited_to, *p_none]
+            ).fetchone()[0]
+        return rows, int(late)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
         """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM

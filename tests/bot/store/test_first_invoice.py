@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.models import Account, AccountSnapshot, Deal, Invoice
-from bot.reports.compute import ReportConfig, first_invoices, invoicing
-from bot.reports.data import invoicing_data, load_mirror, won_waiting
+from bot.reports.compute import ReportConfig, first_invoices, invoicing, timing_summary
+from bot.reports.data import invoicing_data, load_mirror, timing_figures, won_waiting
 from bot.reports.periods import Period
 from bot.store import MIGRATIONS, Store, first_invoice
 from bot.store.migrations import _m_rmoney6_first_invoiced
@@ -55,6 +55,7 @@ def _agrees(store: Store) -> dict[str, str]:
     assert invoicing(invoicing_data(store, period, DAY, config), period, DAY, config) == invoicing(
         whole, period, DAY, config
     )
+    assert timing_figures(store, period, DAY, config) == timing_summary(whole, period, DAY, config)
     with store.engine.read() as conn:
         assert first_invoice.kept(conn, RULES)
     return want
@@ -93,6 +94,8 @@ def test_a_first_sync_keeps_nothing_while_it_loads_and_rebuilds_at_its_end(store
     loading = won_waiting(store, DAY, config)
     whole = load_mirror(store, handoffs=False)
     assert loading.count == len(invoicing(whole, Period(DAY, DAY, "today"), DAY, config).not_invoiced)
+    recent = Period(DAY - timedelta(days=89), DAY, "recent")
+    assert timing_figures(store, recent, DAY, config) == timing_summary(whole, recent, DAY, config)
     if store.first_sync_loading():
         with store.engine.read() as conn:
             assert not first_invoice.kept(conn, RULES)  # the readers ask the invoices meanwhile
@@ -116,6 +119,9 @@ def test_other_excluded_statuses_ask_the_invoices(store: Store):
     got = invoicing(invoicing_data(store, period, DAY, drafts_count), period, DAY, drafts_count)
     assert got == invoicing(load_mirror(store, handoffs=False), period, DAY, drafts_count)
     assert got.overall.count == 2
+    figures = timing_figures(store, period, DAY, drafts_count)
+    assert figures == timing_summary(load_mirror(store, handoffs=False), period, DAY, drafts_count)
+    assert figures.overall.count == 2
 
 
 def test_the_migration_fills_deals_mirrored_before(tmp_path: Path):
