@@ -2,7 +2,8 @@
 the records and figures a report or digest uses: picked or counted by the SQL in bot/store/reports.py,
 bot/store/reports_accounts.py (`support_report`, `renewals_report`, `home_accounts`, the sales and support digests)
 and bot/store/reports_money.py (`revenue_bookings`, `money_bookings`, `won_timings`, `invoicing_data`, `paid_on`,
-the finance and leadership digests: summed, no record decoded).
+the finance digest's `won_waiting` and `paid_summed` (counted, only the rows shown read), the leadership digest's
+`timing_figures`: summed, no record decoded).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
