@@ -25,6 +25,7 @@ BOOKS_ACCOUNT = (
 )
 ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
 DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
+KEPT_FIRST = "x.first_invoiced"  # deal `x`'s first counting invoice as kept (bot/store/first_invoice.py)
 UNKNOWN_ACCOUNT = "(unknown account)"  # shown for a record linked to no account (bot/reports/compute.py)
 
 
@@ -32,7 +33,7 @@ def _first_invoice(conn: Any, rules: HealthRules) -> tuple[str, list[Any], str, 
     """SQL for the date of won deal `x`'s first counting invoice and for it having none, each with its parameters:
     the date kept on the deal (bot/store/first_invoice.py) when it answers for `rules`, else the invoices probed."""
     if first_invoice.kept(conn, rules):
-        return "x.first_invoiced", [], "x.first_invoiced IS NULL", []
+        return KEPT_FIRST, [], f"{KEPT_FIRST} IS NULL", []
     bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
     counting = f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
     return f"(SELECT MIN(i.date) {counting})", p_bill, f"NOT EXISTS (SELECT 1 {counting})", p_bill
@@ -277,7 +278,7 @@ class MoneyQueries:
         with self.engine.read() as conn:
             first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
             where = f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?"
-            if p_first:  # probing the invoices: each deal's first invoice looked up once
+            if first_sql != KEPT_FIRST:  # probing the invoices: each deal's first invoice looked up once
                 invoiced = f"SELECT * FROM (SELECT x.closing_date, {first_sql} AS first {where}) AS won"
                 invoiced += " WHERE first IS NOT NULL"
             else:
