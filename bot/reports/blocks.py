@@ -186,10 +186,15 @@ def _timing_row(t: Any, currency_fallback: str = "") -> str:
 
 def not_invoiced_listing(r: InvoicingReport, limit: int | None = None) -> Listing:
     """The won deals not invoiced; only the first `limit` rows are formatted (a listing shows no more)."""
+    return waiting_listing(r.after_days, r.not_invoiced[:limit], len(r.not_invoiced))
+
+
+def waiting_listing(after_days: int, shown: Sequence[Any], total: int) -> Listing:
+    """The won deals not invoiced after `after_days`: the timings `shown` of `total`."""
     return Listing(
-        f"Won, not invoiced after {r.after_days} days",
-        [_timing_row(t) for t in r.not_invoiced[:limit]],
-        len(r.not_invoiced),
+        f"Won, not invoiced after {after_days} days",
+        [_timing_row(t) for t in shown],
+        total,
         more="`/report invoicing`",
     )
 

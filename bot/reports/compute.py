@@ -94,6 +94,12 @@ class MirrorData:
     # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
     # None: find them in `payments`.
     paid: list[Paid] | None = None
+    # The won deals `not_invoiced` lists for one `today`, as SQL counted them with the first `list_limit` (bot/reports
+    # /data.py `waiting_deals`: the finance digest's); None: from `timings` or the records.
+    waiting: Waiting | None = None
+    # One day's payments as SQL counted and summed them with the first `list_limit` (bot/reports/data.py
+    # `day_paid`: the finance digest's yesterday); None: from `paid` or the records.
+    day_paid: DayPaid | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
         return {d.id: d for d in self.deals}
@@ -453,6 +459,22 @@ def not_invoiced(timings: Iterable[DealTiming], today: date, config: ReportConfi
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """What a digest shows of `not_invoiced`: how many, and the first few (the longest waiting first)."""
+
+    count: int
+    first: list[DealTiming]
+
+
+def waiting_deals(data: MirrorData, today: date, config: ReportConfig) -> Waiting:
+    """`not_invoiced`'s count and first `list_limit` (or as SQL found them: `MirrorData.waiting`)."""
+    if data.waiting is not None:
+        return data.waiting
+    late = not_invoiced(deal_timings(data, today, config), today, config)
+    return Waiting(len(late), late[: config.list_limit])
+
+
+@dataclass(frozen=True)
 class TimingSummary:
     """What the leadership digest shows of the invoicing report: `overall` and how many are `not_invoiced`."""
 
@@ -720,6 +742,31 @@ def payments_on(data: MirrorData, day: date) -> list[Paid]:
         Paid(p.amount, p.currency.upper(), account_name(data, p.account_id)) for p in data.payments if p.date == day
     ]
     return sorted(paid, key=paid_order)
+
+
+@dataclass(frozen=True)
+class DayPaid:
+    """What a digest shows of a day's payments: how many, the total per currency (A–Z) and the first few."""
+
+    count: int
+    totals: dict[str, Decimal]
+    first: list[Paid]  # in `paid_order`
+
+
+def day_paid(data: MirrorData, day: date, limit: int) -> DayPaid:
+    """The payments made on `day`: counted, summed per currency, the first `limit` (or as SQL found them:
+    `MirrorData.day_paid`)."""
+    if data.day_paid is not None:
+        return data.day_paid
+    return paid_summary(payments_on(data, day), limit)
+
+
+def paid_summary(paid: Sequence[Paid], limit: int) -> DayPaid:
+    """`DayPaid` of payments in `paid_order`: each currency's total added up one payment at a time from 0."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for p in paid:
+        totals[p.currency] += p.amount
+    return DayPaid(len(paid), dict(sorted(totals.items())), list(paid[:limit]))
 
 
 def paid_order(p: Paid) -> tuple[Decimal, str, str]:

@@ -2,7 +2,8 @@
 the records and figures a report or digest uses: picked or counted by the SQL in bot/store/reports.py,
 bot/store/reports_accounts.py (`support_report`, `renewals_report`, `home_accounts`, the sales and support digests)
 and bot/store/reports_money.py (`revenue_bookings`, `money_bookings`, `won_timings`, `invoicing_data`, `paid_on`,
-the finance and leadership digests: summed, no record decoded).
+the finance digest's `won_waiting` and `paid_summed` (counted, only the rows shown read), the leadership digest's
+`timing_figures`: summed, no record decoded).
 
 Each read is one snapshot on a reader connection. Invoices and payments mirrored without a CRM account get it
 through their Books customer's `zcrm_account_id`; tickets through their Desk account's CRM link.
@@ -23,6 +24,7 @@ from bot.account.health import INVOICED_WINDOW, HealthFigures, HealthRules, heal
 from bot.models import Deal
 from bot.reports.compute import (
     Booking,
+    DayPaid,
     DealRef,
     DealTiming,
     HandoffRow,
@@ -30,15 +32,17 @@ from bot.reports.compute import (
     Owner,
     Paid,
     ReportConfig,
+    Spread,
     SupportReport,
     TimingSummary,
+    Waiting,
     local_date,
     most_common_currency,
     owner_of,
+    paid_summary,
     rank_in,
     resolve_currency,
     timing_of,
-    timing_of_pairs,
 )
 from bot.reports.digests import OwnerLists, Picked, SalesPicked, SupportPicked
 from bot.reports.gc_pause import gc_paused
@@ -243,6 +247,11 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
         waited_to=(today - timedelta(days=config.not_invoiced_after_days)).isoformat(),
     )
     rows.sort()  # by closing date, then id (unique)
+    return _timings(rows, today)
+
+
+def _timings(rows: Sequence[tuple[Any, ...]], today: date) -> list[DealTiming]:
+    """`MoneyQueries.won_deals` rows as timings as of `today`, in their order."""
     owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
     days: dict[str, date] = {}  # closing and invoice days: a few hundred, for thousands of deals
 
@@ -259,24 +268,37 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
     return out
 
 
+def won_waiting(store: Store, today: date, config: ReportConfig) -> Waiting:
+    """The won deals not invoiced after `not_invoiced_after_days` within the lookback, as `compute.waiting_deals`
+    finds them: counted by SQL, only the first `list_limit` (oldest closing date first, then id) made timings."""
+    oldest = today - timedelta(days=config.not_invoiced_lookback_days)
+    waited = today - timedelta(days=config.not_invoiced_after_days)  # closed by then: waiting long enough
+    total, rows = MoneyQueries(store.engine).waiting(
+        config.rules, oldest.isoformat(), waited.isoformat(), config.list_limit
+    )
+    rows.sort()  # by closing date, then id (unique): ids compared as Python does, whatever the engine's collation
+    return Waiting(total, _timings(rows[: max(config.list_limit, 0)], today))
+
+
 def timing_figures(store: Store, period: Period, today: date, config: ReportConfig) -> TimingSummary:
     """Close → first invoice over the won deals closed in `period`, and how many won deals wait for their first
-    invoice (as `compute.timing_summary` works them out), from SQL: two dates per deal, nothing else read."""
+    invoice (as `compute.timing_summary` works them out), from SQL: two dates per deal invoiced, the rest counted."""
     oldest = today - timedelta(days=config.not_invoiced_lookback_days)
     waited = today - timedelta(days=config.not_invoiced_after_days)  # not invoiced and closed by then: waiting
-    if waited < oldest:  # no deal can be waiting
-        waited = oldest - timedelta(days=1)
-    rows = MoneyQueries(store.engine).won_closings(
+    rows, late = MoneyQueries(store.engine).won_closings(
         config.rules,
-        min(period.start, oldest).isoformat(),
-        max(period.end, waited).isoformat(),
         keep_from=period.start.isoformat(),
         keep_to=period.end.isoformat(),
         waited_from=oldest.isoformat(),
         waited_to=waited.isoformat(),
     )
-    day = date.fromisoformat
-    return timing_of_pairs(((day(c), day(i) if i else None) for c, i in rows), period, today, config)
+    days: dict[str, date] = {}  # closing and invoice days: a few hundred, for thousands of deals
+
+    def day(text: str) -> date:
+        return days.get(text) or days.setdefault(text, date.fromisoformat(text))
+
+    spent = [float(max((day(i) - day(c)).days, 0)) for c, i in rows]
+    return TimingSummary(Spread.of(spent), late)
 
 
 def paid_on(store: Store, day: date) -> list[Paid]:
@@ -286,6 +308,25 @@ def paid_on(store: Store, day: date) -> list[Paid]:
     out.sort(key=attrgetter("account", "currency"))
     out.sort(key=attrgetter("amount"), reverse=True)
     return out
+
+
+def paid_summed(store: Store, day: date, limit: int) -> DayPaid:
+    """The payments made on `day` as `compute.day_paid` shows them: counted and summed per currency by SQL, only the
+    first `limit` (and those tied with the last) made `Paid`; from every payment when an amount has no exact units."""
+    got = MoneyQueries(store.engine).payments_summed(day.isoformat(), limit)
+    if got is None:
+        return paid_summary(paid_on(store, day), limit)
+    sums, rows = got
+    totals: dict[str, Decimal] = {}
+    count = 0
+    for code, n, units, exponent in sums:
+        count += n
+        key = code or ""
+        totals[key] = totals[key] + _exact(units, exponent) if key in totals else _exact(units, exponent)
+    shown = [Paid(Decimal(a), c or "", n) for a, c, n in rows]
+    shown.sort(key=attrgetter("account", "currency"))  # `paid_order`, as `paid_on`
+    shown.sort(key=attrgetter("amount"), reverse=True)
+    return DayPaid(count, dict(sorted(totals.items())), shown[:limit])
 
 
 def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:
@@ -589,8 +630,8 @@ def _digest_data(store: Store, team: str, today: date, tz: tzinfo, config: Repor
             account_ids=[h.account_id for h in ready],
         )
         data = _mirror(got, ready)
-        data.timings = won_timings(store, Period(today, today, "today"), today, config)
-        data.paid = paid_on(store, yesterday)
+        data.waiting = won_waiting(store, today, config)
+        data.day_paid = paid_summed(store, yesterday, config.list_limit)
         return data
     elif team == "sales":
         return sales_digest_data(store, today, tz, config)

@@ -34,9 +34,9 @@ from bot.reports.blocks import (
     header,
     listing_blocks,
     money,
-    not_invoiced_listing,
     plural,
     safe,
+    waiting_listing,
 )
 from bot.reports.charts import ChartSeries
 from bot.reports.compute import (
@@ -46,12 +46,12 @@ from bot.reports.compute import (
     ReportConfig,
     Spread,
     account_name,
-    invoicing,
+    day_paid,
     local_date,
     overdue_invoices,
-    payments_on,
     revenue_totals,
     timing_summary,
+    waiting_deals,
 )
 from bot.reports.periods import Period, month_to_date, same_days_last_month
 from bot.zoho.links import AppLinks
@@ -151,28 +151,24 @@ def finance(data: MirrorData, ctx: DigestContext) -> list[Outgoing]:
         + (f" · <{_finance_link(h)}|review>" if _finance_link(h) else "")
         for h in ready
     ]
-    report = invoicing(data, Period(ctx.today, ctx.today, "today"), ctx.today, ctx.config)
+    waiting = waiting_deals(data, ctx.today, ctx.config)
     went = [
         i
         for i in overdue_invoices(data, ctx.today, ctx.config.rules)
         if i.due_date is not None and ctx.yesterday <= i.due_date < ctx.today
     ]
-    paid = payments_on(data, ctx.yesterday)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for p in paid:
-        totals[p.currency] += p.amount
-    shown = paid[: ctx.config.list_limit]  # a listing shows no more: the rest are only counted
-    collected = [f"{safe(p.account, 60)} · {money(p.amount, p.currency)}" for p in shown]
+    paid = day_paid(data, ctx.yesterday, ctx.config.list_limit)  # a listing shows no more: the rest are only counted
+    collected = [f"{safe(p.account, 60)} · {money(p.amount, p.currency)}" for p in paid.first]
     listings = [
         Listing("Waiting for approval", approvals, len(approvals), more="see #finance"),
-        not_invoiced_listing(report, ctx.config.list_limit),
+        waiting_listing(ctx.config.not_invoiced_after_days, waiting.first, waiting.count),
         Listing("Went overdue", [_invoice_row(i, data, ctx) for i in went], len(went), more=_books_invoices(ctx.links)),
         Listing(
             "Collected yesterday",
             collected,
-            len(paid),
+            paid.count,
             more=_books_invoices(ctx.links),
-            note=" + ".join(money(v, c) for c, v in sorted(totals.items())),
+            note=" + ".join(money(v, c) for c, v in paid.totals.items()),
         ),
     ]
     return [Outgoing("finance", "", "", _message("finance", ctx, listings))]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.store import health_summary
+from bot.store import first_invoice, health_summary
 from bot.store.engine import Engine, upsert_sql
 from bot.store.mirror import MIRROR_TABLES
 from bot.store.reports_accounts import ACCOUNT_NAMES_INDEX
@@ -85,6 +85,7 @@ class DeferredIndexes:
             for _, sql in json.loads(row[0]):  # any deferred since (another first sync): cheap when they exist
                 conn.execute(if_not_exists(sql))
             health_summary.rebuild(conn)  # the health aggregates, not kept while it loaded
+            first_invoice.rebuild(conn)  # the deals' first invoices, likewise
             conn.execute("DELETE FROM watermarks WHERE name = ?", [DEFERRED])
         return [name for name, _ in pending]
 

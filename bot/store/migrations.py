@@ -383,6 +383,23 @@ def _m_rsup6_handoffs_changed(db: Database) -> None:
     _run(db, "CREATE INDEX handoffs_state_changed ON handoffs (state, updated_at);")
 
 
+def _m_rmoney6_first_invoiced(db: Database) -> None:
+    """Each deal's first counting invoice kept at write time (bot/store/first_invoice.py), in the covering index
+    the money reports read won deals through: their close → first invoice without probing the invoices per deal."""
+    from bot.store.first_invoice import rebuild
+
+    _run(
+        db,
+        """
+        ALTER TABLE deals ADD COLUMN first_invoiced TEXT;
+        DROP INDEX IF EXISTS report_money_deals;
+        CREATE INDEX report_money_deals ON deals (stage_key, closing_date, currency, account_id, owner_name,
+            owner_email, amount_units, amount_exp, amount, id, name, account_name, first_invoiced)
+        """,
+    )
+    rebuild(db)
+
+
 # Append only, one per line (branches that each add one then merge without touching each other's line); never
 # edit or reorder a migration that has shipped: the database records how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -403,4 +420,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m_rrenew_deal_activity,
     _m_rsup5_close_hours,
     _m_rsup6_handoffs_changed,
+    _m_rmoney6_first_invoiced,
 )

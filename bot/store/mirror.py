@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from bot.account.lookup import FREE_MAIL_DOMAINS, NameIndex, domain_of
 from bot.errors import StoreError
 from bot.models import Account, AccountSnapshot, BooksCustomer, Contact, Deal, DeskAccount, Invoice, Payment, Ticket
-from bot.store import health_summary
+from bot.store import first_invoice, health_summary
 from bot.store import rows as r
 from bot.store.engine import Engine, chunks, marks, upsert_sql
 
@@ -71,7 +71,10 @@ class MirrorTables:
     def _upsert(self, conn: Any, table: str, rows: Iterable[dict[str, Any]]) -> None:
         rows = list(rows)
         if rows:
-            with health_summary.kept(conn, table, rows):  # the accounts' health aggregates, in this transaction
+            with (
+                health_summary.kept(conn, table, rows),  # the accounts' health aggregates, in this transaction
+                first_invoice.upkeep(conn, table, rows, for_update=self.engine.for_update),  # deals' first invoices
+            ):
                 columns = list(rows[0])
                 conn.executemany(upsert_sql(table, columns), [[row[c] for c in columns] for row in rows])
 
@@ -110,7 +113,10 @@ class MirrorTables:
         keep = list(keep)
         ids = [row[0] for row in conn.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall()]
         stale = sorted(set(ids) - set(keep))
-        with health_summary.kept(conn, table, ids=stale):
+        with (
+            health_summary.kept(conn, table, ids=stale),
+            first_invoice.upkeep(conn, table, ids=stale, for_update=self.engine.for_update),
+        ):
             for chunk in chunks(stale):
                 conn.execute(f"DELETE FROM {table} WHERE id IN ({marks(len(chunk))})", chunk)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.account.health import HealthRules
+from bot.store import first_invoice
 from bot.store.engine import Engine, plain_rows
 from bot.store.reports import _in, billed
 
@@ -24,7 +25,18 @@ BOOKS_ACCOUNT = (
 )
 ACCOUNTS_INDEX = "report_accounts"  # accounts (id, currency, owner_name, owner_email, name): _m_report_columns
 DEAL_OWNERS_INDEX = "report_deals_owner"  # deals (id, owner_name, owner_email): _m_report_columns
+KEPT_FIRST = "x.first_invoiced"  # deal `x`'s first counting invoice as kept (bot/store/first_invoice.py)
 UNKNOWN_ACCOUNT = "(unknown account)"  # shown for a record linked to no account (bot/reports/compute.py)
+
+
+def _first_invoice(conn: Any, rules: HealthRules) -> tuple[str, list[Any], str, list[Any]]:
+    """SQL for the date of won deal `x`'s first counting invoice and for it having none, each with its parameters:
+    the date kept on the deal (bot/store/first_invoice.py) when it answers for `rules`, else the invoices probed."""
+    if first_invoice.kept(conn, rules):
+        return KEPT_FIRST, [], f"{KEPT_FIRST} IS NULL", []
+    bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
+    counting = f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
+    return f"(SELECT MIN(i.date) {counting})", p_bill, f"NOT EXISTS (SELECT 1 {counting})", p_bill
 
 
 def merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -202,60 +214,80 @@ class MoneyQueries:
         account id, else "(unknown account)"), date of the first counting invoice linked to the deal (as
         bot.account.health.is_billed counts) or None). Plain rows, in no order."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
-        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        counting = (
-            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
-        )
-        shown = (
+        shown = self._won_shown()
+        source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
+        with self.engine.read() as conn:
+            first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
+            # Each part its own range: the kept days with their first invoice, the days before and after them for
+            # the deals not invoiced (whose first invoice is not looked up).
+            waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
+                f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
+                f"AND x.closing_date <= ? AND {none_sql}"
+            )
+            upto = min(waited_to, last)
+            parts = [  # in the order of their days (the caller sorts them by day: less to do)
+                (waiting.format("<"), [*p_won, keep_from, first, upto, *p_none]),
+                (
+                    f"{shown}, {first_sql} {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
+                    [*p_first, *p_won, max(first, keep_from), min(last, keep_to)],
+                ),
+                (waiting.format(">"), [*p_won, keep_to, first, upto, *p_none]),
+            ]
+            return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
+
+    def waiting(self, rules: HealthRules, oldest: str, waited: str, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
+        """Won deals closed from `oldest` to `waited` with no counting invoice linked (as `compute.not_invoiced`
+        lists them): how many, and those of the first closing days holding the `limit` oldest (ties at the last
+        day all in), as `won_deals` gives its rows, in no order. Counted per day in SQL; only those rows read."""
+        won_sql, p_won = _in("x.stage_key", rules.won_stages)
+        with self.engine.read() as conn:
+            _, _, none_sql, p_bill = _first_invoice(conn, rules)
+            where = f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND {none_sql}"
+            days = conn.execute(
+                f"SELECT x.closing_date, COUNT(*) FROM deals x {where} GROUP BY x.closing_date",
+                [*p_won, oldest, waited, *p_bill],
+            ).fetchall()
+            total, cut, left = 0, None, limit
+            for day, n in sorted(map(tuple, days)):
+                total += n
+                if left > 0:
+                    cut, left = day, left - n
+            if cut is None:
+                return total, []
+            rows = plain_rows(
+                conn,
+                f"{self._won_shown()}, NULL FROM deals x LEFT JOIN accounts a "
+                f"{self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id {where}",
+                [*p_won, oldest, cut, *p_bill],
+            )
+        return int(total), rows
+
+    def _won_shown(self) -> str:
+        """A won deal's columns as `won_deals` gives them, but its first invoice (for `deals x` and `accounts a`)."""
+        return (
             "SELECT x.closing_date, x.id, x.name, x.amount, x.currency, x.owner_name, x.owner_email, "
             + _account_shown("x.account_name", "x.account_id")
         )
-        source = f"FROM deals x LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = x.account_id"
-        # Each part its own range: the kept days with their first invoice, the days before and after them for the
-        # deals not invoiced (whose first invoice is not looked up).
-        waiting = (  # before (<) or after (>) the kept days, from `first` to `waited_to` and `last`
-            f"{shown}, NULL {source} WHERE {won_sql} AND x.closing_date {{}} ? AND x.closing_date >= ? "
-            f"AND x.closing_date <= ? AND NOT EXISTS (SELECT 1 {counting})"
-        )
-        upto = min(waited_to, last)
-        parts = [  # in the order of their days (the caller sorts them by day: less to do)
-            (waiting.format("<"), [*p_won, keep_from, first, upto, *p_bill]),
-            (
-                f"{shown}, (SELECT MIN(i.date) {counting}) {source} WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?",
-                [*p_bill, *p_won, max(first, keep_from), min(last, keep_to)],
-            ),
-            (waiting.format(">"), [*p_won, keep_to, first, upto, *p_bill]),
-        ]
-        with self.engine.read() as conn:
-            return [row for sql, params in parts for row in plain_rows(conn, sql, params)]
 
     def won_closings(
-        self,
-        rules: HealthRules,
-        first: str,
-        last: str,
-        *,
-        keep_from: str,
-        keep_to: str,
-        waited_from: str,
-        waited_to: str,
-    ) -> list[tuple[str, str | None]]:
-        """(closing date, date of the first counting invoice linked or None) of won deals closed from `keep_from`
-        to `keep_to`, and of those closed from `waited_from` to `waited_to` not invoiced; `first`, `last`: the
-        union's bounds (one range read)."""
+        self, rules: HealthRules, *, keep_from: str, keep_to: str, waited_from: str, waited_to: str
+    ) -> tuple[list[tuple[str, str]], int]:
+        """(closing date, date of the first counting invoice linked) of the won deals closed from `keep_from` to
+        `keep_to` that are invoiced, and how many won deals closed from `waited_from` to `waited_to` are not."""
         won_sql, p_won = _in("x.stage_key", rules.won_stages)
-        bill_sql, p_bill = _in("i.status_key", rules.excluded_invoice_statuses, negate=True)
-        counting = (
-            f"FROM invoices i WHERE i.deal_id = x.id AND i.kind = 'invoice' AND {bill_sql} AND i.date IS NOT NULL"
-        )
-        sql = (
-            f"SELECT x.closing_date, (SELECT MIN(i.date) {counting}) FROM deals x "
-            f"WHERE {won_sql} AND x.closing_date BETWEEN ? AND ? AND (x.closing_date BETWEEN ? AND ? "
-            f"OR (x.closing_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 {counting})))"
-        )
-        params = [*p_bill, *p_won, first, last, keep_from, keep_to, waited_from, waited_to, *p_bill]
         with self.engine.read() as conn:
-            return plain_rows(conn, sql, params)
+            first_sql, p_first, none_sql, p_none = _first_invoice(conn, rules)
+            where = f"FROM deals x WHERE {won_sql} AND x.closing_date BETWEEN ? AND ?"
+            if first_sql != KEPT_FIRST:  # probing the invoices: each deal's first invoice looked up once
+                invoiced = f"SELECT * FROM (SELECT x.closing_date, {first_sql} AS first {where}) AS won"
+                invoiced += " WHERE first IS NOT NULL"
+            else:
+                invoiced = f"SELECT x.closing_date, {first_sql} {where} AND {first_sql} IS NOT NULL"
+            rows = plain_rows(conn, invoiced, [*p_first, *p_won, keep_from, keep_to])
+            late = conn.execute(
+                f"SELECT COUNT(*) {where} AND {none_sql}", [*p_won, waited_from, waited_to, *p_none]
+            ).fetchone()[0]
+        return rows, int(late)
 
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
         """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM
@@ -267,3 +299,30 @@ class MoneyQueries:
         )
         with self.engine.read() as conn:
             return plain_rows(conn, sql, [day])
+
+    def payments_summed(self, day: str, limit: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+        """The payments made on `day` (as `payments_on`) per currency: (currency, count, units summed, smallest
+        exponent), and those of the `limit` largest amounts (ties at the least of them all in): rows as
+        `payments_on` gives them, in no order. None when some amount has no exact units (ask `payments_on`)."""
+        where = "FROM payments x WHERE x.date = ? AND x.amount IS NOT NULL"
+        with self.engine.read() as conn:
+            sums = conn.execute(
+                "SELECT x.currency, COUNT(*), COUNT(x.amount_units), SUM(x.amount_units), MIN(x.amount_exp) "
+                f"{where} GROUP BY x.currency",
+                [day],
+            ).fetchall()
+            if any(n != exact for _, n, exact, _, _ in sums):
+                return None
+            if limit <= 0:
+                return [(code, n, units, exponent) for code, n, _, units, exponent in sums], []
+            least = conn.execute(
+                f"SELECT x.amount_units {where} ORDER BY x.amount_units DESC LIMIT 1 OFFSET ?", [day, limit - 1]
+            ).fetchone()
+            rows = plain_rows(
+                conn,
+                f"SELECT x.amount, x.currency, {_account_shown(BOOKS_ACCOUNT)} FROM payments x "
+                f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
+                "WHERE x.date = ? AND x.amount IS NOT NULL" + (" AND x.amount_units >= ?" if least else ""),
+                [day, *(least or ())],
+            )
+        return [(code, n, units, exponent) for code, n, _, units, exponent in sums], rows
