@@ -18,7 +18,7 @@ STRUCTURE = OperatingStructure(timezone=fx.TZ.key)
 
 
 async def _live_children(processes: ReportProcesses, gone: Sequence[int] = ()) -> list[int]:
-    """The pool's live children once none of `gone` is among them (a child leaves after its one task and the
+    """The pool's live children once none of `gone` is among them (a child leaves after its last task and the
     pool forks its successor)."""
     assert processes._pool is not None
     alive: list[int] = []
@@ -30,21 +30,41 @@ async def _live_children(processes: ReportProcesses, gone: Sequence[int] = ()) -
     return alive
 
 
-async def test_warm_leaves_a_child_waiting_that_builds_the_first_card(tmp_path: Path):
+def _card_and_request(tmp_path: Path):  # type: ignore[no-untyped-def]
     db = tmp_path / "r.db"
     with Store(db) as store:
         fx.fill(store)
         now = datetime.combine(fx.TODAY, fx.NOW.timetz())
         request = parse_request("renewals", now, STRUCTURE)
         expected = render(run_report(store, STRUCTURE, request, now), STRUCTURE)
+    return db, now, request, expected
+
+
+async def test_warm_leaves_a_child_waiting_that_builds_the_cards(tmp_path: Path):
+    db, now, request, expected = _card_and_request(tmp_path)
     processes = ReportProcesses()
     try:
         await processes.warm()
         waiting = await _live_children(processes)
         assert len(waiting) == 1  # ready before any /report came
-        card = await processes.run(db, STRUCTURE, request, now)
-        assert card.blocks == expected.blocks and card.text == expected.text
+        for _ in range(3):
+            card = await processes.run(db, STRUCTURE, request, now)
+            assert card.blocks == expected.blocks and card.text == expected.text
+        assert await _live_children(processes) == waiting  # the same child built them all: no fork per report
+    finally:
+        processes.close()
+
+
+async def test_a_child_is_replaced_after_its_reports(tmp_path: Path):
+    db, now, request, expected = _card_and_request(tmp_path)
+    processes = ReportProcesses(reports_per_child=2)
+    try:
+        await processes.warm()
+        waiting = await _live_children(processes)
+        card = await processes.run(db, STRUCTURE, request, now)  # its second task: it leaves after it
+        assert card.blocks == expected.blocks
         after = await _live_children(processes, gone=waiting)
-        assert len(after) == 1 and after != waiting  # that child built the card and left; a fresh one waits
+        assert len(after) == 1 and after != waiting  # a fresh one waits
+        assert (await processes.run(db, STRUCTURE, request, now)).blocks == expected.blocks
     finally:
         processes.close()
