@@ -4,9 +4,14 @@ tests that use it. "Today" is Thursday 15 Oct 2026 in Europe/Berlin (CEST, UTC+2
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.models import Account, BooksCustomer, Deal, DeskAccount, Invoice, Owner, Payment, Ticket
 from bot.store import Store
@@ -244,3 +249,15 @@ def fill(store: Store) -> None:
     )
     store.upsert_tickets(tickets())
     store.handoffs.insert_many(handoff_rows())
+
+
+@contextmanager
+def filled(request: pytest.FixtureRequest, tmp_path: Path, *more: Callable[[Store], None]) -> Iterator[Store]:
+    """A store on the engine the test is parametrized with ("sqlite" or "postgresql"), holding this mirror (`fill`)
+    and what each of `more` adds."""
+    where = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else tmp_path / "r.db"
+    with Store(where) as store:
+        fill(store)
+        for add in more:
+            add(store)
+        yield store

@@ -90,10 +90,7 @@ def _accounts_and_records(store: Store) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    where = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else tmp_path / "a.db"
-    with Store(where) as s:
-        fx.fill(s)
-        _accounts_and_records(s)
+    with fx.filled(request, tmp_path, _accounts_and_records) as s:
         yield s
 
 

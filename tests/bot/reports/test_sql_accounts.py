@@ -72,10 +72,7 @@ def _fill_seeded(store: Store, accounts: int) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    where = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else tmp_path / "a.db"
-    with Store(where) as s:
-        fx.fill(s)
-        _fill_seeded(s, 120)
+    with fx.filled(request, tmp_path, lambda s: _fill_seeded(s, 120)) as s:
         yield s
 
 

@@ -35,10 +35,7 @@ CASS = Owner(id="u4", name="Cass Clay", email="cass@example.com")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    where = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else tmp_path / "p.db"
-    with Store(where) as s:
-        fx.fill(s)
-        _crowd(s)
+    with fx.filled(request, tmp_path, _crowd) as s:
         yield s
 
 

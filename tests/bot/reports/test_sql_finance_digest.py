@@ -34,10 +34,7 @@ INVOICED += [("invoice", "sent", False), ("invoice", "sent", True), (None, None,
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    where = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else tmp_path / "f.db"
-    with Store(where) as s:
-        fx.fill(s)
-        _crowd(s)
+    with fx.filled(request, tmp_path, _crowd) as s:
         yield s
 
 
