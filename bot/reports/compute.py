@@ -91,14 +91,11 @@ class MirrorData:
     # Close → first invoice over one period as SQL worked it out for one `today` (bot/reports/data.py
     # `timing_figures`: the leadership digest's), for `timing_summary`; None: from `timings` or the records.
     timing: TimingSummary | None = None
-    # One day's payments as SQL found them (bot/reports/data.py `paid_on`: the finance digest's yesterday);
-    # None: find them in `payments`.
-    paid: list[Paid] | None = None
     # The won deals `not_invoiced` lists for one `today`, as SQL counted them with the first `list_limit` (bot/reports
-    # /data.py `waiting_deals`: the finance digest's); None: from `timings` or the records.
+    # /data.py `won_waiting`: the finance digest's); None: from `timings` or the records.
     waiting: Waiting | None = None
     # One day's payments as SQL counted and summed them with the first `list_limit` (bot/reports/data.py
-    # `day_paid`: the finance digest's yesterday); None: from `paid` or the records.
+    # `paid_summed`: the finance digest's yesterday); None: from the records.
     day_paid: DayPaid | None = None
 
     def deals_by_id(self) -> dict[str, Deal]:
@@ -735,9 +732,7 @@ class Paid:
 
 
 def payments_on(data: MirrorData, day: date) -> list[Paid]:
-    """The payments made on `day`, the largest first, or those SQL found (`MirrorData.paid`)."""
-    if data.paid is not None:
-        return data.paid
+    """The payments made on `day`, the largest first."""
     paid = [
         Paid(p.amount, p.currency.upper(), account_name(data, p.account_id)) for p in data.payments if p.date == day
     ]

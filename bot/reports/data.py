@@ -12,7 +12,7 @@ through their Books customer's `zcrm_account_id`; tickets through their Desk acc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -250,14 +250,21 @@ def won_timings(store: Store, period: Period, today: date, config: ReportConfig)
     return _timings(rows, today)
 
 
-def _timings(rows: Sequence[tuple[Any, ...]], today: date) -> list[DealTiming]:
-    """`MoneyQueries.won_deals` rows as timings as of `today`, in their order."""
-    owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
-    days: dict[str, date] = {}  # closing and invoice days: a few hundred, for thousands of deals
+def _day_parser() -> Callable[[str], date]:
+    """ISO date text → its date, each text parsed once: closing and invoice days are a few hundred for thousands of
+    deals."""
+    days: dict[str, date] = {}
 
     def day(text: str) -> date:
         return days.get(text) or days.setdefault(text, date.fromisoformat(text))
 
+    return day
+
+
+def _timings(rows: Sequence[tuple[Any, ...]], today: date) -> list[DealTiming]:
+    """`MoneyQueries.won_deals` rows as timings as of `today`, in their order."""
+    owners: dict[tuple[str, str], str] = {}  # a few owners own every deal
+    day = _day_parser()
     out = []
     for closed, deal_id, name, amount, currency, o_name, o_email, account, invoiced in rows:
         deal = DealRef(deal_id, name or "", Decimal(amount) if amount is not None else None, currency or "")
@@ -292,19 +299,20 @@ def timing_figures(store: Store, period: Period, today: date, config: ReportConf
         waited_from=oldest.isoformat(),
         waited_to=waited.isoformat(),
     )
-    days: dict[str, date] = {}  # closing and invoice days: a few hundred, for thousands of deals
-
-    def day(text: str) -> date:
-        return days.get(text) or days.setdefault(text, date.fromisoformat(text))
-
+    day = _day_parser()
     spent = [float(max((day(i) - day(c)).days, 0)) for c, i in rows]
     return TimingSummary(Spread.of(spent), late)
 
 
 def paid_on(store: Store, day: date) -> list[Paid]:
     """The payments made on `day`, as `compute.payments_on` lists them (no record decoded)."""
-    out = [Paid(Decimal(a), c or "", n) for a, c, n in MoneyQueries(store.engine).payments_on(day.isoformat())]
-    # `paid_order` (largest first, then account, currency) as two stable sorts on C-level keys: thousands a day
+    return _in_paid_order(MoneyQueries(store.engine).payments_on(day.isoformat()))
+
+
+def _in_paid_order(rows: Sequence[tuple[Any, ...]]) -> list[Paid]:
+    """`MoneyQueries.payments_on` rows as `Paid`, in `paid_order` (largest first, then account, currency) by two
+    stable sorts on C-level keys: thousands a day."""
+    out = [Paid(Decimal(a), c or "", n) for a, c, n in rows]
     out.sort(key=attrgetter("account", "currency"))
     out.sort(key=attrgetter("amount"), reverse=True)
     return out
@@ -323,10 +331,7 @@ def paid_summed(store: Store, day: date, limit: int) -> DayPaid:
         count += n
         key = code or ""
         totals[key] = totals[key] + _exact(units, exponent) if key in totals else _exact(units, exponent)
-    shown = [Paid(Decimal(a), c or "", n) for a, c, n in rows]
-    shown.sort(key=attrgetter("account", "currency"))  # `paid_order`, as `paid_on`
-    shown.sort(key=attrgetter("amount"), reverse=True)
-    return DayPaid(count, dict(sorted(totals.items())), shown[:limit])
+    return DayPaid(count, dict(sorted(totals.items())), _in_paid_order(rows)[:limit])
 
 
 def support_report(store: Store, period: Period, tz: tzinfo | None, config: ReportConfig) -> SupportReport:

@@ -52,9 +52,12 @@ def _open_tickets(rules: HealthRules) -> tuple[str, list[str]]:
     return _in("x.status_key", rules.closed_ticket_types, negate=True)
 
 
-# Accounts that may be at risk (`health_summaries(escalations=…)`): an overdue invoice (one with an overdue status, or
-# the earliest of those owing past due) or that many open escalated tickets.
-_CANDIDATE = "a.id = h.account_id AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?) OR h.escalated >= ?)"
+# An account_health row `h` owes an invoice overdue on the day given: one with an overdue status, or the earliest of
+# those owing with a due status past due (balances weighed exactly at write time).
+_OVERDUE_NOW = "h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)"
+# Accounts that may be at risk (`health_summaries(escalations=…)`): an overdue invoice or that many open escalated
+# tickets.
+_CANDIDATE = f"a.id = h.account_id AND ({_OVERDUE_NOW} OR h.escalated >= ?)"
 _REAL = "CAST({} AS DOUBLE PRECISION)"
 _LATE = "h.owing > 0 AND h.owing_last_due < ?"  # every owing invoice past due: all of them overdue
 _OWED = f"{_REAL.format('h.late_amount')} + CASE WHEN {_LATE} THEN {_REAL.format('h.owing_amount')} ELSE 0 END"
@@ -69,10 +72,9 @@ def _surely_at_risk(today: str, since: str, old: str, share: Decimal, escalation
     and it reaches the share plus a billionth: parsing and roundings of doubles err by far less; nearer the line
     Python decides exactly. Accounts whose owing invoices are some past due and some not are left to Python (it
     counts their overdue invoices); so is a NULL anywhere."""
-    overdue = "h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)"
     billed = _REAL.format("h.billed")
     sql = (
-        f"CASE WHEN h.escalated >= ? THEN 1 WHEN NOT ({overdue}) THEN 0 "
+        f"CASE WHEN h.escalated >= ? THEN 1 WHEN NOT ({_OVERDUE_NOW}) THEN 0 "
         "WHEN h.owing > 0 AND h.owing_due < ? AND h.owing_last_due >= ? THEN 0 "
         "WHEN h.escalated > 0 OR h.late_due < ? OR (h.owing > 0 AND h.owing_due < ?) OR h.first_billed IS NULL THEN 1 "
         f"WHEN NOT (h.first_billed >= ? AND h.last_billed <= ?) THEN 0 WHEN {billed} <= 0 THEN 1 "
@@ -237,7 +239,7 @@ class AccountQueries:
         that share of it by a margin no rounding of doubles reaches (the rest are judged exactly in Python), each
         row then with a last column: 1 when the account is certainly at risk (`_surely_at_risk`), else 0. Only for
         rules `health_summary.fits`."""
-        late = "h.owing > 0 AND h.owing_last_due < ?"
+        late = _LATE
         cols = (
             "a.id, COALESCE(a.name, ''), COALESCE(a.owner_name, ''), COALESCE(a.owner_address, ''), "
             "COALESCE(NULLIF(h.currency, ''), a.currency, ''), h.outstanding, "
@@ -581,7 +583,7 @@ class AccountQueries:
         One small row per account instead of every overdue invoice and its Books customer."""
         sql = (
             "SELECT h.account_id, h.open_tickets FROM account_health h WHERE h.open_tickets > 0 "
-            "AND (h.late > 0 OR (h.owing > 0 AND h.owing_due < ?)) AND h.account_id <> ''"
+            f"AND ({_OVERDUE_NOW}) AND h.account_id <> ''"
         )
         with self.engine.read() as conn:
             return [(r[0], int(r[1])) for r in plain_rows(conn, sql, [today])]
@@ -681,9 +683,9 @@ class AccountQueries:
         """Tickets created from `start` to before `end` (UTC), those of them escalated, and tickets open now:
         `linked` per CRM account (id, None for its name, counts), the most opened first, then the most open now,
         the most escalated (the support report's order, but for names: ≈ 8,000 customers at 10,000 accounts, of
-        which a card names a dozen, so names are read for those only); `unlinked` per Desk
-        account of tickets mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name,
-        that account's name, counts); `closed`: (CRM account, hours to close) of tickets closed in the span, and
+        which a card names a dozen, so names are read for those only); `unlinked` per Desk account of tickets
+        mirrored without one (Desk id, the Desk account's id if mirrored, its CRM link and name, that account's
+        name, counts); `closed`: (CRM account, hours to close) of tickets closed in the span, and
         `closed_unlinked`: (Desk id, hours) of those mirrored without a CRM account.
         Plain tuples: thousands of rows."""
         open_sql, p_open = _open_tickets(rules)

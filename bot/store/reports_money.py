@@ -292,13 +292,16 @@ class MoneyQueries:
     def payments_on(self, day: str) -> list[tuple[Any, ...]]:
         """Payments made on `day`: (amount, currency, account shown: the mirrored account's name, else the CRM
         account id, else "(unknown account)")."""
-        sql = (
+        with self.engine.read() as conn:
+            return plain_rows(conn, self._paid_sql(), [day])
+
+    def _paid_sql(self, more: str = "") -> str:
+        """`payments_on`'s statement (its parameter: the day), with the condition `more` (" AND …") added."""
+        return (
             f"SELECT x.amount, x.currency, {_account_shown(BOOKS_ACCOUNT)} FROM payments x "
             f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
-            "WHERE x.date = ? AND x.amount IS NOT NULL"
+            f"WHERE x.date = ? AND x.amount IS NOT NULL{more}"
         )
-        with self.engine.read() as conn:
-            return plain_rows(conn, sql, [day])
 
     def payments_summed(self, day: str, limit: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
         """The payments made on `day` (as `payments_on`) per currency: (currency, count, units summed, smallest
@@ -318,11 +321,5 @@ class MoneyQueries:
             least = conn.execute(
                 f"SELECT x.amount_units {where} ORDER BY x.amount_units DESC LIMIT 1 OFFSET ?", [day, limit - 1]
             ).fetchone()
-            rows = plain_rows(
-                conn,
-                f"SELECT x.amount, x.currency, {_account_shown(BOOKS_ACCOUNT)} FROM payments x "
-                f"LEFT JOIN accounts a {self.engine.covering(ACCOUNTS_INDEX)} ON a.id = {BOOKS_ACCOUNT} "
-                "WHERE x.date = ? AND x.amount IS NOT NULL" + (" AND x.amount_units >= ?" if least else ""),
-                [day, *(least or ())],
-            )
+            rows = plain_rows(conn, self._paid_sql(" AND x.amount_units >= ?" if least else ""), [day, *(least or ())])
         return [(code, n, units, exponent) for code, n, _, units, exponent in sums], rows
